@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   make demo   set up, build a release binary, generate demo data, ingest it, serve on :8080
+#   make test   set up, build the dev preset, run the whole test suite
+# Everything else is a convenience around CMake presets (see CONTRIBUTING.md).
+
+.PHONY: setup demo test test-asan build release bench clean
+
+JOBS ?= 2
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+release: setup
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target touchpoint
+
+demo: release
+	scripts/demo.sh
+
+test: build
+	ctest --preset dev
+	scripts/test_asan.sh
+
+test-asan: setup
+	scripts/test_asan.sh
+
+bench: setup
+	scripts/setup.sh --bench
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	@echo "benchmarks built under build/release/bench; end-to-end scripts under bench/"
+
+clean:
+	rm -rf build

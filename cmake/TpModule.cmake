@@ -1,0 +1,50 @@
+# tp_add_module(name SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
+#   One STATIC library per module: tp_<name>, alias touchpoint::<name>.
+#   Public headers live in include/touchpoint/<name>/, private ones next to the sources.
+# tp_add_test(module SOURCES ... [DEPS ...] [LABELS ...])
+#   One GoogleTest binary per module: tp_<module>_test.
+# tp_add_bench(module SOURCES ... [DEPS ...])
+#   One Google Benchmark binary per module: tp_<module>_bench.
+
+add_library(tp_warnings INTERFACE)
+target_compile_options(tp_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wnon-virtual-dtor)
+
+function(tp_add_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(tp_${name} STATIC ${ARG_SOURCES})
+  add_library(touchpoint::${name} ALIAS tp_${name})
+  target_include_directories(tp_${name}
+    PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR}/generated
+    PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(tp_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS} tp_warnings)
+  set_target_properties(tp_${name} PROPERTIES COMPILE_WARNING_AS_ERROR ON)
+endfunction()
+
+function(tp_add_test module)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  set(target tp_${module}_test)
+  add_executable(${target} ${ARG_SOURCES})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main tp_warnings)
+  set_target_properties(${target} PROPERTIES COMPILE_WARNING_AS_ERROR ON)
+  target_compile_definitions(${target} PRIVATE
+    TP_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    TP_BINARY_DIR="${PROJECT_BINARY_DIR}"
+    TP_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()
+
+function(tp_add_bench module)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  set(target tp_${module}_bench)
+  add_executable(${target} ${ARG_SOURCES})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/bench)
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} benchmark::benchmark_main tp_warnings)
+  target_compile_definitions(${target} PRIVATE
+    TP_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    TP_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
+endfunction()

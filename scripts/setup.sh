@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Touchpoint builds with. Idempotent: packages already installed
+# are skipped, and apt is not touched at all when nothing is missing.
+# Usage: scripts/setup.sh [--bench]   (--bench adds the tools the benchmark scripts use)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache git curl ca-certificates
+  nlohmann-json3-dev libsimdjson-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libboost-dev libcpp-httplib-dev
+  libicu-dev libfriso-dev friso-dict libopencc-dev opencc python3-jieba
+  libfasttext-dev liblinear-dev libxgboost-dev libeigen3-dev
+  libsodium-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk python3-sklearn python3-scipy python3-numpy hyperfine)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#packages[@]} Debian packages are installed"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,20 @@
+// cli/commands.h — each area of the command line registers its subcommands here.
+//
+// A subcommand's callback stores its exit code in *exit_code:
+//   0 success · 1 an input file or the data directory cannot be used · 2 bad usage or bad input
+//   3 some records were rejected (the rest went through) · 4 the thing asked for is unknown
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace touchpoint::cli {
+
+// ingest, customer, identity, keys, serve, demo, stats (cli/store_commands.cc)
+void RegisterStoreCommands(CLI::App& app, int* exit_code);
+// text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)
+void RegisterTextCommands(CLI::App& app, int* exit_code);
+// segment rfm|kmeans, survey kano|drivers, churn, rules mine, forecast, staffing
+// (cli/analytics_commands.cc)
+void RegisterAnalyticsCommands(CLI::App& app, int* exit_code);
+
+}  // namespace touchpoint::cli

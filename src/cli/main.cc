@@ -1,0 +1,30 @@
+// The `touchpoint` command line: a composition root (STYLE.md §1). It parses arguments and
+// wires modules; the work happens in the modules.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include <touchpoint/version.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Touchpoint — a self-hosted customer-experience engine", "touchpoint"};
+  app.set_version_flag("--version", std::string("touchpoint ") + TP_VERSION_STRING);
+  app.require_subcommand(1);
+  app.fallthrough();
+  int exit_code = 0;
+  touchpoint::cli::RegisterStoreCommands(app, &exit_code);
+  touchpoint::cli::RegisterTextCommands(app, &exit_code);
+  touchpoint::cli::RegisterAnalyticsCommands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    // CLI11 returns 0 for --help/--version and 106+ for usage errors; normalise usage errors to 2.
+    return rc == 0 ? 0 : 2;
+  }
+  std::fflush(stdout);
+  return exit_code;
+}
