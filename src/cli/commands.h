@@ -13,8 +13,12 @@ namespace touchpoint::cli {
 void RegisterStoreCommands(CLI::App& app, int* exit_code);
 // text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)
 void RegisterTextCommands(CLI::App& app, int* exit_code);
-// segment rfm|kmeans, survey kano|drivers, churn, rules mine, forecast, staffing
-// (cli/analytics_commands.cc)
+// segment rfm|kmeans, survey kano|drivers, rules mine, ltv (cli/analytics_commands.cc)
 void RegisterAnalyticsCommands(CLI::App& app, int* exit_code);
+// churn train|score|eval, forecast, staffing (cli/predict_commands.cc)
+void RegisterPredictCommands(CLI::App& app, int* exit_code);
+// `demo generate` under the `demo` command that RegisterStoreCommands creates
+// (cli/demo_commands.cc)
+void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);
 
 }  // namespace touchpoint::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterStoreCommands(app, &exit_code);
   touchpoint::cli::RegisterTextCommands(app, &exit_code);
   touchpoint::cli::RegisterAnalyticsCommands(app, &exit_code);
+  touchpoint::cli::RegisterPredictCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

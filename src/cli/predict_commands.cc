@@ -1,0 +1,7 @@
+#include "cli/commands.h"
+
+namespace touchpoint::cli {
+
+void RegisterPredictCommands(CLI::App& /*app*/, int* /*exit_code*/) {}
+
+}  // namespace touchpoint::cli

@@ -1,0 +1,2 @@
+// Placeholder translation unit so the module builds before its first algorithm lands.
+namespace touchpoint::ml {}
