@@ -1,0 +1,259 @@
+#include <touchpoint/ml/kmeans.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace touchpoint::ml {
+namespace {
+
+inline double SqDist(const double* a, const double* b, size_t d) {
+  double s = 0.0;
+  for (size_t j = 0; j < d; ++j) {
+    const double t = a[j] - b[j];
+    s += t * t;
+  }
+  return s;
+}
+
+// Greedy k-means++ (Arthur & Vassilvitskii 2007 with 2 + ln k local trials per centre, as
+// scikit-learn does): each new centre is the best of several D²-sampled candidates.
+Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng) {
+  const size_t n = x.rows, d = x.cols;
+  Matrix centres(static_cast<size_t>(k), d);
+  const size_t first = static_cast<size_t>(rng.Below(n));
+  std::copy(x.row(first), x.row(first) + d, centres.row(0));
+  std::vector<double> closest(n);
+  double potential = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    closest[i] = SqDist(x.row(i), centres.row(0), d);
+    potential += closest[i];
+  }
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  std::vector<double> cumulative(n);
+  std::vector<double> candidate_closest(n), best_closest(n);
+  for (int c = 1; c < k; ++c) {
+    std::partial_sum(closest.begin(), closest.end(), cumulative.begin());
+    const double total = cumulative.back();
+    size_t best_index = 0;
+    double best_potential = std::numeric_limits<double>::infinity();
+    for (int t = 0; t < trials; ++t) {
+      size_t index;
+      if (total > 0) {
+        const double r = rng.Uniform() * total;
+        index = static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), r) -
+                                    cumulative.begin());
+        index = std::min(index, n - 1);
+      } else {
+        index = static_cast<size_t>(rng.Below(n));
+      }
+      double p = 0.0;
+      const double* cand = x.row(index);
+      for (size_t i = 0; i < n; ++i) {
+        const double dist = std::min(closest[i], SqDist(x.row(i), cand, d));
+        candidate_closest[i] = dist;
+        p += dist;
+      }
+      if (p < best_potential) {
+        best_potential = p;
+        best_index = index;
+        best_closest.swap(candidate_closest);
+      }
+    }
+    std::copy(x.row(best_index), x.row(best_index) + d, centres.row(static_cast<size_t>(c)));
+    closest.swap(best_closest);
+    potential = best_potential;
+  }
+  (void)potential;
+  return centres;
+}
+
+// Assigns every row to its nearest centre; returns the inertia.
+double Assign(const Matrix& x, const Matrix& centres, std::vector<int>* labels,
+              std::vector<double>* dist) {
+  const size_t n = x.rows, d = x.cols, k = centres.rows;
+  double inertia = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double* p = x.row(i);
+    double best = std::numeric_limits<double>::infinity();
+    int arg = 0;
+    for (size_t c = 0; c < k; ++c) {
+      const double s = SqDist(p, centres.row(c), d);
+      if (s < best) {
+        best = s;
+        arg = static_cast<int>(c);
+      }
+    }
+    (*labels)[i] = arg;
+    (*dist)[i] = best;
+    inertia += best;
+  }
+  return inertia;
+}
+
+KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options,
+                   double tol_abs) {
+  const size_t n = x.rows, d = x.cols, k = centres.rows;
+  KMeansResult r;
+  r.labels.assign(n, -1);
+  std::vector<double> dist(n);
+  std::vector<int> previous;
+  Matrix sums(k, d);
+  std::vector<std::int64_t> counts(k);
+  for (int it = 0; it < options.max_iterations; ++it) {
+    previous = r.labels;
+    Assign(x, centres, &r.labels, &dist);
+    r.iterations = it + 1;
+    std::fill(sums.data.begin(), sums.data.end(), 0.0);
+    std::fill(counts.begin(), counts.end(), 0);
+    for (size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<size_t>(r.labels[i]);
+      double* s = sums.row(c);
+      const double* p = x.row(i);
+      for (size_t j = 0; j < d; ++j) s[j] += p[j];
+      ++counts[c];
+    }
+    // Re-seed empty clusters with the points farthest from their centres.
+    for (size_t c = 0; c < k; ++c) {
+      if (counts[c] > 0) continue;
+      size_t far = static_cast<size_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
+      const auto old = static_cast<size_t>(r.labels[far]);
+      const double* p = x.row(far);
+      for (size_t j = 0; j < d; ++j) {
+        sums.row(old)[j] -= p[j];
+        sums.row(c)[j] = p[j];
+      }
+      --counts[old];
+      counts[c] = 1;
+      r.labels[far] = static_cast<int>(c);
+      dist[far] = 0.0;
+    }
+    double shift = 0.0;
+    for (size_t c = 0; c < k; ++c) {
+      double* centre = centres.row(c);
+      const double* s = sums.row(c);
+      for (size_t j = 0; j < d; ++j) {
+        const double v = counts[c] > 0 ? s[j] / static_cast<double>(counts[c]) : centre[j];
+        shift += (v - centre[j]) * (v - centre[j]);
+        centre[j] = v;
+      }
+    }
+    if (r.labels == previous || shift <= tol_abs) break;
+  }
+  // Final E-step so that labels and inertia belong to the returned centres.
+  r.inertia = Assign(x, centres, &r.labels, &dist);
+  r.sizes.assign(k, 0);
+  for (int l : r.labels) ++r.sizes[static_cast<size_t>(l)];
+  r.centroids = std::move(centres);
+  return r;
+}
+
+}  // namespace
+
+Result<KMeansResult> KMeans(const Matrix& data, const KMeansOptions& options) {
+  if (data.cols == 0) return Status::InvalidArgument("k-means needs at least one feature");
+  if (options.k < 1) return Status::InvalidArgument("k must be at least 1");
+  if (static_cast<size_t>(options.k) > data.rows) {
+    return Status::InvalidArgument("k = " + std::to_string(options.k) + " is larger than the " +
+                                   std::to_string(data.rows) + " rows");
+  }
+  // Tolerance relative to the data's mean column variance, as scikit-learn does.
+  ColumnScaler scaler = FitScaler(data);
+  double mean_var = 0.0;
+  for (size_t c = 0; c < data.cols; ++c) {
+    double v = 0.0;
+    for (size_t i = 0; i < data.rows; ++i) {
+      const double t = data.at(i, c) - scaler.mean[c];
+      v += t * t;
+    }
+    mean_var += v / static_cast<double>(data.rows);
+  }
+  mean_var /= static_cast<double>(data.cols);
+  const double tol_abs = options.tolerance * mean_var;
+
+  SplitMix64 rng(options.seed);
+  KMeansResult best;
+  best.inertia = std::numeric_limits<double>::infinity();
+  const int restarts = std::max(1, options.restarts);
+  for (int r = 0; r < restarts; ++r) {
+    Matrix centres = SeedPlusPlus(data, options.k, rng);
+    KMeansResult run = Lloyd(data, std::move(centres), options, tol_abs);
+    if (run.inertia < best.inertia) best = std::move(run);
+  }
+  return best;
+}
+
+double Silhouette(const Matrix& data, const std::vector<int>& labels, int k, size_t max_sample,
+                  std::uint64_t seed) {
+  const size_t n = data.rows;
+  if (n < 2 || k < 2) return 0.0;
+  std::vector<size_t> sample(n);
+  std::iota(sample.begin(), sample.end(), size_t{0});
+  if (max_sample > 0 && n > max_sample) {
+    SplitMix64 rng(seed);
+    for (size_t i = 0; i < max_sample; ++i) {  // partial Fisher-Yates
+      const size_t j = i + static_cast<size_t>(rng.Below(n - i));
+      std::swap(sample[i], sample[j]);
+    }
+    sample.resize(max_sample);
+  }
+  const size_t m = sample.size();
+  const auto kk = static_cast<size_t>(k);
+  std::vector<std::int64_t> in_sample(kk, 0);
+  for (size_t s : sample) ++in_sample[static_cast<size_t>(labels[s])];
+  size_t present = 0;
+  for (auto c : in_sample) present += c > 0 ? 1 : 0;
+  if (present < 2) return 0.0;
+  std::vector<double> sums(kk);
+  double total = 0.0;
+  for (size_t a = 0; a < m; ++a) {
+    std::fill(sums.begin(), sums.end(), 0.0);
+    const size_t i = sample[a];
+    for (size_t b = 0; b < m; ++b) {
+      if (a == b) continue;
+      const size_t j = sample[b];
+      sums[static_cast<size_t>(labels[j])] += std::sqrt(SqDist(data.row(i), data.row(j), data.cols));
+    }
+    const auto own = static_cast<size_t>(labels[i]);
+    if (in_sample[own] <= 1) continue;  // a singleton's silhouette is 0 by convention
+    const double ai = sums[own] / static_cast<double>(in_sample[own] - 1);
+    double bi = std::numeric_limits<double>::infinity();
+    for (size_t c = 0; c < kk; ++c) {
+      if (c == own || in_sample[c] == 0) continue;
+      bi = std::min(bi, sums[c] / static_cast<double>(in_sample[c]));
+    }
+    const double denom = std::max(ai, bi);
+    if (denom > 0) total += (bi - ai) / denom;
+  }
+  return total / static_cast<double>(m);
+}
+
+Result<KSelection> ChooseKBySilhouette(const Matrix& data, int k_min, int k_max,
+                                       const KMeansOptions& options, size_t max_sample) {
+  if (data.rows < 3) {
+    return Status::InvalidArgument("choosing k needs at least 3 rows, got " +
+                                   std::to_string(data.rows));
+  }
+  k_min = std::max(2, k_min);
+  k_max = std::min<int>(k_max, static_cast<int>(data.rows) - 1);
+  if (k_max < k_min) k_max = k_min;
+  KSelection sel;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (int k = k_min; k <= k_max; ++k) {
+    KMeansOptions o = options;
+    o.k = k;
+    TP_ASSIGN_OR_RETURN(KMeansResult run, KMeans(data, o));
+    const double s = Silhouette(data, run.labels, k, max_sample, options.seed);
+    sel.ks.push_back(k);
+    sel.silhouettes.push_back(s);
+    if (s > best_score) {
+      best_score = s;
+      sel.best_k = k;
+      sel.best = std::move(run);
+    }
+  }
+  return sel;
+}
+
+}  // namespace touchpoint::ml
