@@ -1,0 +1,130 @@
+// Request/Response helpers, JSON errors and request-target parsing (no Boost in this file).
+#include <touchpoint/http/server.h>
+
+#include <cstdio>
+
+#include "http/target_internal.h"
+
+namespace touchpoint::http {
+
+const std::string* Request::Header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return &value;
+  }
+  return nullptr;
+}
+
+std::string JsonEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+Response JsonError(int status, std::string_view code, std::string_view message) {
+  Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = "{\"error\":{\"code\":\"" + JsonEscape(code) + "\",\"message\":\"" +
+                  JsonEscape(message) + "\"}}";
+  return response;
+}
+
+namespace internal {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) {
+      return Status::InvalidArgument("truncated %-escape in request path");
+    }
+    const int hi = HexValue(in[i + 1]);
+    const int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return Status::InvalidArgument("bad %-escape in request path");
+    const int byte = hi * 16 + lo;
+    if (byte == 0) return Status::InvalidArgument("encoded NUL in request path");
+    out += static_cast<char>(byte);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Target> ParseTarget(std::string_view target) {
+  if (target.empty()) return Status::InvalidArgument("empty request target");
+  if (target == "*") return Target{.path = "*", .query = ""};
+  if (target.front() != '/') {
+    // absolute-form: scheme "://" authority path-abempty [ "?" query ]
+    const size_t scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos || scheme_end == 0) {
+      return Status::InvalidArgument("request target is not a path");
+    }
+    const size_t path_start = target.find_first_of("/?", scheme_end + 3);
+    if (path_start == std::string_view::npos) return Target{.path = "/", .query = ""};
+    target.remove_prefix(path_start);
+    if (target.front() == '?') {
+      return Target{.path = "/", .query = std::string(target.substr(1))};
+    }
+  }
+  Target out;
+  const size_t q = target.find('?');
+  std::string_view raw_path = target.substr(0, q);
+  if (q != std::string_view::npos) out.query = std::string(target.substr(q + 1));
+  TP_ASSIGN_OR_RETURN(out.path, PercentDecode(raw_path));
+  return out;
+}
+
+std::string FormatHttpDate(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  const size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
+bool IsHeaderName(std::string_view s) {
+  if (s.empty()) return false;
+  static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  for (char c : s) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum && kExtra.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+bool IsHeaderValue(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+}  // namespace internal
+}  // namespace touchpoint::http

@@ -1,0 +1,670 @@
+// The asynchronous HTTP/1.1 server: Boost.Asio + Boost.Beast, kept in this one translation unit.
+//
+// Threads: `io_threads` run the io_context (accept, read, write, timers); every connection has
+// its own strand, so a Session's members are only touched from that strand, except `request_`
+// and `response_` which the worker pool owns between Dispatch() and WriteResponse() (the
+// hand-over goes through the pool's mutex and an asio post, which order the accesses).
+//
+// A connection cycles through phases:
+//   kIdle     waiting for the first byte of a request: only a socket wait + the idle timer
+//   kReading  header then body, bounded by read_timeout_seconds from the first byte
+//   kHandling the handler runs on a worker thread
+//   kWriting  the response is written on the strand; then back to kIdle or closed
+//   kClosing  error response written / lingering close / closed
+#include <touchpoint/http/server.h>
+
+// GCC 12 + -std=c++20 + Boost 1.74: asio/awaitable.hpp needs std::exchange declared first.
+#include <utility>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "http/target_internal.h"
+
+namespace touchpoint::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kServerName = "touchpoint";
+constexpr uint32_t kHeaderLimit = 16 * 1024;
+constexpr size_t kLingerDrainLimit = 16 * 1024 * 1024;  // bytes discarded after an error reply
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kIdleBufferKeep = 16 * 1024;  // idle connections keep at most this much buffer
+
+// Formats the Date header once per second per thread.
+const std::string& CachedHttpDate() {
+  thread_local std::time_t cached_second = -1;
+  thread_local std::string cached;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    cached_second = now;
+    cached = internal::FormatHttpDate(now);
+  }
+  return cached;
+}
+
+// A fixed pool of threads running blocking handler tasks in FIFO order.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads) {
+    threads_.reserve(static_cast<size_t>(threads));
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~WorkerPool() { Join(); }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  void Post(std::function<void()> task) {
+    {
+      std::scoped_lock lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+
+  // Runs the tasks already queued, then joins the threads. Idempotent.
+  void Join() {
+    {
+      std::scoped_lock lock(mu_);
+      closing_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return closing_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  bool closing_ = false;                     // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+class Session;
+
+class Server::Impl {
+ public:
+  Impl(const ServerOptions& options, Handler handler)
+      : options_(options),
+        handler_(std::move(handler)),
+        acceptor_(net::make_strand(ioc_)),
+        accept_retry_timer_(acceptor_.get_executor()),
+        work_guard_(net::make_work_guard(ioc_)) {}
+
+  Status Listen();
+  void Run();  // starts the accept loop and the threads
+  void Stop();
+  void Wait() {
+    std::unique_lock lock(stop_mu_);
+    stop_cv_.wait(lock, [this] { return stopped_; });
+  }
+  uint16_t port() const { return port_; }
+
+  const ServerOptions& options() const { return options_; }
+  const Handler& handler() const { return handler_; }
+  WorkerPool& workers() { return *workers_; }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  // Session registry: Register on start, Unregister from the destructor.
+  void Register(Session* session, std::weak_ptr<Session> weak);
+  void Unregister(Session* session);
+
+ private:
+  void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+
+  const ServerOptions options_;
+  const Handler handler_;
+  net::io_context ioc_;  // declared before every I/O object so it is destroyed last
+  tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_timer_;
+  net::executor_work_guard<net::io_context::executor_type> work_guard_;
+  std::unique_ptr<WorkerPool> workers_;
+  std::vector<std::thread> io_threads_;
+  uint16_t port_ = 0;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mu_;
+  std::condition_variable sessions_cv_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by sessions_mu_
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_started_ = false;  // guarded by stop_mu_
+  bool stopped_ = false;       // guarded by stop_mu_
+};
+
+// One TCP connection. Owned by shared_ptrs held in its pending operations (the asio idiom:
+// the connection lives exactly as long as something is pending on it).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl& server, tcp::socket socket, tcp::endpoint peer)
+      : server_(server),
+        stream_(std::move(socket)),
+        idle_timer_(stream_.get_executor()),
+        remote_address_(peer.address().to_string()),
+        remote_port_(peer.port()) {}
+
+  ~Session() { server_.Unregister(this); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Called once from the acceptor after construction.
+  void Start() {
+    server_.Register(this, weak_from_this());
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+  }
+
+  // Posted by Server::Stop(): closes the connection if no request is under way.
+  void StopIfIdle() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->phase_ == Phase::kIdle) self->Close();
+    });
+  }
+
+ private:
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing };
+
+  void WaitForRequest() {
+    phase_ = Phase::kIdle;
+    if (server_.stopping()) {
+      Close();
+      return;
+    }
+    if (buffer_.size() > 0) {  // a pipelined request is already buffered
+      ReadHeader();
+      return;
+    }
+    if (buffer_.capacity() > kIdleBufferKeep) buffer_.shrink_to_fit();
+    ArmIdleTimer();
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                beast::bind_front_handler(&Session::OnReadable, shared_from_this()));
+  }
+
+  void ArmIdleTimer() {
+    idle_timer_.expires_after(std::chrono::seconds(server_.options().idle_timeout_seconds));
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec == net::error::operation_aborted) return;
+      // A late completion of an earlier, cancelled wait must not close a fresh idle period.
+      if (self->phase_ == Phase::kIdle &&
+          self->idle_timer_.expiry() <= net::steady_timer::clock_type::now()) {
+        self->Close();
+      }
+    });
+  }
+
+  void OnReadable(beast::error_code ec) {
+    idle_timer_.cancel();
+    if (phase_ != Phase::kIdle) return;  // closed meanwhile
+    if (ec) {
+      Close();
+      return;
+    }
+    ReadHeader();
+  }
+
+  void ReadHeader() {
+    phase_ = Phase::kReading;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(server_.options().max_body_bytes);
+    stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      OnReadError(ec);
+      return;
+    }
+    const auto length = parser_->content_length();
+    if (length && *length > server_.options().max_body_bytes) {
+      RejectTooLarge();
+      return;
+    }
+    if (parser_->is_done()) {
+      Dispatch();
+      return;
+    }
+    const auto& header = parser_->get();
+    const auto expect = header[bhttp::field::expect];
+    if (header.version() >= 11 && beast::iequals(expect, "100-continue")) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue),
+                       [self = shared_from_this()](beast::error_code wec, size_t) {
+                         if (wec) {
+                           self->Close();
+                           return;
+                         }
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      OnReadError(ec);
+      return;
+    }
+    Dispatch();
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      RejectTooLarge();
+    } else if (ec == bhttp::error::header_limit) {
+      WriteErrorAndClose(JsonError(431, "header_too_large", "request header fields are too large"));
+    } else if (&ec.category() == &bhttp::make_error_code(bhttp::error::bad_method).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      WriteErrorAndClose(JsonError(400, "bad_request", "malformed HTTP request"));
+    } else {
+      // end of stream, reset, timeout, or the server closing us: nothing to answer.
+      Close();
+    }
+  }
+
+  void RejectTooLarge() {
+    WriteErrorAndClose(JsonError(
+        413, "payload_too_large",
+        "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes"));
+  }
+
+  // Moves the parsed request into request_ and hands it to a worker thread.
+  void Dispatch() {
+    phase_ = Phase::kHandling;
+    stream_.expires_never();
+    auto message = parser_->release();
+    parser_.reset();
+    keep_alive_ = message.keep_alive();
+
+    request_ = Request{};
+    request_.method = std::string(message.method_string());
+    request_.version = static_cast<int>(message.version());
+    version_ = request_.version == 10 ? 10 : 11;
+    request_.remote_address = remote_address_;
+    request_.remote_port = remote_port_;
+    auto target = internal::ParseTarget(std::string_view(message.target().data(), message.target().size()));
+    if (!target.ok()) {
+      keep_alive_ = false;
+      WriteErrorAndClose(JsonError(400, "bad_request", target.status().message()));
+      return;
+    }
+    request_.path = std::move(target->path);
+    request_.query = std::move(target->query);
+    request_.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      });
+      request_.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request_.body = std::move(message.body());
+
+    server_.workers().Post([self = shared_from_this()]() mutable {
+      Session* session = self.get();
+      session->RunHandler();
+      auto executor = session->stream_.get_executor();
+      net::post(executor, [s = std::move(self)] { s->WriteResponse(); });
+    });
+  }
+
+  // Worker thread: runs the handler and prepares response_ (serialisation-ready).
+  void RunHandler() {
+    Response response;
+    try {
+      response = server_.handler()(request_);
+    } catch (const std::exception&) {
+      // Never log e.what(), bodies or paths: they may carry personal data.
+      std::fprintf(stderr, "touchpoint http: %s handler threw an exception; answered 500\n",
+                   request_.method.c_str());
+      response = JsonError(500, "internal", "internal server error");
+    } catch (...) {
+      std::fprintf(stderr, "touchpoint http: %s handler threw a non-exception; answered 500\n",
+                   request_.method.c_str());
+      response = JsonError(500, "internal", "internal server error");
+    }
+    request_ = Request{};  // free the body now, not when the connection goes idle
+    try {
+      BuildResponse(std::move(response), version_);
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "touchpoint http: invalid response from handler; answered 500\n");
+      BuildResponse(JsonError(500, "internal", "internal server error"), 11);
+    }
+  }
+
+  void BuildResponse(Response response, int version) {
+    response_ = {};
+    int status = response.status;
+    if (status < 200 || status > 599) status = 500;  // 1xx finals make no sense here
+    response_.version(static_cast<unsigned>(version));
+    response_.result(static_cast<unsigned>(status));
+    response_.set(bhttp::field::server, beast::string_view(kServerName.data(), kServerName.size()));
+    response_.set(bhttp::field::date, CachedHttpDate());
+    if (!response.content_type.empty() && internal::IsHeaderValue(response.content_type)) {
+      response_.set(bhttp::field::content_type, response.content_type);
+    }
+    for (auto& [name, value] : response.headers) {
+      if (internal::IsHeaderName(name) && internal::IsHeaderValue(value)) {
+        response_.insert(name, value);
+      }
+    }
+    if (status == 204 || status == 304) response.body.clear();
+    response_.body() = std::move(response.body);
+    response_.prepare_payload();
+  }
+
+  // Strand: writes response_ and continues with the next request or closes.
+  void WriteResponse() {
+    phase_ = Phase::kWriting;
+    const bool keep = keep_alive_ && !server_.stopping();
+    response_.keep_alive(keep);
+    stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+    bhttp::async_write(stream_, response_,
+                       [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+                         self->OnWrite(keep, ec);
+                       });
+  }
+
+  void OnWrite(bool keep, beast::error_code ec) {
+    response_ = {};
+    if (ec) {
+      Close();
+      return;
+    }
+    if (!keep || server_.stopping()) {
+      beast::error_code ignored;
+      if (buffer_.size() == 0 && stream_.socket().available(ignored) == 0) {
+        Close();  // nothing unread: closing sends a plain FIN
+        return;
+      }
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      LingerClose();  // pipelined bytes are unread: avoid a RST that could eat the response
+      return;
+    }
+    stream_.expires_never();
+    WaitForRequest();
+  }
+
+  // Answers an error and closes the connection without reading the rest of the request.
+  void WriteErrorAndClose(Response response) {
+    phase_ = Phase::kClosing;
+    parser_.reset();
+    BuildResponse(std::move(response), 11);
+    response_.keep_alive(false);
+    stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+    bhttp::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->response_ = {};
+      if (ec) {
+        self->Close();
+        return;
+      }
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->LingerClose();
+    });
+  }
+
+  // After our FIN, discard what the client still sends (bounded in time and bytes) so that the
+  // kernel does not answer it with a RST that could destroy our response before it is read.
+  void LingerClose() {
+    phase_ = Phase::kClosing;
+    buffer_.clear();
+    stream_.expires_after(kLingerTime);
+    DrainSome();
+  }
+
+  void DrainSome() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerDrainLimit) {
+                                self->Close();
+                                return;
+                              }
+                              self->DrainSome();
+                            });
+  }
+
+  void Close() {
+    phase_ = Phase::kClosing;
+    idle_timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  Server::Impl& server_;
+  beast::tcp_stream stream_;  // its executor is this connection's strand
+  net::steady_timer idle_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;                                // worker-owned while kHandling
+  bhttp::response<bhttp::string_body> response_;  // worker-built, strand-written
+  Phase phase_ = Phase::kIdle;
+  bool keep_alive_ = true;
+  int version_ = 11;
+  size_t drained_ = 0;
+  const std::string remote_address_;
+  const uint16_t remote_port_;
+};
+
+// ---- Server::Impl ----
+
+Status Server::Impl::Listen() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(options_.host, ec);
+  if (ec) return Status::InvalidArgument("http: bad listen address '" + options_.host + "'");
+  const tcp::endpoint endpoint(address, options_.port);
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return Status::Unavailable("http: cannot open socket for " + where + ": " + ec.message());
+  // SO_REUSEADDR only (restart while old connections sit in TIME_WAIT); never SO_REUSEPORT,
+  // which would let a second server share the port silently.
+  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  acceptor_.bind(endpoint, ec);
+  if (ec) return Status::Unavailable("http: cannot bind " + where + ": " + ec.message());
+  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable("http: cannot listen on " + where + ": " + ec.message());
+  port_ = acceptor_.local_endpoint(ec).port();
+  if (ec) return Status::Unavailable("http: cannot read the bound port: " + ec.message());
+  return Status::Ok();
+}
+
+void Server::Impl::Run() {
+  workers_ = std::make_unique<WorkerPool>(options_.worker_threads);
+  net::dispatch(acceptor_.get_executor(), [this] { DoAccept(); });
+  io_threads_.reserve(static_cast<size_t>(options_.io_threads));
+  for (int i = 0; i < options_.io_threads; ++i) {
+    io_threads_.emplace_back([this] {
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "touchpoint http: I/O thread caught: %s\n", e.what());
+        }
+      }
+    });
+  }
+}
+
+void Server::Impl::DoAccept() {
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         beast::bind_front_handler(&Server::Impl::OnAccept, this));
+}
+
+void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (!acceptor_.is_open() || stopping()) return;
+  if (ec) {
+    // Typically EMFILE/ENFILE: back off instead of spinning on the failing accept.
+    accept_retry_timer_.expires_after(std::chrono::milliseconds(50));
+    accept_retry_timer_.async_wait([this](beast::error_code tec) {
+      if (!tec && acceptor_.is_open()) DoAccept();
+    });
+    return;
+  }
+  size_t open_sessions = 0;
+  {
+    std::scoped_lock lock(sessions_mu_);
+    open_sessions = sessions_.size();
+  }
+  beast::error_code opt_ec;
+  const tcp::endpoint peer = socket.remote_endpoint(opt_ec);
+  if (open_sessions >= options_.max_connections || opt_ec) {
+    socket.close(opt_ec);
+  } else {
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    std::make_shared<Session>(*this, std::move(socket), peer)->Start();
+  }
+  DoAccept();
+}
+
+void Server::Impl::Register(Session* session, std::weak_ptr<Session> weak) {
+  std::scoped_lock lock(sessions_mu_);
+  sessions_.emplace(session, std::move(weak));
+}
+
+void Server::Impl::Unregister(Session* session) {
+  {
+    std::scoped_lock lock(sessions_mu_);
+    sessions_.erase(session);
+  }
+  sessions_cv_.notify_all();
+}
+
+void Server::Impl::Stop() {
+  {
+    std::unique_lock lock(stop_mu_);
+    if (stop_started_) {
+      stop_cv_.wait(lock, [this] { return stopped_; });
+      return;
+    }
+    stop_started_ = true;
+  }
+  stopping_.store(true, std::memory_order_release);
+
+  // 1. Stop accepting; wait until the listening socket is really closed (connects now fail).
+  std::promise<void> closed;
+  net::post(acceptor_.get_executor(), [this, &closed] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_timer_.cancel();
+    closed.set_value();
+  });
+  if (!io_threads_.empty()) closed.get_future().wait();
+
+  // 2. Close idle connections; busy ones close themselves after their response.
+  std::vector<std::shared_ptr<Session>> snapshot;
+  {
+    std::scoped_lock lock(sessions_mu_);
+    for (auto& [ptr, weak] : sessions_) {
+      if (auto s = weak.lock()) snapshot.push_back(std::move(s));
+    }
+  }
+  for (auto& s : snapshot) s->StopIfIdle();
+  snapshot.clear();
+
+  // 3. Wait for every connection to finish.
+  {
+    std::unique_lock lock(sessions_mu_);
+    sessions_cv_.wait(lock, [this] { return sessions_.empty(); });
+  }
+
+  // 4. Join the threads.
+  work_guard_.reset();
+  ioc_.stop();
+  for (auto& t : io_threads_) {
+    if (t.joinable()) t.join();
+  }
+  if (workers_) workers_->Join();
+
+  {
+    std::scoped_lock lock(stop_mu_);
+    stopped_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+// ---- Server ----
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Handler handler) {
+  if (!handler) return Status::InvalidArgument("http: no handler");
+  if (options.io_threads < 1 || options.worker_threads < 1) {
+    return Status::InvalidArgument("http: io_threads and worker_threads must be at least 1");
+  }
+  if (options.idle_timeout_seconds < 1 || options.read_timeout_seconds < 1) {
+    return Status::InvalidArgument("http: timeouts must be at least 1 second");
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  TP_RETURN_IF_ERROR(impl->Listen());
+  impl->Run();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(); }
+
+uint16_t Server::port() const { return impl_->port(); }
+
+void Server::Stop() { impl_->Stop(); }
+
+void Server::Wait() { impl_->Wait(); }
+
+}  // namespace touchpoint::http
