@@ -40,3 +40,4 @@ endif()
 if(TP_BUILD_BENCH)
   find_package(benchmark REQUIRED)                                 # benchmark::benchmark_main
 endif()
+pkg_check_modules(XXHASH   REQUIRED IMPORTED_TARGET libxxhash)     # PkgConfig::XXHASH

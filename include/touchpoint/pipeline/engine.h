@@ -1,0 +1,90 @@
+// pipeline/engine.h — the write path and the live view of customers.
+//
+// The Engine owns the in-memory state (de-duplication set, identity graph, profiles) and one
+// writer thread. Callers parse events on their own threads and Submit() them; the writer
+// resolves identities, updates profiles and commits everything a group of submissions changed
+// in one store transaction (group commit). Submit returns once its events are durable.
+//
+// Thread safety: every public method is safe to call from any thread.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/core/time.h>
+#include <touchpoint/identity/identity_graph.h>
+#include <touchpoint/ingest/event.h>
+#include <touchpoint/store/store.h>
+
+namespace touchpoint::pipeline {
+
+struct EngineOptions {
+  int max_customers_per_identifier = 5;
+  // Fills language, sentiment, intent and masked text of a message (text module); may be empty.
+  std::function<void(ingest::MessagePayload&)> analyze_message;
+  size_t max_batch_events = 50'000;    // events per transaction at most
+  size_t max_queued_events = 200'000;  // SubmitAsync blocks above this (back-pressure)
+};
+
+struct SubmitResult {
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+};
+
+struct EngineStats {
+  std::int64_t events = 0;
+  std::int64_t customers = 0;
+  std::int64_t identifiers = 0;
+  std::int64_t messages = 0;
+  std::int64_t surveys = 0;
+  std::int64_t orders = 0;
+  std::int64_t merges = 0;
+  std::int64_t shared_identifiers = 0;
+};
+
+class Engine {
+ public:
+  // Loads state from `store` and starts the writer. The engine owns the store.
+  static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<store::Store> store,
+                                              EngineOptions options);
+  ~Engine();  // calls Stop()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs text analysis on message events, then queues them. The future is ready once the events
+  // are durable (or failed: kUnavailable when the store failed; the engine then refuses writes).
+  std::future<Result<SubmitResult>> SubmitAsync(std::vector<ingest::Event> events);
+  Result<SubmitResult> Submit(std::vector<ingest::Event> events) { return SubmitAsync(std::move(events)).get(); }
+
+  // The customer profile as JSON for "kind:value" or a customer id; kNotFound when unknown,
+  // kInvalidArgument for a malformed reference. as_of = 0: relative to the newest event.
+  Result<std::string> CustomerJson(std::string_view ref, Millis as_of, bool mask_pii) const;
+  // Why the records of this person are together (identifiers, merges), as JSON.
+  Result<std::string> ExplainJson(std::string_view ref) const;
+  // Undoes a merge and rebuilds the affected profiles from their events.
+  Status Split(MergeId merge);
+  // Identifiers that stopped being merge keys, as a JSON array.
+  std::string SharedIdentifiersJson() const;
+
+  EngineStats Stats() const;
+  Millis newest_event_at() const;
+
+  // Drains queued work, commits and stops the writer. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Read-only access to a data directory's store without loading the engine (for CLI commands that
+// run next to a server). Same JSON as Engine::CustomerJson / ExplainJson.
+Result<std::string> ReadCustomerJson(store::Store& store, std::string_view ref, Millis as_of, bool mask_pii);
+Result<std::string> ReadExplainJson(store::Store& store, std::string_view ref);
+
+}  // namespace touchpoint::pipeline

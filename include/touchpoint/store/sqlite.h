@@ -1,0 +1,28 @@
+// store/sqlite.h — the embedded default backend (one SQLite file in WAL mode).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/store/store.h>
+
+namespace touchpoint::store::sqlite {
+
+struct Options {
+  std::string path;        // the database file, e.g. DATA_DIR/touchpoint.db
+  bool read_only = false;  // read-only opens never create or migrate
+  // "full" (fsync each commit: survives power loss) or "normal" (survives a killed process;
+  // WAL is synced at checkpoints).
+  std::string synchronous = "full";
+  int cache_mib = 256;
+};
+
+// Opens (and for a writer, creates and migrates) the database. Fails with kUnavailable when
+// the file cannot be opened, kFailedPrecondition when it is newer than this binary.
+Result<std::unique_ptr<Store>> Open(const Options& options);
+
+// The schema version this binary writes.
+int CurrentSchemaVersion();
+
+}  // namespace touchpoint::store::sqlite

@@ -1,0 +1,360 @@
+#include <touchpoint/identity/identity_graph.h>
+
+#include <algorithm>
+
+namespace touchpoint::identity {
+
+IdentityGraph::IdentityGraph(GraphOptions options) : options_(options) {
+  parent_.push_back(0);  // customer ids start at 1
+  created_.push_back(0);
+}
+
+std::string IdentityGraph::Key(IdentifierKind kind, std::string_view value) {
+  std::string key;
+  key.reserve(value.size() + 1);
+  key.push_back(static_cast<char>('a' + static_cast<int>(kind)));
+  key.append(value);
+  return key;
+}
+
+Status IdentityGraph::Load(store::Store& store) {
+  TP_RETURN_IF_ERROR(store.ScanCustomers([&](const store::CustomerRecord& c) {
+    const auto id = static_cast<size_t>(c.id.value());
+    if (parent_.size() <= id) {
+      parent_.resize(id + 1, 0);
+      created_.resize(id + 1, 0);
+    }
+    parent_[id] = c.merged_into.value();
+    created_[id] = c.created_at;
+  }));
+  TP_RETURN_IF_ERROR(store.ScanIdentifiers([&](store::IdentifierRecord&& r) {
+    auto kind = ParseKind(r.kind);
+    if (!kind) return;  // written by a newer binary; ignore rather than guess
+    const auto idx = static_cast<size_t>(r.id.value() - 1);
+    if (ids_.size() <= idx) ids_.resize(idx + 1);
+    ids_[idx] = Node{r.id, *kind, r.value, r.customer, r.blocked, r.joins, r.first_seen,
+                     std::move(r.first_message_id)};
+    index_[Key(*kind, ids_[idx].value)] = idx;
+  }));
+  TP_RETURN_IF_ERROR(store.ScanMerges([&](store::MergeRecord&& m) {
+    const auto idx = static_cast<size_t>(m.id.value() - 1);
+    if (merges_.size() <= idx) merges_.resize(idx + 1);
+    merges_[idx] = std::move(m);
+  }));
+  TP_RETURN_IF_ERROR(store.ScanMergeBlocks([&](CustomerId a, CustomerId b) { blocks_.emplace_back(a, b); }));
+  RebuildMembers();
+  return Status::Ok();
+}
+
+void IdentityGraph::RebuildMembers() {
+  members_.clear();
+  live_customers_ = 0;
+  for (size_t c = 1; c < parent_.size(); ++c) {
+    if (parent_[c] == 0) ++live_customers_;
+  }
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    if (!ids_[i].id.valid()) continue;
+    members_[Find(ids_[i].customer).value()].push_back(i);
+  }
+}
+
+CustomerId IdentityGraph::Find(CustomerId c) const {
+  std::int64_t x = c.value();
+  while (x > 0 && static_cast<size_t>(x) < parent_.size() && parent_[static_cast<size_t>(x)] != 0) {
+    x = parent_[static_cast<size_t>(x)];
+  }
+  return CustomerId(x);
+}
+
+std::optional<CustomerId> IdentityGraph::Lookup(const Identifier& id) const {
+  auto it = index_.find(Key(id.kind, id.value));
+  if (it == index_.end()) return std::nullopt;
+  return Find(ids_[it->second].customer);
+}
+
+CustomerId IdentityGraph::NewCustomer(Millis at, GraphChanges* changes) {
+  const auto id = static_cast<std::int64_t>(parent_.size());
+  parent_.push_back(0);
+  created_.push_back(at);
+  ++live_customers_;
+  EmitCustomer(CustomerId(id), changes);
+  return CustomerId(id);
+}
+
+void IdentityGraph::EmitCustomer(CustomerId c, GraphChanges* changes) const {
+  const auto i = static_cast<size_t>(c.value());
+  changes->customers.push_back(store::CustomerRecord{c, CustomerId(parent_[i]), created_[i]});
+}
+
+void IdentityGraph::EmitNode(size_t node, GraphChanges* changes) const {
+  const Node& n = ids_[node];
+  changes->identifiers.push_back(store::IdentifierRecord{
+      n.id, std::string(KindName(n.kind)), n.value, n.customer, n.blocked, n.joins, n.first_seen,
+      n.first_message_id});
+}
+
+void IdentityGraph::AddIdentifier(const Identifier& id, CustomerId customer, Millis at,
+                                  std::string_view message_id, GraphChanges* changes) {
+  const size_t idx = ids_.size();
+  ids_.push_back(Node{IdentifierId(static_cast<std::int64_t>(idx + 1)), id.kind, id.value, customer,
+                      false, 0, at, std::string(message_id)});
+  index_.emplace(Key(id.kind, id.value), idx);
+  members_[Find(customer).value()].push_back(idx);
+  EmitNode(idx, changes);
+}
+
+bool IdentityGraph::Conflicts(CustomerId a, CustomerId b) const {
+  // Different values of one person-level kind on both sides mean two different people.
+  std::vector<const Node*> left[kIdentifierKindCount];
+  auto ita = members_.find(a.value());
+  auto itb = members_.find(b.value());
+  if (ita == members_.end() || itb == members_.end()) return false;
+  for (size_t i : ita->second) {
+    const Node& n = ids_[i];
+    if (IsPersonLevel(n.kind) && !n.blocked) left[static_cast<int>(n.kind)].push_back(&n);
+  }
+  for (size_t i : itb->second) {
+    const Node& n = ids_[i];
+    if (!IsPersonLevel(n.kind) || n.blocked) continue;
+    const auto& same_kind = left[static_cast<int>(n.kind)];
+    for (const Node* o : same_kind) {
+      if (o->value != n.value) return true;
+    }
+  }
+  return false;
+}
+
+bool IdentityGraph::ConflictsWithNew(CustomerId root, const std::vector<const Identifier*>& fresh) const {
+  auto it = members_.find(root.value());
+  if (it == members_.end()) return false;
+  for (const Identifier* f : fresh) {
+    if (!IsPersonLevel(f->kind)) continue;
+    for (size_t i : it->second) {
+      const Node& n = ids_[i];
+      if (n.kind == f->kind && !n.blocked && n.value != f->value) return true;
+    }
+  }
+  return false;
+}
+
+bool IdentityGraph::MergeBlocked(CustomerId a, CustomerId b) const {
+  for (const auto& [x, y] : blocks_) {
+    const CustomerId rx = Find(x), ry = Find(y);
+    if ((rx == a && ry == b) || (rx == b && ry == a)) return true;
+  }
+  return false;
+}
+
+void IdentityGraph::Merge(CustomerId winner, CustomerId loser, size_t bridge, Millis at,
+                          std::string_view message_id, std::string reason, GraphChanges* changes) {
+  parent_[static_cast<size_t>(loser.value())] = winner.value();
+  --live_customers_;
+  auto& dst = members_[winner.value()];
+  auto src = members_.find(loser.value());
+  if (src != members_.end()) {
+    dst.insert(dst.end(), src->second.begin(), src->second.end());
+    members_.erase(src);
+  }
+  store::MergeRecord m;
+  m.id = MergeId(static_cast<std::int64_t>(merges_.size() + 1));
+  m.at = at;
+  m.winner = winner;
+  m.loser = loser;
+  m.bridge = ids_[bridge].id;
+  m.message_id = std::string(message_id);
+  m.reason = std::move(reason);
+  merges_.push_back(m);
+  changes->merges.push_back(m);
+  EmitCustomer(loser, changes);
+  changes->profile_merges.emplace_back(winner, loser);
+}
+
+void IdentityGraph::UndoMerge(size_t merge_index, Millis at, bool add_block, GraphChanges* changes) {
+  store::MergeRecord& m = merges_[merge_index];
+  m.undone_at = at;
+  changes->merges.push_back(m);
+  const CustomerId old_root = Find(m.loser);
+  parent_[static_cast<size_t>(m.loser.value())] = 0;
+  ++live_customers_;
+  EmitCustomer(m.loser, changes);
+  if (add_block) {
+    blocks_.emplace_back(m.winner, m.loser);
+    changes->merge_blocks.emplace_back(m.winner, m.loser);
+  }
+  // Re-home the members of the old tree between the two new roots.
+  auto it = members_.find(old_root.value());
+  if (it != members_.end()) {
+    std::vector<size_t> all = std::move(it->second);
+    members_.erase(it);
+    for (size_t i : all) members_[Find(ids_[i].customer).value()].push_back(i);
+  }
+  changes->rebuild.push_back(old_root);
+  changes->rebuild.push_back(m.loser);
+}
+
+void IdentityGraph::Block(size_t node, Millis at, GraphChanges* changes) {
+  Node& n = ids_[node];
+  n.blocked = true;
+  changes->blocked.push_back(std::string(KindName(n.kind)) + ":" + n.value);
+  // Undo every merge this identifier caused, newest first, so each undo cuts a live edge.
+  for (size_t i = merges_.size(); i-- > 0;) {
+    if (merges_[i].bridge == n.id && merges_[i].undone_at == 0) UndoMerge(i, at, false, changes);
+  }
+  // The shared identifier gets a customer of its own ("the kiosk"), so events that carry only
+  // it no longer land on one of the people who used it.
+  auto& old_members = members_[Find(n.customer).value()];
+  old_members.erase(std::remove(old_members.begin(), old_members.end(), node), old_members.end());
+  n.customer = NewCustomer(at, changes);
+  members_[n.customer.value()].push_back(node);
+  EmitNode(node, changes);
+}
+
+Resolution IdentityGraph::Resolve(const std::vector<Identifier>& ids, bool explicit_link, Millis at,
+                                  std::string_view message_id, GraphChanges* changes) {
+  TP_CHECK(!ids.empty(), "Resolve needs at least one identifier");
+  std::vector<size_t> known;                 // nodes of identifiers seen before
+  std::vector<const Identifier*> fresh;      // identifiers never seen
+  for (const Identifier& id : ids) {
+    auto it = index_.find(Key(id.kind, id.value));
+    if (it == index_.end()) {
+      if (std::find_if(fresh.begin(), fresh.end(), [&](const Identifier* f) { return *f == id; }) == fresh.end()) {
+        fresh.push_back(&id);
+      }
+    } else if (std::find(known.begin(), known.end(), it->second) == known.end()) {
+      known.push_back(it->second);
+    }
+  }
+
+  // Live customers reachable through merge keys, with the identifier that reaches each.
+  std::vector<std::pair<CustomerId, size_t>> roots;
+  for (size_t node : known) {
+    if (ids_[node].blocked) continue;
+    const CustomerId r = Find(ids_[node].customer);
+    if (std::none_of(roots.begin(), roots.end(), [&](const auto& p) { return p.first == r; })) {
+      roots.emplace_back(r, node);
+    }
+  }
+
+  // New identifiers join the existing customer unless they contradict it (a second person's
+  // user id or phone arriving through a shared device); then they start a customer of their own
+  // and the join below is judged as a merge of two people.
+  if (!fresh.empty()) {
+    bool conflict = false;
+    if (!explicit_link) {
+      for (const auto& [r, node] : roots) {
+        (void)node;
+        if (ConflictsWithNew(r, fresh)) conflict = true;
+      }
+    }
+    if (roots.empty() || conflict) {
+      const CustomerId seed = NewCustomer(at, changes);
+      for (const Identifier* f : fresh) AddIdentifier(*f, seed, at, message_id, changes);
+      roots.insert(roots.begin(), {seed, ids_.size() - fresh.size()});
+    }
+  }
+
+  if (roots.size() > 1) {
+    // The oldest customer wins; merge the others into it one at a time.
+    std::sort(roots.begin(), roots.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 1; i < roots.size(); ++i) {
+      const CustomerId winner = Find(roots[0].first);
+      const CustomerId loser = Find(roots[i].first);
+      if (winner == loser) continue;
+      if (MergeBlocked(winner, loser)) continue;
+      // The bridge is the identifier blamed for joining the two: among this event's known
+      // identifiers on either side, the weakest kind (anon, device, then e-mail, phone, …):
+      // a kiosk device or a family phone rather than a user id.
+      size_t bridge = roots[0].second;
+      for (size_t node : known) {
+        if (ids_[node].blocked) continue;
+        const CustomerId r = Find(ids_[node].customer);
+        if (r != winner && r != loser) continue;
+        if (static_cast<int>(ids_[node].kind) >= static_cast<int>(ids_[bridge].kind) ||
+            std::find(known.begin(), known.end(), bridge) == known.end()) {
+          bridge = node;
+        }
+      }
+      if (!explicit_link && Conflicts(winner, loser)) {
+        Node& b = ids_[bridge];
+        if (b.joins + 2 > options_.max_customers_per_identifier) {
+          Block(bridge, at, changes);
+          continue;
+        }
+        ++b.joins;
+        EmitNode(bridge, changes);
+      }
+      std::string reason = explicit_link ? "alias" : "shared identifier";
+      reason += " ";
+      reason += KindName(ids_[bridge].kind);
+      Merge(winner, loser, bridge, at, message_id, std::move(reason), changes);
+    }
+  }
+  if (!fresh.empty() && ids_.empty() == false && index_.count(Key(fresh[0]->kind, fresh[0]->value)) == 0) {
+    // Fresh identifiers that did not start a seed join the (now merged) customer.
+    const CustomerId target = Find(roots.front().first);
+    for (const Identifier* f : fresh) AddIdentifier(*f, target, at, message_id, changes);
+  }
+
+  // The anchor is the first identifier of the event (ids are ordered by strength).
+  const size_t anchor = index_.at(Key(ids[0].kind, ids[0].value));
+  const CustomerId original = ids_[anchor].customer;
+  return Resolution{Find(original), original};
+}
+
+Status IdentityGraph::Split(MergeId merge, Millis at, GraphChanges* changes) {
+  if (!merge.valid() || static_cast<size_t>(merge.value()) > merges_.size()) {
+    return Status::NotFound("no merge with id " + std::to_string(merge.value()));
+  }
+  const size_t i = static_cast<size_t>(merge.value() - 1);
+  if (merges_[i].undone_at != 0) {
+    return Status::FailedPrecondition("merge " + std::to_string(merge.value()) + " was undone already");
+  }
+  UndoMerge(i, at, true, changes);
+  return Status::Ok();
+}
+
+std::vector<IdentityGraph::MemberIdentifier> IdentityGraph::IdentifiersOf(CustomerId root) const {
+  std::vector<MemberIdentifier> out;
+  auto it = members_.find(root.value());
+  if (it == members_.end()) return out;
+  std::vector<size_t> nodes = it->second;
+  std::sort(nodes.begin(), nodes.end());
+  for (size_t i : nodes) {
+    const Node& n = ids_[i];
+    out.push_back(MemberIdentifier{Identifier{n.kind, n.value}, n.blocked, n.id, n.first_seen,
+                                   n.first_message_id, n.customer, n.joins});
+  }
+  return out;
+}
+
+std::vector<store::MergeRecord> IdentityGraph::MergesOf(const std::vector<CustomerId>& customers) const {
+  std::vector<store::MergeRecord> out;
+  for (const auto& m : merges_) {
+    if (std::find(customers.begin(), customers.end(), m.winner) != customers.end() ||
+        std::find(customers.begin(), customers.end(), m.loser) != customers.end()) {
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+std::vector<IdentityGraph::MemberIdentifier> IdentityGraph::SharedIdentifiers() const {
+  std::vector<MemberIdentifier> out;
+  for (const Node& n : ids_) {
+    if (n.blocked) {
+      out.push_back(MemberIdentifier{Identifier{n.kind, n.value}, true, n.id, n.first_seen,
+                                     n.first_message_id, n.customer, n.joins});
+    }
+  }
+  return out;
+}
+
+std::vector<CustomerId> IdentityGraph::Members(CustomerId root) const {
+  std::vector<CustomerId> out;
+  for (size_t c = 1; c < parent_.size(); ++c) {
+    if (Find(CustomerId(static_cast<std::int64_t>(c))) == root) out.emplace_back(static_cast<std::int64_t>(c));
+  }
+  return out;
+}
+
+}  // namespace touchpoint::identity

@@ -1,0 +1,498 @@
+#include <touchpoint/pipeline/engine.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+#include <touchpoint/ingest/parser.h>
+#include <touchpoint/profile/profile.h>
+
+#include "pipeline/render.h"
+
+namespace touchpoint::pipeline {
+namespace {
+
+// Open-addressing set of 128-bit message hashes: 16 bytes a slot, no per-entry allocation, so
+// ten million ids cost ~320 MB at the 0.5 load factor rather than ~500 MB in a node-based set.
+class HashSet {
+ public:
+  // Returns false when the hash was present already.
+  bool Insert(store::MessageHash h) {
+    if (h.hi == 0 && h.lo == 0) h.lo = 1;  // (0, 0) marks an empty slot
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t i = static_cast<size_t>(h.lo) & (slots_.size() - 1);
+    for (;;) {
+      store::MessageHash& s = slots_[i];
+      if (s.hi == 0 && s.lo == 0) {
+        s = h;
+        ++size_;
+        return true;
+      }
+      if (s == h) return false;
+      i = (i + 1) & (slots_.size() - 1);
+    }
+  }
+  size_t size() const { return size_; }
+
+ private:
+  void Grow() {
+    std::vector<store::MessageHash> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, store::MessageHash{});
+    size_ = 0;
+    for (const auto& h : old) {
+      if (h.hi != 0 || h.lo != 0) Insert(h);
+    }
+  }
+  std::vector<store::MessageHash> slots_;
+  size_t size_ = 0;
+};
+
+profile::Activity ToActivity(const ingest::Event& e) {
+  profile::Activity a;
+  a.at = e.timestamp;
+  a.channel = e.channel;
+  a.traits = e.traits;
+  if (e.kind == store::EventKind::kIdentify) {
+    a.kind = profile::Activity::Kind::kIdentify;
+  } else if (e.order) {
+    a.kind = profile::Activity::Kind::kOrder;
+    a.order_total = e.order->total;
+  } else if (e.view) {
+    a.kind = profile::Activity::Kind::kView;
+    a.dwell_seconds = e.view->dwell_seconds;
+  } else if (e.message) {
+    a.kind = profile::Activity::Kind::kMessage;
+    if (a.channel.empty()) a.channel = e.message->channel;
+    a.inbound_message = e.message->inbound && e.message->author == "customer";
+    a.has_sentiment = !e.message->sentiment_label.empty();
+    a.sentiment = e.message->sentiment_score;
+    a.sentiment_label = e.message->sentiment_label;
+    a.intent = e.message->intent;
+  } else if (e.survey) {
+    a.kind = profile::Activity::Kind::kSurvey;
+    a.nps = e.survey->nps;
+    a.csat = e.survey->csat;
+  }
+  return a;
+}
+
+struct Pending {
+  std::vector<ingest::Event> events;
+  std::promise<Result<SubmitResult>> done;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  std::unique_ptr<store::Store> store;
+  EngineOptions options;
+
+  mutable std::shared_mutex state_mu;  // guards everything below up to the queue
+  identity::IdentityGraph graph;
+  std::unordered_map<std::int64_t, profile::Profile> profiles;
+  HashSet seen;
+  EngineStats stats;
+  Millis newest = 0;
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::condition_variable space_cv;
+  std::deque<std::unique_ptr<Pending>> queue;
+  size_t queued_events = 0;
+  bool stopping = false;
+  Status failure;  // set once a commit failed: the engine refuses writes from then on
+
+  std::mutex store_mu;  // the writer and Split() take turns on the store
+  std::thread writer;
+
+  explicit Impl(identity::GraphOptions g) : graph(g) {}
+
+  Status Load() {
+    TP_RETURN_IF_ERROR(graph.Load(*store));
+    TP_RETURN_IF_ERROR(store->ScanMessageHashes([&](const store::MessageHash& h) { seen.Insert(h); }));
+    Status bad;
+    TP_RETURN_IF_ERROR(store->ScanProfiles([&](store::ProfileRecord&& r) {
+      auto p = profile::Profile::Parse(r.data);
+      if (!p.ok()) {
+        bad = p.status().WithContext("customer " + std::to_string(r.customer.value()));
+        return;
+      }
+      profiles.emplace(r.customer.value(), std::move(*p));
+    }));
+    TP_RETURN_IF_ERROR(bad);
+    TP_ASSIGN_OR_RETURN(store::StoreStats s, store->Stats());
+    stats.events = s.events;
+    stats.messages = s.messages;
+    stats.surveys = s.surveys;
+    stats.orders = s.orders;
+    stats.merges = s.merges;
+    TP_ASSIGN_OR_RETURN(newest, store->NewestEventAt());
+    return Status::Ok();
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      std::vector<std::unique_ptr<Pending>> work;
+      {
+        std::unique_lock lock(queue_mu);
+        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping and drained
+        size_t n = 0;
+        while (!queue.empty() && (work.empty() || n + queue.front()->events.size() <= options.max_batch_events)) {
+          n += queue.front()->events.size();
+          work.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+        queued_events -= n;
+      }
+      space_cv.notify_all();
+      Process(work);
+    }
+  }
+
+  void ApplyGraphChanges(identity::GraphChanges& ch, store::WriteBatch& batch,
+                         std::unordered_set<std::int64_t>& dirty, std::vector<CustomerId>& rebuild) {
+    for (auto& r : ch.identifiers) batch.identifiers.push_back(std::move(r));
+    for (auto& r : ch.customers) batch.customers.push_back(r);
+    for (auto& r : ch.merges) batch.merges.push_back(std::move(r));
+    for (auto& r : ch.merge_blocks) batch.merge_blocks.push_back(r);
+    for (const auto& [winner, loser] : ch.profile_merges) {
+      auto it = profiles.find(loser.value());
+      if (it != profiles.end()) {
+        profiles[winner.value()].Absorb(it->second);
+        profiles.erase(it);
+      }
+      dirty.erase(loser.value());
+      dirty.insert(winner.value());
+      batch.deleted_profiles.push_back(loser);
+    }
+    for (CustomerId c : ch.rebuild) rebuild.push_back(c);
+    stats.merges += static_cast<std::int64_t>(ch.profile_merges.size());
+  }
+
+  void AppendRecords(const ingest::Event& e, const identity::Resolution& r, store::WriteBatch& batch) {
+    store::EventRecord rec;
+    rec.hash = e.hash;
+    rec.message_id = e.message_id;
+    rec.customer = r.anchor_original;
+    rec.timestamp = e.timestamp;
+    rec.kind = e.kind;
+    rec.name = e.name;
+    rec.body = e.body;
+    batch.events.push_back(std::move(rec));
+    if (e.order) {
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& l : e.order->products) {
+        items.push_back({{"product_id", l.product_id}, {"category", l.category}, {"price", l.price}, {"quantity", l.quantity}});
+      }
+      batch.orders.push_back(store::OrderRecord{e.order->order_id, r.anchor_original, e.timestamp, e.order->total,
+                                                e.order->currency, e.channel, items.dump()});
+      ++stats.orders;
+    }
+    if (e.message) {
+      const auto& m = *e.message;
+      batch.messages.push_back(store::MessageRecord{e.message_id, r.anchor_original, e.timestamp, m.conversation_id,
+                                                    m.channel, m.author, m.inbound ? "in" : "out", m.text, m.language,
+                                                    m.sentiment_label, m.sentiment_score, m.intent, m.masked_text});
+      ++stats.messages;
+    }
+    if (e.survey) {
+      batch.surveys.push_back(store::SurveyRecord{e.message_id, r.anchor_original, e.timestamp, e.survey->nps,
+                                                  e.survey->csat, e.survey->comment, e.survey->touchpoint});
+      ++stats.surveys;
+    }
+  }
+
+  void Process(std::vector<std::unique_ptr<Pending>>& work) {
+    std::vector<SubmitResult> results(work.size());
+    store::WriteBatch batch;
+    std::vector<CustomerId> rebuild;
+    Status status;
+    {
+      std::unique_lock state(state_mu);
+      status = failure;
+      if (status.ok()) {
+        std::unordered_set<std::int64_t> dirty;
+        identity::GraphChanges changes;
+        for (size_t i = 0; i < work.size(); ++i) {
+          for (const ingest::Event& e : work[i]->events) {
+            if (!seen.Insert(e.hash)) {
+              ++results[i].duplicates;
+              continue;
+            }
+            changes.Clear();
+            identity::Resolution r =
+                graph.Resolve(e.identifiers, e.is_alias, e.timestamp, e.message_id, &changes);
+            ApplyGraphChanges(changes, batch, dirty, rebuild);
+            profiles[r.customer.value()].Apply(ToActivity(e));
+            dirty.insert(r.customer.value());
+            AppendRecords(e, r, batch);
+            if (e.timestamp > newest) newest = e.timestamp;
+            ++results[i].accepted;
+            ++stats.events;
+          }
+        }
+        for (std::int64_t c : dirty) {
+          if (graph.Find(CustomerId(c)) != CustomerId(c)) continue;
+          batch.profiles.push_back(store::ProfileRecord{CustomerId(c), profiles[c].Serialize(), newest});
+        }
+        batch.newest_event_at = newest;
+      }
+    }
+    if (status.ok() && !batch.empty()) {
+      std::scoped_lock lock(store_mu);
+      status = store->Apply(batch);
+      if (!status.ok()) {
+        std::unique_lock state(state_mu);
+        failure = status.WithContext("commit failed; restart touchpoint to reload from the last commit");
+      }
+    }
+    if (status.ok() && !rebuild.empty()) status = Rebuild(rebuild);
+    for (size_t i = 0; i < work.size(); ++i) {
+      if (status.ok()) {
+        work[i]->done.set_value(results[i]);
+      } else {
+        work[i]->done.set_value(status);
+      }
+    }
+  }
+
+  // Rebuilds the profiles of live customers from their stored events (after a split).
+  Status Rebuild(const std::vector<CustomerId>& customers) {
+    std::scoped_lock lock(store_mu);
+    std::unique_lock state(state_mu);
+    std::unordered_set<std::int64_t> roots;
+    for (CustomerId c : customers) roots.insert(graph.Find(c).value());
+    for (std::int64_t r : roots) profiles[r] = profile::Profile();
+    ingest::Parser parser;
+    Status bad;
+    TP_RETURN_IF_ERROR(store->ScanEvents([&](store::EventRecord&& rec) {
+      const std::int64_t root = graph.Find(rec.customer).value();
+      if (!roots.count(root)) return true;
+      auto ev = parser.ParseMessage(rec.body);
+      if (!ev.ok()) return true;  // stored events were valid when accepted
+      ev->timestamp = rec.timestamp;
+      if (ev->message && options.analyze_message) options.analyze_message(*ev->message);
+      profiles[root].Apply(ToActivity(*ev));
+      return true;
+    }));
+    store::WriteBatch batch;
+    for (std::int64_t r : roots) {
+      batch.profiles.push_back(store::ProfileRecord{CustomerId(r), profiles[r].Serialize(), newest});
+    }
+    return store->Apply(batch);
+  }
+
+  Result<CustomerData> Collect(std::string_view ref) const {
+    TP_ASSIGN_OR_RETURN(Ref r, ParseRef(ref));
+    CustomerId root;
+    if (r.is_id) {
+      root = graph.Find(r.id);
+      if (!profiles.count(root.value()) && graph.IdentifiersOf(root).empty()) {
+        return Status::NotFound("no customer with id " + std::to_string(r.id.value()));
+      }
+    } else {
+      auto found = graph.Lookup(r.identifier);
+      if (!found) {
+        return Status::NotFound("no customer has " + std::string(identity::KindName(r.identifier.kind)) + ":" +
+                                r.identifier.value);
+      }
+      root = *found;
+    }
+    CustomerData d;
+    d.id = root;
+    d.identifiers = graph.IdentifiersOf(root);
+    std::vector<CustomerId> members = graph.Members(root);
+    for (CustomerId m : members) {
+      if (m != root) d.merged.push_back(m);
+    }
+    auto it = profiles.find(root.value());
+    if (it != profiles.end()) d.profile = it->second;
+    d.merges = graph.MergesOf(members);
+    return d;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Engine::~Engine() { Stop(); }
+
+Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<store::Store> store, EngineOptions options) {
+  auto impl = std::make_unique<Impl>(identity::GraphOptions{options.max_customers_per_identifier});
+  impl->store = std::move(store);
+  impl->options = std::move(options);
+  TP_RETURN_IF_ERROR(impl->Load());
+  impl->stats.customers = impl->graph.live_customers();
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+std::future<Result<SubmitResult>> Engine::SubmitAsync(std::vector<ingest::Event> events) {
+  if (impl_->options.analyze_message) {
+    for (auto& e : events) {
+      if (e.message) impl_->options.analyze_message(*e.message);
+    }
+  }
+  auto pending = std::make_unique<Pending>();
+  pending->events = std::move(events);
+  auto future = pending->done.get_future();
+  {
+    std::unique_lock lock(impl_->queue_mu);
+    if (impl_->stopping) {
+      pending->done.set_value(Status::Unavailable("the engine is stopping"));
+      return future;
+    }
+    impl_->space_cv.wait(lock, [&] {
+      return impl_->queued_events < impl_->options.max_queued_events || impl_->stopping;
+    });
+    impl_->queued_events += pending->events.size();
+    impl_->queue.push_back(std::move(pending));
+  }
+  impl_->queue_cv.notify_one();
+  return future;
+}
+
+Result<std::string> Engine::CustomerJson(std::string_view ref, Millis as_of, bool mask_pii) const {
+  std::shared_lock lock(impl_->state_mu);
+  TP_ASSIGN_OR_RETURN(CustomerData d, impl_->Collect(ref));
+  return RenderCustomer(d, as_of ? as_of : impl_->newest, mask_pii);
+}
+
+Result<std::string> Engine::ExplainJson(std::string_view ref) const {
+  std::shared_lock lock(impl_->state_mu);
+  TP_ASSIGN_OR_RETURN(CustomerData d, impl_->Collect(ref));
+  return RenderExplain(d, ref);
+}
+
+Status Engine::Split(MergeId merge) {
+  identity::GraphChanges changes;
+  store::WriteBatch batch;
+  {
+    std::unique_lock state(impl_->state_mu);
+    TP_RETURN_IF_ERROR(impl_->failure);
+    TP_RETURN_IF_ERROR(impl_->graph.Split(merge, SystemClock::Instance().Now(), &changes));
+    std::unordered_set<std::int64_t> dirty;
+    std::vector<CustomerId> rebuild;
+    impl_->ApplyGraphChanges(changes, batch, dirty, rebuild);
+    impl_->stats.merges -= 1;
+  }
+  {
+    std::scoped_lock lock(impl_->store_mu);
+    TP_RETURN_IF_ERROR(impl_->store->Apply(batch));
+  }
+  return impl_->Rebuild(changes.rebuild);
+}
+
+std::string Engine::SharedIdentifiersJson() const {
+  std::shared_lock lock(impl_->state_mu);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : impl_->graph.SharedIdentifiers()) {
+    out.push_back({{"identifier", std::string(identity::KindName(m.identifier.kind)) + ":" + m.identifier.value},
+                   {"customers_joined", m.joins + 1},
+                   {"first_seen", FormatTimestamp(m.first_seen)}});
+  }
+  return out.dump();
+}
+
+EngineStats Engine::Stats() const {
+  std::shared_lock lock(impl_->state_mu);
+  EngineStats s = impl_->stats;
+  s.customers = impl_->graph.live_customers();
+  s.identifiers = impl_->graph.identifier_count();
+  s.shared_identifiers = static_cast<std::int64_t>(impl_->graph.SharedIdentifiers().size());
+  return s;
+}
+
+Millis Engine::newest_event_at() const {
+  std::shared_lock lock(impl_->state_mu);
+  return impl_->newest;
+}
+
+void Engine::Stop() {
+  {
+    std::scoped_lock lock(impl_->queue_mu);
+    if (impl_->stopping && !impl_->writer.joinable()) return;
+    impl_->stopping = true;
+  }
+  impl_->queue_cv.notify_all();
+  impl_->space_cv.notify_all();
+  if (impl_->writer.joinable()) impl_->writer.join();
+}
+
+// ---- read-only path ----
+
+namespace {
+
+Result<CustomerData> CollectFromStore(store::Store& store, std::string_view ref) {
+  TP_ASSIGN_OR_RETURN(Ref r, ParseRef(ref));
+  CustomerId start;
+  if (r.is_id) {
+    start = r.id;
+  } else {
+    TP_ASSIGN_OR_RETURN(auto rec, store.FindIdentifier(std::string(identity::KindName(r.identifier.kind)),
+                                                       r.identifier.value));
+    if (!rec) {
+      return Status::NotFound("no customer has " + std::string(identity::KindName(r.identifier.kind)) + ":" +
+                              r.identifier.value);
+    }
+    start = rec->customer;
+  }
+  // Up to the live root.
+  CustomerId root = start;
+  for (int guard = 0; guard < 100000; ++guard) {
+    TP_ASSIGN_OR_RETURN(auto c, store.FindCustomer(root));
+    if (!c) return Status::NotFound("no customer with id " + std::to_string(root.value()));
+    if (!c->merged_into.valid()) break;
+    root = c->merged_into;
+  }
+  // Down to every customer merged into it.
+  std::vector<CustomerId> members{root};
+  for (size_t i = 0; i < members.size(); ++i) {
+    TP_ASSIGN_OR_RETURN(auto children, store.CustomersMergedInto(members[i]));
+    members.insert(members.end(), children.begin(), children.end());
+  }
+  CustomerData d;
+  d.id = root;
+  TP_ASSIGN_OR_RETURN(auto ids, store.IdentifiersOf(members));
+  for (auto& rec : ids) {
+    auto kind = identity::ParseKind(rec.kind);
+    if (!kind) continue;
+    d.identifiers.push_back(identity::IdentityGraph::MemberIdentifier{
+        identity::Identifier{*kind, rec.value}, rec.blocked, rec.id, rec.first_seen, rec.first_message_id,
+        rec.customer, rec.joins});
+  }
+  std::sort(d.identifiers.begin(), d.identifiers.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  for (CustomerId m : members) {
+    if (m != root) d.merged.push_back(m);
+  }
+  TP_ASSIGN_OR_RETURN(auto prof, store.FindProfile(root));
+  if (prof) {
+    TP_ASSIGN_OR_RETURN(d.profile, profile::Profile::Parse(prof->data));
+  }
+  TP_ASSIGN_OR_RETURN(d.merges, store.MergesInvolving(members));
+  return d;
+}
+
+}  // namespace
+
+Result<std::string> ReadCustomerJson(store::Store& store, std::string_view ref, Millis as_of, bool mask_pii) {
+  TP_ASSIGN_OR_RETURN(CustomerData d, CollectFromStore(store, ref));
+  if (as_of == 0) {
+    TP_ASSIGN_OR_RETURN(as_of, store.NewestEventAt());
+  }
+  return RenderCustomer(d, as_of, mask_pii);
+}
+
+Result<std::string> ReadExplainJson(store::Store& store, std::string_view ref) {
+  TP_ASSIGN_OR_RETURN(CustomerData d, CollectFromStore(store, ref));
+  return RenderExplain(d, ref);
+}
+
+}  // namespace touchpoint::pipeline

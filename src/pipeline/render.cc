@@ -1,0 +1,124 @@
+#include "pipeline/render.h"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+namespace touchpoint::pipeline {
+namespace {
+
+using nlohmann::json;
+
+std::string IdentifierText(const identity::IdentityGraph::MemberIdentifier& m) {
+  return std::string(identity::KindName(m.identifier.kind)) + ":" + m.identifier.value;
+}
+
+json MaskTrait(const std::string& name, const json& value) {
+  if (!value.is_string()) return value;
+  const std::string v = value.get<std::string>();
+  if (name == "phone" || name == "mobile") return identity::MaskIdentifierValue(identity::IdentifierKind::kPhone, v);
+  if (name == "email") return identity::MaskIdentifierValue(identity::IdentifierKind::kEmail, v);
+  switch (SensitivityOfField(name)) {
+    case Sensitivity::kLow: return value;
+    default: {
+      // Keep the first character so agents can still address the customer ("张**").
+      std::string out;
+      size_t first = 1;
+      while (first < v.size() && (static_cast<unsigned char>(v[first]) & 0xC0) == 0x80) ++first;
+      out = v.substr(0, first) + "**";
+      return out;
+    }
+  }
+}
+
+}  // namespace
+
+Result<Ref> ParseRef(std::string_view ref) {
+  Ref r;
+  if (!ref.empty() && ref.find(':') == std::string_view::npos) {
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(ref.data(), ref.data() + ref.size(), id);
+    if (ec == std::errc() && p == ref.data() + ref.size() && id > 0) {
+      r.is_id = true;
+      r.id = CustomerId(id);
+      return r;
+    }
+  }
+  TP_ASSIGN_OR_RETURN(r.identifier, identity::ParseIdentifierRef(ref));
+  return r;
+}
+
+std::string RenderCustomer(const CustomerData& c, Millis as_of, bool mask_pii) {
+  json out;
+  out["id"] = c.id.value();
+  json ids = json::array();
+  json shared = json::array();
+  for (const auto& m : c.identifiers) {
+    std::string value = mask_pii ? identity::MaskIdentifierValue(m.identifier.kind, m.identifier.value)
+                                 : m.identifier.value;
+    json entry = {{"kind", identity::KindName(m.identifier.kind)}, {"value", value}};
+    if (m.blocked) {
+      entry["shared"] = true;
+      shared.push_back(std::string(identity::KindName(m.identifier.kind)) + ":" + value);
+    }
+    ids.push_back(std::move(entry));
+  }
+  out["identifiers"] = std::move(ids);
+  json traits = json::parse(c.profile.TraitsJson());
+  if (mask_pii) {
+    for (auto& [name, value] : traits.items()) value = MaskTrait(name, value);
+  }
+  out["traits"] = std::move(traits);
+  out["features"] = json::parse(c.profile.FeaturesJson(as_of));
+  json tags = json::parse(c.profile.TagsJson());
+  out["tags"] = std::move(tags);
+  json merged = json::array();
+  for (CustomerId m : c.merged) merged.push_back(m.value());
+  out["merged_customers"] = std::move(merged);
+  out["as_of"] = FormatTimestamp(as_of);
+  return out.dump();
+}
+
+std::string RenderExplain(const CustomerData& c, std::string_view asked) {
+  json out;
+  out["identifier"] = std::string(asked);
+  out["customer"] = c.id.value();
+  std::unordered_map<std::int64_t, std::string> names;
+  json ids = json::array();
+  for (const auto& m : c.identifiers) {
+    names[m.id.value()] = IdentifierText(m);
+    json e = {{"identifier", IdentifierText(m)},
+              {"first_seen", FormatTimestamp(m.first_seen)},
+              {"first_message_id", m.first_message_id},
+              {"original_customer", m.original.value()}};
+    if (m.blocked) {
+      e["shared"] = true;
+      e["note"] = "seen with more customers than the limit; no longer used to join records";
+    }
+    ids.push_back(std::move(e));
+  }
+  out["identifiers"] = std::move(ids);
+  json merges = json::array();
+  json story = json::array();
+  story.push_back("customer " + std::to_string(c.id.value()) + " holds " + std::to_string(c.identifiers.size()) +
+                  " identifiers; each joined with the customer it was first seen with");
+  for (const auto& m : c.merges) {
+    auto bridge = names.count(m.bridge.value()) ? names[m.bridge.value()] : "identifier #" + std::to_string(m.bridge.value());
+    json e = {{"merge_id", m.id.value()},   {"at", FormatTimestamp(m.at)},
+              {"winner", m.winner.value()}, {"loser", m.loser.value()},
+              {"bridge", bridge},           {"message_id", m.message_id},
+              {"reason", m.reason},         {"undone", m.undone_at != 0}};
+    if (m.undone_at != 0) e["undone_at"] = FormatTimestamp(m.undone_at);
+    merges.push_back(e);
+    story.push_back("merge " + std::to_string(m.id.value()) + ": customer " + std::to_string(m.loser.value()) +
+                    " joined customer " + std::to_string(m.winner.value()) + " because message " + m.message_id +
+                    " carried " + bridge + " together with their identifiers (" + m.reason + ")" +
+                    (m.undone_at ? "; undone at " + FormatTimestamp(m.undone_at) : "") +
+                    "; undo with: touchpoint identity split " + std::to_string(m.id.value()));
+  }
+  out["merges"] = std::move(merges);
+  out["explanation"] = std::move(story);
+  return out.dump(2);
+}
+
+}  // namespace touchpoint::pipeline

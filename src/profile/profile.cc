@@ -1,0 +1,244 @@
+#include <touchpoint/profile/profile.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+namespace touchpoint::profile {
+namespace {
+
+using nlohmann::json;
+
+void MinTime(Millis& slot, Millis t) {
+  if (t != 0 && (slot == 0 || t < slot)) slot = t;
+}
+void MaxTime(Millis& slot, Millis t) {
+  if (t > slot) slot = t;
+}
+
+double Round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+json TimeOrNull(Millis t) { return t == 0 ? json(nullptr) : json(FormatTimestamp(t)); }
+
+}  // namespace
+
+void Profile::Apply(const Activity& a) {
+  ++events_;
+  MinTime(first_seen_, a.at);
+  MaxTime(last_seen_, a.at);
+  for (const auto& [name, value] : a.traits) {
+    Trait& t = traits_[name];
+    if (a.at >= t.at) {
+      t.value = value;
+      t.at = a.at;
+    }
+  }
+  if (!a.channel.empty() && a.kind != Activity::Kind::kIdentify) ++channels_[a.channel];
+  switch (a.kind) {
+    case Activity::Kind::kOrder: {
+      ++order_count_;
+      revenue_ += a.order_total;
+      MinTime(first_order_at_, a.at);
+      MaxTime(last_order_at_, a.at);
+      auto pos = std::upper_bound(orders_.begin(), orders_.end(), std::make_pair(a.at, a.order_total));
+      orders_.insert(pos, {a.at, a.order_total});
+      if (orders_.size() > kMaxOrdersKept) orders_.erase(orders_.begin());
+      break;
+    }
+    case Activity::Kind::kView:
+      ++views_;
+      if (a.dwell_seconds >= 0) {
+        dwell_sum_ += a.dwell_seconds;
+        ++dwell_count_;
+      }
+      break;
+    case Activity::Kind::kMessage:
+      ++messages_;
+      MaxTime(last_contact_at_, a.at);
+      if (a.inbound_message && a.has_sentiment) {
+        sentiment_sum_ += a.sentiment;
+        ++sentiment_count_;
+        if (a.sentiment_label == "negative") ++negative_messages_;
+      }
+      if (a.inbound_message && !a.intent.empty() && a.at >= last_intent_at_) {
+        last_intent_ = a.intent;
+        last_intent_at_ = a.at;
+      }
+      break;
+    case Activity::Kind::kSurvey:
+      ++surveys_;
+      if (a.nps >= 0) {
+        nps_sum_ += a.nps;
+        ++nps_count_;
+      }
+      if (a.csat >= 0) {
+        csat_sum_ += a.csat;
+        ++csat_count_;
+      }
+      break;
+    default: break;
+  }
+}
+
+void Profile::Absorb(const Profile& o) {
+  events_ += o.events_;
+  MinTime(first_seen_, o.first_seen_);
+  MaxTime(last_seen_, o.last_seen_);
+  for (const auto& [name, t] : o.traits_) {
+    Trait& mine = traits_[name];
+    if (t.at >= mine.at) mine = t;
+  }
+  for (const auto& [name, v] : o.tags_) tags_.emplace(name, v);
+  std::vector<std::pair<Millis, double>> merged;
+  merged.reserve(orders_.size() + o.orders_.size());
+  std::merge(orders_.begin(), orders_.end(), o.orders_.begin(), o.orders_.end(), std::back_inserter(merged));
+  if (merged.size() > kMaxOrdersKept) merged.erase(merged.begin(), merged.end() - kMaxOrdersKept);
+  orders_ = std::move(merged);
+  order_count_ += o.order_count_;
+  revenue_ += o.revenue_;
+  MinTime(first_order_at_, o.first_order_at_);
+  MaxTime(last_order_at_, o.last_order_at_);
+  views_ += o.views_;
+  dwell_sum_ += o.dwell_sum_;
+  dwell_count_ += o.dwell_count_;
+  messages_ += o.messages_;
+  MaxTime(last_contact_at_, o.last_contact_at_);
+  for (const auto& [c, n] : o.channels_) channels_[c] += n;
+  sentiment_sum_ += o.sentiment_sum_;
+  sentiment_count_ += o.sentiment_count_;
+  negative_messages_ += o.negative_messages_;
+  if (o.last_intent_at_ >= last_intent_at_ && !o.last_intent_.empty()) {
+    last_intent_ = o.last_intent_;
+    last_intent_at_ = o.last_intent_at_;
+  }
+  surveys_ += o.surveys_;
+  nps_sum_ += o.nps_sum_;
+  nps_count_ += o.nps_count_;
+  csat_sum_ += o.csat_sum_;
+  csat_count_ += o.csat_count_;
+}
+
+void Profile::SetTag(const std::string& name, const std::string& json_value) { tags_[name] = json_value; }
+
+std::string Profile::FeaturesJson(Millis as_of) const {
+  json f;
+  auto window = [&](int days, bool revenue) {
+    const Millis from = as_of - days * kMillisPerDay;
+    double sum = 0;
+    std::int64_t n = 0;
+    for (const auto& [t, total] : orders_) {
+      if (t > from && t <= as_of) {
+        ++n;
+        sum += total;
+      }
+    }
+    return revenue ? json(Round2(sum)) : json(n);
+  };
+  f["orders_30d"] = window(30, false);
+  f["orders_90d"] = window(90, false);
+  f["orders_365d"] = window(365, false);
+  f["revenue_30d"] = window(30, true);
+  f["revenue_90d"] = window(90, true);
+  f["revenue_365d"] = window(365, true);
+  f["orders_total"] = order_count_;
+  f["revenue_total"] = Round2(revenue_);
+  f["first_order_at"] = TimeOrNull(first_order_at_);
+  f["last_order_at"] = TimeOrNull(last_order_at_);
+  f["recency_days"] = last_order_at_ == 0 ? json(nullptr)
+                                          : json(std::max<Millis>(0, (as_of - last_order_at_) / kMillisPerDay));
+  f["avg_order_value"] = order_count_ == 0 ? json(nullptr) : json(Round2(revenue_ / static_cast<double>(order_count_)));
+  std::string preferred;
+  std::int64_t best = 0;
+  for (const auto& [c, n] : channels_) {
+    if (n > best) {
+      best = n;
+      preferred = c;
+    }
+  }
+  f["preferred_channel"] = preferred.empty() ? json(nullptr) : json(preferred);
+  f["views"] = views_;
+  f["avg_dwell_seconds"] = dwell_count_ == 0 ? json(nullptr) : json(Round2(dwell_sum_ / static_cast<double>(dwell_count_)));
+  f["messages"] = messages_;
+  f["last_contact_at"] = TimeOrNull(last_contact_at_);
+  f["avg_sentiment"] = sentiment_count_ == 0 ? json(nullptr)
+                                             : json(Round2(sentiment_sum_ / static_cast<double>(sentiment_count_)));
+  f["negative_messages"] = negative_messages_;
+  f["last_intent"] = last_intent_.empty() ? json(nullptr) : json(last_intent_);
+  f["surveys"] = surveys_;
+  f["avg_nps"] = nps_count_ == 0 ? json(nullptr) : json(Round2(nps_sum_ / static_cast<double>(nps_count_)));
+  f["avg_csat"] = csat_count_ == 0 ? json(nullptr) : json(Round2(csat_sum_ / static_cast<double>(csat_count_)));
+  f["events"] = events_;
+  f["first_seen_at"] = TimeOrNull(first_seen_);
+  f["last_seen_at"] = TimeOrNull(last_seen_);
+  return f.dump();
+}
+
+std::string Profile::TraitsJson() const {
+  json t = json::object();
+  for (const auto& [name, trait] : traits_) t[name] = json::parse(trait.value, nullptr, false);
+  return t.dump();
+}
+
+std::string Profile::TagsJson() const {
+  json t = json::object();
+  for (const auto& [name, v] : tags_) t[name] = json::parse(v, nullptr, false);
+  return t.dump();
+}
+
+std::string Profile::Serialize() const {
+  json j;
+  json traits = json::object();
+  for (const auto& [name, t] : traits_) traits[name] = {t.value, t.at};
+  j["t"] = std::move(traits);
+  if (!tags_.empty()) j["g"] = tags_;
+  json orders = json::array();
+  for (const auto& [t, v] : orders_) orders.push_back({t, v});
+  j["o"] = std::move(orders);
+  j["a"] = {order_count_, revenue_, first_order_at_, last_order_at_, views_, dwell_sum_, dwell_count_,
+            messages_, last_contact_at_, sentiment_sum_, sentiment_count_, negative_messages_,
+            last_intent_at_, surveys_, nps_sum_, nps_count_, csat_sum_, csat_count_, first_seen_,
+            last_seen_, events_};
+  j["c"] = channels_;
+  j["i"] = last_intent_;
+  return j.dump();
+}
+
+Result<Profile> Profile::Parse(std::string_view data) {
+  try {
+    json j = json::parse(data);
+    Profile p;
+    for (const auto& [name, v] : j.at("t").items()) p.traits_[name] = Trait{v.at(0).get<std::string>(), v.at(1).get<Millis>()};
+    if (j.contains("g")) p.tags_ = j["g"].get<std::map<std::string, std::string>>();
+    for (const auto& o : j.at("o")) p.orders_.emplace_back(o.at(0).get<Millis>(), o.at(1).get<double>());
+    const json& a = j.at("a");
+    p.order_count_ = a.at(0);
+    p.revenue_ = a.at(1);
+    p.first_order_at_ = a.at(2);
+    p.last_order_at_ = a.at(3);
+    p.views_ = a.at(4);
+    p.dwell_sum_ = a.at(5);
+    p.dwell_count_ = a.at(6);
+    p.messages_ = a.at(7);
+    p.last_contact_at_ = a.at(8);
+    p.sentiment_sum_ = a.at(9);
+    p.sentiment_count_ = a.at(10);
+    p.negative_messages_ = a.at(11);
+    p.last_intent_at_ = a.at(12);
+    p.surveys_ = a.at(13);
+    p.nps_sum_ = a.at(14);
+    p.nps_count_ = a.at(15);
+    p.csat_sum_ = a.at(16);
+    p.csat_count_ = a.at(17);
+    p.first_seen_ = a.at(18);
+    p.last_seen_ = a.at(19);
+    p.events_ = a.at(20);
+    p.channels_ = j.at("c").get<std::map<std::string, std::int64_t>>();
+    p.last_intent_ = j.at("i").get<std::string>();
+    return p;
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("corrupt profile record: ") + e.what());
+  }
+}
+
+}  // namespace touchpoint::profile
