@@ -79,29 +79,46 @@ Result<ForecastReport> RunForecast(const std::vector<SeriesPoint>& series,
   ForecastReport report;
   report.dates_only = dates_only;
   const bool try_mult = non_negative;
-  size_t holdout = std::min(std::max(request.horizon, p), series.size() - 2 * p);
-  report.backtest_points = holdout;
-  if (holdout > 0) {
-    std::vector<double> train(y.begin(), y.end() - static_cast<std::ptrdiff_t>(holdout));
-    std::vector<double> test(y.end() - static_cast<std::ptrdiff_t>(holdout), y.end());
-    auto clamp = [&](std::vector<double> f) {
-      if (non_negative) {
-        for (double& v : f) v = std::max(0.0, v);
-      }
-      return f;
-    };
+  const size_t spare = series.size() - 2 * p;  // points that can be held out
+  const size_t window = std::min(std::max(request.horizon, p), spare);
+  const size_t windows = window == 0 ? 0 : std::min<size_t>(3, spare / window);
+  auto clamp = [&](std::vector<double> f) {
+    if (non_negative) {
+      for (double& v : f) v = std::max(0.0, v);
+    }
+    return f;
+  };
+  std::vector<double> actual, f_add, f_mult, f_naive;
+  bool mult_ok = try_mult;
+  for (size_t w = windows; w-- > 0;) {
+    const size_t cut = series.size() - (w + 1) * window;
+    std::vector<double> train(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(cut));
+    actual.insert(actual.end(), y.begin() + static_cast<std::ptrdiff_t>(cut),
+                  y.begin() + static_cast<std::ptrdiff_t>(cut + window));
     TP_ASSIGN_OR_RETURN(ml::HoltWintersModel add,
                         ml::FitHoltWinters(train, p, ml::Seasonality::kAdditive));
-    TP_ASSIGN_OR_RETURN(report.smape_additive, ml::Smape(test, clamp(add.Forecast(holdout))));
-    if (try_mult) {
+    std::vector<double> fa = clamp(add.Forecast(window));
+    f_add.insert(f_add.end(), fa.begin(), fa.end());
+    if (mult_ok) {
       auto mult = ml::FitHoltWinters(train, p, ml::Seasonality::kMultiplicative);
       if (mult.ok()) {
-        TP_ASSIGN_OR_RETURN(report.smape_multiplicative,
-                            ml::Smape(test, clamp(mult->Forecast(holdout))));
+        std::vector<double> fm = clamp(mult->Forecast(window));
+        f_mult.insert(f_mult.end(), fm.begin(), fm.end());
+      } else {
+        mult_ok = false;
       }
     }
-    TP_ASSIGN_OR_RETURN(std::vector<double> naive, ml::SeasonalNaiveForecast(train, p, holdout));
-    TP_ASSIGN_OR_RETURN(report.smape_seasonal_naive, ml::Smape(test, naive));
+    TP_ASSIGN_OR_RETURN(std::vector<double> naive, ml::SeasonalNaiveForecast(train, p, window));
+    f_naive.insert(f_naive.end(), naive.begin(), naive.end());
+  }
+  report.backtest_points = actual.size();
+  report.backtest_windows = windows;
+  if (!actual.empty()) {
+    TP_ASSIGN_OR_RETURN(report.smape_additive, ml::Smape(actual, f_add));
+    if (mult_ok) {
+      TP_ASSIGN_OR_RETURN(report.smape_multiplicative, ml::Smape(actual, f_mult));
+    }
+    TP_ASSIGN_OR_RETURN(report.smape_seasonal_naive, ml::Smape(actual, f_naive));
     if (report.smape_multiplicative && *report.smape_multiplicative < *report.smape_additive) {
       report.chosen = ml::Seasonality::kMultiplicative;
     }
@@ -120,10 +137,17 @@ Result<ForecastReport> RunForecast(const std::vector<SeriesPoint>& series,
                    gaps.end());
   const Millis step = gaps[gaps.size() / 2];
   std::vector<double> f = model.Forecast(request.horizon);
+  double season_mean = 0;
+  for (double v : model.season) season_mean += std::fabs(v) / static_cast<double>(p);
+  if (season_mean <= 0) season_mean = 1;
   for (size_t h = 0; h < request.horizon; ++h) {
     ForecastRow row;
     row.time = series.back().time + static_cast<Millis>(h + 1) * step;
-    double half = request.interval_z * model.sigma * std::sqrt(static_cast<double>(h + 1));
+    const double spread = std::sqrt(static_cast<double>(h + 1)) * request.interval_z;
+    // Multiplicative errors scale with the season index (a closed day has none).
+    double half = model.seasonality == ml::Seasonality::kMultiplicative
+                      ? spread * model.sigma * std::fabs(model.season[h % p]) / season_mean
+                      : spread * model.sigma;
     row.forecast = f[h];
     row.lower = f[h] - half;
     row.upper = f[h] + half;
@@ -153,6 +177,7 @@ std::string ForecastSummaryJson(const ForecastReport& report) {
   j["beta"] = report.params.beta;
   j["gamma"] = report.params.gamma;
   j["backtest_points"] = report.backtest_points;
+  j["backtest_windows"] = report.backtest_windows;
   nlohmann::ordered_json s;
   auto put = [&](const char* k, const std::optional<double>& v) {
     s[k] = v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);

@@ -148,6 +148,7 @@ Result<HoltWintersModel> RunHoltWinters(const std::vector<double>& y, size_t per
     double err = y[t] - fitted;
     sse += err * err;
     ++count;
+
     if (mult) {
       // A season index near zero carries no information about the level (e.g. a closed day).
       double deseasoned = s > kTiny ? y[t] / s : prev_level + m.trend;

@@ -36,9 +36,9 @@ std::string CellContext(const RawTable& t, size_t row, std::string_view column) 
   return t.source + ":" + std::to_string(line) + ": column '" + std::string(column) + "'";
 }
 
-Result<RawTable> ReadAll(CsvReader& reader) {
+Result<RawTable> ReadAll(CsvReader& reader, std::string source) {
   RawTable table;
-  table.source = reader.name();
+  table.source = std::move(source);
   std::vector<std::string> fields;
   TP_ASSIGN_OR_RETURN(bool has_header, reader.Next(&fields));
   if (!has_header || (fields.size() == 1 && IsBlankCell(fields[0]))) {
@@ -72,14 +72,12 @@ Result<size_t> RawTable::Require(std::string_view column) const {
 
 Result<RawTable> ReadCsvTable(const std::string& path) {
   TP_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::Open(path));
-  return ReadAll(*reader);
+  return ReadAll(*reader, reader->name());
 }
 
 Result<RawTable> ParseCsvTable(std::string text, std::string source) {
   std::unique_ptr<CsvReader> reader = CsvReader::FromString(std::move(text));
-  TP_ASSIGN_OR_RETURN(RawTable table, ReadAll(*reader));
-  table.source = std::move(source);
-  return table;
+  return ReadAll(*reader, std::move(source));
 }
 
 bool IsBlankCell(std::string_view cell) { return Trim(cell).empty(); }

@@ -45,6 +45,7 @@ struct ForecastReport {
   ml::Seasonality chosen = ml::Seasonality::kAdditive;
   ml::HoltWintersParams params;            // of the chosen model refitted on the whole series
   size_t backtest_points = 0;              // 0 = series too short to hold any out
+  size_t backtest_windows = 0;
   std::optional<double> smape_additive;    // backtest sMAPE in percent
   std::optional<double> smape_multiplicative;  // absent when the series has negative values
   std::optional<double> smape_seasonal_naive;
@@ -52,10 +53,13 @@ struct ForecastReport {
   std::vector<ForecastRow> rows;
 };
 
-// Backtest: hold out the last max(horizon, season) points (fewer if the series is short),
-// fit both seasonalities on the rest, choose the lower sMAPE, refit it on the whole series and
-// forecast `horizon` steps at the median spacing of the input. The band is
-// forecast ± z·σ₁·√h (σ₁: one-step error), and non-negative series get non-negative forecasts.
+// Backtest (rolling origin): up to three consecutive windows of w = max(horizon, season)
+// points at the end of the series (fewer and shorter when the series is short; each fit keeps
+// at least two seasons); each method is fitted before a window and scored on it, and the mean
+// sMAPE over all held-out points decides. The chosen seasonality is refitted on the whole
+// series and forecasts `horizon` steps at the median spacing of the input. The band is
+// forecast ± z·σ₁·√h, σ₁ the one-step error (for the multiplicative model scaled by the season
+// index over its mean); non-negative series get non-negative forecasts and bands.
 // Fails with kInvalidArgument when the series is shorter than two seasons or season < 2.
 Result<ForecastReport> RunForecast(const std::vector<SeriesPoint>& series,
                                    const ForecastRequest& request);
