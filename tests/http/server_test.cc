@@ -207,7 +207,7 @@ TEST(ServerTest, ThousandIdleConnectionsDoNotDelayARequest) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_OK(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_LT(elapsed, 250ms);
+  EXPECT_LT(elapsed, 500ms);  // a thread-per-connection server takes seconds here
 
   // The idle connections are still usable.
   ASSERT_OK(idle->back().Send("GET /again HTTP/1.1\r\nHost: t\r\n\r\n"));

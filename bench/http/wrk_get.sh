@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Load test of the touchpoint::http server with wrk on loopback.
+#
+# Usage: bench/http/wrk_get.sh [build-dir]     (default build/release; needs TP_BUILD_BENCH=ON)
+#   Env: PORT (8089) IO_THREADS (1) WORKERS (16) DURATION (5s) CONNECTIONS (64)
+#        POST_SIZES ("102400 524288"; empty to skip the POST runs)
+# Builds nothing and installs nothing: wrk comes from `scripts/setup.sh --bench`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD_DIR=${1:-build/release}
+PORT=${PORT:-8089}
+IO_THREADS=${IO_THREADS:-1}
+WORKERS=${WORKERS:-16}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-64}
+POST_SIZES=${POST_SIZES-"102400 524288"}
+SERVER="$BUILD_DIR/bench/http/tp_http_echo_server"
+
+if ! command -v wrk >/dev/null; then
+  echo "wrk is not installed: run scripts/setup.sh --bench" >&2
+  exit 2
+fi
+if [[ ! -x "$SERVER" ]]; then
+  echo "$SERVER not found: cmake --preset release -B $BUILD_DIR && cmake --build $BUILD_DIR --target tp_http_echo_server" >&2
+  exit 2
+fi
+# Refuse to measure something else that already listens on the port.
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "port $PORT is already in use; set PORT=..." >&2
+  exit 2
+fi
+
+LOG=$(mktemp)
+"$SERVER" "$PORT" "$IO_THREADS" "$WORKERS" >"$LOG" 2>&1 &
+SERVER_PID=$!
+trap 'kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null; rm -f "$LOG"' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$LOG" && break
+  kill -0 $SERVER_PID 2>/dev/null || { cat "$LOG" >&2; exit 1; }
+  sleep 0.05
+done
+grep -q "listening on" "$LOG" || { echo "server did not start" >&2; cat "$LOG" >&2; exit 1; }
+
+echo "== server: io_threads=$IO_THREADS workers=$WORKERS  ($(nproc) cores shared with wrk)"
+echo "== GET /hello: wrk -t2 -c$CONNECTIONS -d$DURATION --latency"
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT/hello"
+for size in $POST_SIZES; do
+  echo "== POST /echo with $size-byte bodies: wrk -t2 -c16 -d$DURATION --latency -s bench/http/post.lua"
+  BODY_BYTES=$size wrk -t2 -c16 -d"$DURATION" --latency -s bench/http/post.lua "http://127.0.0.1:$PORT/echo"
+done
