@@ -41,3 +41,4 @@ if(TP_BUILD_BENCH)
   find_package(benchmark REQUIRED)                                 # benchmark::benchmark_main
 endif()
 pkg_check_modules(XXHASH   REQUIRED IMPORTED_TARGET libxxhash)     # PkgConfig::XXHASH
+find_package(ZLIB REQUIRED)                                        # ZLIB::ZLIB

@@ -1,7 +1,237 @@
+// ingest, customer, identity and stats: the commands over a data directory.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/pipeline/file_ingest.h>
+
+#include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 
 namespace touchpoint::cli {
 
-void RegisterStoreCommands(CLI::App& /*app*/, int* /*exit_code*/) {}
+std::string DefaultDataDir() {
+  const char* env = std::getenv("TOUCHPOINT_DATA");
+  return env && *env ? env : "./touchpoint-data";
+}
+
+namespace {
+
+struct IngestArgs {
+  std::string data_dir = DefaultDataDir();
+  std::vector<std::string> files;
+  std::string format = "auto";
+  std::string kind = "auto";
+  std::string rejects;
+  int max_customers = 5;
+  bool no_text = false;
+  std::string synchronous = "full";
+};
+
+void DrawProgress(std::uint64_t done, std::uint64_t total, std::int64_t records,
+                  std::chrono::steady_clock::time_point start) {
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double rate = secs > 0 ? static_cast<double>(records) / secs : 0;
+  if (total > 0) {
+    const double frac = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    const int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %lld records  %.0f/s ", filled,
+                 "##############################", width - filled, "", frac * 100,
+                 static_cast<long long>(records), rate);
+  } else {
+    std::fprintf(stderr, "\r%lld records  %.0f/s ", static_cast<long long>(records), rate);
+  }
+  std::fflush(stderr);
+}
+
+int RunIngest(const IngestArgs& a) {
+  const auto start = std::chrono::steady_clock::now();
+  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(a.max_customers, !a.no_text), "touchpoint ingest",
+                                      a.synchronous);
+  if (!dir.ok()) {
+    std::fprintf(stderr, "touchpoint: %s\n", dir.status().message().c_str());
+    return kExitUnavailable;
+  }
+  pipeline::FileIngestOptions o;
+  o.format = a.format;
+  o.kind = a.kind;
+  o.rejects_path = a.rejects.empty() ? a.data_dir + "/rejects.ndjson" : a.rejects;
+  const bool tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+  if (tty) {
+    o.progress = [start](std::uint64_t done, std::uint64_t total, std::int64_t records) {
+      DrawProgress(done, total, records, start);
+    };
+  }
+  auto summary = pipeline::IngestFiles(*(*dir)->engine, a.files, o);
+  if (tty) std::fprintf(stderr, "\n");
+  if (!summary.ok()) {
+    std::fprintf(stderr, "touchpoint: ingest stopped: %s\n", summary.status().message().c_str());
+    return kExitUnavailable;
+  }
+  const auto stats = (*dir)->engine->Stats();
+  (*dir)->engine->Stop();
+  for (const auto& u : summary->unreadable) std::fprintf(stderr, "touchpoint: %s\n", u.c_str());
+  if (summary->rejected > 0) {
+    std::fprintf(stderr, "touchpoint: %lld records rejected; see %s\n", static_cast<long long>(summary->rejected),
+                 o.rejects_path.c_str());
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::ordered_json out = {{"accepted", summary->accepted},
+                        {"rejected", summary->rejected},
+                        {"duplicates", summary->duplicates},
+                        {"customers", stats.customers},
+                        {"seconds", std::round(secs * 1000) / 1000}};
+  std::printf("%s\n", out.dump().c_str());
+  if (!summary->unreadable.empty()) return kExitUnavailable;
+  return summary->rejected > 0 ? kExitPartial : kExitOk;
+}
+
+Result<Millis> ParseAsOf(const std::string& text) {
+  if (text.empty()) return Millis{0};
+  return ParseTimestamp(text);
+}
+
+}  // namespace
+
+void RegisterStoreCommands(CLI::App& app, int* exit_code) {
+  // ingest
+  auto ingest_args = std::make_shared<IngestArgs>();
+  CLI::App* ingest = app.add_subcommand("ingest", "Ingest NDJSON (Segment tracking format) or CSV/TSV files");
+  ingest->add_option("files", ingest_args->files, "Files to ingest ('-' = standard input; .gz is decompressed)")
+      ->required();
+  ingest->add_option("--data", ingest_args->data_dir, "Data directory (created when missing)");
+  ingest->add_option("--format", ingest_args->format, "auto | ndjson | csv | tsv")
+      ->check(CLI::IsMember({"auto", "ndjson", "csv", "tsv"}));
+  ingest->add_option("--kind", ingest_args->kind, "CSV content: auto | customers | orders | messages")
+      ->check(CLI::IsMember({"auto", "customers", "orders", "messages"}));
+  ingest->add_option("--rejects", ingest_args->rejects, "Rejects file (default DATA/rejects.ndjson)");
+  ingest->add_option("--max-customers-per-identifier", ingest_args->max_customers,
+                     "An identifier joining more customers than this stops being a merge key")
+      ->check(CLI::Range(2, 1000));
+  ingest->add_flag("--no-text", ingest_args->no_text, "Skip sentiment/intent analysis of messages");
+  ingest->add_option("--synchronous", ingest_args->synchronous, "full (fsync each commit) | normal")
+      ->check(CLI::IsMember({"full", "normal"}));
+  ingest->callback([ingest_args, exit_code] { *exit_code = RunIngest(*ingest_args); });
+
+  // customer show
+  CLI::App* customer = app.add_subcommand("customer", "Look at customers");
+  customer->require_subcommand(1);
+  auto show_data = std::make_shared<std::string>(DefaultDataDir());
+  auto show_ref = std::make_shared<std::string>();
+  auto show_as_of = std::make_shared<std::string>();
+  auto show_mask = std::make_shared<bool>(false);
+  CLI::App* show = customer->add_subcommand("show", "Print a customer profile as JSON");
+  show->add_option("identifier", *show_ref,
+                   "kind:value (phone, email, user, anon, device, member, external, open) or a customer id")
+      ->required();
+  show->add_option("--data", *show_data, "Data directory");
+  show->add_option("--as-of", *show_as_of, "Compute windowed features as of this time (default: newest event)");
+  show->add_flag("--mask", *show_mask, "Mask personal data as a non-admin role sees it");
+  show->callback([=] {
+    auto as_of = ParseAsOf(*show_as_of);
+    if (!as_of.ok()) {
+      *exit_code = Fail(as_of.status().WithContext("--as-of"));
+      return;
+    }
+    auto store = pipeline::OpenReadOnly(*show_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto json = pipeline::ReadCustomerJson(**store, *show_ref, *as_of, *show_mask);
+    if (!json.ok()) {
+      *exit_code = Fail(json.status());
+      return;
+    }
+    std::printf("%s\n", nlohmann::json::parse(*json).dump(2).c_str());
+  });
+
+  // identity explain | split | shared
+  CLI::App* identity = app.add_subcommand("identity", "Explain, list and undo identity merges");
+  identity->require_subcommand(1);
+  auto id_data = std::make_shared<std::string>(DefaultDataDir());
+  auto id_ref = std::make_shared<std::string>();
+  CLI::App* explain = identity->add_subcommand("explain", "Why the records of this person are together");
+  explain->add_option("identifier", *id_ref, "kind:value or a customer id")->required();
+  explain->add_option("--data", *id_data, "Data directory");
+  explain->callback([=] {
+    auto store = pipeline::OpenReadOnly(*id_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto json = pipeline::ReadExplainJson(**store, *id_ref);
+    if (!json.ok()) {
+      *exit_code = Fail(json.status());
+      return;
+    }
+    std::printf("%s\n", json->c_str());
+  });
+  auto merge_id = std::make_shared<std::int64_t>(0);
+  CLI::App* split = identity->add_subcommand("split", "Undo a merge (see identity explain for merge ids)");
+  split->add_option("merge", *merge_id, "Merge id")->required()->check(CLI::PositiveNumber);
+  split->add_option("--data", *id_data, "Data directory");
+  split->callback([=] {
+    auto dir = pipeline::OpenForWriting(*id_data, MakeEngineOptions(5, true), "touchpoint identity split");
+    if (!dir.ok()) {
+      *exit_code = Fail(Status::Unavailable(dir.status().message()));
+      return;
+    }
+    Status s = (*dir)->engine->Split(MergeId(*merge_id));
+    if (!s.ok()) {
+      *exit_code = Fail(s);
+      return;
+    }
+    std::printf("{\"split\":%lld}\n", static_cast<long long>(*merge_id));
+  });
+  CLI::App* shared = identity->add_subcommand("shared", "Identifiers that stopped being merge keys");
+  shared->add_option("--data", *id_data, "Data directory");
+  shared->callback([=] {
+    auto store = pipeline::OpenReadOnly(*id_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto ids = (*store)->BlockedIdentifiers();
+    if (!ids.ok()) {
+      *exit_code = Fail(ids.status());
+      return;
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *ids) {
+      out.push_back({{"identifier", r.kind + ":" + r.value}, {"customers_joined", r.joins + 1},
+                     {"first_seen", FormatTimestamp(r.first_seen)}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+  });
+
+  // stats
+  auto stats_data = std::make_shared<std::string>(DefaultDataDir());
+  CLI::App* stats = app.add_subcommand("stats", "Counts of events, customers, identifiers, messages, surveys");
+  stats->add_option("--data", *stats_data, "Data directory");
+  stats->callback([=] {
+    auto store = pipeline::OpenReadOnly(*stats_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto s = (*store)->Stats();
+    if (!s.ok()) {
+      *exit_code = Fail(s.status());
+      return;
+    }
+    nlohmann::ordered_json out = {{"events", s->events},     {"customers", s->customers}, {"identifiers", s->identifiers},
+                          {"messages", s->messages}, {"surveys", s->surveys},     {"orders", s->orders},
+                          {"merges", s->merges}};
+    std::printf("%s\n", out.dump().c_str());
+  });
+}
 
 }  // namespace touchpoint::cli

@@ -166,7 +166,6 @@ struct Parser::Impl {
     } else {
       if (user) TP_RETURN_IF_ERROR(ids.Add(IdentifierKind::kUser, *user, "userId"));
       if (anon) TP_RETURN_IF_ERROR(ids.Add(IdentifierKind::kAnon, *anon, "anonymousId"));
-      if (ids.ids.empty()) return Bad("needs userId or anonymousId");
     }
 
     std::optional<object> traits = ObjectField(o, "traits");
@@ -194,6 +193,11 @@ struct Parser::Impl {
         TP_ASSIGN_OR_RETURN(ev.channel, ScalarText(*ch, "context.channel"));
         if (ev.channel.size() > 64) return Bad("context.channel is longer than 64 bytes");
       }
+    }
+    // Segment requires userId or anonymousId; Touchpoint also accepts a record that carries only
+    // an identifying trait or a device id (CRM exports, call-centre logs).
+    if (ids.ids.empty()) {
+      return Bad("needs userId, anonymousId or an identifying trait (phone, email, member_id, external_id, open_id)");
     }
     // Strongest identifier first: the enum order is the strength order.
     std::stable_sort(ids.ids.begin(), ids.ids.end(),

@@ -1,0 +1,168 @@
+#include <touchpoint/pipeline/engine.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <touchpoint/ingest/parser.h>
+#include <touchpoint/pipeline/data_dir.h>
+
+#include "pipeline/test_dir.h"
+#include "testing/matchers.h"
+
+namespace touchpoint::pipeline {
+namespace {
+
+using nlohmann::json;
+using ::touchpoint::testing::StatusIs;
+
+std::vector<ingest::Event> Parse(const std::vector<std::string>& lines) {
+  ingest::Parser p;
+  std::vector<ingest::Event> out;
+  for (const auto& l : lines) {
+    auto e = p.ParseMessage(l);
+    EXPECT_OK(e) << l;
+    if (e.ok()) out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void Open() {
+    dir_.reset();
+    auto d = OpenForWriting(tmp_.path(), EngineOptions{}, "test");
+    ASSERT_OK(d);
+    dir_ = std::move(*d);
+  }
+  Engine& engine() { return *dir_->engine; }
+  json Customer(const std::string& ref) {
+    auto j = engine().CustomerJson(ref, 0, false);
+    EXPECT_OK(j) << ref;
+    return j.ok() ? json::parse(*j) : json();
+  }
+
+  ::touchpoint::testing::TempDir tmp_;
+  std::unique_ptr<WritableDataDir> dir_;
+};
+
+const std::vector<std::string> kJourney = {
+    R"({"type":"page","anonymousId":"anon-1","messageId":"e1","timestamp":"2024-03-01T10:00:00Z","name":"Home","context":{"device":{"id":"dev-1"},"channel":"web"}})",
+    R"({"type":"identify","userId":"u1","anonymousId":"anon-1","messageId":"e2","timestamp":"2024-03-01T10:01:00Z","traits":{"phone":"138 1234 5678","name":"李雷","city":"Shanghai"}})",
+    R"({"type":"track","event":"Product Viewed","userId":"u1","messageId":"e3","timestamp":"2024-03-01T10:02:00Z","properties":{"product_id":"p1","category":"phones","dwell_seconds":200},"context":{"channel":"web"}})",
+    R"({"type":"track","event":"Order Completed","userId":"u1","messageId":"e4","timestamp":"2024-03-01T10:05:00Z","properties":{"order_id":"o1","total":300},"context":{"channel":"app"}})",
+    R"({"type":"track","event":"Order Completed","userId":"u1","messageId":"e5","timestamp":"2024-01-01T10:05:00Z","properties":{"order_id":"o0","total":100},"context":{"channel":"app"}})",
+    R"({"type":"track","event":"Message Received","anonymousId":"anon-9","messageId":"e6","timestamp":"2024-03-02T09:00:00Z","properties":{"conversation_id":"c1","text":"where is my parcel"},"context":{"traits":{"phone":"+86 138-1234-5678"}}})",
+    R"({"type":"identify","userId":"u1","messageId":"e7","timestamp":"2024-02-01T00:00:00Z","traits":{"city":"Beijing"}})",
+};
+
+TEST_F(EngineTest, BuildsOneProfilePerPersonWithFeatures) {
+  Open();
+  auto r = engine().Submit(Parse(kJourney));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->accepted, 7);
+  json c = Customer("phone:138 1234 5678");
+  EXPECT_EQ(c["id"], Customer("anon:anon-9")["id"]) << "the message from another session joined by phone";
+  EXPECT_EQ(c["id"], Customer("device:dev-1")["id"]);
+  const json& f = c["features"];
+  EXPECT_EQ(f["orders_30d"], 1);
+  EXPECT_EQ(f["orders_90d"], 2);
+  EXPECT_DOUBLE_EQ(f["revenue_365d"].get<double>(), 400.0);
+  EXPECT_DOUBLE_EQ(f["avg_order_value"].get<double>(), 200.0);
+  EXPECT_EQ(f["recency_days"], 0);
+  EXPECT_EQ(f["views"], 1);
+  EXPECT_DOUBLE_EQ(f["avg_dwell_seconds"].get<double>(), 200.0);
+  EXPECT_EQ(f["messages"], 1);
+  EXPECT_EQ(f["preferred_channel"], "app");
+  EXPECT_EQ(f["last_contact_at"], "2024-03-02T09:00:00.000Z");
+  EXPECT_EQ(c["traits"]["city"], "Shanghai") << "the latest value by event time wins, not arrival order";
+  EXPECT_EQ(c["traits"]["name"], "李雷");
+}
+
+TEST_F(EngineTest, AsOfMovesTheWindows) {
+  Open();
+  ASSERT_OK(engine().Submit(Parse(kJourney)));
+  auto j = engine().CustomerJson("user:u1", *ParseTimestamp("2024-06-01T00:00:00Z"), false);
+  ASSERT_OK(j);
+  json f = json::parse(*j)["features"];
+  EXPECT_EQ(f["orders_30d"], 0);
+  EXPECT_EQ(f["orders_365d"], 2);
+  EXPECT_EQ(f["recency_days"], 91);
+}
+
+TEST_F(EngineTest, DuplicatesChangeNothingAndSurviveRestart) {
+  Open();
+  ASSERT_OK(engine().Submit(Parse(kJourney)));
+  auto again = engine().Submit(Parse(kJourney));
+  ASSERT_OK(again);
+  EXPECT_EQ(again->accepted, 0);
+  EXPECT_EQ(again->duplicates, 7);
+  const json before = Customer("user:u1");
+  Open();  // restart: state reloads from SQLite
+  auto third = engine().Submit(Parse(kJourney));
+  ASSERT_OK(third);
+  EXPECT_EQ(third->duplicates, 7);
+  EXPECT_EQ(Customer("user:u1"), before);
+  EXPECT_EQ(engine().Stats().events, 7);
+}
+
+TEST_F(EngineTest, MaskingHidesPersonalData) {
+  Open();
+  ASSERT_OK(engine().Submit(Parse(kJourney)));
+  auto j = engine().CustomerJson("user:u1", 0, true);
+  ASSERT_OK(j);
+  EXPECT_EQ(j->find("13812345678"), std::string::npos) << *j;
+  EXPECT_NE(j->find("+86138****5678"), std::string::npos) << *j;
+  EXPECT_EQ(j->find("李雷"), std::string::npos) << *j;
+}
+
+TEST_F(EngineTest, UnknownCustomerIsNotFound) {
+  Open();
+  EXPECT_THAT(engine().CustomerJson("email:nobody@example.com", 0, false), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(engine().CustomerJson("fax:1", 0, false), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(engine().CustomerJson("999", 0, false), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(EngineTest, SplitRebuildsBothProfilesFromTheirEvents) {
+  Open();
+  ASSERT_OK(engine().Submit(Parse({
+      R"({"type":"track","event":"Order Completed","userId":"u1","messageId":"a1","timestamp":"2024-03-01T00:00:00Z","properties":{"order_id":"1","total":10}})",
+      R"({"type":"track","event":"Order Completed","anonymousId":"x","messageId":"a2","timestamp":"2024-03-02T00:00:00Z","properties":{"order_id":"2","total":20},"context":{"traits":{"email":"b@example.com"}}})",
+      R"({"type":"identify","userId":"u1","messageId":"a3","timestamp":"2024-03-03T00:00:00Z","traits":{"email":"b@example.com"}})",
+  })));
+  json merged = Customer("user:u1");
+  EXPECT_EQ(merged["features"]["orders_total"], 2);
+  json explain = json::parse(*engine().ExplainJson("user:u1"));
+  ASSERT_EQ(explain["merges"].size(), 1u);
+  const auto merge_id = explain["merges"][0]["merge_id"].get<std::int64_t>();
+  ASSERT_OK(engine().Split(MergeId(merge_id)));
+  EXPECT_NE(Customer("user:u1")["id"], Customer("anon:x")["id"]);
+  EXPECT_EQ(Customer("anon:x")["features"]["orders_total"], 1);
+  EXPECT_DOUBLE_EQ(Customer("anon:x")["features"]["revenue_total"].get<double>(), 20.0);
+  // The split survives a restart (profiles were rewritten, the merge is marked undone).
+  Open();
+  EXPECT_EQ(Customer("user:u1")["features"]["orders_total"], 1);
+  auto explained = json::parse(*engine().ExplainJson("user:u1"));
+  EXPECT_EQ(explained["merges"][0]["undone"], true);
+}
+
+TEST_F(EngineTest, ReadOnlyPathSeesWhatTheEngineCommitted) {
+  Open();
+  ASSERT_OK(engine().Submit(Parse(kJourney)));
+  const json live = Customer("user:u1");
+  auto store = OpenReadOnly(tmp_.path());
+  ASSERT_OK(store);
+  auto j = ReadCustomerJson(**store, "phone:+8613812345678", 0, false);
+  ASSERT_OK(j);
+  EXPECT_EQ(json::parse(*j), live);
+  EXPECT_THAT(ReadCustomerJson(**store, "user:ghost", 0, false), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(EngineTest, SecondWriterIsRefusedWithTheOtherProcessNamed) {
+  Open();
+  auto second = OpenForWriting(tmp_.path(), EngineOptions{}, "touchpoint ingest");
+  ASSERT_THAT(second, StatusIs(StatusCode::kUnavailable));
+  EXPECT_NE(second.status().message().find("pid "), std::string::npos) << second.status().message();
+  EXPECT_NE(second.status().message().find("(test)"), std::string::npos) << second.status().message();
+}
+
+}  // namespace
+}  // namespace touchpoint::pipeline
