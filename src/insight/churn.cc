@@ -154,6 +154,8 @@ Result<ChurnModel> ChurnModel::Train(const ml::RawTable& table, const ChurnTrain
     features.push_back(table.columns[c]);
   }
   if (features.empty()) return Status::InvalidArgument(table.source + ": no feature columns");
+  // Without an explicit id column, the first identifier-like column names the rows.
+  if (model.id_column_.empty() && !model.ignored_.empty()) model.id_column_ = model.ignored_[0];
   TP_ASSIGN_OR_RETURN(model.schema_, ml::InferSchema(table, features));
   TP_ASSIGN_OR_RETURN(ml::DenseMatrix x, ml::EncodeTable(model.schema_, table));
   if (options.kind == ChurnModelKind::kLogistic) {

@@ -53,7 +53,7 @@ class ChurnModel {
   ~ChurnModel();
 
   // Trains on every column except the label and id. Text columns whose values are all
-  // distinct (identifiers) are ignored. Fails with kInvalidArgument on bad labels, missing
+  // distinct (identifiers) are ignored; without `id_column` the first of them becomes the id. Fails with kInvalidArgument on bad labels, missing
   // columns or unparsable cells (naming file, line, column).
   static Result<ChurnModel> Train(const ml::RawTable& table, const ChurnTrainOptions& options);
 
