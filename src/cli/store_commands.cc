@@ -229,7 +229,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
     }
     nlohmann::ordered_json out = {{"events", s->events},     {"customers", s->customers}, {"identifiers", s->identifiers},
                           {"messages", s->messages}, {"surveys", s->surveys},     {"orders", s->orders},
-                          {"merges", s->merges}};
+                          {"merges", s->merges}, {"escalations", s->escalations}};
     std::printf("%s\n", out.dump().c_str());
   });
 }

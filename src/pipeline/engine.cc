@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <touchpoint/ingest/parser.h>
 #include <touchpoint/profile/profile.h>
+#include <touchpoint/text/analyzer.h>
+#include <touchpoint/text/escalation.h>
 
 #include "pipeline/render.h"
 
@@ -131,6 +133,7 @@ struct Engine::Impl {
     stats.surveys = s.surveys;
     stats.orders = s.orders;
     stats.merges = s.merges;
+    stats.escalations = s.escalations;
     TP_ASSIGN_OR_RETURN(newest, store->NewestEventAt());
     return Status::Ok();
   }
@@ -208,6 +211,26 @@ struct Engine::Impl {
     }
   }
 
+  void Escalate(const ingest::Event& e, const identity::Resolution& r, store::WriteBatch& batch) {
+    auto author = text::ParseAuthor(e.message->author);
+    if (!author.ok()) return;
+    text::ConversationMessage m;
+    m.conversation_id = e.message->conversation_id.empty() ? "customer-" + std::to_string(r.customer.value())
+                                                           : e.message->conversation_id;
+    m.author = *author;
+    m.text = e.message->text;
+    const profile::Profile& p = profiles[r.customer.value()];
+    m.high_value_customer = p.revenue() >= options.high_value_revenue;
+    if (!e.message->sentiment_label.empty()) m.sentiment_score = e.message->sentiment_score;
+    for (auto& f : options.escalation->Process(m)) {
+      std::string reason = f.reason;
+      if (!f.history.empty()) reason += " (attach " + f.history + ")";
+      batch.escalations.push_back(store::EscalationRecord{e.timestamp, r.anchor_original, m.conversation_id,
+                                                          e.message_id, f.rule, f.action, std::move(reason)});
+      ++stats.escalations;
+    }
+  }
+
   void Process(std::vector<std::unique_ptr<Pending>>& work) {
     std::vector<SubmitResult> results(work.size());
     store::WriteBatch batch;
@@ -232,6 +255,7 @@ struct Engine::Impl {
             profiles[r.customer.value()].Apply(ToActivity(e));
             dirty.insert(r.customer.value());
             AppendRecords(e, r, batch);
+            if (e.message && options.escalation) Escalate(e, r, batch);
             if (e.timestamp > newest) newest = e.timestamp;
             ++results[i].accepted;
             ++stats.events;
@@ -423,6 +447,26 @@ void Engine::Stop() {
   impl_->queue_cv.notify_all();
   impl_->space_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
+}
+
+Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, bool with_text) {
+  EngineOptions o;
+  o.max_customers_per_identifier = max_customers_per_identifier;
+  if (!with_text) return o;
+  TP_ASSIGN_OR_RETURN(std::unique_ptr<text::Analyzer> created, text::Analyzer::Create(text::AnalyzerOptions{}));
+  std::shared_ptr<text::Analyzer> analyzer = std::move(created);
+  o.analyze_message = [analyzer](ingest::MessagePayload& m) {
+    text::MessageAnalysis a = analyzer->Analyze(m.text);
+    m.language = std::move(a.language);
+    m.sentiment_label = std::move(a.sentiment_label);
+    m.sentiment_score = a.sentiment_score;
+    m.intent = std::move(a.intent);
+    m.intent_confidence = a.intent_confidence;
+    m.masked_text = std::move(a.masked_text);
+  };
+  TP_ASSIGN_OR_RETURN(std::unique_ptr<text::EscalationEngine> esc, text::EscalationEngine::Default());
+  o.escalation = std::move(esc);
+  return o;
 }
 
 // ---- read-only path ----

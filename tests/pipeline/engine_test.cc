@@ -166,3 +166,29 @@ TEST_F(EngineTest, SecondWriterIsRefusedWithTheOtherProcessNamed) {
 
 }  // namespace
 }  // namespace touchpoint::pipeline
+
+namespace touchpoint::pipeline {
+namespace {
+
+TEST(EngineTextTest, MessagesAreAnalysedAndEscalationsStored) {
+  ::touchpoint::testing::TempDir tmp;
+  auto options = DefaultEngineOptions(5, true);
+  ASSERT_OK(options);
+  auto dir = OpenForWriting(tmp.path(), std::move(*options), "test");
+  ASSERT_OK(dir);
+  Engine& engine = *(*dir)->engine;
+  ASSERT_OK(engine.Submit(Parse({
+      R"({"type":"track","event":"Message Received","userId":"u1","messageId":"t1","timestamp":"2024-03-01T10:00:00Z","properties":{"conversation_id":"c1","text":"快递太慢了，三天还没到，太差了"}})",
+      R"({"type":"track","event":"Message Received","userId":"u1","messageId":"t2","timestamp":"2024-03-01T10:05:00Z","properties":{"conversation_id":"c1","text":"我要退款！客服太敷衍了"}})",
+      R"({"type":"track","event":"Message Sent","userId":"u1","messageId":"t3","timestamp":"2024-03-01T10:06:00Z","properties":{"conversation_id":"c1","author":"agent","text":"这个不归我管"}})",
+  })));
+  auto c = nlohmann::json::parse(*engine.CustomerJson("user:u1", 0, false));
+  EXPECT_EQ(c["features"]["negative_messages"], 2);
+  EXPECT_LT(c["features"]["avg_sentiment"].get<double>(), 0);
+  EXPECT_EQ(c["features"]["last_intent"], "refund");
+  // Refund keyword → hand-off, two negatives → high risk, agent's banned phrase → flagged.
+  EXPECT_GE(engine.Stats().escalations, 3);
+}
+
+}  // namespace
+}  // namespace touchpoint::pipeline

@@ -20,12 +20,21 @@
 #include <touchpoint/ingest/event.h>
 #include <touchpoint/store/store.h>
 
+namespace touchpoint::text {
+class EscalationEngine;
+}
+
 namespace touchpoint::pipeline {
 
 struct EngineOptions {
   int max_customers_per_identifier = 5;
   // Fills language, sentiment, intent and masked text of a message (text module); may be empty.
   std::function<void(ingest::MessagePayload&)> analyze_message;
+  // Escalation rules run on every new message (not on replays); firings are stored for the
+  // service desk. Shared because one rule engine (with its per-conversation state) may serve
+  // several engines in tests; may be null.
+  std::shared_ptr<text::EscalationEngine> escalation;
+  double high_value_revenue = 20'000;  // lifetime revenue from which a customer is high-value
   size_t max_batch_events = 50'000;    // events per transaction at most
   size_t max_queued_events = 200'000;  // SubmitAsync blocks above this (back-pressure)
 };
@@ -34,6 +43,10 @@ struct SubmitResult {
   std::int64_t accepted = 0;
   std::int64_t duplicates = 0;
 };
+
+// Options with the text module wired in: language, sentiment, intent and PII masking of every
+// message, and the shipped escalation rules. kFailedPrecondition when text data is missing.
+Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, bool with_text);
 
 struct EngineStats {
   std::int64_t events = 0;
@@ -44,6 +57,7 @@ struct EngineStats {
   std::int64_t orders = 0;
   std::int64_t merges = 0;
   std::int64_t shared_identifiers = 0;
+  std::int64_t escalations = 0;
 };
 
 class Engine {

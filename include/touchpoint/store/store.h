@@ -156,6 +156,7 @@ struct StoreStats {
   std::int64_t surveys = 0;
   std::int64_t orders = 0;
   std::int64_t merges = 0;
+  std::int64_t escalations = 0;
 };
 
 // A Store is used by one writer thread at a time; read methods may be called concurrently

@@ -418,6 +418,7 @@ class SqliteStore final : public Store {
     TP_RETURN_IF_ERROR(count("SELECT count(*) FROM surveys", &s.surveys));
     TP_RETURN_IF_ERROR(count("SELECT count(*) FROM orders", &s.orders));
     TP_RETURN_IF_ERROR(count("SELECT count(*) FROM merges WHERE undone_at = 0", &s.merges));
+    TP_RETURN_IF_ERROR(count("SELECT count(*) FROM escalations", &s.escalations));
     return s;
   }
 
