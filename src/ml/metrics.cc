@@ -92,7 +92,7 @@ Result<double> LogLoss(const std::vector<double>& probabilities, const std::vect
   return sum / static_cast<double>(labels.size());
 }
 
-std::uint64_t SplitMix64(std::uint64_t x) {
+std::uint64_t SplitMix64Hash(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
@@ -106,7 +106,7 @@ Result<std::vector<int>> StratifiedFolds(const std::vector<int>& labels, int k,
   for (int cls = 0; cls <= 1; ++cls) {
     std::vector<std::pair<std::uint64_t, size_t>> keyed;
     for (size_t i = 0; i < labels.size(); ++i) {
-      if (labels[i] == cls) keyed.emplace_back(SplitMix64(static_cast<std::uint64_t>(i) ^ seed), i);
+      if (labels[i] == cls) keyed.emplace_back(SplitMix64Hash(static_cast<std::uint64_t>(i) ^ seed), i);
     }
     if (keyed.size() < static_cast<size_t>(k)) {
       return Status::InvalidArgument("folds: class " + std::to_string(cls) + " has " +

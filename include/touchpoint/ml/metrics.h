@@ -22,13 +22,13 @@ Result<double> PrAuc(const std::vector<double>& scores, const std::vector<int>& 
 Result<double> LogLoss(const std::vector<double>& probabilities, const std::vector<int>& labels);
 
 // Assigns each row a fold in [0, k): within each class, rows are ordered by
-// SplitMix64(row_index XOR seed) and dealt round-robin, so every fold has (nearly) the same
+// SplitMix64Hash(row_index XOR seed) and dealt round-robin, so every fold has (nearly) the same
 // class balance. Deterministic and reproducible in other languages. Fails with
 // kInvalidArgument when k < 2 or a class has fewer than k rows.
 Result<std::vector<int>> StratifiedFolds(const std::vector<int>& labels, int k,
                                          std::uint64_t seed = 42);
 
 // The SplitMix64 finaliser used by StratifiedFolds.
-std::uint64_t SplitMix64(std::uint64_t x);
+std::uint64_t SplitMix64Hash(std::uint64_t x);
 
 }  // namespace touchpoint::ml
