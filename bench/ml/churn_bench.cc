@@ -92,3 +92,23 @@ BENCHMARK(BM_ChurnScore_Logistic)->Arg(7043)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ChurnScore_Gbdt)->Arg(7043)->Unit(benchmark::kMillisecond);
 
 }  // namespace
+
+namespace {
+
+// Probabilities only, no reasons: what a batch job that writes churn_risk needs.
+void BM_ChurnPredict_Gbdt(benchmark::State& state) {
+  const auto table = MakeTable(static_cast<size_t>(state.range(0)));
+  auto model = ChurnModel::Train(table, Options(ChurnModelKind::kGbdt));
+  if (!model.ok()) {
+    state.SkipWithError(model.status().message().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    auto p = model->PredictProbabilities(table);
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ChurnPredict_Gbdt)->Arg(7043)->Unit(benchmark::kMillisecond);
+
+}  // namespace
