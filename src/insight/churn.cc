@@ -147,7 +147,10 @@ Result<ChurnModel> ChurnModel::Train(const ml::RawTable& table, const ChurnTrain
       if (!ml::IsBlankCell(row[c]) && !ml::ParseNumberCell(row[c], &v)) numeric = false;
       distinct.insert(row[c]);
     }
-    if (!numeric && table.rows.size() > 20 && distinct.size() == table.rows.size()) {
+    bool all_blank = std::all_of(table.rows.begin(), table.rows.end(),
+                                 [&](const auto& row) { return ml::IsBlankCell(row[c]); });
+    if (all_blank ||
+        (!numeric && table.rows.size() > 20 && distinct.size() == table.rows.size())) {
       model.ignored_.push_back(table.columns[c]);
       continue;
     }

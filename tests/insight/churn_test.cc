@@ -169,6 +169,24 @@ TEST(ChurnModelTest, BadLabelsAreNamed) {
   EXPECT_THAT(ParseChurnLabels(*odd, "Label").status().message(), HasSubstr("missing column"));
 }
 
+TEST(ChurnModelTest, IgnoresEmptyAndIdentifierColumns) {
+  std::string csv = "ref,empty,x,Churn\n";
+  for (int i = 0; i < 30; ++i) {
+    csv += "R" + std::to_string(i) + ", ," + std::to_string(i % 7) + "," + (i % 3 ? "no" : "yes") + "\n";
+  }
+  auto t = ml::ParseCsvTable(csv, "ids.csv");
+  ASSERT_OK(t);
+  ChurnTrainOptions o;
+  o.label_column = "Churn";
+  auto model = ChurnModel::Train(*t, o);
+  ASSERT_OK(model);
+  EXPECT_EQ(model->ignored_columns(), (std::vector<std::string>{"ref", "empty"}));
+  EXPECT_EQ(model->id_column(), "ref");
+  auto scores = model->Score(*t);
+  ASSERT_OK(scores);
+  EXPECT_EQ((*scores)[3].id, "R3");
+}
+
 TEST(ChurnModelTest, LabelTokens) {
   auto t = ml::ParseCsvTable("y\nYes\nno\nTRUE\nfalse\n1\n0\nchurn\nstay\n", "l.csv");
   ASSERT_OK(t);

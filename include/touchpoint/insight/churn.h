@@ -52,8 +52,8 @@ class ChurnModel {
   ChurnModel& operator=(ChurnModel&&) noexcept;
   ~ChurnModel();
 
-  // Trains on every column except the label and id. Text columns whose values are all
-  // distinct (identifiers) are ignored; without `id_column` the first of them becomes the id. Fails with kInvalidArgument on bad labels, missing
+  // Trains on every column except the label and id. Columns with no values, and text columns
+  // whose values are all distinct (identifiers), are ignored; without `id_column` the first of them becomes the id. Fails with kInvalidArgument on bad labels, missing
   // columns or unparsable cells (naming file, line, column).
   static Result<ChurnModel> Train(const ml::RawTable& table, const ChurnTrainOptions& options);
 
