@@ -58,6 +58,10 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kIdleBufferKeep = 16 * 1024;  // idle connections keep at most this much buffer
 constexpr size_t kBodyReadChunk = 64 * 1024;   // read size while a body is arriving
 
+// The Server::Impl whose worker or I/O thread this is (nullptr elsewhere): Stop() from such a
+// thread must not wait for the threads to finish.
+thread_local const void* tls_owner = nullptr;
+
 // Formats the Date header once per second per thread.
 const std::string& CachedHttpDate() {
   thread_local std::time_t cached_second = -1;
@@ -73,9 +77,14 @@ const std::string& CachedHttpDate() {
 // A fixed pool of threads running blocking handler tasks in FIFO order.
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads) {
+  WorkerPool(int threads, const void* owner) {
     threads_.reserve(static_cast<size_t>(threads));
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, owner] {
+        tls_owner = owner;
+        Loop();
+      });
+    }
   }
   ~WorkerPool() { Join(); }
   WorkerPool(const WorkerPool&) = delete;
@@ -140,6 +149,7 @@ class Server::Impl {
   Status Listen();
   void Run();  // starts the accept loop and the threads
   void Stop();
+  void StopNow();  // REQUIRES: stop_started_ was set by this caller
   void Wait() {
     std::unique_lock lock(stop_mu_);
     stop_cv_.wait(lock, [this] { return stopped_; });
@@ -544,11 +554,12 @@ Status Server::Impl::Listen() {
 }
 
 void Server::Impl::Run() {
-  workers_ = std::make_unique<WorkerPool>(options_.worker_threads);
+  workers_ = std::make_unique<WorkerPool>(options_.worker_threads, this);
   net::dispatch(acceptor_.get_executor(), [this] { DoAccept(); });
   io_threads_.reserve(static_cast<size_t>(options_.io_threads));
   for (int i = 0; i < options_.io_threads; ++i) {
     io_threads_.emplace_back([this] {
+      tls_owner = this;
       for (;;) {
         try {
           ioc_.run();
@@ -606,14 +617,25 @@ void Server::Impl::Unregister(Session* session) {
 }
 
 void Server::Impl::Stop() {
+  const bool own_thread = tls_owner == this;
   {
     std::unique_lock lock(stop_mu_);
     if (stop_started_) {
-      stop_cv_.wait(lock, [this] { return stopped_; });
+      if (!own_thread) stop_cv_.wait(lock, [this] { return stopped_; });
       return;
     }
     stop_started_ = true;
   }
+  if (own_thread) {
+    // From a handler: waiting here would wait for ourselves. Stop on another thread; the
+    // Server destructor / Wait() wait for it through stopped_.
+    std::thread([this] { StopNow(); }).detach();
+    return;
+  }
+  StopNow();
+}
+
+void Server::Impl::StopNow() {
   stopping_.store(true, std::memory_order_release);
 
   // 1. Stop accepting; wait until the listening socket is really closed (connects now fail).
@@ -651,10 +673,9 @@ void Server::Impl::Stop() {
   }
   if (workers_) workers_->Join();
 
-  {
-    std::scoped_lock lock(stop_mu_);
-    stopped_ = true;
-  }
+  // Notify under the lock: once it is released, a waiting ~Server may destroy *this.
+  std::scoped_lock lock(stop_mu_);
+  stopped_ = true;
   stop_cv_.notify_all();
 }
 

@@ -410,6 +410,21 @@ TEST(ServerTest, GracefulStopFinishesInFlightRequestAndRefusesNewConnections) {
   server->Wait();  // returns at once after Stop
 }
 
+TEST(ServerTest, StopFromAHandlerAnswersThenStops) {
+  std::atomic<Server*> self{nullptr};
+  auto server = MustStart(TestOptions(), [&](const Request& request) {
+    if (request.path == "/shutdown") self.load()->Stop();
+    return Echo(request);
+  });
+  self = server.get();
+  HttpClient client(server->port());
+  auto r = client.Post("/shutdown", "", "text/plain");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->status, 200);
+  server->Wait();
+  EXPECT_FALSE(RawConnection::Connect(server->port()).ok());
+}
+
 TEST(ServerTest, WaitReturnsWhenAnotherThreadStops) {
   auto server = MustStart(TestOptions(), Echo);
   std::thread stopper([&] { server->Stop(); });

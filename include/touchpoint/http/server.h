@@ -55,7 +55,7 @@ struct ServerOptions {
   size_t max_connections = 10000;       // further connections are closed at once
 };
 
-// Thread-safe. Stop() may be called from any thread (e.g. a signal watcher) except a handler.
+// Thread-safe. Stop() may be called from any thread (e.g. a signal watcher or a handler).
 class Server {
  public:
   // Binds and listens, then serves until Stop(). Fails with kUnavailable when the address is
@@ -72,7 +72,8 @@ class Server {
   // Graceful stop: stops accepting (new connections are refused), lets requests in flight
   // finish and send their responses (with Connection: close), closes idle connections, and
   // joins all threads. Idempotent; concurrent callers all return once the stop is complete.
-  // REQUIRES: not called from inside a handler (it would wait for itself).
+  // From inside a handler it only starts the stop (on another thread) and returns at once;
+  // that handler's response is still sent. Wait() or ~Server() then wait for the end.
   void Stop();
 
   // Blocks until Stop() has completed (for `serve`).
