@@ -8,6 +8,7 @@ namespace touchpoint::text::internal {
 extern const std::string_view kSentimentLexiconTsv;  // data/text/sentiment_lexicon.tsv
 extern const std::string_view kIntentRulesTsv;       // data/text/intent_rules.tsv
 extern const std::string_view kEscalationRulesToml;  // data/text/escalation_rules.toml
+extern const std::string_view kUserDictTxt;          // data/text/user_dict.txt
 
 // Splits TSV text into lines and fields; skips blank lines and lines starting with '#'.
 // Calls fn(line_number, fields) for each; stops at the first false.

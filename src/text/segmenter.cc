@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include <unicode/uchar.h>
 
 #include <touchpoint/text/normalize.h>
 
+#include "text/data_internal.h"
 #include "text/utf8_internal.h"
 
 namespace touchpoint::text {
@@ -122,7 +124,13 @@ Result<std::unique_ptr<Segmenter>> Segmenter::Create(const Options& options) {
   words.reserve(350000);
   double total = 0;
   std::string line, norm;
-  while (std::getline(in, line)) {
+  // The project's own words (compiled in) follow the system dictionary and win on repeats.
+  std::istringstream extra{std::string(internal::kUserDictTxt)};
+  bool in_extra = false;
+  while (true) {
+    if (!in_extra && !std::getline(in, line)) in_extra = true;
+    if (in_extra && !std::getline(extra, line)) break;
+    if (line.empty() || line[0] == '#') continue;
     const size_t sp = line.find(' ');
     if (sp == 0 || sp == std::string::npos) continue;
     const size_t sp2 = line.find(' ', sp + 1);

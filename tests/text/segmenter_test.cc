@@ -40,8 +40,8 @@ TEST_F(SegmenterTest, SegmentsCustomerServiceSentences) {
     const char* in;
     const char* want;
   } cases[] = {
-      {"我要退款，快递太慢了", "我要|退款|快递|太慢|了"},
-      {"客服态度很差", "客服|态度|很差"},
+      {"我要退款，快递太慢了", "我|要|退款|快递|太慢|了"},
+      {"客服态度很差", "客服|态度|很|差"},
       {"APP闪退了 refund please", "app|闪退|了|refund|please"},
       {"數據驅動的客戶服務", "数据|驱动|的|客户服务"},
       {"好评😊👍", "好评|😊|👍"},

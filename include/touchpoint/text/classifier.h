@@ -19,7 +19,7 @@ struct LabelledText {
 
 struct ClassifierSettings {
   std::string task = "intent";  // "sentiment" | "intent" (recorded in the file)
-  double c = 0.5;               // liblinear cost
+  double c = 1.0;               // liblinear cost (C of the L2-loss linear SVM)
   int min_count = 1;            // drop n-grams seen in fewer training texts
   bool word_bigrams = true;
   bool char_ngrams = true;      // 3-grams inside Latin words (Han 1–3-grams are always on)
