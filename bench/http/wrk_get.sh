@@ -41,10 +41,29 @@ for _ in $(seq 1 100); do
 done
 grep -q "listening on" "$LOG" || { echo "server did not start" >&2; cat "$LOG" >&2; exit 1; }
 
-echo "== server: io_threads=$IO_THREADS workers=$WORKERS  ($(nproc) cores shared with wrk)"
+# Server CPU seconds (user+system) so far; per-request CPU is a figure that other load on
+# the machine does not distort as much as req/s.
+TICKS=$(getconf CLK_TCK)
+server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+run_wrk() {  # label, wrk args...
+  local label=$1; shift
+  local before out requests after
+  before=$(server_cpu_ticks)
+  out=$(wrk "$@")
+  after=$(server_cpu_ticks)
+  echo "$out"
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  if [[ -n "$requests" && "$requests" -gt 0 ]]; then
+    awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" -v l="$label" \
+      'BEGIN { printf "%s: server CPU %.1f us/request (%d requests)\n", l, t / hz * 1e6 / n, n }'
+  fi
+}
+
+echo "== server: io_threads=$IO_THREADS workers=$WORKERS  ($(nproc) cores shared with wrk; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "== GET /hello: wrk -t2 -c$CONNECTIONS -d$DURATION --latency"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT/hello"
+run_wrk "GET /hello" -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT/hello"
 for size in $POST_SIZES; do
   echo "== POST /echo with $size-byte bodies: wrk -t2 -c16 -d$DURATION --latency -s bench/http/post.lua"
-  BODY_BYTES=$size wrk -t2 -c16 -d"$DURATION" --latency -s bench/http/post.lua "http://127.0.0.1:$PORT/echo"
+  BODY_BYTES=$size run_wrk "POST $size B" -t2 -c16 -d"$DURATION" --latency -s bench/http/post.lua \
+    "http://127.0.0.1:$PORT/echo"
 done
