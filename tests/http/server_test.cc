@@ -286,6 +286,9 @@ TEST(ServerTest, MalformedRequestsGet400) {
       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      // Both framings at once: a request-smuggling vector, never guessed.
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n",
       "GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n",
       "GET relative HTTP/1.1\r\nHost: t\r\n\r\n",
   };
