@@ -18,23 +18,23 @@ constexpr NamePart kSurnames[] = {
 };
 
 constexpr NamePart kGivenNames[] = {
-    {"伟", "wei"},       {"芳", "fang"},      {"娜", "na"},        {"秀英", "xiuying"},
-    {"敏", "min"},       {"静", "jing"},      {"丽", "li"},        {"强", "qiang"},
-    {"磊", "lei"},       {"军", "jun"},       {"洋", "yang"},      {"勇", "yong"},
-    {"艳", "yan"},       {"杰", "jie"},       {"娟", "juan"},      {"涛", "tao"},
-    {"明", "ming"},      {"超", "chao"},      {"秀兰", "xiulan"},  {"霞", "xia"},
-    {"平", "ping"},      {"刚", "gang"},      {"桂英", "guiying"}, {"子涵", "zihan"},
-    {"浩然", "haoran"},  {"欣怡", "xinyi"},   {"梓萱", "zixuan"},  {"宇轩", "yuxuan"},
-    {"雨桐", "yutong"},  {"思远", "siyuan"},  {"嘉怡", "jiayi"},   {"俊杰", "junjie"},
-    {"晓明", "xiaoming"}, {"建国", "jianguo"}, {"淑珍", "shuzhen"}, {"一鸣", "yiming"},
+    {"伟", "wei", 'm'},       {"芳", "fang", 'f'},      {"娜", "na", 'f'},        {"秀英", "xiuying", 'f'},
+    {"敏", "min", 'f'},       {"静", "jing", 'f'},      {"丽", "li", 'f'},        {"强", "qiang", 'm'},
+    {"磊", "lei", 'm'},       {"军", "jun", 'm'},       {"洋", "yang", 'm'},      {"勇", "yong", 'm'},
+    {"艳", "yan", 'f'},       {"杰", "jie", 'm'},       {"娟", "juan", 'f'},      {"涛", "tao", 'm'},
+    {"明", "ming", 'm'},      {"超", "chao", 'm'},      {"秀兰", "xiulan", 'f'},  {"霞", "xia", 'f'},
+    {"平", "ping", 'u'},      {"刚", "gang", 'm'},      {"桂英", "guiying", 'f'}, {"子涵", "zihan", 'u'},
+    {"浩然", "haoran", 'm'},  {"欣怡", "xinyi", 'f'},   {"梓萱", "zixuan", 'f'},  {"宇轩", "yuxuan", 'm'},
+    {"雨桐", "yutong", 'f'},  {"思远", "siyuan", 'u'},  {"嘉怡", "jiayi", 'f'},   {"俊杰", "junjie", 'm'},
+    {"晓明", "xiaoming", 'm'}, {"建国", "jianguo", 'm'}, {"淑珍", "shuzhen", 'f'}, {"一鸣", "yiming", 'm'},
 };
 
 constexpr NamePart kFirstNames[] = {
-    {"James", "james"},   {"Mary", "mary"},       {"John", "john"},     {"Linda", "linda"},
-    {"Michael", "michael"}, {"Sarah", "sarah"},   {"David", "david"},   {"Emma", "emma"},
-    {"Daniel", "daniel"}, {"Olivia", "olivia"},   {"Kevin", "kevin"},   {"Grace", "grace"},
-    {"Tom", "tom"},       {"Sophie", "sophie"},   {"Alex", "alex"},     {"Chloe", "chloe"},
-    {"Ryan", "ryan"},     {"Hannah", "hannah"},   {"Lucas", "lucas"},   {"Mia", "mia"},
+    {"James", "james", 'm'},   {"Mary", "mary", 'f'},       {"John", "john", 'm'},     {"Linda", "linda", 'f'},
+    {"Michael", "michael", 'm'}, {"Sarah", "sarah", 'f'},   {"David", "david", 'm'},   {"Emma", "emma", 'f'},
+    {"Daniel", "daniel", 'm'}, {"Olivia", "olivia", 'f'},   {"Kevin", "kevin", 'm'},   {"Grace", "grace", 'f'},
+    {"Tom", "tom", 'm'},       {"Sophie", "sophie", 'f'},   {"Alex", "alex", 'u'},     {"Chloe", "chloe", 'f'},
+    {"Ryan", "ryan", 'm'},     {"Hannah", "hannah", 'f'},   {"Lucas", "lucas", 'm'},   {"Mia", "mia", 'f'},
 };
 
 constexpr NamePart kLastNames[] = {

@@ -15,6 +15,7 @@ namespace touchpoint::demo::internal {
 struct NamePart {
   std::string_view text;    // 王 / 伟 / James
   std::string_view pinyin;  // wang / wei / james (for e-mail addresses)
+  char gender = 'u';        // given / first names: 'f', 'm' or 'u' (either)
 };
 
 struct City {

@@ -360,8 +360,6 @@ void Generator::InitPersons() {
   const auto n = static_cast<size_t>(options_.customers);
   persons_.resize(n);
   const auto surnames = internal::ChineseSurnames().size();
-  const auto given = internal::ChineseGivenNames().size();
-  const auto firsts = internal::EnglishFirstNames().size();
   const auto lasts = internal::EnglishLastNames().size();
   const auto cities = internal::Cities().size();
   const uint64_t suffix_offset = Mix64(options_.seed, 0x70686f6e) % 100'000'000ULL;
@@ -373,12 +371,20 @@ void Generator::InitPersons() {
     p.gender = static_cast<uint8_t>(r.Below(2));
     p.age = static_cast<uint8_t>(18 + r.Below(12) + r.Below(12) + r.Below(12) + r.Below(12));
     p.city = static_cast<uint8_t>(r.Below(cities));
+    // Given names match the gender (a few names suit either).
+    const char gender = p.gender ? 'm' : 'f';
+    const auto given_names = p.english ? internal::EnglishFirstNames()
+                                       : internal::ChineseGivenNames();
+    size_t g = r.Below(given_names.size());
+    while (given_names[g].gender != gender && given_names[g].gender != 'u') {
+      g = r.Below(given_names.size());
+    }
     if (p.english) {
-      p.name_a = static_cast<uint8_t>(r.Below(firsts));
+      p.name_a = static_cast<uint8_t>(g);
       p.name_b = static_cast<uint8_t>(r.Below(lasts));
     } else {
       p.name_a = static_cast<uint8_t>(r.Below(surnames));
-      p.name_b = static_cast<uint8_t>(r.Below(given));
+      p.name_b = static_cast<uint8_t>(g);
     }
     p.domain = static_cast<uint8_t>(r.Below(8));
     p.email_style = static_cast<uint8_t>(r.Below(4));
@@ -439,12 +445,12 @@ void Generator::InitDays() {
     info.sale = 1.0;
     info.peak = false;
     if (info.month == 11 && info.mday <= 11) {
-      info.sale = info.mday == 11 ? 3.0 : 1.0 + 0.06 * info.mday;
+      info.sale = info.mday == 11 ? 4.0 : 1.3 + 0.1 * info.mday;
       info.peak = info.mday == 11;
     } else if (info.month == 11 && info.mday == 12) {
       info.sale = 1.6;
     } else if (info.month == 6 && info.mday <= 18) {
-      info.sale = info.mday == 18 ? 2.5 : 1.0 + 0.03 * info.mday;
+      info.sale = info.mday == 18 ? 3.0 : 1.2 + 0.04 * info.mday;
       info.peak = info.mday == 18;
     } else if (info.month == 12 && info.mday == 12) {
       info.sale = 1.5;
@@ -1057,7 +1063,7 @@ void Generator::Browse(uint32_t idx, int d) {
   }
   t = std::min(end, t + 20000 + static_cast<Millis>(rng_.Below(100000)));
   if (!OrderLine(who, t, product, d)) return;
-  if (rng_.Chance(0.04)) {
+  if (rng_.Chance(0.1)) {
     // A quick checkout survey right after paying.
     const int nps = std::clamp(static_cast<int>(p.mood) + rng_.Range(-2, 2), 0, 10);
     t = std::min(end, t + 60000);
@@ -1138,7 +1144,6 @@ void Generator::Conversation(uint32_t idx, int d, Topic topic, int chain, uint64
                                                                      : rng_.Below(products.size())];
   Slots slots;
   slots.order = order;
-  if (slots.order.empty()) slots.order = en ? "my last order" : "上一单";
   slots.product = en ? prod.en : prod.zh;
   slots.phone = phone;
   slots.email = email;
@@ -1148,18 +1153,46 @@ void Generator::Conversation(uint32_t idx, int d, Topic topic, int chain, uint64
   // The customer's message.
   text_.clear();
   const bool mixed = !en && rng_.Chance(0.08);
-  std::string_view tmpl = mixed ? rng_.Pick(internal::MixedTexts(topic))
-                                : rng_.Pick(internal::CustomerTexts(topic, en));
+  // Without an order to name, prefer texts that do not need one.
+  auto pick_text = [&](std::span<const std::string_view> texts) {
+    if (!slots.order.empty()) return rng_.Pick(texts);
+    std::string_view usable[16];
+    size_t n = 0;
+    for (std::string_view text : texts) {
+      if (n < std::size(usable) && text.find("{order}") == std::string_view::npos) {
+        usable[n++] = text;
+      }
+    }
+    return n == 0 ? rng_.Pick(texts) : usable[rng_.Below(n)];
+  };
+  auto end_sentence = [&] {
+    static constexpr std::string_view kEnds[] = {"。", "？", "！", "?", "!", "."};
+    for (std::string_view e : kEnds) {
+      if (text_.ends_with(e)) return;
+    }
+    text_.append(en ? "." : "。");
+  };
+  const std::string_view tmpl = mixed ? pick_text(internal::MixedTexts(topic))
+                                      : pick_text(internal::CustomerTexts(topic, en));
   if (ch == Channel::kPhone) {
     text_.append(en ? "Hello? Yes, hi. " : "喂，你好。");
     internal::ExpandTemplate(tmpl, slots, &text_);
-    text_.append(en ? " " : "。");
+    end_sentence();
+    if (en) text_.push_back(' ');
     if (chain > 0) text_.append(en ? "I already called about this last week. " : "我上周已经打过电话了。");
-    internal::ExpandTemplate(rng_.Pick(internal::CustomerTexts(topic, en)), slots, &text_);
+    std::string_view second = pick_text(internal::CustomerTexts(topic, en));
+    for (int tries = 0; tries < 4 && second == tmpl; ++tries) {
+      second = pick_text(internal::CustomerTexts(topic, en));
+    }
+    if (second == tmpl) second = en ? "It's quite urgent." : "这个事情挺急的。";
+    internal::ExpandTemplate(second, slots, &text_);
+    end_sentence();
     text_.append(en ? " My name is " : "我叫");
     text_.append(name);
-    text_.append(en ? ", the order number is " : "，订单号是");
-    text_.append(slots.order);
+    if (!slots.order.empty()) {
+      text_.append(en ? ", the order number is " : "，订单号是");
+      text_.append(slots.order);
+    }
     text_.append(en ? ". Okay, please sort it out as soon as possible, thanks. Bye."
                     : "。好的，那麻烦你们尽快处理，谢谢，再见。");
   } else if (ch == Channel::kEmail) {
@@ -1198,7 +1231,7 @@ void Generator::Conversation(uint32_t idx, int d, Topic topic, int chain, uint64
   const bool banned = rng_.Chance(p_banned);
   std::string reply;
   internal::ExpandTemplate(banned ? rng_.Pick(internal::BannedAgentReplies(en))
-                                  : rng_.Pick(internal::AgentReplies(topic, en)),
+                                  : pick_text(internal::AgentReplies(topic, en)),
                            slots, &reply);
   if (!MessageLine(who, t, conv_id, prop_channel, "agent", reply)) return;
 
