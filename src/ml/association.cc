@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 #include <unordered_map>
+
+#include <touchpoint/core/status.h>
 #include <utility>
 
 #include <touchpoint/core/csv.h>
@@ -137,9 +139,28 @@ Result<AssociationResult> MineAssociationRules(
               return a.items < b.items;
             });
 
-  std::unordered_map<std::vector<std::uint32_t>, std::int64_t, VectorHash> counts;
-  counts.reserve(result.itemsets.size() * 2);
-  for (const auto& set : result.itemsets) counts.emplace(set.items, set.count);
+  // Count lookup for left-hand sides: open addressing over indexes into result.itemsets.
+  const VectorHash hasher;
+  size_t slots = 16;
+  while (slots < result.itemsets.size() * 2) slots <<= 1;
+  std::vector<std::uint32_t> table(slots, 0);  // itemset index + 1; 0 = empty
+  const size_t mask = slots - 1;
+  for (size_t i = 0; i < result.itemsets.size(); ++i) {
+    size_t h = hasher(result.itemsets[i].items) & mask;
+    while (table[h] != 0) h = (h + 1) & mask;
+    table[h] = static_cast<std::uint32_t>(i + 1);
+  }
+  auto count_of = [&](const std::vector<std::uint32_t>& items) -> std::int64_t {
+    for (size_t h = hasher(items) & mask;; h = (h + 1) & mask) {
+      TP_CHECK(table[h] != 0, "subset of a frequent itemset is missing");
+      const auto& set = result.itemsets[table[h] - 1];
+      if (set.items == items) return set.count;
+    }
+  };
+  std::vector<std::int64_t> item_count(num_items, 0);
+  for (const auto& set : result.itemsets) {
+    if (set.items.size() == 1) item_count[set.items[0]] = set.count;
+  }
   const double dn = static_cast<double>(n);
   std::vector<std::uint32_t> lhs;
   for (const auto& set : result.itemsets) {
@@ -149,7 +170,7 @@ Result<AssociationResult> MineAssociationRules(
       for (size_t k = 0; k < set.items.size(); ++k) {
         if (k != r) lhs.push_back(set.items[k]);
       }
-      const std::int64_t lhs_count = counts.at(lhs);  // subsets of frequent sets are frequent
+      const std::int64_t lhs_count = count_of(lhs);  // subsets of frequent sets are frequent
       const double need = options.min_confidence * static_cast<double>(lhs_count);
       if (static_cast<double>(set.count) < need * (1.0 - kSlack)) continue;
       AssociationRule rule;
@@ -157,7 +178,7 @@ Result<AssociationResult> MineAssociationRules(
       rule.rhs = set.items[r];
       rule.count = set.count;
       rule.lhs_count = lhs_count;
-      rule.rhs_count = counts.at(std::vector<std::uint32_t>{rule.rhs});
+      rule.rhs_count = item_count[rule.rhs];
       rule.support = static_cast<double>(set.count) / dn;
       rule.confidence = static_cast<double>(set.count) / static_cast<double>(lhs_count);
       rule.lift = rule.confidence / (static_cast<double>(rule.rhs_count) / dn);

@@ -42,6 +42,8 @@ class OrderBookBuilder {
   // same timestamp form one order. Order keys are global (the same key under two customers
   // is counted as an order of each).
   void Add(std::string_view customer, std::string_view order_key, Millis time, double amount);
+  // Pre-allocates room for this many lines (an optimisation only).
+  void Reserve(size_t lines);
   size_t size() const;
   // Returns the book; the builder is empty afterwards.
   OrderBook Finish();
