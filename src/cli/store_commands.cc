@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <touchpoint/pipeline/data_dir.h>
 #include <touchpoint/pipeline/file_ingest.h>
+#include <touchpoint/server/keys.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/demo_run.h"
 #include "cli/engine_options.h"
 
 namespace touchpoint::cli {
@@ -206,10 +208,92 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
     }
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : *ids) {
-      out.push_back({{"identifier", r.kind + ":" + r.value}, {"customers_joined", r.joins + 1},
+      out.push_back({{"identifier", r.kind + ":" + r.value}, {"customers_seen_with", r.joins + 2},
                      {"first_seen", FormatTimestamp(r.first_seen)}});
     }
     std::printf("%s\n", out.dump(2).c_str());
+  });
+
+  // keys create | list | revoke
+  CLI::App* keys = app.add_subcommand("keys", "Create, list and revoke API keys");
+  keys->require_subcommand(1);
+  auto keys_data = std::make_shared<std::string>(DefaultDataDir());
+  auto role = std::make_shared<std::string>();
+  CLI::App* create = keys->add_subcommand("create", "Create a key; it is printed once (last line) and only its hash is kept");
+  create->add_option("--role", *role, "ingest | admin | supervisor | agent | analyst")->required();
+  create->add_option("--data", *keys_data, "Data directory");
+  create->callback([=] {
+    auto r = server::ParseRole(*role);
+    if (!r.ok()) {
+      *exit_code = Fail(r.status());
+      return;
+    }
+    auto store = pipeline::OpenForKeys(*keys_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto created = server::CreateApiKey(**store, *r, SystemClock::Instance().Now());
+    if (!created.ok()) {
+      *exit_code = Fail(created.status());
+      return;
+    }
+    std::fprintf(stderr, "created %s key %lld (prefix %s); store it now, it is not shown again\n",
+                 role->c_str(), static_cast<long long>(created->record.id), created->record.prefix.c_str());
+    std::printf("%s\n", created->key.c_str());
+  });
+  CLI::App* list = keys->add_subcommand("list", "List keys (prefix, role, created, revoked)");
+  list->add_option("--data", *keys_data, "Data directory");
+  list->callback([=] {
+    auto store = pipeline::OpenForKeys(*keys_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto all = (*store)->ListKeys();
+    if (!all.ok()) {
+      *exit_code = Fail(all.status());
+      return;
+    }
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& k : *all) {
+      nlohmann::ordered_json e = {{"id", k.id}, {"prefix", k.prefix}, {"role", k.role},
+                                  {"created_at", FormatTimestamp(k.created_at)}};
+      e["revoked_at"] = k.revoked_at ? nlohmann::ordered_json(FormatTimestamp(k.revoked_at)) : nlohmann::ordered_json(nullptr);
+      out.push_back(e);
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+  });
+  auto which = std::make_shared<std::string>();
+  CLI::App* revoke = keys->add_subcommand("revoke", "Revoke a key by id or prefix");
+  revoke->add_option("key", *which, "Key id or prefix (see keys list)")->required();
+  revoke->add_option("--data", *keys_data, "Data directory");
+  revoke->callback([=] {
+    auto store = pipeline::OpenForKeys(*keys_data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    Status s = (*store)->RevokeKey(*which, SystemClock::Instance().Now());
+    if (!s.ok()) {
+      *exit_code = Fail(s);
+      return;
+    }
+    std::printf("{\"revoked\":\"%s\"}\n", which->c_str());
+  });
+
+  // demo (generate, ingest, serve) and demo generate
+  auto demo_args = std::make_shared<DemoArgs>();
+  CLI::App* demo = app.add_subcommand("demo", "Generate demo data, ingest it and serve (see `demo generate`)");
+  demo->add_option("--data", demo_args->data_dir, "Data directory");
+  demo->add_option("--listen", demo_args->listen, "HOST:PORT to serve on");
+  demo->add_option("--customers", demo_args->customers, "Customers in the generated set")->check(CLI::PositiveNumber);
+  demo->add_option("--events", demo_args->events, "Events (default 50 per customer)");
+  demo->add_option("--seed", demo_args->seed, "Seed of the generator");
+  RegisterDemoGenerateCommand(*demo, exit_code);
+  demo->callback([demo, demo_args, exit_code] {
+    if (!demo->get_subcommands().empty()) return;  // `demo generate` ran
+    *exit_code = RunDemo(*demo_args);
   });
 
   // stats

@@ -418,7 +418,7 @@ std::string Engine::SharedIdentifiersJson() const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& m : impl_->graph.SharedIdentifiers()) {
     out.push_back({{"identifier", std::string(identity::KindName(m.identifier.kind)) + ":" + m.identifier.value},
-                   {"customers_joined", m.joins + 1},
+                   {"customers_seen_with", m.joins + 2},
                    {"first_seen", FormatTimestamp(m.first_seen)}});
   }
   return out.dump();

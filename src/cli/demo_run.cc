@@ -1,0 +1,99 @@
+// `touchpoint demo` (no subcommand): generate the demo data set, ingest it, create keys, print
+// what to try, and serve. The one command behind `make demo`.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <touchpoint/demo/generator.h>
+#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/pipeline/file_ingest.h>
+#include <touchpoint/server/app.h>
+#include <touchpoint/server/keys.h>
+
+#include "cli/cli_util.h"
+#include "cli/demo_run.h"
+#include "cli/engine_options.h"
+
+namespace touchpoint::cli {
+namespace {
+
+// A user id that the demo data certainly holds: the first identify's userId.
+std::string SampleUser(const std::string& file) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"identify\"") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("userId") && j["userId"].is_string()) return j["userId"].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace
+
+int RunDemo(const DemoArgs& a) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(a.data_dir, ec);
+  const std::string file = (fs::path(a.data_dir) / "demo.ndjson").string();
+  if (!fs::exists(file)) {
+    demo::GenerateOptions g;
+    g.customers = a.customers;
+    g.events = a.events;
+    g.seed = a.seed;
+    std::ofstream out(file + ".tmp", std::ios::binary | std::ios::trunc);
+    auto stats = demo::Generate(g, out);
+    out.close();
+    if (!stats.ok() || !out) {
+      return Fail(stats.ok() ? Status::Unavailable("cannot write " + file) : stats.status());
+    }
+    fs::rename(file + ".tmp", file, ec);
+    std::printf("demo: generated %lld events for %lld customers into %s\n", static_cast<long long>(stats->events),
+                static_cast<long long>(stats->customers), file.c_str());
+  }
+  std::string admin_key, ingest_key;
+  {
+    auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, true), "touchpoint demo");
+    if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
+    pipeline::FileIngestOptions o;
+    o.rejects_path = (fs::path(a.data_dir) / "rejects.ndjson").string();
+    auto s = pipeline::IngestFiles(*(*dir)->engine, {file}, o);
+    if (!s.ok()) return Fail(s.status());
+    const auto stats = (*dir)->engine->Stats();
+    std::printf("demo: ingested %lld new events (%lld already there); %lld customers, %lld messages, %lld surveys\n",
+                static_cast<long long>(s->accepted), static_cast<long long>(s->duplicates),
+                static_cast<long long>(stats.customers), static_cast<long long>(stats.messages),
+                static_cast<long long>(stats.surveys));
+  }
+  {
+    auto keys = pipeline::OpenForKeys(a.data_dir);
+    if (!keys.ok()) return Fail(keys.status());
+    auto admin = server::CreateApiKey(**keys, server::Role::kAdmin, SystemClock::Instance().Now());
+    auto ingest = server::CreateApiKey(**keys, server::Role::kIngest, SystemClock::Instance().Now());
+    if (!admin.ok() || !ingest.ok()) return Fail(admin.ok() ? ingest.status() : admin.status());
+    admin_key = admin->key;
+    ingest_key = ingest->key;
+  }
+  const std::string user = SampleUser(file);
+  const std::string base = "http://" + a.listen;
+  std::printf(
+      "\n"
+      "Touchpoint demo is starting on %s (data in %s).\n"
+      "  admin key:  %s\n"
+      "  ingest key: %s\n\n"
+      "Try:\n"
+      "  curl -s -H 'Authorization: Bearer %s' %s/v1/customers/user:%s\n"
+      "  curl -s -H 'Authorization: Bearer %s' %s/v1/stats\n"
+      "  curl -s -u '%s:' -H 'Content-Type: application/json' %s/v1/track \\\n"
+      "       -d '{\"userId\":\"%s\",\"event\":\"Message Received\",\"properties\":{\"text\":\"快递太慢了，我要退款\",\"channel\":\"chat\"}}'\n\n"
+      "Stop with Ctrl-C.\n\n",
+      base.c_str(), a.data_dir.c_str(), admin_key.c_str(), ingest_key.c_str(), admin_key.c_str(), base.c_str(),
+      user.c_str(), admin_key.c_str(), base.c_str(), ingest_key.c_str(), base.c_str(), user.c_str());
+  std::fflush(stdout);
+  server::ServerConfig config;
+  config.data_dir = a.data_dir;
+  config.listen = a.listen;
+  return server::RunServe(config);
+}
+
+}  // namespace touchpoint::cli
