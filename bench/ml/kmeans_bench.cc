@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <string>
 
 #include <touchpoint/ml/kmeans.h>
 #include <touchpoint/ml/stats.h>
@@ -36,12 +37,13 @@ void BM_KMeans(benchmark::State& state) {
   for (auto _ : state) {
     auto got = touchpoint::ml::KMeans(x, {.k = 8, .restarts = static_cast<int>(state.range(1)),
                                           .max_iterations = 300, .tolerance = 1e-4, .seed = 42});
+    // DoNotOptimize on a double register clobbers it with GCC 12 + benchmark 1.7.1; keep the
+    // labels alive instead.
+    benchmark::DoNotOptimize(got->labels.data());
     inertia = got->inertia;
     iterations = got->iterations;
-    benchmark::DoNotOptimize(inertia);
   }
-  state.counters["inertia"] = inertia;
-  state.counters["iterations"] = iterations;
+  state.SetLabel("inertia=" + std::to_string(inertia) + " iterations=" + std::to_string(iterations));
 }
 // Args: rows, restarts.
 BENCHMARK(BM_KMeans)->Args({100'000, 4})->Args({1'000'000, 1})->Args({1'000'000, 4})
@@ -51,8 +53,8 @@ void BM_Silhouette(benchmark::State& state) {
   const auto x = Blobs(100'000, 8, 8);
   auto km = touchpoint::ml::KMeans(x, {.k = 8, .restarts = 1, .max_iterations = 300, .tolerance = 1e-4, .seed = 1});
   for (auto _ : state) {
-    double s = touchpoint::ml::Silhouette(x, km->labels, 8, static_cast<size_t>(state.range(0)), 3);
-    benchmark::DoNotOptimize(s);
+    const double s = touchpoint::ml::Silhouette(x, km->labels, 8, static_cast<size_t>(state.range(0)), 3);
+    benchmark::DoNotOptimize(&s);
   }
 }
 BENCHMARK(BM_Silhouette)->Arg(2000)->Unit(benchmark::kMillisecond);

@@ -77,7 +77,7 @@ Result<std::vector<KanoFeature>> EvaluateKano(const std::vector<KanoAnswer>& ans
                a = static_cast<double>(f.counts[2]), i = static_cast<double>(f.counts[3]);
     const double denom = a + o + m + i;
     f.better = denom > 0 ? (a + o) / denom : 0.0;
-    f.worse = denom > 0 ? -(o + m) / denom : 0.0;
+    f.worse = denom > 0 ? 0.0 - (o + m) / denom : 0.0;  // 0.0 - x: never "-0"
   }
   return out;
 }
