@@ -1,8 +1,11 @@
 #include <touchpoint/ml/gbdt.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
+#include <nlohmann/json.hpp>
 #include <xgboost/c_api.h>
 
 namespace touchpoint::ml {
@@ -40,6 +43,82 @@ void Quiet() {
     return true;
   }();
   (void)kDone;
+}
+
+size_t ParseCount(const nlohmann::json& v) {
+  long long n = v.is_string() ? std::stoll(v.get<std::string>()) : v.get<long long>();
+  if (n < 0) throw std::out_of_range("negative count");
+  return static_cast<size_t>(n);
+}
+
+// XGBoost trusts the tree arrays of a model it loads: an out-of-range child index crashes the
+// process. Check the structure first so a damaged file is an error, not a segfault.
+Status ValidateBooster(std::string_view bytes, size_t num_features) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(bytes);
+    const auto& learner = j.at("learner");
+    if (ParseCount(learner.at("learner_model_param").at("num_feature")) != num_features) {
+      return Status::InvalidArgument("gbdt: model feature count differs from the columns");
+    }
+    const auto& booster = learner.at("gradient_booster");
+    if (booster.at("name").get<std::string>() != "gbtree") {
+      return Status::InvalidArgument("gbdt: not a tree booster");
+    }
+    const auto& model = booster.at("model");
+    const auto& trees = model.at("trees");
+    size_t num_trees = ParseCount(model.at("gbtree_model_param").at("num_trees"));
+    if (!trees.is_array() || trees.size() != num_trees ||
+        model.at("tree_info").size() != num_trees) {
+      return Status::InvalidArgument("gbdt: tree count mismatch");
+    }
+    for (const auto& tree : trees) {
+      const size_t n = ParseCount(tree.at("tree_param").at("num_nodes"));
+      if (n == 0 || ParseCount(tree.at("tree_param").at("num_feature")) != num_features) {
+        return Status::InvalidArgument("gbdt: malformed tree header");
+      }
+      for (const char* key : {"left_children", "right_children", "parents", "split_indices",
+                              "split_conditions", "base_weights", "default_left"}) {
+        if (!tree.at(key).is_array() || tree.at(key).size() != n) {
+          return Status::InvalidArgument(std::string("gbdt: tree array '") + key +
+                                         "' has the wrong size");
+        }
+      }
+      if (!tree.at("categories_nodes").empty()) {
+        return Status::InvalidArgument("gbdt: categorical splits are not supported");
+      }
+      const auto& left = tree.at("left_children");
+      const auto& right = tree.at("right_children");
+      const auto& parents = tree.at("parents");
+      const auto& split = tree.at("split_indices");
+      std::vector<bool> seen(n, false);
+      std::vector<long long> stack = {0};
+      seen[0] = true;
+      const long long nn = static_cast<long long>(n);
+      while (!stack.empty()) {
+        long long i = stack.back();
+        stack.pop_back();
+        const auto iu = static_cast<size_t>(i);
+        long long l = left[iu].get<long long>();
+        long long r = right[iu].get<long long>();
+        if (l == -1 && r == -1) continue;  // leaf
+        long long f = split[iu].get<long long>();
+        if (f < 0 || f >= static_cast<long long>(num_features)) {
+          return Status::InvalidArgument("gbdt: split feature out of range");
+        }
+        for (long long c : {l, r}) {
+          if (c <= 0 || c >= nn || seen[static_cast<size_t>(c)] ||
+              parents[static_cast<size_t>(c)].get<long long>() != i) {
+            return Status::InvalidArgument("gbdt: tree structure is damaged");
+          }
+          seen[static_cast<size_t>(c)] = true;
+          stack.push_back(c);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("gbdt: not a valid model: ") + e.what());
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -103,6 +182,7 @@ Result<GbdtModel> GbdtModel::Train(const DenseMatrix& x, const std::vector<int>&
 }
 
 Result<GbdtModel> GbdtModel::Deserialize(std::string_view bytes, size_t num_features) {
+  TP_RETURN_IF_ERROR(ValidateBooster(bytes, num_features));
   Quiet();
   BoosterHandle handle = nullptr;
   if (XGBoosterCreate(nullptr, 0, &handle) != 0) return XgbError("cannot create booster");

@@ -5,6 +5,7 @@
 #include <random>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <touchpoint/ml/logistic.h>
 #include <touchpoint/ml/metrics.h>
@@ -76,6 +77,30 @@ TEST(GbdtTest, SerializeRoundTripGivesSamePredictions) {
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(GbdtModel::Deserialize(bytes->substr(0, bytes->size() / 2), 2),
               StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(GbdtTest, DamagedTreeStructureIsAnErrorNotACrash) {
+  DenseMatrix x;
+  std::vector<int> y;
+  MakeXor(300, 5, &x, &y);
+  GbdtOptions options;
+  options.rounds = 5;
+  auto model = GbdtModel::Train(x, y, options);
+  ASSERT_OK(model);
+  auto bytes = model->Serialize();
+  ASSERT_OK(bytes);
+  auto json = nlohmann::json::parse(*bytes);
+  auto& tree = json["learner"]["gradient_booster"]["model"]["trees"][0];
+  ASSERT_GT(tree["right_children"].size(), 1u);
+  auto cycle = json;
+  cycle["learner"]["gradient_booster"]["model"]["trees"][0]["right_children"][0] = 0;
+  auto out_of_range = json;
+  out_of_range["learner"]["gradient_booster"]["model"]["trees"][0]["right_children"][0] = 1000;
+  auto bad_feature = json;
+  bad_feature["learner"]["gradient_booster"]["model"]["trees"][0]["split_indices"][0] = 7;
+  for (const auto& damaged : {cycle, out_of_range, bad_feature}) {
+    EXPECT_THAT(GbdtModel::Deserialize(damaged.dump(), 2), StatusIs(StatusCode::kInvalidArgument));
+  }
 }
 
 TEST(GbdtTest, ContributionsExplainTheLogOdds) {
