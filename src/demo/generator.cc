@@ -56,18 +56,26 @@ void AppendInt(std::string& s, int64_t v) {
 
 void AppendPadded(std::string& s, uint64_t v, int width) {
   char buf[24];
-  int n = 0;
+  char* end = buf + sizeof(buf);
+  char* p = end;
   do {
-    buf[n++] = static_cast<char>('0' + v % 10);
+    *--p = static_cast<char>('0' + v % 10);
     v /= 10;
-  } while (v != 0 && n < 24);
-  for (int i = n; i < width; ++i) s.push_back('0');
-  while (n > 0) s.push_back(buf[--n]);
+  } while (v != 0);
+  while (end - p < width) *--p = '0';
+  s.append(p, static_cast<size_t>(end - p));
 }
 
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// REQUIRES: digits <= 16.
 void AppendHex(std::string& s, uint64_t v, int digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) s.push_back(kHex[(v >> (4 * i)) & 0xf]);
+  char buf[16];
+  for (int i = digits - 1; i >= 0; --i) {
+    buf[i] = kHexDigits[v & 0xf];
+    v >>= 4;
+  }
+  s.append(buf, static_cast<size_t>(digits));
 }
 
 // Cents as a JSON number with two decimals: 5999.00 → "5999.00".
@@ -97,17 +105,29 @@ void AppendJsonString(std::string& s, std::string_view v) {
   s.push_back('"');
 }
 
-// UUID-shaped text from 128 bits.
+// UUID-shaped text from 128 bits (version 4, variant 1 bits set).
 void AppendUuid(std::string& s, uint64_t hi, uint64_t lo) {
-  AppendHex(s, hi >> 32, 8);
-  s.push_back('-');
-  AppendHex(s, (hi >> 16) & 0xffff, 4);
-  s.push_back('-');
-  AppendHex(s, 0x4000 | (hi & 0x0fff), 4);
-  s.push_back('-');
-  AppendHex(s, 0x8000 | ((lo >> 48) & 0x3fff), 4);
-  s.push_back('-');
-  AppendHex(s, lo & 0xffffffffffffULL, 12);
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;
+  lo = (lo & ~(0xcULL << 60)) | (0x8ULL << 60);
+  char buf[36];
+  int pos = 0;
+  auto put = [&](uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      buf[pos + i] = kHexDigits[v & 0xf];
+      v >>= 4;
+    }
+    pos += digits;
+  };
+  put(hi >> 32, 8);
+  buf[pos++] = '-';
+  put((hi >> 16) & 0xffff, 4);
+  buf[pos++] = '-';
+  put(hi & 0xffff, 4);
+  buf[pos++] = '-';
+  put(lo >> 48, 4);
+  buf[pos++] = '-';
+  put(lo & 0xffffffffffffULL, 12);
+  s.append(buf, sizeof(buf));
 }
 
 // "YYYY-MM-DD" for a day number since the epoch, cached because consecutive lines share days.
