@@ -11,6 +11,8 @@ namespace touchpoint::cli {
 
 // ingest, customer, identity, keys, serve, demo, stats (cli/store_commands.cc)
 void RegisterStoreCommands(CLI::App& app, int* exit_code);
+// serve (cli/serve_commands.cc)
+void RegisterServeCommand(CLI::App& app, int* exit_code);
 // text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)
 void RegisterTextCommands(CLI::App& app, int* exit_code);
 // segment rfm|kmeans, survey kano|drivers, rules mine, ltv (cli/analytics_commands.cc)

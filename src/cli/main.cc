@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   int exit_code = 0;
   touchpoint::cli::RegisterStoreCommands(app, &exit_code);
+  touchpoint::cli::RegisterServeCommand(app, &exit_code);
   touchpoint::cli::RegisterTextCommands(app, &exit_code);
   touchpoint::cli::RegisterAnalyticsCommands(app, &exit_code);
   touchpoint::cli::RegisterPredictCommands(app, &exit_code);

@@ -1,0 +1,29 @@
+// Prints a new API key with the given role for a data directory: bench_key DIR ROLE.
+#include <cstdio>
+
+#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/server/keys.h>
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s DATA_DIR ROLE\n", argv[0]);
+    return 2;
+  }
+  auto role = touchpoint::server::ParseRole(argv[2]);
+  if (!role.ok()) {
+    std::fprintf(stderr, "%s\n", role.status().message().c_str());
+    return 2;
+  }
+  auto store = touchpoint::pipeline::OpenForKeys(argv[1]);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().message().c_str());
+    return 1;
+  }
+  auto created = touchpoint::server::CreateApiKey(**store, *role, 0);
+  if (!created.ok()) {
+    std::fprintf(stderr, "%s\n", created.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s\n", created->key.c_str());
+  return 0;
+}

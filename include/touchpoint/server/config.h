@@ -1,0 +1,47 @@
+// server/config.h — configuration of `touchpoint serve`: defaults, the TOML file, flags.
+//
+// Precedence: built-in defaults < touchpoint.toml (data directory) or --config FILE < flags.
+// Every key is documented in docs/operations.md.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/pipeline/engine.h>
+
+namespace touchpoint::server {
+
+struct ServerConfig {
+  std::string data_dir = "./touchpoint-data";
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
+  int io_threads = 2;
+  int worker_threads = 16;
+  int max_customers_per_identifier = 5;
+  std::string synchronous = "full";  // SQLite synchronous: "full" or "normal"
+  std::string log_level = "info";    // trace, debug, info, warn, error, off
+  size_t max_message_bytes = 32 * 1024;   // one tracking message (Segment's limit)
+  size_t max_batch_bytes = 500 * 1024;    // one /v1/batch body (Segment's limit)
+  int idle_timeout_seconds = 75;          // idle keep-alive connections are closed after this
+  int read_timeout_seconds = 30;          // a started request must arrive within this
+  size_t max_connections = 10000;         // further connections are closed at once
+  int key_cache_seconds = 2;              // how long an API-key lookup is cached
+  bool text_analysis = true;              // language/sentiment/intent/PII masking on messages
+};
+
+// Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the
+// default touchpoint.toml); kNotFound when it must exist (--config). kInvalidArgument for a
+// syntax error (with line), an unknown key (named) or a value of the wrong type or range.
+Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, bool must_exist = false);
+
+// Checks ranges and enumerations (listen syntax, synchronous, log_level, positive sizes).
+// kInvalidArgument naming the option.
+Status ValidateConfig(const ServerConfig& config);
+
+// Splits "HOST:PORT" ("[::1]:8080" for IPv6). kInvalidArgument when malformed.
+Status ParseListen(const std::string& listen, std::string* host, uint16_t* port);
+
+// The engine options the server runs with; the one place that maps config to the engine.
+pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config);
+
+}  // namespace touchpoint::server

@@ -1,0 +1,136 @@
+#include <touchpoint/server/config.h>
+
+#include <charconv>
+#include <filesystem>
+#include <limits>
+#include <string_view>
+
+#include <toml++/toml.h>
+
+namespace touchpoint::server {
+namespace {
+
+Status WrongType(std::string_view path, std::string_view key, std::string_view want) {
+  return Status::InvalidArgument(std::string(path) + ": option '" + std::string(key) + "' must be " +
+                                 std::string(want));
+}
+
+Status SetInt(const toml::node& node, std::string_view path, std::string_view key, int* out) {
+  auto v = node.value<int64_t>();
+  if (!v || *v < 0 || *v > std::numeric_limits<int>::max()) return WrongType(path, key, "a non-negative integer");
+  *out = static_cast<int>(*v);
+  return Status::Ok();
+}
+
+Status SetSize(const toml::node& node, std::string_view path, std::string_view key, size_t* out) {
+  auto v = node.value<int64_t>();
+  if (!v || *v < 0) return WrongType(path, key, "a non-negative integer");
+  *out = static_cast<size_t>(*v);
+  return Status::Ok();
+}
+
+Status SetString(const toml::node& node, std::string_view path, std::string_view key, std::string* out) {
+  auto v = node.value<std::string>();
+  if (!v || !node.is_string()) return WrongType(path, key, "a string");
+  *out = *v;
+  return Status::Ok();
+}
+
+Status SetBool(const toml::node& node, std::string_view path, std::string_view key, bool* out) {
+  if (!node.is_boolean()) return WrongType(path, key, "true or false");
+  *out = *node.value<bool>();
+  return Status::Ok();
+}
+
+Status Apply(std::string_view path, std::string_view key, const toml::node& node, ServerConfig* c) {
+  if (key == "data_dir") return SetString(node, path, key, &c->data_dir);
+  if (key == "listen") return SetString(node, path, key, &c->listen);
+  if (key == "io_threads") return SetInt(node, path, key, &c->io_threads);
+  if (key == "worker_threads") return SetInt(node, path, key, &c->worker_threads);
+  if (key == "max_customers_per_identifier") return SetInt(node, path, key, &c->max_customers_per_identifier);
+  if (key == "synchronous") return SetString(node, path, key, &c->synchronous);
+  if (key == "log_level") return SetString(node, path, key, &c->log_level);
+  if (key == "max_message_bytes") return SetSize(node, path, key, &c->max_message_bytes);
+  if (key == "max_batch_bytes") return SetSize(node, path, key, &c->max_batch_bytes);
+  if (key == "idle_timeout_seconds") return SetInt(node, path, key, &c->idle_timeout_seconds);
+  if (key == "read_timeout_seconds") return SetInt(node, path, key, &c->read_timeout_seconds);
+  if (key == "max_connections") return SetSize(node, path, key, &c->max_connections);
+  if (key == "key_cache_seconds") return SetInt(node, path, key, &c->key_cache_seconds);
+  if (key == "text_analysis") return SetBool(node, path, key, &c->text_analysis);
+  return Status::InvalidArgument(std::string(path) + ": unknown option '" + std::string(key) +
+                                 "' (see docs/operations.md)");
+}
+
+}  // namespace
+
+Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, bool must_exist) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (must_exist) return Status::NotFound("configuration file " + path + " does not exist");
+    return defaults;
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                                   std::string(e.description()));
+  }
+  ServerConfig config = std::move(defaults);
+  for (const auto& [key, node] : table) {
+    TP_RETURN_IF_ERROR(Apply(path, key.str(), node, &config));
+  }
+  TP_RETURN_IF_ERROR(ValidateConfig(config));
+  return config;
+}
+
+Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
+  const auto bad = [&] {
+    return Status::InvalidArgument("listen: '" + listen + "' is not HOST:PORT (e.g. 127.0.0.1:8080)");
+  };
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  std::string h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string_view p = std::string_view(listen).substr(colon + 1);
+  unsigned value = 0;
+  auto [end, err] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || err != std::errc() || end != p.data() + p.size() || value > 65535 || h.empty()) return bad();
+  *host = h;
+  *port = static_cast<uint16_t>(value);
+  return Status::Ok();
+}
+
+Status ValidateConfig(const ServerConfig& c) {
+  std::string host;
+  uint16_t port = 0;
+  TP_RETURN_IF_ERROR(ParseListen(c.listen, &host, &port));
+  if (c.data_dir.empty()) return Status::InvalidArgument("data_dir must not be empty");
+  if (c.io_threads < 1 || c.io_threads > 64) return Status::InvalidArgument("io_threads must be 1..64");
+  if (c.worker_threads < 1 || c.worker_threads > 1024)
+    return Status::InvalidArgument("worker_threads must be 1..1024");
+  if (c.max_customers_per_identifier < 1)
+    return Status::InvalidArgument("max_customers_per_identifier must be at least 1");
+  if (c.synchronous != "full" && c.synchronous != "normal")
+    return Status::InvalidArgument("synchronous must be \"full\" or \"normal\", not \"" + c.synchronous + "\"");
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  bool level_ok = false;
+  for (auto l : kLevels) level_ok = level_ok || c.log_level == l;
+  if (!level_ok) return Status::InvalidArgument("log_level must be trace, debug, info, warn, error or off");
+  if (c.max_message_bytes < 1024) return Status::InvalidArgument("max_message_bytes must be at least 1024");
+  if (c.max_batch_bytes < c.max_message_bytes)
+    return Status::InvalidArgument("max_batch_bytes must be at least max_message_bytes");
+  if (c.idle_timeout_seconds < 1) return Status::InvalidArgument("idle_timeout_seconds must be at least 1");
+  if (c.read_timeout_seconds < 1) return Status::InvalidArgument("read_timeout_seconds must be at least 1");
+  if (c.max_connections < 1) return Status::InvalidArgument("max_connections must be at least 1");
+  return Status::Ok();
+}
+
+pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config) {
+  pipeline::EngineOptions o;
+  o.max_customers_per_identifier = config.max_customers_per_identifier;
+  // The lead wires text analysis (o.analyze_message) here when config.text_analysis is set.
+  return o;
+}
+
+}  // namespace touchpoint::server

@@ -1,0 +1,122 @@
+#include <touchpoint/server/config.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "testing/matchers.h"
+
+namespace touchpoint::server {
+namespace {
+
+using ::testing::HasSubstr;
+using ::touchpoint::testing::StatusIs;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tp_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& text) {
+    const std::string path = (dir_ / "touchpoint.toml").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigTest, MissingDefaultFileKeepsDefaults) {
+  ServerConfig defaults;
+  defaults.data_dir = "/somewhere";
+  auto c = LoadConfig((dir_ / "absent.toml").string(), defaults);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->data_dir, "/somewhere");
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->max_message_bytes, 32u * 1024);
+  EXPECT_EQ(c->max_batch_bytes, 500u * 1024);
+}
+
+TEST_F(ConfigTest, MissingExplicitFileIsAnError) {
+  EXPECT_THAT(LoadConfig((dir_ / "absent.toml").string(), {}, /*must_exist=*/true),
+              StatusIs(StatusCode::kNotFound));
+}
+
+TEST_F(ConfigTest, FileOverridesDefaults) {
+  auto c = LoadConfig(Write("listen = \"0.0.0.0:9000\"\nworker_threads = 4\nsynchronous = \"normal\"\n"
+                            "max_message_bytes = 4096\ntext_analysis = false\nlog_level = \"warn\"\n"),
+                      {});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->worker_threads, 4);
+  EXPECT_EQ(c->synchronous, "normal");
+  EXPECT_EQ(c->max_message_bytes, 4096u);
+  EXPECT_FALSE(c->text_analysis);
+  EXPECT_EQ(c->log_level, "warn");
+  EXPECT_EQ(c->io_threads, 2);  // untouched default
+}
+
+TEST_F(ConfigTest, RejectsBadFilesWithAReason) {
+  struct Case {
+    const char* toml;
+    const char* expected;  // substring of the message
+  } cases[] = {
+      {"listne = \"1.2.3.4:5\"\n", "unknown option 'listne'"},
+      {"worker_threads = \"many\"\n", "'worker_threads' must be a non-negative integer"},
+      {"listen = 8080\n", "'listen' must be a string"},
+      {"text_analysis = 1\n", "'text_analysis' must be true or false"},
+      {"synchronous = \"off\"\n", "synchronous must be"},
+      {"listen = \"localhost\"\n", "not HOST:PORT"},
+      {"listen = \"127.0.0.1:70000\"\n", "not HOST:PORT"},
+      {"log_level = \"loud\"\n", "log_level"},
+      {"max_batch_bytes = 100\n", "max_batch_bytes"},
+      {"listen = \n", "touchpoint.toml:1"},
+  };
+  for (const auto& c : cases) {
+    auto r = LoadConfig(Write(c.toml), {});
+    ASSERT_FALSE(r.ok()) << c.toml;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.toml;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.expected)) << c.toml;
+  }
+}
+
+TEST(ParseListenTest, SplitsHostAndPort) {
+  struct Case {
+    const char* text;
+    bool ok;
+    const char* host;
+    uint16_t port;
+  } cases[] = {
+      {"127.0.0.1:8080", true, "127.0.0.1", 8080}, {"0.0.0.0:0", true, "0.0.0.0", 0},
+      {"[::1]:9000", true, "::1", 9000},           {"localhost:80", true, "localhost", 80},
+      {":8080", false, "", 0},                     {"127.0.0.1", false, "", 0},
+      {"127.0.0.1:", false, "", 0},                {"127.0.0.1:80x", false, "", 0},
+      {"127.0.0.1:65536", false, "", 0},
+  };
+  for (const auto& c : cases) {
+    std::string host;
+    uint16_t port = 1;
+    Status s = ParseListen(c.text, &host, &port);
+    EXPECT_EQ(s.ok(), c.ok) << c.text;
+    if (c.ok && s.ok()) {
+      EXPECT_EQ(host, c.host) << c.text;
+      EXPECT_EQ(port, c.port) << c.text;
+    }
+  }
+}
+
+TEST(EngineOptionsForTest, CarriesTheMergeLimit) {
+  ServerConfig c;
+  c.max_customers_per_identifier = 9;
+  EXPECT_EQ(EngineOptionsFor(c).max_customers_per_identifier, 9);
+}
+
+}  // namespace
+}  // namespace touchpoint::server

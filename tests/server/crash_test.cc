@@ -1,0 +1,194 @@
+// Crash safety of the real binary: every acknowledged event survives `kill -9`, the restarted
+// server takes over the lock, a second writer is refused, and SIGTERM stops with exit code 0.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/server/keys.h>
+
+#include "server/test_util.h"
+#include "testing/http_client.h"
+#include "testing/matchers.h"
+
+extern char** environ;
+
+namespace touchpoint::server {
+namespace {
+
+using ::testing::HasSubstr;
+using ::touchpoint::testing::HttpClient;
+using namespace std::chrono_literals;
+
+struct Child {
+  pid_t pid = -1;
+  int out_fd = -1;  // the child's stdout
+};
+
+// Spawns `touchpoint serve --data DIR --listen 127.0.0.1:0 ...` with stderr appended to `log`.
+Child Spawn(const std::string& dir, const std::string& log) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<std::string> args = {TP_TOUCHPOINT_BIN, "serve", "--data", dir, "--listen", "127.0.0.1:0",
+                                   "--worker-threads", "8", "--no-text"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  Child c;
+  if (posix_spawn(&c.pid, TP_TOUCHPOINT_BIN, &fa, nullptr, argv.data(), environ) != 0) c.pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  c.out_fd = fds[0];
+  return c;
+}
+
+// Reads the child's stdout until "listening on http://HOST:PORT" or EOF/timeout; 0 on failure.
+uint16_t WaitForPort(const Child& c, std::chrono::milliseconds timeout) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c.out_fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buf[256];
+    const ssize_t n = read(c.out_fd, buf, sizeof(buf));
+    if (n <= 0) return 0;
+    out.append(buf, static_cast<size_t>(n));
+    const size_t at = out.find("listening on http://127.0.0.1:");
+    if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
+      return static_cast<uint16_t>(std::stoi(out.substr(at + 30)));
+    }
+  }
+  return 0;
+}
+
+// Waits for the child to exit; returns its exit code, 128+signal, or -1 on timeout.
+int WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return -1;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(CrashTest, AcknowledgedEventsSurviveKill9) {
+  if (!std::filesystem::exists(TP_TOUCHPOINT_BIN)) GTEST_SKIP() << "build the touchpoint binary first";
+  const auto dir = test::MakeTempDir("crash");
+  const std::string data = dir.string();
+  const std::string log = (dir / "server.log").string();
+  const std::string key = test::MakeKey(data, Role::kIngest);
+  ASSERT_FALSE(key.empty());
+
+  Child server = Spawn(data, log);
+  ASSERT_GT(server.pid, 0);
+  const uint16_t port = WaitForPort(server, 20s);
+  ASSERT_NE(port, 0) << ReadFile(log);
+
+  std::mutex mu;
+  std::vector<std::string> acked;
+  std::atomic<int> batches{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient c(port);
+      for (int b = 0; b < 100'000; ++b) {
+        std::string body = "{\"batch\":[";
+        std::vector<std::string> ids;
+        for (int i = 0; i < 50; ++i) {
+          ids.push_back("crash-" + std::to_string(t) + "-" + std::to_string(b) + "-" + std::to_string(i));
+          if (i) body += ",";
+          body += R"({"type":"identify","userId":"crash-user-)" + std::to_string((b * 50 + i) % 997) +
+                  R"(","traits":{"email":"person)" + std::to_string(i) + R"(@example.org"},"messageId":")" +
+                  ids.back() + "\"}";
+        }
+        body += "]}";
+        auto r = c.Post("/v1/batch", body, "application/json", test::BasicAuth(key));
+        if (!r.ok() || r->status != 200) return;  // the server died
+        std::scoped_lock lock(mu);
+        acked.insert(acked.end(), ids.begin(), ids.end());
+        ++batches;
+      }
+    });
+  }
+  // Kill in the middle of the stream, once some batches are in.
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (batches < 20 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(kill(server.pid, SIGKILL), 0);
+  EXPECT_EQ(WaitExit(server.pid, 10s), 128 + SIGKILL);
+  for (auto& th : clients) th.join();
+  close(server.out_fd);
+  ASSERT_GE(batches.load(), 20) << ReadFile(log);
+
+  // Restart on the same directory: the lock of the killed process is taken over.
+  Child again = Spawn(data, log);
+  const uint16_t port2 = WaitForPort(again, 30s);
+  ASSERT_NE(port2, 0) << ReadFile(log);
+
+  // A second writer fails at once with a clear message and exit code 1.
+  const std::string log2 = (dir / "second.log").string();
+  Child second = Spawn(data, log2);
+  EXPECT_EQ(WaitExit(second.pid, 10s), 1);
+  close(second.out_fd);
+  EXPECT_THAT(ReadFile(log2), HasSubstr("touchpoint serve"));
+
+  // Graceful stop.
+  ASSERT_EQ(kill(again.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(again.pid, 30s), 0);
+  close(again.out_fd);
+
+  auto store = pipeline::OpenReadOnly(data);
+  ASSERT_OK(store);
+  size_t missing = 0, doubled = 0;
+  for (const auto& id : acked) {
+    auto n = (*store)->CountMessageId(id);
+    ASSERT_OK(n);
+    if (*n == 0) ++missing;
+    if (*n > 1) ++doubled;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged";
+  EXPECT_EQ(doubled, 0u);
+
+  // No personal data in the logs.
+  const std::string logs = ReadFile(log) + ReadFile(log2);
+  EXPECT_THAT(logs, HasSubstr("started"));
+  EXPECT_THAT(logs, ::testing::Not(HasSubstr("crash-user-")));
+  EXPECT_THAT(logs, ::testing::Not(HasSubstr("@example.org")));
+  EXPECT_THAT(logs, ::testing::Not(HasSubstr(key)));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace touchpoint::server

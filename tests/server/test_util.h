@@ -1,0 +1,67 @@
+// Helpers shared by the server tests: temporary data directories, keys, auth headers.
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <touchpoint/core/time.h>
+#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/server/keys.h>
+
+#include "testing/http_client.h"
+
+namespace touchpoint::server::test {
+
+inline std::filesystem::path MakeTempDir(const std::string& tag) {
+  std::random_device rd;
+  auto dir = std::filesystem::temp_directory_path() / ("tp_server_" + tag + "_" + std::to_string(rd()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Creates a key with `role` in the data directory (as `touchpoint keys create` does).
+inline std::string MakeKey(const std::string& dir, Role role) {
+  auto store = pipeline::OpenForKeys(dir);
+  if (!store.ok()) return "";
+  auto created = CreateApiKey(**store, role, 1'700'000'000'000);
+  return created.ok() ? created->key : "";
+}
+
+inline std::string Base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16) |
+                       (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+// Segment's way: the write key as the Basic user name, empty password.
+inline touchpoint::testing::HttpHeaders BasicAuth(const std::string& key) {
+  return {{"Authorization", "Basic " + Base64(key + ":")}};
+}
+inline touchpoint::testing::HttpHeaders BearerAuth(const std::string& key) {
+  return {{"Authorization", "Bearer " + key}};
+}
+
+}  // namespace touchpoint::server::test
