@@ -92,19 +92,64 @@ double Assign(const Matrix& x, const Matrix& centres, std::vector<int>* labels,
   return inertia;
 }
 
+// Lloyd iterations with Hamerly's (2010) bounds: per point an upper bound on the distance to
+// its centre and a lower bound on the distance to any other centre. A point whose upper
+// bound is below max(lower bound, half the distance from its centre to the nearest other
+// centre) cannot change cluster and is skipped, so late iterations touch few points. The
+// assignments are the same as plain Lloyd's.
 KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options,
                    double tol_abs) {
   const size_t n = x.rows, d = x.cols, k = centres.rows;
   KMeansResult r;
-  r.labels.assign(n, -1);
-  std::vector<double> dist(n);
-  std::vector<int> previous;
+  r.labels.assign(n, 0);
+  std::vector<double> upper(n), lower(n), dist;
+  std::vector<double> half_min(k), moved(k);
   Matrix sums(k, d);
   std::vector<std::int64_t> counts(k);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  // Exact nearest and second-nearest centre of point i.
+  auto full = [&](size_t i) {
+    const double* p = x.row(i);
+    double best = kInf, second = kInf;
+    int arg = 0;
+    for (size_t c = 0; c < k; ++c) {
+      const double s2 = SqDist(p, centres.row(c), d);
+      if (s2 < best) {
+        second = best;
+        best = s2;
+        arg = static_cast<int>(c);
+      } else if (s2 < second) {
+        second = s2;
+      }
+    }
+    r.labels[i] = arg;
+    upper[i] = std::sqrt(best);
+    lower[i] = std::sqrt(second);
+  };
   for (int it = 0; it < options.max_iterations; ++it) {
-    previous = r.labels;
-    Assign(x, centres, &r.labels, &dist);
     r.iterations = it + 1;
+    size_t changed = 0;
+    if (it == 0) {
+      for (size_t i = 0; i < n; ++i) full(i);
+      changed = n;
+    } else {
+      for (size_t c = 0; c < k; ++c) {
+        double m = kInf;
+        for (size_t o = 0; o < k; ++o) {
+          if (o != c) m = std::min(m, SqDist(centres.row(c), centres.row(o), d));
+        }
+        half_min[c] = 0.5 * std::sqrt(m);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const auto a = static_cast<size_t>(r.labels[i]);
+        const double bound = std::max(half_min[a], lower[i]);
+        if (upper[i] <= bound) continue;
+        upper[i] = std::sqrt(SqDist(x.row(i), centres.row(a), d));
+        if (upper[i] <= bound) continue;
+        full(i);
+        if (static_cast<size_t>(r.labels[i]) != a) ++changed;
+      }
+    }
     std::fill(sums.data.begin(), sums.data.end(), 0.0);
     std::fill(counts.begin(), counts.end(), 0);
     for (size_t i = 0; i < n; ++i) {
@@ -115,33 +160,60 @@ KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options
       ++counts[c];
     }
     // Re-seed empty clusters with the points farthest from their centres.
-    for (size_t c = 0; c < k; ++c) {
-      if (counts[c] > 0) continue;
-      size_t far = static_cast<size_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
-      const auto old = static_cast<size_t>(r.labels[far]);
-      const double* p = x.row(far);
-      for (size_t j = 0; j < d; ++j) {
-        sums.row(old)[j] -= p[j];
-        sums.row(c)[j] = p[j];
+    if (std::find(counts.begin(), counts.end(), 0) != counts.end()) {
+      dist.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        dist[i] = SqDist(x.row(i), centres.row(static_cast<size_t>(r.labels[i])), d);
       }
-      --counts[old];
-      counts[c] = 1;
-      r.labels[far] = static_cast<int>(c);
-      dist[far] = 0.0;
+      for (size_t c = 0; c < k; ++c) {
+        if (counts[c] > 0) continue;
+        const auto far =
+            static_cast<size_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
+        const auto old = static_cast<size_t>(r.labels[far]);
+        const double* p = x.row(far);
+        for (size_t j = 0; j < d; ++j) {
+          sums.row(old)[j] -= p[j];
+          sums.row(c)[j] = p[j];
+        }
+        --counts[old];
+        counts[c] = 1;
+        r.labels[far] = static_cast<int>(c);
+        dist[far] = 0.0;
+        upper[far] = 0.0;
+        lower[far] = 0.0;  // forces a full check next iteration
+        ++changed;
+      }
     }
     double shift = 0.0;
     for (size_t c = 0; c < k; ++c) {
       double* centre = centres.row(c);
       const double* s = sums.row(c);
+      double mc = 0.0;
       for (size_t j = 0; j < d; ++j) {
         const double v = counts[c] > 0 ? s[j] / static_cast<double>(counts[c]) : centre[j];
-        shift += (v - centre[j]) * (v - centre[j]);
+        mc += (v - centre[j]) * (v - centre[j]);
         centre[j] = v;
       }
+      shift += mc;
+      moved[c] = std::sqrt(mc);
     }
-    if (r.labels == previous || shift <= tol_abs) break;
+    if (changed == 0 || shift <= tol_abs) break;
+    size_t top = 0;
+    for (size_t c = 1; c < k; ++c) {
+      if (moved[c] > moved[top]) top = c;
+    }
+    double second_move = 0.0;
+    for (size_t c = 0; c < k; ++c) {
+      if (c != top) second_move = std::max(second_move, moved[c]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const auto a = static_cast<size_t>(r.labels[i]);
+      upper[i] += moved[a];
+      lower[i] -= a == top ? second_move : moved[top];
+    }
   }
   // Final E-step so that labels and inertia belong to the returned centres.
+  dist.resize(n);
   r.inertia = Assign(x, centres, &r.labels, &dist);
   r.sizes.assign(k, 0);
   for (int l : r.labels) ++r.sizes[static_cast<size_t>(l)];
