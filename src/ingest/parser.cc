@@ -225,7 +225,9 @@ struct Parser::Impl {
         double sum = 0;
         if (auto products = prop("products")) {
           if (!products->is_array()) return Bad("properties.products must be an array");
-          for (element p : products->get_array().value_unsafe()) {
+          simdjson::dom::array lines;
+          if (products->get_array().get(lines) != simdjson::SUCCESS) return Bad("properties.products must be an array");
+          for (element p : lines) {
             if (!p.is_object()) return Bad("properties.products[] must be objects");
             object po = p.get_object().value_unsafe();
             OrderLine line;
@@ -329,7 +331,9 @@ Result<std::vector<Parser::BatchItem>> Parser::ParseBatch(std::string_view json)
   if (!batch || !batch->is_array()) return Bad("batch body needs a \"batch\" array");
   std::optional<object> context = ObjectField(o, "context");
   std::vector<BatchItem> out;
-  for (element item : batch->get_array().value_unsafe()) {
+  simdjson::dom::array items;
+  if (batch->get_array().get(items) != simdjson::SUCCESS) return Bad("batch body needs a \"batch\" array");
+  for (element item : items) {
     std::string raw = simdjson::to_string(item);
     std::string mid;
     if (item.is_object()) {

@@ -1,0 +1,189 @@
+// End-to-end tests of the command line: exit codes, the summary line, read-only commands next to
+// a writer, and a kill -9 in the middle of a file ingest.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <touchpoint/pipeline/data_dir.h>
+
+#include "pipeline/test_dir.h"
+#include "testing/matchers.h"
+
+namespace touchpoint {
+namespace {
+
+using nlohmann::json;
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+// Runs `touchpoint ARGS` through the shell; stderr is discarded unless redirected in args.
+Run Touchpoint(const std::string& args) {
+  const std::string cmd = std::string(TP_CLI_BINARY) + " " + args;
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string LastLine(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  const size_t nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+std::string Line(int i) {
+  return R"({"type":"track","event":"Order Completed","userId":"u)" + std::to_string(i % 50) + R"(","messageId":"k)" +
+         std::to_string(i) + R"(","timestamp":"2024-03-01T00:00:00Z","properties":{"order_id":")" + std::to_string(i) +
+         R"(","total":10},"context":{"traits":{"phone":"1380000)" + std::to_string(1000 + i % 50) + R"("}}})";
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& content) {
+    std::ofstream(tmp_.File(name), std::ios::binary) << content;
+    return tmp_.File(name);
+  }
+  std::string Data() const { return tmp_.File("data"); }
+  ::touchpoint::testing::TempDir tmp_;
+};
+
+TEST_F(CliTest, VersionAndHelp) {
+  EXPECT_EQ(Touchpoint("--version").code, 0);
+  EXPECT_NE(Touchpoint("--version").out.find("touchpoint "), std::string::npos);
+  auto help = Touchpoint("--help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* cmd : {"ingest", "customer", "identity", "keys", "serve", "demo", "stats"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(Touchpoint("ingest --help").code, 0);
+  EXPECT_EQ(Touchpoint("no-such-command 2>/dev/null").code, 2);
+}
+
+TEST_F(CliTest, IngestPrintsTheSummaryLastAndExitsByOutcome) {
+  std::string good;
+  for (int i = 0; i < 100; ++i) good += Line(i) + "\n";
+  auto ok = Touchpoint("ingest --data " + Data() + " " + Write("good.ndjson", good) + " 2>/dev/null");
+  EXPECT_EQ(ok.code, 0);
+  json summary = json::parse(LastLine(ok.out));
+  EXPECT_EQ(summary["accepted"], 100);
+  EXPECT_EQ(summary["rejected"], 0);
+  EXPECT_EQ(summary["customers"], 50);
+  EXPECT_TRUE(summary.contains("seconds"));
+  EXPECT_EQ(LastLine(ok.out).rfind("{\"accepted\":", 0), 0u) << "keys in the documented order";
+
+  auto again = Touchpoint("ingest --data " + Data() + " " + tmp_.File("good.ndjson") + " 2>/dev/null");
+  EXPECT_EQ(json::parse(LastLine(again.out))["duplicates"], 100);
+
+  auto partial = Touchpoint("ingest --data " + Data() + " " + Write("bad.ndjson", Line(500) + "\n{oops\n") + " 2>/dev/null");
+  EXPECT_EQ(partial.code, 3);
+  EXPECT_EQ(json::parse(LastLine(partial.out))["rejected"], 1);
+
+  auto missing = Touchpoint("ingest --data " + Data() + " " + tmp_.File("nope.ndjson") + " 2>/dev/null");
+  EXPECT_EQ(missing.code, 1);
+
+  auto from_stdin = Touchpoint("ingest --data " + Data() + " - < " + Write("s.ndjson", Line(900) + "\n") + " 2>/dev/null");
+  EXPECT_EQ(from_stdin.code, 0);
+  EXPECT_EQ(json::parse(LastLine(from_stdin.out))["accepted"], 1);
+}
+
+TEST_F(CliTest, CustomerShowFindsNormalisedIdentifiersAndExits4WhenUnknown) {
+  Touchpoint("ingest --data " + Data() + " " + Write("a.ndjson", Line(7) + "\n") + " 2>/dev/null");
+  auto shown = Touchpoint("customer show --data " + Data() + " 'phone:138 0000 1007'");
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  json c = json::parse(shown.out);
+  EXPECT_EQ(c["features"]["orders_total"], 1);
+  auto unknown = Touchpoint("customer show --data " + Data() + " email:ghost@example.com 2>&1");
+  EXPECT_EQ(unknown.code, 4);
+  EXPECT_NE(unknown.out.find("no customer has email:ghost@example.com"), std::string::npos) << unknown.out;
+  EXPECT_EQ(Touchpoint("customer show --data " + Data() + " fax:1 2>/dev/null").code, 2);
+}
+
+TEST_F(CliTest, SecondWriterFailsAtOnceWhileReadersWork) {
+  Touchpoint("ingest --data " + Data() + " " + Write("a.ndjson", Line(1) + "\n") + " 2>/dev/null");
+  auto holder = pipeline::OpenForWriting(Data(), pipeline::EngineOptions{}, "touchpoint serve");
+  ASSERT_OK(holder);
+  auto second = Touchpoint("ingest --data " + Data() + " " + tmp_.File("a.ndjson") + " 2>&1");
+  EXPECT_EQ(second.code, 1);
+  EXPECT_NE(second.out.find("in use by pid"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("touchpoint serve"), std::string::npos) << second.out;
+  EXPECT_EQ(Touchpoint("customer show --data " + Data() + " user:u1").code, 0) << "read-only commands keep working";
+  EXPECT_EQ(Touchpoint("stats --data " + Data()).code, 0);
+}
+
+TEST_F(CliTest, KeysAreShownOnceAndStoredHashed) {
+  auto created = Touchpoint("keys create --role analyst --data " + Data() + " 2>/dev/null");
+  ASSERT_EQ(created.code, 0);
+  const std::string key = LastLine(created.out);
+  EXPECT_EQ(key.rfind("tp_", 0), 0u);
+  auto listed = Touchpoint("keys list --data " + Data());
+  EXPECT_EQ(listed.out.find(key), std::string::npos) << "the key itself is never stored or shown again";
+  json keys = json::parse(listed.out);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0]["role"], "analyst");
+  EXPECT_EQ(Touchpoint("keys revoke --data " + Data() + " " + keys[0]["prefix"].get<std::string>()).code, 0);
+  EXPECT_FALSE(json::parse(Touchpoint("keys list --data " + Data()).out)[0]["revoked_at"].is_null());
+  EXPECT_EQ(Touchpoint("keys create --role root --data " + Data() + " 2>/dev/null").code, 2);
+}
+
+TEST_F(CliTest, KillNineDuringFileIngestLosesNothingAndDuplicatesNothing) {
+  constexpr int kEvents = 300000;
+  {
+    std::ofstream out(tmp_.File("big.ndjson"));
+    for (int i = 0; i < kEvents; ++i) out << Line(i) << '\n';
+  }
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(TP_CLI_BINARY, TP_CLI_BINARY, "ingest", "--data", Data().c_str(), tmp_.File("big.ndjson").c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Let it commit some chunks, then kill it without warning.
+  std::int64_t committed = 0;
+  for (int i = 0; i < 400 && committed == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    auto store = pipeline::OpenReadOnly(Data());
+    if (store.ok()) {
+      auto s = (*store)->Stats();
+      if (s.ok()) committed = s->events;
+    }
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "ingest finished before it could be killed; make the file bigger";
+  ASSERT_GT(committed, 0);
+  ASSERT_LT(committed, kEvents);
+  // Restart: the lock of the killed process is taken over and the same file completes.
+  auto rerun = Touchpoint("ingest --data " + Data() + " " + tmp_.File("big.ndjson") + " 2>/dev/null");
+  ASSERT_EQ(rerun.code, 0) << rerun.out;
+  json summary = json::parse(LastLine(rerun.out));
+  EXPECT_EQ(summary["accepted"].get<std::int64_t>() + summary["duplicates"].get<std::int64_t>(), kEvents);
+  EXPECT_GE(summary["duplicates"].get<std::int64_t>(), committed);
+  auto store = pipeline::OpenReadOnly(Data());
+  ASSERT_OK(store);
+  EXPECT_EQ((*store)->Stats()->events, kEvents);
+  for (int i : {0, 1, kEvents / 2, kEvents - 1}) {
+    EXPECT_EQ(*(*store)->CountMessageId("k" + std::to_string(i)), 1) << i;
+  }
+}
+
+}  // namespace
+}  // namespace touchpoint
