@@ -32,14 +32,13 @@ Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng) {
   }
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   std::vector<double> cumulative(n);
-  std::vector<double> candidate_closest(n), best_closest(n);
+  std::vector<size_t> candidates(static_cast<size_t>(trials));
+  std::vector<double> potentials(static_cast<size_t>(trials));
+  std::vector<double> dists(static_cast<size_t>(trials));
   for (int c = 1; c < k; ++c) {
     std::partial_sum(closest.begin(), closest.end(), cumulative.begin());
     const double total = cumulative.back();
-    size_t best_index = 0;
-    double best_potential = std::numeric_limits<double>::infinity();
-    for (int t = 0; t < trials; ++t) {
-      size_t index;
+    for (auto& index : candidates) {
       if (total > 0) {
         const double r = rng.Uniform() * total;
         index = static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), r) -
@@ -48,22 +47,23 @@ Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng) {
       } else {
         index = static_cast<size_t>(rng.Below(n));
       }
-      double p = 0.0;
-      const double* cand = x.row(index);
-      for (size_t i = 0; i < n; ++i) {
-        const double dist = std::min(closest[i], SqDist(x.row(i), cand, d));
-        candidate_closest[i] = dist;
-        p += dist;
-      }
-      if (p < best_potential) {
-        best_potential = p;
-        best_index = index;
-        best_closest.swap(candidate_closest);
+    }
+    // One pass scores every candidate (the data is read once, not once per candidate).
+    std::fill(potentials.begin(), potentials.end(), 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      const double* p = x.row(i);
+      for (size_t t = 0; t < candidates.size(); ++t) {
+        potentials[t] += std::min(closest[i], SqDist(p, x.row(candidates[t]), d));
       }
     }
-    std::copy(x.row(best_index), x.row(best_index) + d, centres.row(static_cast<size_t>(c)));
-    closest.swap(best_closest);
-    potential = best_potential;
+    size_t best = 0;
+    for (size_t t = 1; t < candidates.size(); ++t) {
+      if (potentials[t] < potentials[best]) best = t;
+    }
+    const double* chosen = x.row(candidates[best]);
+    std::copy(chosen, chosen + d, centres.row(static_cast<size_t>(c)));
+    for (size_t i = 0; i < n; ++i) closest[i] = std::min(closest[i], SqDist(x.row(i), chosen, d));
+    potential = potentials[best];
   }
   (void)potential;
   return centres;
