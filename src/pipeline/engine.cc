@@ -413,6 +413,37 @@ Status Engine::Split(MergeId merge) {
   return impl_->Rebuild(changes.rebuild);
 }
 
+Result<std::vector<Engine::OrderRow>> Engine::Orders() {
+  std::vector<OrderRow> rows;
+  {
+    std::scoped_lock lock(impl_->store_mu);
+    TP_RETURN_IF_ERROR(impl_->store->ScanOrders([&](store::OrderRecord&& o) {
+      rows.push_back(OrderRow{o.customer, std::move(o.order_id), o.timestamp, o.total});
+    }));
+  }
+  std::shared_lock state(impl_->state_mu);
+  for (auto& r : rows) r.customer = impl_->graph.Find(r.customer);
+  return rows;
+}
+
+Status Engine::SetTags(
+    const std::vector<std::pair<CustomerId, std::vector<std::pair<std::string, std::string>>>>& tags) {
+  store::WriteBatch batch;
+  {
+    std::unique_lock state(impl_->state_mu);
+    TP_RETURN_IF_ERROR(impl_->failure);
+    for (const auto& [customer, values] : tags) {
+      if (impl_->graph.Find(customer) != customer) continue;
+      auto it = impl_->profiles.find(customer.value());
+      if (it == impl_->profiles.end()) continue;
+      for (const auto& [name, value] : values) it->second.SetTag(name, value);
+      batch.profiles.push_back(store::ProfileRecord{customer, it->second.Serialize(), impl_->newest});
+    }
+  }
+  std::scoped_lock lock(impl_->store_mu);
+  return impl_->store->Apply(batch);
+}
+
 std::string Engine::SharedIdentifiersJson() const {
   std::shared_lock lock(impl_->state_mu);
   nlohmann::json out = nlohmann::json::array();

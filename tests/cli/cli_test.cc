@@ -143,7 +143,7 @@ TEST_F(CliTest, KeysAreShownOnceAndStoredHashed) {
 }
 
 TEST_F(CliTest, KillNineDuringFileIngestLosesNothingAndDuplicatesNothing) {
-  constexpr int kEvents = 300000;
+  constexpr int kEvents = 120000;
   {
     std::ofstream out(tmp_.File("big.ndjson"));
     for (int i = 0; i < kEvents; ++i) out << Line(i) << '\n';

@@ -192,3 +192,24 @@ TEST(EngineTextTest, MessagesAreAnalysedAndEscalationsStored) {
 
 }  // namespace
 }  // namespace touchpoint::pipeline
+
+namespace touchpoint::pipeline {
+namespace {
+
+TEST_F(EngineTest, TagsWrittenByAnalyticsAreDurableAndShown) {
+  Open();
+  ASSERT_OK(engine().Submit(Parse(kJourney)));
+  auto orders = engine().Orders();
+  ASSERT_OK(orders);
+  ASSERT_EQ(orders->size(), 2u);
+  const CustomerId id((*orders)[0].customer);
+  EXPECT_EQ(Customer("user:u1")["id"], id.value()) << "orders map to the live customer";
+  ASSERT_OK(engine().SetTags({{id, {{"rfm_layer", "\"important_value\""}, {"ltv", "1234.5"}}}}));
+  Open();
+  json c = Customer("user:u1");
+  EXPECT_EQ(c["tags"]["rfm_layer"], "important_value");
+  EXPECT_DOUBLE_EQ(c["tags"]["ltv"].get<double>(), 1234.5);
+}
+
+}  // namespace
+}  // namespace touchpoint::pipeline

@@ -84,6 +84,19 @@ class Engine {
   // Identifiers that stopped being merge keys, as a JSON array.
   std::string SharedIdentifiersJson() const;
 
+  // Every stored order with the live customer it belongs to now (for analytics over the store).
+  struct OrderRow {
+    CustomerId customer;
+    std::string order_id;
+    Millis at = 0;
+    double total = 0;
+  };
+  Result<std::vector<OrderRow>> Orders();
+
+  // Writes derived tags (name → JSON value, e.g. "rfm_layer" → "\"important_value\"") onto
+  // live customers' profiles, durably. Unknown or merged-away customers are skipped.
+  Status SetTags(const std::vector<std::pair<CustomerId, std::vector<std::pair<std::string, std::string>>>>& tags);
+
   EngineStats Stats() const;
   Millis newest_event_at() const;
 

@@ -176,6 +176,8 @@ class Store {
   virtual Status ScanMerges(const std::function<void(MergeRecord&&)>& fn) = 0;
   virtual Status ScanMergeBlocks(const std::function<void(CustomerId, CustomerId)>& fn) = 0;
   virtual Status ScanProfiles(const std::function<void(ProfileRecord&&)>& fn) = 0;
+  // Orders in insertion order (customer = original customer of the event's anchor).
+  virtual Status ScanOrders(const std::function<void(OrderRecord&&)>& fn) = 0;
   // Events in insertion order; `fn` returns false to stop.
   virtual Status ScanEvents(const std::function<bool(EventRecord&&)>& fn) = 0;
 

@@ -253,6 +253,16 @@ class SqliteStore final : public Store {
     return rc == SQLITE_DONE ? Status::Ok() : Error("scan profiles");
   }
 
+  Status ScanOrders(const std::function<void(OrderRecord&&)>& fn) override {
+    Stmt st(db_, "SELECT order_id, customer_id, ts, total, currency, channel, items FROM orders ORDER BY seq");
+    if (!st.ok()) return Error("prepare scan orders");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(OrderRecord{st.Text(0), CustomerId(st.Int(1)), st.Int(2), st.Real(3), st.Text(4), st.Text(5), st.Text(6)});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : Error("scan orders");
+  }
+
   Status ScanEvents(const std::function<bool(EventRecord&&)>& fn) override {
     Stmt st(db_, "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body "
                  "FROM events ORDER BY seq");
