@@ -41,6 +41,7 @@
 #include <boost/beast/http.hpp>
 
 #include "http/target_internal.h"
+#include "http/worker_pool_internal.h"
 
 namespace touchpoint::http {
 
@@ -74,64 +75,6 @@ const std::string& CachedHttpDate() {
   return cached;
 }
 
-// A fixed pool of threads running blocking handler tasks in FIFO order.
-class WorkerPool {
- public:
-  WorkerPool(int threads, const void* owner) {
-    threads_.reserve(static_cast<size_t>(threads));
-    for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, owner] {
-        tls_owner = owner;
-        Loop();
-      });
-    }
-  }
-  ~WorkerPool() { Join(); }
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
-
-  void Post(std::function<void()> task) {
-    {
-      std::scoped_lock lock(mu_);
-      tasks_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-  }
-
-  // Runs the tasks already queued, then joins the threads. Idempotent.
-  void Join() {
-    {
-      std::scoped_lock lock(mu_);
-      closing_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-    threads_.clear();
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return closing_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mu_
-  bool closing_ = false;                     // guarded by mu_
-  std::vector<std::thread> threads_;
-};
 
 }  // namespace
 
@@ -158,7 +101,7 @@ class Server::Impl {
 
   const ServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
-  WorkerPool& workers() { return *workers_; }
+  internal::WorkerPool& workers() { return *workers_; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   // Session registry: Register on start, Unregister from the destructor.
@@ -175,7 +118,7 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   net::steady_timer accept_retry_timer_;
   net::executor_work_guard<net::io_context::executor_type> work_guard_;
-  std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<internal::WorkerPool> workers_;
   std::vector<std::thread> io_threads_;
   uint16_t port_ = 0;
 
@@ -554,7 +497,8 @@ Status Server::Impl::Listen() {
 }
 
 void Server::Impl::Run() {
-  workers_ = std::make_unique<WorkerPool>(options_.worker_threads, this);
+  workers_ = std::make_unique<internal::WorkerPool>(options_.worker_threads,
+                                                      [this] { tls_owner = this; });
   net::dispatch(acceptor_.get_executor(), [this] { DoAccept(); });
   io_threads_.reserve(static_cast<size_t>(options_.io_threads));
   for (int i = 0; i < options_.io_threads; ++i) {

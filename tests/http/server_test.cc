@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <set>
@@ -362,6 +363,43 @@ TEST(ServerTest, Expect100ContinueWorks) {
   auto rejected = big->ReadResponse(2000ms);
   ASSERT_OK(rejected);
   EXPECT_EQ(rejected->status, 413);
+}
+
+TEST(ServerTest, BlockingHandlerDoesNotHoldBackOtherRequests) {
+  ServerOptions options = TestOptions();
+  options.worker_threads = 2;
+  std::mutex mu;
+  std::condition_variable cv;
+  int released_round = -1;
+  auto server = MustStart(options, [&](const Request& request) {
+    if (request.path.rfind("/block/", 0) == 0) {
+      const int round = std::stoi(request.path.substr(7));
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return released_round >= round; });
+    }
+    return Echo(request);
+  });
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto blocked = RawConnection::Connect(server->port());
+    auto fast = RawConnection::Connect(server->port());
+    ASSERT_OK(blocked);
+    ASSERT_OK(fast);
+    // Sent back to back so that both tasks are often queued together.
+    ASSERT_OK(blocked->Send("GET /block/" + std::to_string(round) + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    ASSERT_OK(fast->Send("GET /fast HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto r = fast->ReadResponse(2000ms);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->body, "GET|/fast||-|");
+    {
+      std::scoped_lock lock(mu);
+      released_round = round;
+    }
+    cv.notify_all();
+    auto b = blocked->ReadResponse(2000ms);
+    ASSERT_OK(b);
+    EXPECT_EQ(b->status, 200);
+  }
 }
 
 TEST(ServerTest, GracefulStopFinishesInFlightRequestAndRefusesNewConnections) {
