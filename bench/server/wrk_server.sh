@@ -3,8 +3,8 @@
 # 8 connections) and GET /v1/customers/{id} (64 connections, latency percentiles).
 #
 # Usage: bench/server/wrk_server.sh [build-dir]        (default build/release)
-#   needs: $BUILD/bin/touchpoint and $BUILD/bench/server/tp_server_bench_key
-#          (cmake --preset release -B BUILD && cmake --build BUILD --target touchpoint tp_server_bench_key)
+#   needs: $BUILD/bin/touchpoint (cmake --preset release -B BUILD && cmake --build BUILD --target touchpoint);
+#          keys come from `touchpoint keys create`, else from bench/server's tp_server_bench_key
 #   Env: CUSTOMERS (20000) DURATION (10s) POST_CONNECTIONS (8) GET_CONNECTIONS (64)
 #        IO_THREADS (2) WORKERS (16) SYNCHRONOUS (full) KEEP=1 keeps the data directory
 # Installs nothing: wrk comes from `scripts/setup.sh --bench`.
@@ -22,9 +22,7 @@ TP="$BUILD_DIR/bin/touchpoint"
 KEYGEN="$BUILD_DIR/bench/server/tp_server_bench_key"
 
 command -v wrk >/dev/null || { echo "wrk is not installed: run scripts/setup.sh --bench" >&2; exit 2; }
-for f in "$TP" "$KEYGEN"; do
-  [[ -x "$f" ]] || { echo "$f not found: cmake --build $BUILD_DIR --target touchpoint tp_server_bench_key" >&2; exit 2; }
-done
+[[ -x "$TP" ]] || { echo "$TP not found: cmake --build $BUILD_DIR --target touchpoint" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/tp_wrk_server.XXXXXX)
 DATA="$WORK/data"
@@ -50,7 +48,8 @@ for i in range(n):
                           "timestamp": f"2026-10-{rnd.randint(2, 28):02d}T{rnd.randint(0, 23):02d}:00:00Z"}))
 PY
 "$TP" ingest --data "$DATA" --no-text --synchronous normal "$WORK/events.ndjson" >/dev/null
-KEY=$("$KEYGEN" "$DATA" admin | tail -1)
+KEY=$("$TP" keys create --role admin --data "$DATA" 2>/dev/null | tail -1) || KEY=
+[[ "$KEY" == tp_* ]] || KEY=$("$KEYGEN" "$DATA" admin | tail -1)
 
 # 2. Server on a free port.
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -261,7 +261,7 @@ http::Response App::Impl::Batch(const http::Request& req) {
   }
   std::vector<ingest::Event> events;
   events.reserve(items->size());
-  nlohmann::json rejected = nlohmann::json::array();
+  nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
   for (size_t i = 0; i < items->size(); ++i) {
     auto& item = (*items)[i];
     std::string reason;
@@ -286,8 +286,8 @@ http::Response App::Impl::Batch(const http::Request& req) {
     metrics.AddEvents(0, static_cast<std::int64_t>(rejected.size()), 0);
   }
   if (rejected.empty()) return Json(200, "{\"success\":true}");
-  nlohmann::json body = {{"success", true}, {"rejected", std::move(rejected)}};
-  return Json(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  nlohmann::ordered_json body = {{"success", true}, {"rejected", std::move(rejected)}};
+  return Json(200, body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 http::Response App::Impl::Customer(const http::Request& req, Role role) {
