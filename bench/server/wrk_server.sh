@@ -44,10 +44,11 @@ for i in range(n):
                       "timestamp": "2026-10-01T08:00:00Z"}))
     for k in range(4):
         print(json.dumps({"type": "track", "userId": f"c-{i}", "event": rnd.choice(["Order Completed", "Product Viewed"]),
-                          "messageId": f"tr-{i}-{k}", "properties": {"total": rnd.randint(10, 500), "currency": "CNY"},
+                          "messageId": f"tr-{i}-{k}", "properties": {"order_id": f"o-{i}-{k}", "product_id": f"p-{rnd.randint(1, 300)}", "total": rnd.randint(10, 500), "currency": "CNY"},
                           "timestamp": f"2026-10-{rnd.randint(2, 28):02d}T{rnd.randint(0, 23):02d}:00:00Z"}))
 PY
-"$TP" ingest --data "$DATA" --no-text --synchronous normal "$WORK/events.ndjson" >/dev/null
+rc=0; "$TP" ingest --data "$DATA" --no-text --synchronous normal "$WORK/events.ndjson" >/dev/null || rc=$?
+[[ $rc == 0 ]] || { echo "ingest failed (exit $rc)" >&2; exit 1; }
 KEY=$("$TP" keys create --role admin --data "$DATA" 2>/dev/null | tail -1) || KEY=
 [[ "$KEY" == tp_* ]] || KEY=$("$KEYGEN" "$DATA" admin | tail -1)
 
