@@ -4,6 +4,7 @@
 # Usage: bench/http/wrk_get.sh [build-dir]     (default build/release; needs TP_BUILD_BENCH=ON)
 #   Env: PORT (8089) IO_THREADS (1) WORKERS (16) DURATION (5s) CONNECTIONS (64)
 #        POST_SIZES ("102400 524288"; empty to skip the POST runs)
+#        IDLE (0): keep this many idle keep-alive connections open during the runs (python3)
 # Builds nothing and installs nothing: wrk comes from `scripts/setup.sh --bench`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +15,7 @@ WORKERS=${WORKERS:-16}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-64}
 POST_SIZES=${POST_SIZES-"102400 524288"}
+IDLE=${IDLE:-0}
 SERVER="$BUILD_DIR/bench/http/tp_http_echo_server"
 
 if ! command -v wrk >/dev/null; then
@@ -59,7 +61,33 @@ run_wrk() {  # label, wrk args...
   fi
 }
 
-echo "== server: io_threads=$IO_THREADS workers=$WORKERS  ($(nproc) cores shared with wrk; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+IDLE_PID=
+if [[ "$IDLE" -gt 0 ]]; then
+  # Each idle connection completes one request first, so the server has really accepted it.
+  python3 - "$PORT" "$IDLE" <<'PY' &
+import resource, socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, max(n + 100, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+for c in conns:
+    c.sendall(b"GET /hello HTTP/1.1\r\nHost: idle\r\n\r\n")
+for c in conns:
+    data = b""
+    while not data.endswith(b"}"):
+        data += c.recv(4096)
+print(f"== {n} idle keep-alive connections open", flush=True)
+time.sleep(3600)
+PY
+  IDLE_PID=$!
+  trap 'kill $IDLE_PID 2>/dev/null; kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null; rm -f "$LOG"' EXIT
+  sleep 1
+  for _ in $(seq 1 100); do
+    [[ $(ls /proc/$SERVER_PID/fd | wc -l) -gt $IDLE ]] && break
+    sleep 0.1
+  done
+fi
+
+echo "== server: io_threads=$IO_THREADS workers=$WORKERS  idle=$IDLE ($(nproc) cores shared with wrk; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "== GET /hello: wrk -t2 -c$CONNECTIONS -d$DURATION --latency"
 run_wrk "GET /hello" -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT/hello"
 for size in $POST_SIZES; do
