@@ -55,8 +55,11 @@ void DrawProgress(std::uint64_t done, std::uint64_t total, std::int64_t records,
 
 int RunIngest(const IngestArgs& a) {
   const auto start = std::chrono::steady_clock::now();
-  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(a.max_customers, !a.no_text), "touchpoint ingest",
-                                      a.synchronous);
+  pipeline::EngineOptions engine_options = MakeEngineOptions(a.max_customers, !a.no_text);
+  engine_options.min_batch_events = 40'000;  // a bulk load: fewer, larger commits
+  engine_options.max_batch_events = 100'000;
+  engine_options.max_queued_events = 250'000;
+  auto dir = pipeline::OpenForWriting(a.data_dir, std::move(engine_options), "touchpoint ingest", a.synchronous);
   if (!dir.ok()) {
     std::fprintf(stderr, "touchpoint: %s\n", dir.status().message().c_str());
     return kExitUnavailable;

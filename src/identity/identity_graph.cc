@@ -17,6 +17,14 @@ std::string IdentityGraph::Key(IdentifierKind kind, std::string_view value) {
   return key;
 }
 
+const size_t* IdentityGraph::FindNode(IdentifierKind kind, std::string_view value) const {
+  key_buf_.clear();
+  key_buf_.push_back(static_cast<char>('a' + static_cast<int>(kind)));
+  key_buf_.append(value);
+  auto it = index_.find(key_buf_);
+  return it == index_.end() ? nullptr : &it->second;
+}
+
 Status IdentityGraph::Load(store::Store& store) {
   TP_RETURN_IF_ERROR(store.ScanCustomers([&](const store::CustomerRecord& c) {
     const auto id = static_cast<size_t>(c.id.value());
@@ -48,6 +56,10 @@ Status IdentityGraph::Load(store::Store& store) {
 
 void IdentityGraph::RebuildMembers() {
   members_.clear();
+  children_.clear();
+  for (size_t c = 1; c < parent_.size(); ++c) {
+    if (parent_[c] != 0) children_[parent_[c]].push_back(static_cast<std::int64_t>(c));
+  }
   live_customers_ = 0;
   for (size_t c = 1; c < parent_.size(); ++c) {
     if (parent_[c] == 0) ++live_customers_;
@@ -67,9 +79,9 @@ CustomerId IdentityGraph::Find(CustomerId c) const {
 }
 
 std::optional<CustomerId> IdentityGraph::Lookup(const Identifier& id) const {
-  auto it = index_.find(Key(id.kind, id.value));
-  if (it == index_.end()) return std::nullopt;
-  return Find(ids_[it->second].customer);
+  const size_t* node = FindNode(id.kind, id.value);
+  if (node == nullptr) return std::nullopt;
+  return Find(ids_[*node].customer);
 }
 
 CustomerId IdentityGraph::NewCustomer(Millis at, GraphChanges* changes) {
@@ -148,6 +160,7 @@ bool IdentityGraph::MergeBlocked(CustomerId a, CustomerId b) const {
 void IdentityGraph::Merge(CustomerId winner, CustomerId loser, size_t bridge, Millis at,
                           std::string_view message_id, std::string reason, GraphChanges* changes) {
   parent_[static_cast<size_t>(loser.value())] = winner.value();
+  children_[winner.value()].push_back(loser.value());
   --live_customers_;
   auto& dst = members_[winner.value()];
   auto src = members_.find(loser.value());
@@ -174,6 +187,9 @@ void IdentityGraph::UndoMerge(size_t merge_index, Millis at, bool add_block, Gra
   m.undone_at = at;
   changes->merges.push_back(m);
   const CustomerId old_root = Find(m.loser);
+  const std::int64_t old_parent = parent_[static_cast<size_t>(m.loser.value())];
+  auto& siblings = children_[old_parent];
+  siblings.erase(std::remove(siblings.begin(), siblings.end(), m.loser.value()), siblings.end());
   parent_[static_cast<size_t>(m.loser.value())] = 0;
   ++live_customers_;
   EmitCustomer(m.loser, changes);
@@ -215,13 +231,13 @@ Resolution IdentityGraph::Resolve(const std::vector<Identifier>& ids, bool expli
   std::vector<size_t> known;                 // nodes of identifiers seen before
   std::vector<const Identifier*> fresh;      // identifiers never seen
   for (const Identifier& id : ids) {
-    auto it = index_.find(Key(id.kind, id.value));
-    if (it == index_.end()) {
+    const size_t* node = FindNode(id.kind, id.value);
+    if (node == nullptr) {
       if (std::find_if(fresh.begin(), fresh.end(), [&](const Identifier* f) { return *f == id; }) == fresh.end()) {
         fresh.push_back(&id);
       }
-    } else if (std::find(known.begin(), known.end(), it->second) == known.end()) {
-      known.push_back(it->second);
+    } else if (std::find(known.begin(), known.end(), *node) == known.end()) {
+      known.push_back(*node);
     }
   }
 
@@ -289,14 +305,14 @@ Resolution IdentityGraph::Resolve(const std::vector<Identifier>& ids, bool expli
       Merge(winner, loser, bridge, at, message_id, std::move(reason), changes);
     }
   }
-  if (!fresh.empty() && ids_.empty() == false && index_.count(Key(fresh[0]->kind, fresh[0]->value)) == 0) {
+  if (!fresh.empty() && FindNode(fresh[0]->kind, fresh[0]->value) == nullptr) {
     // Fresh identifiers that did not start a seed join the (now merged) customer.
     const CustomerId target = Find(roots.front().first);
     for (const Identifier* f : fresh) AddIdentifier(*f, target, at, message_id, changes);
   }
 
   // The anchor is the first identifier of the event (ids are ordered by strength).
-  const size_t anchor = index_.at(Key(ids[0].kind, ids[0].value));
+  const size_t anchor = *FindNode(ids[0].kind, ids[0].value);
   const CustomerId original = ids_[anchor].customer;
   return Resolution{Find(original), original};
 }
@@ -350,10 +366,13 @@ std::vector<IdentityGraph::MemberIdentifier> IdentityGraph::SharedIdentifiers() 
 }
 
 std::vector<CustomerId> IdentityGraph::Members(CustomerId root) const {
-  std::vector<CustomerId> out;
-  for (size_t c = 1; c < parent_.size(); ++c) {
-    if (Find(CustomerId(static_cast<std::int64_t>(c))) == root) out.emplace_back(static_cast<std::int64_t>(c));
+  std::vector<CustomerId> out{root};
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto it = children_.find(out[i].value());
+    if (it == children_.end()) continue;
+    for (std::int64_t c : it->second) out.emplace_back(c);
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

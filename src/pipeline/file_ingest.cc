@@ -72,6 +72,7 @@ class Driver {
   }
 
   Status Accept(ingest::Event ev) {
+    if (chunk_.capacity() == 0) chunk_.reserve(options_.chunk_events);  // no regrowth moves
     chunk_.push_back(std::move(ev));
     if (chunk_.size() >= options_.chunk_events) return Flush(false);
     return Status::Ok();
@@ -83,7 +84,7 @@ class Driver {
       inflight_.push_back(engine_.SubmitAsync(std::move(chunk_)));
       chunk_ = {};
     }
-    while (!inflight_.empty() && (wait || inflight_.size() > 4 ||
+    while (!inflight_.empty() && (wait || inflight_.size() > 32 ||
                                   inflight_.front().wait_for(std::chrono::seconds(0)) == std::future_status::ready)) {
       Result<SubmitResult> r = inflight_.front().get();
       inflight_.pop_front();

@@ -1,5 +1,7 @@
 #include <touchpoint/server/config.h>
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <filesystem>
 #include <limits>
@@ -127,10 +129,11 @@ Status ValidateConfig(const ServerConfig& c) {
 }
 
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config) {
-  pipeline::EngineOptions o;
-  o.max_customers_per_identifier = config.max_customers_per_identifier;
-  // The lead wires text analysis (o.analyze_message) here when config.text_analysis is set.
-  return o;
+  auto o = pipeline::DefaultEngineOptions(config.max_customers_per_identifier, config.text_analysis);
+  if (o.ok()) return std::move(*o);
+  // Text data missing (e.g. OpenCC tables): serve without text analysis rather than not at all.
+  spdlog::warn("text analysis unavailable, messages are stored without it: {}", o.status().message());
+  return *pipeline::DefaultEngineOptions(config.max_customers_per_identifier, false);
 }
 
 }  // namespace touchpoint::server

@@ -112,6 +112,8 @@ class IdentityGraph {
   };
 
   static std::string Key(IdentifierKind kind, std::string_view value);
+  // Looks up an identifier without allocating (reuses key_buf_).
+  const size_t* FindNode(IdentifierKind kind, std::string_view value) const;
   CustomerId NewCustomer(Millis at, GraphChanges* changes);
   void AddIdentifier(const Identifier& id, CustomerId customer, Millis at,
                      std::string_view message_id, GraphChanges* changes);
@@ -130,11 +132,13 @@ class IdentityGraph {
   std::vector<Node> ids_;                          // index = id - 1
   std::unordered_map<std::string, size_t> index_;  // Key(kind, value) → index into ids_
   std::vector<std::int64_t> parent_;               // index = customer id; 0 = live root
+  std::unordered_map<std::int64_t, std::vector<std::int64_t>> children_;  // customer → merged into it
   std::vector<Millis> created_;                    // index = customer id
   std::unordered_map<std::int64_t, std::vector<size_t>> members_;  // live root → identifier nodes
   std::vector<store::MergeRecord> merges_;         // index = merge id - 1
   std::vector<std::pair<CustomerId, CustomerId>> blocks_;
   std::int64_t live_customers_ = 0;
+  mutable std::string key_buf_;  // scratch for FindNode; the graph is single-threaded for writes
 };
 
 }  // namespace touchpoint::identity

@@ -36,6 +36,8 @@ struct EngineOptions {
   std::shared_ptr<text::EscalationEngine> escalation;
   double high_value_revenue = 20'000;  // lifetime revenue from which a customer is high-value
   size_t max_batch_events = 50'000;    // events per transaction at most
+  size_t min_batch_events = 0;         // > 0: wait up to max_linger_ms to gather this many (bulk)
+  int max_linger_ms = 200;
   size_t max_queued_events = 200'000;  // SubmitAsync blocks above this (back-pressure)
 };
 
