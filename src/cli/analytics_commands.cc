@@ -18,6 +18,8 @@
 #include <touchpoint/insight/ltv.h>
 #include <touchpoint/insight/orders.h>
 #include <touchpoint/insight/rfm.h>
+
+#include "cli/analytics_store.h"
 #include <touchpoint/ml/association.h>
 
 #include "cli/commands.h"
@@ -141,6 +143,7 @@ Status WriteJson(const Json& j, const std::string& path, bool to_stdout) {
 
 struct OrderArgs {
   std::string orders;
+  std::string data_dir;  // used when --orders is absent: the ingested store
   insight::OrderCsvOptions csv;
   std::string as_of;
   std::string out;
@@ -148,11 +151,13 @@ struct OrderArgs {
 };
 
 void AddOrderOptions(CLI::App* cmd, OrderArgs& a) {
-  cmd->add_option("--orders", a.orders, "order-line CSV (.gz ok; - = stdin)")->required();
-  cmd->add_option("--customer-column", a.csv.customer_column, "customer id column")->required();
+  cmd->add_option("--orders", a.orders,
+                  "order-line CSV (.gz ok; - = stdin); without it: the orders ingested in --data, and the "
+                  "results are written onto the profiles as tags");
+  cmd->add_option("--data", a.data_dir, "data directory (when --orders is not given)");
+  cmd->add_option("--customer-column", a.csv.customer_column, "customer id column (with --orders)");
   cmd->add_option("--date-column", a.csv.date_column,
-                  "order date column (ISO 8601, M/D/YYYY[ H:MM], YYYY/M/D, epoch)")
-      ->required();
+                  "order date column (ISO 8601, M/D/YYYY[ H:MM], YYYY/M/D, epoch) (with --orders)");
   auto* amount = cmd->add_option("--amount-column", a.csv.amount_column, "line total column");
   auto* qty = cmd->add_option("--quantity-column", a.csv.quantity_column, "quantity column");
   auto* price = cmd->add_option("--price-column", a.csv.price_column, "unit price column");
@@ -169,6 +174,9 @@ void AddOrderOptions(CLI::App* cmd, OrderArgs& a) {
 }
 
 Result<insight::OrderCsvResult> LoadOrders(const OrderArgs& a, Millis* as_of) {
+  if (a.csv.customer_column.empty() || a.csv.date_column.empty()) {
+    return Status::InvalidArgument("--orders needs --customer-column and --date-column");
+  }
   if (a.csv.amount_column.empty() && a.csv.quantity_column.empty()) {
     return Status::InvalidArgument(
         "give --amount-column, or --quantity-column and --price-column");
@@ -212,6 +220,15 @@ struct RfmArgs {
 int RunRfm(const RfmArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   Millis as_of = 0;
+  if (a.orders.orders.empty()) {
+    if (!a.orders.as_of.empty()) {
+      auto t = insight::ParseOrderDate(a.orders.as_of);
+      if (!t.ok()) return Fail(Status::InvalidArgument("--as-of: " + t.status().message()));
+      as_of = *t;
+    }
+    return RunRfmOverStore(a.orders.data_dir.empty() ? DefaultDataDir() : a.orders.data_dir, as_of, a.silver,
+                           a.gold, a.orders.out);
+  }
   auto loaded = LoadOrders(a.orders, &as_of);
   if (!loaded.ok()) return Fail(loaded.status());
   if (loaded->book.lines.empty()) {

@@ -187,3 +187,27 @@ TEST_F(CliTest, KillNineDuringFileIngestLosesNothingAndDuplicatesNothing) {
 
 }  // namespace
 }  // namespace touchpoint
+
+namespace touchpoint {
+namespace {
+
+TEST_F(CliTest, RfmOverTheStoreWritesLayersOntoProfiles) {
+  std::string lines;
+  for (int i = 0; i < 200; ++i) lines += Line(i) + "\n";  // 50 customers, 4 orders each
+  ASSERT_EQ(Touchpoint("ingest --data " + Data() + " " + Write("o.ndjson", lines) + " >/dev/null 2>&1").code, 0);
+  auto rfm = Touchpoint("segment rfm --data " + Data() + " 2>/dev/null");
+  ASSERT_EQ(rfm.code, 0) << rfm.out;
+  EXPECT_EQ(rfm.out.rfind("customer,recency_days,frequency,monetary,r,f,m,layer", 0), 0u) << rfm.out;
+  size_t rows = 0;
+  for (char c : rfm.out) rows += c == '\n';
+  EXPECT_EQ(rows, 51u) << "a header and one row per customer";
+  json c = json::parse(Touchpoint("customer show --data " + Data() + " user:u3").out);
+  EXPECT_TRUE(c["tags"].contains("rfm_layer")) << c.dump();
+  EXPECT_EQ(c["tags"]["tier"], "normal");
+  EXPECT_EQ(c["tags"]["rfm_score"].get<std::string>().size(), 3u);
+  EXPECT_GT(c["tags"]["ltv"].get<double>(), 0);
+  EXPECT_EQ(Touchpoint("segment rfm --data " + tmp_.File("empty") + " 2>/dev/null").code, 2);
+}
+
+}  // namespace
+}  // namespace touchpoint
