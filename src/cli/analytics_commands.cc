@@ -22,6 +22,7 @@
 #include "cli/analytics_store.h"
 #include <touchpoint/ml/association.h>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 
 namespace touchpoint::cli {
@@ -29,21 +30,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-int ExitCode(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kNotFound:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kPermissionDenied:
-    case StatusCode::kUnavailable: return 1;
-    default: return 2;
-  }
-}
-
-int Fail(const Status& s) {
-  std::cerr << "touchpoint: error: " << s.message() << "\n";
-  return ExitCode(s);
-}
 
 // A buffered output: the file named by --out, or stdout. Closing reports write errors.
 class Output {
@@ -223,25 +209,25 @@ int RunRfm(const RfmArgs& a) {
   if (a.orders.orders.empty()) {
     if (!a.orders.as_of.empty()) {
       auto t = insight::ParseOrderDate(a.orders.as_of);
-      if (!t.ok()) return Fail(Status::InvalidArgument("--as-of: " + t.status().message()));
+      if (!t.ok()) return FailFile(Status::InvalidArgument("--as-of: " + t.status().message()));
       as_of = *t;
     }
     return RunRfmOverStore(a.orders.data_dir.empty() ? DefaultDataDir() : a.orders.data_dir, as_of, a.silver,
                            a.gold, a.orders.out);
   }
   auto loaded = LoadOrders(a.orders, &as_of);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailFile(loaded.status());
   if (loaded->book.lines.empty()) {
-    return Fail(Status::InvalidArgument(a.orders.orders + ": no usable order lines"));
+    return FailFile(Status::InvalidArgument(a.orders.orders + ": no usable order lines"));
   }
   insight::RfmOptions opt;
   opt.as_of = as_of;
   opt.silver_threshold = a.silver;
   opt.gold_threshold = a.gold;
   auto rfm = insight::ComputeRfm(loaded->book, opt);
-  if (!rfm.ok()) return Fail(rfm.status());
+  if (!rfm.ok()) return FailFile(rfm.status());
   auto out = Output::Open(a.orders.out);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return FailFile(out.status());
   Output& o = **out;
   std::string& b = o.buf();
   b += "customer,recency_days,frequency,monetary,r,f,m,layer";
@@ -275,7 +261,7 @@ int RunRfm(const RfmArgs& a) {
     o.MaybeFlush();
   }
   Status closed = o.Close();
-  if (!closed.ok()) return Fail(closed);
+  if (!closed.ok()) return FailFile(closed);
   Json j;
   j["file"] = a.orders.orders;
   j["as_of"] = FormatDate(rfm->as_of);
@@ -302,7 +288,7 @@ int RunRfm(const RfmArgs& a) {
   j["tier_thresholds"] = {{"silver", a.silver}, {"gold", a.gold}};
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Status s = WriteJson(j, a.orders.summary, false);
-  return s.ok() ? 0 : Fail(s);
+  return s.ok() ? 0 : FailFile(s);
 }
 
 struct LtvArgs {
@@ -313,16 +299,16 @@ struct LtvArgs {
 int RunLtv(const LtvArgs& a) {
   Millis as_of = 0;
   auto loaded = LoadOrders(a.orders, &as_of);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailFile(loaded.status());
   if (loaded->book.lines.empty()) {
-    return Fail(Status::InvalidArgument(a.orders.orders + ": no usable order lines"));
+    return FailFile(Status::InvalidArgument(a.orders.orders + ": no usable order lines"));
   }
   insight::LtvOptions opt = a.ltv;
   opt.as_of = as_of;
   auto ltv = insight::ComputeLtv(loaded->book, opt);
-  if (!ltv.ok()) return Fail(ltv.status());
+  if (!ltv.ok()) return FailFile(ltv.status());
   auto out = Output::Open(a.orders.out);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return FailFile(out.status());
   Output& o = **out;
   std::string& b = o.buf();
   b += "customer,frequency,monetary,aov,orders_per_year,ltv\n";
@@ -342,7 +328,7 @@ int RunLtv(const LtvArgs& a) {
     o.MaybeFlush();
   }
   Status closed = o.Close();
-  if (!closed.ok()) return Fail(closed);
+  if (!closed.ok()) return FailFile(closed);
   Json j;
   j["file"] = a.orders.orders;
   j["as_of"] = FormatDate(ltv->as_of);
@@ -359,7 +345,7 @@ int RunLtv(const LtvArgs& a) {
                 {"min_tenure_days", opt.min_tenure_days}};
   j["total_ltv"] = ltv->total_ltv;
   Status s = WriteJson(j, a.orders.summary, false);
-  return s.ok() ? 0 : Fail(s);
+  return s.ok() ? 0 : FailFile(s);
 }
 
 // ---- k-means ----
@@ -384,7 +370,7 @@ int RunKMeans(const KMeansArgs& a) {
       opt.k = std::stoi(a.k, &used);
       if (used != a.k.size() || opt.k < 1) throw std::invalid_argument("k");
     } catch (const std::exception&) {
-      return Fail(Status::InvalidArgument("--k must be a positive integer or 'auto', got '" + a.k + "'"));
+      return FailFile(Status::InvalidArgument("--k must be a positive integer or 'auto', got '" + a.k + "'"));
     }
   }
   opt.k_max = a.k_max;
@@ -394,23 +380,23 @@ int RunKMeans(const KMeansArgs& a) {
   for (const auto& lf : a.log_features) {
     auto it = std::find(a.features.begin(), a.features.end(), lf);
     if (it == a.features.end()) {
-      return Fail(Status::InvalidArgument("--log-features: '" + lf + "' is not one of --features"));
+      return FailFile(Status::InvalidArgument("--log-features: '" + lf + "' is not one of --features"));
     }
     opt.log1p[static_cast<size_t>(it - a.features.begin())] = true;
   }
   const auto start = std::chrono::steady_clock::now();
   auto table = insight::ReadNumericCsv(a.data, {.columns = a.features, .id_column = a.id_column,
                                                 .skip_incomplete_rows = false});
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   if (opt.k > 0 && static_cast<size_t>(opt.k) > table->values.rows) {
-    return Fail(Status::InvalidArgument(a.data + ": k = " + std::to_string(opt.k) +
+    return FailFile(Status::InvalidArgument(a.data + ": k = " + std::to_string(opt.k) +
                                         " is larger than the " +
                                         std::to_string(table->values.rows) + " data rows"));
   }
   auto seg = insight::SegmentTable(*table, opt);
-  if (!seg.ok()) return Fail(Status::InvalidArgument(a.data + ": " + seg.status().message()));
+  if (!seg.ok()) return FailFile(Status::InvalidArgument(a.data + ": " + seg.status().message()));
   auto out = Output::Open(a.out);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return FailFile(out.status());
   Output& o = **out;
   std::string& b = o.buf();
   b += "id,cluster\n";
@@ -422,7 +408,7 @@ int RunKMeans(const KMeansArgs& a) {
     o.MaybeFlush();
   }
   Status closed = o.Close();
-  if (!closed.ok()) return Fail(closed);
+  if (!closed.ok()) return FailFile(closed);
   Json j;
   j["file"] = a.data;
   j["rows"] = table->values.rows;
@@ -458,7 +444,7 @@ int RunKMeans(const KMeansArgs& a) {
   j["clusters"] = clusters;
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Status s = WriteJson(j, "", !a.out.empty());
-  return s.ok() ? 0 : Fail(s);
+  return s.ok() ? 0 : FailFile(s);
 }
 
 // ---- survey ----
@@ -471,11 +457,11 @@ struct KanoArgs {
 
 int RunKano(const KanoArgs& a) {
   auto answers = insight::ReadKanoCsv(a.data, a.csv);
-  if (!answers.ok()) return Fail(answers.status());
+  if (!answers.ok()) return FailFile(answers.status());
   auto features = insight::EvaluateKano(*answers);
-  if (!features.ok()) return Fail(features.status());
+  if (!features.ok()) return FailFile(features.status());
   auto out = Output::Open(a.out);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return FailFile(out.status());
   std::string& b = (*out)->buf();
   b += "feature,responses,must_be,one_dimensional,attractive,indifferent,reverse,questionable,"
        "category,better,worse\n";
@@ -496,7 +482,7 @@ int RunKano(const KanoArgs& a) {
     b += '\n';
   }
   Status closed = (*out)->Close();
-  return closed.ok() ? 0 : Fail(closed);
+  return closed.ok() ? 0 : FailFile(closed);
 }
 
 struct DriversArgs {
@@ -511,12 +497,12 @@ struct DriversArgs {
 int RunDrivers(const DriversArgs& a) {
   std::vector<std::string> columns = a.features;
   if (std::find(columns.begin(), columns.end(), a.target) != columns.end()) {
-    return Fail(Status::InvalidArgument("--target '" + a.target + "' is also in --features"));
+    return FailFile(Status::InvalidArgument("--target '" + a.target + "' is also in --features"));
   }
   columns.push_back(a.target);
   auto table = insight::ReadNumericCsv(a.data, {.columns = columns, .id_column = "",
                                                 .skip_incomplete_rows = true});
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   const size_t n = table->values.rows, p = a.features.size();
   insight::NumericTable x;
   x.columns = a.features;
@@ -527,9 +513,9 @@ int RunDrivers(const DriversArgs& a) {
     y[i] = table->values.at(i, p);
   }
   auto got = insight::AnalyzeDrivers(x, y, {.bootstrap = a.bootstrap, .confidence = 0.95, .seed = a.seed});
-  if (!got.ok()) return Fail(Status::InvalidArgument(a.data + ": " + got.status().message()));
+  if (!got.ok()) return FailFile(Status::InvalidArgument(a.data + ": " + got.status().message()));
   auto out = Output::Open(a.out);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return FailFile(out.status());
   std::string& b = (*out)->buf();
   b += "rank,feature,importance,ci_low,ci_high,relative_weight,beta,beta_se,correlation\n";
   int rank = 0;
@@ -544,7 +530,7 @@ int RunDrivers(const DriversArgs& a) {
     b += '\n';
   }
   Status closed = (*out)->Close();
-  if (!closed.ok()) return Fail(closed);
+  if (!closed.ok()) return FailFile(closed);
   Json j;
   j["file"] = a.data;
   j["target"] = a.target;
@@ -554,7 +540,7 @@ int RunDrivers(const DriversArgs& a) {
   j["bootstrap_resamples"] = got->bootstrap;
   j["method"] = "relative weights (Johnson 2000) of a standardised OLS; 95% percentile bootstrap";
   Status s = WriteJson(j, "", false);
-  return s.ok() ? 0 : Fail(s);
+  return s.ok() ? 0 : FailFile(s);
 }
 
 // ---- rules ----
@@ -577,15 +563,15 @@ int RunRules(const RulesArgs& a) {
   csv.item_column = a.item_column;
   csv.transaction_column = a.transaction_column;
   auto baskets = ml::ReadBasketsCsv(a.baskets, csv);
-  if (!baskets.ok()) return Fail(baskets.status());
-  if (baskets->empty()) return Fail(Status::InvalidArgument(a.baskets + ": no transactions"));
+  if (!baskets.ok()) return FailFile(baskets.status());
+  if (baskets->empty()) return FailFile(Status::InvalidArgument(a.baskets + ": no transactions"));
   const ml::NamedBaskets enc = ml::EncodeBaskets(*baskets);
   auto mined = ml::MineAssociationRules(
       enc.transactions, static_cast<std::uint32_t>(enc.names.size()),
       {.min_support = a.min_support, .min_confidence = a.min_confidence, .max_len = a.max_len});
-  if (!mined.ok()) return Fail(mined.status());
+  if (!mined.ok()) return FailFile(mined.status());
   auto out = Output::Open(a.out);
-  if (!out.ok()) return Fail(out.status());
+  if (!out.ok()) return FailFile(out.status());
   Output& o = **out;
   // Item names are escaped once; each rule line is then assembled from pieces.
   std::vector<std::string> quoted(enc.names.size());
@@ -611,7 +597,7 @@ int RunRules(const RulesArgs& a) {
     o.MaybeFlush();
   }
   Status closed = o.Close();
-  if (!closed.ok()) return Fail(closed);
+  if (!closed.ok()) return FailFile(closed);
   Json s;
   s["transactions"] = mined->transactions;
   s["items"] = mined->items;

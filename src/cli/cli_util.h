@@ -25,6 +25,25 @@ inline int Fail(const Status& s) {
   }
 }
 
+// For commands over files (text, analytics, prediction): a file that cannot be found, read or
+// written is exit 1 (an environment problem), anything else the input's fault is exit 2.
+inline int FileExitCode(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kNotFound:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kUnavailable: return kExitUnavailable;
+    default: return kExitUsage;
+  }
+}
+
+// Prints "touchpoint: error: <message>" on stderr and returns FileExitCode.
+inline int FailFile(const Status& s) {
+  std::fprintf(stderr, "touchpoint: error: %s\n", s.message().c_str());
+  return FileExitCode(s);
+}
+
 // The data directory: --data, else $TOUCHPOINT_DATA, else ./touchpoint-data.
 std::string DefaultDataDir();
 

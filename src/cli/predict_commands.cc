@@ -14,27 +14,12 @@
 #include <touchpoint/insight/staffing.h>
 #include <touchpoint/ml/tabular.h>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 
 namespace touchpoint::cli {
 namespace {
 
-// 1 when a file cannot be read or written, 2 for bad input or usage.
-int ExitCodeFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kNotFound:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kPermissionDenied:
-    case StatusCode::kUnavailable: return 1;
-    default: return 2;
-  }
-}
-
-int Fail(const Status& s) {
-  std::cerr << "touchpoint: error: " << s.message() << "\n";
-  return ExitCodeFor(s);
-}
 
 std::string CsvField(const std::string& v) {
   if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
@@ -67,15 +52,15 @@ Result<insight::ChurnTrainOptions> TrainOptions(const ChurnArgs& a) {
 
 int ChurnTrain(const ChurnArgs& a) {
   auto options = TrainOptions(a);
-  if (!options.ok()) return Fail(options.status());
+  if (!options.ok()) return FailFile(options.status());
   auto table = ml::ReadCsvTable(a.data);
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   auto start = std::chrono::steady_clock::now();
   auto model = insight::ChurnModel::Train(*table, *options);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return FailFile(model.status());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Status saved = model->SaveToFile(a.out);
-  if (!saved.ok()) return Fail(saved);
+  if (!saved.ok()) return FailFile(saved);
   nlohmann::ordered_json j;
   j["model"] = std::string(insight::ChurnModelKindName(model->kind()));
   j["rows"] = table->rows.size();
@@ -86,7 +71,7 @@ int ChurnTrain(const ChurnArgs& a) {
   j["out"] = a.out;
   if (a.folds > 1) {
     auto ev = insight::EvaluateChurn(*table, *options, a.folds, a.seed);
-    if (!ev.ok()) return Fail(ev.status());
+    if (!ev.ok()) return FailFile(ev.status());
     j["cv"] = nlohmann::json::parse(insight::ChurnEvaluationJson(*ev));
   }
   std::cout << j.dump() << "\n";
@@ -95,11 +80,11 @@ int ChurnTrain(const ChurnArgs& a) {
 
 int ChurnScore(const ChurnArgs& a) {
   auto model = insight::ChurnModel::LoadFromFile(a.model_path);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return FailFile(model.status());
   auto table = ml::ReadCsvTable(a.data);
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   auto scores = model->Score(*table, a.id);
-  if (!scores.ok()) return Fail(scores.status());
+  if (!scores.ok()) return FailFile(scores.status());
   std::string out = "id,probability,reasons\n";
   char prob[32];
   for (const auto& s : *scores) {
@@ -114,11 +99,11 @@ int ChurnScore(const ChurnArgs& a) {
 
 int ChurnEval(const ChurnArgs& a) {
   auto options = TrainOptions(a);
-  if (!options.ok()) return Fail(options.status());
+  if (!options.ok()) return FailFile(options.status());
   auto table = ml::ReadCsvTable(a.data);
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   auto ev = insight::EvaluateChurn(*table, *options, a.folds, a.seed);
-  if (!ev.ok()) return Fail(ev.status());
+  if (!ev.ok()) return FailFile(ev.status());
   std::cout << insight::ChurnEvaluationJson(*ev) << "\n";
   return 0;
 }
@@ -134,14 +119,14 @@ struct ForecastArgs {
 
 int Forecast(const ForecastArgs& a) {
   auto table = ml::ReadCsvTable(a.series);
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   auto series = insight::SeriesFromTable(*table, a.time_column, a.value_column);
-  if (!series.ok()) return Fail(series.status());
+  if (!series.ok()) return FailFile(series.status());
   insight::ForecastRequest request;
   request.season = a.season;
   request.horizon = a.horizon;
   auto report = insight::RunForecast(*series, request);
-  if (!report.ok()) return Fail(report.status().WithContext(a.series));
+  if (!report.ok()) return FailFile(report.status().WithContext(a.series));
   std::string csv = insight::ForecastCsv(*report);
   std::string summary = insight::ForecastSummaryJson(*report);
   if (a.out.empty()) {
@@ -151,7 +136,7 @@ int Forecast(const ForecastArgs& a) {
     std::ofstream f(a.out, std::ios::trunc);
     f << csv;
     f.close();
-    if (!f) return Fail(Status::FailedPrecondition(a.out + ": cannot write"));
+    if (!f) return FailFile(Status::FailedPrecondition(a.out + ": cannot write"));
     std::cout << summary << "\n";
   }
   return 0;
@@ -165,20 +150,20 @@ struct StaffingArgs {
 
 int Staffing(const StaffingArgs& a) {
   if (a.forecast.empty() == !a.has_calls) {
-    return Fail(Status::InvalidArgument("staffing: give exactly one of --calls-per-hour or --forecast"));
+    return FailFile(Status::InvalidArgument("staffing: give exactly one of --calls-per-hour or --forecast"));
   }
   if (a.forecast.empty()) {
     auto plan = insight::PlanStaffing(a.request);
-    if (!plan.ok()) return Fail(plan.status());
+    if (!plan.ok()) return FailFile(plan.status());
     std::cout << insight::StaffingPlanJson(*plan) << "\n";
     return 0;
   }
   Status valid = insight::ValidateStaffingRequest(a.request);
-  if (!valid.ok()) return Fail(valid);
+  if (!valid.ok()) return FailFile(valid);
   auto table = ml::ReadCsvTable(a.forecast);
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailFile(table.status());
   auto plans = insight::PlanStaffingForForecast(*table, a.request);
-  if (!plans.ok()) return Fail(plans.status());
+  if (!plans.ok()) return FailFile(plans.status());
   std::string out;
   for (const auto& h : *plans) out += insight::StaffingPlanJson(h.plan, h.time) + "\n";
   std::cout << out;

@@ -18,6 +18,7 @@
 #include <touchpoint/text/segmenter.h>
 #include <touchpoint/text/sentiment.h>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 
 namespace touchpoint::cli {
@@ -40,22 +41,6 @@ void AddInputOptions(CLI::App* cmd, InputOptions* in) {
   cmd->add_option("--text-column", in->text_column, "column holding the text (csv/tsv)");
 }
 
-int ExitCodeFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kNotFound:
-      return 1;
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kUnavailable:
-      return 1;
-    default:
-      return 2;
-  }
-}
-
-int Fail(const Status& s) {
-  std::fprintf(stderr, "touchpoint: %s\n", s.message().c_str());
-  return ExitCodeFor(s);
-}
 
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -148,7 +133,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       options.dict_path = *dict;
       auto seg = text::Segmenter::Create(options);
       if (!seg.ok()) {
-        *exit_code = Fail(seg.status());
+        *exit_code = FailFile(seg.status());
         return;
       }
       int rejected = 0;
@@ -162,7 +147,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
         out.push_back('\n');
         std::fwrite(out.data(), 1, out.size(), stdout);
       }, &rejected);
-      *exit_code = !s.ok() ? Fail(s) : (rejected ? 3 : 0);
+      *exit_code = !s.ok() ? FailFile(s) : (rejected ? 3 : 0);
     });
   }
 
@@ -177,7 +162,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
     cmd->callback([in, model_path, exit_code] {
       auto norm = text::Normalizer::Default();
       if (!norm.ok()) {
-        *exit_code = Fail(norm.status());
+        *exit_code = FailFile(norm.status());
         return;
       }
       std::unique_ptr<text::TextClassifier> model;
@@ -185,14 +170,14 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       if (!model_path->empty()) {
         auto m = text::TextClassifier::Load(*model_path);
         if (!m.ok()) {
-          *exit_code = Fail(m.status());
+          *exit_code = FailFile(m.status());
           return;
         }
         model = std::move(m).value();
       } else {
         auto l = text::LexiconSentiment::Create();
         if (!l.ok()) {
-          *exit_code = Fail(l.status());
+          *exit_code = FailFile(l.status());
           return;
         }
         lexicon = std::move(l).value();
@@ -208,7 +193,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
                       std::string(text::SentimentLabelName(r.label)).c_str(), r.score);
         std::fputs(buf, stdout);
       }, &rejected);
-      *exit_code = !s.ok() ? Fail(s) : (rejected ? 3 : 0);
+      *exit_code = !s.ok() ? FailFile(s) : (rejected ? 3 : 0);
     });
   }
 
@@ -229,14 +214,14 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       if (!model_path->empty()) {
         auto m = text::TextClassifier::Load(*model_path);
         if (!m.ok()) {
-          *exit_code = Fail(m.status());
+          *exit_code = FailFile(m.status());
           return;
         }
         model = std::move(m).value();
       } else {
         auto r = text::RuleIntentClassifier::Create();
         if (!r.ok()) {
-          *exit_code = Fail(r.status());
+          *exit_code = FailFile(r.status());
           return;
         }
         rules = std::move(r).value();
@@ -265,7 +250,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
         }
         std::puts(Dump(j).c_str());
       }, &rejected);
-      *exit_code = !s.ok() ? Fail(s) : (rejected ? 3 : 0);
+      *exit_code = !s.ok() ? FailFile(s) : (rejected ? 3 : 0);
     });
   }
 
@@ -282,7 +267,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
         masked.push_back('\n');
         std::fwrite(masked.data(), 1, masked.size(), stdout);
       }, &rejected);
-      *exit_code = !s.ok() ? Fail(s) : (rejected ? 3 : 0);
+      *exit_code = !s.ok() ? FailFile(s) : (rejected ? 3 : 0);
     });
   }
 
@@ -308,7 +293,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
     cmd->callback([a, exit_code] {
       auto data = ReadLabelled(a->data, a->format, a->text_column, a->label_column);
       if (!data.ok()) {
-        *exit_code = Fail(data.status());
+        *exit_code = FailFile(data.status());
         return;
       }
       const auto start = std::chrono::steady_clock::now();
@@ -318,14 +303,14 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       settings.min_count = a->min_count;
       auto model = text::TextClassifier::Train(*data, settings);
       if (!model.ok()) {
-        *exit_code = Fail(model.status());
+        *exit_code = FailFile(model.status());
         return;
       }
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       Status s = (*model)->Save(a->out);
       if (!s.ok()) {
-        *exit_code = Fail(s);
+        *exit_code = FailFile(s);
         return;
       }
       Json j{{"model", a->out},
@@ -354,12 +339,12 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
     cmd->callback([a, exit_code] {
       auto model = text::TextClassifier::Load(a->model);
       if (!model.ok()) {
-        *exit_code = Fail(model.status());
+        *exit_code = FailFile(model.status());
         return;
       }
       auto data = ReadLabelled(a->data, a->format, a->text_column, a->label_column);
       if (!data.ok()) {
-        *exit_code = Fail(data.status());
+        *exit_code = FailFile(data.status());
         return;
       }
       std::puts((*model)->Evaluate(*data).ToJson().c_str());
@@ -382,7 +367,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       auto engine = rules_path->empty() ? text::EscalationEngine::Default()
                                         : text::EscalationEngine::FromFile(*rules_path);
       if (!engine.ok()) {
-        *exit_code = Fail(engine.status());
+        *exit_code = FailFile(engine.status());
         return;
       }
       std::ifstream file;
@@ -390,7 +375,7 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       if (*conversation != "-") {
         file.open(*conversation, std::ios::binary);
         if (!file) {
-          *exit_code = Fail(Status::NotFound("conversation file " + *conversation + " not found"));
+          *exit_code = FailFile(Status::NotFound("conversation file " + *conversation + " not found"));
           return;
         }
         stream = &file;
