@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache git curl ca-certificates
+  build-essential cmake ninja-build pkg-config ccache git curl ca-certificates python3
   nlohmann-json3-dev libsimdjson-dev libxxhash-dev libsqlite3-dev sqlite3 zlib1g-dev
   libboost-dev libcpp-httplib-dev
   libicu-dev libfriso-dev friso-dict libopencc-dev opencc python3-jieba
