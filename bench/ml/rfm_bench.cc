@@ -2,6 +2,7 @@
 // The CSV (customer,order,date,amount; 1 M customers for 10 M lines) is generated once into
 // $TP_BENCH_DIR (default /tmp) and reused.
 #include <benchmark/benchmark.h>
+#include <touchpoint/core/time.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -30,25 +31,12 @@ std::string OrdersFile(std::int64_t lines) {
   while (written < lines) {
     const auto customer = static_cast<std::int64_t>(rng.Below(static_cast<std::uint64_t>(customers)));
     const auto day = start + static_cast<std::int64_t>(rng.Below(730));
-    std::int64_t y = 0;
-    unsigned m = 0, d = 0;
-    {  // civil from days (Hinnant)
-      std::int64_t z = day + 719468;
-      const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-      const auto doe = static_cast<unsigned>(z - era * 146097);
-      const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-      y = static_cast<std::int64_t>(yoe) + era * 400;
-      const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-      const unsigned mp = (5 * doy + 2) / 153;
-      d = doy - (153 * mp + 2) / 5 + 1;
-      m = mp < 10 ? mp + 3 : mp - 9;
-      y += m <= 2;
-    }
+    const std::string date = touchpoint::FormatDate(day * touchpoint::kMillisPerDay);
     const int n = 1 + static_cast<int>(rng.Below(5));
     ++order;
     for (int i = 0; i < n && written < lines; ++i, ++written) {
-      std::fprintf(f, "U%07lld,O%08lld,%04lld-%02u-%02u,%.2f\n", static_cast<long long>(customer),
-                   static_cast<long long>(order), static_cast<long long>(y), m, d,
+      std::fprintf(f, "U%07lld,O%08lld,%s,%.2f\n", static_cast<long long>(customer),
+                   static_cast<long long>(order), date.c_str(),
                    1 + static_cast<double>(rng.Below(50000)) / 100.0);
     }
   }

@@ -254,6 +254,7 @@ Resolution IdentityGraph::Resolve(const std::vector<Identifier>& ids, bool expli
   // New identifiers join the existing customer unless they contradict it (a second person's
   // user id or phone arriving through a shared device); then they start a customer of their own
   // and the join below is judged as a merge of two people.
+  bool seeded = false;  // the fresh identifiers started a customer of their own
   if (!fresh.empty()) {
     bool conflict = false;
     if (!explicit_link) {
@@ -266,6 +267,7 @@ Resolution IdentityGraph::Resolve(const std::vector<Identifier>& ids, bool expli
       const CustomerId seed = NewCustomer(at, changes);
       for (const Identifier* f : fresh) AddIdentifier(*f, seed, at, message_id, changes);
       roots.insert(roots.begin(), {seed, ids_.size() - fresh.size()});
+      seeded = true;
     }
   }
 
@@ -305,7 +307,7 @@ Resolution IdentityGraph::Resolve(const std::vector<Identifier>& ids, bool expli
       Merge(winner, loser, bridge, at, message_id, std::move(reason), changes);
     }
   }
-  if (!fresh.empty() && FindNode(fresh[0]->kind, fresh[0]->value) == nullptr) {
+  if (!fresh.empty() && !seeded) {
     // Fresh identifiers that did not start a seed join the (now merged) customer.
     const CustomerId target = Find(roots.front().first);
     for (const Identifier* f : fresh) AddIdentifier(*f, target, at, message_id, changes);

@@ -57,9 +57,9 @@ Result<std::string> CsvRowToMessage(CsvKind kind, const CsvHeader& header,
   };
   json msg;
   json traits = json::object();
-  bool used[1024] = {};
+  std::vector<bool> used(row.size(), false);
   auto mark = [&](std::string_view col) {
-    if (auto i = header.Find(col); i && *i < 1024) used[*i] = true;
+    if (auto i = header.Find(col)) used[*i] = true;
   };
   for (const auto& c : kIdColumns) {
     std::string v = get(c[0]);
@@ -87,7 +87,7 @@ Result<std::string> CsvRowToMessage(CsvKind kind, const CsvHeader& header,
   switch (kind) {
     case CsvKind::kCustomers: {
       msg["type"] = "identify";
-      for (size_t i = 0; i < row.size() && i < 1024; ++i) {
+      for (size_t i = 0; i < row.size(); ++i) {
         if (!used[i] && !row[i].empty()) traits[header.names()[i]] = row[i];
       }
       msg["traits"] = traits;

@@ -311,6 +311,27 @@ struct Parser::Impl {
   }
 
   simdjson::dom::parser& json_parser() { return json; }
+
+  // The items of an already parsed {"batch":[...], "context":{...}} object, each on its own.
+  Result<std::vector<BatchItem>> BatchItems(object o) {
+    auto batch = Field(o, "batch");
+    if (!batch || !batch->is_array()) return Bad("batch body needs a \"batch\" array");
+    std::optional<object> context = ObjectField(o, "context");
+    simdjson::dom::array items;
+    if (batch->get_array().get(items) != simdjson::SUCCESS) return Bad("batch body needs a \"batch\" array");
+    std::vector<BatchItem> out;
+    for (element item : items) {
+      std::string raw = simdjson::to_string(item);
+      std::string mid;
+      if (item.is_object()) {
+        if (auto m = Field(item.get_object().value_unsafe(), "messageId")) {
+          mid = ScalarText(*m, "messageId").value_or("");
+        }
+      }
+      out.push_back(BatchItem{Build(item, "", raw, context), std::move(mid)});
+    }
+    return out;
+  }
 };
 
 Parser::Parser(ParserOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = options; }
@@ -326,24 +347,7 @@ Result<Event> Parser::ParseTyped(std::string_view json, std::string_view type) {
 Result<std::vector<Parser::BatchItem>> Parser::ParseBatch(std::string_view json) {
   TP_ASSIGN_OR_RETURN(element root, impl_->ParseDoc(json));
   if (!root.is_object()) return Bad("batch body must be a JSON object");
-  object o = root.get_object().value_unsafe();
-  auto batch = Field(o, "batch");
-  if (!batch || !batch->is_array()) return Bad("batch body needs a \"batch\" array");
-  std::optional<object> context = ObjectField(o, "context");
-  std::vector<BatchItem> out;
-  simdjson::dom::array items;
-  if (batch->get_array().get(items) != simdjson::SUCCESS) return Bad("batch body needs a \"batch\" array");
-  for (element item : items) {
-    std::string raw = simdjson::to_string(item);
-    std::string mid;
-    if (item.is_object()) {
-      if (auto m = Field(item.get_object().value_unsafe(), "messageId")) {
-        mid = ScalarText(*m, "messageId").value_or("");
-      }
-    }
-    out.push_back(BatchItem{impl_->Build(item, "", raw, context), std::move(mid)});
-  }
-  return out;
+  return impl_->BatchItems(root.get_object().value_unsafe());
 }
 
 std::vector<Parser::BatchItem> Parser::ParseLine(std::string_view line) {
@@ -356,7 +360,7 @@ std::vector<Parser::BatchItem> Parser::ParseLine(std::string_view line) {
   if (root->is_object()) {
     object o = root->get_object().value_unsafe();
     if (auto b = Field(o, "batch"); b && !Field(o, "type")) {
-      auto items = ParseBatch(line);
+      auto items = impl_->BatchItems(o);
       if (!items.ok()) {
         out.push_back(BatchItem{items.status(), ""});
         return out;

@@ -58,9 +58,9 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dir
 
 DataDirLock::~DataDirLock() {
   if (fd_ >= 0) {
-    if (ftruncate(fd_, 0) != 0) {
-      // Nothing to do: the lock is released below either way.
-    }
+    // Clear the holder's name; a failure is harmless (the next holder overwrites it) and the
+    // lock is released below either way.
+    [[maybe_unused]] const int cleared = ftruncate(fd_, 0);
     flock(fd_, LOCK_UN);
     close(fd_);
   }

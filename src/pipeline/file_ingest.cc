@@ -244,11 +244,15 @@ class Driver {
       if (format == "csv" || format == "tsv") {
         TP_RETURN_IF_ERROR(IngestCsv(path, format == "csv" ? ',' : '\t'));
       } else {
+        std::error_code ec;
+        if (path != "-" && std::filesystem::is_directory(path, ec)) {
+          summary_.unreadable.push_back(path + ": is a directory, not a file");
+          continue;
+        }
+        errno = 0;
         gzFile gz = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
-        if (gz == nullptr || (path != "-" && std::filesystem::is_directory(path))) {
-          if (gz) gzclose(gz);
-          summary_.unreadable.push_back(path + ": cannot open (" +
-                                        (errno ? std::string(std::strerror(errno)) : "is a directory") + ")");
+        if (gz == nullptr) {
+          summary_.unreadable.push_back(path + ": cannot open (" + std::strerror(errno ? errno : ENOENT) + ")");
           continue;
         }
         gzbuffer(gz, 1 << 18);

@@ -197,7 +197,6 @@ class Store {
   virtual Result<StoreStats> Stats() = 0;
   // Time of the newest event ever stored (0 when none): features are relative to it.
   virtual Result<Millis> NewestEventAt() = 0;
-  virtual Result<bool> HasMessageId(const std::string& message_id) = 0;
   virtual Result<std::int64_t> CountMessageId(const std::string& message_id) = 0;
 
   // API keys.

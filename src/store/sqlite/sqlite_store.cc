@@ -443,11 +443,6 @@ class SqliteStore final : public Store {
     return Error("newest event time");
   }
 
-  Result<bool> HasMessageId(const std::string& message_id) override {
-    TP_ASSIGN_OR_RETURN(std::int64_t n, CountMessageId(message_id));
-    return n > 0;
-  }
-
   Result<std::int64_t> CountMessageId(const std::string& message_id) override {
     Stmt st(db_, "SELECT count(*) FROM events WHERE message_id = ?1");
     st.Bind(1, message_id);
