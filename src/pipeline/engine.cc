@@ -429,12 +429,39 @@ Status Engine::Split(MergeId merge) {
   return impl_->Rebuild(changes.rebuild);
 }
 
-Result<std::vector<Engine::OrderRow>> Engine::Orders() {
+Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items) {
   std::vector<OrderRow> rows;
   {
     std::scoped_lock lock(impl_->store_mu);
     TP_RETURN_IF_ERROR(impl_->store->ScanOrders([&](store::OrderRecord&& o) {
-      rows.push_back(OrderRow{o.customer, std::move(o.order_id), o.timestamp, o.total});
+      OrderRow row{o.customer, std::move(o.order_id), o.timestamp, o.total, std::move(o.channel), {}};
+      if (with_items) {
+        // Written by this engine (AppendRecords); a record that does not parse has no items.
+        auto items = nlohmann::json::parse(o.items_json, nullptr, /*allow_exceptions=*/false);
+        if (items.is_array()) {
+          for (const auto& it : items) {
+            if (!it.is_object()) continue;
+            row.items.push_back(OrderItem{it.value("product_id", ""), it.value("category", ""),
+                                          it.value("price", 0.0), it.value("quantity", 0.0)});
+          }
+        }
+      }
+      rows.push_back(std::move(row));
+    }));
+  }
+  std::shared_lock state(impl_->state_mu);
+  for (auto& r : rows) r.customer = impl_->graph.Find(r.customer);
+  return rows;
+}
+
+Result<std::vector<Engine::MessageRow>> Engine::Messages() {
+  std::vector<MessageRow> rows;
+  {
+    std::scoped_lock lock(impl_->store_mu);
+    TP_RETURN_IF_ERROR(impl_->store->ScanMessages([&](store::MessageRecord&& m) {
+      rows.push_back(MessageRow{m.customer, m.timestamp, std::move(m.conversation_id), std::move(m.channel),
+                                std::move(m.author), m.direction == "in", std::move(m.intent),
+                                std::move(m.sentiment_label), m.sentiment_score});
     }));
   }
   std::shared_lock state(impl_->state_mu);

@@ -87,13 +87,35 @@ class Engine {
   std::string SharedIdentifiersJson() const;
 
   // Every stored order with the live customer it belongs to now (for analytics over the store).
+  struct OrderItem {
+    std::string product_id;
+    std::string category;
+    double price = 0;
+    double quantity = 0;
+  };
   struct OrderRow {
     CustomerId customer;
     std::string order_id;
     Millis at = 0;
     double total = 0;
+    std::string channel;
+    std::vector<OrderItem> items;  // filled only when Orders(true)
   };
-  Result<std::vector<OrderRow>> Orders();
+  Result<std::vector<OrderRow>> Orders(bool with_items = false);
+
+  // Every stored message (without its text) with the live customer it belongs to now.
+  struct MessageRow {
+    CustomerId customer;
+    Millis at = 0;
+    std::string conversation_id;
+    std::string channel;
+    std::string author;     // customer | agent | bot
+    bool inbound = false;   // direction "in"
+    std::string intent;
+    std::string sentiment_label;
+    double sentiment_score = 0;
+  };
+  Result<std::vector<MessageRow>> Messages();
 
   // Writes derived tags (name → JSON value, e.g. "rfm_layer" → "\"important_value\"") onto
   // live customers' profiles, durably. Unknown or merged-away customers are skipped.

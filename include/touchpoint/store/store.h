@@ -178,6 +178,8 @@ class Store {
   virtual Status ScanProfiles(const std::function<void(ProfileRecord&&)>& fn) = 0;
   // Orders in insertion order (customer = original customer of the event's anchor).
   virtual Status ScanOrders(const std::function<void(OrderRecord&&)>& fn) = 0;
+  // Messages in insertion order (customer = original customer of the event's anchor).
+  virtual Status ScanMessages(const std::function<void(MessageRecord&&)>& fn) = 0;
   // Events in insertion order; `fn` returns false to stop.
   virtual Status ScanEvents(const std::function<bool(EventRecord&&)>& fn) = 0;
 

@@ -266,6 +266,16 @@ class SqliteStore final : public Store {
     return rc == SQLITE_DONE ? Status::Ok() : Error("scan orders");
   }
 
+  Status ScanMessages(const std::function<void(MessageRecord&&)>& fn) override {
+    Stmt st(db_, "SELECT message_id, customer_id, ts, conversation_id, channel, author, direction, "
+                 "text, language, sentiment_label, sentiment_score, intent, masked_text "
+                 "FROM messages ORDER BY seq");
+    if (!st.ok()) return Error("prepare scan messages");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) fn(ReadMessage(st));
+    return rc == SQLITE_DONE ? Status::Ok() : Error("scan messages");
+  }
+
   Status ScanEvents(const std::function<bool(EventRecord&&)>& fn) override {
     Stmt st(db_, "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body "
                  "FROM events ORDER BY seq");
@@ -395,23 +405,7 @@ class SqliteStore final : public Store {
                  "FROM messages WHERE customer_id = ?1 ORDER BY ts DESC LIMIT ?2");
     st.Bind(1, id.value()).Bind(2, limit);
     int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      MessageRecord m;
-      m.message_id = st.Text(0);
-      m.customer = CustomerId(st.Int(1));
-      m.timestamp = st.Int(2);
-      m.conversation_id = st.Text(3);
-      m.channel = st.Text(4);
-      m.author = st.Text(5);
-      m.direction = st.Text(6);
-      m.text = st.Text(7);
-      m.language = st.Text(8);
-      m.sentiment_label = st.Text(9);
-      m.sentiment_score = st.Real(10);
-      m.intent = st.Text(11);
-      m.masked_text = st.Text(12);
-      out.push_back(std::move(m));
-    }
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadMessage(st));
     if (rc != SQLITE_DONE) return Error("messages of customer");
     return out;
   }
@@ -580,6 +574,24 @@ class SqliteStore final : public Store {
     m.message_id = st.Text(5);
     m.reason = st.Text(6);
     m.undone_at = st.Int(7);
+    return m;
+  }
+
+  static MessageRecord ReadMessage(Stmt& st) {
+    MessageRecord m;
+    m.message_id = st.Text(0);
+    m.customer = CustomerId(st.Int(1));
+    m.timestamp = st.Int(2);
+    m.conversation_id = st.Text(3);
+    m.channel = st.Text(4);
+    m.author = st.Text(5);
+    m.direction = st.Text(6);
+    m.text = st.Text(7);
+    m.language = st.Text(8);
+    m.sentiment_label = st.Text(9);
+    m.sentiment_score = st.Real(10);
+    m.intent = st.Text(11);
+    m.masked_text = st.Text(12);
     return m;
   }
 
