@@ -362,7 +362,7 @@ struct KMeansArgs {
   std::string out;
 };
 
-int RunKMeans(const KMeansArgs& a) {
+int RunKMeans(const KMeansArgs& a, bool log_features_given) {
   insight::SegmentOptions opt;
   if (a.k != "auto") {
     try {
@@ -373,6 +373,12 @@ int RunKMeans(const KMeansArgs& a) {
       return FailFile(Status::InvalidArgument("--k must be a positive integer or 'auto', got '" + a.k + "'"));
     }
   }
+  if (IsDirectory(a.data)) {  // a data directory: features computed from the ingested store
+    return RunKMeansOverStore({.data_dir = a.data, .features = a.features, .log_features = a.log_features,
+                               .log_features_given = log_features_given, .k = opt.k, .k_max = a.k_max,
+                               .seed = a.seed, .restarts = a.restarts, .out = a.out});
+  }
+  if (a.features.empty()) return FailFile(Status::InvalidArgument("--features is required with a CSV file"));
   opt.k_max = a.k_max;
   opt.kmeans.seed = a.seed;
   opt.kmeans.restarts = a.restarts;
@@ -547,6 +553,9 @@ int RunDrivers(const DriversArgs& a) {
 
 struct RulesArgs {
   std::string baskets;
+  std::string data_dir;
+  std::string kind = "products";
+  int window_days = 30;
   std::string format = "basket";
   std::string item_column = "item";
   std::string transaction_column = "transaction";
@@ -557,6 +566,11 @@ struct RulesArgs {
 };
 
 int RunRules(const RulesArgs& a) {
+  if (a.baskets.empty()) {
+    return RunRulesOverStore({.data_dir = a.data_dir.empty() ? DefaultDataDir() : a.data_dir, .kind = a.kind,
+                              .min_support = a.min_support, .min_confidence = a.min_confidence,
+                              .max_len = a.max_len, .window_days = a.window_days, .out = a.out});
+  }
   const auto start = std::chrono::steady_clock::now();
   ml::BasketCsvOptions csv;
   csv.format = a.format == "long" ? ml::BasketFormat::kLong : ml::BasketFormat::kBasket;
@@ -645,9 +659,13 @@ void RegisterAnalyticsCommands(CLI::App& app, int* exit_code) {
 
   CLI::App* km = segment->add_subcommand(
       "kmeans", "k-means on standardised features; CSV id,cluster and a JSON summary");
-  km->add_option("--data", kmeans_args.data, "CSV file (.gz ok)")->required();
-  km->add_option("--features", kmeans_args.features, "feature columns, comma-separated")
-      ->required()
+  km->add_option("--data", kmeans_args.data,
+                 "CSV file (.gz ok), or a data directory: features per customer computed from the "
+                 "ingested orders and messages, clusters written onto the profiles as tags")
+      ->required();
+  km->add_option("--features", kmeans_args.features,
+                 "feature columns, comma-separated (required with a CSV file; with a data directory a "
+                 "subset of the store features)")
       ->delimiter(',');
   km->add_option("--k", kmeans_args.k, "number of clusters, or auto (silhouette; default auto)");
   km->add_option("--k-max", kmeans_args.k_max, "largest k tried by auto (default 10)")
@@ -657,10 +675,10 @@ void RegisterAnalyticsCommands(CLI::App& app, int* exit_code) {
   km->add_option("--seed", kmeans_args.seed, "random seed (default 42)");
   km->add_option("--restarts", kmeans_args.restarts, "k-means++ restarts (default 4)")
       ->check(CLI::Range(1, 1000));
-  km->add_option("--log-features", kmeans_args.log_features, "features to log1p first")
+  auto* log_features = km->add_option("--log-features", kmeans_args.log_features, "features to log1p first")
       ->delimiter(',');
   km->add_option("--out", kmeans_args.out, "CSV file (default stdout; the JSON then goes to stderr)");
-  km->callback([exit_code] { *exit_code = RunKMeans(kmeans_args); });
+  km->callback([exit_code, log_features] { *exit_code = RunKMeans(kmeans_args, log_features->count() > 0); });
 
   CLI::App* survey = app.add_subcommand("survey", "Survey analytics: kano, drivers");
   survey->require_subcommand(1);
@@ -690,7 +708,15 @@ void RegisterAnalyticsCommands(CLI::App& app, int* exit_code) {
   CLI::App* rules = app.add_subcommand("rules", "Association rules");
   rules->require_subcommand(1);
   CLI::App* mine = rules->add_subcommand("mine", "Frequent itemsets and rules; NDJSON by lift");
-  mine->add_option("--baskets", rules_args.baskets, "basket file (.gz ok)")->required();
+  mine->add_option("--baskets", rules_args.baskets,
+                   "basket file (.gz ok); without it: transactions from the orders ingested in --data");
+  mine->add_option("--data", rules_args.data_dir, "data directory (when --baskets is not given)");
+  mine->add_option("--kind", rules_args.kind,
+                   "without --baskets: products (order → product ids) | category-intent (order "
+                   "categories → intents of the customer's messages within --window-days)")
+      ->check(CLI::IsMember({"products", "category-intent"}));
+  mine->add_option("--window-days", rules_args.window_days, "category-intent: days after the order (default 30)")
+      ->check(CLI::Range(1, 3650));
   mine->add_option("--format", rules_args.format, "basket (one line per transaction) | long")
       ->check(CLI::IsMember({"basket", "long"}));
   mine->add_option("--item-column", rules_args.item_column, "long format: item column (default item)");

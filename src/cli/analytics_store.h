@@ -2,17 +2,64 @@
 // customer profiles as tags.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
+#include <touchpoint/insight/customer_features.h>
+#include <touchpoint/pipeline/engine.h>
 
 namespace touchpoint::cli {
 
 std::string DefaultDataDir();  // cli_util.h
 
+// True when `path` names an existing directory (a data directory rather than a CSV file).
+bool IsDirectory(const std::string& path);
+
+// The orders and messages of live customers, copied out of the engine for insight/.
+struct StoreActivity {
+  std::vector<insight::ActivityOrder> orders;
+  std::vector<insight::ActivityMessage> messages;
+  Millis newest_event = 0;
+};
+Result<StoreActivity> LoadActivity(pipeline::Engine& engine, bool with_items, bool with_messages);
+
+// Writes `text` to `out`, or to stdout when `out` is empty or "-".
+Status WriteTextOutput(const std::string& text, const std::string& out);
+
 // RFM layers, tiers and lifetime value over the orders in `data_dir`; writes `rfm_layer`,
 // `rfm_score`, `rfm_headline`, `tier` and `ltv` onto each customer's profile and prints the same
 // CSV as `segment rfm --orders` (to `out`, or stdout). Returns the exit code.
 int RunRfmOverStore(const std::string& data_dir, Millis as_of, double silver, double gold, const std::string& out);
+
+struct KMeansStoreArgs {
+  std::string data_dir;
+  std::vector<std::string> features;      // empty = the default set (docs/analytics.md)
+  std::vector<std::string> log_features;  // used when log_features_given
+  bool log_features_given = false;
+  int k = 0;                              // 0 = auto
+  int k_max = 10;
+  std::uint64_t seed = 42;
+  int restarts = 4;
+  std::string out;
+};
+// k-means segments of every customer with orders or contacts, on features computed from the
+// store (insight/customer_features.h); writes `cluster` (name) and `cluster_id` tags and prints
+// CSV id,cluster plus the same JSON summary as the CSV command. Returns the exit code.
+int RunKMeansOverStore(const KMeansStoreArgs& args);
+
+struct RulesStoreArgs {
+  std::string data_dir;
+  std::string kind = "products";  // products | category-intent
+  double min_support = 0;
+  double min_confidence = 0;
+  size_t max_len = 0;
+  int window_days = 30;
+  std::string out;
+};
+// Association rules from the store's orders (and messages); NDJSON as `rules mine --baskets`.
+int RunRulesOverStore(const RulesStoreArgs& args);
 
 }  // namespace touchpoint::cli

@@ -14,8 +14,10 @@
 #include <touchpoint/insight/staffing.h>
 #include <touchpoint/ml/tabular.h>
 
+#include "cli/analytics_store.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/predict_store.h"
 
 namespace touchpoint::cli {
 namespace {
@@ -40,7 +42,25 @@ struct ChurnArgs {
   std::string out;
   int folds = 0;
   std::uint64_t seed = 42;
+  std::string cutoff;  // over the store only
 };
+
+// `--data DIR`: the churn job over the ingested store (docs/predict.md).
+Result<ChurnStoreArgs> StoreArgs(const ChurnArgs& a) {
+  ChurnStoreArgs s;
+  s.data_dir = a.data;
+  s.model = a.model;
+  s.folds = a.folds > 1 ? a.folds : 5;
+  s.seed = a.seed;
+  s.model_out = a.out;
+  s.model_in = a.model_path;
+  if (!a.cutoff.empty()) {
+    auto t = ParseTimestamp(a.cutoff);
+    if (!t.ok()) return Status::InvalidArgument("--cutoff: " + t.status().message());
+    s.cutoff = *t;
+  }
+  return s;
+}
 
 Result<insight::ChurnTrainOptions> TrainOptions(const ChurnArgs& a) {
   insight::ChurnTrainOptions o;
@@ -51,6 +71,16 @@ Result<insight::ChurnTrainOptions> TrainOptions(const ChurnArgs& a) {
 }
 
 int ChurnTrain(const ChurnArgs& a) {
+  if (IsDirectory(a.data)) {
+    if (!a.label.empty()) return FailFile(Status::InvalidArgument("--label: over a data directory the label is fixed (no purchase in the 90 days after --cutoff)"));
+    auto s = StoreArgs(a);
+    if (!s.ok()) return FailFile(s.status());
+    return RunChurnTrainOverStore(*s);
+  }
+  if (!a.cutoff.empty()) return FailFile(Status::InvalidArgument("--cutoff needs --data to name a data directory"));
+  if (a.label.empty() || a.out.empty()) {
+    return FailFile(Status::InvalidArgument("churn train on a CSV file needs --label and --out"));
+  }
   auto options = TrainOptions(a);
   if (!options.ok()) return FailFile(options.status());
   auto table = ml::ReadCsvTable(a.data);
@@ -79,6 +109,11 @@ int ChurnTrain(const ChurnArgs& a) {
 }
 
 int ChurnScore(const ChurnArgs& a) {
+  if (IsDirectory(a.data)) {
+    auto s = StoreArgs(a);
+    if (!s.ok()) return FailFile(s.status());
+    return RunChurnScoreOverStore(*s);
+  }
   auto model = insight::ChurnModel::LoadFromFile(a.model_path);
   if (!model.ok()) return FailFile(model.status());
   auto table = ml::ReadCsvTable(a.data);
@@ -110,6 +145,8 @@ int ChurnEval(const ChurnArgs& a) {
 
 struct ForecastArgs {
   std::string series;
+  std::string data_dir;
+  std::string since;
   std::string time_column;
   std::string value_column;
   size_t season = 0;
@@ -117,7 +154,27 @@ struct ForecastArgs {
   std::string out;
 };
 
+Result<ContactForecastArgs> ContactArgs(const std::string& data_dir, size_t season, size_t horizon,
+                                        const std::string& since, const std::string& out) {
+  ContactForecastArgs c{.data_dir = data_dir.empty() ? DefaultDataDir() : data_dir, .season = season,
+                        .horizon = horizon, .since = 0, .out = out};
+  if (!since.empty()) {
+    auto t = ParseTimestamp(since);
+    if (!t.ok()) return Status::InvalidArgument("--since: " + t.status().message());
+    c.since = *t;
+  }
+  return c;
+}
+
 int Forecast(const ForecastArgs& a) {
+  if (a.series.empty()) {
+    auto c = ContactArgs(a.data_dir, a.season, a.horizon, a.since, a.out);
+    if (!c.ok()) return FailFile(c.status());
+    return RunForecastOverStore(*c);
+  }
+  if (a.time_column.empty() || a.value_column.empty()) {
+    return FailFile(Status::InvalidArgument("forecast --series needs --time-column and --value-column"));
+  }
   auto table = ml::ReadCsvTable(a.series);
   if (!table.ok()) return FailFile(table.status());
   auto series = insight::SeriesFromTable(*table, a.time_column, a.value_column);
@@ -146,9 +203,21 @@ struct StaffingArgs {
   insight::StaffingRequest request;
   std::string forecast;
   bool has_calls = false;
+  std::string data_dir;  // contact volume of the store, forecast first
+  size_t season = 168;
+  size_t horizon = 24;
+  std::string since;
 };
 
 int Staffing(const StaffingArgs& a) {
+  if (!a.data_dir.empty()) {
+    if (a.has_calls || !a.forecast.empty()) {
+      return FailFile(Status::InvalidArgument("staffing: --data excludes --calls-per-hour and --forecast"));
+    }
+    auto c = ContactArgs(a.data_dir, a.season, a.horizon, a.since, "");
+    if (!c.ok()) return FailFile(c.status());
+    return RunStaffingOverStore(*c, a.request);
+  }
   if (a.forecast.empty() == !a.has_calls) {
     return FailFile(Status::InvalidArgument("staffing: give exactly one of --calls-per-hour or --forecast"));
   }
@@ -182,21 +251,28 @@ void RegisterPredictCommands(CLI::App& app, int* exit_code) {
   churn->require_subcommand(1);
 
   CLI::App* train = churn->add_subcommand("train", "Train a churn model on a CSV file");
-  train->add_option("--data", train_args.data, "CSV with one row per customer")->required();
-  train->add_option("--label", train_args.label, "label column (yes/no, true/false, 1/0)")
+  train->add_option("--data", train_args.data,
+                    "CSV with one row per customer, or a data directory (features from the ingested "
+                    "store, label = no purchase in the 90 days after --cutoff; writes churn_risk "
+                    "onto the profiles)")
       ->required();
+  train->add_option("--label", train_args.label, "label column (yes/no, true/false, 1/0); CSV only");
+  train->add_option("--cutoff", train_args.cutoff,
+                    "data directory: features as of this date (default: newest event's day - 90 days)");
   train->add_option("--id", train_args.id, "id column (not a feature)");
   train->add_option("--model", train_args.model, "logistic | gbdt")
       ->check(CLI::IsMember({"logistic", "gbdt"}));
   train->add_option("--folds", train_args.folds, "also cross-validate with K folds")
       ->check(CLI::Range(0, 100));
   train->add_option("--seed", train_args.seed, "fold assignment seed");
-  train->add_option("--out", train_args.out, "model file to write")->required();
+  train->add_option("--out", train_args.out, "model file to write (required with a CSV file)");
   train->callback([exit_code] { *exit_code = ChurnTrain(train_args); });
 
   CLI::App* score = churn->add_subcommand("score", "Score a CSV file: id,probability,reasons");
   score->add_option("--model", score_args.model_path, "model file from churn train")->required();
-  score->add_option("--data", score_args.data, "CSV with the training feature columns")
+  score->add_option("--data", score_args.data,
+                    "CSV with the training feature columns, or a data directory (model trained over "
+                    "the store; writes churn_risk onto the profiles)")
       ->required();
   score->add_option("--id", score_args.id, "id column (default: the training id column)");
   score->callback([exit_code] { *exit_code = ChurnScore(score_args); });
@@ -215,9 +291,12 @@ void RegisterPredictCommands(CLI::App& app, int* exit_code) {
 
   CLI::App* forecast = app.add_subcommand(
       "forecast", "Holt-Winters forecast with backtest; CSV time,forecast,lower,upper");
-  forecast->add_option("--series", forecast_args.series, "CSV file")->required();
-  forecast->add_option("--time-column", forecast_args.time_column, "time column")->required();
-  forecast->add_option("--value-column", forecast_args.value_column, "value column")->required();
+  forecast->add_option("--series", forecast_args.series,
+                       "CSV file; without it: contacts per hour (messages from customers) in --data");
+  forecast->add_option("--data", forecast_args.data_dir, "data directory (when --series is not given)");
+  forecast->add_option("--since", forecast_args.since, "data directory: only contacts from this date");
+  forecast->add_option("--time-column", forecast_args.time_column, "time column (with --series)");
+  forecast->add_option("--value-column", forecast_args.value_column, "value column (with --series)");
   forecast->add_option("--season", forecast_args.season, "season length in steps (7 = weekly)")
       ->required()
       ->check(CLI::Range(2, 100000));
@@ -234,6 +313,13 @@ void RegisterPredictCommands(CLI::App& app, int* exit_code) {
                                      "offered calls per hour");
   staffing->add_option("--forecast", staffing_args.forecast,
                        "CSV from `touchpoint forecast` (forecast = calls per hour)");
+  staffing->add_option("--data", staffing_args.data_dir,
+                       "data directory: forecast its hourly contact volume, then plan each hour");
+  staffing->add_option("--season", staffing_args.season, "with --data: season in hours (default 168)")
+      ->check(CLI::Range(2, 100000));
+  staffing->add_option("--horizon", staffing_args.horizon, "with --data: hours to plan (default 24)")
+      ->check(CLI::Range(1, 100000));
+  staffing->add_option("--since", staffing_args.since, "with --data: only contacts from this date");
   staffing->add_option("--aht-seconds", staffing_args.request.aht_seconds,
                        "average handling time in seconds")
       ->required();
