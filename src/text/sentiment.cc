@@ -25,6 +25,7 @@ struct Entry {
 constexpr int kScopeUnits = 3;       // a negator/degree adverb reaches this many units ahead
 constexpr double kContrastBefore = 0.5;
 constexpr double kNegatedNegative = 0.5;  // "不差" is mildly positive, not strongly
+constexpr double kQuestionPositive = 0.3;  // positive words in a plain question
 
 bool ParseDouble(std::string_view s, double* out) {
   std::string tmp(s);
@@ -187,6 +188,9 @@ SentimentResult LexiconSentiment::ScoreNormalized(std::string_view text) const {
         ++i;
       }
       if (questions >= 2) clause -= 0.8;  // "到底什么时候发货???"
+      // A plain question asks rather than praises: "好用吗?" "可以开发票吗?" keep little of
+      // their positive words (complaints phrased as questions stay negative).
+      if (questions == 1 && bangs == 0 && !rhetorical && clause > 0) clause *= kQuestionPositive;
       double mult = 1;
       if (bangs == 1) mult = 1.3;
       if (bangs >= 2) mult = 1.6;

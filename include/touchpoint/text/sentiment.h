@@ -26,7 +26,8 @@ SentimentLabel LabelForScore(double score);
 // with rules: negation (不/没/别/无/not/never/no) flips the next sentiment word within three
 // units, degree adverbs scale it, contrast (但是/but/however …) halves what came before and
 // weighs the following clause 1.5×, '!' strengthens a clause, repeated '!!'/'??' and
-// rhetorical questions (难道/凭什么/…) push it negative, emoticons and emoji count as words.
+// rhetorical questions (难道/凭什么/…) push it negative, a plain question ("好用吗?") keeps
+// only 30 % of its positive words, emoticons and emoji count as words.
 // Thread-safe: immutable after Create().
 class LexiconSentiment {
  public:
