@@ -42,3 +42,4 @@ if(TP_BUILD_BENCH)
 endif()
 pkg_check_modules(XXHASH   REQUIRED IMPORTED_TARGET libxxhash)     # PkgConfig::XXHASH
 find_package(ZLIB REQUIRED)                                        # ZLIB::ZLIB
+pkg_check_modules(ZSTD     REQUIRED IMPORTED_TARGET libzstd)       # PkgConfig::ZSTD (event chunks)

@@ -97,12 +97,24 @@ struct Engine::Impl {
   std::unique_ptr<store::Store> store;
   EngineOptions options;
 
+  // Lock order: store_mu, then state_mu. The writer holds store_mu for a whole commit (building
+  // the batch and applying it), so whoever else takes store_mu sees memory and store agree.
+  std::mutex store_mu;
   mutable std::shared_mutex state_mu;  // guards everything below up to the queue
   identity::IdentityGraph graph;
+  // One accumulator per *original* customer (the customer an event's anchor identifier was
+  // first seen with); a live customer's profile is the fold of its members' (Collect). Merges
+  // therefore move nothing and a split only re-homes members: no event is ever replayed for
+  // identity changes.
   std::unordered_map<std::int64_t, profile::Profile> profiles;
   HashSet seen;
   EngineStats stats;
   Millis newest = 0;
+  // Profiles are derived from events, so they are written at checkpoints (every
+  // profile_checkpoint_ms, at Stop, and with tags) rather than on every commit; a restart
+  // replays the events after the last checkpoint. `dirty`: changed since it.
+  std::unordered_set<std::int64_t> dirty;
+  std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
 
   std::mutex queue_mu;
   std::condition_variable queue_cv;
@@ -112,7 +124,6 @@ struct Engine::Impl {
   bool stopping = false;
   Status failure;  // set once a commit failed: the engine refuses writes from then on
 
-  std::mutex store_mu;  // the writer and Split() take turns on the store
   std::thread writer;
 
   explicit Impl(identity::GraphOptions g) : graph(g) {}
@@ -130,6 +141,18 @@ struct Engine::Impl {
       profiles.emplace(r.customer.value(), std::move(*p));
     }));
     TP_RETURN_IF_ERROR(bad);
+    // Events after the checkpoint are replayed into the profiles.
+    TP_ASSIGN_OR_RETURN(std::int64_t checkpoint, store->ProfileCheckpoint());
+    ingest::Parser parser;
+    TP_RETURN_IF_ERROR(store->ScanEventsFrom(checkpoint + 1, [&](store::EventRecord&& rec) {
+      auto ev = parser.ParseMessage(rec.body);
+      if (!ev.ok()) return true;  // stored events were valid when accepted
+      ev->timestamp = rec.timestamp;
+      if (ev->message && options.analyze_message) options.analyze_message(*ev->message);
+      profiles[rec.customer.value()].Apply(ToActivity(*ev));
+      dirty.insert(rec.customer.value());
+      return true;
+    }));
     TP_ASSIGN_OR_RETURN(store::StoreStats s, store->Stats());
     stats.events = s.events;
     stats.messages = s.messages;
@@ -146,8 +169,10 @@ struct Engine::Impl {
       std::vector<std::unique_ptr<Pending>> work;
       {
         std::unique_lock lock(queue_mu);
-        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;  // stopping and drained
+        // Wakes at least once per checkpoint interval so changed profiles are written while idle.
+        queue_cv.wait_for(lock, std::chrono::milliseconds(options.profile_checkpoint_ms),
+                          [&] { return stopping || !queue.empty(); });
+        if (queue.empty() && stopping) break;  // drained
         // Bulk loads (min_batch_events > 0) wait a little for a bigger batch: every customer a
         // batch touches is rewritten once per commit, so fewer, larger commits write less.
         if (options.min_batch_events > 0) {
@@ -164,27 +189,54 @@ struct Engine::Impl {
         queued_events -= n;
       }
       space_cv.notify_all();
-      Process(work);
+      Process(work, /*force_checkpoint=*/false);
     }
+    std::vector<std::unique_ptr<Pending>> none;
+    Process(none, /*force_checkpoint=*/true);
   }
 
-  void ApplyGraphChanges(identity::GraphChanges& ch, store::WriteBatch& batch,
-                         std::unordered_set<std::int64_t>& dirty, std::vector<CustomerId>& rebuild) {
+  // Adds every changed profile to the batch and marks it a checkpoint. state_mu held.
+  void AddCheckpoint(store::WriteBatch& batch) {
+    batch.profiles.reserve(batch.profiles.size() + dirty.size());
+    for (std::int64_t c : dirty) {
+      auto it = profiles.find(c);
+      if (it == profiles.end()) continue;
+      batch.profiles.push_back(store::ProfileRecord{CustomerId(c), it->second.Serialize(), newest});
+    }
+    batch.profile_checkpoint = true;
+    dirty.clear();
+    last_checkpoint = std::chrono::steady_clock::now();
+  }
+
+  // The live customer's profile: the fold of its members' accumulators, its own first (so its
+  // tags win). state_mu held (shared is enough).
+  profile::Profile Fold(CustomerId root) const {
+    profile::Profile out;
+    auto own = profiles.find(root.value());
+    if (own != profiles.end()) out = own->second;
+    for (CustomerId m : graph.Members(root)) {
+      if (m == root) continue;
+      auto it = profiles.find(m.value());
+      if (it != profiles.end()) out.Absorb(it->second);
+    }
+    return out;
+  }
+
+  double Revenue(CustomerId root) const {
+    double sum = 0;
+    for (CustomerId m : graph.Members(root)) {
+      auto it = profiles.find(m.value());
+      if (it != profiles.end()) sum += it->second.revenue();
+    }
+    return sum;
+  }
+
+  // Identity changes only touch the graph's tables: profiles are per original customer. state_mu held.
+  void ApplyGraphChanges(identity::GraphChanges& ch, store::WriteBatch& batch) {
     for (auto& r : ch.identifiers) batch.identifiers.push_back(std::move(r));
     for (auto& r : ch.customers) batch.customers.push_back(r);
     for (auto& r : ch.merges) batch.merges.push_back(std::move(r));
     for (auto& r : ch.merge_blocks) batch.merge_blocks.push_back(r);
-    for (const auto& [winner, loser] : ch.profile_merges) {
-      auto it = profiles.find(loser.value());
-      if (it != profiles.end()) {
-        profiles[winner.value()].Absorb(it->second);
-        profiles.erase(it);
-      }
-      dirty.erase(loser.value());
-      dirty.insert(winner.value());
-      batch.deleted_profiles.push_back(loser);
-    }
-    for (CustomerId c : ch.rebuild) rebuild.push_back(c);
     stats.merges += static_cast<std::int64_t>(ch.profile_merges.size());
   }
 
@@ -231,8 +283,7 @@ struct Engine::Impl {
                                                            : e.message->conversation_id;
     m.author = *author;
     m.text = e.message->text;
-    const profile::Profile& p = profiles[r.customer.value()];
-    m.high_value_customer = p.revenue() >= options.high_value_revenue;
+    m.high_value_customer = Revenue(r.customer) >= options.high_value_revenue;
     if (!e.message->sentiment_label.empty()) m.sentiment_score = e.message->sentiment_score;
     for (auto& f : options.escalation->Process(m)) {
       std::string reason = f.reason;
@@ -243,19 +294,20 @@ struct Engine::Impl {
     }
   }
 
-  void Process(std::vector<std::unique_ptr<Pending>>& work) {
+  void Process(std::vector<std::unique_ptr<Pending>>& work, bool force_checkpoint) {
     std::vector<SubmitResult> results(work.size());
     store::WriteBatch batch;
-    std::vector<CustomerId> rebuild;
     Status status;
+    std::scoped_lock store_lock(store_mu);
     {
       std::unique_lock state(state_mu);
       status = failure;
       if (status.ok()) {
-        std::unordered_set<std::int64_t> dirty;
         identity::GraphChanges changes;
+        size_t total = 0;
+        for (const auto& p : work) total += p->events.size();
+        batch.events.reserve(total);
         for (size_t i = 0; i < work.size(); ++i) {
-          batch.events.reserve(batch.events.size() + work[i]->events.size());
           for (ingest::Event& e : work[i]->events) {
             if (!seen.Insert(e.hash)) {
               ++results[i].duplicates;
@@ -264,32 +316,29 @@ struct Engine::Impl {
             changes.Clear();
             identity::Resolution r =
                 graph.Resolve(e.identifiers, e.is_alias, e.timestamp, e.message_id, &changes);
-            ApplyGraphChanges(changes, batch, dirty, rebuild);
+            ApplyGraphChanges(changes, batch);
             if (e.message && options.escalation) Escalate(e, r, batch);
-            profiles[r.customer.value()].Apply(ToActivity(e));
-            dirty.insert(r.customer.value());
+            profiles[r.anchor_original.value()].Apply(ToActivity(e));
+            dirty.insert(r.anchor_original.value());
             AppendRecords(e, r, batch);
             if (e.timestamp > newest) newest = e.timestamp;
             ++results[i].accepted;
             ++stats.events;
           }
         }
-        for (std::int64_t c : dirty) {
-          if (graph.Find(CustomerId(c)) != CustomerId(c)) continue;
-          batch.profiles.push_back(store::ProfileRecord{CustomerId(c), profiles[c].Serialize(), newest});
-        }
+        const bool due = std::chrono::steady_clock::now() - last_checkpoint >=
+                         std::chrono::milliseconds(options.profile_checkpoint_ms);
+        if ((force_checkpoint || due) && !dirty.empty()) AddCheckpoint(batch);
         batch.newest_event_at = newest;
       }
     }
     if (status.ok() && !batch.empty()) {
-      std::scoped_lock lock(store_mu);
       status = store->Apply(batch);
       if (!status.ok()) {
         std::unique_lock state(state_mu);
         failure = status.WithContext("commit failed; restart touchpoint to reload from the last commit");
       }
     }
-    if (status.ok() && !rebuild.empty()) status = Rebuild(rebuild);
     for (size_t i = 0; i < work.size(); ++i) {
       if (status.ok()) {
         work[i]->done.set_value(results[i]);
@@ -297,32 +346,6 @@ struct Engine::Impl {
         work[i]->done.set_value(status);
       }
     }
-  }
-
-  // Rebuilds the profiles of live customers from their stored events (after a split).
-  Status Rebuild(const std::vector<CustomerId>& customers) {
-    std::scoped_lock lock(store_mu);
-    std::unique_lock state(state_mu);
-    std::unordered_set<std::int64_t> roots;
-    for (CustomerId c : customers) roots.insert(graph.Find(c).value());
-    for (std::int64_t r : roots) profiles[r] = profile::Profile();
-    ingest::Parser parser;
-    Status bad;
-    TP_RETURN_IF_ERROR(store->ScanEvents([&](store::EventRecord&& rec) {
-      const std::int64_t root = graph.Find(rec.customer).value();
-      if (!roots.count(root)) return true;
-      auto ev = parser.ParseMessage(rec.body);
-      if (!ev.ok()) return true;  // stored events were valid when accepted
-      ev->timestamp = rec.timestamp;
-      if (ev->message && options.analyze_message) options.analyze_message(*ev->message);
-      profiles[root].Apply(ToActivity(*ev));
-      return true;
-    }));
-    store::WriteBatch batch;
-    for (std::int64_t r : roots) {
-      batch.profiles.push_back(store::ProfileRecord{CustomerId(r), profiles[r].Serialize(), newest});
-    }
-    return store->Apply(batch);
   }
 
   Result<CustomerData> Collect(std::string_view ref) const {
@@ -348,8 +371,7 @@ struct Engine::Impl {
     for (CustomerId m : members) {
       if (m != root) d.merged.push_back(m);
     }
-    auto it = profiles.find(root.value());
-    if (it != profiles.end()) d.profile = it->second;
+    d.profile = Fold(root);
     d.merges = graph.MergesOf(members);
     return d;
   }
@@ -413,20 +435,15 @@ Result<std::string> Engine::ExplainJson(std::string_view ref) const {
 Status Engine::Split(MergeId merge) {
   identity::GraphChanges changes;
   store::WriteBatch batch;
+  std::scoped_lock lock(impl_->store_mu);
   {
     std::unique_lock state(impl_->state_mu);
     TP_RETURN_IF_ERROR(impl_->failure);
     TP_RETURN_IF_ERROR(impl_->graph.Split(merge, SystemClock::Instance().Now(), &changes));
-    std::unordered_set<std::int64_t> dirty;
-    std::vector<CustomerId> rebuild;
-    impl_->ApplyGraphChanges(changes, batch, dirty, rebuild);
+    impl_->ApplyGraphChanges(changes, batch);
     impl_->stats.merges -= 1;
   }
-  {
-    std::scoped_lock lock(impl_->store_mu);
-    TP_RETURN_IF_ERROR(impl_->store->Apply(batch));
-  }
-  return impl_->Rebuild(changes.rebuild);
+  return impl_->store->Apply(batch);
 }
 
 Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items) {
@@ -472,18 +489,20 @@ Result<std::vector<Engine::MessageRow>> Engine::Messages() {
 Status Engine::SetTags(
     const std::vector<std::pair<CustomerId, std::vector<std::pair<std::string, std::string>>>>& tags) {
   store::WriteBatch batch;
+  std::scoped_lock lock(impl_->store_mu);
   {
     std::unique_lock state(impl_->state_mu);
     TP_RETURN_IF_ERROR(impl_->failure);
     for (const auto& [customer, values] : tags) {
       if (impl_->graph.Find(customer) != customer) continue;
-      auto it = impl_->profiles.find(customer.value());
-      if (it == impl_->profiles.end()) continue;
-      for (const auto& [name, value] : values) it->second.SetTag(name, value);
-      batch.profiles.push_back(store::ProfileRecord{customer, it->second.Serialize(), impl_->newest});
+      if (!impl_->profiles.count(customer.value()) && impl_->graph.IdentifiersOf(customer).empty()) continue;
+      // Onto the customer's own accumulator: it comes first in the fold, so these tags win.
+      profile::Profile& p = impl_->profiles[customer.value()];
+      for (const auto& [name, value] : values) p.SetTag(name, value);
+      impl_->dirty.insert(customer.value());
     }
+    impl_->AddCheckpoint(batch);
   }
-  std::scoped_lock lock(impl_->store_mu);
   return impl_->store->Apply(batch);
 }
 
@@ -590,10 +609,27 @@ Result<CustomerData> CollectFromStore(store::Store& store, std::string_view ref)
   for (CustomerId m : members) {
     if (m != root) d.merged.push_back(m);
   }
-  TP_ASSIGN_OR_RETURN(auto prof, store.FindProfile(root));
-  if (prof) {
-    TP_ASSIGN_OR_RETURN(d.profile, profile::Profile::Parse(prof->data));
+  // Profiles are stored at checkpoints: a member merged in since still has its own, and events
+  // after the checkpoint are replayed (without text analysis: at most one checkpoint interval of
+  // messages lacks sentiment here; the serving engine's view has it).
+  for (CustomerId m : members) {
+    TP_ASSIGN_OR_RETURN(auto prof, store.FindProfile(m));
+    if (!prof) continue;
+    TP_ASSIGN_OR_RETURN(profile::Profile p, profile::Profile::Parse(prof->data));
+    d.profile.Absorb(p);
   }
+  TP_ASSIGN_OR_RETURN(std::int64_t checkpoint, store.ProfileCheckpoint());
+  std::unordered_set<std::int64_t> member_set;
+  for (CustomerId m : members) member_set.insert(m.value());
+  ingest::Parser parser;
+  TP_RETURN_IF_ERROR(store.ScanEventsFrom(checkpoint + 1, [&](store::EventRecord&& rec) {
+    if (!member_set.count(rec.customer.value())) return true;
+    auto ev = parser.ParseMessage(rec.body);
+    if (!ev.ok()) return true;
+    ev->timestamp = rec.timestamp;
+    d.profile.Apply(ToActivity(*ev));
+    return true;
+  }));
   TP_ASSIGN_OR_RETURN(d.merges, store.MergesInvolving(members));
   return d;
 }

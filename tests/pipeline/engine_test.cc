@@ -213,3 +213,74 @@ TEST_F(EngineTest, TagsWrittenByAnalyticsAreDurableAndShown) {
 
 }  // namespace
 }  // namespace touchpoint::pipeline
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace touchpoint::pipeline {
+namespace {
+
+// Runs `body` in a child process, which must end itself with _exit (no destructors, no Stop, no
+// checkpoint): what a kill -9 leaves behind once the submitted events were acknowledged.
+int RunAndDie(const std::function<void()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    body();
+    _exit(2);  // body returned: it failed before dying
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(EngineTest, ProfilesAfterTheLastCheckpointAreReplayedAfterACrash) {
+  // Reference: everything ingested and stopped cleanly.
+  ::touchpoint::testing::TempDir ref_dir;
+  json reference;
+  {
+    auto d = OpenForWriting(ref_dir.path(), EngineOptions{}, "test");
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->engine->Submit(Parse(kJourney)));
+    reference = json::parse(*(*d)->engine->CustomerJson("user:u1", 0, false));
+  }
+  // The first four events are checkpointed (clean stop); the rest, including the message that
+  // merges anon-9 into u1 by phone, are acknowledged by a process that then dies before any
+  // checkpoint (an hour away).
+  {
+    auto d = OpenForWriting(tmp_.path(), EngineOptions{}, "test");
+    ASSERT_OK(d);
+    ASSERT_OK((*d)->engine->Submit(Parse({kJourney.begin(), kJourney.begin() + 4})));
+  }
+  ASSERT_EQ(RunAndDie([&] {
+              EngineOptions o;
+              o.profile_checkpoint_ms = 3'600'000;
+              auto d = OpenForWriting(tmp_.path(), std::move(o), "test");
+              if (!d.ok()) return;
+              // The merged-away customer's message first, so it has a profile of its own.
+              auto late = Parse({kJourney[5]});
+              auto rest = Parse({kJourney[4], kJourney[6]});
+              if ((*d)->engine->Submit(std::move(late)).ok() && (*d)->engine->Submit(std::move(rest)).ok()) _exit(0);
+            }),
+            0);
+  // Read-only (no engine) already sees the acknowledged events.
+  {
+    auto store = OpenReadOnly(tmp_.path());
+    ASSERT_OK(store);
+    EXPECT_EQ(*(*store)->ProfileCheckpoint(), 4) << "the dying process wrote no checkpoint";
+    auto j = ReadCustomerJson(**store, "user:u1", 0, false);
+    ASSERT_OK(j);
+    EXPECT_EQ(json::parse(*j)["features"], reference["features"]);
+  }
+  Open();
+  json c = Customer("user:u1");
+  EXPECT_EQ(c["features"], reference["features"]);
+  EXPECT_EQ(c["traits"], reference["traits"]);
+  EXPECT_EQ(Customer("anon:anon-9")["id"], c["id"]);
+  EXPECT_EQ(engine().Stats().events, 7);
+  // Replayed once only: a second restart (after a clean stop wrote a checkpoint) agrees.
+  Open();
+  EXPECT_EQ(Customer("user:u1")["features"], reference["features"]);
+}
+
+}  // namespace
+}  // namespace touchpoint::pipeline

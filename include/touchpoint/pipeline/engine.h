@@ -39,6 +39,9 @@ struct EngineOptions {
   size_t min_batch_events = 0;         // > 0: wait up to max_linger_ms to gather this many (bulk)
   int max_linger_ms = 200;
   size_t max_queued_events = 200'000;  // SubmitAsync blocks above this (back-pressure)
+  // Changed profiles are written at most this often (and at Stop); a restart replays the
+  // events committed since (see docs/architecture.md, "Profile checkpoints").
+  int profile_checkpoint_ms = 1000;
 };
 
 struct SubmitResult {

@@ -16,6 +16,8 @@ struct Options {
   // WAL is synced at checkpoints).
   std::string synchronous = "full";
   int cache_mib = 256;
+  // zstd level of the event log's chunks (1 = fastest standard level; 0 = store uncompressed).
+  int event_compression_level = 1;
 };
 
 // Opens (and for a writer, creates and migrates) the database. Fails with kUnavailable when

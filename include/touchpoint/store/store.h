@@ -141,10 +141,14 @@ struct WriteBatch {
   std::vector<EscalationRecord> escalations;
   std::vector<std::pair<CustomerId, CustomerId>> merge_blocks;  // pairs never to merge again
   Millis newest_event_at = 0;  // raises the stored high-water mark when larger
+  // Profile checkpoint: true when the stored profiles, with this batch's, reflect every event up
+  // to and including this batch's last event. The store then records that event's seq (see
+  // ProfileCheckpoint); after a restart only later events are replayed into profiles.
+  bool profile_checkpoint = false;
   bool empty() const {
     return events.empty() && identifiers.empty() && customers.empty() && merges.empty() &&
            profiles.empty() && deleted_profiles.empty() && orders.empty() && messages.empty() &&
-           surveys.empty() && escalations.empty() && merge_blocks.empty();
+           surveys.empty() && escalations.empty() && merge_blocks.empty() && !profile_checkpoint;
   }
 };
 
@@ -182,6 +186,11 @@ class Store {
   virtual Status ScanMessages(const std::function<void(MessageRecord&&)>& fn) = 0;
   // Events in insertion order; `fn` returns false to stop.
   virtual Status ScanEvents(const std::function<bool(EventRecord&&)>& fn) = 0;
+  // Events with seq >= from_seq, in insertion order; `fn` returns false to stop.
+  virtual Status ScanEventsFrom(std::int64_t from_seq, const std::function<bool(EventRecord&&)>& fn) = 0;
+  // The seq of the last event the stored profiles reflect (0: none); set by a batch with
+  // profile_checkpoint.
+  virtual Result<std::int64_t> ProfileCheckpoint() = 0;
 
   // Point reads for read-only commands.
   virtual Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind,

@@ -3,16 +3,21 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <string>
 #include <touchpoint/store/sqlite.h>
 #include <unordered_map>
 
+#include "store/sqlite/event_chunk.h"
+
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
-// Migrations, applied in order; index i brings the schema from version i to i + 1.
+// Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
+// that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
+// transaction.
 const char* const kMigrations[] = {
     R"sql(
 CREATE TABLE events(
@@ -102,6 +107,19 @@ CREATE TABLE api_keys(
   created_at INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL DEFAULT 0);
 )sql",
+    // 2: the event log moves into compressed chunks (store/sqlite/event_chunk.h); the code step
+    // copies version-1 rows over and drops the old table.
+    R"sql(
+CREATE TABLE event_chunks(
+  first_seq INTEGER PRIMARY KEY,
+  n INTEGER NOT NULL,
+  codec INTEGER NOT NULL,
+  raw_size INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  hashes BLOB NOT NULL,
+  data BLOB NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -148,6 +166,15 @@ class Stmt {
   std::int64_t Int(int col) { return sqlite3_column_int64(s_, col); }
   double Real(int col) { return sqlite3_column_double(s_, col); }
   bool IsNull(int col) { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string_view Blob(int col) {
+    const void* p = sqlite3_column_blob(s_, col);
+    return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string_view();
+  }
+  Stmt& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   std::string Text(int col) {
     const auto* p = sqlite3_column_text(s_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
@@ -160,7 +187,8 @@ class Stmt {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(sqlite3* db, Options options) : db_(db), options_(std::move(options)) {}
+  SqliteStore(sqlite3* db, Options options)
+      : db_(db), options_(std::move(options)), codec_(options_.event_compression_level) {}
   ~SqliteStore() override {
     stmts_.clear();
     if (!options_.read_only) {
@@ -185,26 +213,34 @@ class SqliteStore final : public Store {
     }
     TP_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-" + std::to_string(options_.cache_mib * 1024)));
     TP_RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
-    return Migrate();
+    TP_RETURN_IF_ERROR(Migrate());
+    Stmt st(db_, "SELECT coalesce(max(first_seq + n), 1) FROM event_chunks");
+    if (!st.ok() || st.Step() != SQLITE_ROW) return Error("read the event log's end");
+    next_seq_ = st.Int(0);
+    return Status::Ok();
   }
 
   Status Apply(WriteBatch& b) override {
     if (options_.read_only) return Status::FailedPrecondition("store is open read-only");
     TP_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    Status s = ApplyInTxn(b);
+    std::int64_t seq = next_seq_;
+    Status s = ApplyInTxn(b, &seq);
+    if (s.ok()) s = Exec("COMMIT");
     if (!s.ok()) {
       Exec("ROLLBACK").ok();
       return s;
     }
-    return Exec("COMMIT");
+    next_seq_ = seq;
+    return Status::Ok();
   }
 
   Status ScanMessageHashes(const std::function<void(const MessageHash&)>& fn) override {
-    Stmt st(db_, "SELECT hash_hi, hash_lo FROM events");
+    Stmt st(db_, "SELECT hashes FROM event_chunks");
     if (!st.ok()) return Error("prepare scan hashes");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
-      fn(MessageHash{static_cast<std::uint64_t>(st.Int(0)), static_cast<std::uint64_t>(st.Int(1))});
+      std::string_view h = st.Blob(0);
+      for (size_t i = 0; i + 16 <= h.size(); i += 16) fn(ReadHash(h.data() + i));
     }
     return rc == SQLITE_DONE ? Status::Ok() : Error("scan hashes");
   }
@@ -277,21 +313,22 @@ class SqliteStore final : public Store {
   }
 
   Status ScanEvents(const std::function<bool(EventRecord&&)>& fn) override {
-    Stmt st(db_, "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body "
-                 "FROM events ORDER BY seq");
+    return ScanEventsFrom(0, fn);
+  }
+
+  Status ScanEventsFrom(std::int64_t from_seq, const std::function<bool(EventRecord&&)>& fn) override {
+    // The chunk holding from_seq starts at or before it; earlier events of that chunk are skipped.
+    Stmt st(db_, "SELECT first_seq, n, codec, raw_size, hashes, data FROM event_chunks "
+                 "WHERE first_seq + n > ?1 ORDER BY first_seq");
     if (!st.ok()) return Error("prepare scan events");
+    st.Bind(1, from_seq);
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
-      EventRecord e;
-      e.seq = st.Int(0);
-      e.hash = {static_cast<std::uint64_t>(st.Int(1)), static_cast<std::uint64_t>(st.Int(2))};
-      e.message_id = st.Text(3);
-      e.customer = CustomerId(st.Int(4));
-      e.timestamp = st.Int(5);
-      e.kind = static_cast<EventKind>(st.Int(6));
-      e.name = st.Text(7);
-      e.body = st.Text(8);
-      if (!fn(std::move(e))) return Status::Ok();
+      bool stopped = false;
+      TP_RETURN_IF_ERROR(codec_.Decode(
+          st.Int(0), static_cast<int>(st.Int(1)), static_cast<int>(st.Int(2)), st.Int(3), st.Blob(4), st.Blob(5),
+          [&](EventRecord&& e) { return e.seq < from_seq || fn(std::move(e)); }, &stopped));
+      if (stopped) return Status::Ok();
     }
     return rc == SQLITE_DONE ? Status::Ok() : Error("scan events");
   }
@@ -418,7 +455,7 @@ class SqliteStore final : public Store {
       *out = st.Int(0);
       return Status::Ok();
     };
-    TP_RETURN_IF_ERROR(count("SELECT count(*) FROM events", &s.events));
+    TP_RETURN_IF_ERROR(count("SELECT coalesce(sum(n), 0) FROM event_chunks", &s.events));
     TP_RETURN_IF_ERROR(count("SELECT count(*) FROM customers WHERE merged_into = 0", &s.customers));
     TP_RETURN_IF_ERROR(count("SELECT count(*) FROM identifiers", &s.identifiers));
     TP_RETURN_IF_ERROR(count("SELECT count(*) FROM messages", &s.messages));
@@ -437,11 +474,22 @@ class SqliteStore final : public Store {
     return Error("newest event time");
   }
 
+  Result<std::int64_t> ProfileCheckpoint() override {
+    Stmt st(db_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'profile_checkpoint'");
+    int rc = st.Step();
+    if (rc == SQLITE_ROW) return st.Int(0);
+    if (rc != SQLITE_DONE) return Error("profile checkpoint");
+    return Status::Internal("the database has no profile checkpoint (set by the migration to version 2)");
+  }
+
   Result<std::int64_t> CountMessageId(const std::string& message_id) override {
-    Stmt st(db_, "SELECT count(*) FROM events WHERE message_id = ?1");
-    st.Bind(1, message_id);
-    if (st.Step() != SQLITE_ROW) return Error("count message id");
-    return st.Int(0);
+    // A diagnostic (tests, support): a full scan of the log, which has no message-id index.
+    std::int64_t n = 0;
+    TP_RETURN_IF_ERROR(ScanEvents([&](EventRecord&& e) {
+      if (e.message_id == message_id) ++n;
+      return true;
+    }));
+    return n;
   }
 
   Result<ApiKeyRecord> CreateKey(const std::string& role, const std::string& key_hash,
@@ -533,6 +581,7 @@ class SqliteStore final : public Store {
     while (version_ < kSchemaVersion) {
       TP_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
       Status s = Exec(kMigrations[version_]);
+      if (s.ok() && version_ + 1 == 2) s = MigrateEventsToChunks();
       if (s.ok()) s = Exec("DELETE FROM schema_version");
       if (s.ok()) s = Exec("INSERT INTO schema_version(version) VALUES(" + std::to_string(version_ + 1) + ")");
       if (!s.ok()) {
@@ -599,18 +648,74 @@ class SqliteStore final : public Store {
     return ApiKeyRecord{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4), st.Int(5)};
   }
 
-  Status ApplyInTxn(WriteBatch& b) {
-    if (!b.events.empty()) {
-      Stmt& st = Prepared("INSERT INTO events(hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-      for (EventRecord& e : b.events) {
-        st.Reset();
-        st.Bind(1, e.hash.hi).Bind(2, e.hash.lo).Bind(3, e.message_id).Bind(4, e.customer.value())
-            .Bind(5, e.timestamp).Bind(6, static_cast<int>(e.kind)).Bind(7, e.name).Bind(8, e.body);
-        if (st.Step() != SQLITE_DONE) return Error("insert event");
-        e.seq = sqlite3_last_insert_rowid(db_);
+  // Writes `events` as one chunk numbered from *seq; advances *seq.
+  Status InsertChunk(std::span<EventRecord> events, std::int64_t* seq) {
+    codec_.Encode(events, chunk_);
+    Millis min_ts = events.front().timestamp;
+    Millis max_ts = min_ts;
+    for (EventRecord& e : events) {
+      e.seq = (*seq)++;
+      min_ts = std::min(min_ts, e.timestamp);
+      max_ts = std::max(max_ts, e.timestamp);
+    }
+    Stmt& st = Prepared("INSERT INTO event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, hashes, data) "
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    st.Reset();
+    st.Bind(1, events.front().seq).Bind(2, chunk_.n).Bind(3, static_cast<int>(chunk_.codec)).Bind(4, chunk_.raw_size)
+        .Bind(5, min_ts).Bind(6, max_ts).BindBlob(7, chunk_.hashes).BindBlob(8, chunk_.data);
+    if (st.Step() != SQLITE_DONE) return Error("insert event chunk");
+    return Status::Ok();
+  }
+
+  Status InsertEvents(std::span<EventRecord> events, std::int64_t* seq) {
+    size_t begin = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      bytes += events[i].body.size() + events[i].message_id.size() + events[i].name.size() + 16;
+      if (i + 1 - begin == kMaxChunkEvents || bytes >= kMaxChunkRawBytes || i + 1 == events.size()) {
+        TP_RETURN_IF_ERROR(InsertChunk(events.subspan(begin, i + 1 - begin), seq));
+        begin = i + 1;
+        bytes = 0;
       }
     }
+    return Status::Ok();
+  }
+
+  // Version 1 → 2: copies the row-per-event log into chunks, then drops it.
+  Status MigrateEventsToChunks() {
+    std::int64_t seq = 1;
+    {
+      Stmt st(db_, "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body "
+                   "FROM events ORDER BY seq");
+      if (!st.ok()) return Error("prepare read of version-1 events");
+      std::vector<EventRecord> buf;
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        EventRecord e;
+        e.hash = {static_cast<std::uint64_t>(st.Int(1)), static_cast<std::uint64_t>(st.Int(2))};
+        e.message_id = st.Text(3);
+        e.customer = CustomerId(st.Int(4));
+        e.timestamp = st.Int(5);
+        e.kind = static_cast<EventKind>(st.Int(6));
+        e.name = st.Text(7);
+        e.body = st.Text(8);
+        buf.push_back(std::move(e));
+        if (buf.size() == kMaxChunkEvents) {
+          TP_RETURN_IF_ERROR(InsertEvents(buf, &seq));
+          buf.clear();
+        }
+      }
+      if (rc != SQLITE_DONE) return Error("read version-1 events");
+      if (!buf.empty()) TP_RETURN_IF_ERROR(InsertEvents(buf, &seq));
+    }
+    // Version-1 writers rewrote profiles on every commit: they reflect every event copied.
+    TP_RETURN_IF_ERROR(Exec("INSERT OR REPLACE INTO meta(key, value) VALUES('profile_checkpoint', '" +
+                            std::to_string(seq - 1) + "')"));
+    return Exec("DROP TABLE events");
+  }
+
+  Status ApplyInTxn(WriteBatch& b, std::int64_t* seq) {
+    if (!b.events.empty()) TP_RETURN_IF_ERROR(InsertEvents(b.events, seq));
     if (!b.customers.empty()) {
       Stmt& st = Prepared("INSERT OR REPLACE INTO customers(id, merged_into, created_at) VALUES(?1, ?2, ?3)");
       for (const CustomerRecord& c : b.customers) {
@@ -697,6 +802,13 @@ class SqliteStore final : public Store {
         if (st.Step() != SQLITE_DONE) return Error("insert survey");
       }
     }
+    if (b.profile_checkpoint) {
+      Stmt& st = Prepared("INSERT INTO meta(key, value) VALUES('profile_checkpoint', ?1) "
+                          "ON CONFLICT(key) DO UPDATE SET value = ?1");
+      st.Reset();
+      st.Bind(1, *seq - 1);
+      if (st.Step() != SQLITE_DONE) return Error("update profile checkpoint");
+    }
     if (b.newest_event_at != 0) {
       Stmt& st = Prepared("INSERT INTO meta(key, value) VALUES('newest_event_at', ?1) "
                           "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), ?1)");
@@ -719,6 +831,9 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   Options options_;
+  EventChunkCodec codec_;
+  EncodedChunk chunk_;         // scratch for InsertChunk
+  std::int64_t next_seq_ = 1;  // seq of the next event written
   int version_ = 0;
   std::unordered_map<const char*, Stmt> stmts_;
 };

@@ -1,0 +1,172 @@
+#include "store/sqlite/event_chunk.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+namespace touchpoint::store::sqlite {
+namespace {
+
+// LEB128 varints, written by hand: a dozen lines, and no Debian library offers them alone.
+void PutVarint(std::uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(static_cast<unsigned char>(v | 0x80)));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void PutBytes(std::string_view s, std::string& out) {
+  PutVarint(s.size(), out);
+  out.append(s);
+}
+
+std::uint64_t ZigZag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t UnZigZag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
+
+// Bounds-checked reader over one chunk's records.
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  bool Varint(std::uint64_t* v) {
+    std::uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return false;
+      const auto b = static_cast<unsigned char>(*p_++);
+      r |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Byte(unsigned char* b) {
+    if (p_ == end_) return false;
+    *b = static_cast<unsigned char>(*p_++);
+    return true;
+  }
+  bool Bytes(std::string* s) {
+    std::uint64_t n = 0;
+    if (!Varint(&n) || n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    s->assign(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+void PutLe64(std::uint64_t v, std::string& out) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out.append(b, 8);
+}
+
+std::uint64_t GetLe64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+struct EventChunkCodec::Contexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~Contexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+EventChunkCodec::EventChunkCodec(int level) : level_(level), ctx_(std::make_unique<Contexts>()) {}
+EventChunkCodec::~EventChunkCodec() = default;
+
+void AppendHash(const MessageHash& h, std::string& out) {
+  PutLe64(h.hi, out);
+  PutLe64(h.lo, out);
+}
+
+MessageHash ReadHash(const char* p) { return MessageHash{GetLe64(p), GetLe64(p + 8)}; }
+
+void EventChunkCodec::Encode(std::span<const EventRecord> events, EncodedChunk& out) {
+  out.hashes.clear();
+  out.hashes.reserve(events.size() * 16);
+  raw_.clear();
+  for (const EventRecord& e : events) {
+    AppendHash(e.hash, out.hashes);
+    PutVarint(static_cast<std::uint64_t>(e.customer.value()), raw_);
+    PutVarint(ZigZag(e.timestamp), raw_);
+    raw_.push_back(static_cast<char>(static_cast<int>(e.kind)));
+    PutBytes(e.message_id, raw_);
+    PutBytes(e.name, raw_);
+    PutBytes(e.body, raw_);
+  }
+  out.n = static_cast<int>(events.size());
+  out.raw_size = static_cast<std::int64_t>(raw_.size());
+  if (level_ > 0 && ctx_->c != nullptr) {
+    out.data.resize(ZSTD_compressBound(raw_.size()));
+    const size_t got = ZSTD_compressCCtx(ctx_->c, out.data.data(), out.data.size(), raw_.data(), raw_.size(), level_);
+    if (!ZSTD_isError(got) && got < raw_.size()) {
+      out.data.resize(got);
+      out.codec = ChunkCodec::kZstd;
+      return;
+    }
+  }
+  out.data.assign(raw_);
+  out.codec = ChunkCodec::kRaw;
+}
+
+Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
+                               std::string_view hashes, std::string_view data,
+                               const std::function<bool(EventRecord&&)>& fn, bool* stopped) {
+  *stopped = false;
+  auto corrupt = [&](const char* what) {
+    return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
+  };
+  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return corrupt("hash column size");
+  std::string_view records;
+  if (codec == static_cast<int>(ChunkCodec::kRaw)) {
+    records = data;
+  } else if (codec == static_cast<int>(ChunkCodec::kZstd)) {
+    // raw_size is bounded by the writer (kMaxChunkRawBytes plus one record); refuse absurd sizes
+    // rather than allocate them.
+    if (raw_size < 0 || raw_size > (std::int64_t{1} << 32)) return corrupt("raw size");
+    raw_.resize(static_cast<size_t>(raw_size));
+    const size_t got = ZSTD_decompressDCtx(ctx_->d, raw_.data(), raw_.size(), data.data(), data.size());
+    if (ZSTD_isError(got) || got != raw_.size()) return corrupt("zstd frame");
+    records = raw_;
+  } else {
+    return corrupt("unknown codec");
+  }
+  Reader r(records);
+  for (int i = 0; i < n; ++i) {
+    EventRecord e;
+    e.seq = first_seq + i;
+    e.hash = ReadHash(hashes.data() + static_cast<size_t>(i) * 16);
+    std::uint64_t customer = 0;
+    std::uint64_t ts = 0;
+    unsigned char kind = 0;
+    if (!r.Varint(&customer) || !r.Varint(&ts) || !r.Byte(&kind) || !r.Bytes(&e.message_id) ||
+        !r.Bytes(&e.name) || !r.Bytes(&e.body)) {
+      return corrupt("truncated record");
+    }
+    e.customer = CustomerId(static_cast<std::int64_t>(customer));
+    e.timestamp = UnZigZag(ts);
+    e.kind = static_cast<EventKind>(kind);
+    if (!fn(std::move(e))) {
+      *stopped = true;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace touchpoint::store::sqlite

@@ -1,0 +1,140 @@
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+#include <touchpoint/store/sqlite.h>
+
+#include "pipeline/test_dir.h"
+#include "testing/matchers.h"
+
+namespace touchpoint::store::sqlite {
+namespace {
+
+EventRecord Event(int i) {
+  EventRecord e;
+  e.hash = {static_cast<std::uint64_t>(i) + 1, static_cast<std::uint64_t>(i) * 31 + 7};
+  e.message_id = "msg-" + std::to_string(i);
+  e.customer = CustomerId(1 + i % 100);
+  e.timestamp = 1'700'000'000'000 + i;
+  e.kind = EventKind::kTrack;
+  e.name = "Product Viewed";
+  e.body = R"({"type":"track","event":"Product Viewed","messageId":"msg-)" + std::to_string(i) + R"("})";
+  return e;
+}
+
+std::unique_ptr<Store> OpenAt(const std::string& path) {
+  Options o;
+  o.path = path;
+  auto s = Open(o);
+  EXPECT_OK(s);
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+std::vector<EventRecord> All(Store& s, std::int64_t from = 0) {
+  std::vector<EventRecord> out;
+  EXPECT_OK(s.ScanEventsFrom(from, [&](EventRecord&& e) {
+    out.push_back(std::move(e));
+    return true;
+  }));
+  return out;
+}
+
+TEST(SqliteStoreTest, EventLogKeepsOrderSeqsAndHashesAcrossChunksAndRestarts) {
+  ::touchpoint::testing::TempDir tmp;
+  const std::string db = tmp.File("t.db");
+  int next = 0;
+  {
+    auto s = OpenAt(db);
+    for (int batch_size : {10'000, 1, 2'500}) {  // 10,000 spans three 4,096-event chunks
+      WriteBatch b;
+      for (int i = 0; i < batch_size; ++i) b.events.push_back(Event(next++));
+      ASSERT_OK(s->Apply(b));
+      EXPECT_EQ(b.events.back().seq, next) << "seqs are assigned consecutively from 1";
+    }
+  }
+  auto s = OpenAt(db);
+  {
+    WriteBatch b;
+    b.events.push_back(Event(next++));
+    ASSERT_OK(s->Apply(b));
+    EXPECT_EQ(b.events[0].seq, next) << "numbering continues after a restart";
+  }
+  auto all = All(*s);
+  ASSERT_EQ(all.size(), static_cast<size_t>(next));
+  for (int i = 0; i < next; ++i) {
+    ASSERT_EQ(all[static_cast<size_t>(i)].seq, i + 1);
+    ASSERT_EQ(all[static_cast<size_t>(i)].message_id, "msg-" + std::to_string(i));
+    ASSERT_EQ(all[static_cast<size_t>(i)].body, Event(i).body);
+  }
+  auto tail = All(*s, 4'100);  // starts inside the second chunk
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail.front().seq, 4'100);
+  EXPECT_EQ(tail.size(), static_cast<size_t>(next - 4'099));
+  size_t hashes = 0;
+  ASSERT_OK(s->ScanMessageHashes([&](const MessageHash& h) {
+    EXPECT_EQ(h, Event(static_cast<int>(hashes)).hash);
+    ++hashes;
+  }));
+  EXPECT_EQ(hashes, static_cast<size_t>(next));
+  EXPECT_EQ(*s->CountMessageId("msg-12000"), 1);
+  EXPECT_EQ(*s->CountMessageId("msg-none"), 0);
+}
+
+TEST(SqliteStoreTest, ProfileCheckpointIsTheLastEventOfTheBatchThatSetsIt) {
+  ::touchpoint::testing::TempDir tmp;
+  auto s = OpenAt(tmp.File("t.db"));
+  EXPECT_EQ(*s->ProfileCheckpoint(), 0);
+  WriteBatch a;
+  for (int i = 0; i < 5; ++i) a.events.push_back(Event(i));
+  ASSERT_OK(s->Apply(a));
+  EXPECT_EQ(*s->ProfileCheckpoint(), 0) << "a batch without the flag leaves it";
+  WriteBatch b;
+  for (int i = 5; i < 8; ++i) b.events.push_back(Event(i));
+  b.profile_checkpoint = true;
+  ASSERT_OK(s->Apply(b));
+  EXPECT_EQ(*s->ProfileCheckpoint(), 8);
+  WriteBatch c;  // a checkpoint with no events of its own
+  c.profile_checkpoint = true;
+  ASSERT_OK(s->Apply(c));
+  EXPECT_EQ(*s->ProfileCheckpoint(), 8);
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+}
+
+TEST(SqliteStoreTest, VersionOneEventRowsMigrateIntoChunks) {
+  ::touchpoint::testing::TempDir tmp;
+  const std::string db = tmp.File("v1.db");
+  {
+    // The parts of the version-1 layout the migration reads.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    Exec(raw, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES(1);"
+              "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+              "CREATE TABLE events(seq INTEGER PRIMARY KEY, hash_hi INTEGER NOT NULL, hash_lo INTEGER NOT NULL,"
+              " message_id TEXT NOT NULL, customer_id INTEGER NOT NULL, ts INTEGER NOT NULL, kind INTEGER NOT NULL,"
+              " name TEXT NOT NULL, body TEXT NOT NULL);"
+              "INSERT INTO events VALUES(1, -5, 9, 'a', 11, 1000, 1, '', '{\"a\":1}');"
+              "INSERT INTO events VALUES(2, 6, -10, 'b', 12, 2000, 2, 'Order Completed', '{\"b\":2}');"
+              "INSERT INTO events VALUES(3, 7, 11, 'c', 11, 3000, 3, 'Home', '{\"c\":3}');");
+    sqlite3_close(raw);
+  }
+  auto s = OpenAt(db);
+  EXPECT_EQ(s->schema_version(), 2);
+  auto all = All(*s);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].hash, (MessageHash{static_cast<std::uint64_t>(-5), 9}));
+  EXPECT_EQ(all[1].name, "Order Completed");
+  EXPECT_EQ(all[1].customer, CustomerId(12));
+  EXPECT_EQ(all[2].body, "{\"c\":3}");
+  EXPECT_EQ(all[2].timestamp, 3000);
+  EXPECT_EQ(*s->ProfileCheckpoint(), 3) << "version-1 profiles reflected every event";
+  WriteBatch b;
+  b.events.push_back(Event(99));
+  ASSERT_OK(s->Apply(b));
+  EXPECT_EQ(b.events[0].seq, 4);
+}
+
+}  // namespace
+}  // namespace touchpoint::store::sqlite
