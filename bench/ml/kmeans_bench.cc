@@ -49,6 +49,26 @@ void BM_KMeans(benchmark::State& state) {
 BENCHMARK(BM_KMeans)->Args({100'000, 4})->Args({1'000'000, 1})->Args({1'000'000, 4})
     ->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// No cluster structure: Lloyd needs 100+ iterations. Args: rows, restarts, threads.
+void BM_KMeansUniform(benchmark::State& state) {
+  touchpoint::ml::SplitMix64 rng(7);
+  touchpoint::ml::Matrix x(static_cast<size_t>(state.range(0)), 8);
+  for (auto& v : x.data) v = rng.Uniform();
+  double inertia = 0;
+  int iterations = 0;
+  for (auto _ : state) {
+    auto got = touchpoint::ml::KMeans(x, {.k = 8, .restarts = static_cast<int>(state.range(1)),
+                                          .max_iterations = 300, .tolerance = 1e-4, .seed = 42,
+                                          .threads = static_cast<int>(state.range(2))});
+    benchmark::DoNotOptimize(got->labels.data());
+    inertia = got->inertia;
+    iterations = got->iterations;
+  }
+  state.SetLabel("inertia=" + std::to_string(inertia) + " iterations=" + std::to_string(iterations));
+}
+BENCHMARK(BM_KMeansUniform)->Args({1'000'000, 4, 1})->Args({1'000'000, 4, 2})
+    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
 void BM_Silhouette(benchmark::State& state) {
   const auto x = Blobs(100'000, 8, 8);
   auto km = touchpoint::ml::KMeans(x, {.k = 8, .restarts = 1, .max_iterations = 300, .tolerance = 1e-4, .seed = 1});

@@ -1,9 +1,11 @@
 #include <touchpoint/ml/kmeans.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <thread>
 
 namespace touchpoint::ml {
 namespace {
@@ -17,24 +19,51 @@ inline double SqDist(const double* a, const double* b, size_t d) {
   return s;
 }
 
+// Rows are processed in fixed chunks; per-chunk partial results are combined in chunk order, so
+// the result is the same for any number of threads.
+constexpr size_t kChunkRows = 16384;
+
+size_t ChunkCount(size_t n) { return (n + kChunkRows - 1) / kChunkRows; }
+
+// Runs body(chunk) for every chunk on up to `threads` threads (the caller's thread included).
+template <class Body>
+void ForEachChunk(size_t chunks, int threads, const Body& body) {
+  const size_t t = std::min(chunks, static_cast<size_t>(std::max(1, threads)));
+  if (t <= 1) {
+    for (size_t c = 0; c < chunks; ++c) body(c);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      body(c);
+    }
+  };
+  std::vector<std::jthread> pool;
+  pool.reserve(t - 1);
+  for (size_t i = 1; i < t; ++i) pool.emplace_back(work);
+  work();
+}  // the jthreads join here
+
 // Greedy k-means++ (Arthur & Vassilvitskii 2007 with 2 + ln k local trials per centre, as
 // scikit-learn does): each new centre is the best of several D²-sampled candidates.
-Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng) {
+// The passes over the data run on `threads`; the random draws and the choice stay sequential.
+Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng, int threads) {
   const size_t n = x.rows, d = x.cols;
   Matrix centres(static_cast<size_t>(k), d);
   const size_t first = static_cast<size_t>(rng.Below(n));
   std::copy(x.row(first), x.row(first) + d, centres.row(0));
   std::vector<double> closest(n);
-  double potential = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    closest[i] = SqDist(x.row(i), centres.row(0), d);
-    potential += closest[i];
-  }
+  ForEachChunk(ChunkCount(n), threads, [&](size_t ch) {
+    const size_t hi = std::min(n, (ch + 1) * kChunkRows);
+    for (size_t i = ch * kChunkRows; i < hi; ++i) closest[i] = SqDist(x.row(i), centres.row(0), d);
+  });
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   std::vector<double> cumulative(n);
   std::vector<size_t> candidates(static_cast<size_t>(trials));
   std::vector<double> potentials(static_cast<size_t>(trials));
-  std::vector<double> dists(static_cast<size_t>(trials));
+  std::vector<double> partial(ChunkCount(n) * static_cast<size_t>(trials));
   for (int c = 1; c < k; ++c) {
     std::partial_sum(closest.begin(), closest.end(), cumulative.begin());
     const double total = cumulative.back();
@@ -49,12 +78,19 @@ Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng) {
       }
     }
     // One pass scores every candidate (the data is read once, not once per candidate).
-    std::fill(potentials.begin(), potentials.end(), 0.0);
-    for (size_t i = 0; i < n; ++i) {
-      const double* p = x.row(i);
-      for (size_t t = 0; t < candidates.size(); ++t) {
-        potentials[t] += std::min(closest[i], SqDist(p, x.row(candidates[t]), d));
+    const size_t nt = candidates.size();
+    ForEachChunk(ChunkCount(n), threads, [&](size_t ch) {
+      double* pot = partial.data() + ch * nt;
+      std::fill(pot, pot + nt, 0.0);
+      const size_t hi = std::min(n, (ch + 1) * kChunkRows);
+      for (size_t i = ch * kChunkRows; i < hi; ++i) {
+        const double* p = x.row(i);
+        for (size_t t = 0; t < nt; ++t) pot[t] += std::min(closest[i], SqDist(p, x.row(candidates[t]), d));
       }
+    });
+    std::fill(potentials.begin(), potentials.end(), 0.0);
+    for (size_t ch = 0; ch < ChunkCount(n); ++ch) {  // chunk order: the same for any thread count
+      for (size_t t = 0; t < nt; ++t) potentials[t] += partial[ch * nt + t];
     }
     size_t best = 0;
     for (size_t t = 1; t < candidates.size(); ++t) {
@@ -62,33 +98,59 @@ Matrix SeedPlusPlus(const Matrix& x, int k, SplitMix64& rng) {
     }
     const double* chosen = x.row(candidates[best]);
     std::copy(chosen, chosen + d, centres.row(static_cast<size_t>(c)));
-    for (size_t i = 0; i < n; ++i) closest[i] = std::min(closest[i], SqDist(x.row(i), chosen, d));
-    potential = potentials[best];
+    ForEachChunk(ChunkCount(n), threads, [&](size_t ch) {
+      const size_t hi = std::min(n, (ch + 1) * kChunkRows);
+      for (size_t i = ch * kChunkRows; i < hi; ++i) closest[i] = std::min(closest[i], SqDist(x.row(i), chosen, d));
+    });
   }
-  (void)potential;
   return centres;
 }
 
-// Assigns every row to its nearest centre; returns the inertia.
-double Assign(const Matrix& x, const Matrix& centres, std::vector<int>* labels,
-              std::vector<double>* dist) {
-  const size_t n = x.rows, d = x.cols, k = centres.rows;
-  double inertia = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double* p = x.row(i);
-    double best = std::numeric_limits<double>::infinity();
-    int arg = 0;
-    for (size_t c = 0; c < k; ++c) {
-      const double s = SqDist(p, centres.row(c), d);
-      if (s < best) {
-        best = s;
-        arg = static_cast<int>(c);
-      }
+// Squared distance with the dimension known at compile time (unrolled), or at run time.
+template <size_t D>
+struct FixedDist {
+  size_t d() const { return D; }
+  double operator()(const double* a, const double* b) const {
+    double s = 0.0;
+    for (size_t j = 0; j < D; ++j) {
+      const double t = a[j] - b[j];
+      s += t * t;
     }
-    (*labels)[i] = arg;
-    (*dist)[i] = best;
-    inertia += best;
+    return s;
   }
+};
+struct RuntimeDist {
+  size_t dim;
+  size_t d() const { return dim; }
+  double operator()(const double* a, const double* b) const { return SqDist(a, b, dim); }
+};
+
+// Assigns every row to its nearest centre; returns the inertia.
+template <class Dist>
+double Assign(const Matrix& x, const Matrix& centres, int threads, const Dist& dist, std::vector<int>* labels) {
+  const size_t n = x.rows, k = centres.rows;
+  std::vector<double> partial(ChunkCount(n), 0.0);
+  ForEachChunk(partial.size(), threads, [&](size_t ch) {
+    double inertia = 0.0;
+    const size_t hi = std::min(n, (ch + 1) * kChunkRows);
+    for (size_t i = ch * kChunkRows; i < hi; ++i) {
+      const double* p = x.row(i);
+      double best = std::numeric_limits<double>::infinity();
+      int arg = 0;
+      for (size_t c = 0; c < k; ++c) {
+        const double s = dist(p, centres.row(c));
+        if (s < best) {
+          best = s;
+          arg = static_cast<int>(c);
+        }
+      }
+      (*labels)[i] = arg;
+      inertia += best;
+    }
+    partial[ch] = inertia;
+  });
+  double inertia = 0.0;
+  for (double v : partial) inertia += v;
   return inertia;
 }
 
@@ -96,79 +158,137 @@ double Assign(const Matrix& x, const Matrix& centres, std::vector<int>* labels,
 // its centre and a lower bound on the distance to any other centre. A point whose upper
 // bound is below max(lower bound, half the distance from its centre to the nearest other
 // centre) cannot change cluster and is skipped, so late iterations touch few points. The
-// assignments are the same as plain Lloyd's.
-KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options,
-                   double tol_abs) {
-  const size_t n = x.rows, d = x.cols, k = centres.rows;
+// assignments are the same as plain Lloyd's. The bounds are moved with the centres at the start
+// of each pass, and the per-cluster sums are updated only for points that change cluster (per
+// chunk, added in chunk order), so a pass reads a row of the data only when its bounds fail.
+template <class Dist>
+KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options, double tol_abs, int threads,
+                   const Dist& dist) {
+  const size_t n = x.rows, d = dist.d(), k = centres.rows;
   KMeansResult r;
   r.labels.assign(n, 0);
-  std::vector<double> upper(n), lower(n), dist;
-  std::vector<double> half_min(k), moved(k);
+  std::vector<double> upper(n), lower(n);
+  std::vector<double> half_min(k), moved(k, 0.0), drop(k, 0.0);
   Matrix sums(k, d);
   std::vector<std::int64_t> counts(k);
   constexpr double kInf = std::numeric_limits<double>::infinity();
-  // Exact nearest and second-nearest centre of point i.
+  struct ChunkDelta {
+    std::vector<double> sums;
+    std::vector<std::int64_t> counts;
+    std::vector<std::uint32_t> doubt;  // rows still in doubt (scratch)
+    size_t changed = 0;
+  };
+  std::vector<ChunkDelta> deltas(ChunkCount(n));
+  for (auto& cd : deltas) {
+    cd.sums.assign(k * d, 0.0);
+    cd.counts.assign(k, 0);
+    cd.doubt.resize(kChunkRows);
+  }
+  // Exact nearest and second-nearest centre of point i (branch-free selection: which centre
+  // is nearest is unpredictable, and mispredicted branches cost more than the arithmetic).
   auto full = [&](size_t i) {
     const double* p = x.row(i);
     double best = kInf, second = kInf;
     int arg = 0;
     for (size_t c = 0; c < k; ++c) {
-      const double s2 = SqDist(p, centres.row(c), d);
-      if (s2 < best) {
-        second = best;
-        best = s2;
-        arg = static_cast<int>(c);
-      } else if (s2 < second) {
-        second = s2;
-      }
+      const double s2 = dist(p, centres.row(c));
+      second = std::min(second, std::max(best, s2));
+      arg = s2 < best ? static_cast<int>(c) : arg;
+      best = std::min(best, s2);
     }
     r.labels[i] = arg;
     upper[i] = std::sqrt(best);
     lower[i] = std::sqrt(second);
   };
+  std::vector<double> far_dist;
   for (int it = 0; it < options.max_iterations; ++it) {
     r.iterations = it + 1;
-    size_t changed = 0;
-    if (it == 0) {
-      for (size_t i = 0; i < n; ++i) full(i);
-      changed = n;
-    } else {
+    if (it > 0) {
       for (size_t c = 0; c < k; ++c) {
         double m = kInf;
         for (size_t o = 0; o < k; ++o) {
-          if (o != c) m = std::min(m, SqDist(centres.row(c), centres.row(o), d));
+          if (o != c) m = std::min(m, dist(centres.row(c), centres.row(o)));
         }
         half_min[c] = 0.5 * std::sqrt(m);
       }
-      for (size_t i = 0; i < n; ++i) {
-        const auto a = static_cast<size_t>(r.labels[i]);
-        const double bound = std::max(half_min[a], lower[i]);
-        if (upper[i] <= bound) continue;
-        upper[i] = std::sqrt(SqDist(x.row(i), centres.row(a), d));
-        if (upper[i] <= bound) continue;
-        full(i);
-        if (static_cast<size_t>(r.labels[i]) != a) ++changed;
-      }
     }
-    std::fill(sums.data.begin(), sums.data.end(), 0.0);
-    std::fill(counts.begin(), counts.end(), 0);
-    for (size_t i = 0; i < n; ++i) {
-      const auto c = static_cast<size_t>(r.labels[i]);
-      double* s = sums.row(c);
-      const double* p = x.row(i);
-      for (size_t j = 0; j < d; ++j) s[j] += p[j];
-      ++counts[c];
+    ForEachChunk(deltas.size(), threads, [&](size_t ch) {
+      ChunkDelta& cd = deltas[ch];
+      std::fill(cd.sums.begin(), cd.sums.end(), 0.0);
+      std::fill(cd.counts.begin(), cd.counts.end(), 0);
+      cd.changed = 0;
+      const size_t lo = ch * kChunkRows, hi = std::min(n, lo + kChunkRows);
+      if (it == 0) {
+        for (size_t i = lo; i < hi; ++i) {
+          full(i);
+          const auto c = static_cast<size_t>(r.labels[i]);
+          const double* p = x.row(i);
+          double* s = cd.sums.data() + c * d;
+          for (size_t j = 0; j < d; ++j) s[j] += p[j];
+          ++cd.counts[c];
+        }
+        return;
+      }
+      // Three filters, each a branch-free loop that keeps the rows still in doubt: move the
+      // bounds with the centres; then tighten the upper bound with the distance to the own
+      // centre; then the full search. Which rows pass is unpredictable, so the branches are
+      // replaced by a compacted index list.
+      std::uint32_t* doubt = cd.doubt.data();
+      size_t m = 0;
+      for (size_t i = lo; i < hi; ++i) {
+        const auto a = static_cast<size_t>(r.labels[i]);
+        const double u = upper[i] + moved[a];
+        const double l = lower[i] - drop[a];
+        upper[i] = u;
+        lower[i] = l;
+        doubt[m] = static_cast<std::uint32_t>(i);
+        m += u > std::max(half_min[a], l) ? 1 : 0;
+      }
+      size_t m2 = 0;
+      constexpr size_t kAhead = 8;  // the rows in doubt are scattered: fetch a few ahead
+      for (size_t q = 0; q < m; ++q) {
+        if (q + kAhead < m) __builtin_prefetch(x.row(doubt[q + kAhead]));
+        const size_t i = doubt[q];
+        const auto a = static_cast<size_t>(r.labels[i]);
+        const double u = std::sqrt(dist(x.row(i), centres.row(a)));
+        upper[i] = u;
+        doubt[m2] = static_cast<std::uint32_t>(i);
+        m2 += u > std::max(half_min[a], lower[i]) ? 1 : 0;
+      }
+      for (size_t q = 0; q < m2; ++q) {
+        const size_t i = doubt[q];
+        const auto a = static_cast<size_t>(r.labels[i]);
+        full(i);
+        const auto b = static_cast<size_t>(r.labels[i]);
+        if (b == a) continue;
+        ++cd.changed;
+        const double* p = x.row(i);
+        double* sa = cd.sums.data() + a * d;
+        double* sb = cd.sums.data() + b * d;
+        for (size_t j = 0; j < d; ++j) {
+          sa[j] -= p[j];
+          sb[j] += p[j];
+        }
+        --cd.counts[a];
+        ++cd.counts[b];
+      }
+    });
+    size_t changed = it == 0 ? n : 0;
+    for (const ChunkDelta& cd : deltas) {  // chunk order: deterministic for any thread count
+      for (size_t v = 0; v < k * d; ++v) sums.data[v] += cd.sums[v];
+      for (size_t c = 0; c < k; ++c) counts[c] += cd.counts[c];
+      changed += cd.changed;
     }
     // Re-seed empty clusters with the points farthest from their centres.
     if (std::find(counts.begin(), counts.end(), 0) != counts.end()) {
-      dist.resize(n);
+      far_dist.resize(n);
       for (size_t i = 0; i < n; ++i) {
-        dist[i] = SqDist(x.row(i), centres.row(static_cast<size_t>(r.labels[i])), d);
+        far_dist[i] = dist(x.row(i), centres.row(static_cast<size_t>(r.labels[i])));
       }
       for (size_t c = 0; c < k; ++c) {
         if (counts[c] > 0) continue;
         const auto far =
-            static_cast<size_t>(std::max_element(dist.begin(), dist.end()) - dist.begin());
+            static_cast<size_t>(std::max_element(far_dist.begin(), far_dist.end()) - far_dist.begin());
         const auto old = static_cast<size_t>(r.labels[far]);
         const double* p = x.row(far);
         for (size_t j = 0; j < d; ++j) {
@@ -178,9 +298,9 @@ KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options
         --counts[old];
         counts[c] = 1;
         r.labels[far] = static_cast<int>(c);
-        dist[far] = 0.0;
+        far_dist[far] = 0.0;
         upper[far] = 0.0;
-        lower[far] = 0.0;  // forces a full check next iteration
+        lower[far] = 0.0;
         ++changed;
       }
     }
@@ -198,6 +318,7 @@ KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options
       moved[c] = std::sqrt(mc);
     }
     if (changed == 0 || shift <= tol_abs) break;
+    // How far the nearest other centre can have come closer: the largest move of any other centre.
     size_t top = 0;
     for (size_t c = 1; c < k; ++c) {
       if (moved[c] > moved[top]) top = c;
@@ -206,19 +327,34 @@ KMeansResult Lloyd(const Matrix& x, Matrix centres, const KMeansOptions& options
     for (size_t c = 0; c < k; ++c) {
       if (c != top) second_move = std::max(second_move, moved[c]);
     }
-    for (size_t i = 0; i < n; ++i) {
-      const auto a = static_cast<size_t>(r.labels[i]);
-      upper[i] += moved[a];
-      lower[i] -= a == top ? second_move : moved[top];
-    }
+    for (size_t c = 0; c < k; ++c) drop[c] = c == top ? second_move : moved[top];
   }
   // Final E-step so that labels and inertia belong to the returned centres.
-  dist.resize(n);
-  r.inertia = Assign(x, centres, &r.labels, &dist);
+  r.inertia = Assign(x, centres, threads, dist, &r.labels);
   r.sizes.assign(k, 0);
   for (int l : r.labels) ++r.sizes[static_cast<size_t>(l)];
   r.centroids = std::move(centres);
   return r;
+}
+
+KMeansResult RunLloyd(const Matrix& x, Matrix centres, const KMeansOptions& options, double tol_abs, int threads) {
+  switch (x.cols) {
+    case 1: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<1>{});
+    case 2: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<2>{});
+    case 3: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<3>{});
+    case 4: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<4>{});
+    case 5: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<5>{});
+    case 6: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<6>{});
+    case 7: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<7>{});
+    case 8: return Lloyd(x, std::move(centres), options, tol_abs, threads, FixedDist<8>{});
+    default: return Lloyd(x, std::move(centres), options, tol_abs, threads, RuntimeDist{x.cols});
+  }
+}
+
+int ResolveThreads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(hw, 1u, 8u));
 }
 
 }  // namespace
@@ -248,9 +384,10 @@ Result<KMeansResult> KMeans(const Matrix& data, const KMeansOptions& options) {
   KMeansResult best;
   best.inertia = std::numeric_limits<double>::infinity();
   const int restarts = std::max(1, options.restarts);
+  const int threads = ResolveThreads(options.threads);
   for (int r = 0; r < restarts; ++r) {
-    Matrix centres = SeedPlusPlus(data, options.k, rng);
-    KMeansResult run = Lloyd(data, std::move(centres), options, tol_abs);
+    Matrix centres = SeedPlusPlus(data, options.k, rng, threads);
+    KMeansResult run = RunLloyd(data, std::move(centres), options, tol_abs, threads);
     if (run.inertia < best.inertia) best = std::move(run);
   }
   return best;

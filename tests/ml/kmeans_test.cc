@@ -104,6 +104,47 @@ TEST(KMeansTest, DeterministicForASeedAndRejectsBadK) {
   EXPECT_NEAR(all->inertia, 0.0, 1e-9);
 }
 
+// Structureless data (many Lloyd iterations, points changing cluster late), spread over several
+// row chunks: 1, 2 and 3 threads give bit-identical results, every label is the nearest
+// centroid, and the centroids are the means of their points (converged Lloyd).
+TEST(KMeansTest, SameResultForAnyThreadCountAndALloydFixedPoint) {
+  SplitMix64 rng(21);
+  Matrix x(40'000, 5);
+  for (auto& v : x.data) v = rng.Uniform();
+  KMeansOptions opt{.k = 6, .restarts = 1, .max_iterations = 300, .tolerance = 0, .seed = 5, .threads = 1};
+  auto one = KMeans(x, opt);
+  ASSERT_OK(one);
+  EXPECT_GT(one->iterations, 10);
+  for (int threads : {2, 3}) {
+    opt.threads = threads;
+    auto many = KMeans(x, opt);
+    ASSERT_OK(many);
+    EXPECT_EQ(many->labels, one->labels) << threads;
+    EXPECT_EQ(many->centroids.data, one->centroids.data) << threads;
+    EXPECT_EQ(many->inertia, one->inertia) << threads;
+    EXPECT_EQ(many->iterations, one->iterations) << threads;
+  }
+  const size_t k = 6, d = 5;
+  std::vector<double> mean(k * d, 0.0);
+  for (size_t i = 0; i < x.rows; ++i) {
+    const auto l = static_cast<size_t>(one->labels[i]);
+    double best = std::numeric_limits<double>::infinity();
+    for (size_t c = 0; c < k; ++c) {
+      double s = 0;
+      for (size_t j = 0; j < d; ++j) s += std::pow(x.at(i, j) - one->centroids.at(c, j), 2);
+      best = std::min(best, s);
+    }
+    double own = 0;
+    for (size_t j = 0; j < d; ++j) {
+      own += std::pow(x.at(i, j) - one->centroids.at(l, j), 2);
+      mean[l * d + j] += x.at(i, j) / static_cast<double>(one->sizes[l]);
+    }
+    ASSERT_EQ(own, best) << "row " << i;
+  }
+  for (size_t v = 0; v < k * d; ++v) EXPECT_NEAR(mean[v], one->centroids.data[v], 1e-9);
+  EXPECT_NEAR(one->inertia, InertiaOf(x, one->labels, one->centroids), 1e-9 * one->inertia);
+}
+
 TEST(KMeansTest, SilhouettePicksTheTrueK) {
   Matrix x = Blobs({{0, 0}, {8, 0}, {4, 7}}, 60, 1.0, 21, nullptr);
   auto sel = ChooseKBySilhouette(x, 2, 6, {.k = 0, .restarts = 3, .max_iterations = 300, .tolerance = 1e-4, .seed = 3}, 0);

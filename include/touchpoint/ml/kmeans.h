@@ -1,7 +1,8 @@
 // ml/kmeans.h — k-means clustering: greedy k-means++ seeding, Lloyd iterations until the
 // centroids stop moving, best of several restarts; silhouette scores for choosing k.
 //
-// Deterministic for a given seed (single-threaded). Functions are thread-compatible.
+// Deterministic for a given seed, whatever the number of threads. Functions are
+// thread-compatible.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,9 @@ struct KMeansOptions {
   // (scikit-learn's rule), or when no point changes cluster.
   double tolerance = 1e-4;
   std::uint64_t seed = 42;
+  // Threads for the Lloyd passes (0 = the hardware's, at most 8). The result does not depend on
+  // it: rows are split into fixed chunks whose partial sums are added in chunk order.
+  int threads = 0;
 };
 
 struct KMeansResult {
