@@ -88,7 +88,18 @@ profile::Activity ToActivity(const ingest::Event& e) {
 
 struct Pending {
   std::vector<ingest::Event> events;
+  // A control operation (tags, splits) run on the writer thread in order with the events: it
+  // changes memory and adds what it changed to the batch, under state_mu. A non-OK status goes
+  // back to its caller and must leave memory and batch untouched.
+  std::function<Status(store::WriteBatch&)> op;
   std::promise<Result<SubmitResult>> done;
+};
+
+// What the writer hands the committer: one transaction and the submissions it acknowledges.
+struct Commit {
+  store::WriteBatch batch;
+  std::vector<std::unique_ptr<Pending>> work;
+  std::vector<Result<SubmitResult>> results;  // per work item; non-OK ones are answered as is
 };
 
 }  // namespace
@@ -97,9 +108,11 @@ struct Engine::Impl {
   std::unique_ptr<store::Store> store;
   EngineOptions options;
 
-  // Lock order: store_mu, then state_mu. The writer holds store_mu for a whole commit (building
-  // the batch and applying it), so whoever else takes store_mu sees memory and store agree.
-  std::mutex store_mu;
+  // Two threads share the write path: the writer applies submissions to memory and builds a
+  // batch; the committer writes the previous batch to the store meanwhile, then acknowledges
+  // its submissions. Batches are committed in the order they were built, so a checkpoint in a
+  // batch covers exactly the events up to it. Tags and splits travel through the same queue.
+  std::mutex store_mu;  // the committer, and readers of the store (Orders, Messages)
   mutable std::shared_mutex state_mu;  // guards everything below up to the queue
   identity::IdentityGraph graph;
   // One accumulator per *original* customer (the customer an event's anchor identifier was
@@ -125,6 +138,12 @@ struct Engine::Impl {
   Status failure;  // set once a commit failed: the engine refuses writes from then on
 
   std::thread writer;
+
+  std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  std::deque<std::unique_ptr<Commit>> commits;  // built, not yet committed (at most 2)
+  bool writer_done = false;
+  std::thread committer;
 
   explicit Impl(identity::GraphOptions g) : graph(g) {}
 
@@ -189,10 +208,62 @@ struct Engine::Impl {
         queued_events -= n;
       }
       space_cv.notify_all();
-      Process(work, /*force_checkpoint=*/false);
+      Process(std::move(work), /*force_checkpoint=*/false);
     }
-    std::vector<std::unique_ptr<Pending>> none;
-    Process(none, /*force_checkpoint=*/true);
+    Process({}, /*force_checkpoint=*/true);
+    {
+      std::scoped_lock lock(commit_mu);
+      writer_done = true;
+    }
+    commit_cv.notify_all();
+  }
+
+  // Hands a built batch to the committer; waits while two are already waiting (bounds memory,
+  // and keeps acknowledgements close behind the work).
+  void HandOff(std::unique_ptr<Commit> c) {
+    std::unique_lock lock(commit_mu);
+    commit_cv.wait(lock, [&] { return commits.size() < 2; });
+    commits.push_back(std::move(c));
+    lock.unlock();
+    commit_cv.notify_all();
+  }
+
+  void CommitterLoop() {
+    for (;;) {
+      std::unique_ptr<Commit> c;
+      {
+        std::unique_lock lock(commit_mu);
+        commit_cv.wait(lock, [&] { return writer_done || !commits.empty(); });
+        if (commits.empty()) return;
+        c = std::move(commits.front());
+        commits.pop_front();
+      }
+      commit_cv.notify_all();
+      Status status;
+      {
+        std::shared_lock state(state_mu);
+        status = failure;
+      }
+      if (status.ok() && !c->batch.empty()) {
+        std::scoped_lock lock(store_mu);
+        status = store->Apply(c->batch);
+      }
+      if (!status.ok()) {
+        std::unique_lock state(state_mu);
+        if (failure.ok()) {
+          failure = status.WithContext("commit failed; restart touchpoint to reload from the last commit");
+        }
+        status = failure;
+      }
+      for (size_t i = 0; i < c->work.size(); ++i) {
+        if (!c->results[i].ok() || status.ok()) {
+          c->work[i]->done.set_value(std::move(c->results[i]));
+        } else {
+          c->work[i]->done.set_value(status);
+        }
+      }
+      // The batch and the consumed events are freed here, off the writer's path.
+    }
   }
 
   // Adds every changed profile to the batch and marks it a checkpoint. state_mu held.
@@ -294,23 +365,30 @@ struct Engine::Impl {
     }
   }
 
-  void Process(std::vector<std::unique_ptr<Pending>>& work, bool force_checkpoint) {
-    std::vector<SubmitResult> results(work.size());
-    store::WriteBatch batch;
-    Status status;
-    std::scoped_lock store_lock(store_mu);
+  // Applies the submissions to memory and hands the batch to the committer.
+  void Process(std::vector<std::unique_ptr<Pending>> work, bool force_checkpoint) {
+    auto c = std::make_unique<Commit>();
+    c->results.assign(work.size(), Result<SubmitResult>(SubmitResult{}));
+    store::WriteBatch& batch = c->batch;
     {
       std::unique_lock state(state_mu);
-      status = failure;
-      if (status.ok()) {
+      if (!failure.ok()) {
+        for (auto& r : c->results) r = failure;
+      } else {
         identity::GraphChanges changes;
         size_t total = 0;
         for (const auto& p : work) total += p->events.size();
         batch.events.reserve(total);
         for (size_t i = 0; i < work.size(); ++i) {
+          if (work[i]->op) {
+            Status s = work[i]->op(batch);
+            if (!s.ok()) c->results[i] = s;
+            continue;
+          }
+          SubmitResult& result = *c->results[i];
           for (ingest::Event& e : work[i]->events) {
             if (!seen.Insert(e.hash)) {
-              ++results[i].duplicates;
+              ++result.duplicates;
               continue;
             }
             changes.Clear();
@@ -322,7 +400,7 @@ struct Engine::Impl {
             dirty.insert(r.anchor_original.value());
             AppendRecords(e, r, batch);
             if (e.timestamp > newest) newest = e.timestamp;
-            ++results[i].accepted;
+            ++result.accepted;
             ++stats.events;
           }
         }
@@ -332,20 +410,24 @@ struct Engine::Impl {
         batch.newest_event_at = newest;
       }
     }
-    if (status.ok() && !batch.empty()) {
-      status = store->Apply(batch);
-      if (!status.ok()) {
-        std::unique_lock state(state_mu);
-        failure = status.WithContext("commit failed; restart touchpoint to reload from the last commit");
-      }
+    if (batch.empty() && work.empty()) return;
+    c->work = std::move(work);
+    HandOff(std::move(c));
+  }
+
+  // Runs `op` on the writer thread in order with submitted events; ready once its changes are
+  // durable (or with the op's own error, nothing written).
+  Status RunOnWriter(std::function<Status(store::WriteBatch&)> op) {
+    auto pending = std::make_unique<Pending>();
+    pending->op = std::move(op);
+    auto future = pending->done.get_future();
+    {
+      std::scoped_lock lock(queue_mu);
+      if (stopping) return Status::Unavailable("the engine is stopping");
+      queue.push_back(std::move(pending));
     }
-    for (size_t i = 0; i < work.size(); ++i) {
-      if (status.ok()) {
-        work[i]->done.set_value(results[i]);
-      } else {
-        work[i]->done.set_value(status);
-      }
-    }
+    queue_cv.notify_one();
+    return future.get().status();
   }
 
   Result<CustomerData> Collect(std::string_view ref) const {
@@ -388,6 +470,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<store::Store> store
   TP_RETURN_IF_ERROR(impl->Load());
   impl->stats.customers = impl->graph.live_customers();
   Impl* raw = impl.get();
+  impl->committer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "tp-commit");
+    raw->CommitterLoop();
+  });
   impl->writer = std::thread([raw] {
     pthread_setname_np(pthread_self(), "tp-writer");  // shows in top -H, perf and gdb
     raw->WriterLoop();
@@ -433,17 +519,14 @@ Result<std::string> Engine::ExplainJson(std::string_view ref) const {
 }
 
 Status Engine::Split(MergeId merge) {
-  identity::GraphChanges changes;
-  store::WriteBatch batch;
-  std::scoped_lock lock(impl_->store_mu);
-  {
-    std::unique_lock state(impl_->state_mu);
-    TP_RETURN_IF_ERROR(impl_->failure);
-    TP_RETURN_IF_ERROR(impl_->graph.Split(merge, SystemClock::Instance().Now(), &changes));
-    impl_->ApplyGraphChanges(changes, batch);
-    impl_->stats.merges -= 1;
-  }
-  return impl_->store->Apply(batch);
+  Impl* impl = impl_.get();
+  return impl->RunOnWriter([impl, merge](store::WriteBatch& batch) {
+    identity::GraphChanges changes;
+    TP_RETURN_IF_ERROR(impl->graph.Split(merge, SystemClock::Instance().Now(), &changes));
+    impl->ApplyGraphChanges(changes, batch);
+    impl->stats.merges -= 1;
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items) {
@@ -488,22 +571,19 @@ Result<std::vector<Engine::MessageRow>> Engine::Messages() {
 
 Status Engine::SetTags(
     const std::vector<std::pair<CustomerId, std::vector<std::pair<std::string, std::string>>>>& tags) {
-  store::WriteBatch batch;
-  std::scoped_lock lock(impl_->store_mu);
-  {
-    std::unique_lock state(impl_->state_mu);
-    TP_RETURN_IF_ERROR(impl_->failure);
+  Impl* impl = impl_.get();
+  return impl->RunOnWriter([impl, &tags](store::WriteBatch& batch) {
     for (const auto& [customer, values] : tags) {
-      if (impl_->graph.Find(customer) != customer) continue;
-      if (!impl_->profiles.count(customer.value()) && impl_->graph.IdentifiersOf(customer).empty()) continue;
+      if (impl->graph.Find(customer) != customer) continue;
+      if (!impl->profiles.count(customer.value()) && impl->graph.IdentifiersOf(customer).empty()) continue;
       // Onto the customer's own accumulator: it comes first in the fold, so these tags win.
-      profile::Profile& p = impl_->profiles[customer.value()];
+      profile::Profile& p = impl->profiles[customer.value()];
       for (const auto& [name, value] : values) p.SetTag(name, value);
-      impl_->dirty.insert(customer.value());
+      impl->dirty.insert(customer.value());
     }
-    impl_->AddCheckpoint(batch);
-  }
-  return impl_->store->Apply(batch);
+    impl->AddCheckpoint(batch);  // tags are not derived from events: write them now
+    return Status::Ok();
+  });
 }
 
 std::string Engine::SharedIdentifiersJson() const {
@@ -540,6 +620,7 @@ void Engine::Stop() {
   impl_->queue_cv.notify_all();
   impl_->space_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
+  if (impl_->committer.joinable()) impl_->committer.join();
 }
 
 Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, bool with_text) {
