@@ -141,3 +141,34 @@ TEST_F(IdentityGraphTest, ReloadsFromTheStore) {
 
 }  // namespace
 }  // namespace touchpoint::identity
+
+#include <thread>
+
+namespace touchpoint::identity {
+namespace {
+
+TEST_F(IdentityGraphTest, ConcurrentLookupsOnAConstGraphAllSucceed) {
+  // Readers share the graph under a shared lock (GET /v1/customers); lookups must not share
+  // scratch state.
+  constexpr int kPeople = 5000;
+  for (int i = 0; i < kPeople; ++i) Resolve({U("user-" + std::to_string(i)), E("p" + std::to_string(i) + "@x.cn")});
+  const IdentityGraph& g = graph_;
+  std::vector<int> misses(4, 0);
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (int i = 0; i < kPeople; ++i) {
+          // Different lengths per thread make a shared buffer's corruption visible.
+          const std::string v = t % 2 ? "user-" + std::to_string(i) : "p" + std::to_string(i) + "@x.cn";
+          if (!g.Lookup(t % 2 ? U(v) : E(v))) ++misses[static_cast<size_t>(t)];
+        }
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(misses[static_cast<size_t>(t)], 0) << "reader " << t;
+}
+
+}  // namespace
+}  // namespace touchpoint::identity

@@ -112,7 +112,7 @@ class IdentityGraph {
   };
 
   static std::string Key(IdentifierKind kind, std::string_view value);
-  // Looks up an identifier without allocating (reuses key_buf_).
+  // Looks up an identifier without allocating (a per-thread scratch key); safe concurrently.
   const size_t* FindNode(IdentifierKind kind, std::string_view value) const;
   CustomerId NewCustomer(Millis at, GraphChanges* changes);
   void AddIdentifier(const Identifier& id, CustomerId customer, Millis at,
@@ -138,7 +138,6 @@ class IdentityGraph {
   std::vector<store::MergeRecord> merges_;         // index = merge id - 1
   std::vector<std::pair<CustomerId, CustomerId>> blocks_;
   std::int64_t live_customers_ = 0;
-  mutable std::string key_buf_;  // scratch for FindNode; the graph is single-threaded for writes
 };
 
 }  // namespace touchpoint::identity
