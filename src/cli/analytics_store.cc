@@ -29,6 +29,11 @@ bool IsDirectory(const std::string& path) {
   return !path.empty() && std::filesystem::is_directory(path, ec);
 }
 
+Status RequireDataDir(const std::string& path) {
+  if (IsDirectory(path)) return Status::Ok();
+  return Status::NotFound(path + ": no data directory here (ingest first, or give --data)");
+}
+
 Result<StoreActivity> LoadActivity(pipeline::Engine& engine, bool with_items, bool with_messages) {
   StoreActivity a;
   a.newest_event = engine.newest_event_at();
@@ -282,6 +287,7 @@ int RunRulesOverStore(const RulesStoreArgs& a) {
   if (!category_intent && a.kind != "products") {
     return FailFile(Status::InvalidArgument("--kind must be products or category-intent, got '" + a.kind + "'"));
   }
+  if (Status s = RequireDataDir(a.data_dir); !s.ok()) return FailFile(s);
   auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint rules mine");
   if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
   auto activity = LoadActivity(*(*dir)->engine, true, category_intent);

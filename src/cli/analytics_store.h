@@ -18,6 +18,10 @@ std::string DefaultDataDir();  // cli_util.h
 // True when `path` names an existing directory (a data directory rather than a CSV file).
 bool IsDirectory(const std::string& path);
 
+// kNotFound "DIR: no data directory here (ingest first, or give --data)" unless `path` is an
+// existing directory — so that analytics never create an empty data directory as a side effect.
+Status RequireDataDir(const std::string& path);
+
 // The orders and messages of live customers, copied out of the engine for insight/.
 struct StoreActivity {
   std::vector<insight::ActivityOrder> orders;

@@ -2,6 +2,7 @@
 // forecast_job,staffing}.h that read CSV files and print CSV / JSON.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -78,6 +79,7 @@ int ChurnTrain(const ChurnArgs& a) {
     return RunChurnTrainOverStore(*s);
   }
   if (!a.cutoff.empty()) return FailFile(Status::InvalidArgument("--cutoff needs --data to name a data directory"));
+  if (!std::filesystem::exists(a.data)) return FailFile(Status::NotFound(a.data + ": no such file or data directory"));
   if (a.label.empty() || a.out.empty()) {
     return FailFile(Status::InvalidArgument("churn train on a CSV file needs --label and --out"));
   }

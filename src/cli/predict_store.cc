@@ -179,6 +179,7 @@ int RunChurnScoreOverStore(const ChurnStoreArgs& a) {
 namespace {
 
 Result<insight::ForecastReport> ForecastContacts(const ContactForecastArgs& a, const char* purpose, size_t* points) {
+  TP_RETURN_IF_ERROR(RequireDataDir(a.data_dir));
   auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), purpose);
   if (!dir.ok()) return Status::Unavailable(dir.status().message());
   TP_ASSIGN_OR_RETURN(StoreActivity activity, LoadActivity(*(*dir)->engine, false, true));

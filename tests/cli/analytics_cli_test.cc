@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -248,7 +249,9 @@ TEST_F(AnalyticsCliTest, ForecastAndStaffingOverTheStoreUseHourlyContacts) {
     EXPECT_GE(p["agents"].get<int>(), 0);
     EXPECT_GE(p["scheduled_agents"].get<int>(), p["agents"].get<int>());
   }
-  EXPECT_EQ(Touchpoint("forecast --data " + tmp_.File("nothing") + " --season 24 --horizon 4 2>/dev/null").code, 2);
+  EXPECT_EQ(Touchpoint("forecast --data " + tmp_.File("nothing") + " --season 24 --horizon 4 2>/dev/null").code, 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.File("nothing"))) << "no empty data directory created";
+  EXPECT_EQ(Touchpoint("rules mine --data " + tmp_.File("nothing") + " --min-support 0.1 --min-confidence 0 2>/dev/null").code, 1);
 }
 
 // ---- CSV commands ----
