@@ -1,7 +1,7 @@
 // segment rfm|kmeans|ltv, survey kano|drivers, rules mine — thin wrappers over
 // insight/{orders,rfm,ltv,kano,drivers}.h and ml/association.h that read CSV files and print
-// CSV / NDJSON / JSON. Exit codes: 0 ok, 1 a file cannot be read or written, 2 bad usage or
-// bad input.
+// CSV / NDJSON / JSON (over the ingested store: cli/analytics_store.h). Exit codes: 0 ok, 1 a
+// file cannot be read or written, 2 bad usage or bad input.
 #include <algorithm>
 #include <charconv>
 #include <chrono>

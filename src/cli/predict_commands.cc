@@ -1,5 +1,6 @@
 // churn train|score|eval, forecast, staffing — thin wrappers over insight/{churn,
-// forecast_job,staffing}.h that read CSV files and print CSV / JSON.
+// forecast_job,staffing}.h that read CSV files and print CSV / JSON; with a data directory
+// they dispatch to cli/predict_store.h (the same jobs over the ingested store).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
