@@ -113,7 +113,9 @@ struct Engine::Impl {
   // its submissions. Batches are committed in the order they were built, so a checkpoint in a
   // batch covers exactly the events up to it. Tags and splits travel through the same queue.
   std::mutex store_mu;  // the committer, and readers of the store (Orders, Messages)
-  mutable std::shared_mutex state_mu;  // guards everything below up to the queue
+  // Guards everything below up to the queue: held exclusively by the writer while it changes
+  // it, shared by readers. (The writer alone mutates, so it reads without the lock.)
+  mutable std::shared_mutex state_mu;
   identity::IdentityGraph graph;
   // One accumulator per *original* customer (the customer an event's anchor identifier was
   // first seen with); a live customer's profile is the fold of its members' (Collect). Merges
@@ -266,7 +268,8 @@ struct Engine::Impl {
     }
   }
 
-  // Adds every changed profile to the batch and marks it a checkpoint. state_mu held.
+  // Adds every changed profile to the batch and marks it a checkpoint. Writer thread only (it
+  // reads profiles, which only the writer changes, and owns `dirty`).
   void AddCheckpoint(store::WriteBatch& batch) {
     batch.profiles.reserve(batch.profiles.size() + dirty.size());
     for (std::int64_t c : dirty) {
@@ -366,27 +369,41 @@ struct Engine::Impl {
   }
 
   // Applies the submissions to memory and hands the batch to the committer.
+  // Every mutation of the in-memory state happens on this thread, so it reads that state without
+  // a lock and takes state_mu exclusively only while it changes it, a slice of events at a time:
+  // readers (GET /v1/customers) wait at most one slice, never a whole 25 k-event batch or a
+  // checkpoint's serialisation.
   void Process(std::vector<std::unique_ptr<Pending>> work, bool force_checkpoint) {
+    constexpr size_t kSlice = 256;
     auto c = std::make_unique<Commit>();
     c->results.assign(work.size(), Result<SubmitResult>(SubmitResult{}));
     store::WriteBatch& batch = c->batch;
+    Status failed;
     {
-      std::unique_lock state(state_mu);
-      if (!failure.ok()) {
-        for (auto& r : c->results) r = failure;
-      } else {
-        identity::GraphChanges changes;
-        size_t total = 0;
-        for (const auto& p : work) total += p->events.size();
-        batch.events.reserve(total);
-        for (size_t i = 0; i < work.size(); ++i) {
-          if (work[i]->op) {
-            Status s = work[i]->op(batch);
-            if (!s.ok()) c->results[i] = s;
-            continue;
-          }
-          SubmitResult& result = *c->results[i];
-          for (ingest::Event& e : work[i]->events) {
+      std::shared_lock state(state_mu);
+      failed = failure;
+    }
+    if (!failed.ok()) {
+      for (auto& r : c->results) r = failed;
+    } else {
+      identity::GraphChanges changes;
+      size_t total = 0;
+      for (const auto& p : work) total += p->events.size();
+      batch.events.reserve(total);
+      for (size_t i = 0; i < work.size(); ++i) {
+        if (work[i]->op) {
+          std::unique_lock state(state_mu);
+          Status s = work[i]->op(batch);
+          if (!s.ok()) c->results[i] = s;
+          continue;
+        }
+        SubmitResult& result = *c->results[i];
+        std::vector<ingest::Event>& events = work[i]->events;
+        for (size_t begin = 0; begin < events.size(); begin += kSlice) {
+          std::unique_lock state(state_mu);
+          const size_t end = std::min(events.size(), begin + kSlice);
+          for (size_t k = begin; k < end; ++k) {
+            ingest::Event& e = events[k];
             if (!seen.Insert(e.hash)) {
               ++result.duplicates;
               continue;
@@ -404,11 +421,11 @@ struct Engine::Impl {
             ++stats.events;
           }
         }
-        const bool due = std::chrono::steady_clock::now() - last_checkpoint >=
-                         std::chrono::milliseconds(options.profile_checkpoint_ms);
-        if ((force_checkpoint || due) && !dirty.empty()) AddCheckpoint(batch);
-        batch.newest_event_at = newest;
       }
+      const bool due = std::chrono::steady_clock::now() - last_checkpoint >=
+                       std::chrono::milliseconds(options.profile_checkpoint_ms);
+      if ((force_checkpoint || due) && !dirty.empty()) AddCheckpoint(batch);  // reads only: no lock
+      batch.newest_event_at = newest;
     }
     if (batch.empty() && work.empty()) return;
     c->work = std::move(work);
