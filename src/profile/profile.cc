@@ -192,8 +192,8 @@ namespace {
 
 // The storage form is written by hand: the writer serialises every changed profile at each
 // checkpoint (tens of thousands a second under load), and building an nlohmann::json tree first
-// cost about 3x more (bench/profile: 0.72 vs 2.3 µs CPU for a typical profile). Parse (rare: start-up, read-only commands) stays on nlohmann; the format is the
-// same either way.
+// cost about 3x more (bench/profile: 0.72 vs 2.3 µs CPU for a typical profile). Parse (rare:
+// start-up, read-only commands) stays on nlohmann; the format is the same either way.
 void PutString(std::string_view v, std::string& out) {
   out.push_back('"');
   for (char ch : v) {
