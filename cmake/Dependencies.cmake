@@ -43,3 +43,4 @@ endif()
 pkg_check_modules(XXHASH   REQUIRED IMPORTED_TARGET libxxhash)     # PkgConfig::XXHASH
 find_package(ZLIB REQUIRED)                                        # ZLIB::ZLIB
 pkg_check_modules(ZSTD     REQUIRED IMPORTED_TARGET libzstd)       # PkgConfig::ZSTD (event chunks)
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)      # PkgConfig::JEMALLOC (the binary's allocator)
