@@ -1,5 +1,7 @@
 #include <touchpoint/identity/identity_graph.h>
 
+#include <xxhash.h>
+
 #include <algorithm>
 
 namespace touchpoint::identity {
@@ -9,23 +11,45 @@ IdentityGraph::IdentityGraph(GraphOptions options) : options_(options) {
   created_.push_back(0);
 }
 
-std::string IdentityGraph::Key(IdentifierKind kind, std::string_view value) {
-  std::string key;
-  key.reserve(value.size() + 1);
-  key.push_back(static_cast<char>('a' + static_cast<int>(kind)));
-  key.append(value);
-  return key;
+std::uint64_t IdentityGraph::HashOf(IdentifierKind kind, std::string_view value) {
+  return XXH3_64bits_withSeed(value.data(), value.size(), static_cast<std::uint64_t>(kind) + 1);
 }
 
 const size_t* IdentityGraph::FindNode(IdentifierKind kind, std::string_view value) const {
-  // Per thread: const lookups run concurrently (readers hold a shared lock), so a scratch
-  // buffer in the object would be a data race (it was: ~1 % of GETs under load found nothing).
-  thread_local std::string key;
-  key.clear();
-  key.push_back(static_cast<char>('a' + static_cast<int>(kind)));
-  key.append(value);
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &it->second;
+  if (index_.empty()) return nullptr;
+  const std::uint64_t h = HashOf(kind, value);
+  const size_t mask = index_.size() - 1;
+  for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
+    const IndexSlot& s = index_[i];
+    if (s.idx == kEmptySlot) return nullptr;
+    if (s.hash == h && ids_[s.idx].kind == kind && ids_[s.idx].value == value) return &s.idx;
+  }
+}
+
+void IdentityGraph::IndexInsert(size_t idx) {
+  if ((index_size_ + 1) * 2 > index_.size()) {  // load factor ≤ 0.5
+    std::vector<IndexSlot> old = std::move(index_);
+    index_.assign(old.empty() ? 1024 : old.size() * 2, IndexSlot{});
+    index_size_ = 0;
+    for (const IndexSlot& s : old) {
+      if (s.idx != kEmptySlot) IndexInsert(s.idx);
+    }
+  }
+  const Node& n = ids_[idx];
+  const std::uint64_t h = HashOf(n.kind, n.value);
+  const size_t mask = index_.size() - 1;
+  for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
+    IndexSlot& s = index_[i];
+    if (s.idx == kEmptySlot) {
+      s = IndexSlot{h, idx};
+      ++index_size_;
+      return;
+    }
+    if (s.hash == h && ids_[s.idx].kind == n.kind && ids_[s.idx].value == n.value) {
+      s.idx = idx;  // the same identifier again (a reload): the later row wins
+      return;
+    }
+  }
 }
 
 Status IdentityGraph::Load(store::Store& store) {
@@ -45,7 +69,7 @@ Status IdentityGraph::Load(store::Store& store) {
     if (ids_.size() <= idx) ids_.resize(idx + 1);
     ids_[idx] = Node{r.id, *kind, r.value, r.customer, r.blocked, r.joins, r.first_seen,
                      std::move(r.first_message_id)};
-    index_[Key(*kind, ids_[idx].value)] = idx;
+    IndexInsert(idx);
   }));
   TP_RETURN_IF_ERROR(store.ScanMerges([&](store::MergeRecord&& m) {
     const auto idx = static_cast<size_t>(m.id.value() - 1);
@@ -113,7 +137,7 @@ void IdentityGraph::AddIdentifier(const Identifier& id, CustomerId customer, Mil
   const size_t idx = ids_.size();
   ids_.push_back(Node{IdentifierId(static_cast<std::int64_t>(idx + 1)), id.kind, id.value, customer,
                       false, 0, at, std::string(message_id)});
-  index_.emplace(Key(id.kind, id.value), idx);
+  IndexInsert(idx);
   members_[Find(customer).value()].push_back(idx);
   EmitNode(idx, changes);
 }

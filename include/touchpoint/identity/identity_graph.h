@@ -111,8 +111,8 @@ class IdentityGraph {
     std::string first_message_id;
   };
 
-  static std::string Key(IdentifierKind kind, std::string_view value);
-  // Looks up an identifier without allocating (a per-thread scratch key); safe concurrently.
+  static std::uint64_t HashOf(IdentifierKind kind, std::string_view value);
+  // Looks up an identifier without allocating; safe concurrently with other lookups.
   const size_t* FindNode(IdentifierKind kind, std::string_view value) const;
   CustomerId NewCustomer(Millis at, GraphChanges* changes);
   void AddIdentifier(const Identifier& id, CustomerId customer, Millis at,
@@ -130,7 +130,18 @@ class IdentityGraph {
 
   GraphOptions options_;
   std::vector<Node> ids_;                          // index = id - 1
-  std::unordered_map<std::string, size_t> index_;  // Key(kind, value) → index into ids_
+  // Open-addressing index: a 64-bit hash of (kind, value) → position in ids_, the key verified
+  // against ids_ on a hash match. Replaces an unordered_map<string, size_t> whose node walks
+  // were about a sixth of the writer thread's time (perf, 1 M demo events). Lookups are const
+  // and allocation-free, so concurrent readers are safe; only the writer inserts.
+  struct IndexSlot {
+    std::uint64_t hash = 0;
+    size_t idx = kEmptySlot;
+  };
+  static constexpr size_t kEmptySlot = static_cast<size_t>(-1);
+  std::vector<IndexSlot> index_;
+  size_t index_size_ = 0;
+  void IndexInsert(size_t idx);
   std::vector<std::int64_t> parent_;               // index = customer id; 0 = live root
   std::unordered_map<std::int64_t, std::vector<std::int64_t>> children_;  // customer → merged into it
   std::vector<Millis> created_;                    // index = customer id
