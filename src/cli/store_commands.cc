@@ -56,13 +56,10 @@ void DrawProgress(std::uint64_t done, std::uint64_t total, std::int64_t records,
 int RunIngest(const IngestArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   pipeline::EngineOptions engine_options = MakeEngineOptions(a.max_customers, !a.no_text);
-  // A bulk load: commits of 10–25 k events keep the writer and the committer both busy (larger
-  // ones leave one idle while the other works), and profiles are checkpointed every 5 s rather
-  // than every second (a kill -9 then costs at most 5 s of replay at the next start).
+  // A bulk load: commits of 10–25 k events keep the writer and the committer both busy.
   engine_options.min_batch_events = 10'000;
   engine_options.max_batch_events = 25'000;
   engine_options.max_queued_events = 100'000;
-  engine_options.profile_checkpoint_ms = 5'000;
   auto dir = pipeline::OpenForWriting(a.data_dir, std::move(engine_options), "touchpoint ingest", a.synchronous);
   if (!dir.ok()) {
     std::fprintf(stderr, "touchpoint: %s\n", dir.status().message().c_str());

@@ -41,7 +41,7 @@ struct EngineOptions {
   size_t max_queued_events = 200'000;  // SubmitAsync blocks above this (back-pressure)
   // Changed profiles are written at most this often (and at Stop); a restart replays the
   // events committed since (see docs/architecture.md, "Profile checkpoints").
-  int profile_checkpoint_ms = 1000;
+  int profile_checkpoint_ms = 5000;
 };
 
 struct SubmitResult {
