@@ -356,7 +356,11 @@ struct Engine::Impl {
     m.conversation_id = e.message->conversation_id.empty() ? "customer-" + std::to_string(r.customer.value())
                                                            : e.message->conversation_id;
     m.author = *author;
-    m.text = e.message->text;
+    if (e.message->normalized_text.empty()) {
+      m.text = e.message->text;
+    } else {
+      m.normalized = e.message->normalized_text;  // analysed on the submitting thread already
+    }
     m.high_value_customer = Revenue(r.customer) >= options.high_value_revenue;
     if (!e.message->sentiment_label.empty()) m.sentiment_score = e.message->sentiment_score;
     for (auto& f : options.escalation->Process(m)) {
@@ -654,6 +658,7 @@ Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, boo
     m.intent = std::move(a.intent);
     m.intent_confidence = a.intent_confidence;
     m.masked_text = std::move(a.masked_text);
+    m.normalized_text = std::move(a.normalized);
   };
   TP_ASSIGN_OR_RETURN(std::unique_ptr<text::EscalationEngine> esc, text::EscalationEngine::Default());
   o.escalation = std::move(esc);

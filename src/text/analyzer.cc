@@ -82,6 +82,7 @@ MessageAnalysis Analyzer::Analyze(std::string_view text) const {
   } else {
     out.masked_text = MaskPii(SanitizeUtf8(text));
   }
+  out.normalized = norm;
   return out;
 }
 

@@ -155,10 +155,15 @@ Result<std::unique_ptr<EscalationEngine>> EscalationEngine::FromToml(std::string
 }
 
 std::vector<std::string> EscalationEngine::FindBannedPhrases(std::string_view reply) const {
-  std::vector<std::string> found;
-  if (impl_->banned.empty()) return found;
+  if (impl_->banned.empty()) return {};
   thread_local std::string norm;
   impl_->normalizer->Normalize(reply, &norm);
+  return FindBannedNormalized(norm);
+}
+
+std::vector<std::string> EscalationEngine::FindBannedNormalized(std::string_view norm) const {
+  std::vector<std::string> found;
+  if (impl_->banned.empty()) return found;
   std::vector<bool> seen(impl_->banned.size(), false);
   internal::Matcher::Match m;
   for (size_t i = 0; i < norm.size();) {
@@ -179,15 +184,20 @@ std::vector<Firing> EscalationEngine::Process(const ConversationMessage& message
   std::vector<Firing> firings;
   const Impl& impl = *impl_;
   if (message.author == Author::kAgent) {
-    for (const auto& phrase : FindBannedPhrases(message.text)) {
+    for (const auto& phrase : message.normalized.empty() ? FindBannedPhrases(message.text)
+                                                         : FindBannedNormalized(message.normalized)) {
       firings.push_back({impl.banned_name, "banned_phrase", "",
                          "agent reply contains banned phrase \"" + phrase + "\""});
     }
     return firings;
   }
   if (message.author != Author::kCustomer) return firings;
-  thread_local std::string norm;
-  impl.normalizer->Normalize(message.text, &norm);
+  thread_local std::string scratch;
+  std::string_view norm = message.normalized;
+  if (norm.empty()) {
+    impl.normalizer->Normalize(message.text, &scratch);
+    norm = scratch;
+  }
   // Keyword hand-offs: each rule fires once per message, naming the first keyword found.
   std::vector<bool> fired(impl.keyword_rules.size(), false);
   internal::Matcher::Match m;

@@ -127,3 +127,52 @@ TEST_F(EscalationTest, ConcurrentConversationsKeepSeparateCounts) {
 
 }  // namespace
 }  // namespace touchpoint::text
+
+#include <touchpoint/text/analyzer.h>
+
+namespace touchpoint::text {
+namespace {
+
+// The ingest path hands the analyser's normalised text to the rules instead of the raw text;
+// every rule must fire exactly as on the raw text.
+TEST(EscalationNormalizedTest, PreNormalisedTextFiresTheSameRules) {
+  auto analyzer = Analyzer::Create(AnalyzerOptions{});
+  ASSERT_OK(analyzer);
+  auto raw_engine = EscalationEngine::Default();
+  auto norm_engine = EscalationEngine::Default();
+  ASSERT_OK(raw_engine);
+  ASSERT_OK(norm_engine);
+  const std::vector<std::pair<Author, std::string>> messages = {
+      {Author::kCustomer, "我要退款！！客服太敷衍了"},
+      {Author::kCustomer, "ＡＰＰ閃退了，退貨退款怎麼辦"},  // full-width and traditional: folded
+      {Author::kCustomer, "Where is my REFUND? this is terrible"},
+      {Author::kAgent, "这个不归我管，你自己看"},
+      {Author::kAgent, "Sorry, that's not my problem"},
+  };
+  for (const auto& [author, text] : messages) {
+    MessageAnalysis a = (*analyzer)->Analyze(text);
+    ASSERT_FALSE(a.normalized.empty()) << text;
+    ConversationMessage raw;
+    raw.conversation_id = "c1";
+    raw.author = author;
+    raw.text = text;
+    raw.high_value_customer = true;
+    raw.sentiment_score = a.sentiment_score;
+    ConversationMessage pre = raw;
+    pre.text.clear();
+    pre.normalized = a.normalized;
+    auto f1 = (*raw_engine)->Process(raw);
+    auto f2 = (*norm_engine)->Process(pre);
+    ASSERT_EQ(f1.size(), f2.size()) << text;
+    for (size_t i = 0; i < f1.size(); ++i) {
+      EXPECT_EQ(f1[i].rule, f2[i].rule) << text;
+      EXPECT_EQ(f1[i].reason, f2[i].reason) << text;
+    }
+    if (author == Author::kAgent) {
+      EXPECT_FALSE(f2.empty()) << "banned phrase in: " << text;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace touchpoint::text

@@ -46,6 +46,7 @@ struct MessagePayload {
   std::string intent;
   double intent_confidence = 0;
   std::string masked_text;
+  std::string normalized_text;  // analysis scratch: the folded text escalation rules match on
 };
 
 struct SurveyPayload {

@@ -23,6 +23,9 @@ struct MessageAnalysis {
   std::string intent;
   double intent_confidence = 0;
   std::string masked_text;  // PII masked for display (invalid UTF-8 repaired)
+  // The Normalizer::Default() form the analysis matched on; escalation rules reuse it
+  // (ConversationMessage::normalized) instead of normalising the text a second time.
+  std::string normalized;
 };
 
 // Language, sentiment, intent and masked text of a message. No word segmentation is needed

@@ -25,6 +25,9 @@ struct ConversationMessage {
   // Sentiment score in [-1, 1] if the caller already has one; otherwise the engine scores the
   // text with the built-in lexicon.
   std::optional<double> sentiment_score;
+  // When not empty: the Normalizer::Default() form of `text` (e.g. MessageAnalysis::normalized),
+  // used instead of normalising `text` again; `text` may then be left empty.
+  std::string_view normalized;
 };
 
 struct Firing {
@@ -60,6 +63,8 @@ class EscalationEngine {
   std::vector<Firing> Process(const ConversationMessage& message);
   // Banned phrases found in an agent reply (normalised match), each once, in text order.
   std::vector<std::string> FindBannedPhrases(std::string_view reply) const;
+  // The same on text already in Normalizer::Default() form.
+  std::vector<std::string> FindBannedNormalized(std::string_view normalized_reply) const;
   // Whether the conversation's customer has been marked high-risk.
   bool IsHighRisk(std::string_view conversation_id) const;
   void Forget(std::string_view conversation_id);
