@@ -23,6 +23,7 @@
 #include <touchpoint/ml/association.h>
 
 #include "cli/cli_util.h"
+#include "cli/rule_json.h"
 #include "cli/commands.h"
 
 namespace touchpoint::cli {
@@ -100,13 +101,6 @@ void AppendNumber(std::string& out, double v, int decimals) {
 
 void AppendInt(std::string& out, std::int64_t v) {
   char tmp[24];
-  auto res = std::to_chars(tmp, tmp + sizeof tmp, v);
-  out.append(tmp, res.ptr);
-}
-
-// The shortest text that reads back as the same double (JSON-compatible for finite values).
-void AppendShortest(std::string& out, double v) {
-  char tmp[32];
   auto res = std::to_chars(tmp, tmp + sizeof tmp, v);
   out.append(tmp, res.ptr);
 }
@@ -591,23 +585,7 @@ int RunRules(const RulesArgs& a) {
   std::vector<std::string> quoted(enc.names.size());
   for (size_t i = 0; i < enc.names.size(); ++i) quoted[i] = Json(enc.names[i]).dump();
   for (const auto& r : mined->rules) {
-    std::string& b = o.buf();
-    b += "{\"lhs\":[";
-    for (size_t i = 0; i < r.lhs.size(); ++i) {
-      if (i > 0) b += ',';
-      b += quoted[r.lhs[i]];
-    }
-    b += "],\"rhs\":[";
-    b += quoted[r.rhs];
-    b += "],\"support\":";
-    AppendShortest(b, r.support);
-    b += ",\"confidence\":";
-    AppendShortest(b, r.confidence);
-    b += ",\"lift\":";
-    AppendShortest(b, r.lift);
-    b += ",\"count\":";
-    AppendInt(b, r.count);
-    b += "}\n";
+    AppendRuleJson(o.buf(), r, quoted);
     o.MaybeFlush();
   }
   Status closed = o.Close();

@@ -18,6 +18,7 @@
 #include <touchpoint/pipeline/data_dir.h>
 
 #include "cli/cli_util.h"
+#include "cli/rule_json.h"
 #include "cli/engine_options.h"
 
 namespace touchpoint::cli {
@@ -271,16 +272,6 @@ int RunKMeansOverStore(const KMeansStoreArgs& a) {
   return kExitOk;
 }
 
-namespace {
-
-void AppendShortest(std::string& out, double v) {
-  char tmp[32];
-  auto res = std::to_chars(tmp, tmp + sizeof tmp, v);
-  out.append(tmp, res.ptr);
-}
-
-}  // namespace
-
 int RunRulesOverStore(const RulesStoreArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   const bool category_intent = a.kind == "category-intent";
@@ -316,22 +307,7 @@ int RunRulesOverStore(const RulesStoreArgs& a) {
       if (!insight::IsCategoryToIntentRule(lhs, enc.names[r.rhs])) continue;
     }
     ++kept;
-    out += "{\"lhs\":[";
-    for (size_t i = 0; i < r.lhs.size(); ++i) {
-      if (i > 0) out += ',';
-      out += quoted[r.lhs[i]];
-    }
-    out += "],\"rhs\":[";
-    out += quoted[r.rhs];
-    out += "],\"support\":";
-    AppendShortest(out, r.support);
-    out += ",\"confidence\":";
-    AppendShortest(out, r.confidence);
-    out += ",\"lift\":";
-    AppendShortest(out, r.lift);
-    out += ",\"count\":";
-    out += std::to_string(r.count);
-    out += "}\n";
+    AppendRuleJson(out, r, quoted);
   }
   Status s = WriteTextOutput(out, a.out);
   if (!s.ok()) return FailFile(s);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <touchpoint/text/intent.h>
 
+#include "cli/cli_runner.h"
 #include "pipeline/test_dir.h"
 
 namespace touchpoint {
@@ -23,24 +24,8 @@ namespace {
 
 using nlohmann::json;
 
-struct CmdRun {
-  int code = -1;
-  std::string out;
-};
-
-// Runs `touchpoint ARGS` through the shell; stderr is discarded unless redirected in args.
-CmdRun Touchpoint(const std::string& args) {
-  const std::string cmd = std::string(TP_CLI_BINARY) + " " + args;
-  CmdRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using ::touchpoint::testing::CmdRun;
+using ::touchpoint::testing::Touchpoint;
 
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> out;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <touchpoint/pipeline/data_dir.h>
 
+#include "cli/cli_runner.h"
 #include "pipeline/test_dir.h"
 #include "testing/matchers.h"
 
@@ -22,24 +23,8 @@ namespace {
 
 using nlohmann::json;
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
-// Runs `touchpoint ARGS` through the shell; stderr is discarded unless redirected in args.
-Run Touchpoint(const std::string& args) {
-  const std::string cmd = std::string(TP_CLI_BINARY) + " " + args;
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Run = ::touchpoint::testing::CmdRun;
+using ::touchpoint::testing::Touchpoint;
 
 std::string LastLine(const std::string& s) {
   std::string t = s;
