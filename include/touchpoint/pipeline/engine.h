@@ -84,7 +84,7 @@ class Engine {
   Result<std::string> CustomerJson(std::string_view ref, Millis as_of, bool mask_pii) const;
   // Why the records of this person are together (identifiers, merges), as JSON.
   Result<std::string> ExplainJson(std::string_view ref) const;
-  // Undoes a merge and rebuilds the affected profiles from their events.
+  // Undoes a merge: the two customers' profiles are re-folded from their members (durable when OK).
   Status Split(MergeId merge);
   // Identifiers that stopped being merge keys, as a JSON array.
   std::string SharedIdentifiersJson() const;

@@ -134,7 +134,7 @@ struct WriteBatch {
   std::vector<CustomerRecord> customers;      // insert or replace
   std::vector<MergeRecord> merges;            // insert or replace
   std::vector<ProfileRecord> profiles;        // insert or replace
-  std::vector<CustomerId> deleted_profiles;
+  std::vector<CustomerId> deleted_profiles;   // erasure (the engine keeps one per original customer)
   std::vector<OrderRecord> orders;
   std::vector<MessageRecord> messages;
   std::vector<SurveyRecord> surveys;
