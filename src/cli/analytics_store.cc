@@ -48,6 +48,7 @@ Result<StoreActivity> LoadActivity(pipeline::Engine& engine, bool with_items, bo
     }
     a.orders.push_back(std::move(row));
   }
+  for (const auto& c : engine.Customers()) a.seen.push_back({.customer = c.customer.value(), .first_seen = c.first_seen});
   if (with_messages) {
     TP_ASSIGN_OR_RETURN(auto messages, engine.Messages());
     a.messages.reserve(messages.size());
@@ -193,9 +194,9 @@ int RunKMeansOverStore(const KMeansStoreArgs& a) {
   auto activity = LoadActivity(engine, false, true);
   if (!activity.ok()) return Fail(activity.status());
   const insight::CustomerFeatureTable ft =
-      insight::BuildCustomerFeatures(activity->orders, activity->messages, activity->newest_event + 1);
+      insight::BuildCustomerFeatures(activity->orders, activity->messages, activity->newest_event + 1, activity->seen);
   if (ft.customers.empty()) {
-    return FailFile(Status::InvalidArgument(a.data_dir + ": no customers with orders or messages ingested yet"));
+    return FailFile(Status::InvalidArgument(a.data_dir + ": no customers ingested yet"));
   }
   insight::NumericTable table;
   table.columns = features;

@@ -26,6 +26,7 @@ Status RequireDataDir(const std::string& path);
 struct StoreActivity {
   std::vector<insight::ActivityOrder> orders;
   std::vector<insight::ActivityMessage> messages;
+  std::vector<insight::ActivitySeen> seen;  // every live customer, so browse-only ones get rows too
   Millis newest_event = 0;
 };
 Result<StoreActivity> LoadActivity(pipeline::Engine& engine, bool with_items, bool with_messages);

@@ -30,8 +30,8 @@ Status ScoreAndTag(pipeline::Engine& engine, const StoreActivity& activity, cons
                    const std::string& source, bool with_reasons, std::vector<insight::ChurnScore>* scores,
                    Millis* as_of) {
   *as_of = activity.newest_event + 1;
-  const insight::CustomerFeatureTable now = insight::BuildCustomerFeatures(activity.orders, activity.messages, *as_of);
-  if (now.customers.empty()) return Status::InvalidArgument(source + ": no customers with orders or messages");
+  const insight::CustomerFeatureTable now = insight::BuildCustomerFeatures(activity.orders, activity.messages, *as_of, activity.seen);
+  if (now.customers.empty()) return Status::InvalidArgument(source + ": no customers");
   const ml::RawTable table = insight::CustomerFeatureRawTable(now, nullptr, source);
   if (with_reasons) {
     TP_ASSIGN_OR_RETURN(*scores, model.Score(table, insight::kCustomerIdColumn));
@@ -82,7 +82,7 @@ int RunChurnTrainOverStore(const ChurnStoreArgs& a) {
         FormatTimestamp(activity->newest_event) + " (latest usable cut-off " + FormatDate(FloorDay(data_end - kLabelWindow)) +
         ")"));
   }
-  const insight::CustomerFeatureTable train = insight::BuildCustomerFeatures(activity->orders, activity->messages, cutoff);
+  const insight::CustomerFeatureTable train = insight::BuildCustomerFeatures(activity->orders, activity->messages, cutoff, activity->seen);
   if (train.customers.empty()) {
     return FailFile(Status::InvalidArgument("--cutoff " + FormatDate(cutoff) + ": no customer has any activity before it"));
   }

@@ -30,7 +30,7 @@ const std::vector<std::string>& CustomerFeatureNames() {
 
 CustomerFeatureTable BuildCustomerFeatures(const std::vector<ActivityOrder>& orders,
                                            const std::vector<ActivityMessage>& messages,
-                                           Millis as_of) {
+                                           Millis as_of, const std::vector<ActivitySeen>& seen) {
   CustomerFeatureTable t;
   t.as_of = as_of;
   for (const auto& o : orders) {
@@ -38,6 +38,9 @@ CustomerFeatureTable BuildCustomerFeatures(const std::vector<ActivityOrder>& ord
   }
   for (const auto& m : messages) {
     if (m.at < as_of && m.from_customer) t.customers.push_back(m.customer);
+  }
+  for (const auto& s : seen) {
+    if (s.first_seen < as_of) t.customers.push_back(s.customer);
   }
   std::sort(t.customers.begin(), t.customers.end());
   t.customers.erase(std::unique(t.customers.begin(), t.customers.end()), t.customers.end());
@@ -68,6 +71,11 @@ CustomerFeatureTable BuildCustomerFeatures(const std::vector<ActivityOrder>& ord
     if (m.at >= recent) row[kContacts90d] += 1;
     if (m.sentiment_label == "negative") ++negative[i];
     sentiment[i] += m.sentiment_score;
+  }
+  for (const auto& s : seen) {
+    if (s.first_seen >= as_of) continue;
+    const size_t i = IndexOf(t.customers, s.customer);
+    first[i] = std::min(first[i], s.first_seen);
   }
   const double day = static_cast<double>(kMillisPerDay);
   for (size_t i = 0; i < n; ++i) {

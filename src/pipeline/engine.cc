@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -587,6 +588,22 @@ Result<std::vector<Engine::MessageRow>> Engine::Messages() {
   }
   std::shared_lock state(impl_->state_mu);
   for (auto& r : rows) r.customer = impl_->graph.Find(r.customer);
+  return rows;
+}
+
+std::vector<Engine::CustomerRow> Engine::Customers() const {
+  std::shared_lock state(impl_->state_mu);
+  std::unordered_map<std::int64_t, Millis> first;  // live root → earliest first_seen of its members
+  for (const auto& [original, p] : impl_->profiles) {
+    if (p.first_seen() == 0 && p.last_seen() == 0) continue;  // tags only, no event
+    const std::int64_t root = impl_->graph.Find(CustomerId(original)).value();
+    auto [it, inserted] = first.emplace(root, p.first_seen());
+    if (!inserted) it->second = std::min(it->second, p.first_seen());
+  }
+  std::vector<CustomerRow> rows;
+  rows.reserve(first.size());
+  for (const auto& [root, at] : first) rows.push_back(CustomerRow{CustomerId(root), at});
+  std::sort(rows.begin(), rows.end(), [](const CustomerRow& a, const CustomerRow& b) { return a.customer < b.customer; });
   return rows;
 }
 

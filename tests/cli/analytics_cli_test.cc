@@ -140,6 +140,15 @@ TEST_F(AnalyticsCliTest, ChurnOverTheStoreTrainsOnACutoffAndWritesRisk) {
   EXPECT_GE(auc, 0.0);
   EXPECT_LE(auc, 1.0);
   EXPECT_GE(s["scored"].get<std::int64_t>(), n);
+  // Every live customer is scored, those who only browsed too; the customers a shared
+  // identifier (a kiosk) was given have no events of their own and are the only ones left out.
+  CmdRun stats = Touchpoint("stats --data " + Data());
+  CmdRun shared = Touchpoint("identity shared --data " + Data());
+  ASSERT_EQ(stats.code, 0);
+  ASSERT_EQ(shared.code, 0);
+  EXPECT_EQ(s["scored"].get<std::int64_t>(),
+            json::parse(Lines(stats.out).back())["customers"].get<std::int64_t>() -
+                static_cast<std::int64_t>(json::parse(shared.out).size()));
   const double mean = s["mean_churn_risk"].get<double>();
   EXPECT_GT(mean, 0);
   EXPECT_LT(mean, 1);

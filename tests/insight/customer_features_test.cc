@@ -62,6 +62,25 @@ TEST(CustomerFeaturesTest, FeaturesFollowTheDocumentedDefinitions) {
   EXPECT_DOUBLE_EQ(c[kNegativeShare], 1);
 }
 
+TEST(CustomerFeaturesTest, CustomersSeenOnlyBrowsingGetRowsAndEarlierFirstActivity) {
+  const Millis as_of = Day(2024, 7, 1);
+  const std::vector<ActivityOrder> orders = {Order(7, Day(2024, 6, 1), 100)};
+  const std::vector<ActivitySeen> seen = {
+      {.customer = 7, .first_seen = Day(2024, 3, 3)},   // browsed before buying: tenure from then
+      {.customer = 20, .first_seen = Day(2024, 6, 21)},  // browse-only
+      {.customer = 21, .first_seen = Day(2024, 7, 1)},   // first seen at as-of: not yet a customer
+  };
+  const CustomerFeatureTable t = BuildCustomerFeatures(orders, {}, as_of, seen);
+  ASSERT_EQ(t.customers, (std::vector<std::int64_t>{7, 20}));
+  EXPECT_DOUBLE_EQ(t.values.row(0)[kRecencyDays], 30);
+  EXPECT_DOUBLE_EQ(t.values.row(0)[kTenureDays], 120);
+  const double* b = t.values.row(1);
+  EXPECT_DOUBLE_EQ(b[kRecencyDays], 10);
+  EXPECT_DOUBLE_EQ(b[kTenureDays], 10);
+  EXPECT_DOUBLE_EQ(b[kFrequency], 0);
+  EXPECT_DOUBLE_EQ(b[kContacts], 0);
+}
+
 TEST(CustomerFeaturesTest, LabelIsNoPurchaseInTheWindowAfterTheCutoff) {
   const Millis cutoff = Day(2024, 3, 1);
   std::vector<ActivityOrder> orders = {

@@ -28,6 +28,12 @@ struct ActivityOrder {
   std::vector<std::string> products;    // product ids of the order's items (may repeat)
 };
 
+// A customer known to exist since `first_seen` (any event, browsing included).
+struct ActivitySeen {
+  std::int64_t customer = 0;
+  Millis first_seen = 0;
+};
+
 struct ActivityMessage {
   std::int64_t customer = 0;
   Millis at = 0;
@@ -39,7 +45,7 @@ struct ActivityMessage {
 
 // The feature columns, in matrix column order:
 //   recency_days    days from the last purchase to as-of; without a purchase, days from the
-//                   customer's first activity (order or contact) to as-of
+//                   customer's first activity (order, contact, or with `seen` any event) to as-of
 //   tenure_days     days from the first activity to as-of
 //   frequency       purchases (orders with total > 0)
 //   monetary        sum of purchase totals
@@ -71,10 +77,12 @@ struct CustomerFeatureTable {
 };
 
 // Features as of `as_of` from the activity strictly before it; every customer with at least one
-// order (any total) or contact before as-of gets a row. Activity at or after as-of is ignored.
+// order (any total) or contact before as-of gets a row, and so does every customer of `seen`
+// first seen before as-of (browsing only: zero purchases and contacts, recency = tenure).
+// Activity at or after as-of is ignored.
 CustomerFeatureTable BuildCustomerFeatures(const std::vector<ActivityOrder>& orders,
                                            const std::vector<ActivityMessage>& messages,
-                                           Millis as_of);
+                                           Millis as_of, const std::vector<ActivitySeen>& seen = {});
 
 // The table as text cells for the churn model (insight/churn.h): column "customer" (the id),
 // the feature columns, and with `labels` a column "churned" ("1" / "0"). Numbers are rounded

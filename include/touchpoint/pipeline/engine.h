@@ -120,6 +120,14 @@ class Engine {
   };
   Result<std::vector<MessageRow>> Messages();
 
+  // Every live customer with the time of its first event (any kind: browsing included), in
+  // ascending id order; for analytics that must cover customers without orders or messages.
+  struct CustomerRow {
+    CustomerId customer;
+    Millis first_seen = 0;
+  };
+  std::vector<CustomerRow> Customers() const;
+
   // Writes derived tags (name → JSON value, e.g. "rfm_layer" → "\"important_value\"") onto
   // live customers' profiles, durably. Unknown or merged-away customers are skipped.
   Status SetTags(const std::vector<std::pair<CustomerId, std::vector<std::pair<std::string, std::string>>>>& tags);

@@ -57,6 +57,7 @@ class Profile {
   std::string Serialize() const;
   static Result<Profile> Parse(std::string_view data);
 
+  Millis first_seen() const { return first_seen_; }
   Millis last_seen() const { return last_seen_; }
   std::int64_t order_count() const { return order_count_; }
   double revenue() const { return revenue_; }
