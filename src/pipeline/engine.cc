@@ -138,7 +138,7 @@ struct Engine::Impl {
   std::deque<std::unique_ptr<Pending>> queue;
   size_t queued_events = 0;
   bool stopping = false;
-  Status failure;  // set once a commit failed: the engine refuses writes from then on
+  Status failure;  // set once a commit failed (under state_mu): the engine refuses writes from then on
 
   std::thread writer;
 
