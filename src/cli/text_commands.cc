@@ -47,6 +47,19 @@ std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 // Calls fn(text) for each input record in order. Returns a non-OK Status when the input
 // cannot be opened or the header lacks the column; malformed CSV records are reported on
 // stderr and counted in *rejected.
+// Loads the trained model at `path`, or without a path creates the built-in one (lexicon or
+// rules); exactly one of the two is set when OK.
+template <typename Builtin>
+Status LoadModelOrBuiltin(const std::string& path, std::unique_ptr<text::TextClassifier>* model,
+                          std::unique_ptr<Builtin>* builtin) {
+  if (!path.empty()) {
+    TP_ASSIGN_OR_RETURN(*model, text::TextClassifier::Load(path));
+  } else {
+    TP_ASSIGN_OR_RETURN(*builtin, Builtin::Create());
+  }
+  return Status::Ok();
+}
+
 Status ForEachRecord(const InputOptions& in, const std::function<void(const std::string&)>& fn,
                      int* rejected) {
   if (in.format == "lines") {
@@ -167,20 +180,9 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
       }
       std::unique_ptr<text::TextClassifier> model;
       std::unique_ptr<text::LexiconSentiment> lexicon;
-      if (!model_path->empty()) {
-        auto m = text::TextClassifier::Load(*model_path);
-        if (!m.ok()) {
-          *exit_code = FailFile(m.status());
-          return;
-        }
-        model = std::move(m).value();
-      } else {
-        auto l = text::LexiconSentiment::Create();
-        if (!l.ok()) {
-          *exit_code = FailFile(l.status());
-          return;
-        }
-        lexicon = std::move(l).value();
+      if (Status loaded = LoadModelOrBuiltin(*model_path, &model, &lexicon); !loaded.ok()) {
+        *exit_code = FailFile(loaded);
+        return;
       }
       int rejected = 0;
       std::string normalized;
@@ -211,20 +213,9 @@ void RegisterTextCommands(CLI::App& app, int* exit_code) {
     cmd->callback([in, model_path, top, exit_code] {
       std::unique_ptr<text::TextClassifier> model;
       std::unique_ptr<text::RuleIntentClassifier> rules;
-      if (!model_path->empty()) {
-        auto m = text::TextClassifier::Load(*model_path);
-        if (!m.ok()) {
-          *exit_code = FailFile(m.status());
-          return;
-        }
-        model = std::move(m).value();
-      } else {
-        auto r = text::RuleIntentClassifier::Create();
-        if (!r.ok()) {
-          *exit_code = FailFile(r.status());
-          return;
-        }
-        rules = std::move(r).value();
+      if (Status loaded = LoadModelOrBuiltin(*model_path, &model, &rules); !loaded.ok()) {
+        *exit_code = FailFile(loaded);
+        return;
       }
       int rejected = 0;
       Status s = ForEachRecord(*in, [&](const std::string& t) {
