@@ -24,6 +24,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/rule_json.h"
+#include "cli/segment_json.h"
 #include "cli/commands.h"
 
 namespace touchpoint::cli {
@@ -414,34 +415,7 @@ int RunKMeans(const KMeansArgs& a, bool log_features_given) {
   j["rows"] = table->values.rows;
   j["features"] = a.features;
   j["log_features"] = a.log_features;
-  j["k"] = seg->k;
-  if (!seg->tried_k.empty()) {
-    Json tried = Json::array();
-    for (size_t i = 0; i < seg->tried_k.size(); ++i) {
-      tried.push_back({{"k", seg->tried_k[i]}, {"silhouette", seg->silhouettes[i]}});
-    }
-    j["k_selection"] = tried;
-  }
-  j["seed"] = a.seed;
-  j["restarts"] = a.restarts;
-  j["iterations"] = seg->iterations;
-  j["inertia"] = seg->inertia;
-  Json clusters = Json::array();
-  for (const auto& s : seg->segments) {
-    Json c;
-    c["cluster"] = s.cluster;
-    c["name"] = s.name;
-    c["size"] = s.size;
-    Json centroid, z;
-    for (size_t f = 0; f < a.features.size(); ++f) {
-      centroid[a.features[f]] = s.centroid[f];
-      z[a.features[f]] = s.centroid_z[f];
-    }
-    c["centroid"] = centroid;
-    c["centroid_z"] = z;
-    clusters.push_back(c);
-  }
-  j["clusters"] = clusters;
+  AddSegmentationJson(j, *seg, a.features, a.seed, a.restarts);
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Status s = WriteJson(j, "", !a.out.empty());
   return s.ok() ? 0 : FailFile(s);

@@ -19,6 +19,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/rule_json.h"
+#include "cli/segment_json.h"
 #include "cli/engine_options.h"
 
 namespace touchpoint::cli {
@@ -238,33 +239,7 @@ int RunKMeansOverStore(const KMeansStoreArgs& a) {
   j["rows"] = table.values.rows;
   j["features"] = features;
   j["log_features"] = log_features;
-  j["k"] = seg->k;
-  if (!seg->tried_k.empty()) {
-    nlohmann::ordered_json tried = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < seg->tried_k.size(); ++i) {
-      tried.push_back({{"k", seg->tried_k[i]}, {"silhouette", seg->silhouettes[i]}});
-    }
-    j["k_selection"] = tried;
-  }
-  j["seed"] = a.seed;
-  j["restarts"] = a.restarts;
-  j["iterations"] = seg->iterations;
-  j["inertia"] = seg->inertia;
-  nlohmann::ordered_json clusters = nlohmann::ordered_json::array();
-  for (const auto& sgm : seg->segments) {
-    nlohmann::ordered_json c, centroid, z;
-    c["cluster"] = sgm.cluster;
-    c["name"] = sgm.name;
-    c["size"] = sgm.size;
-    for (size_t f = 0; f < features.size(); ++f) {
-      centroid[features[f]] = sgm.centroid[f];
-      z[features[f]] = sgm.centroid_z[f];
-    }
-    c["centroid"] = centroid;
-    c["centroid_z"] = z;
-    clusters.push_back(c);
-  }
-  j["clusters"] = clusters;
+  AddSegmentationJson(j, *seg, features, a.seed, a.restarts);
   j["tagged"] = tags.size();
   j["tags"] = {"cluster", "cluster_id"};
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
