@@ -20,6 +20,7 @@
 #include "server/test_util.h"
 #include "testing/http_client.h"
 #include "testing/matchers.h"
+#include "testing/message_ids.h"
 
 namespace touchpoint::server {
 namespace {
@@ -398,11 +399,9 @@ TEST_F(AppTest, GracefulStopKeepsEveryAcknowledgedEvent) {
   ASSERT_FALSE(acked.empty());
   auto store = pipeline::OpenReadOnly(config_.data_dir);
   ASSERT_OK(store);
-  for (const auto& id : acked) {
-    auto n = (*store)->CountMessageId(id);
-    ASSERT_OK(n);
-    ASSERT_EQ(*n, 1) << id;
-  }
+  auto counts = ::touchpoint::testing::MessageIdCounts(**store);
+  ASSERT_OK(counts);
+  for (const auto& id : acked) ASSERT_EQ(::touchpoint::testing::CountOf(*counts, id), 1) << id;
 }
 
 }  // namespace

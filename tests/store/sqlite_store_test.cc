@@ -5,6 +5,7 @@
 
 #include "pipeline/test_dir.h"
 #include "testing/matchers.h"
+#include "testing/message_ids.h"
 
 namespace touchpoint::store::sqlite {
 namespace {
@@ -75,8 +76,11 @@ TEST(SqliteStoreTest, EventLogKeepsOrderSeqsAndHashesAcrossChunksAndRestarts) {
     ++hashes;
   }));
   EXPECT_EQ(hashes, static_cast<size_t>(next));
-  EXPECT_EQ(*s->CountMessageId("msg-12000"), 1);
-  EXPECT_EQ(*s->CountMessageId("msg-none"), 0);
+  auto counts = ::touchpoint::testing::MessageIdCounts(*s);
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->size(), static_cast<size_t>(next));
+  EXPECT_EQ(::touchpoint::testing::CountOf(*counts, "msg-12000"), 1);
+  EXPECT_EQ(::touchpoint::testing::CountOf(*counts, "msg-none"), 0);
 }
 
 TEST(SqliteStoreTest, ProfileCheckpointIsTheLastEventOfTheBatchThatSetsIt) {

@@ -208,7 +208,6 @@ class Store {
   virtual Result<StoreStats> Stats() = 0;
   // Time of the newest event ever stored (0 when none): features are relative to it.
   virtual Result<Millis> NewestEventAt() = 0;
-  virtual Result<std::int64_t> CountMessageId(const std::string& message_id) = 0;
 
   // API keys.
   virtual Result<ApiKeyRecord> CreateKey(const std::string& role, const std::string& key_hash,

@@ -318,9 +318,10 @@ class SqliteStore final : public Store {
   }
 
   Status ScanEventsFrom(std::int64_t from_seq, const std::function<bool(EventRecord&&)>& fn) override {
-    // The chunk holding from_seq starts at or before it; earlier events of that chunk are skipped.
-    Stmt st(db_, "SELECT first_seq, n, codec, raw_size, hashes, data FROM event_chunks "
-                 "WHERE first_seq + n > ?1 ORDER BY first_seq");
+    // The chunk holding from_seq starts at or before it (a rowid seek, not a scan of every
+    // chunk); earlier events of that chunk are skipped.
+    Stmt st(db_, "SELECT first_seq, n, codec, raw_size, hashes, data FROM event_chunks WHERE first_seq >= "
+                 "coalesce((SELECT max(first_seq) FROM event_chunks WHERE first_seq <= ?1), 0) ORDER BY first_seq");
     if (!st.ok()) return Error("prepare scan events");
     st.Bind(1, from_seq);
     int rc;
@@ -481,16 +482,6 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_ROW) return st.Int(0);
     if (rc != SQLITE_DONE) return Error("profile checkpoint");
     return Status::Internal("the database has no profile checkpoint (set by the migration to version 2)");
-  }
-
-  Result<std::int64_t> CountMessageId(const std::string& message_id) override {
-    // A diagnostic (tests, support): a full scan of the log, which has no message-id index.
-    std::int64_t n = 0;
-    TP_RETURN_IF_ERROR(ScanEvents([&](EventRecord&& e) {
-      if (e.message_id == message_id) ++n;
-      return true;
-    }));
-    return n;
   }
 
   Result<ApiKeyRecord> CreateKey(const std::string& role, const std::string& key_hash,
