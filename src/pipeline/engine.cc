@@ -434,6 +434,7 @@ struct Engine::Impl {
     }
     if (batch.empty() && work.empty()) return;
     c->work = std::move(work);
+    store->Prepare(c->batch);  // compression here, so the committer only writes
     HandOff(std::move(c));
   }
 

@@ -121,11 +121,18 @@ TEST(SqliteStoreTest, VersionOneEventRowsMigrateIntoChunks) {
               " name TEXT NOT NULL, body TEXT NOT NULL);"
               "INSERT INTO events VALUES(1, -5, 9, 'a', 11, 1000, 1, '', '{\"a\":1}');"
               "INSERT INTO events VALUES(2, 6, -10, 'b', 12, 2000, 2, 'Order Completed', '{\"b\":2}');"
-              "INSERT INTO events VALUES(3, 7, 11, 'c', 11, 3000, 3, 'Home', '{\"c\":3}');");
+              "INSERT INTO events VALUES(3, 7, 11, 'c', 11, 3000, 3, 'Home', '{\"c\":3}');"
+              // Version-1 identifiers, unique on (kind, value); version 3 finds them by hash.
+              "CREATE TABLE identifiers(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL,"
+              " customer_id INTEGER NOT NULL, blocked INTEGER NOT NULL DEFAULT 0, joins INTEGER NOT NULL DEFAULT 0,"
+              " first_seen INTEGER NOT NULL, first_message_id TEXT NOT NULL, UNIQUE(kind, value));"
+              "CREATE INDEX identifiers_customer ON identifiers(customer_id);"
+              "INSERT INTO identifiers VALUES(1, 'phone', '+8613812345678', 11, 0, 0, 1000, 'a');"
+              "INSERT INTO identifiers VALUES(2, 'device', 'kiosk-1', 12, 1, 4, 2000, 'b');");
     sqlite3_close(raw);
   }
   auto s = OpenAt(db);
-  EXPECT_EQ(s->schema_version(), 2);
+  EXPECT_EQ(s->schema_version(), CurrentSchemaVersion());
   auto all = All(*s);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].hash, (MessageHash{static_cast<std::uint64_t>(-5), 9}));
@@ -138,6 +145,94 @@ TEST(SqliteStoreTest, VersionOneEventRowsMigrateIntoChunks) {
   b.events.push_back(Event(99));
   ASSERT_OK(s->Apply(b));
   EXPECT_EQ(b.events[0].seq, 4);
+
+  auto phone = s->FindIdentifier("phone", "+8613812345678");
+  ASSERT_OK(phone.status());
+  ASSERT_TRUE(phone->has_value());
+  EXPECT_EQ((*phone)->customer, CustomerId(11));
+  auto kiosk = s->FindIdentifier("device", "kiosk-1");
+  ASSERT_OK(kiosk.status());
+  ASSERT_TRUE(kiosk->has_value());
+  EXPECT_TRUE((*kiosk)->blocked);
+  EXPECT_EQ((*kiosk)->joins, 4);
+  auto other_kind = s->FindIdentifier("email", "+8613812345678");
+  ASSERT_OK(other_kind.status());
+  EXPECT_FALSE(other_kind->has_value()) << "the key covers the kind, not only the value";
+}
+
+TEST(SqliteStoreTest, IdentifierChangesUpdateTheRowInPlace) {
+  ::touchpoint::testing::TempDir tmp;
+  auto s = OpenAt(tmp.File("t.db"));
+  WriteBatch a;
+  a.identifiers.push_back(IdentifierRecord{IdentifierId(1), "email", "a@example.com", CustomerId(3), false, 0,
+                                           100, "m1"});
+  a.identifiers.push_back(IdentifierRecord{IdentifierId(2), "device", "d-1", CustomerId(3), false, 0, 100, "m1"});
+  ASSERT_OK(s->Apply(a));
+  WriteBatch b;  // the device joined another customer, then became shared
+  b.identifiers.push_back(IdentifierRecord{IdentifierId(2), "device", "d-1", CustomerId(3), true, 2, 100, "m1"});
+  ASSERT_OK(s->Apply(b));
+  std::vector<IdentifierRecord> rows;
+  ASSERT_OK(s->ScanIdentifiers([&](IdentifierRecord&& r) { rows.push_back(std::move(r)); }));
+  ASSERT_EQ(rows.size(), 2u) << "an update must not add a row";
+  EXPECT_EQ(rows[1].value, "d-1");
+  EXPECT_TRUE(rows[1].blocked);
+  EXPECT_EQ(rows[1].joins, 2);
+  EXPECT_EQ(rows[1].first_message_id, "m1");
+  auto found = s->FindIdentifier("device", "d-1");
+  ASSERT_OK(found.status());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, IdentifierId(2));
+  EXPECT_TRUE((*found)->blocked);
+}
+
+}  // namespace
+}  // namespace touchpoint::store::sqlite
+
+namespace touchpoint::store::sqlite {
+namespace {
+
+TEST(SqliteStoreTest, PreparedBatchesStoreTheSameEventsAndAStaleOneIsReEncoded) {
+  ::touchpoint::testing::TempDir tmp;
+  auto s = OpenAt(tmp.File("t.db"));
+  WriteBatch a;  // 9,000 events: three chunks encoded ahead by Prepare
+  for (int i = 0; i < 9'000; ++i) a.events.push_back(Event(i));
+  s->Prepare(a);
+  ASSERT_NE(a.prepared, nullptr);
+  ASSERT_OK(s->Apply(a));
+  WriteBatch b;  // events added after Prepare: the prepared chunks no longer match
+  for (int i = 9'000; i < 9'010; ++i) b.events.push_back(Event(i));
+  s->Prepare(b);
+  b.events.push_back(Event(9'010));
+  ASSERT_OK(s->Apply(b));
+  auto all = All(*s);
+  ASSERT_EQ(all.size(), 9'011u);
+  for (int i : {0, 4'095, 4'096, 8'999, 9'000, 9'010}) {
+    const EventRecord want = Event(i);
+    EXPECT_EQ(all[static_cast<size_t>(i)].message_id, want.message_id);
+    EXPECT_EQ(all[static_cast<size_t>(i)].body, want.body);
+    EXPECT_EQ(all[static_cast<size_t>(i)].hash, want.hash);
+    EXPECT_EQ(all[static_cast<size_t>(i)].customer, want.customer);
+    EXPECT_EQ(all[static_cast<size_t>(i)].seq, i + 1);
+  }
+}
+
+TEST(SqliteStoreTest, ReadOnlyOpenOfAnOlderSchemaSaysHowToUpgrade) {
+  ::touchpoint::testing::TempDir tmp;
+  const std::string db = tmp.File("t.db");
+  OpenAt(db).reset();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    Exec(raw, "UPDATE schema_version SET version = version - 1");
+    sqlite3_close(raw);
+  }
+  Options o;
+  o.path = db;
+  o.read_only = true;
+  auto s = Open(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("touchpoint serve"), std::string::npos) << s.status().message();
 }
 
 }  // namespace

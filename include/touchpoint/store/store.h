@@ -127,6 +127,11 @@ struct ApiKeyRecord {
   Millis revoked_at = 0;  // 0 while valid
 };
 
+// An adapter's ahead-of-time encoding of a batch (see Store::Prepare); opaque above the store.
+struct PreparedBatch {
+  virtual ~PreparedBatch() = default;
+};
+
 // Everything one group commit writes. Upserts replace by primary key.
 struct WriteBatch {
   std::vector<EventRecord> events;
@@ -145,6 +150,8 @@ struct WriteBatch {
   // to and including this batch's last event. The store then records that event's seq (see
   // ProfileCheckpoint); after a restart only later events are replayed into profiles.
   bool profile_checkpoint = false;
+  // Set by Store::Prepare; `events` must not change after it (Apply then ignores a stale one).
+  std::unique_ptr<PreparedBatch> prepared;
   bool empty() const {
     return events.empty() && identifiers.empty() && customers.empty() && merges.empty() &&
            profiles.empty() && deleted_profiles.empty() && orders.empty() && messages.empty() &&
@@ -172,6 +179,10 @@ class Store {
   // Applies the batch in one transaction; durable when OK. kUnavailable when the database is
   // busy or the disk is full; the batch is then not applied at all.
   virtual Status Apply(WriteBatch& batch) = 0;
+  // Optional CPU-heavy encoding of `batch` on the calling thread, so that Apply — on a committer
+  // thread — only writes (the SQLite adapter compresses the event chunks here). May run while
+  // another batch's Apply runs on another thread; Prepare calls themselves are not concurrent.
+  virtual void Prepare(WriteBatch& /*batch*/) {}
 
   // Full scans used to rebuild in-memory state at start-up.
   virtual Status ScanMessageHashes(const std::function<void(const MessageHash&)>& fn) = 0;

@@ -112,10 +112,15 @@ void EventChunkCodec::Encode(std::span<const EventRecord> events, EncodedChunk& 
   out.n = static_cast<int>(events.size());
   out.raw_size = static_cast<std::int64_t>(raw_.size());
   if (level_ > 0 && ctx_->c != nullptr) {
-    out.data.resize(ZSTD_compressBound(raw_.size()));
-    const size_t got = ZSTD_compressCCtx(ctx_->c, out.data.data(), out.data.size(), raw_.data(), raw_.size(), level_);
+    // Into a reused scratch buffer: sizing out.data to the bound would zero-fill ~2 MiB a chunk.
+    const size_t bound = ZSTD_compressBound(raw_.size());
+    if (bound > zcap_) {
+      zbuf_ = std::make_unique_for_overwrite<char[]>(bound);
+      zcap_ = bound;
+    }
+    const size_t got = ZSTD_compressCCtx(ctx_->c, zbuf_.get(), zcap_, raw_.data(), raw_.size(), level_);
     if (!ZSTD_isError(got) && got < raw_.size()) {
-      out.data.resize(got);
+      out.data.assign(zbuf_.get(), got);
       out.codec = ChunkCodec::kZstd;
       return;
     }

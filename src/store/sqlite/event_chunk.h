@@ -59,6 +59,8 @@ class EventChunkCodec {
   int level_;
   std::unique_ptr<Contexts> ctx_;
   std::string raw_;  // scratch: uncompressed records
+  std::unique_ptr<char[]> zbuf_;  // scratch: compressed records
+  size_t zcap_ = 0;
 };
 
 // The 16-byte encoding of a message hash in a chunk's `hashes` column.

@@ -1,5 +1,6 @@
 // The SQLite adapter: the only code that sees sqlite3.
 #include <sqlite3.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -14,7 +15,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -121,8 +122,45 @@ CREATE TABLE event_chunks(
   hashes BLOB NOT NULL,
   data BLOB NOT NULL);
 )sql",
+    // 3: identifiers are found by a 64-bit hash of (kind, value) instead of a unique index on the
+    // strings. That index took random inserts of ~50-byte keys in every commit (a tenth of bulk
+    // ingest); the single writer's in-memory graph already keeps identifiers unique.
+    R"sql(
+CREATE TABLE identifiers_v3(
+  id INTEGER PRIMARY KEY,
+  key INTEGER NOT NULL,
+  kind TEXT NOT NULL, value TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  blocked INTEGER NOT NULL DEFAULT 0,
+  joins INTEGER NOT NULL DEFAULT 0,
+  first_seen INTEGER NOT NULL,
+  first_message_id TEXT NOT NULL);
+INSERT INTO identifiers_v3(id, key, kind, value, customer_id, blocked, joins, first_seen, first_message_id)
+  SELECT id, tp_identifier_key(kind, value), kind, value, customer_id, blocked, joins, first_seen,
+         first_message_id FROM identifiers ORDER BY id;
+DROP TABLE identifiers;
+ALTER TABLE identifiers_v3 RENAME TO identifiers;
+CREATE INDEX identifiers_key ON identifiers(key);
+CREATE INDEX identifiers_customer ON identifiers(customer_id);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+// The identifiers table's lookup key: a 64-bit hash of (kind, value). It is on disk (schema 3),
+// so it must never change; XXH3's output has been frozen since xxHash 0.8.0.
+std::int64_t IdentifierKey(std::string_view kind, std::string_view value) {
+  const XXH64_hash_t seed = XXH3_64bits(kind.data(), kind.size());
+  return static_cast<std::int64_t>(XXH3_64bits_withSeed(value.data(), value.size(), seed));
+}
+
+// tp_identifier_key(kind, value) for SQL (the schema-3 migration).
+void IdentifierKeySql(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  auto text = [](sqlite3_value* v) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+    return std::string_view(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(v)));
+  };
+  sqlite3_result_int64(ctx, IdentifierKey(text(argv[0]), text(argv[1])));
+}
 
 // RAII owner of a prepared statement, with typed binders. Not thread-safe.
 class Stmt {
@@ -159,8 +197,9 @@ class Stmt {
     sqlite3_bind_null(s_, i);
     return *this;
   }
-  int Step() { return sqlite3_step(s_); }
+  int Step() { return s_ != nullptr ? sqlite3_step(s_) : SQLITE_MISUSE; }
   void Reset() {
+    if (s_ == nullptr) return;  // a statement that failed to prepare: Step() reports it
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }
@@ -189,7 +228,10 @@ class Stmt {
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, Options options)
-      : db_(db), options_(std::move(options)), codec_(options_.event_compression_level) {}
+      : db_(db),
+        options_(std::move(options)),
+        codec_(options_.event_compression_level),
+        prepare_codec_(options_.event_compression_level) {}
   ~SqliteStore() override {
     stmts_.clear();
     if (!options_.read_only) {
@@ -201,6 +243,10 @@ class SqliteStore final : public Store {
 
   Status Init() {
     TP_RETURN_IF_ERROR(Exec("PRAGMA busy_timeout=5000"));
+    if (sqlite3_create_function_v2(db_, "tp_identifier_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                   IdentifierKeySql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Error("register tp_identifier_key");
+    }
     if (options_.read_only) {
       TP_RETURN_IF_ERROR(Exec("PRAGMA query_only=1"));
     } else {
@@ -338,9 +384,9 @@ class SqliteStore final : public Store {
   Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind,
                                                          const std::string& value) override {
     Stmt& st = Prepared("SELECT id, kind, value, customer_id, blocked, joins, first_seen, "
-                        "first_message_id FROM identifiers WHERE kind = ?1 AND value = ?2");
+                        "first_message_id FROM identifiers WHERE key = ?1 AND kind = ?2 AND value = ?3");
     st.Reset();
-    st.Bind(1, kind).Bind(2, value);
+    st.Bind(1, IdentifierKey(kind, value)).Bind(2, kind).Bind(3, value);
     int rc = st.Step();
     if (rc == SQLITE_ROW) return std::optional<IdentifierRecord>(ReadIdentifier(st));
     if (rc == SQLITE_DONE) return std::optional<IdentifierRecord>();
@@ -562,6 +608,13 @@ class SqliteStore final : public Store {
       }
       version_ = static_cast<int>(st.Int(0));
       if (version_ > kSchemaVersion) return TooNew();
+      if (version_ < kSchemaVersion) {
+        // Only a writer migrates; the queries below are written for the current layout.
+        return Status::FailedPrecondition(
+            "database schema version " + std::to_string(version_) + " predates this binary's (" +
+            std::to_string(kSchemaVersion) +
+            "); start `touchpoint serve` or run `touchpoint ingest` once to upgrade it");
+      }
       return Status::Ok();
     }
     TP_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
@@ -641,8 +694,45 @@ class SqliteStore final : public Store {
   }
 
   // Writes `events` as one chunk numbered from *seq; advances *seq.
-  Status InsertChunk(std::span<EventRecord> events, std::int64_t* seq) {
-    codec_.Encode(events, chunk_);
+  // Calls fn for each run of events that makes one chunk (by count and raw size).
+  template <typename Fn>
+  static Status ForEachChunk(std::span<EventRecord> events, Fn&& fn) {
+    size_t begin = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      bytes += events[i].body.size() + events[i].message_id.size() + events[i].name.size() + 16;
+      if (i + 1 - begin == kMaxChunkEvents || bytes >= kMaxChunkRawBytes || i + 1 == events.size()) {
+        TP_RETURN_IF_ERROR(fn(events.subspan(begin, i + 1 - begin)));
+        begin = i + 1;
+        bytes = 0;
+      }
+    }
+    return Status::Ok();
+  }
+
+  struct PreparedChunks final : PreparedBatch {
+    std::vector<EncodedChunk> chunks;
+    size_t events = 0;  // how many events were encoded (a batch changed since is re-encoded)
+  };
+
+  void Prepare(WriteBatch& b) override {
+    if (options_.read_only || b.events.empty()) return;
+    std::scoped_lock lock(prepare_mu_);
+    auto p = std::make_unique<PreparedChunks>();
+    ForEachChunk(b.events, [&](std::span<EventRecord> run) {
+      prepare_codec_.Encode(run, p->chunks.emplace_back());
+      return Status::Ok();
+    }).ok();
+    p->events = b.events.size();
+    b.prepared = std::move(p);
+  }
+
+  Status InsertChunk(std::span<EventRecord> events, const EncodedChunk* encoded, std::int64_t* seq) {
+    if (encoded == nullptr || encoded->n != static_cast<int>(events.size())) {
+      codec_.Encode(events, chunk_);
+      encoded = &chunk_;
+    }
+    const EncodedChunk& chunk = *encoded;
     Millis min_ts = events.front().timestamp;
     Millis max_ts = min_ts;
     for (EventRecord& e : events) {
@@ -653,24 +743,21 @@ class SqliteStore final : public Store {
     Stmt& st = Prepared("INSERT INTO event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, hashes, data) "
                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     st.Reset();
-    st.Bind(1, events.front().seq).Bind(2, chunk_.n).Bind(3, static_cast<int>(chunk_.codec)).Bind(4, chunk_.raw_size)
-        .Bind(5, min_ts).Bind(6, max_ts).BindBlob(7, chunk_.hashes).BindBlob(8, chunk_.data);
+    st.Bind(1, events.front().seq).Bind(2, chunk.n).Bind(3, static_cast<int>(chunk.codec)).Bind(4, chunk.raw_size)
+        .Bind(5, min_ts).Bind(6, max_ts).BindBlob(7, chunk.hashes).BindBlob(8, chunk.data);
     if (st.Step() != SQLITE_DONE) return Error("insert event chunk");
     return Status::Ok();
   }
 
-  Status InsertEvents(std::span<EventRecord> events, std::int64_t* seq) {
-    size_t begin = 0;
-    size_t bytes = 0;
-    for (size_t i = 0; i < events.size(); ++i) {
-      bytes += events[i].body.size() + events[i].message_id.size() + events[i].name.size() + 16;
-      if (i + 1 - begin == kMaxChunkEvents || bytes >= kMaxChunkRawBytes || i + 1 == events.size()) {
-        TP_RETURN_IF_ERROR(InsertChunk(events.subspan(begin, i + 1 - begin), seq));
-        begin = i + 1;
-        bytes = 0;
-      }
-    }
-    return Status::Ok();
+  Status InsertEvents(std::span<EventRecord> events, std::int64_t* seq, const PreparedBatch* prepared = nullptr) {
+    const auto* p = dynamic_cast<const PreparedChunks*>(prepared);
+    if (p != nullptr && p->events != events.size()) p = nullptr;  // stale: encode afresh
+    size_t k = 0;
+    return ForEachChunk(events, [&](std::span<EventRecord> run) {
+      const EncodedChunk* encoded = p != nullptr && k < p->chunks.size() ? &p->chunks[k] : nullptr;
+      ++k;
+      return InsertChunk(run, encoded, seq);
+    });
   }
 
   // Version 1 → 2: copies the row-per-event log into chunks, then drops it.
@@ -707,9 +794,10 @@ class SqliteStore final : public Store {
   }
 
   Status ApplyInTxn(WriteBatch& b, std::int64_t* seq) {
-    if (!b.events.empty()) TP_RETURN_IF_ERROR(InsertEvents(b.events, seq));
+    if (!b.events.empty()) TP_RETURN_IF_ERROR(InsertEvents(b.events, seq, b.prepared.get()));
     if (!b.customers.empty()) {
-      Stmt& st = Prepared("INSERT OR REPLACE INTO customers(id, merged_into, created_at) VALUES(?1, ?2, ?3)");
+      Stmt& st = Prepared("INSERT INTO customers(id, merged_into, created_at) VALUES(?1, ?2, ?3) "
+                          "ON CONFLICT(id) DO UPDATE SET merged_into = excluded.merged_into");
       for (const CustomerRecord& c : b.customers) {
         st.Reset();
         st.Bind(1, c.id.value()).Bind(2, c.merged_into.value()).Bind(3, c.created_at);
@@ -717,12 +805,17 @@ class SqliteStore final : public Store {
       }
     }
     if (!b.identifiers.empty()) {
-      Stmt& st = Prepared("INSERT OR REPLACE INTO identifiers(id, kind, value, customer_id, blocked, joins, "
-                          "first_seen, first_message_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      // Upserts keep a changed identifier's row (and index entries) in place; INSERT OR REPLACE
+      // would delete and re-insert it. kind, value and first sighting never change.
+      Stmt& st = Prepared("INSERT INTO identifiers(id, key, kind, value, customer_id, blocked, joins, "
+                          "first_seen, first_message_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                          "ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id, "
+                          "blocked = excluded.blocked, joins = excluded.joins");
       for (const IdentifierRecord& r : b.identifiers) {
         st.Reset();
-        st.Bind(1, r.id.value()).Bind(2, r.kind).Bind(3, r.value).Bind(4, r.customer.value())
-            .Bind(5, r.blocked ? 1 : 0).Bind(6, r.joins).Bind(7, r.first_seen).Bind(8, r.first_message_id);
+        st.Bind(1, r.id.value()).Bind(2, IdentifierKey(r.kind, r.value)).Bind(3, r.kind).Bind(4, r.value)
+            .Bind(5, r.customer.value()).Bind(6, r.blocked ? 1 : 0).Bind(7, r.joins).Bind(8, r.first_seen)
+            .Bind(9, r.first_message_id);
         if (st.Step() != SQLITE_DONE) return Error("upsert identifier");
       }
     }
@@ -745,7 +838,9 @@ class SqliteStore final : public Store {
       }
     }
     if (!b.profiles.empty()) {
-      Stmt& st = Prepared("INSERT OR REPLACE INTO profiles(customer_id, data, updated_at) VALUES(?1, ?2, ?3)");
+      Stmt& st = Prepared("INSERT INTO profiles(customer_id, data, updated_at) VALUES(?1, ?2, ?3) "
+                          "ON CONFLICT(customer_id) DO UPDATE SET data = excluded.data, "
+                          "updated_at = excluded.updated_at");
       for (const ProfileRecord& p : b.profiles) {
         st.Reset();
         st.Bind(1, p.customer.value()).Bind(2, p.data).Bind(3, p.updated_at);
@@ -825,6 +920,8 @@ class SqliteStore final : public Store {
   Options options_;
   EventChunkCodec codec_;
   EncodedChunk chunk_;         // scratch for InsertChunk
+  std::mutex prepare_mu_;      // Prepare's own codec, apart from Apply's
+  EventChunkCodec prepare_codec_;
   std::int64_t next_seq_ = 1;  // seq of the next event written
   int version_ = 0;
   std::unordered_map<const char*, Stmt> stmts_;
