@@ -15,7 +15,9 @@ struct Options {
   // "full" (fsync each commit: survives power loss) or "normal" (survives a killed process;
   // WAL is synced at checkpoints).
   std::string synchronous = "full";
-  int cache_mib = 256;
+  // SQLite's page cache. The writer keeps its state in memory and mostly appends, so a small
+  // cache suffices; 256 MiB cost 240 MB of RSS and ~10 % of a bulk ingest in page faults.
+  int cache_mib = 32;
   // zstd level of the event log's chunks (1 = fastest standard level; 0 = store uncompressed).
   int event_compression_level = 1;
 };
