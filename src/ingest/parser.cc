@@ -97,9 +97,17 @@ struct Parser::Impl {
 
   Result<Event> Build(element root, std::string_view type_override, std::string_view raw,
                       std::optional<object> batch_context) {
+    Event ev;
+    TP_RETURN_IF_ERROR(BuildInto(root, type_override, raw, batch_context, ev));
+    return ev;
+  }
+
+  // Fills `ev` (default-constructed) in place: an Event is ~40 strings and optionals, and moving
+  // it through Results and vectors cost ~4 % of bulk ingest CPU. On error `ev` is partly filled.
+  Status BuildInto(element root, std::string_view type_override, std::string_view raw,
+                   std::optional<object> batch_context, Event& ev) {
     if (!root.is_object()) return Bad("message must be a JSON object");
     object o = root.get_object().value_unsafe();
-    Event ev;
     std::string type;
     if (!type_override.empty()) {
       type = std::string(type_override);
@@ -296,7 +304,7 @@ struct Parser::Impl {
       }
     }
     ev.body = std::string(raw);
-    return ev;
+    return Status::Ok();
   }
 
   Result<element> ParseDoc(std::string_view text) {
@@ -348,6 +356,39 @@ Result<std::vector<Parser::BatchItem>> Parser::ParseBatch(std::string_view json)
   TP_ASSIGN_OR_RETURN(element root, impl_->ParseDoc(json));
   if (!root.is_object()) return Bad("batch body must be a JSON object");
   return impl_->BatchItems(root.get_object().value_unsafe());
+}
+
+size_t Parser::ParseLineInto(std::string_view line, std::vector<Event>& out, std::vector<Status>& rejected) {
+  auto root = impl_->ParseDoc(line);
+  if (!root.ok()) {
+    rejected.push_back(root.status());
+    return 0;
+  }
+  auto build = [&](element item, std::string_view raw, std::optional<object> context) {
+    Event& ev = out.emplace_back();
+    Status s = impl_->BuildInto(item, "", raw, context, ev);
+    if (!s.ok()) {
+      out.pop_back();
+      rejected.push_back(std::move(s));
+      return size_t{0};
+    }
+    return size_t{1};
+  };
+  if (root->is_object()) {
+    object o = root->get_object().value_unsafe();
+    if (auto b = Field(o, "batch"); b && !Field(o, "type")) {
+      simdjson::dom::array items;
+      if (!b->is_array() || b->get_array().get(items) != simdjson::SUCCESS) {
+        rejected.push_back(Bad("batch body needs a \"batch\" array"));
+        return 0;
+      }
+      std::optional<object> context = ObjectField(o, "context");
+      size_t n = 0;
+      for (element item : items) n += build(item, simdjson::to_string(item), context);
+      return n;
+    }
+  }
+  return build(*root, line, std::nullopt);
 }
 
 std::vector<Parser::BatchItem> Parser::ParseLine(std::string_view line) {

@@ -134,13 +134,11 @@ class Driver {
         }
       }
       if (!blank) {
-        for (auto& item : parser_->ParseLine(line)) {
-          if (item.event.ok()) {
-            TP_RETURN_IF_ERROR(Accept(std::move(item.event).value()));
-          } else {
-            TP_RETURN_IF_ERROR(Reject(path, lineno, item.event.status().message(), line));
-          }
-        }
+        if (chunk_.capacity() == 0) chunk_.reserve(options_.chunk_events);
+        rejected_.clear();
+        parser_->ParseLineInto(line, chunk_, rejected_);  // events are built in the chunk
+        for (const Status& r : rejected_) TP_RETURN_IF_ERROR(Reject(path, lineno, r.message(), line));
+        if (chunk_.size() >= options_.chunk_events) TP_RETURN_IF_ERROR(Flush(false));
       }
       line.clear();
       line_bytes = 0;
@@ -273,6 +271,7 @@ class Driver {
   Rejects rejects_;
   std::unique_ptr<ingest::Parser> parser_;
   std::vector<ingest::Event> chunk_;
+  std::vector<Status> rejected_;  // scratch: reasons of one line's rejected items
   std::deque<std::future<Result<SubmitResult>>> inflight_;
   FileIngestSummary summary_;
   std::uint64_t base_ = 0;

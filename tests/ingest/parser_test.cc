@@ -107,6 +107,34 @@ TEST(ParserTest, BatchItemsSucceedOrFailOneByOne) {
   EXPECT_THAT(p.ParseBatch(R"({"nobatch":1})"), StatusIs(StatusCode::kInvalidArgument));
 }
 
+TEST(ParserTest, ParseLineIntoAppendsAcceptedEventsAndCollectsReasons) {
+  Parser p;
+  std::vector<Event> out;
+  std::vector<Status> rejected;
+  out.emplace_back();  // appends after what is there
+  EXPECT_EQ(p.ParseLineInto(R"({"batch":[
+    {"type":"identify","userId":"u1","messageId":"a"},
+    {"type":"track","userId":"u1","messageId":"b"},
+    {"type":"page","anonymousId":"x","messageId":"c","name":"Home"}],
+    "context":{"device":{"id":"dev-1"}}})", out, rejected), 2u);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].message_id, "a");
+  EXPECT_EQ(out[2].message_id, "c");
+  EXPECT_EQ(out[2].identifiers.size(), 2u) << "batch-level context applies to items";
+  EXPECT_NE(out[2].body.find("\"Home\""), std::string::npos) << "an item's body is the item alone";
+  ASSERT_EQ(rejected.size(), 1u) << "the track without an event name";
+  EXPECT_EQ(rejected[0].code(), StatusCode::kInvalidArgument);
+
+  rejected.clear();
+  EXPECT_EQ(p.ParseLineInto(R"({"type":"track","userId":"u2","messageId":"d","event":"Signed Up"})", out, rejected), 1u);
+  EXPECT_EQ(out.back().name, "Signed Up");
+  EXPECT_EQ(p.ParseLineInto("{not json", out, rejected), 0u);
+  EXPECT_EQ(p.ParseLineInto(R"({"batch":{"not":"an array"}})", out, rejected), 0u);
+  EXPECT_EQ(out.size(), 4u) << "a rejected line adds nothing";
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_NE(rejected[0].message().find("invalid JSON"), std::string::npos) << rejected[0].message();
+}
+
 TEST(ParserTest, MissingMessageIdIsDerivedFromTheContent) {
   Parser p;
   const char* line = R"({"type":"track","event":"x","userId":"u1","timestamp":"2024-01-01T00:00:00Z"})";

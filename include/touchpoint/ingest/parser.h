@@ -45,6 +45,10 @@ class Parser {
   // Returns the per-item results.
   std::vector<BatchItem> ParseLine(std::string_view line);
 
+  // The same, for bulk loads: appends each accepted event to `out` (built in place, never
+  // moved) and each rejected item's reason to `rejected`, in order. Returns how many were added.
+  size_t ParseLineInto(std::string_view line, std::vector<Event>& out, std::vector<Status>& rejected);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
