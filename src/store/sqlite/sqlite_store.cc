@@ -256,7 +256,9 @@ class SqliteStore final : public Store {
       TP_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
       TP_RETURN_IF_ERROR(Exec(options_.synchronous == "normal" ? "PRAGMA synchronous=NORMAL"
                                                                 : "PRAGMA synchronous=FULL"));
-      TP_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=10000"));  // pages (160 MiB)
+      // Checkpoints every 2,000 pages (32 MiB) on the committer, which has time to spare; at
+      // 10,000 the last one, at close, took ~0.3 s of a 1 M-event ingest on its own.
+      TP_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=2000"));
     }
     TP_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-" + std::to_string(options_.cache_mib * 1024)));
     TP_RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
