@@ -13,7 +13,9 @@ Profile Typical() {
   Activity id;
   id.kind = Activity::Kind::kIdentify;
   id.at = 1'700'000'000'000;
-  id.traits = {{"name", "\"李雷\""}, {"phone", "\"+8613812345678\""}, {"email", "\"li.lei@example.cn\""}, {"city", "\"上海\""}};
+  static const std::vector<std::pair<std::string, std::string>> traits = {
+      {"name", "\"李雷\""}, {"phone", "\"+8613812345678\""}, {"email", "\"li.lei@example.cn\""}, {"city", "\"上海\""}};
+  id.traits = traits;  // Activity holds views
   p.Apply(id);
   for (int i = 0; i < 12; ++i) {
     Activity a;

@@ -350,7 +350,7 @@ struct Engine::Impl {
     }
   }
 
-  void Escalate(const ingest::Event& e, const identity::Resolution& r, store::WriteBatch& batch) {
+  void Escalate(ingest::Event& e, const identity::Resolution& r, store::WriteBatch& batch) {
     auto author = text::ParseAuthor(e.message->author);
     if (!author.ok()) return;
     text::ConversationMessage m;
@@ -360,7 +360,7 @@ struct Engine::Impl {
     if (e.message->normalized_text.empty()) {
       m.text = e.message->text;
     } else {
-      m.normalized = e.message->normalized_text;  // analysed on the submitting thread already
+      m.normalized = std::move(e.message->normalized_text);  // analysed on the submitting thread already
     }
     m.high_value_customer = Revenue(r.customer) >= options.high_value_revenue;
     if (!e.message->sentiment_label.empty()) m.sentiment_score = e.message->sentiment_score;

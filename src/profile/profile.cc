@@ -30,13 +30,19 @@ void Profile::Apply(const Activity& a) {
   MinTime(first_seen_, a.at);
   MaxTime(last_seen_, a.at);
   for (const auto& [name, value] : a.traits) {
-    Trait& t = traits_[name];
+    auto it = traits_.find(name);
+    if (it == traits_.end()) it = traits_.emplace(name, Trait{}).first;
+    Trait& t = it->second;
     if (a.at >= t.at) {
       t.value = value;
       t.at = a.at;
     }
   }
-  if (!a.channel.empty() && a.kind != Activity::Kind::kIdentify) ++channels_[a.channel];
+  if (!a.channel.empty() && a.kind != Activity::Kind::kIdentify) {
+    auto it = channels_.find(a.channel);
+    if (it == channels_.end()) it = channels_.emplace(std::string(a.channel), 0).first;
+    ++it->second;
+  }
   switch (a.kind) {
     case Activity::Kind::kOrder: {
       ++order_count_;
@@ -334,7 +340,7 @@ Result<Profile> Profile::Parse(std::string_view data) {
     p.first_seen_ = a.at(18);
     p.last_seen_ = a.at(19);
     p.events_ = a.at(20);
-    p.channels_ = j.at("c").get<std::map<std::string, std::int64_t>>();
+    for (auto& [k, v] : j.at("c").get<std::map<std::string, std::int64_t>>()) p.channels_.emplace(k, v);
     p.last_intent_ = j.at("i").get<std::string>();
     return p;
   } catch (const std::exception& e) {

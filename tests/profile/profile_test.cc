@@ -16,7 +16,9 @@ Profile Rich() {
   Activity id;
   id.kind = Activity::Kind::kIdentify;
   id.at = kT0;
-  id.traits = {{"name", "\"李雷 \\\"Lei\\\"\""}, {"note", "\"tab\\tand\\nnewline\""}, {"vip", "true"}};
+  static const std::vector<std::pair<std::string, std::string>> traits = {
+      {"name", "\"李雷 \\\"Lei\\\"\""}, {"note", "\"tab\\tand\\nnewline\""}, {"vip", "true"}};
+  id.traits = traits;  // Activity holds views
   p.Apply(id);
   for (int i = 0; i < 30; ++i) {
     Activity o;

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,19 +20,20 @@
 namespace touchpoint::profile {
 
 // What one event contributes to a profile (the pipeline builds it from an ingested event).
+// Views into the event it describes (valid during Apply): building one copies nothing.
 struct Activity {
   enum class Kind { kIdentify, kOrder, kView, kMessage, kSurvey, kOther };
   Kind kind = Kind::kOther;
   Millis at = 0;
-  std::string channel;
-  std::vector<std::pair<std::string, std::string>> traits;  // name → JSON value
+  std::string_view channel;
+  std::span<const std::pair<std::string, std::string>> traits;  // name → JSON value
   double order_total = 0;
   double dwell_seconds = -1;
   bool inbound_message = false;  // a message the customer wrote
   bool has_sentiment = false;
   double sentiment = 0;
-  std::string sentiment_label;
-  std::string intent;
+  std::string_view sentiment_label;
+  std::string_view intent;
   int nps = -1;
   int csat = -1;
 };
@@ -70,7 +73,7 @@ class Profile {
     std::string value;  // JSON
     Millis at = 0;
   };
-  std::map<std::string, Trait> traits_;
+  std::map<std::string, Trait, std::less<>> traits_;
   std::map<std::string, std::string> tags_;
   std::vector<std::pair<Millis, double>> orders_;  // sorted by time
   std::int64_t order_count_ = 0;
@@ -82,7 +85,7 @@ class Profile {
   std::int64_t dwell_count_ = 0;
   std::int64_t messages_ = 0;
   Millis last_contact_at_ = 0;
-  std::map<std::string, std::int64_t> channels_;
+  std::map<std::string, std::int64_t, std::less<>> channels_;
   double sentiment_sum_ = 0;
   std::int64_t sentiment_count_ = 0;
   std::int64_t negative_messages_ = 0;
