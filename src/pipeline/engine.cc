@@ -44,6 +44,12 @@ class HashSet {
     }
   }
   size_t size() const { return size_; }
+  // The table is tens of MB: a probe is a cache miss (70 % of the writer's own time in a bulk
+  // load). Prefetching the slot of an event a few ahead hides it behind the current one's work.
+  void Prefetch(const store::MessageHash& h) const {
+    // Unconditional: GCC 12 at -O2 drops a prefetch guarded by a branch.
+    __builtin_prefetch(slots_.data() + (static_cast<size_t>(h.lo) & (slots_.size() - 1)), 0, 3);
+  }
 
  private:
   void Grow() {
@@ -54,7 +60,7 @@ class HashSet {
       if (h.hi != 0 || h.lo != 0) Insert(h);
     }
   }
-  std::vector<store::MessageHash> slots_;
+  std::vector<store::MessageHash> slots_ = std::vector<store::MessageHash>(1024);  // never empty
   size_t size_ = 0;
 };
 
@@ -380,6 +386,7 @@ struct Engine::Impl {
   // checkpoint's serialisation.
   void Process(std::vector<std::unique_ptr<Pending>> work, bool force_checkpoint) {
     constexpr size_t kSlice = 256;
+    constexpr size_t kPrefetchAhead = 4;  // events: enough to cover a memory access
     auto c = std::make_unique<Commit>();
     c->results.assign(work.size(), Result<SubmitResult>(SubmitResult{}));
     store::WriteBatch& batch = c->batch;
@@ -409,6 +416,7 @@ struct Engine::Impl {
           const size_t end = std::min(events.size(), begin + kSlice);
           for (size_t k = begin; k < end; ++k) {
             ingest::Event& e = events[k];
+            if (k + kPrefetchAhead < events.size()) seen.Prefetch(events[k + kPrefetchAhead].hash);
             if (!seen.Insert(e.hash)) {
               ++result.duplicates;
               continue;
