@@ -11,6 +11,7 @@
 #include <touchpoint/pipeline/file_ingest.h>
 #include <touchpoint/server/keys.h>
 
+#include "cli/allocator.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/demo_run.h"
@@ -55,6 +56,7 @@ void DrawProgress(std::uint64_t done, std::uint64_t total, std::int64_t records,
 
 int RunIngest(const IngestArgs& a) {
   const auto start = std::chrono::steady_clock::now();
+  KeepFreedMemory();  // a bulk load that exits when done
   pipeline::EngineOptions engine_options = MakeEngineOptions(a.max_customers, !a.no_text);
   // A bulk load: commits of 10–20 k events keep the writer and the committer both busy; a
   // deeper queue only adds memory (100 k queued took ~100 MB more for the same speed).

@@ -26,6 +26,15 @@ const size_t* IdentityGraph::FindNode(IdentifierKind kind, std::string_view valu
   }
 }
 
+void IdentityGraph::Prefetch(const std::vector<Identifier>& ids) const {
+  if (index_.empty()) return;
+  const IndexSlot* slots = index_.data();
+  const size_t mask = index_.size() - 1;
+  for (const Identifier& id : ids) {
+    __builtin_prefetch(slots + (static_cast<size_t>(HashOf(id.kind, id.value)) & mask), 0, 3);
+  }
+}
+
 void IdentityGraph::IndexInsert(size_t idx) {
   if ((index_size_ + 1) * 2 > index_.size()) {  // load factor ≤ 0.5
     std::vector<IndexSlot> old = std::move(index_);

@@ -416,7 +416,10 @@ struct Engine::Impl {
           const size_t end = std::min(events.size(), begin + kSlice);
           for (size_t k = begin; k < end; ++k) {
             ingest::Event& e = events[k];
-            if (k + kPrefetchAhead < events.size()) seen.Prefetch(events[k + kPrefetchAhead].hash);
+            if (k + kPrefetchAhead < events.size()) {
+              seen.Prefetch(events[k + kPrefetchAhead].hash);
+              graph.Prefetch(events[k + kPrefetchAhead].identifiers);
+            }
             if (!seen.Insert(e.hash)) {
               ++result.duplicates;
               continue;

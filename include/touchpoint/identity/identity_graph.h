@@ -67,6 +67,10 @@ class IdentityGraph {
   Resolution Resolve(const std::vector<Identifier>& ids, bool explicit_link, Millis at,
                      std::string_view message_id, GraphChanges* changes);
 
+  // Hints that `ids` will be resolved soon: starts loading their index slots into the cache (a
+  // bulk load resolves events back to back; each lookup is otherwise a cache miss or two).
+  void Prefetch(const std::vector<Identifier>& ids) const;
+
   // The live customer of a customer id (itself when not merged). Unknown ids map to themselves.
   CustomerId Find(CustomerId c) const;
   // The live customer of an identifier, if known.
