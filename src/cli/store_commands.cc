@@ -78,6 +78,9 @@ int RunIngest(const IngestArgs& a) {
       DrawProgress(done, total, records, start);
     };
   }
+  // Nothing else will be submitted once the input ends: stopping then lets the engine write its
+  // final profile checkpoint while the last batches commit (measured ~0.1 s of a 4 s load).
+  o.on_input_end = [&engine = *(*dir)->engine] { engine.Stop(); };
   auto summary = pipeline::IngestFiles(*(*dir)->engine, a.files, o);
   if (tty) std::fprintf(stderr, "\n");
   if (!summary.ok()) {

@@ -259,6 +259,8 @@ class Driver {
         TP_RETURN_IF_ERROR(s);
       }
     }
+    TP_RETURN_IF_ERROR(Flush(false));  // submits the last chunk
+    if (options_.on_input_end) options_.on_input_end();
     TP_RETURN_IF_ERROR(Flush(true));
     TP_RETURN_IF_ERROR(rejects_.Flush());
     if (options_.progress) options_.progress(base_, total_, records_);

@@ -20,6 +20,10 @@ struct FileIngestOptions {
   size_t chunk_events = 5000;   // events per submission to the engine
   // Called now and then with bytes read so far and the total (0 when unknown, e.g. stdin).
   std::function<void(std::uint64_t done, std::uint64_t total, std::int64_t records)> progress;
+  // Called once every record has been submitted, before waiting for the acknowledgements. A
+  // caller that owns the engine may stop it here: its final work (the profile checkpoint) then
+  // overlaps the last commits instead of following them.
+  std::function<void()> on_input_end;
 };
 
 struct FileIngestSummary {
