@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include <touchpoint/core/json_text.h>
+
 #include "http/target_internal.h"
 
 namespace touchpoint::http {
@@ -17,23 +19,7 @@ const std::string* Request::Header(std::string_view lower_name) const {
 std::string JsonEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
+  AppendJsonEscaped(out, text);
   return out;
 }
 

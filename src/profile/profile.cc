@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include <nlohmann/json.hpp>
+#include <touchpoint/core/json_text.h>
 
 namespace touchpoint::profile {
 namespace {
@@ -200,23 +201,7 @@ namespace {
 // checkpoint (tens of thousands a second under load), and building an nlohmann::json tree first
 // cost about 3x more (bench/profile: 0.72 vs 2.3 µs CPU for a typical profile). Parse (rare:
 // start-up, read-only commands) stays on nlohmann; the format is the same either way.
-void PutString(std::string_view v, std::string& out) {
-  out.push_back('"');
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out.append(buf);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
+void PutString(std::string_view v, std::string& out) { AppendJsonString(out, v); }
 
 void PutInt(std::int64_t v, std::string& out) {
   char buf[24];
