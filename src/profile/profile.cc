@@ -22,7 +22,6 @@ void MaxTime(Millis& slot, Millis t) {
 
 double Round2(double v) { return std::round(v * 100.0) / 100.0; }
 
-json TimeOrNull(Millis t) { return t == 0 ? json(nullptr) : json(FormatTimestamp(t)); }
 
 }  // namespace
 
@@ -130,34 +129,71 @@ void Profile::Absorb(const Profile& o) {
 
 void Profile::SetTag(const std::string& name, const std::string& json_value) { tags_[name] = json_value; }
 
+namespace {
+
+// A JSON number as nlohmann::json::dump writes a double: the shortest text that reads back,
+// with ".0" on integral values.
+void PutJsonDouble(double v, std::string& out) {
+  if (!std::isfinite(v)) {
+    out.append("null");
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+  if (std::string_view(buf, static_cast<size_t>(r.ptr - buf)).find_first_of(".e") == std::string_view::npos) {
+    out.append(".0");
+  }
+}
+
+// Writes `"key":` — callers go in the key order nlohmann's std::map gave (alphabetical).
+void PutKey(std::string_view key, std::string& out) {
+  if (out.back() != '{') out.push_back(',');
+  out.push_back('"');
+  out.append(key);
+  out.append("\":");
+}
+
+void PutTimeOrNull(Millis t, std::string& out) {
+  if (t == 0) {
+    out.append("null");
+  } else {
+    AppendJsonString(out, FormatTimestamp(t));
+  }
+}
+
+void PutRatioOrNull(double sum, std::int64_t n, std::string& out) {
+  if (n == 0) {
+    out.append("null");
+  } else {
+    PutJsonDouble(Round2(sum / static_cast<double>(n)), out);
+  }
+}
+
+}  // namespace
+
+// Written by hand (it renders on every GET /v1/customers); byte-identical to the nlohmann
+// document it replaced (tests/profile: FeaturesMatchTheDocumentForm).
 std::string Profile::FeaturesJson(Millis as_of) const {
-  json f;
-  auto window = [&](int days, bool revenue) {
-    const Millis from = as_of - days * kMillisPerDay;
-    double sum = 0;
-    std::int64_t n = 0;
-    for (const auto& [t, total] : orders_) {
-      if (t > from && t <= as_of) {
-        ++n;
-        sum += total;
-      }
+  std::int64_t n30 = 0, n90 = 0, n365 = 0;
+  double r30 = 0, r90 = 0, r365 = 0;
+  for (const auto& [t, total] : orders_) {
+    if (t > as_of) continue;
+    const Millis age = as_of - t;
+    if (age < 365 * kMillisPerDay) {
+      ++n365;
+      r365 += total;
     }
-    return revenue ? json(Round2(sum)) : json(n);
-  };
-  f["orders_30d"] = window(30, false);
-  f["orders_90d"] = window(90, false);
-  f["orders_365d"] = window(365, false);
-  f["revenue_30d"] = window(30, true);
-  f["revenue_90d"] = window(90, true);
-  f["revenue_365d"] = window(365, true);
-  f["orders_total"] = order_count_;
-  f["revenue_total"] = Round2(revenue_);
-  f["first_order_at"] = TimeOrNull(first_order_at_);
-  f["last_order_at"] = TimeOrNull(last_order_at_);
-  f["recency_days"] = last_order_at_ == 0 ? json(nullptr)
-                                          : json(std::max<Millis>(0, (as_of - last_order_at_) / kMillisPerDay));
-  f["avg_order_value"] = order_count_ == 0 ? json(nullptr) : json(Round2(revenue_ / static_cast<double>(order_count_)));
-  std::string preferred;
+    if (age < 90 * kMillisPerDay) {
+      ++n90;
+      r90 += total;
+    }
+    if (age < 30 * kMillisPerDay) {
+      ++n30;
+      r30 += total;
+    }
+  }
+  std::string_view preferred;
   std::int64_t best = 0;
   for (const auto& [c, n] : channels_) {
     if (n > best) {
@@ -165,22 +201,80 @@ std::string Profile::FeaturesJson(Millis as_of) const {
       preferred = c;
     }
   }
-  f["preferred_channel"] = preferred.empty() ? json(nullptr) : json(preferred);
-  f["views"] = views_;
-  f["avg_dwell_seconds"] = dwell_count_ == 0 ? json(nullptr) : json(Round2(dwell_sum_ / static_cast<double>(dwell_count_)));
-  f["messages"] = messages_;
-  f["last_contact_at"] = TimeOrNull(last_contact_at_);
-  f["avg_sentiment"] = sentiment_count_ == 0 ? json(nullptr)
-                                             : json(Round2(sentiment_sum_ / static_cast<double>(sentiment_count_)));
-  f["negative_messages"] = negative_messages_;
-  f["last_intent"] = last_intent_.empty() ? json(nullptr) : json(last_intent_);
-  f["surveys"] = surveys_;
-  f["avg_nps"] = nps_count_ == 0 ? json(nullptr) : json(Round2(nps_sum_ / static_cast<double>(nps_count_)));
-  f["avg_csat"] = csat_count_ == 0 ? json(nullptr) : json(Round2(csat_sum_ / static_cast<double>(csat_count_)));
-  f["events"] = events_;
-  f["first_seen_at"] = TimeOrNull(first_seen_);
-  f["last_seen_at"] = TimeOrNull(last_seen_);
-  return f.dump();
+  auto put_int = [](std::int64_t v, std::string& out) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+  };
+  std::string out;
+  out.reserve(768);
+  out.push_back('{');
+  PutKey("avg_csat", out);
+  PutRatioOrNull(csat_sum_, csat_count_, out);
+  PutKey("avg_dwell_seconds", out);
+  PutRatioOrNull(dwell_sum_, dwell_count_, out);
+  PutKey("avg_nps", out);
+  PutRatioOrNull(nps_sum_, nps_count_, out);
+  PutKey("avg_order_value", out);
+  PutRatioOrNull(revenue_, order_count_, out);
+  PutKey("avg_sentiment", out);
+  PutRatioOrNull(sentiment_sum_, sentiment_count_, out);
+  PutKey("events", out);
+  put_int(events_, out);
+  PutKey("first_order_at", out);
+  PutTimeOrNull(first_order_at_, out);
+  PutKey("first_seen_at", out);
+  PutTimeOrNull(first_seen_, out);
+  PutKey("last_contact_at", out);
+  PutTimeOrNull(last_contact_at_, out);
+  PutKey("last_intent", out);
+  if (last_intent_.empty()) {
+    out.append("null");
+  } else {
+    AppendJsonString(out, last_intent_);
+  }
+  PutKey("last_order_at", out);
+  PutTimeOrNull(last_order_at_, out);
+  PutKey("last_seen_at", out);
+  PutTimeOrNull(last_seen_, out);
+  PutKey("messages", out);
+  put_int(messages_, out);
+  PutKey("negative_messages", out);
+  put_int(negative_messages_, out);
+  PutKey("orders_30d", out);
+  put_int(n30, out);
+  PutKey("orders_365d", out);
+  put_int(n365, out);
+  PutKey("orders_90d", out);
+  put_int(n90, out);
+  PutKey("orders_total", out);
+  put_int(order_count_, out);
+  PutKey("preferred_channel", out);
+  if (preferred.empty()) {
+    out.append("null");
+  } else {
+    AppendJsonString(out, preferred);
+  }
+  PutKey("recency_days", out);
+  if (last_order_at_ == 0) {
+    out.append("null");
+  } else {
+    put_int(std::max<Millis>(0, (as_of - last_order_at_) / kMillisPerDay), out);
+  }
+  PutKey("revenue_30d", out);
+  PutJsonDouble(Round2(r30), out);
+  PutKey("revenue_365d", out);
+  PutJsonDouble(Round2(r365), out);
+  PutKey("revenue_90d", out);
+  PutJsonDouble(Round2(r90), out);
+  PutKey("revenue_total", out);
+  PutJsonDouble(Round2(revenue_), out);
+  PutKey("surveys", out);
+  put_int(surveys_, out);
+  PutKey("views", out);
+  put_int(views_, out);
+  out.push_back('}');
+  return out;
 }
 
 std::string Profile::TraitsJson() const {

@@ -99,3 +99,33 @@ TEST(ProfileTest, CorruptStorageIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace touchpoint::profile
+
+namespace touchpoint::profile {
+namespace {
+
+TEST(ProfileTest, FeaturesMatchTheDocumentForm) {
+  // The features are written by hand; nlohmann re-dumping them must give the same bytes (key
+  // order, number and null forms), and the windows must count what the definitions say.
+  const Profile p = Rich();
+  for (Millis as_of : {kT0 + 29 * kDay, kT0 + 45 * kDay, kT0 + 400 * kDay}) {
+    const std::string text = p.FeaturesJson(as_of);
+    const auto doc = nlohmann::json::parse(text);
+    EXPECT_EQ(doc.dump(), text);
+    EXPECT_EQ(doc.size(), 26u);
+  }
+  const auto f = nlohmann::json::parse(p.FeaturesJson(kT0 + 45 * kDay));
+  // Orders on days 0..29: within 30 days of day 45 are days 16..29.
+  EXPECT_EQ(f["orders_30d"], 14);
+  EXPECT_EQ(f["orders_90d"], 30);
+  EXPECT_EQ(f["orders_total"], 30);
+  EXPECT_EQ(f["recency_days"], 16);
+  EXPECT_TRUE(f["avg_order_value"].is_number_float());
+  EXPECT_EQ(f["preferred_channel"], "app");
+  const auto empty = nlohmann::json::parse(Profile().FeaturesJson(kT0));
+  EXPECT_TRUE(empty["avg_order_value"].is_null());
+  EXPECT_TRUE(empty["first_seen_at"].is_null());
+  EXPECT_EQ(empty["revenue_total"].dump(), "0.0");
+}
+
+}  // namespace
+}  // namespace touchpoint::profile
