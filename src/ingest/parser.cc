@@ -159,6 +159,7 @@ struct Parser::Impl {
     if (!context) context = batch_context;
 
     IdCollector ids;
+    ids.ids.reserve(4);  // a typical event carries 2-4: no regrowth
     auto user = Field(o, "userId");
     auto anon = Field(o, "anonymousId");
     if (ev.kind == store::EventKind::kAlias) {
