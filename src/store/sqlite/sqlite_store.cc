@@ -695,7 +695,6 @@ class SqliteStore final : public Store {
     return ApiKeyRecord{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4), st.Int(5)};
   }
 
-  // Writes `events` as one chunk numbered from *seq; advances *seq.
   // Calls fn for each run of events that makes one chunk (by count and raw size).
   template <typename Fn>
   static Status ForEachChunk(std::span<EventRecord> events, Fn&& fn) {
@@ -729,6 +728,8 @@ class SqliteStore final : public Store {
     b.prepared = std::move(p);
   }
 
+  // Writes `events` as one chunk numbered from *seq (encoded ahead by Prepare when `encoded` is
+  // given and matches); advances *seq.
   Status InsertChunk(std::span<EventRecord> events, const EncodedChunk* encoded, std::int64_t* seq) {
     if (encoded == nullptr || encoded->n != static_cast<int>(events.size())) {
       codec_.Encode(events, chunk_);
