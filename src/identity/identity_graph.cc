@@ -403,6 +403,11 @@ std::vector<IdentityGraph::MemberIdentifier> IdentityGraph::SharedIdentifiers() 
   return out;
 }
 
+bool IdentityGraph::HasMerged(CustomerId root) const {
+  auto it = children_.find(root.value());
+  return it != children_.end() && !it->second.empty();
+}
+
 std::vector<CustomerId> IdentityGraph::Members(CustomerId root) const {
   std::vector<CustomerId> out{root};
   for (size_t i = 0; i < out.size(); ++i) {

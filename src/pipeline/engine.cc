@@ -130,6 +130,7 @@ struct Engine::Impl {
   // identity changes.
   std::unordered_map<std::int64_t, profile::Profile> profiles;
   HashSet seen;
+  std::int64_t batches_built = 0;  // by the writer loop (writer thread only)
   EngineStats stats;
   Millis newest = 0;
   // Profiles are derived from events, so they are written at checkpoints (every
@@ -201,9 +202,10 @@ struct Engine::Impl {
         queue_cv.wait_for(lock, std::chrono::milliseconds(options.profile_checkpoint_ms),
                           [&] { return stopping || !queue.empty(); });
         if (queue.empty() && stopping) break;  // drained
-        // Bulk loads (min_batch_events > 0) wait a little for a bigger batch: every customer a
-        // batch touches is rewritten once per commit, so fewer, larger commits write less.
-        if (options.min_batch_events > 0) {
+        // Bulk loads (min_batch_events > 0) wait a little for a bigger batch: fewer, larger
+        // commits write less. Not the first batch: the writer would idle while the first
+        // 10,000 events are parsed.
+        if (options.min_batch_events > 0 && batches_built > 0) {
           queue_cv.wait_for(lock, std::chrono::milliseconds(options.max_linger_ms), [&] {
             return stopping || queued_events >= options.min_batch_events;
           });
@@ -217,6 +219,7 @@ struct Engine::Impl {
         queued_events -= n;
       }
       space_cv.notify_all();
+      ++batches_built;
       Process(std::move(work), /*force_checkpoint=*/false);
     }
     Process({}, /*force_checkpoint=*/true);
@@ -304,6 +307,10 @@ struct Engine::Impl {
   }
 
   double Revenue(CustomerId root) const {
+    if (!graph.HasMerged(root)) {  // most customers: no member list to build (once per message)
+      auto it = profiles.find(root.value());
+      return it != profiles.end() ? it->second.revenue() : 0;
+    }
     double sum = 0;
     for (CustomerId m : graph.Members(root)) {
       auto it = profiles.find(m.value());

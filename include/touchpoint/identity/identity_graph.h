@@ -99,6 +99,8 @@ class IdentityGraph {
 
   // Original customer ids whose live customer is `root` (the root included).
   std::vector<CustomerId> Members(CustomerId root) const;
+  // Whether any customer was merged into `root` (false: Members would be just {root}).
+  bool HasMerged(CustomerId root) const;
 
   std::int64_t live_customers() const { return live_customers_; }
   std::int64_t identifier_count() const { return static_cast<std::int64_t>(ids_.size()); }
