@@ -274,15 +274,38 @@ struct Engine::Impl {
           c->work[i]->done.set_value(status);
         }
       }
+      // Stopping, and nothing waits but the final profile checkpoint the writer is building:
+      // fold the log now, so that closing the store copies only that batch (a 1 M-event ingest
+      // spent ~0.14 s in the checkpoint at close, alone on one thread).
+      if (status.ok() && StopRequested()) {
+        bool idle;
+        {
+          std::scoped_lock lock(commit_mu);
+          idle = commits.empty() && !writer_done;
+        }
+        if (idle) {
+          std::scoped_lock lock(store_mu);
+          store->FoldLog();
+        }
+      }
       // The batch and the consumed events are freed here, off the writer's path.
     }
+  }
+
+  bool StopRequested() {
+    std::scoped_lock lock(queue_mu);
+    return stopping;
   }
 
   // Adds every changed profile to the batch and marks it a checkpoint. Writer thread only (it
   // reads profiles, which only the writer changes, and owns `dirty`).
   void AddCheckpoint(store::WriteBatch& batch) {
-    batch.profiles.reserve(batch.profiles.size() + dirty.size());
-    for (std::int64_t c : dirty) {
+    // In id order: the rows then append to the profiles table's B-tree instead of landing at
+    // random places in it (fewer pages dirtied, so a smaller commit and WAL checkpoint).
+    std::vector<std::int64_t> ids(dirty.begin(), dirty.end());
+    std::sort(ids.begin(), ids.end());
+    batch.profiles.reserve(batch.profiles.size() + ids.size());
+    for (std::int64_t c : ids) {
       auto it = profiles.find(c);
       if (it == profiles.end()) continue;
       batch.profiles.push_back(store::ProfileRecord{CustomerId(c), it->second.Serialize(), newest});

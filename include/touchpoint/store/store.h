@@ -183,6 +183,10 @@ class Store {
   // thread — only writes (the SQLite adapter compresses the event chunks here). May run while
   // another batch's Apply runs on another thread; Prepare calls themselves are not concurrent.
   virtual void Prepare(WriteBatch& /*batch*/) {}
+  // Optional housekeeping between commits, on the thread that calls Apply: folds what the store
+  // has logged into its main file (the SQLite adapter: a passive WAL checkpoint), so that closing
+  // has less left to do. Never needed for durability.
+  virtual void FoldLog() {}
 
   // Full scans used to rebuild in-memory state at start-up.
   virtual Status ScanMessageHashes(const std::function<void(const MessageHash&)>& fn) = 0;

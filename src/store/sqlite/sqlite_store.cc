@@ -241,6 +241,10 @@ class SqliteStore final : public Store {
     sqlite3_close_v2(db_);
   }
 
+  void FoldLog() override {
+    if (!options_.read_only) sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+
   Status Init() {
     TP_RETURN_IF_ERROR(Exec("PRAGMA busy_timeout=5000"));
     if (sqlite3_create_function_v2(db_, "tp_identifier_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
