@@ -1,5 +1,7 @@
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <touchpoint/store/sqlite.h>
 
@@ -233,6 +235,33 @@ TEST(SqliteStoreTest, ReadOnlyOpenOfAnOlderSchemaSaysHowToUpgrade) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("touchpoint serve"), std::string::npos) << s.status().message();
+}
+
+}  // namespace
+}  // namespace touchpoint::store::sqlite
+
+namespace touchpoint::store::sqlite {
+namespace {
+
+TEST(SqliteStoreTest, FoldLogPutsCommittedDataIntoTheMainFile) {
+  ::touchpoint::testing::TempDir tmp;
+  const std::string db = tmp.File("t.db");
+  auto s = OpenAt(db);
+  WriteBatch b;
+  for (int i = 0; i < 100; ++i) b.events.push_back(Event(i));
+  ASSERT_OK(s->Apply(b));
+  s->FoldLog();
+  // A copy of the main file alone (no -wal beside it) must hold the events.
+  const std::string copy = tmp.File("copy.db");
+  std::filesystem::copy_file(db, copy);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(copy.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT sum(n) FROM event_chunks", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 100);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
 }
 
 }  // namespace
