@@ -101,6 +101,7 @@ int RunIngest(const IngestArgs& a) {
                         {"customers", stats.customers},
                         {"seconds", std::round(secs * 1000) / 1000}};
   std::printf("%s\n", out.dump().c_str());
+  pipeline::Engine::CloseForExit(std::move((*dir)->engine));  // the process exits next
   if (!summary->unreadable.empty()) return kExitUnavailable;
   return summary->rejected > 0 ? kExitPartial : kExitOk;
 }

@@ -527,6 +527,20 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Engine::~Engine() { Stop(); }
 
+void Engine::CloseForExit(std::unique_ptr<Engine> engine) {
+  if (engine == nullptr) return;
+  engine->Stop();
+  {
+    std::scoped_lock lock(engine->impl_->store_mu);
+    engine->impl_->store.reset();
+  }
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  engine.reset();  // LeakSanitizer would report the deliberate leak
+#else
+  (void)engine.release();  // NOLINT: deliberately left to the process's exit
+#endif
+}
+
 Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<store::Store> store, EngineOptions options) {
   auto impl = std::make_unique<Impl>(identity::GraphOptions{options.max_customers_per_identifier});
   impl->store = std::move(store);

@@ -138,6 +138,12 @@ class Engine {
   // Drains queued work, commits and stops the writer. Idempotent.
   void Stop();
 
+  // For a command about to exit: stops the engine, closes its store properly (the store's own
+  // shutdown work included), and leaves the in-memory state — graph, profiles, de-duplication
+  // table — to the process's exit instead of freeing it piece by piece (~0.1 s for a million
+  // events; the same trade clang makes with -disable-free). Sanitizer builds free it as usual.
+  static void CloseForExit(std::unique_ptr<Engine> engine);
+
  private:
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
