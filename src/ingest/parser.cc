@@ -321,13 +321,21 @@ struct Parser::Impl {
 
   simdjson::dom::parser& json_parser() { return json; }
 
-  // The items of an already parsed {"batch":[...], "context":{...}} object, each on its own.
-  Result<std::vector<BatchItem>> BatchItems(object o) {
+  // The "batch" array and the batch-level context of a {"batch":[...], "context":{...}} object.
+  static Status BatchParts(object o, simdjson::dom::array* items, std::optional<object>* context) {
     auto batch = Field(o, "batch");
-    if (!batch || !batch->is_array()) return Bad("batch body needs a \"batch\" array");
-    std::optional<object> context = ObjectField(o, "context");
+    if (!batch || !batch->is_array() || batch->get_array().get(*items) != simdjson::SUCCESS) {
+      return Bad("batch body needs a \"batch\" array");
+    }
+    *context = ObjectField(o, "context");
+    return Status::Ok();
+  }
+
+  // The items of an already parsed batch object, each on its own.
+  Result<std::vector<BatchItem>> BatchItems(object o) {
     simdjson::dom::array items;
-    if (batch->get_array().get(items) != simdjson::SUCCESS) return Bad("batch body needs a \"batch\" array");
+    std::optional<object> context;
+    TP_RETURN_IF_ERROR(BatchParts(o, &items, &context));
     std::vector<BatchItem> out;
     for (element item : items) {
       std::string raw = simdjson::to_string(item);
@@ -377,41 +385,19 @@ size_t Parser::ParseLineInto(std::string_view line, std::vector<Event>& out, std
   };
   if (root->is_object()) {
     object o = root->get_object().value_unsafe();
-    if (auto b = Field(o, "batch"); b && !Field(o, "type")) {
+    if (Field(o, "batch") && !Field(o, "type")) {
       simdjson::dom::array items;
-      if (!b->is_array() || b->get_array().get(items) != simdjson::SUCCESS) {
-        rejected.push_back(Bad("batch body needs a \"batch\" array"));
+      std::optional<object> context;
+      if (Status s = Impl::BatchParts(o, &items, &context); !s.ok()) {
+        rejected.push_back(std::move(s));
         return 0;
       }
-      std::optional<object> context = ObjectField(o, "context");
       size_t n = 0;
       for (element item : items) n += build(item, simdjson::to_string(item), context);
       return n;
     }
   }
   return build(*root, line, std::nullopt);
-}
-
-std::vector<Parser::BatchItem> Parser::ParseLine(std::string_view line) {
-  std::vector<BatchItem> out;
-  auto root = impl_->ParseDoc(line);
-  if (!root.ok()) {
-    out.push_back(BatchItem{root.status(), ""});
-    return out;
-  }
-  if (root->is_object()) {
-    object o = root->get_object().value_unsafe();
-    if (auto b = Field(o, "batch"); b && !Field(o, "type")) {
-      auto items = impl_->BatchItems(o);
-      if (!items.ok()) {
-        out.push_back(BatchItem{items.status(), ""});
-        return out;
-      }
-      return std::move(*items);
-    }
-  }
-  out.push_back(BatchItem{impl_->Build(*root, "", line, std::nullopt), ""});
-  return out;
 }
 
 }  // namespace touchpoint::ingest

@@ -152,6 +152,21 @@ void PutDouble(double v, std::string& out) {
   out.append(buf, r.ptr);
 }
 
+// {"name":value,...} for a map with string keys; put_value writes each value.
+template <typename Map, typename PutValue>
+void PutObject(const Map& map, std::string& out, PutValue&& put_value) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [name, value] : map) {
+    if (!first) out.push_back(',');
+    first = false;
+    PutString(name, out);
+    out.push_back(':');
+    put_value(value);
+  }
+  out.push_back('}');
+}
+
 // A JSON number as nlohmann::json::dump writes a double: the shortest text that reads back,
 // with ".0" on integral values.
 void PutJsonDouble(double v, std::string& out) {
@@ -309,33 +324,20 @@ std::string Profile::TagsJson() const {
 std::string Profile::Serialize() const {
   std::string out;
   out.reserve(128 + traits_.size() * 48 + orders_.size() * 24);
-  out.append("{\"t\":{");
-  bool first = true;
-  for (const auto& [name, t] : traits_) {
-    if (!first) out.push_back(',');
-    first = false;
-    PutString(name, out);
-    out.append(":[");
+  out.append("{\"t\":");
+  PutObject(traits_, out, [&](const Trait& t) {
+    out.push_back('[');
     PutString(t.value, out);
     out.push_back(',');
     PutInt(t.at, out);
     out.push_back(']');
-  }
-  out.push_back('}');
+  });
   if (!tags_.empty()) {
-    out.append(",\"g\":{");
-    first = true;
-    for (const auto& [name, v] : tags_) {
-      if (!first) out.push_back(',');
-      first = false;
-      PutString(name, out);
-      out.push_back(':');
-      PutString(v, out);
-    }
-    out.push_back('}');
+    out.append(",\"g\":");
+    PutObject(tags_, out, [&](const std::string& v) { PutString(v, out); });
   }
   out.append(",\"o\":[");
-  first = true;
+  bool first = true;
   for (const auto& [t, v] : orders_) {
     if (!first) out.push_back(',');
     first = false;
@@ -367,16 +369,9 @@ std::string Profile::Serialize() const {
   PutInt(first_seen_, out), out.push_back(',');
   PutInt(last_seen_, out), out.push_back(',');
   PutInt(events_, out);
-  out.append("],\"c\":{");
-  first = true;
-  for (const auto& [name, n] : channels_) {
-    if (!first) out.push_back(',');
-    first = false;
-    PutString(name, out);
-    out.push_back(':');
-    PutInt(n, out);
-  }
-  out.append("},\"i\":");
+  out.append("],\"c\":");
+  PutObject(channels_, out, [&](std::int64_t n) { PutInt(n, out); });
+  out.append(",\"i\":");
   PutString(last_intent_, out);
   out.push_back('}');
   return out;

@@ -4,14 +4,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include <touchpoint/ingest/parser.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static touchpoint::ingest::Parser parser;
-  auto items = parser.ParseLine(std::string_view(reinterpret_cast<const char*>(data), size));
-  for (auto& item : items) {
-    if (item.event.ok() && item.event->identifiers.empty()) __builtin_trap();  // invariant
+  std::vector<touchpoint::ingest::Event> events;
+  std::vector<touchpoint::Status> rejected;
+  const size_t added =
+      parser.ParseLineInto(std::string_view(reinterpret_cast<const char*>(data), size), events, rejected);
+  if (added != events.size()) __builtin_trap();  // invariant: the count is what was appended
+  for (const auto& e : events) {
+    if (e.identifiers.empty()) __builtin_trap();  // invariant: every event has an anchor
   }
   return 0;
 }

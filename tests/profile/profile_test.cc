@@ -97,11 +97,6 @@ TEST(ProfileTest, CorruptStorageIsAnErrorNotACrash) {
   EXPECT_FALSE(Profile::Parse(R"({"t":{},"o":[],"a":[1,2],"c":{},"i":""})").ok());
 }
 
-}  // namespace
-}  // namespace touchpoint::profile
-
-namespace touchpoint::profile {
-namespace {
 
 TEST(ProfileTest, FeaturesMatchTheDocumentForm) {
   // The features are written by hand; nlohmann re-dumping them must give the same bytes (key

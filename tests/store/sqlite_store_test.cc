@@ -187,11 +187,6 @@ TEST(SqliteStoreTest, IdentifierChangesUpdateTheRowInPlace) {
   EXPECT_TRUE((*found)->blocked);
 }
 
-}  // namespace
-}  // namespace touchpoint::store::sqlite
-
-namespace touchpoint::store::sqlite {
-namespace {
 
 TEST(SqliteStoreTest, PreparedBatchesStoreTheSameEventsAndAStaleOneIsReEncoded) {
   ::touchpoint::testing::TempDir tmp;
@@ -237,11 +232,6 @@ TEST(SqliteStoreTest, ReadOnlyOpenOfAnOlderSchemaSaysHowToUpgrade) {
   EXPECT_NE(s.status().message().find("touchpoint serve"), std::string::npos) << s.status().message();
 }
 
-}  // namespace
-}  // namespace touchpoint::store::sqlite
-
-namespace touchpoint::store::sqlite {
-namespace {
 
 TEST(SqliteStoreTest, FoldLogPutsCommittedDataIntoTheMainFile) {
   ::touchpoint::testing::TempDir tmp;

@@ -41,12 +41,9 @@ class Parser {
   };
   Result<std::vector<BatchItem>> ParseBatch(std::string_view json);
 
-  // An NDJSON line: a message, or a {"batch":[...]} wrapper (items appended to *out).
-  // Returns the per-item results.
-  std::vector<BatchItem> ParseLine(std::string_view line);
-
-  // The same, for bulk loads: appends each accepted event to `out` (built in place, never
-  // moved) and each rejected item's reason to `rejected`, in order. Returns how many were added.
+  // An NDJSON line: a message, or a {"batch":[...]} wrapper. Appends each accepted event to
+  // `out` (built in place, never moved) and each rejected item's reason to `rejected`, in order.
+  // Returns how many events were added.
   size_t ParseLineInto(std::string_view line, std::vector<Event>& out, std::vector<Status>& rejected);
 
  private:
