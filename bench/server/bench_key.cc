@@ -1,7 +1,7 @@
 // Prints a new API key with the given role for a data directory: bench_key DIR ROLE.
 #include <cstdio>
 
-#include <touchpoint/pipeline/data_dir.h>
+#include "testing/data_dir.h"
 #include <touchpoint/server/keys.h>
 
 int main(int argc, char** argv) {
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", role.status().message().c_str());
     return 2;
   }
-  auto store = touchpoint::pipeline::OpenForKeys(argv[1]);
+  auto store = touchpoint::testing::OpenForKeys(argv[1]);
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().message().c_str());
     return 1;

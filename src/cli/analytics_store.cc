@@ -15,9 +15,9 @@
 #include <touchpoint/insight/orders.h>
 #include <touchpoint/insight/rfm.h>
 #include <touchpoint/ml/association.h>
-#include <touchpoint/pipeline/data_dir.h>
 
 #include "cli/cli_util.h"
+#include "cli/data_access.h"
 #include "cli/rule_json.h"
 #include "cli/segment_json.h"
 #include "cli/engine_options.h"
@@ -76,7 +76,7 @@ Status WriteTextOutput(const std::string& text, const std::string& out) {
 
 int RunRfmOverStore(const std::string& data_dir, Millis as_of, double silver, double gold, const std::string& out) {
   pipeline::EngineOptions options = MakeEngineOptions(5, false);
-  auto dir = pipeline::OpenForWriting(data_dir, std::move(options), "touchpoint segment rfm");
+  auto dir = OpenForWriting(data_dir, std::move(options), "touchpoint segment rfm");
   if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
   pipeline::Engine& engine = *(*dir)->engine;
   auto orders = engine.Orders();
@@ -189,7 +189,7 @@ int RunKMeansOverStore(const KMeansStoreArgs& a) {
     }
   }
 
-  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint segment kmeans");
+  auto dir = OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint segment kmeans");
   if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
   pipeline::Engine& engine = *(*dir)->engine;
   auto activity = LoadActivity(engine, false, true);
@@ -255,7 +255,7 @@ int RunRulesOverStore(const RulesStoreArgs& a) {
     return FailFile(Status::InvalidArgument("--kind must be products or category-intent, got '" + a.kind + "'"));
   }
   if (Status s = RequireDataDir(a.data_dir); !s.ok()) return FailFile(s);
-  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint rules mine");
+  auto dir = OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint rules mine");
   if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
   auto activity = LoadActivity(*(*dir)->engine, true, category_intent);
   if (!activity.ok()) return Fail(activity.status());

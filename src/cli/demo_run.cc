@@ -6,11 +6,11 @@
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/demo/generator.h>
-#include <touchpoint/pipeline/data_dir.h>
 #include <touchpoint/pipeline/file_ingest.h>
 #include <touchpoint/server/app.h>
 #include <touchpoint/server/keys.h>
 
+#include "cli/data_access.h"
 #include "cli/cli_util.h"
 #include "cli/demo_run.h"
 #include "cli/engine_options.h"
@@ -53,7 +53,7 @@ int RunDemo(const DemoArgs& a) {
   }
   std::string admin_key, ingest_key;
   {
-    auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, true), "touchpoint demo");
+    auto dir = OpenForWriting(a.data_dir, MakeEngineOptions(5, true), "touchpoint demo", "full", /*escalation=*/true);
     if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
     pipeline::FileIngestOptions o;
     o.rejects_path = (fs::path(a.data_dir) / "rejects.ndjson").string();
@@ -66,7 +66,7 @@ int RunDemo(const DemoArgs& a) {
                 static_cast<long long>(stats.surveys));
   }
   {
-    auto keys = pipeline::OpenForKeys(a.data_dir);
+    auto keys = OpenForKeys(a.data_dir);
     if (!keys.ok()) return Fail(keys.status());
     auto admin = server::CreateApiKey(**keys, server::Role::kAdmin, SystemClock::Instance().Now());
     auto ingest = server::CreateApiKey(**keys, server::Role::kIngest, SystemClock::Instance().Now());

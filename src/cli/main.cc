@@ -10,6 +10,7 @@
 #include <touchpoint/version.h>
 
 #include "cli/commands.h"
+#include "cli/data_access.h"
 
 #ifdef TP_WITH_JEMALLOC
 // jemalloc reads its options from this symbol at start-up (MALLOC_CONF in the environment still
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("touchpoint ") + TP_VERSION_STRING);
   app.require_subcommand(1);
   app.fallthrough();
+  app.add_option("--store", touchpoint::cli::StoreUrlOverride(),
+                 "Store URL (sqlite:///path/touchpoint.db, memory:); default: the data directory's SQLite file");
   int exit_code = 0;
   touchpoint::cli::RegisterStoreCommands(app, &exit_code);
   touchpoint::cli::RegisterServeCommand(app, &exit_code);

@@ -11,10 +11,10 @@
 #include <touchpoint/insight/churn.h>
 #include <touchpoint/insight/customer_features.h>
 #include <touchpoint/insight/forecast_job.h>
-#include <touchpoint/pipeline/data_dir.h>
 
 #include "cli/analytics_store.h"
 #include "cli/cli_util.h"
+#include "cli/data_access.h"
 #include "cli/engine_options.h"
 
 namespace touchpoint::cli {
@@ -66,7 +66,7 @@ int RunChurnTrainOverStore(const ChurnStoreArgs& a) {
   if (!kind.ok()) return FailFile(kind.status());
   options.kind = *kind;
 
-  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint churn train");
+  auto dir = OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint churn train");
   if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
   pipeline::Engine& engine = *(*dir)->engine;
   auto activity = LoadActivity(engine, false, true);
@@ -150,7 +150,7 @@ int RunChurnScoreOverStore(const ChurnStoreArgs& a) {
                                               "(the model was not trained with `churn train --data DIR`)"));
     }
   }
-  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint churn score");
+  auto dir = OpenForWriting(a.data_dir, MakeEngineOptions(5, false), "touchpoint churn score");
   if (!dir.ok()) return Fail(Status::Unavailable(dir.status().message()));
   pipeline::Engine& engine = *(*dir)->engine;
   auto activity = LoadActivity(engine, false, true);
@@ -180,7 +180,7 @@ namespace {
 
 Result<insight::ForecastReport> ForecastContacts(const ContactForecastArgs& a, const char* purpose, size_t* points) {
   TP_RETURN_IF_ERROR(RequireDataDir(a.data_dir));
-  auto dir = pipeline::OpenForWriting(a.data_dir, MakeEngineOptions(5, false), purpose);
+  auto dir = OpenForWriting(a.data_dir, MakeEngineOptions(5, false), purpose);
   if (!dir.ok()) return Status::Unavailable(dir.status().message());
   TP_ASSIGN_OR_RETURN(StoreActivity activity, LoadActivity(*(*dir)->engine, false, true));
   const std::vector<insight::SeriesPoint> series = insight::HourlyContactVolume(activity.messages, a.since);

@@ -7,10 +7,14 @@
 #include <iostream>
 
 #include <nlohmann/json.hpp>
-#include <touchpoint/pipeline/data_dir.h>
 #include <touchpoint/pipeline/file_ingest.h>
 #include <touchpoint/server/keys.h>
+#include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/identity_repository.h>
 
+#include "cli/data_access.h"
 #include "cli/allocator.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -63,7 +67,8 @@ int RunIngest(const IngestArgs& a) {
   engine_options.min_batch_events = 10'000;
   engine_options.max_batch_events = 20'000;
   engine_options.max_queued_events = 40'000;
-  auto dir = pipeline::OpenForWriting(a.data_dir, std::move(engine_options), "touchpoint ingest", a.synchronous);
+  auto dir = OpenForWriting(a.data_dir, std::move(engine_options), "touchpoint ingest", a.synchronous,
+                            /*escalation=*/!a.no_text);
   if (!dir.ok()) {
     std::fprintf(stderr, "touchpoint: %s\n", dir.status().message().c_str());
     return kExitUnavailable;
@@ -102,6 +107,7 @@ int RunIngest(const IngestArgs& a) {
                         {"seconds", std::round(secs * 1000) / 1000}};
   std::printf("%s\n", out.dump().c_str());
   pipeline::Engine::CloseForExit(std::move((*dir)->engine));  // the process exits next
+  if ((*dir)->escalation) (*dir)->escalation->Close();
   if (!summary->unreadable.empty()) return kExitUnavailable;
   return summary->rejected > 0 ? kExitPartial : kExitOk;
 }
@@ -153,7 +159,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(as_of.status().WithContext("--as-of"));
       return;
     }
-    auto store = pipeline::OpenReadOnly(*show_data);
+    auto store = OpenReadOnly(*show_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
@@ -175,7 +181,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   explain->add_option("identifier", *id_ref, "kind:value or a customer id")->required();
   explain->add_option("--data", *id_data, "Data directory");
   explain->callback([=] {
-    auto store = pipeline::OpenReadOnly(*id_data);
+    auto store = OpenReadOnly(*id_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
@@ -192,7 +198,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   split->add_option("merge", *merge_id, "Merge id")->required()->check(CLI::PositiveNumber);
   split->add_option("--data", *id_data, "Data directory");
   split->callback([=] {
-    auto dir = pipeline::OpenForWriting(*id_data, MakeEngineOptions(5, true), "touchpoint identity split");
+    auto dir = OpenForWriting(*id_data, MakeEngineOptions(5, true), "touchpoint identity split");
     if (!dir.ok()) {
       *exit_code = Fail(Status::Unavailable(dir.status().message()));
       return;
@@ -207,12 +213,12 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   CLI::App* shared = identity->add_subcommand("shared", "Identifiers that stopped being merge keys");
   shared->add_option("--data", *id_data, "Data directory");
   shared->callback([=] {
-    auto store = pipeline::OpenReadOnly(*id_data);
+    auto store = OpenReadOnly(*id_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto ids = (*store)->BlockedIdentifiers();
+    auto ids = (*store)->Get<store::IdentityRepository>().BlockedIdentifiers();
     if (!ids.ok()) {
       *exit_code = Fail(ids.status());
       return;
@@ -239,7 +245,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(r.status());
       return;
     }
-    auto store = pipeline::OpenForKeys(*keys_data);
+    auto store = OpenForKeys(*keys_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
@@ -256,12 +262,12 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   CLI::App* list = keys->add_subcommand("list", "List keys (prefix, role, created, revoked)");
   list->add_option("--data", *keys_data, "Data directory");
   list->callback([=] {
-    auto store = pipeline::OpenForKeys(*keys_data);
+    auto store = OpenForKeys(*keys_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto all = (*store)->ListKeys();
+    auto all = (*store)->Get<store::ApiKeyRepository>().List();
     if (!all.ok()) {
       *exit_code = Fail(all.status());
       return;
@@ -280,12 +286,12 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   revoke->add_option("key", *which, "Key id or prefix (see keys list)")->required();
   revoke->add_option("--data", *keys_data, "Data directory");
   revoke->callback([=] {
-    auto store = pipeline::OpenForKeys(*keys_data);
+    auto store = OpenForKeys(*keys_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    Status s = (*store)->RevokeKey(*which, SystemClock::Instance().Now());
+    Status s = (*store)->Get<store::ApiKeyRepository>().Revoke(*which, SystemClock::Instance().Now());
     if (!s.ok()) {
       *exit_code = Fail(s);
       return;
@@ -312,19 +318,30 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   CLI::App* stats = app.add_subcommand("stats", "Counts of events, customers, identifiers, messages, surveys");
   stats->add_option("--data", *stats_data, "Data directory");
   stats->callback([=] {
-    auto store = pipeline::OpenReadOnly(*stats_data);
+    auto store = OpenReadOnly(*stats_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto s = (*store)->Stats();
-    if (!s.ok()) {
-      *exit_code = Fail(s.status());
-      return;
+    store::Store& st = **store;
+    auto events = st.Get<store::EventLog>().Count();
+    auto ids = st.Get<store::IdentityRepository>().Counts();
+    auto activity = st.Get<store::ActivityRepository>().Counts();
+    auto escalations = st.Get<store::EscalationRepository>().Count();
+    for (const Status& s : {events.status(), ids.status(), activity.status(), escalations.status()}) {
+      if (!s.ok()) {
+        *exit_code = Fail(s);
+        return;
+      }
     }
-    nlohmann::ordered_json out = {{"events", s->events},     {"customers", s->customers}, {"identifiers", s->identifiers},
-                          {"messages", s->messages}, {"surveys", s->surveys},     {"orders", s->orders},
-                          {"merges", s->merges}, {"escalations", s->escalations}};
+    nlohmann::ordered_json out = {{"events", *events},
+                                  {"customers", ids->live_customers},
+                                  {"identifiers", ids->identifiers},
+                                  {"messages", activity->messages},
+                                  {"surveys", activity->surveys},
+                                  {"orders", activity->orders},
+                                  {"merges", ids->merges},
+                                  {"escalations", *escalations}};
     std::printf("%s\n", out.dump().c_str());
   });
 }

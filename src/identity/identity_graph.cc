@@ -61,7 +61,7 @@ void IdentityGraph::IndexInsert(size_t idx) {
   }
 }
 
-Status IdentityGraph::Load(store::Store& store) {
+Status IdentityGraph::Load(store::IdentityRepository& store) {
   TP_RETURN_IF_ERROR(store.ScanCustomers([&](const store::CustomerRecord& c) {
     const auto id = static_cast<size_t>(c.id.value());
     if (parent_.size() <= id) {

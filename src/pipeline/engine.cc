@@ -13,10 +13,12 @@
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
+#include <touchpoint/core/thread_annotations.h>
 #include <touchpoint/ingest/parser.h>
 #include <touchpoint/profile/profile.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/profile_repository.h>
 #include <touchpoint/text/analyzer.h>
-#include <touchpoint/text/escalation.h>
 
 #include "pipeline/render.h"
 
@@ -93,18 +95,50 @@ profile::Activity ToActivity(const ingest::Event& e) {
   return a;
 }
 
+// Everything one group commit writes, in one store transaction. Upserts replace by key.
+struct Batch {
+  std::vector<store::EventRecord> events;
+  std::vector<store::IdentifierRecord> identifiers;
+  std::vector<store::CustomerRecord> customers;
+  std::vector<store::MergeRecord> merges;
+  std::vector<store::MergeBlock> merge_blocks;
+  std::vector<store::ProfileRecord> profiles;
+  std::vector<store::OrderRecord> orders;
+  std::vector<store::MessageRecord> messages;
+  std::vector<store::SurveyRecord> surveys;
+  Millis newest_event_at = 0;  // raises the stored high-water mark when larger
+  // True when the stored profiles, with this batch's, reflect every event up to and including
+  // this batch's last event (the store records that seq as the profile checkpoint).
+  bool profile_checkpoint = false;
+  // The backend's ahead-of-time encoding of `events` (store::Maintenance), made by the writer.
+  std::unique_ptr<store::PreparedEvents> prepared;
+  // For the post-commit hook, parallel to `events`: the live customer and the event's records.
+  struct EventMeta {
+    CustomerId live;
+    std::int32_t order = -1;
+    std::int32_t message = -1;
+    std::int32_t survey = -1;
+  };
+  std::vector<EventMeta> meta;
+  std::vector<std::string> normalized;  // per message: the folded text of its analysis
+  bool empty() const {
+    return events.empty() && identifiers.empty() && customers.empty() && merges.empty() && profiles.empty() &&
+           orders.empty() && messages.empty() && surveys.empty() && merge_blocks.empty() && !profile_checkpoint;
+  }
+};
+
 struct Pending {
   std::vector<ingest::Event> events;
   // A control operation (tags, splits) run on the writer thread in order with the events: it
   // changes memory and adds what it changed to the batch, under state_mu. A non-OK status goes
   // back to its caller and must leave memory and batch untouched.
-  std::function<Status(store::WriteBatch&)> op;
+  std::function<Status(Batch&)> op;
   std::promise<Result<SubmitResult>> done;
 };
 
 // What the writer hands the committer: one transaction and the submissions it acknowledges.
 struct Commit {
-  store::WriteBatch batch;
+  Batch batch;
   std::vector<std::unique_ptr<Pending>> work;
   std::vector<Result<SubmitResult>> results;  // per work item; non-OK ones are answered as is
 };
@@ -113,55 +147,75 @@ struct Commit {
 
 struct Engine::Impl {
   std::unique_ptr<store::Store> store;
+  store::EventLog* event_log = nullptr;
+  store::IdentityRepository* identity_repo = nullptr;
+  store::ProfileRepository* profile_repo = nullptr;
+  store::ActivityRepository* activity_repo = nullptr;
   EngineOptions options;
+  const Clock* clock = &SystemClock::Instance();
 
   // Two threads share the write path: the writer applies submissions to memory and builds a
   // batch; the committer writes the previous batch to the store meanwhile, then acknowledges
   // its submissions. Batches are committed in the order they were built, so a checkpoint in a
   // batch covers exactly the events up to it. Tags and splits travel through the same queue.
+  // A third thread, the hook, hands committed batches to observers.
   std::mutex store_mu;  // the committer, and readers of the store (Orders, Messages)
+  std::int64_t last_seq TP_GUARDED_BY(store_mu) = 0;  // of the last committed event
   // Guards everything below up to the queue: held exclusively by the writer while it changes
   // it, shared by readers. (The writer alone mutates, so it reads without the lock.)
   mutable std::shared_mutex state_mu;
-  identity::IdentityGraph graph;
+  identity::IdentityGraph graph TP_GUARDED_BY(state_mu);
   // One accumulator per *original* customer (the customer an event's anchor identifier was
   // first seen with); a live customer's profile is the fold of its members' (Collect). Merges
   // therefore move nothing and a split only re-homes members: no event is ever replayed for
   // identity changes.
-  std::unordered_map<std::int64_t, profile::Profile> profiles;
-  HashSet seen;
+  std::unordered_map<std::int64_t, profile::Profile> profiles TP_GUARDED_BY(state_mu);
+  HashSet seen;                    // writer thread only
   std::int64_t batches_built = 0;  // by the writer loop (writer thread only)
-  EngineStats stats;
-  Millis newest = 0;
+  EngineStats stats TP_GUARDED_BY(state_mu);
+  Millis newest TP_GUARDED_BY(state_mu) = 0;
   // Profiles are derived from events, so they are written at checkpoints (every
   // profile_checkpoint_ms, at Stop, and with tags) rather than on every commit; a restart
-  // replays the events after the last checkpoint. `dirty`: changed since it.
+  // replays the events after the last checkpoint. `dirty`: changed since it (writer thread only).
   std::unordered_set<std::int64_t> dirty;
   std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
 
   std::mutex queue_mu;
   std::condition_variable queue_cv;
   std::condition_variable space_cv;
-  std::deque<std::unique_ptr<Pending>> queue;
-  size_t queued_events = 0;
-  bool stopping = false;
-  Status failure;  // set once a commit failed (under state_mu): the engine refuses writes from then on
+  std::deque<std::unique_ptr<Pending>> queue TP_GUARDED_BY(queue_mu);
+  size_t queued_events TP_GUARDED_BY(queue_mu) = 0;
+  bool stopping TP_GUARDED_BY(queue_mu) = false;
+  // Set once a commit failed: the engine refuses writes from then on.
+  Status failure TP_GUARDED_BY(state_mu);
 
   std::thread writer;
 
   std::mutex commit_mu;
   std::condition_variable commit_cv;
-  std::deque<std::unique_ptr<Commit>> commits;  // built, not yet committed (at most 2)
-  bool writer_done = false;
+  std::deque<std::unique_ptr<Commit>> commits TP_GUARDED_BY(commit_mu);  // built, not yet committed (at most 2)
+  bool writer_done TP_GUARDED_BY(commit_mu) = false;
   std::thread committer;
+
+  // The post-commit hook: observers, and committed batches waiting for them (at most 2).
+  std::vector<std::shared_ptr<CommitObserver>> observers;  // set before events flow
+  std::mutex hook_mu;
+  std::condition_variable hook_cv;
+  std::deque<std::unique_ptr<Commit>> hook_queue TP_GUARDED_BY(hook_mu);
+  bool committer_done TP_GUARDED_BY(hook_mu) = false;
+  std::thread hook;
 
   explicit Impl(identity::GraphOptions g) : graph(g) {}
 
   Status Load() {
-    TP_RETURN_IF_ERROR(graph.Load(*store));
-    TP_RETURN_IF_ERROR(store->ScanMessageHashes([&](const store::MessageHash& h) { seen.Insert(h); }));
+    event_log = &store->Get<store::EventLog>();
+    identity_repo = &store->Get<store::IdentityRepository>();
+    profile_repo = &store->Get<store::ProfileRepository>();
+    activity_repo = &store->Get<store::ActivityRepository>();
+    TP_RETURN_IF_ERROR(graph.Load(*identity_repo));
+    TP_RETURN_IF_ERROR(event_log->ScanHashes([&](const store::MessageHash& h) { seen.Insert(h); }));
     Status bad;
-    TP_RETURN_IF_ERROR(store->ScanProfiles([&](store::ProfileRecord&& r) {
+    TP_RETURN_IF_ERROR(profile_repo->Scan([&](store::ProfileRecord&& r) {
       auto p = profile::Profile::Parse(r.data);
       if (!p.ok()) {
         bad = p.status().WithContext("customer " + std::to_string(r.customer.value()));
@@ -171,9 +225,9 @@ struct Engine::Impl {
     }));
     TP_RETURN_IF_ERROR(bad);
     // Events after the checkpoint are replayed into the profiles.
-    TP_ASSIGN_OR_RETURN(std::int64_t checkpoint, store->ProfileCheckpoint());
+    TP_ASSIGN_OR_RETURN(std::int64_t checkpoint, profile_repo->Checkpoint());
     ingest::Parser parser;
-    TP_RETURN_IF_ERROR(store->ScanEventsFrom(checkpoint + 1, [&](store::EventRecord&& rec) {
+    TP_RETURN_IF_ERROR(event_log->ScanFrom(checkpoint + 1, [&](store::EventRecord&& rec) {
       auto ev = parser.ParseMessage(rec.body);
       if (!ev.ok()) return true;  // stored events were valid when accepted
       ev->timestamp = rec.timestamp;
@@ -182,15 +236,88 @@ struct Engine::Impl {
       dirty.insert(rec.customer.value());
       return true;
     }));
-    TP_ASSIGN_OR_RETURN(store::StoreStats s, store->Stats());
-    stats.events = s.events;
-    stats.messages = s.messages;
-    stats.surveys = s.surveys;
-    stats.orders = s.orders;
-    stats.merges = s.merges;
-    stats.escalations = s.escalations;
-    TP_ASSIGN_OR_RETURN(newest, store->NewestEventAt());
+    TP_ASSIGN_OR_RETURN(stats.events, event_log->Count());
+    TP_ASSIGN_OR_RETURN(store::ActivityCounts activity, activity_repo->Counts());
+    stats.messages = activity.messages;
+    stats.surveys = activity.surveys;
+    stats.orders = activity.orders;
+    TP_ASSIGN_OR_RETURN(store::IdentityCounts identity, identity_repo->Counts());
+    stats.merges = identity.merges;
+    TP_ASSIGN_OR_RETURN(newest, event_log->NewestEventAt());
+    TP_ASSIGN_OR_RETURN(std::int64_t last, event_log->LastSeq());
+    std::scoped_lock lock(store_mu);
+    last_seq = last;
     return Status::Ok();
+  }
+
+  // Writes one batch in one transaction. store_mu held.
+  Status Write(Batch& b) {
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<store::Transaction> txn, store->Begin());
+    if (!b.events.empty()) TP_RETURN_IF_ERROR(event_log->Append(*txn, b.events, b.prepared.get()));
+    if (!b.customers.empty()) TP_RETURN_IF_ERROR(identity_repo->PutCustomers(*txn, b.customers));
+    if (!b.identifiers.empty()) TP_RETURN_IF_ERROR(identity_repo->PutIdentifiers(*txn, b.identifiers));
+    if (!b.merges.empty()) TP_RETURN_IF_ERROR(identity_repo->PutMerges(*txn, b.merges));
+    if (!b.merge_blocks.empty()) TP_RETURN_IF_ERROR(identity_repo->AddMergeBlocks(*txn, b.merge_blocks));
+    if (!b.profiles.empty()) TP_RETURN_IF_ERROR(profile_repo->Put(*txn, b.profiles));
+    if (!b.orders.empty()) TP_RETURN_IF_ERROR(activity_repo->AddOrders(*txn, b.orders));
+    if (!b.messages.empty()) TP_RETURN_IF_ERROR(activity_repo->AddMessages(*txn, b.messages));
+    if (!b.surveys.empty()) TP_RETURN_IF_ERROR(activity_repo->AddSurveys(*txn, b.surveys));
+    const std::int64_t end_seq = b.events.empty() ? last_seq : b.events.back().seq;
+    if (b.profile_checkpoint) TP_RETURN_IF_ERROR(profile_repo->SetCheckpoint(*txn, end_seq));
+    if (b.newest_event_at != 0) TP_RETURN_IF_ERROR(event_log->RaiseNewestEventAt(*txn, b.newest_event_at));
+    TP_RETURN_IF_ERROR(txn->Commit());
+    last_seq = end_seq;
+    return Status::Ok();
+  }
+
+  // Hands a committed batch to the hook thread (waits while two are waiting there).
+  void HandToHook(std::unique_ptr<Commit> c) {
+    std::unique_lock lock(hook_mu);
+    hook_cv.wait(lock, [&] { return hook_queue.size() < 2; });
+    hook_queue.push_back(std::move(c));
+    lock.unlock();
+    hook_cv.notify_all();
+  }
+
+  void HookLoop() {
+    std::vector<CommittedEvent> events;
+    for (;;) {
+      std::unique_ptr<Commit> c;
+      {
+        std::unique_lock lock(hook_mu);
+        hook_cv.wait(lock, [&] { return committer_done || !hook_queue.empty(); });
+        if (hook_queue.empty()) return;
+        c = std::move(hook_queue.front());
+        hook_queue.pop_front();
+      }
+      hook_cv.notify_all();
+      const Batch& b = c->batch;
+      events.clear();
+      events.reserve(b.events.size());
+      for (size_t i = 0; i < b.events.size(); ++i) {
+        const store::EventRecord& e = b.events[i];
+        const Batch::EventMeta& m = b.meta[i];
+        CommittedEvent ce;
+        ce.seq = e.seq;
+        ce.customer = m.live;
+        ce.original = e.customer;
+        ce.timestamp = e.timestamp;
+        ce.kind = e.kind;
+        ce.message_id = e.message_id;
+        ce.name = e.name;
+        if (m.order >= 0) ce.order = &b.orders[static_cast<size_t>(m.order)];
+        if (m.survey >= 0) ce.survey = &b.surveys[static_cast<size_t>(m.survey)];
+        if (m.message >= 0) {
+          ce.message = &b.messages[static_cast<size_t>(m.message)];
+          ce.normalized_text = b.normalized[static_cast<size_t>(m.message)];
+        }
+        events.push_back(ce);
+      }
+      if (!events.empty()) {
+        for (const auto& o : observers) o->OnCommitted(events);
+      }
+      // The batch and the consumed events are freed here, off the writer's path.
+    }
   }
 
   void WriterLoop() {
@@ -258,7 +385,7 @@ struct Engine::Impl {
       }
       if (status.ok() && !c->batch.empty()) {
         std::scoped_lock lock(store_mu);
-        status = store->Apply(c->batch);
+        status = Write(c->batch);
       }
       if (!status.ok()) {
         std::unique_lock state(state_mu);
@@ -285,10 +412,11 @@ struct Engine::Impl {
         }
         if (idle) {
           std::scoped_lock lock(store_mu);
-          store->FoldLog();
+          if (store::Maintenance* m = store->maintenance()) m->FoldLog();
         }
       }
-      // The batch and the consumed events are freed here, off the writer's path.
+      if (status.ok() && !observers.empty() && !c->batch.events.empty()) HandToHook(std::move(c));
+      // Otherwise the batch and the consumed events are freed here, off the writer's path.
     }
   }
 
@@ -299,7 +427,7 @@ struct Engine::Impl {
 
   // Adds every changed profile to the batch and marks it a checkpoint. Writer thread only (it
   // reads profiles, which only the writer changes, and owns `dirty`).
-  void AddCheckpoint(store::WriteBatch& batch) {
+  void AddCheckpoint(Batch& batch) {
     // In id order: the rows then append to the profiles table's B-tree instead of landing at
     // random places in it (fewer pages dirtied, so a smaller commit and WAL checkpoint).
     std::vector<std::int64_t> ids(dirty.begin(), dirty.end());
@@ -343,7 +471,7 @@ struct Engine::Impl {
   }
 
   // Identity changes only touch the graph's tables: profiles are per original customer. state_mu held.
-  void ApplyGraphChanges(identity::GraphChanges& ch, store::WriteBatch& batch) {
+  void ApplyGraphChanges(identity::GraphChanges& ch, Batch& batch) {
     for (auto& r : ch.identifiers) batch.identifiers.push_back(std::move(r));
     for (auto& r : ch.customers) batch.customers.push_back(r);
     for (auto& r : ch.merges) batch.merges.push_back(std::move(r));
@@ -352,7 +480,7 @@ struct Engine::Impl {
   }
 
   // Consumes the event's strings (the event is not used afterwards).
-  void AppendRecords(ingest::Event& e, const identity::Resolution& r, store::WriteBatch& batch) {
+  void AppendRecords(ingest::Event& e, const identity::Resolution& r, Batch& batch) {
     store::EventRecord rec;
     rec.hash = e.hash;
     rec.message_id = e.message_id;
@@ -362,7 +490,10 @@ struct Engine::Impl {
     rec.name = std::move(e.name);
     rec.body = std::move(e.body);
     batch.events.push_back(std::move(rec));
+    Batch::EventMeta& meta = batch.meta.emplace_back();
+    meta.live = r.customer;
     if (e.order) {
+      meta.order = static_cast<std::int32_t>(batch.orders.size());
       nlohmann::json items = nlohmann::json::array();
       for (const auto& l : e.order->products) {
         items.push_back({{"product_id", l.product_id}, {"category", l.category}, {"price", l.price}, {"quantity", l.quantity}});
@@ -373,6 +504,8 @@ struct Engine::Impl {
     }
     if (e.message) {
       auto& m = *e.message;
+      meta.message = static_cast<std::int32_t>(batch.messages.size());
+      batch.normalized.push_back(std::move(m.normalized_text));
       batch.messages.push_back(store::MessageRecord{e.message_id, r.anchor_original, e.timestamp, m.conversation_id,
                                                     m.channel, m.author, m.inbound ? "in" : "out", std::move(m.text),
                                                     m.language, m.sentiment_label, m.sentiment_score, m.intent,
@@ -380,32 +513,10 @@ struct Engine::Impl {
       ++stats.messages;
     }
     if (e.survey) {
+      meta.survey = static_cast<std::int32_t>(batch.surveys.size());
       batch.surveys.push_back(store::SurveyRecord{e.message_id, r.anchor_original, e.timestamp, e.survey->nps,
                                                   e.survey->csat, e.survey->comment, e.survey->touchpoint});
       ++stats.surveys;
-    }
-  }
-
-  void Escalate(ingest::Event& e, const identity::Resolution& r, store::WriteBatch& batch) {
-    auto author = text::ParseAuthor(e.message->author);
-    if (!author.ok()) return;
-    text::ConversationMessage m;
-    m.conversation_id = e.message->conversation_id.empty() ? "customer-" + std::to_string(r.customer.value())
-                                                           : e.message->conversation_id;
-    m.author = *author;
-    if (e.message->normalized_text.empty()) {
-      m.text = e.message->text;
-    } else {
-      m.normalized = std::move(e.message->normalized_text);  // analysed on the submitting thread already
-    }
-    m.high_value_customer = Revenue(r.customer) >= options.high_value_revenue;
-    if (!e.message->sentiment_label.empty()) m.sentiment_score = e.message->sentiment_score;
-    for (auto& f : options.escalation->Process(m)) {
-      std::string reason = f.reason;
-      if (!f.history.empty()) reason += " (attach " + f.history + ")";
-      batch.escalations.push_back(store::EscalationRecord{e.timestamp, r.anchor_original, m.conversation_id,
-                                                          e.message_id, f.rule, f.action, std::move(reason)});
-      ++stats.escalations;
     }
   }
 
@@ -419,7 +530,7 @@ struct Engine::Impl {
     constexpr size_t kPrefetchAhead = 4;  // events: enough to cover a memory access
     auto c = std::make_unique<Commit>();
     c->results.assign(work.size(), Result<SubmitResult>(SubmitResult{}));
-    store::WriteBatch& batch = c->batch;
+    Batch& batch = c->batch;
     Status failed;
     {
       std::shared_lock state(state_mu);
@@ -432,6 +543,7 @@ struct Engine::Impl {
       size_t total = 0;
       for (const auto& p : work) total += p->events.size();
       batch.events.reserve(total);
+      batch.meta.reserve(total);
       for (size_t i = 0; i < work.size(); ++i) {
         if (work[i]->op) {
           std::unique_lock state(state_mu);
@@ -458,7 +570,6 @@ struct Engine::Impl {
             identity::Resolution r =
                 graph.Resolve(e.identifiers, e.is_alias, e.timestamp, e.message_id, &changes);
             ApplyGraphChanges(changes, batch);
-            if (e.message && options.escalation) Escalate(e, r, batch);
             profiles[r.anchor_original.value()].Apply(ToActivity(e));
             dirty.insert(r.anchor_original.value());
             AppendRecords(e, r, batch);
@@ -475,13 +586,15 @@ struct Engine::Impl {
     }
     if (batch.empty() && work.empty()) return;
     c->work = std::move(work);
-    store->Prepare(c->batch);  // compression here, so the committer only writes
+    if (store::Maintenance* m = store->maintenance(); m != nullptr && !c->batch.events.empty()) {
+      c->batch.prepared = m->PrepareEvents(c->batch.events);  // compression here, so the committer only writes
+    }
     HandOff(std::move(c));
   }
 
   // Runs `op` on the writer thread in order with submitted events; ready once its changes are
   // durable (or with the op's own error, nothing written).
-  Status RunOnWriter(std::function<Status(store::WriteBatch&)> op) {
+  Status RunOnWriter(std::function<Status(Batch&)> op) {
     auto pending = std::make_unique<Pending>();
     pending->op = std::move(op);
     auto future = pending->done.get_future();
@@ -545,12 +658,22 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<store::Store> store
   auto impl = std::make_unique<Impl>(identity::GraphOptions{options.max_customers_per_identifier});
   impl->store = std::move(store);
   impl->options = std::move(options);
+  if (impl->options.clock != nullptr) impl->clock = impl->options.clock;
   TP_RETURN_IF_ERROR(impl->Load());
   impl->stats.customers = impl->graph.live_customers();
   Impl* raw = impl.get();
+  impl->hook = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "tp-hook");
+    raw->HookLoop();
+  });
   impl->committer = std::thread([raw] {
     pthread_setname_np(pthread_self(), "tp-commit");
     raw->CommitterLoop();
+    {
+      std::scoped_lock lock(raw->hook_mu);
+      raw->committer_done = true;
+    }
+    raw->hook_cv.notify_all();
   });
   impl->writer = std::thread([raw] {
     pthread_setname_np(pthread_self(), "tp-writer");  // shows in top -H, perf and gdb
@@ -598,9 +721,9 @@ Result<std::string> Engine::ExplainJson(std::string_view ref) const {
 
 Status Engine::Split(MergeId merge) {
   Impl* impl = impl_.get();
-  return impl->RunOnWriter([impl, merge](store::WriteBatch& batch) {
+  return impl->RunOnWriter([impl, merge](Batch& batch) {
     identity::GraphChanges changes;
-    TP_RETURN_IF_ERROR(impl->graph.Split(merge, SystemClock::Instance().Now(), &changes));
+    TP_RETURN_IF_ERROR(impl->graph.Split(merge, impl->clock->Now(), &changes));
     impl->ApplyGraphChanges(changes, batch);
     impl->stats.merges -= 1;
     return Status::Ok();
@@ -611,7 +734,7 @@ Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items) {
   std::vector<OrderRow> rows;
   {
     std::scoped_lock lock(impl_->store_mu);
-    TP_RETURN_IF_ERROR(impl_->store->ScanOrders([&](store::OrderRecord&& o) {
+    TP_RETURN_IF_ERROR(impl_->activity_repo->ScanOrders([&](store::OrderRecord&& o) {
       OrderRow row{o.customer, std::move(o.order_id), o.timestamp, o.total, std::move(o.channel), {}};
       if (with_items) {
         // Written by this engine (AppendRecords); a record that does not parse has no items.
@@ -636,7 +759,7 @@ Result<std::vector<Engine::MessageRow>> Engine::Messages() {
   std::vector<MessageRow> rows;
   {
     std::scoped_lock lock(impl_->store_mu);
-    TP_RETURN_IF_ERROR(impl_->store->ScanMessages([&](store::MessageRecord&& m) {
+    TP_RETURN_IF_ERROR(impl_->activity_repo->ScanMessages([&](store::MessageRecord&& m) {
       rows.push_back(MessageRow{m.customer, m.timestamp, std::move(m.conversation_id), std::move(m.channel),
                                 std::move(m.author), m.direction == "in", std::move(m.intent),
                                 std::move(m.sentiment_label), m.sentiment_score});
@@ -666,7 +789,7 @@ std::vector<Engine::CustomerRow> Engine::Customers() const {
 Status Engine::SetTags(
     const std::vector<std::pair<CustomerId, std::vector<std::pair<std::string, std::string>>>>& tags) {
   Impl* impl = impl_.get();
-  return impl->RunOnWriter([impl, &tags](store::WriteBatch& batch) {
+  return impl->RunOnWriter([impl, &tags](Batch& batch) {
     for (const auto& [customer, values] : tags) {
       if (impl->graph.Find(customer) != customer) continue;
       if (!impl->profiles.count(customer.value()) && impl->graph.IdentifiersOf(customer).empty()) continue;
@@ -708,13 +831,25 @@ Millis Engine::newest_event_at() const {
 void Engine::Stop() {
   {
     std::scoped_lock lock(impl_->queue_mu);
-    if (impl_->stopping && !impl_->writer.joinable()) return;
+    if (impl_->stopping && !impl_->writer.joinable() && !impl_->hook.joinable()) return;
     impl_->stopping = true;
   }
   impl_->queue_cv.notify_all();
   impl_->space_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
   if (impl_->committer.joinable()) impl_->committer.join();
+  if (impl_->hook.joinable()) impl_->hook.join();
+}
+
+void Engine::Subscribe(std::shared_ptr<CommitObserver> observer) {
+  TP_CHECK(observer != nullptr, "Subscribe(nullptr)");
+  // Before events flow (documented): the hook thread reads the list without a lock.
+  impl_->observers.push_back(std::move(observer));
+}
+
+double Engine::Revenue(CustomerId customer) const {
+  std::shared_lock lock(impl_->state_mu);
+  return impl_->Revenue(impl_->graph.Find(customer));
 }
 
 Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, bool with_text) {
@@ -733,8 +868,6 @@ Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, boo
     m.masked_text = std::move(a.masked_text);
     m.normalized_text = std::move(a.normalized);
   };
-  TP_ASSIGN_OR_RETURN(std::unique_ptr<text::EscalationEngine> esc, text::EscalationEngine::Default());
-  o.escalation = std::move(esc);
   return o;
 }
 
@@ -742,7 +875,9 @@ Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, boo
 
 namespace {
 
-Result<CustomerData> CollectFromStore(store::Store& store, std::string_view ref) {
+Result<CustomerData> CollectFromStore(store::Store& st, std::string_view ref) {
+  store::IdentityRepository& store = st.Get<store::IdentityRepository>();
+  store::ProfileRepository& profiles = st.Get<store::ProfileRepository>();
   TP_ASSIGN_OR_RETURN(Ref r, ParseRef(ref));
   CustomerId start;
   if (r.is_id) {
@@ -789,16 +924,16 @@ Result<CustomerData> CollectFromStore(store::Store& store, std::string_view ref)
   // after the checkpoint are replayed (without text analysis: at most one checkpoint interval of
   // messages lacks sentiment here; the serving engine's view has it).
   for (CustomerId m : members) {
-    TP_ASSIGN_OR_RETURN(auto prof, store.FindProfile(m));
+    TP_ASSIGN_OR_RETURN(auto prof, profiles.Find(m));
     if (!prof) continue;
     TP_ASSIGN_OR_RETURN(profile::Profile p, profile::Profile::Parse(prof->data));
     d.profile.Absorb(p);
   }
-  TP_ASSIGN_OR_RETURN(std::int64_t checkpoint, store.ProfileCheckpoint());
+  TP_ASSIGN_OR_RETURN(std::int64_t checkpoint, profiles.Checkpoint());
   std::unordered_set<std::int64_t> member_set;
   for (CustomerId m : members) member_set.insert(m.value());
   ingest::Parser parser;
-  TP_RETURN_IF_ERROR(store.ScanEventsFrom(checkpoint + 1, [&](store::EventRecord&& rec) {
+  TP_RETURN_IF_ERROR(st.Get<store::EventLog>().ScanFrom(checkpoint + 1, [&](store::EventRecord&& rec) {
     if (!member_set.count(rec.customer.value())) return true;
     auto ev = parser.ParseMessage(rec.body);
     if (!ev.ok()) return true;
@@ -815,7 +950,7 @@ Result<CustomerData> CollectFromStore(store::Store& store, std::string_view ref)
 Result<std::string> ReadCustomerJson(store::Store& store, std::string_view ref, Millis as_of, bool mask_pii) {
   TP_ASSIGN_OR_RETURN(CustomerData d, CollectFromStore(store, ref));
   if (as_of == 0) {
-    TP_ASSIGN_OR_RETURN(as_of, store.NewestEventAt());
+    TP_ASSIGN_OR_RETURN(as_of, store.Get<store::EventLog>().NewestEventAt());
   }
   return RenderCustomer(d, as_of, mask_pii);
 }

@@ -7,7 +7,7 @@
 
 #include <touchpoint/identity/identity_graph.h>
 #include <touchpoint/profile/profile.h>
-#include <touchpoint/store/store.h>
+#include <touchpoint/store/identity_repository.h>
 
 namespace touchpoint::pipeline {
 

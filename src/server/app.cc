@@ -21,9 +21,11 @@
 
 #include <touchpoint/http/server.h>
 #include <touchpoint/ingest/parser.h>
-#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/pipeline/engine.h>
 #include <touchpoint/server/keys.h>
-#include <touchpoint/store/store.h>
+#include <touchpoint/service/escalation.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/open.h>
 
 #include "server/metrics_internal.h"
 
@@ -79,7 +81,8 @@ class App::Impl {
   std::string host;
   uint16_t requested_port = 0;
   std::shared_ptr<spdlog::logger> log;
-  std::unique_ptr<pipeline::WritableDataDir> data;
+  std::unique_ptr<pipeline::Engine> engine;  // owns the writer's store and its lock
+  std::shared_ptr<service::EscalationConsumer> escalation;  // subscribed to the engine; may be null
   std::unique_ptr<http::Server> http;
   Metrics metrics;
 
@@ -215,7 +218,7 @@ std::optional<Role> App::Impl::LookupKey(const std::string& hash) {
   if (auto it = key_cache.find(hash); it != key_cache.end() && it->second.expires > now) {
     return it->second.role;
   }
-  auto found = keys->FindKeyByHash(hash);
+  auto found = keys->Get<store::ApiKeyRepository>().FindByHash(hash);
   if (!found.ok()) {
     // Do not cache a failed lookup: the next request retries.
     log->error("key lookup failed error={}", found.status().message());
@@ -244,7 +247,7 @@ http::Response App::Impl::Track(const http::Request& req, std::string_view type)
   }
   std::vector<ingest::Event> events;
   events.push_back(std::move(*event));
-  auto submitted = data->engine->Submit(std::move(events));
+  auto submitted = engine->Submit(std::move(events));
   if (!submitted.ok()) {
     log->error("submit failed error={}", submitted.status().message());
     return http::JsonError(503, "unavailable", "events could not be stored; retry later");
@@ -276,7 +279,7 @@ http::Response App::Impl::Batch(const http::Request& req) {
     rejected.push_back({{"index", i}, {"messageId", item.message_id}, {"reason", reason}});
   }
   if (!events.empty()) {
-    auto submitted = data->engine->Submit(std::move(events));
+    auto submitted = engine->Submit(std::move(events));
     if (!submitted.ok()) {
       log->error("submit failed error={}", submitted.status().message());
       return http::JsonError(503, "unavailable", "events could not be stored; retry later");
@@ -292,7 +295,7 @@ http::Response App::Impl::Batch(const http::Request& req) {
 
 http::Response App::Impl::Customer(const http::Request& req, Role role) {
   const std::string_view ref = std::string_view(req.path).substr(kCustomersPrefix.size());
-  auto json = data->engine->CustomerJson(ref, 0, !SeesPii(role));
+  auto json = engine->CustomerJson(ref, 0, !SeesPii(role));
   if (!json.ok()) {
     if (json.status().code() == StatusCode::kNotFound) {
       // The message of the engine may echo the identifier: keep personal data out of responses
@@ -305,7 +308,7 @@ http::Response App::Impl::Customer(const http::Request& req, Role role) {
 }
 
 http::Response App::Impl::Stats() {
-  const pipeline::EngineStats s = data->engine->Stats();
+  const pipeline::EngineStats s = engine->Stats();
   nlohmann::json body = {{"events", s.events},
                          {"customers", s.customers},
                          {"identifiers", s.identifiers},
@@ -317,7 +320,7 @@ http::Response App::Impl::Stats() {
 }
 
 std::string App::Impl::Gauges() {
-  const pipeline::EngineStats s = data->engine->Stats();
+  const pipeline::EngineStats s = engine->Stats();
   std::string out;
   const auto gauge = [&](const char* name, const char* help, std::int64_t v) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
@@ -341,9 +344,10 @@ void App::Impl::Stop() {
   log->info("stopping phase=http");
   if (http) http->Stop();
   log->info("stopping phase=engine");
-  if (data) {
-    data->engine->Stop();
-    data.reset();  // releases the data-directory lock
+  if (engine) {
+    engine->Stop();
+    escalation.reset();
+    engine.reset();  // closes the store and releases its writer lock
   }
   {
     std::scoped_lock lock(keys_mu);
@@ -369,9 +373,31 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   TP_RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->requested_port));
   impl->log = MakeLogger(config.log_level);
 
-  TP_ASSIGN_OR_RETURN(impl->data, pipeline::OpenForWriting(config.data_dir, EngineOptionsFor(config),
-                                                         "touchpoint serve", config.synchronous));
-  TP_ASSIGN_OR_RETURN(impl->keys, pipeline::OpenForKeys(config.data_dir));
+  std::string url = StoreUrlFor(config);
+  if (url == "memory:") {
+    // The key lookups and the escalation consumer open their own connections: give this
+    // process's in-memory store a name they can share.
+    url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
+  }
+  store::OpenOptions writer;
+  writer.purpose = "touchpoint serve";
+  writer.synchronous = config.synchronous;
+  TP_ASSIGN_OR_RETURN(auto writer_store, store::Open(url, writer));
+  pipeline::EngineOptions engine_options = EngineOptionsFor(config);
+  const bool analysed = static_cast<bool>(engine_options.analyze_message);
+  TP_ASSIGN_OR_RETURN(impl->engine, pipeline::Engine::Open(std::move(writer_store), std::move(engine_options)));
+  store::OpenOptions side;  // small writes beside the writer: no writer lock
+  side.cache_mib = 4;
+  if (analysed) {
+    TP_ASSIGN_OR_RETURN(auto escalation_store, store::Open(url, side));
+    auto attached = service::AttachEscalation(*impl->engine, std::move(escalation_store));
+    if (attached.ok()) {
+      impl->escalation = std::move(*attached);
+    } else {
+      impl->log->warn("escalation rules unavailable: {}", attached.status().message());
+    }
+  }
+  TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
 
   http::ServerOptions o;
   o.host = impl->host;
@@ -384,7 +410,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   o.max_connections = config.max_connections;
   Impl* raw = impl.get();
   TP_ASSIGN_OR_RETURN(impl->http, http::Server::Start(o, [raw](const http::Request& req) { return raw->Handle(req); }));
-  const auto stats = impl->data->engine->Stats();
+  const auto stats = impl->engine->Stats();
   impl->log->info("started port={} io_threads={} worker_threads={} events={} customers={}", impl->http->port(),
                   config.io_threads, config.worker_threads, stats.events, stats.customers);
   return std::unique_ptr<App>(new App(std::move(impl)));

@@ -1,5 +1,7 @@
 #include <touchpoint/server/config.h>
 
+#include <touchpoint/store/open.h>
+
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -80,6 +82,18 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
   }
   ServerConfig config = std::move(defaults);
   for (const auto& [key, node] : table) {
+    if (key.str() == "store") {  // [store] url = "sqlite:///…" | "memory:"
+      const toml::table* store = node.as_table();
+      if (store == nullptr) return WrongType(path, "store", "a table ([store])");
+      for (const auto& [skey, snode] : *store) {
+        if (skey.str() != "url") {
+          return Status::InvalidArgument(path + ": unknown option 'store." + std::string(skey.str()) +
+                                         "' (see docs/operations.md)");
+        }
+        TP_RETURN_IF_ERROR(SetString(snode, path, "store.url", &config.store_url));
+      }
+      continue;
+    }
     TP_RETURN_IF_ERROR(Apply(path, key.str(), node, &config));
   }
   TP_RETURN_IF_ERROR(ValidateConfig(config));
@@ -126,6 +140,10 @@ Status ValidateConfig(const ServerConfig& c) {
   if (c.read_timeout_seconds < 1) return Status::InvalidArgument("read_timeout_seconds must be at least 1");
   if (c.max_connections < 1) return Status::InvalidArgument("max_connections must be at least 1");
   return Status::Ok();
+}
+
+std::string StoreUrlFor(const ServerConfig& config) {
+  return config.store_url.empty() ? store::UrlForDataDir(config.data_dir) : config.store_url;
 }
 
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config) {

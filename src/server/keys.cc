@@ -88,7 +88,7 @@ Result<CreatedKey> CreateApiKey(store::Store& store, Role role, Millis now) {
   CreatedKey created;
   created.key = GenerateKey();
   TP_ASSIGN_OR_RETURN(created.record,
-                      store.CreateKey(std::string(RoleName(role)), HashKey(created.key), KeyPrefix(created.key), now));
+                      store.Get<store::ApiKeyRepository>().Create(std::string(RoleName(role)), HashKey(created.key), KeyPrefix(created.key), now));
   return created;
 }
 

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <touchpoint/pipeline/data_dir.h>
+#include "testing/data_dir.h"
 
 #include "cli/cli_runner.h"
 #include "pipeline/test_dir.h"
@@ -103,7 +103,7 @@ TEST_F(CliTest, CustomerShowFindsNormalisedIdentifiersAndExits4WhenUnknown) {
 
 TEST_F(CliTest, SecondWriterFailsAtOnceWhileReadersWork) {
   Touchpoint("ingest --data " + Data() + " " + Write("a.ndjson", Line(1) + "\n") + " 2>/dev/null");
-  auto holder = pipeline::OpenForWriting(Data(), pipeline::EngineOptions{}, "touchpoint serve");
+  auto holder = testing::OpenForWriting(Data(), pipeline::EngineOptions{}, "touchpoint serve");
   ASSERT_OK(holder);
   auto second = Touchpoint("ingest --data " + Data() + " " + tmp_.File("a.ndjson") + " 2>&1");
   EXPECT_EQ(second.code, 1);
@@ -145,10 +145,10 @@ TEST_F(CliTest, KillNineDuringFileIngestLosesNothingAndDuplicatesNothing) {
   std::int64_t committed = 0;
   for (int i = 0; i < 400 && committed == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    auto store = pipeline::OpenReadOnly(Data());
+    auto store = testing::OpenReadOnly(Data());
     if (store.ok()) {
-      auto s = (*store)->Stats();
-      if (s.ok()) committed = s->events;
+      auto s = (*store)->Get<store::EventLog>().Count();
+      if (s.ok()) committed = *s;
     }
   }
   kill(pid, SIGKILL);
@@ -163,9 +163,9 @@ TEST_F(CliTest, KillNineDuringFileIngestLosesNothingAndDuplicatesNothing) {
   json summary = json::parse(LastLine(rerun.out));
   EXPECT_EQ(summary["accepted"].get<std::int64_t>() + summary["duplicates"].get<std::int64_t>(), kEvents);
   EXPECT_GE(summary["duplicates"].get<std::int64_t>(), committed);
-  auto store = pipeline::OpenReadOnly(Data());
+  auto store = testing::OpenReadOnly(Data());
   ASSERT_OK(store);
-  EXPECT_EQ((*store)->Stats()->events, kEvents);
+  EXPECT_EQ(*(*store)->Get<store::EventLog>().Count(), kEvents);
   auto counts = ::touchpoint::testing::MessageIdCounts(**store);
   ASSERT_OK(counts);
   for (int i : {0, 1, kEvents / 2, kEvents - 1}) {

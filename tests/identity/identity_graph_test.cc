@@ -122,18 +122,20 @@ TEST_F(IdentityGraphTest, ReloadsFromTheStore) {
     Resolve({U("u1"), D("d1")});
     Resolve({E("b@example.com"), D("d9")});
     Resolve({U("u1"), E("b@example.com")});
-    store::WriteBatch batch;
+    auto txn = (*store)->Begin();
+    ASSERT_OK(txn);
+    auto& repo = (*store)->Get<store::IdentityRepository>();
     for (auto& ch : all_) {
-      batch.identifiers.insert(batch.identifiers.end(), ch.identifiers.begin(), ch.identifiers.end());
-      batch.customers.insert(batch.customers.end(), ch.customers.begin(), ch.customers.end());
-      batch.merges.insert(batch.merges.end(), ch.merges.begin(), ch.merges.end());
+      ASSERT_OK(repo.PutIdentifiers(**txn, ch.identifiers));
+      ASSERT_OK(repo.PutCustomers(**txn, ch.customers));
+      ASSERT_OK(repo.PutMerges(**txn, ch.merges));
     }
-    ASSERT_OK((*store)->Apply(batch));
+    ASSERT_OK((*txn)->Commit());
   }
   auto store = store::sqlite::Open(Opts(path.string()));
   ASSERT_OK(store);
   IdentityGraph reloaded;
-  ASSERT_OK(reloaded.Load(**store));
+  ASSERT_OK(reloaded.Load((*store)->Get<store::IdentityRepository>()));
   EXPECT_EQ(reloaded.live_customers(), 1);
   EXPECT_EQ(*reloaded.Lookup(D("d9")), *reloaded.Lookup(U("u1")));
   std::filesystem::remove(path);

@@ -3,16 +3,21 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <touchpoint/ingest/parser.h>
-#include <touchpoint/pipeline/data_dir.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/profile_repository.h>
 
 #include "pipeline/test_dir.h"
+#include "testing/data_dir.h"
 #include "testing/matchers.h"
 
 namespace touchpoint::pipeline {
 namespace {
 
 using nlohmann::json;
+using ::touchpoint::testing::OpenForWriting;
+using ::touchpoint::testing::OpenReadOnly;
 using ::touchpoint::testing::StatusIs;
+using ::touchpoint::testing::WritableDataDir;
 
 std::vector<ingest::Event> Parse(const std::vector<std::string>& lines) {
   ingest::Parser p;
@@ -174,7 +179,8 @@ TEST(EngineTextTest, MessagesAreAnalysedAndEscalationsStored) {
   ::touchpoint::testing::TempDir tmp;
   auto options = DefaultEngineOptions(5, true);
   ASSERT_OK(options);
-  auto dir = OpenForWriting(tmp.path(), std::move(*options), "test");
+  // The escalation rules are a consumer of the engine's post-commit hook (service module).
+  auto dir = ::touchpoint::testing::OpenForWriting(tmp.path(), std::move(*options), "test", /*escalation=*/true);
   ASSERT_OK(dir);
   Engine& engine = *(*dir)->engine;
   ASSERT_OK(engine.Submit(Parse({
@@ -187,7 +193,11 @@ TEST(EngineTextTest, MessagesAreAnalysedAndEscalationsStored) {
   EXPECT_LT(c["features"]["avg_sentiment"].get<double>(), 0);
   EXPECT_EQ(c["features"]["last_intent"], "refund");
   // Refund keyword → hand-off, two negatives → high risk, agent's banned phrase → flagged.
-  EXPECT_GE(engine.Stats().escalations, 3);
+  engine.Stop();  // drains the hook
+  EXPECT_GE((*dir)->escalation->fired(), 3);
+  auto store = ::touchpoint::testing::OpenReadOnly(tmp.path());
+  ASSERT_OK(store);
+  EXPECT_GE(*(*store)->Get<store::EscalationRepository>().Count(), 3);
 }
 
 }  // namespace
@@ -266,7 +276,7 @@ TEST_F(EngineTest, ProfilesAfterTheLastCheckpointAreReplayedAfterACrash) {
   {
     auto store = OpenReadOnly(tmp_.path());
     ASSERT_OK(store);
-    EXPECT_EQ(*(*store)->ProfileCheckpoint(), 4) << "the dying process wrote no checkpoint";
+    EXPECT_EQ(*(*store)->Get<store::ProfileRepository>().Checkpoint(), 4) << "the dying process wrote no checkpoint";
     auto j = ReadCustomerJson(**store, "user:u1", 0, false);
     ASSERT_OK(j);
     EXPECT_EQ(json::parse(*j)["features"], reference["features"]);

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <touchpoint/pipeline/data_dir.h>
+#include "testing/data_dir.h"
 
 #include "pipeline/test_dir.h"
 #include "testing/matchers.h"
@@ -13,6 +13,8 @@ namespace touchpoint::pipeline {
 namespace {
 
 using nlohmann::json;
+using ::touchpoint::testing::OpenForWriting;
+using ::touchpoint::testing::WritableDataDir;
 
 class FileIngestTest : public ::testing::Test {
  protected:

@@ -14,8 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <touchpoint/pipeline/data_dir.h>
 #include <touchpoint/server/keys.h>
+#include <touchpoint/store/api_key_repository.h>
+
+#include "testing/data_dir.h"
 
 #include "server/test_util.h"
 #include "testing/http_client.h"
@@ -301,9 +303,9 @@ TEST_F(AppTest, KeysCreatedOrRevokedWhileRunningTakeEffect) {
   ASSERT_OK(r);
   EXPECT_EQ(r->status, 200) << r->body;
 
-  auto store = pipeline::OpenForKeys(config_.data_dir);
+  auto store = testing::OpenForKeys(config_.data_dir);
   ASSERT_OK(store);
-  ASSERT_OK((*store)->RevokeKey(KeyPrefix(late), 1'700'000'000'000));
+  ASSERT_OK((*store)->Get<store::ApiKeyRepository>().Revoke(KeyPrefix(late), 1'700'000'000'000));
   int status = 200;
   const auto deadline = std::chrono::steady_clock::now() + 4s;
   while (status == 200 && std::chrono::steady_clock::now() < deadline) {
@@ -397,7 +399,7 @@ TEST_F(AppTest, GracefulStopKeepsEveryAcknowledgedEvent) {
   for (auto& th : threads) th.join();
   app_.reset();
   ASSERT_FALSE(acked.empty());
-  auto store = pipeline::OpenReadOnly(config_.data_dir);
+  auto store = testing::OpenReadOnly(config_.data_dir);
   ASSERT_OK(store);
   auto counts = ::touchpoint::testing::MessageIdCounts(**store);
   ASSERT_OK(counts);

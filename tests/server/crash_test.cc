@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include <touchpoint/pipeline/data_dir.h>
+#include "testing/data_dir.h"
 #include <touchpoint/server/keys.h>
 
 #include "server/test_util.h"
@@ -170,7 +170,7 @@ TEST(CrashTest, AcknowledgedEventsSurviveKill9) {
   EXPECT_EQ(WaitExit(again.pid, 30s), 0);
   close(again.out_fd);
 
-  auto store = pipeline::OpenReadOnly(data);
+  auto store = testing::OpenReadOnly(data);
   ASSERT_OK(store);
   auto counts = ::touchpoint::testing::MessageIdCounts(**store);
   ASSERT_OK(counts);

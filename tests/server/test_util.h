@@ -6,7 +6,7 @@
 #include <string>
 
 #include <touchpoint/core/time.h>
-#include <touchpoint/pipeline/data_dir.h>
+#include "testing/data_dir.h"
 #include <touchpoint/server/keys.h>
 
 #include "testing/http_client.h"
@@ -22,7 +22,7 @@ inline std::filesystem::path MakeTempDir(const std::string& tag) {
 
 // Creates a key with `role` in the data directory (as `touchpoint keys create` does).
 inline std::string MakeKey(const std::string& dir, Role role) {
-  auto store = pipeline::OpenForKeys(dir);
+  auto store = testing::OpenForKeys(dir);
   if (!store.ok()) return "";
   auto created = CreateApiKey(**store, role, 1'700'000'000'000);
   return created.ok() ? created->key : "";

@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/sqlite.h>
 
 #include "pipeline/test_dir.h"
@@ -32,76 +34,36 @@ std::unique_ptr<Store> OpenAt(const std::string& path) {
   return s.ok() ? std::move(*s) : nullptr;
 }
 
+// Appends `events` in one transaction (with the backend's ahead-of-time encoding when given).
+Status Append(Store& s, std::vector<EventRecord>& events, const PreparedEvents* prepared = nullptr) {
+  TP_ASSIGN_OR_RETURN(auto txn, s.Begin());
+  TP_RETURN_IF_ERROR(s.Get<EventLog>().Append(*txn, events, prepared));
+  return txn->Commit();
+}
+
 std::vector<EventRecord> All(Store& s, std::int64_t from = 0) {
   std::vector<EventRecord> out;
-  EXPECT_OK(s.ScanEventsFrom(from, [&](EventRecord&& e) {
+  EXPECT_OK(s.Get<EventLog>().ScanFrom(from, [&](EventRecord&& e) {
     out.push_back(std::move(e));
     return true;
   }));
   return out;
 }
 
-TEST(SqliteStoreTest, EventLogKeepsOrderSeqsAndHashesAcrossChunksAndRestarts) {
-  ::touchpoint::testing::TempDir tmp;
-  const std::string db = tmp.File("t.db");
-  int next = 0;
-  {
-    auto s = OpenAt(db);
-    for (int batch_size : {10'000, 1, 2'500}) {  // 10,000 spans three 4,096-event chunks
-      WriteBatch b;
-      for (int i = 0; i < batch_size; ++i) b.events.push_back(Event(next++));
-      ASSERT_OK(s->Apply(b));
-      EXPECT_EQ(b.events.back().seq, next) << "seqs are assigned consecutively from 1";
-    }
-  }
-  auto s = OpenAt(db);
-  {
-    WriteBatch b;
-    b.events.push_back(Event(next++));
-    ASSERT_OK(s->Apply(b));
-    EXPECT_EQ(b.events[0].seq, next) << "numbering continues after a restart";
-  }
-  auto all = All(*s);
-  ASSERT_EQ(all.size(), static_cast<size_t>(next));
-  for (int i = 0; i < next; ++i) {
-    ASSERT_EQ(all[static_cast<size_t>(i)].seq, i + 1);
-    ASSERT_EQ(all[static_cast<size_t>(i)].message_id, "msg-" + std::to_string(i));
-    ASSERT_EQ(all[static_cast<size_t>(i)].body, Event(i).body);
-  }
-  auto tail = All(*s, 4'100);  // starts inside the second chunk
-  ASSERT_FALSE(tail.empty());
-  EXPECT_EQ(tail.front().seq, 4'100);
-  EXPECT_EQ(tail.size(), static_cast<size_t>(next - 4'099));
-  size_t hashes = 0;
-  ASSERT_OK(s->ScanMessageHashes([&](const MessageHash& h) {
-    EXPECT_EQ(h, Event(static_cast<int>(hashes)).hash);
-    ++hashes;
-  }));
-  EXPECT_EQ(hashes, static_cast<size_t>(next));
-  auto counts = ::touchpoint::testing::MessageIdCounts(*s);
-  ASSERT_OK(counts);
-  EXPECT_EQ(counts->size(), static_cast<size_t>(next));
-  EXPECT_EQ(::touchpoint::testing::CountOf(*counts, "msg-12000"), 1);
-  EXPECT_EQ(::touchpoint::testing::CountOf(*counts, "msg-none"), 0);
-}
+// The event log's order, numbering and checkpoints, identifier upserts and the rest are in the
+// contract suite (contract_test.cc), run on every backend. Here: what only SQLite has.
 
-TEST(SqliteStoreTest, ProfileCheckpointIsTheLastEventOfTheBatchThatSetsIt) {
+TEST(SqliteStoreTest, MessageIdCountsReadTheWholeLog) {
   ::touchpoint::testing::TempDir tmp;
   auto s = OpenAt(tmp.File("t.db"));
-  EXPECT_EQ(*s->ProfileCheckpoint(), 0);
-  WriteBatch a;
-  for (int i = 0; i < 5; ++i) a.events.push_back(Event(i));
-  ASSERT_OK(s->Apply(a));
-  EXPECT_EQ(*s->ProfileCheckpoint(), 0) << "a batch without the flag leaves it";
-  WriteBatch b;
-  for (int i = 5; i < 8; ++i) b.events.push_back(Event(i));
-  b.profile_checkpoint = true;
-  ASSERT_OK(s->Apply(b));
-  EXPECT_EQ(*s->ProfileCheckpoint(), 8);
-  WriteBatch c;  // a checkpoint with no events of its own
-  c.profile_checkpoint = true;
-  ASSERT_OK(s->Apply(c));
-  EXPECT_EQ(*s->ProfileCheckpoint(), 8);
+  std::vector<EventRecord> events;
+  for (int i = 0; i < 12'001; ++i) events.push_back(Event(i));
+  ASSERT_OK(Append(*s, events));
+  auto counts = ::touchpoint::testing::MessageIdCounts(*s);
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->size(), 12'001u);
+  EXPECT_EQ(::touchpoint::testing::CountOf(*counts, "msg-12000"), 1);
+  EXPECT_EQ(::touchpoint::testing::CountOf(*counts, "msg-none"), 0);
 }
 
 void Exec(sqlite3* db, const char* sql) {
@@ -142,65 +104,40 @@ TEST(SqliteStoreTest, VersionOneEventRowsMigrateIntoChunks) {
   EXPECT_EQ(all[1].customer, CustomerId(12));
   EXPECT_EQ(all[2].body, "{\"c\":3}");
   EXPECT_EQ(all[2].timestamp, 3000);
-  EXPECT_EQ(*s->ProfileCheckpoint(), 3) << "version-1 profiles reflected every event";
-  WriteBatch b;
-  b.events.push_back(Event(99));
-  ASSERT_OK(s->Apply(b));
-  EXPECT_EQ(b.events[0].seq, 4);
+  EXPECT_EQ(*s->Get<ProfileRepository>().Checkpoint(), 3) << "version-1 profiles reflected every event";
+  std::vector<EventRecord> more{Event(99)};
+  ASSERT_OK(Append(*s, more));
+  EXPECT_EQ(more[0].seq, 4);
 
-  auto phone = s->FindIdentifier("phone", "+8613812345678");
+  auto& identity = s->Get<IdentityRepository>();
+  auto phone = identity.FindIdentifier("phone", "+8613812345678");
   ASSERT_OK(phone.status());
   ASSERT_TRUE(phone->has_value());
   EXPECT_EQ((*phone)->customer, CustomerId(11));
-  auto kiosk = s->FindIdentifier("device", "kiosk-1");
+  auto kiosk = identity.FindIdentifier("device", "kiosk-1");
   ASSERT_OK(kiosk.status());
   ASSERT_TRUE(kiosk->has_value());
   EXPECT_TRUE((*kiosk)->blocked);
   EXPECT_EQ((*kiosk)->joins, 4);
-  auto other_kind = s->FindIdentifier("email", "+8613812345678");
+  auto other_kind = identity.FindIdentifier("email", "+8613812345678");
   ASSERT_OK(other_kind.status());
   EXPECT_FALSE(other_kind->has_value()) << "the key covers the kind, not only the value";
 }
 
-TEST(SqliteStoreTest, IdentifierChangesUpdateTheRowInPlace) {
-  ::touchpoint::testing::TempDir tmp;
-  auto s = OpenAt(tmp.File("t.db"));
-  WriteBatch a;
-  a.identifiers.push_back(IdentifierRecord{IdentifierId(1), "email", "a@example.com", CustomerId(3), false, 0,
-                                           100, "m1"});
-  a.identifiers.push_back(IdentifierRecord{IdentifierId(2), "device", "d-1", CustomerId(3), false, 0, 100, "m1"});
-  ASSERT_OK(s->Apply(a));
-  WriteBatch b;  // the device joined another customer, then became shared
-  b.identifiers.push_back(IdentifierRecord{IdentifierId(2), "device", "d-1", CustomerId(3), true, 2, 100, "m1"});
-  ASSERT_OK(s->Apply(b));
-  std::vector<IdentifierRecord> rows;
-  ASSERT_OK(s->ScanIdentifiers([&](IdentifierRecord&& r) { rows.push_back(std::move(r)); }));
-  ASSERT_EQ(rows.size(), 2u) << "an update must not add a row";
-  EXPECT_EQ(rows[1].value, "d-1");
-  EXPECT_TRUE(rows[1].blocked);
-  EXPECT_EQ(rows[1].joins, 2);
-  EXPECT_EQ(rows[1].first_message_id, "m1");
-  auto found = s->FindIdentifier("device", "d-1");
-  ASSERT_OK(found.status());
-  ASSERT_TRUE(found->has_value());
-  EXPECT_EQ((*found)->id, IdentifierId(2));
-  EXPECT_TRUE((*found)->blocked);
-}
-
-
 TEST(SqliteStoreTest, PreparedBatchesStoreTheSameEventsAndAStaleOneIsReEncoded) {
   ::touchpoint::testing::TempDir tmp;
   auto s = OpenAt(tmp.File("t.db"));
-  WriteBatch a;  // 9,000 events: three chunks encoded ahead by Prepare
-  for (int i = 0; i < 9'000; ++i) a.events.push_back(Event(i));
-  s->Prepare(a);
-  ASSERT_NE(a.prepared, nullptr);
-  ASSERT_OK(s->Apply(a));
-  WriteBatch b;  // events added after Prepare: the prepared chunks no longer match
-  for (int i = 9'000; i < 9'010; ++i) b.events.push_back(Event(i));
-  s->Prepare(b);
-  b.events.push_back(Event(9'010));
-  ASSERT_OK(s->Apply(b));
+  ASSERT_NE(s->maintenance(), nullptr);
+  std::vector<EventRecord> a;  // 9,000 events: three chunks encoded ahead of the transaction
+  for (int i = 0; i < 9'000; ++i) a.push_back(Event(i));
+  auto prepared = s->maintenance()->PrepareEvents(a);
+  ASSERT_NE(prepared, nullptr);
+  ASSERT_OK(Append(*s, a, prepared.get()));
+  std::vector<EventRecord> b;  // events added after preparing: the prepared chunks no longer match
+  for (int i = 9'000; i < 9'010; ++i) b.push_back(Event(i));
+  auto stale = s->maintenance()->PrepareEvents(b);
+  b.push_back(Event(9'010));
+  ASSERT_OK(Append(*s, b, stale.get()));
   auto all = All(*s);
   ASSERT_EQ(all.size(), 9'011u);
   for (int i : {0, 4'095, 4'096, 8'999, 9'000, 9'010}) {
@@ -237,10 +174,10 @@ TEST(SqliteStoreTest, FoldLogPutsCommittedDataIntoTheMainFile) {
   ::touchpoint::testing::TempDir tmp;
   const std::string db = tmp.File("t.db");
   auto s = OpenAt(db);
-  WriteBatch b;
-  for (int i = 0; i < 100; ++i) b.events.push_back(Event(i));
-  ASSERT_OK(s->Apply(b));
-  s->FoldLog();
+  std::vector<EventRecord> b;
+  for (int i = 0; i < 100; ++i) b.push_back(Event(i));
+  ASSERT_OK(Append(*s, b));
+  s->maintenance()->FoldLog();
   // A copy of the main file alone (no -wal beside it) must hold the events.
   const std::string copy = tmp.File("copy.db");
   std::filesystem::copy_file(db, copy);

@@ -13,7 +13,7 @@ namespace touchpoint::testing {
 
 inline Result<std::unordered_map<std::string, std::int64_t>> MessageIdCounts(store::Store& store) {
   std::unordered_map<std::string, std::int64_t> counts;
-  Status s = store.ScanEvents([&](store::EventRecord&& e) {
+  Status s = store.Get<store::EventLog>().ScanFrom(1, [&](store::EventRecord&& e) {
     ++counts[e.message_id];
     return true;
   });

@@ -24,7 +24,7 @@
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
 #include <touchpoint/identity/identifier.h>
-#include <touchpoint/store/store.h>
+#include <touchpoint/store/identity_repository.h>
 
 namespace touchpoint::identity {
 
@@ -59,7 +59,7 @@ class IdentityGraph {
   IdentityGraph& operator=(const IdentityGraph&) = delete;
 
   // Rebuilds the graph from the store (at start-up).
-  Status Load(store::Store& store);
+  Status Load(store::IdentityRepository& store);
 
   // Resolves one event's identifiers (normalised; the first is the anchor) to a customer,
   // creating, joining and merging as needed. `explicit_link` (alias) merges without the

@@ -9,7 +9,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/identity/identifier.h>
-#include <touchpoint/store/store.h>
+#include <touchpoint/store/event_log.h>
 
 namespace touchpoint::ingest {
 

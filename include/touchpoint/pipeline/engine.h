@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,8 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/identity/identity_graph.h>
 #include <touchpoint/ingest/event.h>
+#include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/store.h>
-
-namespace touchpoint::text {
-class EscalationEngine;
-}
 
 namespace touchpoint::pipeline {
 
@@ -30,11 +28,6 @@ struct EngineOptions {
   int max_customers_per_identifier = 5;
   // Fills language, sentiment, intent and masked text of a message (text module); may be empty.
   std::function<void(ingest::MessagePayload&)> analyze_message;
-  // Escalation rules run on every new message (not on replays); firings are stored for the
-  // service desk. Shared because one rule engine (with its per-conversation state) may serve
-  // several engines in tests; may be null.
-  std::shared_ptr<text::EscalationEngine> escalation;
-  double high_value_revenue = 20'000;  // lifetime revenue from which a customer is high-value
   size_t max_batch_events = 50'000;    // events per transaction at most
   size_t min_batch_events = 0;         // > 0: wait up to max_linger_ms to gather this many (bulk)
   int max_linger_ms = 200;
@@ -42,6 +35,34 @@ struct EngineOptions {
   // Changed profiles are written at most this often (and at Stop); a restart replays the
   // events committed since (see docs/architecture.md, "Profile checkpoints").
   int profile_checkpoint_ms = 5000;
+  // Time of identity splits; null: the system clock. Must outlive the engine.
+  const Clock* clock = nullptr;
+};
+
+// One event as committed, for the post-commit hook. Views into the engine's commit: valid only
+// during the OnCommitted call that receives it.
+struct CommittedEvent {
+  std::int64_t seq = 0;  // its place in the event log
+  CustomerId customer;   // the live customer it was resolved to when committed
+  CustomerId original;   // the original customer of its anchor identifier (what records store)
+  Millis timestamp = 0;
+  store::EventKind kind = store::EventKind::kTrack;
+  std::string_view message_id;
+  std::string_view name;
+  // At most one of these is set (the store's records of the event).
+  const store::OrderRecord* order = nullptr;
+  const store::MessageRecord* message = nullptr;  // with its text analysis
+  const store::SurveyRecord* survey = nullptr;
+  // For messages: the folded text that text analysis produced (empty without analysis).
+  std::string_view normalized_text;
+};
+
+// A consumer of committed events (the service desk, measurement, outreach). Subscribe before
+// events flow; see Engine::Subscribe for the delivery contract.
+class CommitObserver {
+ public:
+  virtual ~CommitObserver() = default;
+  virtual void OnCommitted(std::span<const CommittedEvent> events) = 0;
 };
 
 struct SubmitResult {
@@ -50,7 +71,7 @@ struct SubmitResult {
 };
 
 // Options with the text module wired in: language, sentiment, intent and PII masking of every
-// message, and the shipped escalation rules. kFailedPrecondition when text data is missing.
+// message. kFailedPrecondition when text data is missing.
 Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, bool with_text);
 
 struct EngineStats {
@@ -62,14 +83,26 @@ struct EngineStats {
   std::int64_t orders = 0;
   std::int64_t merges = 0;
   std::int64_t shared_identifiers = 0;
-  std::int64_t escalations = 0;
 };
 
 class Engine {
  public:
-  // Loads state from `store` and starts the writer. The engine owns the store.
+  // Loads state from `store` and starts the writer. The engine owns the store (and so the
+  // backend's writer lock, released when the engine is destroyed).
   static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<store::Store> store,
                                               EngineOptions options);
+
+  // The post-commit hook. `observer` receives every batch of events committed from now on, in
+  // commit order, after they are durable and after their submitters were answered, on the
+  // engine's hook thread (`tp-hook`; one thread, so calls never overlap). A slow observer
+  // delays later hook calls, not commits, until two commits wait for it; then the write path
+  // waits too (back-pressure, bounded memory). Delivery is at most once: events committed just
+  // before a crash may never reach observers. Shared because both the engine and the
+  // composition root that wires it keep it. Call before submitting events.
+  void Subscribe(std::shared_ptr<CommitObserver> observer);
+
+  // The lifetime revenue of the live customer `customer` (sum over its members). Any thread.
+  double Revenue(CustomerId customer) const;
   ~Engine();  // calls Stop()
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -14,6 +14,8 @@ namespace touchpoint::server {
 
 struct ServerConfig {
   std::string data_dir = "./touchpoint-data";
+  // [store] url: the database (store/open.h); empty: sqlite in data_dir (DATA/touchpoint.db).
+  std::string store_url;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   int io_threads = 2;
   int worker_threads = 16;
@@ -40,6 +42,9 @@ Status ValidateConfig(const ServerConfig& config);
 
 // Splits "HOST:PORT" ("[::1]:8080" for IPv6). kInvalidArgument when malformed.
 Status ParseListen(const std::string& listen, std::string* host, uint16_t* port);
+
+// The store URL the server opens: [store] url, or the SQLite file in data_dir.
+std::string StoreUrlFor(const ServerConfig& config);
 
 // The engine options the server runs with; the one place that maps config to the engine.
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config);

@@ -10,6 +10,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
+#include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/store.h>
 
 namespace touchpoint::server {

@@ -1,4 +1,5 @@
-// store/sqlite.h — the embedded default backend (one SQLite file in WAL mode).
+// store/sqlite.h — the embedded default backend (one SQLite file in WAL mode). Callers above the
+// store choose it by URL (store/open.h); this header is for store::Open and the adapter's tests.
 #pragma once
 
 #include <memory>
@@ -11,7 +12,11 @@ namespace touchpoint::store::sqlite {
 
 struct Options {
   std::string path;        // the database file, e.g. DATA_DIR/touchpoint.db
-  bool read_only = false;  // read-only opens never create or migrate
+  bool read_only = false;  // read-only opens never create, migrate or lock
+  // Non-empty: hold the writer lock (flock on LOCK in the database's directory) while open, named
+  // after this purpose ("touchpoint serve"); kUnavailable naming the holder when another process
+  // has it. Empty: no lock (small writes that SQLite's own locking serialises, e.g. API keys).
+  std::string lock_purpose;
   // "full" (fsync each commit: survives power loss) or "normal" (survives a killed process;
   // WAL is synced at checkpoints).
   std::string synchronous = "full";
@@ -22,8 +27,9 @@ struct Options {
   int event_compression_level = 1;
 };
 
-// Opens (and for a writer, creates and migrates) the database. Fails with kUnavailable when
-// the file cannot be opened, kFailedPrecondition when it is newer than this binary.
+// Opens (and for a writer, creates the directory, locks, creates and migrates) the database.
+// Fails with kUnavailable when the file cannot be opened or the lock is held, kFailedPrecondition
+// when it is newer than this binary.
 Result<std::unique_ptr<Store>> Open(const Options& options);
 
 // The schema version this binary writes.

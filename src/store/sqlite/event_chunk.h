@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include <touchpoint/core/result.h>
-#include <touchpoint/store/store.h>
+#include <touchpoint/store/event_log.h>
 
 namespace touchpoint::store::sqlite {
 

@@ -1,0 +1,59 @@
+// service/escalation.h — the service desk's first consumer of committed events: the escalation
+// rules (text/escalation.h) run on every committed message, and their firings are stored for the
+// desk (store/escalation_repository.h). It used to run inside the write path; it now subscribes
+// to the engine's post-commit hook, so the write path knows nothing of service rules.
+//
+// The service module will own tickets, SLA clocks and routing (a later issue); this is where
+// they attach to committed events.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/pipeline/engine.h>
+#include <touchpoint/store/store.h>
+#include <touchpoint/text/escalation.h>
+
+namespace touchpoint::service {
+
+struct EscalationOptions {
+  double high_value_revenue = 20'000;  // lifetime revenue from which a customer is high-value
+};
+
+// Thread safety: OnCommitted is called by the engine's hook thread only; fired() from any thread.
+class EscalationConsumer final : public pipeline::CommitObserver {
+ public:
+  // `store` is this consumer's own connection (a SQLite connection is used by one thread; the
+  // engine's is its committer's); `engine` answers revenue lookups and must outlive this.
+  EscalationConsumer(std::unique_ptr<store::Store> store, const pipeline::Engine& engine,
+                     std::unique_ptr<text::EscalationEngine> rules, EscalationOptions options = {});
+
+  void OnCommitted(std::span<const pipeline::CommittedEvent> events) override;
+
+  // Closes the consumer's store. REQUIRES: the engine's hook has stopped (Engine::Stop ran).
+  void Close() { store_.reset(); }
+
+  // Firings stored since start.
+  std::int64_t fired() const { return fired_.load(std::memory_order_relaxed); }
+  // Firings that could not be stored (the store failed; logged by count only).
+  std::int64_t lost() const { return lost_.load(std::memory_order_relaxed); }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+  const pipeline::Engine& engine_;
+  std::unique_ptr<text::EscalationEngine> rules_;
+  EscalationOptions options_;
+  std::atomic<std::int64_t> fired_{0};
+  std::atomic<std::int64_t> lost_{0};
+};
+
+// Creates a consumer with the shipped rules and subscribes it to `engine`. kFailedPrecondition
+// when the rule data is missing.
+Result<std::shared_ptr<EscalationConsumer>> AttachEscalation(pipeline::Engine& engine,
+                                                             std::unique_ptr<store::Store> store,
+                                                             EscalationOptions options = {});
+
+}  // namespace touchpoint::service

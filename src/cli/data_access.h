@@ -1,0 +1,39 @@
+// cli/data_access.h — how commands open their data: the store chosen by URL (store/open.h) —
+// `--store URL` when given, else the SQLite file of the command's data directory — and the
+// engine over it. The CLI's one place that opens stores.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/pipeline/engine.h>
+#include <touchpoint/service/escalation.h>
+#include <touchpoint/store/store.h>
+
+namespace touchpoint::cli {
+
+// The global `--store URL` option (empty when not given).
+std::string& StoreUrlOverride();
+// `--store URL` when given, else sqlite in `data_dir`.
+std::string StoreUrl(const std::string& data_dir);
+
+struct OpenedEngine {
+  std::unique_ptr<pipeline::Engine> engine;  // owns the store and its writer lock
+  std::shared_ptr<service::EscalationConsumer> escalation;  // null unless asked for
+  ~OpenedEngine() { engine.reset(); }  // before the consumer it feeds
+};
+
+// Opens the store for writing (takes the backend's writer lock, named after `purpose`) and
+// loads the engine; with `escalation`, subscribes the escalation rules (when text data exists).
+Result<std::unique_ptr<OpenedEngine>> OpenForWriting(const std::string& data_dir, pipeline::EngineOptions options,
+                                                     const std::string& purpose,
+                                                     const std::string& synchronous = "full",
+                                                     bool escalation = false);
+// Opens the store read-only (no lock; works next to a running writer). kFailedPrecondition when
+// there is no database yet.
+Result<std::unique_ptr<store::Store>> OpenReadOnly(const std::string& data_dir);
+// Opens the store for the API key table's small writes (no writer lock).
+Result<std::unique_ptr<store::Store>> OpenForKeys(const std::string& data_dir);
+
+}  // namespace touchpoint::cli

@@ -1,0 +1,61 @@
+#include <touchpoint/service/escalation.h>
+
+#include <string>
+#include <vector>
+
+#include <touchpoint/store/escalation_repository.h>
+
+namespace touchpoint::service {
+
+EscalationConsumer::EscalationConsumer(std::unique_ptr<store::Store> store, const pipeline::Engine& engine,
+                                       std::unique_ptr<text::EscalationEngine> rules, EscalationOptions options)
+    : store_(std::move(store)), engine_(engine), rules_(std::move(rules)), options_(options) {}
+
+void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> events) {
+  std::vector<store::EscalationRecord> out;
+  for (const pipeline::CommittedEvent& e : events) {
+    if (e.message == nullptr) continue;
+    const store::MessageRecord& msg = *e.message;
+    auto author = text::ParseAuthor(msg.author);
+    if (!author.ok()) continue;
+    text::ConversationMessage m;
+    m.conversation_id = msg.conversation_id.empty() ? "customer-" + std::to_string(e.customer.value())
+                                                    : msg.conversation_id;
+    m.author = *author;
+    if (e.normalized_text.empty()) {
+      m.text = msg.text;
+    } else {
+      m.normalized = e.normalized_text;  // analysed on the submitting thread already
+    }
+    m.high_value_customer = engine_.Revenue(e.customer) >= options_.high_value_revenue;
+    if (!msg.sentiment_label.empty()) m.sentiment_score = msg.sentiment_score;
+    for (auto& f : rules_->Process(m)) {
+      std::string reason = f.reason;
+      if (!f.history.empty()) reason += " (attach " + f.history + ")";
+      out.push_back(store::EscalationRecord{e.timestamp, e.original, m.conversation_id, msg.message_id, f.rule,
+                                            f.action, std::move(reason)});
+    }
+  }
+  if (out.empty()) return;
+  Status s = [&]() -> Status {
+    TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
+    TP_RETURN_IF_ERROR(store_->Get<store::EscalationRepository>().Add(*txn, out));
+    return txn->Commit();
+  }();
+  if (s.ok()) {
+    fired_.fetch_add(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
+  } else {
+    lost_.fetch_add(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
+  }
+}
+
+Result<std::shared_ptr<EscalationConsumer>> AttachEscalation(pipeline::Engine& engine,
+                                                             std::unique_ptr<store::Store> store,
+                                                             EscalationOptions options) {
+  TP_ASSIGN_OR_RETURN(std::unique_ptr<text::EscalationEngine> rules, text::EscalationEngine::Default());
+  auto consumer = std::make_shared<EscalationConsumer>(std::move(store), engine, std::move(rules), options);
+  engine.Subscribe(consumer);
+  return consumer;
+}
+
+}  // namespace touchpoint::service

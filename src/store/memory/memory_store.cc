@@ -1,0 +1,565 @@
+// The memory adapter: every repository over plain containers behind one mutex. Transactions
+// buffer their writes as closures and apply them under the lock at Commit (all or nothing).
+#include <touchpoint/store/memory.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/profile_repository.h>
+#include <touchpoint/store/segment_repository.h>
+
+namespace touchpoint::store::memory {
+namespace {
+
+struct State {
+  std::mutex txn_mu;  // held by the open transaction: one at a time
+  std::mutex mu;      // guards everything below
+  std::vector<EventRecord> events;
+  Millis newest_event_at = 0;
+  std::map<std::int64_t, CustomerRecord> customers;
+  std::map<std::int64_t, IdentifierRecord> identifiers;
+  std::map<std::int64_t, MergeRecord> merges;
+  std::set<std::pair<std::int64_t, std::int64_t>> merge_blocks;
+  std::map<std::int64_t, ProfileRecord> profiles;
+  std::int64_t profile_checkpoint = 0;
+  std::vector<OrderRecord> orders;
+  std::vector<MessageRecord> messages;
+  std::vector<SurveyRecord> surveys;
+  std::vector<EscalationRecord> escalations;
+  std::vector<ApiKeyRecord> keys;
+  std::map<std::int64_t, JobRecord> jobs;
+  std::int64_t next_job_id = 1;
+  std::map<std::string, SegmentRecord> segments;
+};
+
+using Op = std::function<void(State&)>;
+
+class MemoryTransaction final : public Transaction {
+ public:
+  explicit MemoryTransaction(State& state) : state_(state), lock_(state.txn_mu) {
+    std::scoped_lock lock(state_.mu);
+    next_seq_ = static_cast<std::int64_t>(state_.events.size()) + 1;
+  }
+  Status Commit() override {
+    TP_CHECK(!done_, "transaction committed twice");
+    done_ = true;
+    {
+      std::scoped_lock lock(state_.mu);
+      for (auto& op : ops_) op(state_);
+    }
+    ops_.clear();
+    return Status::Ok();
+  }
+  void Add(Op op) {
+    TP_CHECK(!done_, "a write to a finished transaction");
+    ops_.push_back(std::move(op));
+  }
+  // The seq the next appended event gets (events are appended in transaction order).
+  std::int64_t& next_seq() { return next_seq_; }
+  const State* state() const { return &state_; }
+
+ private:
+  State& state_;
+  std::unique_lock<std::mutex> lock_;
+  std::vector<Op> ops_;
+  std::int64_t next_seq_ = 1;
+  bool done_ = false;
+};
+
+MemoryTransaction& Txn(Transaction& txn, const State& state) {
+  auto* t = dynamic_cast<MemoryTransaction*>(&txn);
+  TP_CHECK(t != nullptr && t->state() == &state, "a write passed a transaction of another store");
+  return *t;
+}
+
+class MemEventLog final : public EventLog {
+ public:
+  explicit MemEventLog(State& s) : s_(s) {}
+  Status Append(Transaction& txn, std::span<EventRecord> events, const PreparedEvents*) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    for (EventRecord& e : events) e.seq = t.next_seq()++;
+    std::vector<EventRecord> copy(events.begin(), events.end());
+    t.Add([copy = std::move(copy)](State& s) mutable {
+      for (auto& e : copy) s.events.push_back(std::move(e));
+    });
+    return Status::Ok();
+  }
+  Status RaiseNewestEventAt(Transaction& txn, Millis at) override {
+    Txn(txn, s_).Add([at](State& s) { s.newest_event_at = std::max(s.newest_event_at, at); });
+    return Status::Ok();
+  }
+  Status ScanHashes(const std::function<void(const MessageHash&)>& fn) override {
+    std::vector<MessageHash> hashes;
+    {
+      std::scoped_lock lock(s_.mu);
+      hashes.reserve(s_.events.size());
+      for (const auto& e : s_.events) hashes.push_back(e.hash);
+    }
+    for (const auto& h : hashes) fn(h);
+    return Status::Ok();
+  }
+  Status ScanFrom(std::int64_t from_seq, const std::function<bool(EventRecord&&)>& fn) override {
+    // Copies a slice at a time under the lock, so that fn may call back into the store.
+    size_t i = static_cast<size_t>(std::max<std::int64_t>(from_seq, 1) - 1);
+    for (;;) {
+      std::vector<EventRecord> slice;
+      {
+        std::scoped_lock lock(s_.mu);
+        for (size_t k = i; k < s_.events.size() && slice.size() < 1024; ++k) slice.push_back(s_.events[k]);
+      }
+      if (slice.empty()) return Status::Ok();
+      i += slice.size();
+      for (auto& e : slice) {
+        if (!fn(std::move(e))) return Status::Ok();
+      }
+    }
+  }
+  Result<std::int64_t> LastSeq() override {
+    std::scoped_lock lock(s_.mu);
+    return static_cast<std::int64_t>(s_.events.size());
+  }
+  Result<Millis> NewestEventAt() override {
+    std::scoped_lock lock(s_.mu);
+    return s_.newest_event_at;
+  }
+  Result<std::int64_t> Count() override {
+    std::scoped_lock lock(s_.mu);
+    return static_cast<std::int64_t>(s_.events.size());
+  }
+
+ private:
+  State& s_;
+};
+
+class MemIdentity final : public IdentityRepository {
+ public:
+  explicit MemIdentity(State& s) : s_(s) {}
+  Status PutCustomers(Transaction& txn, std::span<const CustomerRecord> customers) override {
+    std::vector<CustomerRecord> copy(customers.begin(), customers.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& c : copy) {
+        auto [it, inserted] = s.customers.emplace(c.id.value(), c);
+        if (!inserted) it->second.merged_into = c.merged_into;  // created_at never changes
+      }
+    });
+    return Status::Ok();
+  }
+  Status PutIdentifiers(Transaction& txn, std::span<const IdentifierRecord> identifiers) override {
+    std::vector<IdentifierRecord> copy(identifiers.begin(), identifiers.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& r : copy) {
+        auto [it, inserted] = s.identifiers.emplace(r.id.value(), r);
+        if (!inserted) {  // kind, value and first sighting never change
+          it->second.customer = r.customer;
+          it->second.blocked = r.blocked;
+          it->second.joins = r.joins;
+        }
+      }
+    });
+    return Status::Ok();
+  }
+  Status PutMerges(Transaction& txn, std::span<const MergeRecord> merges) override {
+    std::vector<MergeRecord> copy(merges.begin(), merges.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& m : copy) s.merges[m.id.value()] = m;
+    });
+    return Status::Ok();
+  }
+  Status AddMergeBlocks(Transaction& txn, std::span<const MergeBlock> blocks) override {
+    std::vector<MergeBlock> copy(blocks.begin(), blocks.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& [a, b] : copy) s.merge_blocks.emplace(a.value(), b.value());
+    });
+    return Status::Ok();
+  }
+  Status ScanIdentifiers(const std::function<void(IdentifierRecord&&)>& fn) override {
+    for (auto& r : Copy(s_.identifiers)) fn(std::move(r));
+    return Status::Ok();
+  }
+  Status ScanCustomers(const std::function<void(const CustomerRecord&)>& fn) override {
+    for (auto& r : Copy(s_.customers)) fn(r);
+    return Status::Ok();
+  }
+  Status ScanMerges(const std::function<void(MergeRecord&&)>& fn) override {
+    for (auto& r : Copy(s_.merges)) fn(std::move(r));
+    return Status::Ok();
+  }
+  Status ScanMergeBlocks(const std::function<void(CustomerId, CustomerId)>& fn) override {
+    std::vector<std::pair<std::int64_t, std::int64_t>> blocks;
+    {
+      std::scoped_lock lock(s_.mu);
+      blocks.assign(s_.merge_blocks.begin(), s_.merge_blocks.end());
+    }
+    for (const auto& [a, b] : blocks) fn(CustomerId(a), CustomerId(b));
+    return Status::Ok();
+  }
+  Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind, const std::string& value) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, r] : s_.identifiers) {
+      if (r.kind == kind && r.value == value) return std::optional<IdentifierRecord>(r);
+    }
+    return std::optional<IdentifierRecord>();
+  }
+  Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.customers.find(id.value());
+    if (it == s_.customers.end()) return std::optional<CustomerRecord>();
+    return std::optional<CustomerRecord>(it->second);
+  }
+  Result<std::vector<IdentifierRecord>> IdentifiersOf(std::span<const CustomerId> customers) override {
+    std::set<std::int64_t> wanted;
+    for (CustomerId c : customers) wanted.insert(c.value());
+    std::vector<IdentifierRecord> out;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, r] : s_.identifiers) {
+      if (wanted.count(r.customer.value())) out.push_back(r);
+    }
+    return out;
+  }
+  Result<std::vector<CustomerId>> CustomersMergedInto(CustomerId id) override {
+    std::vector<CustomerId> out;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [cid, c] : s_.customers) {
+      if (c.merged_into == id && id.valid()) out.push_back(c.id);
+    }
+    return out;
+  }
+  Result<std::vector<MergeRecord>> MergesInvolving(std::span<const CustomerId> customers) override {
+    std::set<std::int64_t> wanted;
+    for (CustomerId c : customers) wanted.insert(c.value());
+    std::vector<MergeRecord> out;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, m] : s_.merges) {
+      if (wanted.count(m.winner.value()) || wanted.count(m.loser.value())) out.push_back(m);
+    }
+    return out;
+  }
+  Result<std::vector<IdentifierRecord>> BlockedIdentifiers() override {
+    std::vector<IdentifierRecord> out;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, r] : s_.identifiers) {
+      if (r.blocked) out.push_back(r);
+    }
+    return out;
+  }
+  Result<IdentityCounts> Counts() override {
+    IdentityCounts c;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, r] : s_.customers) c.live_customers += r.merged_into.valid() ? 0 : 1;
+    c.identifiers = static_cast<std::int64_t>(s_.identifiers.size());
+    for (const auto& [id, m] : s_.merges) c.merges += m.undone_at == 0 ? 1 : 0;
+    return c;
+  }
+
+ private:
+  template <class Map>
+  std::vector<typename Map::mapped_type> Copy(const Map& m) {
+    std::vector<typename Map::mapped_type> out;
+    std::scoped_lock lock(s_.mu);
+    out.reserve(m.size());
+    for (const auto& [k, v] : m) out.push_back(v);
+    return out;
+  }
+  State& s_;
+};
+
+class MemProfiles final : public ProfileRepository {
+ public:
+  explicit MemProfiles(State& s) : s_(s) {}
+  Status Put(Transaction& txn, std::span<const ProfileRecord> profiles) override {
+    std::vector<ProfileRecord> copy(profiles.begin(), profiles.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& p : copy) s.profiles[p.customer.value()] = p;
+    });
+    return Status::Ok();
+  }
+  Status SetCheckpoint(Transaction& txn, std::int64_t seq) override {
+    Txn(txn, s_).Add([seq](State& s) { s.profile_checkpoint = seq; });
+    return Status::Ok();
+  }
+  Status Scan(const std::function<void(ProfileRecord&&)>& fn) override {
+    std::vector<ProfileRecord> all;
+    {
+      std::scoped_lock lock(s_.mu);
+      for (const auto& [c, p] : s_.profiles) all.push_back(p);
+    }
+    for (auto& p : all) fn(std::move(p));
+    return Status::Ok();
+  }
+  Result<std::optional<ProfileRecord>> Find(CustomerId customer) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.profiles.find(customer.value());
+    if (it == s_.profiles.end()) return std::optional<ProfileRecord>();
+    return std::optional<ProfileRecord>(it->second);
+  }
+  Result<std::int64_t> Checkpoint() override {
+    std::scoped_lock lock(s_.mu);
+    return s_.profile_checkpoint;
+  }
+
+ private:
+  State& s_;
+};
+
+class MemActivity final : public ActivityRepository {
+ public:
+  explicit MemActivity(State& s) : s_(s) {}
+  Status AddOrders(Transaction& txn, std::span<const OrderRecord> orders) override {
+    return Append(txn, orders, &State::orders);
+  }
+  Status AddMessages(Transaction& txn, std::span<const MessageRecord> messages) override {
+    return Append(txn, messages, &State::messages);
+  }
+  Status AddSurveys(Transaction& txn, std::span<const SurveyRecord> surveys) override {
+    return Append(txn, surveys, &State::surveys);
+  }
+  Status ScanOrders(const std::function<void(OrderRecord&&)>& fn) override { return Scan(&State::orders, fn); }
+  Status ScanMessages(const std::function<void(MessageRecord&&)>& fn) override { return Scan(&State::messages, fn); }
+  Status ScanSurveys(const std::function<void(SurveyRecord&&)>& fn) override { return Scan(&State::surveys, fn); }
+  Result<ActivityCounts> Counts() override {
+    std::scoped_lock lock(s_.mu);
+    return ActivityCounts{static_cast<std::int64_t>(s_.orders.size()), static_cast<std::int64_t>(s_.messages.size()),
+                          static_cast<std::int64_t>(s_.surveys.size())};
+  }
+
+ private:
+  template <class R>
+  Status Append(Transaction& txn, std::span<const R> records, std::vector<R> State::*table) {
+    std::vector<R> copy(records.begin(), records.end());
+    Txn(txn, s_).Add([copy = std::move(copy), table](State& s) mutable {
+      for (auto& r : copy) (s.*table).push_back(std::move(r));
+    });
+    return Status::Ok();
+  }
+  template <class R>
+  Status Scan(std::vector<R> State::*table, const std::function<void(R&&)>& fn) {
+    std::vector<R> all;
+    {
+      std::scoped_lock lock(s_.mu);
+      all = s_.*table;
+    }
+    for (auto& r : all) fn(std::move(r));
+    return Status::Ok();
+  }
+  State& s_;
+};
+
+class MemEscalations final : public EscalationRepository {
+ public:
+  explicit MemEscalations(State& s) : s_(s) {}
+  Status Add(Transaction& txn, std::span<const EscalationRecord> escalations) override {
+    std::vector<EscalationRecord> copy(escalations.begin(), escalations.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      s.escalations.insert(s.escalations.end(), copy.begin(), copy.end());
+    });
+    return Status::Ok();
+  }
+  Status Scan(const std::function<void(EscalationRecord&&)>& fn) override {
+    std::vector<EscalationRecord> all;
+    {
+      std::scoped_lock lock(s_.mu);
+      all = s_.escalations;
+    }
+    for (auto& e : all) fn(std::move(e));
+    return Status::Ok();
+  }
+  Result<std::int64_t> Count() override {
+    std::scoped_lock lock(s_.mu);
+    return static_cast<std::int64_t>(s_.escalations.size());
+  }
+
+ private:
+  State& s_;
+};
+
+class MemApiKeys final : public ApiKeyRepository {
+ public:
+  explicit MemApiKeys(State& s) : s_(s) {}
+  Result<ApiKeyRecord> Create(const std::string& role, const std::string& key_hash, const std::string& prefix,
+                              Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : s_.keys) {
+      if (k.key_hash == key_hash) return Status::AlreadyExists("a key with this hash exists");
+    }
+    ApiKeyRecord r{static_cast<std::int64_t>(s_.keys.size()) + 1, role, key_hash, prefix, now, 0};
+    s_.keys.push_back(r);
+    return r;
+  }
+  Result<std::vector<ApiKeyRecord>> List() override {
+    std::scoped_lock lock(s_.mu);
+    return s_.keys;
+  }
+  Result<std::optional<ApiKeyRecord>> FindByHash(const std::string& key_hash) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : s_.keys) {
+      if (k.key_hash == key_hash) return std::optional<ApiKeyRecord>(k);
+    }
+    return std::optional<ApiKeyRecord>();
+  }
+  Status Revoke(const std::string& id_or_prefix, Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    bool any = false;
+    for (auto& k : s_.keys) {
+      if (k.revoked_at == 0 && (std::to_string(k.id) == id_or_prefix || k.prefix == id_or_prefix)) {
+        k.revoked_at = now;
+        any = true;
+      }
+    }
+    if (!any) return Status::NotFound("no active key with id or prefix '" + id_or_prefix + "'");
+    return Status::Ok();
+  }
+
+ private:
+  State& s_;
+};
+
+class MemJobs final : public JobRepository {
+ public:
+  explicit MemJobs(State& s) : s_(s) {}
+  Result<JobRecord> Create(const JobRecord& job) override {
+    std::scoped_lock lock(s_.mu);
+    JobRecord r = job;
+    r.id = s_.next_job_id++;
+    s_.jobs[r.id] = r;
+    return r;
+  }
+  Status Update(const JobRecord& job) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.jobs.find(job.id);
+    if (it == s_.jobs.end()) return Status::NotFound("no job with id " + std::to_string(job.id));
+    it->second = job;
+    return Status::Ok();
+  }
+  Result<std::optional<JobRecord>> Find(std::int64_t id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.jobs.find(id);
+    if (it == s_.jobs.end()) return std::optional<JobRecord>();
+    return std::optional<JobRecord>(it->second);
+  }
+  Result<std::vector<JobRecord>> Recent(int limit) override {
+    std::vector<JobRecord> out;
+    std::scoped_lock lock(s_.mu);
+    for (auto it = s_.jobs.rbegin(); it != s_.jobs.rend() && static_cast<int>(out.size()) < limit; ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+  Result<std::vector<JobRecord>> Unfinished() override {
+    std::vector<JobRecord> out;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, j] : s_.jobs) {
+      if (j.state == "queued" || j.state == "running") out.push_back(j);
+    }
+    return out;
+  }
+
+ private:
+  State& s_;
+};
+
+class MemSegments final : public SegmentRepository {
+ public:
+  explicit MemSegments(State& s) : s_(s) {}
+  Status Put(const SegmentRecord& segment) override {
+    std::scoped_lock lock(s_.mu);
+    auto [it, inserted] = s_.segments.emplace(segment.name, segment);
+    if (!inserted) {
+      const Millis created = it->second.created_at;
+      it->second = segment;
+      it->second.created_at = created;
+    }
+    return Status::Ok();
+  }
+  Status Delete(const std::string& name) override {
+    std::scoped_lock lock(s_.mu);
+    if (s_.segments.erase(name) == 0) return Status::NotFound("no segment named '" + name + "'");
+    return Status::Ok();
+  }
+  Result<std::optional<SegmentRecord>> Find(const std::string& name) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.segments.find(name);
+    if (it == s_.segments.end()) return std::optional<SegmentRecord>();
+    return std::optional<SegmentRecord>(it->second);
+  }
+  Result<std::vector<SegmentRecord>> List() override {
+    std::vector<SegmentRecord> out;
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [n, s] : s_.segments) out.push_back(s);
+    return out;
+  }
+
+ private:
+  State& s_;
+};
+
+class MemoryStore final : public Store {
+ public:
+  MemoryStore(std::shared_ptr<State> state, bool read_only)
+      : state_(std::move(state)),
+        read_only_(read_only),
+        events_(*state_),
+        identity_(*state_),
+        profiles_(*state_),
+        activity_(*state_),
+        escalations_(*state_),
+        keys_(*state_),
+        jobs_(*state_),
+        segments_(*state_) {
+    Provide<EventLog>(events_);
+    Provide<IdentityRepository>(identity_);
+    Provide<ProfileRepository>(profiles_);
+    Provide<ActivityRepository>(activity_);
+    Provide<EscalationRepository>(escalations_);
+    Provide<ApiKeyRepository>(keys_);
+    Provide<JobRepository>(jobs_);
+    Provide<SegmentRepository>(segments_);
+  }
+  Result<std::unique_ptr<Transaction>> Begin() override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    return std::unique_ptr<Transaction>(std::make_unique<MemoryTransaction>(*state_));
+  }
+  std::string_view backend() const override { return "memory"; }
+  bool read_only() const override { return read_only_; }
+  int schema_version() const override { return 0; }
+
+ private:
+  std::shared_ptr<State> state_;  // shared: stores opened by one name share their state
+  bool read_only_;
+  MemEventLog events_;
+  MemIdentity identity_;
+  MemProfiles profiles_;
+  MemActivity activity_;
+  MemEscalations escalations_;
+  MemApiKeys keys_;
+  MemJobs jobs_;
+  MemSegments segments_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> Open() { return std::make_unique<MemoryStore>(std::make_shared<State>(), false); }
+
+std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::weak_ptr<State>> registry;
+  std::scoped_lock lock(mu);
+  std::shared_ptr<State> state = registry[name].lock();
+  if (state == nullptr) {
+    state = std::make_shared<State>();
+    registry[name] = state;
+  }
+  return std::make_unique<MemoryStore>(std::move(state), read_only);
+}
+
+}  // namespace touchpoint::store::memory

@@ -1,0 +1,73 @@
+#include <touchpoint/store/open.h>
+
+#include <filesystem>
+
+#include <touchpoint/store/memory.h>
+#include <touchpoint/store/sqlite.h>
+
+namespace touchpoint::store {
+namespace {
+
+// "sqlite:///abs/x.db" → "/abs/x.db"; "sqlite://rel/x.db" → "rel/x.db"; "sqlite:x.db" → "x.db".
+std::string_view AfterScheme(std::string_view url, std::string_view scheme) {
+  std::string_view rest = url.substr(scheme.size() + 1);
+  if (rest.substr(0, 2) == "//") rest.remove_prefix(2);
+  return rest;
+}
+
+}  // namespace
+
+std::string RedactUrl(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const size_t auth_begin = scheme_end + 3;
+  const size_t at = url.find('@', auth_begin);
+  const size_t slash = url.find('/', auth_begin);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) return std::string(url);
+  const size_t colon = url.find(':', auth_begin);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+std::string UrlForDataDir(const std::string& dir) {
+  return "sqlite://" + (std::filesystem::path(dir) / "touchpoint.db").string();
+}
+
+Result<std::unique_ptr<Store>> Open(std::string_view url, const OpenOptions& options) {
+  const size_t colon = url.find(':');
+  const std::string_view scheme = colon == std::string_view::npos ? std::string_view() : url.substr(0, colon);
+  if (scheme == "sqlite") {
+    const std::string path(AfterScheme(url, scheme));
+    if (path.empty()) return Status::InvalidArgument("store URL " + RedactUrl(url) + " names no database file");
+    if (options.read_only && !std::filesystem::exists(path)) {
+      const std::string dir = std::filesystem::path(path).parent_path().string();
+      return Status::FailedPrecondition("no Touchpoint database in " + (dir.empty() ? std::string(".") : dir) +
+                                        " (ingest something first)");
+    }
+    sqlite::Options so;
+    so.path = path;
+    so.read_only = options.read_only;
+    so.lock_purpose = options.read_only ? std::string() : options.purpose;
+    so.synchronous = options.synchronous;
+    so.cache_mib = options.cache_mib;
+    auto opened = sqlite::Open(so);
+    if (!opened.ok()) return opened.status();
+    return opened;
+  }
+  if (scheme == "memory") {
+    const std::string name(url.substr(colon + 1));
+    if (name.empty()) {
+      if (options.read_only) return Status::InvalidArgument("memory: without a name cannot be opened read-only");
+      return memory::Open();
+    }
+    return memory::OpenShared(name, options.read_only);
+  }
+  if (scheme == "postgresql" || scheme == "postgres") {
+    return Status::InvalidArgument("store URL " + RedactUrl(url) +
+                                   ": this binary has no PostgreSQL backend yet (use sqlite:// or memory:)");
+  }
+  return Status::InvalidArgument("store URL " + RedactUrl(url) +
+                                 ": unknown scheme (use sqlite:///path/to/touchpoint.db or memory:)");
+}
+
+}  // namespace touchpoint::store

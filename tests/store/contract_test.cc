@@ -1,0 +1,505 @@
+// The storage contract: the same test cases for every backend (memory, SQLite; PostgreSQL when
+// TP_TEST_PG_URL is set). A backend is correct when it passes all of them unchanged. Backends are
+// opened by URL through store::Open, as the composition roots open them.
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/open.h>
+#include <touchpoint/store/profile_repository.h>
+#include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/store.h>
+
+#include "pipeline/test_dir.h"
+#include "testing/matchers.h"
+
+namespace touchpoint::store {
+namespace {
+
+using ::touchpoint::testing::StatusIs;
+
+EventRecord Event(int i) {
+  EventRecord e;
+  e.hash = {static_cast<std::uint64_t>(i) + 1, static_cast<std::uint64_t>(i) * 31 + 7};
+  e.message_id = "msg-" + std::to_string(i);
+  e.customer = CustomerId(1 + i % 100);
+  e.timestamp = 1'700'000'000'000 + i;
+  e.kind = i % 3 == 0 ? EventKind::kIdentify : EventKind::kTrack;
+  e.name = i % 3 == 0 ? "" : "Product Viewed";
+  e.body = R"({"type":"track","event":"Product Viewed","messageId":"msg-)" + std::to_string(i) + R"("})";
+  return e;
+}
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    const std::string& backend = GetParam();
+    if (backend == "sqlite") {
+      url_ = "sqlite://" + tmp_.File("contract.db");
+    } else if (backend == "memory") {
+      url_ = "memory:contract-" + std::to_string(counter++);
+    } else if (backend == "postgres") {
+      const char* pg = std::getenv("TP_TEST_PG_URL");
+      if (pg == nullptr || *pg == '\0') GTEST_SKIP() << "set TP_TEST_PG_URL to run the contract on PostgreSQL";
+      url_ = pg;
+    }
+    store_ = OpenStore();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  std::unique_ptr<Store> OpenStore(bool read_only = false) {
+    OpenOptions o;
+    o.read_only = read_only;
+    auto s = Open(url_, o);
+    EXPECT_OK(s);
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  // Closes and opens the store again (a restart); memory stores keep their state by name while
+  // the test holds `keep_`.
+  void Reopen() {
+    keep_ = GetParam() == "memory" ? OpenStore() : nullptr;
+    store_.reset();
+    store_ = OpenStore();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  Store& s() { return *store_; }
+  template <class R>
+  R& repo() {
+    return store_->Get<R>();
+  }
+
+  // Commits `fn`'s writes in one transaction.
+  void InTxn(const std::function<void(Transaction&)>& fn) {
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    fn(**txn);
+    ASSERT_OK((*txn)->Commit());
+  }
+
+  std::vector<EventRecord> AllEvents(std::int64_t from = 1) {
+    std::vector<EventRecord> out;
+    EXPECT_OK(repo<EventLog>().ScanFrom(from, [&](EventRecord&& e) {
+      out.push_back(std::move(e));
+      return true;
+    }));
+    return out;
+  }
+
+  ::touchpoint::testing::TempDir tmp_;
+  std::string url_;
+  std::unique_ptr<Store> keep_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreContractTest, ImplementsEveryRepository) {
+  EXPECT_NE(s().Find<EventLog>(), nullptr);
+  EXPECT_NE(s().Find<IdentityRepository>(), nullptr);
+  EXPECT_NE(s().Find<ProfileRepository>(), nullptr);
+  EXPECT_NE(s().Find<ActivityRepository>(), nullptr);
+  EXPECT_NE(s().Find<EscalationRepository>(), nullptr);
+  EXPECT_NE(s().Find<ApiKeyRepository>(), nullptr);
+  EXPECT_NE(s().Find<JobRepository>(), nullptr);
+  EXPECT_NE(s().Find<SegmentRepository>(), nullptr);
+  EXPECT_EQ(s().backend(), GetParam());
+  EXPECT_FALSE(s().read_only());
+}
+
+TEST_P(StoreContractTest, EventLogNumbersEventsFromOneInOrderAcrossBatchesAndRestarts) {
+  int next = 0;
+  for (int batch_size : {10'000, 1, 2'500}) {  // 10,000 spans several SQLite chunks
+    std::vector<EventRecord> events;
+    for (int i = 0; i < batch_size; ++i) events.push_back(Event(next++));
+    InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+    EXPECT_EQ(events.front().seq, next - batch_size + 1);
+    EXPECT_EQ(events.back().seq, next) << "seqs are assigned consecutively from 1";
+  }
+  Reopen();
+  {
+    std::vector<EventRecord> events{Event(next++)};
+    InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+    EXPECT_EQ(events[0].seq, next) << "numbering continues after a restart";
+  }
+  EXPECT_EQ(*repo<EventLog>().LastSeq(), next);
+  EXPECT_EQ(*repo<EventLog>().Count(), next);
+  auto all = AllEvents();
+  ASSERT_EQ(all.size(), static_cast<size_t>(next));
+  for (int i = 0; i < next; ++i) {
+    const EventRecord want = Event(i);
+    const EventRecord& got = all[static_cast<size_t>(i)];
+    ASSERT_EQ(got.seq, i + 1);
+    ASSERT_EQ(got.message_id, want.message_id);
+    ASSERT_EQ(got.body, want.body);
+    ASSERT_EQ(got.hash, want.hash);
+    ASSERT_EQ(got.customer, want.customer);
+    ASSERT_EQ(got.timestamp, want.timestamp);
+    ASSERT_EQ(got.kind, want.kind);
+    ASSERT_EQ(got.name, want.name);
+  }
+  auto tail = AllEvents(4'100);
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail.front().seq, 4'100);
+  EXPECT_EQ(tail.size(), static_cast<size_t>(next - 4'099));
+  EXPECT_TRUE(AllEvents(next + 1).empty());
+  size_t hashes = 0;
+  ASSERT_OK(repo<EventLog>().ScanHashes([&](const MessageHash& h) {
+    EXPECT_EQ(h, Event(static_cast<int>(hashes)).hash);
+    ++hashes;
+  }));
+  EXPECT_EQ(hashes, static_cast<size_t>(next));
+}
+
+TEST_P(StoreContractTest, EventScanStopsWhenTheCallbackSaysSo) {
+  std::vector<EventRecord> events;
+  for (int i = 0; i < 50; ++i) events.push_back(Event(i));
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+  int seen = 0;
+  ASSERT_OK(repo<EventLog>().ScanFrom(10, [&](EventRecord&& e) {
+    EXPECT_EQ(e.seq, 10 + seen);
+    return ++seen < 5;
+  }));
+  EXPECT_EQ(seen, 5);
+}
+
+TEST_P(StoreContractTest, NewestEventTimeOnlyRises) {
+  EXPECT_EQ(*repo<EventLog>().NewestEventAt(), 0);
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().RaiseNewestEventAt(t, 5'000)); });
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().RaiseNewestEventAt(t, 3'000)); });
+  EXPECT_EQ(*repo<EventLog>().NewestEventAt(), 5'000);
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().RaiseNewestEventAt(t, 9'000)); });
+  EXPECT_EQ(*repo<EventLog>().NewestEventAt(), 9'000);
+}
+
+TEST_P(StoreContractTest, ATransactionNotCommittedLeavesNothingBehind) {
+  {
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    std::vector<EventRecord> events{Event(0), Event(1)};
+    ASSERT_OK(repo<EventLog>().Append(**txn, events));
+    std::vector<CustomerRecord> customers{{CustomerId(1), CustomerId(), 10}};
+    ASSERT_OK(repo<IdentityRepository>().PutCustomers(**txn, customers));
+    std::vector<ProfileRecord> profiles{{CustomerId(1), "{}", 10}};
+    ASSERT_OK(repo<ProfileRepository>().Put(**txn, profiles));
+    ASSERT_OK(repo<ProfileRepository>().SetCheckpoint(**txn, 2));
+    std::vector<OrderRecord> orders{{"o1", CustomerId(1), 10, 99.5, "CNY", "web", "[]"}};
+    ASSERT_OK(repo<ActivityRepository>().AddOrders(**txn, orders));
+    ASSERT_OK(repo<EventLog>().RaiseNewestEventAt(**txn, 10));
+    // destroyed without Commit: rolled back
+  }
+  EXPECT_EQ(*repo<EventLog>().Count(), 0);
+  EXPECT_EQ(*repo<EventLog>().LastSeq(), 0);
+  EXPECT_EQ(*repo<EventLog>().NewestEventAt(), 0);
+  EXPECT_FALSE(repo<IdentityRepository>().FindCustomer(CustomerId(1))->has_value());
+  EXPECT_FALSE(repo<ProfileRepository>().Find(CustomerId(1))->has_value());
+  EXPECT_EQ(*repo<ProfileRepository>().Checkpoint(), 0);
+  EXPECT_EQ(repo<ActivityRepository>().Counts()->orders, 0);
+  // The next transaction numbers its events as if the rolled-back one never happened.
+  std::vector<EventRecord> events{Event(7)};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+  EXPECT_EQ(events[0].seq, 1);
+}
+
+TEST_P(StoreContractTest, ACommittedTransactionShowsEveryRepositorysWrites) {
+  std::vector<EventRecord> events{Event(0), Event(1), Event(2)};
+  InTxn([&](Transaction& t) {
+    ASSERT_OK(repo<EventLog>().Append(t, events));
+    std::vector<CustomerRecord> customers{{CustomerId(1), CustomerId(), 10}, {CustomerId(2), CustomerId(1), 20}};
+    ASSERT_OK(repo<IdentityRepository>().PutCustomers(t, customers));
+    std::vector<ProfileRecord> profiles{{CustomerId(1), R"({"o":1})", 30}};
+    ASSERT_OK(repo<ProfileRepository>().Put(t, profiles));
+    ASSERT_OK(repo<ProfileRepository>().SetCheckpoint(t, events.back().seq));
+    std::vector<MessageRecord> messages{{"m1", CustomerId(1), 40, "c1", "chat", "customer", "in", "hi", "en",
+                                         "neutral", 0.0, "greeting", "hi"}};
+    ASSERT_OK(repo<ActivityRepository>().AddMessages(t, messages));
+    std::vector<EscalationRecord> escalations{{50, CustomerId(1), "c1", "m1", "refund", "handoff", "keyword"}};
+    ASSERT_OK(repo<EscalationRepository>().Add(t, escalations));
+  });
+  EXPECT_EQ(*repo<EventLog>().Count(), 3);
+  EXPECT_EQ(repo<IdentityRepository>().Counts()->live_customers, 1);
+  EXPECT_EQ((*repo<ProfileRepository>().Find(CustomerId(1)))->data, R"({"o":1})");
+  EXPECT_EQ(*repo<ProfileRepository>().Checkpoint(), 3);
+  EXPECT_EQ(repo<ActivityRepository>().Counts()->messages, 1);
+  EXPECT_EQ(*repo<EscalationRepository>().Count(), 1);
+}
+
+TEST_P(StoreContractTest, IdentityUpsertsKeepOneRowAndTheFirstSighting) {
+  InTxn([&](Transaction& t) {
+    std::vector<IdentifierRecord> ids{{IdentifierId(1), "email", "a@example.com", CustomerId(3), false, 0, 100, "m1"},
+                                      {IdentifierId(2), "device", "d-1", CustomerId(3), false, 0, 100, "m1"},
+                                      {IdentifierId(3), "phone", "+8613800000000", CustomerId(4), false, 0, 200, "m2"}};
+    ASSERT_OK(repo<IdentityRepository>().PutIdentifiers(t, ids));
+    std::vector<CustomerRecord> customers{{CustomerId(3), CustomerId(), 100}, {CustomerId(4), CustomerId(), 200}};
+    ASSERT_OK(repo<IdentityRepository>().PutCustomers(t, customers));
+  });
+  InTxn([&](Transaction& t) {  // the device became shared; customer 4 merged into 3
+    std::vector<IdentifierRecord> ids{{IdentifierId(2), "device", "d-1", CustomerId(3), true, 2, 100, "m1"}};
+    ASSERT_OK(repo<IdentityRepository>().PutIdentifiers(t, ids));
+    std::vector<CustomerRecord> customers{{CustomerId(4), CustomerId(3), 999}};
+    ASSERT_OK(repo<IdentityRepository>().PutCustomers(t, customers));
+    std::vector<MergeRecord> merges{{MergeId(1), 300, CustomerId(3), CustomerId(4), IdentifierId(3), "m3", "phone", 0}};
+    ASSERT_OK(repo<IdentityRepository>().PutMerges(t, merges));
+  });
+  auto& identity = repo<IdentityRepository>();
+  std::vector<IdentifierRecord> rows;
+  ASSERT_OK(identity.ScanIdentifiers([&](IdentifierRecord&& r) { rows.push_back(std::move(r)); }));
+  ASSERT_EQ(rows.size(), 3u) << "an update must not add a row";
+  EXPECT_EQ(rows[1].value, "d-1");
+  EXPECT_TRUE(rows[1].blocked);
+  EXPECT_EQ(rows[1].joins, 2);
+  EXPECT_EQ(rows[1].first_message_id, "m1");
+  auto found = identity.FindIdentifier("device", "d-1");
+  ASSERT_OK(found.status());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, IdentifierId(2));
+  EXPECT_FALSE(identity.FindIdentifier("email", "d-1")->has_value()) << "kind and value both count";
+  EXPECT_FALSE(identity.FindIdentifier("device", "d-2")->has_value());
+  auto four = identity.FindCustomer(CustomerId(4));
+  ASSERT_TRUE(four->has_value());
+  EXPECT_EQ((*four)->merged_into, CustomerId(3));
+  EXPECT_EQ((*four)->created_at, 200) << "a customer's creation time never changes";
+  EXPECT_FALSE(identity.FindCustomer(CustomerId(99))->has_value());
+  EXPECT_EQ(*identity.CustomersMergedInto(CustomerId(3)), std::vector<CustomerId>{CustomerId(4)});
+  EXPECT_TRUE(identity.CustomersMergedInto(CustomerId(4))->empty());
+  std::vector<CustomerId> both{CustomerId(4), CustomerId(3)};
+  auto of = identity.IdentifiersOf(both);
+  ASSERT_OK(of.status());
+  ASSERT_EQ(of->size(), 3u);
+  EXPECT_EQ((*of)[0].id, IdentifierId(1)) << "in id order";
+  EXPECT_EQ((*of)[2].id, IdentifierId(3));
+  auto merges = identity.MergesInvolving(both);
+  ASSERT_OK(merges.status());
+  ASSERT_EQ(merges->size(), 1u) << "a merge involving two of the customers is listed once";
+  EXPECT_EQ((*merges)[0].reason, "phone");
+  auto blocked = identity.BlockedIdentifiers();
+  ASSERT_OK(blocked.status());
+  ASSERT_EQ(blocked->size(), 1u);
+  EXPECT_EQ((*blocked)[0].value, "d-1");
+  auto counts = identity.Counts();
+  ASSERT_OK(counts.status());
+  EXPECT_EQ(counts->live_customers, 1);
+  EXPECT_EQ(counts->identifiers, 3);
+  EXPECT_EQ(counts->merges, 1);
+  InTxn([&](Transaction& t) {  // the merge is undone
+    std::vector<MergeRecord> undone{{MergeId(1), 300, CustomerId(3), CustomerId(4), IdentifierId(3), "m3", "phone", 400}};
+    ASSERT_OK(identity.PutMerges(t, undone));
+  });
+  EXPECT_EQ(identity.Counts()->merges, 0);
+}
+
+TEST_P(StoreContractTest, MergeBlocksAreASet) {
+  InTxn([&](Transaction& t) {
+    std::vector<MergeBlock> blocks{{CustomerId(2), CustomerId(5)}, {CustomerId(1), CustomerId(9)}};
+    ASSERT_OK(repo<IdentityRepository>().AddMergeBlocks(t, blocks));
+  });
+  InTxn([&](Transaction& t) {
+    std::vector<MergeBlock> again{{CustomerId(2), CustomerId(5)}};
+    ASSERT_OK(repo<IdentityRepository>().AddMergeBlocks(t, again));
+  });
+  std::vector<MergeBlock> seen;
+  ASSERT_OK(repo<IdentityRepository>().ScanMergeBlocks([&](CustomerId a, CustomerId b) { seen.emplace_back(a, b); }));
+  EXPECT_EQ(seen, (std::vector<MergeBlock>{{CustomerId(1), CustomerId(9)}, {CustomerId(2), CustomerId(5)}}));
+}
+
+TEST_P(StoreContractTest, ProfilesAreReplacedByCustomerAndScannedInOrder) {
+  auto& profiles = repo<ProfileRepository>();
+  EXPECT_EQ(*profiles.Checkpoint(), 0);
+  InTxn([&](Transaction& t) {
+    std::vector<ProfileRecord> p{{CustomerId(9), "nine", 1}, {CustomerId(2), "two", 1}};
+    ASSERT_OK(profiles.Put(t, p));
+  });
+  InTxn([&](Transaction& t) {
+    std::vector<ProfileRecord> p{{CustomerId(2), "two again", 2}};
+    ASSERT_OK(profiles.Put(t, p));
+    ASSERT_OK(profiles.SetCheckpoint(t, 17));
+  });
+  std::vector<ProfileRecord> all;
+  ASSERT_OK(profiles.Scan([&](ProfileRecord&& r) { all.push_back(std::move(r)); }));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], (ProfileRecord{CustomerId(2), "two again", 2}));
+  EXPECT_EQ(all[1].customer, CustomerId(9));
+  EXPECT_EQ(*profiles.Checkpoint(), 17);
+  EXPECT_FALSE(profiles.Find(CustomerId(3))->has_value());
+}
+
+TEST_P(StoreContractTest, ActivityKeepsInsertionOrderAndUnansweredSurveyScores) {
+  auto& activity = repo<ActivityRepository>();
+  InTxn([&](Transaction& t) {
+    std::vector<OrderRecord> orders{{"o2", CustomerId(2), 20, 10.5, "CNY", "app", R"([{"product_id":"p"}])"},
+                                    {"o1", CustomerId(1), 10, -3, "CNY", "web", "[]"}};
+    ASSERT_OK(activity.AddOrders(t, orders));
+    std::vector<SurveyRecord> surveys{{"s1", CustomerId(1), 30, 9, -1, "good", "delivery"},
+                                      {"s2", CustomerId(2), 31, -1, 4, "", "chat"}};
+    ASSERT_OK(activity.AddSurveys(t, surveys));
+    std::vector<MessageRecord> messages{{"m1", CustomerId(1), 40, "c1", "chat", "customer", "in", "退款", "zh",
+                                         "negative", -0.8, "refund", "退款"},
+                                        {"m2", CustomerId(1), 41, "c1", "chat", "agent", "out", "好的", "zh",
+                                         "positive", 0.5, "", "好的"}};
+    ASSERT_OK(activity.AddMessages(t, messages));
+  });
+  std::vector<OrderRecord> orders;
+  ASSERT_OK(activity.ScanOrders([&](OrderRecord&& o) { orders.push_back(std::move(o)); }));
+  ASSERT_EQ(orders.size(), 2u);
+  EXPECT_EQ(orders[0], (OrderRecord{"o2", CustomerId(2), 20, 10.5, "CNY", "app", R"([{"product_id":"p"}])"}));
+  EXPECT_EQ(orders[1].total, -3);
+  std::vector<SurveyRecord> surveys;
+  ASSERT_OK(activity.ScanSurveys([&](SurveyRecord&& r) { surveys.push_back(std::move(r)); }));
+  ASSERT_EQ(surveys.size(), 2u);
+  EXPECT_EQ(surveys[0].nps, 9);
+  EXPECT_EQ(surveys[0].csat, -1);
+  EXPECT_EQ(surveys[1].nps, -1);
+  EXPECT_EQ(surveys[1].csat, 4);
+  std::vector<MessageRecord> messages;
+  ASSERT_OK(activity.ScanMessages([&](MessageRecord&& m) { messages.push_back(std::move(m)); }));
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].text, "退款");
+  EXPECT_EQ(messages[0].sentiment_score, -0.8);
+  EXPECT_EQ(messages[1].direction, "out");
+  auto counts = activity.Counts();
+  EXPECT_EQ(counts->orders, 2);
+  EXPECT_EQ(counts->messages, 2);
+  EXPECT_EQ(counts->surveys, 2);
+}
+
+TEST_P(StoreContractTest, ApiKeysAreCreatedFoundAndRevokedByIdOrPrefix) {
+  auto& keys = repo<ApiKeyRepository>();
+  auto a = keys.Create("admin", "hash-a", "tp_aaaa", 100);
+  ASSERT_OK(a.status());
+  auto b = keys.Create("ingest", "hash-b", "tp_bbbb", 200);
+  ASSERT_OK(b.status());
+  EXPECT_LT(a->id, b->id);
+  EXPECT_THAT(keys.Create("agent", "hash-a", "tp_cccc", 300).status(), StatusIs(StatusCode::kAlreadyExists));
+  auto found = keys.FindByHash("hash-b");
+  ASSERT_OK(found.status());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->role, "ingest");
+  EXPECT_EQ((*found)->revoked_at, 0);
+  EXPECT_FALSE(keys.FindByHash("hash-none")->has_value());
+  ASSERT_OK(keys.Revoke("tp_bbbb", 500));
+  EXPECT_EQ((*keys.FindByHash("hash-b"))->revoked_at, 500);
+  EXPECT_THAT(keys.Revoke("tp_bbbb", 600), StatusIs(StatusCode::kNotFound)) << "already revoked";
+  ASSERT_OK(keys.Revoke(std::to_string(a->id), 700));
+  EXPECT_THAT(keys.Revoke("tp_nope", 800), StatusIs(StatusCode::kNotFound));
+  auto all = keys.List();
+  ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].prefix, "tp_aaaa");
+  EXPECT_EQ((*all)[0].revoked_at, 700);
+}
+
+TEST_P(StoreContractTest, JobRecordsSurviveAndUnfinishedOnesAreFound) {
+  auto& jobs = repo<JobRepository>();
+  JobRecord j;
+  j.name = "rfm";
+  j.state = "queued";
+  j.params_json = R"({"gold":5000})";
+  j.trigger = "api";
+  j.created_at = 10;
+  auto first = jobs.Create(j);
+  ASSERT_OK(first.status());
+  j.name = "kmeans";
+  j.state = "done";
+  j.result_json = R"({"k":4})";
+  auto second = jobs.Create(j);
+  ASSERT_OK(second.status());
+  EXPECT_LT(first->id, second->id);
+  JobRecord running = *first;
+  running.state = "running";
+  running.started_at = 20;
+  ASSERT_OK(jobs.Update(running));
+  Reopen();
+  auto& reopened = repo<JobRepository>();
+  auto got = reopened.Find(first->id);
+  ASSERT_OK(got.status());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, running);
+  auto unfinished = reopened.Unfinished();
+  ASSERT_OK(unfinished.status());
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ((*unfinished)[0].name, "rfm");
+  auto recent = reopened.Recent(1);
+  ASSERT_OK(recent.status());
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ((*recent)[0].name, "kmeans") << "newest first";
+  EXPECT_FALSE(reopened.Find(999)->has_value());
+  JobRecord ghost = running;
+  ghost.id = 999;
+  EXPECT_THAT(reopened.Update(ghost), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, SegmentsAreKeptByNameWithTheirFirstCreationTime) {
+  auto& segments = repo<SegmentRepository>();
+  ASSERT_OK(segments.Put({"vip", "monetary_365d >= 20000", "big spenders", 100, 100}));
+  ASSERT_OK(segments.Put({"app", R"(preferred_channel = "app")", "", 200, 200}));
+  ASSERT_OK(segments.Put({"vip", "monetary_365d >= 30000", "bigger", 300, 300}));
+  auto vip = segments.Find("vip");
+  ASSERT_OK(vip.status());
+  ASSERT_TRUE(vip->has_value());
+  EXPECT_EQ(**vip, (SegmentRecord{"vip", "monetary_365d >= 30000", "bigger", 100, 300}));
+  auto all = segments.List();
+  ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "app") << "in name order";
+  ASSERT_OK(segments.Delete("app"));
+  EXPECT_THAT(segments.Delete("app"), StatusIs(StatusCode::kNotFound));
+  EXPECT_FALSE(segments.Find("app")->has_value());
+}
+
+TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {
+  std::vector<EventRecord> events{Event(0)};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+  auto reader = OpenStore(/*read_only=*/true);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(reader->read_only());
+  EXPECT_THAT(reader->Begin().status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_EQ(*reader->Get<EventLog>().Count(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("memory", "sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+TEST(StoreOpenTest, UnknownSchemesAndMissingDatabasesAreClearErrorsWithoutPasswords) {
+  auto unknown = Open("mysql://app:s3cret@db.example.com/cx");
+  EXPECT_THAT(unknown.status(), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_NE(unknown.status().message().find("mysql://app:***@db.example.com/cx"), std::string::npos)
+      << unknown.status().message();
+  EXPECT_EQ(unknown.status().message().find("s3cret"), std::string::npos);
+  auto pg = Open("postgresql://app:s3cret@localhost/cx");
+  EXPECT_FALSE(pg.ok());
+  EXPECT_EQ(pg.status().message().find("s3cret"), std::string::npos);
+  EXPECT_THAT(Open("sqlite://").status(), StatusIs(StatusCode::kInvalidArgument));
+  ::touchpoint::testing::TempDir tmp;
+  OpenOptions ro;
+  ro.read_only = true;
+  EXPECT_THAT(Open("sqlite://" + tmp.File("none.db"), ro).status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_EQ(RedactUrl("postgresql://u:pw@h:5432/db?sslmode=require"), "postgresql://u:***@h:5432/db?sslmode=require");
+  EXPECT_EQ(RedactUrl("sqlite:///var/lib/tp.db"), "sqlite:///var/lib/tp.db");
+  EXPECT_EQ(UrlForDataDir("/data"), "sqlite:///data/touchpoint.db");
+}
+
+TEST(StoreOpenTest, ASecondWriterOfOneSqliteDatabaseIsToldWhoHoldsIt) {
+  ::touchpoint::testing::TempDir tmp;
+  OpenOptions w;
+  w.purpose = "touchpoint serve";
+  auto first = Open(UrlForDataDir(tmp.path()), w);
+  ASSERT_OK(first.status());
+  w.purpose = "touchpoint ingest";
+  auto second = Open(UrlForDataDir(tmp.path()), w);
+  EXPECT_THAT(second.status(), StatusIs(StatusCode::kUnavailable));
+  EXPECT_NE(second.status().message().find("touchpoint serve"), std::string::npos) << second.status().message();
+  auto reader = Open(UrlForDataDir(tmp.path()), OpenOptions{.read_only = true, .purpose = {}, .synchronous = "full",
+                                                            .cache_mib = 4});
+  EXPECT_OK(reader.status()) << "readers never need the writer lock";
+  first->reset();
+  EXPECT_OK(Open(UrlForDataDir(tmp.path()), w).status()) << "released when the first writer closes";
+}
+
+}  // namespace
+}  // namespace touchpoint::store
