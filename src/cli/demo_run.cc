@@ -92,6 +92,7 @@ int RunDemo(const DemoArgs& a) {
   std::fflush(stdout);
   server::ServerConfig config;
   config.data_dir = a.data_dir;
+  config.store_url = StoreUrl(a.data_dir);
   config.listen = a.listen;
   return server::RunServe(config);
 }

@@ -6,6 +6,7 @@
 #include <touchpoint/server/app.h>
 #include <touchpoint/server/config.h>
 
+#include "cli/data_access.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 
@@ -56,6 +57,7 @@ int RunServeCommand(const ServeFlags& f) {
   if (f.max_connections > 0) c.max_connections = f.max_connections;
   if (f.key_cache_seconds >= 0) c.key_cache_seconds = f.key_cache_seconds;
   if (f.no_text) c.text_analysis = false;
+  if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
   return server::RunServe(c);
 }
 

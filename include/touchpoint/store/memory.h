@@ -20,7 +20,7 @@ std::unique_ptr<Store> Open();
 
 // The store registered under `name` in this process, created empty on first use. Every store
 // returned for the same name shares one state (like connections to one database); the state
-// lives while any of them does. A read-only one refuses Begin() (kFailedPrecondition); its
+// lives until the process exits. A read-only one refuses Begin() (kFailedPrecondition); its
 // key, job and segment writes still work, as on a read-only SQLite open they do not.
 std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only = false);
 

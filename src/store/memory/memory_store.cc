@@ -552,14 +552,12 @@ std::unique_ptr<Store> Open() { return std::make_unique<MemoryStore>(std::make_s
 
 std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only) {
   static std::mutex mu;
-  static std::unordered_map<std::string, std::weak_ptr<State>> registry;
+  // Named stores live until the process exits, like a database outliving its connections.
+  static auto* registry = new std::unordered_map<std::string, std::shared_ptr<State>>();  // NOLINT: never freed
   std::scoped_lock lock(mu);
-  std::shared_ptr<State> state = registry[name].lock();
-  if (state == nullptr) {
-    state = std::make_shared<State>();
-    registry[name] = state;
-  }
-  return std::make_unique<MemoryStore>(std::move(state), read_only);
+  std::shared_ptr<State>& state = (*registry)[name];
+  if (state == nullptr) state = std::make_shared<State>();
+  return std::make_unique<MemoryStore>(state, read_only);
 }
 
 }  // namespace touchpoint::store::memory
