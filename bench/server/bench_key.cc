@@ -2,14 +2,15 @@
 #include <cstdio>
 
 #include "testing/data_dir.h"
-#include <touchpoint/server/keys.h>
+#include <touchpoint/privacy/keys.h>
+#include <touchpoint/store/api_key_repository.h>
 
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: %s DATA_DIR ROLE\n", argv[0]);
     return 2;
   }
-  auto role = touchpoint::server::ParseRole(argv[2]);
+  auto role = touchpoint::privacy::ParseRole(argv[2]);
   if (!role.ok()) {
     std::fprintf(stderr, "%s\n", role.status().message().c_str());
     return 2;
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", store.status().message().c_str());
     return 1;
   }
-  auto created = touchpoint::server::CreateApiKey(**store, *role, 0);
+  auto created = touchpoint::privacy::CreateApiKey((*store)->Get<touchpoint::store::ApiKeyRepository>(), *role, 0);
   if (!created.ok()) {
     std::fprintf(stderr, "%s\n", created.status().message().c_str());
     return 1;

@@ -7,8 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <touchpoint/demo/generator.h>
 #include <touchpoint/pipeline/file_ingest.h>
+#include <touchpoint/privacy/keys.h>
 #include <touchpoint/server/app.h>
-#include <touchpoint/server/keys.h>
+#include <touchpoint/store/api_key_repository.h>
 
 #include "cli/data_access.h"
 #include "cli/cli_util.h"
@@ -68,8 +69,8 @@ int RunDemo(const DemoArgs& a) {
   {
     auto keys = OpenForKeys(a.data_dir);
     if (!keys.ok()) return Fail(keys.status());
-    auto admin = server::CreateApiKey(**keys, server::Role::kAdmin, SystemClock::Instance().Now());
-    auto ingest = server::CreateApiKey(**keys, server::Role::kIngest, SystemClock::Instance().Now());
+    auto admin = privacy::CreateApiKey((*keys)->Get<store::ApiKeyRepository>(), privacy::Role::kAdmin, SystemClock::Instance().Now());
+    auto ingest = privacy::CreateApiKey((*keys)->Get<store::ApiKeyRepository>(), privacy::Role::kIngest, SystemClock::Instance().Now());
     if (!admin.ok() || !ingest.ok()) return Fail(admin.ok() ? ingest.status() : admin.status());
     admin_key = admin->key;
     ingest_key = ingest->key;

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/pipeline/file_ingest.h>
-#include <touchpoint/server/keys.h>
+#include <touchpoint/privacy/keys.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/escalation_repository.h>
@@ -240,7 +240,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   create->add_option("--role", *role, "ingest | admin | supervisor | agent | analyst")->required();
   create->add_option("--data", *keys_data, "Data directory");
   create->callback([=] {
-    auto r = server::ParseRole(*role);
+    auto r = privacy::ParseRole(*role);
     if (!r.ok()) {
       *exit_code = Fail(r.status());
       return;
@@ -250,7 +250,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto created = server::CreateApiKey(**store, *r, SystemClock::Instance().Now());
+    auto created = privacy::CreateApiKey((*store)->Get<store::ApiKeyRepository>(), *r, SystemClock::Instance().Now());
     if (!created.ok()) {
       *exit_code = Fail(created.status());
       return;

@@ -22,7 +22,8 @@
 #include <touchpoint/http/server.h>
 #include <touchpoint/ingest/parser.h>
 #include <touchpoint/pipeline/engine.h>
-#include <touchpoint/server/keys.h>
+#include <touchpoint/privacy/keys.h>
+#include <touchpoint/privacy/roles.h>
 #include <touchpoint/service/escalation.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/open.h>
@@ -31,6 +32,9 @@
 
 namespace touchpoint::server {
 namespace {
+
+using privacy::Permission;
+using privacy::Role;
 
 using Clock = std::chrono::steady_clock;
 
@@ -161,7 +165,7 @@ http::Response App::Impl::Dispatch(const http::Request& req, std::string* route)
       if (req.method != "POST") return method_not_allowed("POST");
       auto auth = Authenticate(req);
       if (auto* err = std::get_if<http::Response>(&auth)) return std::move(*err);
-      if (!CanTrack(std::get<Role>(auth))) {
+      if (!privacy::Allows(std::get<Role>(auth), Permission::kTrack)) {
         return http::JsonError(403, "forbidden", "this key's role may not send tracking events");
       }
       if (const std::string* ct = req.Header("content-type")) {
@@ -176,7 +180,7 @@ http::Response App::Impl::Dispatch(const http::Request& req, std::string* route)
       if (req.method != "GET") return method_not_allowed("GET");
       auto auth = Authenticate(req);
       if (auto* err = std::get_if<http::Response>(&auth)) return std::move(*err);
-      if (!CanReadStats(std::get<Role>(auth))) {
+      if (!privacy::Allows(std::get<Role>(auth), Permission::kReadStats)) {
         return http::JsonError(403, "forbidden", "this key's role may not read statistics");
       }
       return Stats();
@@ -187,7 +191,7 @@ http::Response App::Impl::Dispatch(const http::Request& req, std::string* route)
       auto auth = Authenticate(req);
       if (auto* err = std::get_if<http::Response>(&auth)) return std::move(*err);
       const Role role = std::get<Role>(auth);
-      if (!CanReadCustomers(role)) {
+      if (!privacy::Allows(role, Permission::kReadCustomers)) {
         return http::JsonError(403, "forbidden", "this key's role may not read customers");
       }
       return Customer(req, role);
@@ -202,9 +206,9 @@ std::variant<Role, http::Response> App::Impl::Authenticate(const http::Request& 
     return http::JsonError(401, "unauthorized",
                            "missing API key: send it as the Basic user name or as a Bearer token");
   }
-  std::optional<std::string> key = KeyFromAuthorization(*header);
+  std::optional<std::string> key = privacy::KeyFromAuthorization(*header);
   if (!key) return http::JsonError(401, "unauthorized", "malformed Authorization header");
-  std::optional<Role> role = LookupKey(HashKey(*key));
+  std::optional<Role> role = LookupKey(privacy::HashKey(*key));
   if (!role) {
     log->info("auth rejected reason=unknown_or_revoked_key");
     return http::JsonError(401, "unauthorized", "unknown or revoked API key");
@@ -226,7 +230,7 @@ std::optional<Role> App::Impl::LookupKey(const std::string& hash) {
   }
   std::optional<Role> role;
   if (found->has_value() && (*found)->revoked_at == 0) {
-    auto parsed = ParseRole((*found)->role);
+    auto parsed = privacy::ParseRole((*found)->role);
     if (parsed.ok()) role = *parsed;
   }
   if (key_cache.size() > 10'000) key_cache.clear();  // bounds memory under a flood of bad keys
@@ -295,7 +299,7 @@ http::Response App::Impl::Batch(const http::Request& req) {
 
 http::Response App::Impl::Customer(const http::Request& req, Role role) {
   const std::string_view ref = std::string_view(req.path).substr(kCustomersPrefix.size());
-  auto json = engine->CustomerJson(ref, 0, !SeesPii(role));
+  auto json = engine->CustomerJson(ref, 0, !privacy::Allows(role, Permission::kSeePii));
   if (!json.ok()) {
     if (json.status().code() == StatusCode::kNotFound) {
       // The message of the engine may echo the identifier: keep personal data out of responses

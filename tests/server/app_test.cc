@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <touchpoint/server/keys.h>
+#include <touchpoint/privacy/keys.h>
 #include <touchpoint/store/api_key_repository.h>
 
 #include "testing/data_dir.h"
@@ -29,6 +29,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::touchpoint::privacy::KeyPrefix;
+using ::touchpoint::privacy::Role;
 using ::touchpoint::testing::HttpClient;
 using ::touchpoint::testing::HttpResponse;
 using ::touchpoint::testing::RawConnection;

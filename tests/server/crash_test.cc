@@ -20,8 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include <touchpoint/privacy/keys.h>
+
 #include "testing/data_dir.h"
-#include <touchpoint/server/keys.h>
 
 #include "server/test_util.h"
 #include "testing/http_client.h"
@@ -34,6 +35,7 @@ namespace touchpoint::server {
 namespace {
 
 using ::testing::HasSubstr;
+using ::touchpoint::privacy::Role;
 using ::touchpoint::testing::HttpClient;
 using namespace std::chrono_literals;
 

@@ -6,8 +6,10 @@
 #include <string>
 
 #include <touchpoint/core/time.h>
+#include <touchpoint/privacy/keys.h>
+#include <touchpoint/store/api_key_repository.h>
+
 #include "testing/data_dir.h"
-#include <touchpoint/server/keys.h>
 
 #include "testing/http_client.h"
 
@@ -21,10 +23,10 @@ inline std::filesystem::path MakeTempDir(const std::string& tag) {
 }
 
 // Creates a key with `role` in the data directory (as `touchpoint keys create` does).
-inline std::string MakeKey(const std::string& dir, Role role) {
+inline std::string MakeKey(const std::string& dir, privacy::Role role) {
   auto store = testing::OpenForKeys(dir);
   if (!store.ok()) return "";
-  auto created = CreateApiKey(**store, role, 1'700'000'000'000);
+  auto created = privacy::CreateApiKey((*store)->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
   return created.ok() ? created->key : "";
 }
 

@@ -1,17 +1,12 @@
-#include <touchpoint/server/keys.h>
+#include <touchpoint/privacy/keys.h>
 
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "testing/matchers.h"
-
-namespace touchpoint::server {
+namespace touchpoint::privacy {
 namespace {
-
-using ::touchpoint::testing::StatusIs;
 
 bool IsLowerHex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -39,36 +34,6 @@ TEST(KeysTest, HashIsStableHexAndDoesNotContainTheKey) {
   // Known BLAKE2b-256 of the empty string (RFC 7693 reference implementation).
   EXPECT_EQ(HashKey(""), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
   EXPECT_EQ(KeyPrefix(key), key.substr(0, 9));
-}
-
-TEST(KeysTest, ParsesRoles) {
-  const Role roles[] = {Role::kIngest, Role::kAdmin, Role::kSupervisor, Role::kAgent, Role::kAnalyst};
-  for (Role r : roles) {
-    auto parsed = ParseRole(RoleName(r));
-    ASSERT_OK(parsed);
-    EXPECT_EQ(*parsed, r);
-  }
-  EXPECT_THAT(ParseRole("root"), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseRole("Admin"), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseRole(""), StatusIs(StatusCode::kInvalidArgument));
-}
-
-TEST(KeysTest, RoleMatrix) {
-  struct Case {
-    Role role;
-    bool track, customers, stats, pii;
-  } cases[] = {
-      {Role::kIngest, true, false, false, false},    {Role::kAdmin, true, true, true, true},
-      {Role::kSupervisor, false, true, true, false}, {Role::kAgent, false, true, true, false},
-      {Role::kAnalyst, false, true, true, false},
-  };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(std::string(RoleName(c.role)));
-    EXPECT_EQ(CanTrack(c.role), c.track);
-    EXPECT_EQ(CanReadCustomers(c.role), c.customers);
-    EXPECT_EQ(CanReadStats(c.role), c.stats);
-    EXPECT_EQ(SeesPii(c.role), c.pii);
-  }
 }
 
 TEST(KeysTest, KeyFromAuthorization) {
@@ -100,4 +65,4 @@ TEST(KeysTest, KeyFromAuthorization) {
 }
 
 }  // namespace
-}  // namespace touchpoint::server
+}  // namespace touchpoint::privacy

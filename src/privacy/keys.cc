@@ -1,4 +1,4 @@
-#include <touchpoint/server/keys.h>
+#include <touchpoint/privacy/keys.h>
 
 #include <array>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 
 #include <touchpoint/core/status.h>
 
-namespace touchpoint::server {
+namespace touchpoint::privacy {
 namespace {
 
 constexpr std::string_view kKeyPrefix = "tp_";
@@ -43,27 +43,6 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
-Result<Role> ParseRole(std::string_view name) {
-  if (name == "ingest") return Role::kIngest;
-  if (name == "admin") return Role::kAdmin;
-  if (name == "supervisor") return Role::kSupervisor;
-  if (name == "agent") return Role::kAgent;
-  if (name == "analyst") return Role::kAnalyst;
-  return Status::InvalidArgument("unknown role '" + std::string(name) +
-                                 "' (roles: ingest, admin, supervisor, agent, analyst)");
-}
-
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kIngest: return "ingest";
-    case Role::kAdmin: return "admin";
-    case Role::kSupervisor: return "supervisor";
-    case Role::kAgent: return "agent";
-    case Role::kAnalyst: return "analyst";
-  }
-  return "unknown";
-}
-
 std::string GenerateKey() {
   InitSodium();
   std::array<unsigned char, kKeyRandomBytes> bytes{};
@@ -84,18 +63,13 @@ std::string HashKey(std::string_view key) {
 
 std::string KeyPrefix(std::string_view key) { return std::string(key.substr(0, 9)); }
 
-Result<CreatedKey> CreateApiKey(store::Store& store, Role role, Millis now) {
+Result<CreatedKey> CreateApiKey(store::ApiKeyRepository& keys, Role role, Millis now) {
   CreatedKey created;
   created.key = GenerateKey();
   TP_ASSIGN_OR_RETURN(created.record,
-                      store.Get<store::ApiKeyRepository>().Create(std::string(RoleName(role)), HashKey(created.key), KeyPrefix(created.key), now));
+                      keys.Create(std::string(RoleName(role)), HashKey(created.key), KeyPrefix(created.key), now));
   return created;
 }
-
-bool CanTrack(Role role) { return role == Role::kIngest || role == Role::kAdmin; }
-bool CanReadCustomers(Role role) { return role != Role::kIngest; }
-bool CanReadStats(Role role) { return role != Role::kIngest; }
-bool SeesPii(Role role) { return role == Role::kAdmin; }
 
 std::optional<std::string> KeyFromAuthorization(std::string_view header) {
   header = Trim(header);
@@ -121,4 +95,4 @@ std::optional<std::string> KeyFromAuthorization(std::string_view header) {
   return key;
 }
 
-}  // namespace touchpoint::server
+}  // namespace touchpoint::privacy

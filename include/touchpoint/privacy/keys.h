@@ -1,4 +1,5 @@
-// server/keys.h — API keys and the role model of the HTTP API.
+// privacy/keys.h — API keys: generation, hashing, creation in the store, and reading a key from
+// an Authorization header. What a key's role may do is in privacy/roles.h.
 //
 // A key is "tp_" followed by 40 lower-case hex characters (160 random bits from libsodium).
 // Only its BLAKE2b hash is stored. All functions are thread-safe.
@@ -10,16 +11,10 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
+#include <touchpoint/privacy/roles.h>
 #include <touchpoint/store/api_key_repository.h>
-#include <touchpoint/store/store.h>
 
-namespace touchpoint::server {
-
-enum class Role { kIngest, kAdmin, kSupervisor, kAgent, kAnalyst };
-
-// "ingest", "admin", ... ; kInvalidArgument listing the valid roles otherwise.
-Result<Role> ParseRole(std::string_view name);
-std::string_view RoleName(Role role);
+namespace touchpoint::privacy {
 
 // A new random key, e.g. "tp_3f9c…" (43 characters). Aborts if libsodium cannot initialise.
 std::string GenerateKey();
@@ -31,21 +26,15 @@ std::string HashKey(std::string_view key);
 std::string KeyPrefix(std::string_view key);
 
 // Generates a key, stores its hash with `role` and returns the key (shown to the user once) with
-// the stored record. Fails as store::Store::CreateKey does.
+// the stored record. Fails as store::ApiKeyRepository::Create does.
 struct CreatedKey {
   std::string key;
   store::ApiKeyRecord record;
 };
-Result<CreatedKey> CreateApiKey(store::Store& store, Role role, Millis now);
-
-// What each role may do.
-bool CanTrack(Role role);          // POST /v1/identify|track|page|alias|batch: ingest, admin
-bool CanReadCustomers(Role role);  // GET /v1/customers/{id}: every role but ingest
-bool CanReadStats(Role role);      // GET /v1/stats: every role but ingest
-bool SeesPii(Role role);           // unmasked personal data: admin only
+Result<CreatedKey> CreateApiKey(store::ApiKeyRepository& keys, Role role, Millis now);
 
 // Extracts the key from an Authorization header: "Basic base64(key:)" (Segment's write key as
 // the user name, empty password) or "Bearer KEY". nullopt when absent or malformed.
 std::optional<std::string> KeyFromAuthorization(std::string_view header);
 
-}  // namespace touchpoint::server
+}  // namespace touchpoint::privacy

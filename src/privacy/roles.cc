@@ -1,0 +1,70 @@
+#include <touchpoint/privacy/roles.h>
+
+#include <string>
+
+#include <touchpoint/core/status.h>
+
+namespace touchpoint::privacy {
+namespace {
+
+using enum Role;
+
+// The one permission × role table. Rows in Permission's order (checked below).
+constexpr PermissionRow kMatrix[] = {
+    {Permission::kTrack, "track", "send tracking events", {kIngest, kAdmin}},
+    {Permission::kReadCustomers, "read_customers", "read customers", {kAdmin, kSupervisor, kAgent, kAnalyst}},
+    {Permission::kReadStats, "read_stats", "read statistics", {kAdmin, kSupervisor, kAgent, kAnalyst}},
+    {Permission::kSeePii, "see_pii", "see personal data unmasked", {kAdmin}},
+    {Permission::kRunJobs, "run_jobs", "run jobs", {kAdmin, kAnalyst}},
+    {Permission::kReadJobs, "read_jobs", "read jobs", {kAdmin, kAnalyst}},
+    {Permission::kManageSegments, "manage_segments", "manage segments", {kAdmin, kAnalyst}},
+    {Permission::kReadSegments, "read_segments", "read segments", {kAdmin, kAnalyst, kSupervisor}},
+};
+
+constexpr bool RowsInEnumOrder() {
+  for (size_t i = 0; i < std::size(kMatrix); ++i) {
+    if (static_cast<size_t>(kMatrix[i].permission) != i) return false;
+  }
+  return true;
+}
+static_assert(RowsInEnumOrder(), "kMatrix must list the permissions in enum order, one row each");
+
+}  // namespace
+
+Result<Role> ParseRole(std::string_view name) {
+  for (Role r : kAllRoles) {
+    if (name == RoleName(r)) return r;
+  }
+  return Status::InvalidArgument("unknown role '" + std::string(name) +
+                                 "' (roles: ingest, admin, supervisor, agent, analyst)");
+}
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case kIngest: return "ingest";
+    case kAdmin: return "admin";
+    case kSupervisor: return "supervisor";
+    case kAgent: return "agent";
+    case kAnalyst: return "analyst";
+  }
+  return "unknown";
+}
+
+std::span<const PermissionRow> PermissionMatrix() { return kMatrix; }
+
+const PermissionRow* FindPermission(Permission permission) {
+  const auto i = static_cast<size_t>(permission);
+  return i < std::size(kMatrix) ? &kMatrix[i] : nullptr;
+}
+
+bool Allows(Role role, Permission permission) {
+  const PermissionRow* row = FindPermission(permission);
+  return row != nullptr && row->roles.contains(role);
+}
+
+std::string_view PermissionName(Permission permission) {
+  const PermissionRow* row = FindPermission(permission);
+  return row ? row->name : "unknown";
+}
+
+}  // namespace touchpoint::privacy

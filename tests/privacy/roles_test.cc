@@ -1,0 +1,91 @@
+#include <touchpoint/privacy/roles.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "testing/matchers.h"
+
+namespace touchpoint::privacy {
+namespace {
+
+using ::touchpoint::testing::StatusIs;
+
+TEST(RolesTest, ParsesRoles) {
+  const Role roles[] = {Role::kIngest, Role::kAdmin, Role::kSupervisor, Role::kAgent, Role::kAnalyst};
+  for (Role r : roles) {
+    auto parsed = ParseRole(RoleName(r));
+    ASSERT_OK(parsed);
+    EXPECT_EQ(*parsed, r);
+  }
+  EXPECT_THAT(ParseRole("root"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseRole("Admin"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseRole(""), StatusIs(StatusCode::kInvalidArgument));
+}
+
+// Today's rights of each role (before the matrix they were CanTrack, CanReadCustomers,
+// CanReadStats and SeesPii).
+TEST(RolesTest, RoleMatrix) {
+  struct Case {
+    Role role;
+    bool track, customers, stats, pii;
+  } cases[] = {
+      {Role::kIngest, true, false, false, false},    {Role::kAdmin, true, true, true, true},
+      {Role::kSupervisor, false, true, true, false}, {Role::kAgent, false, true, true, false},
+      {Role::kAnalyst, false, true, true, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(RoleName(c.role)));
+    EXPECT_EQ(Allows(c.role, Permission::kTrack), c.track);
+    EXPECT_EQ(Allows(c.role, Permission::kReadCustomers), c.customers);
+    EXPECT_EQ(Allows(c.role, Permission::kReadStats), c.stats);
+    EXPECT_EQ(Allows(c.role, Permission::kSeePii), c.pii);
+  }
+}
+
+// The permissions of the jobs and segments routes: analytics are for admins and analysts;
+// supervisors also read segments (their teams' SLA policies select people with them).
+TEST(RolesTest, JobAndSegmentPermissions) {
+  struct Case {
+    Role role;
+    bool run_jobs, read_jobs, manage_segments, read_segments;
+  } cases[] = {
+      {Role::kIngest, false, false, false, false},    {Role::kAdmin, true, true, true, true},
+      {Role::kSupervisor, false, false, false, true}, {Role::kAgent, false, false, false, false},
+      {Role::kAnalyst, true, true, true, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(RoleName(c.role)));
+    EXPECT_EQ(Allows(c.role, Permission::kRunJobs), c.run_jobs);
+    EXPECT_EQ(Allows(c.role, Permission::kReadJobs), c.read_jobs);
+    EXPECT_EQ(Allows(c.role, Permission::kManageSegments), c.manage_segments);
+    EXPECT_EQ(Allows(c.role, Permission::kReadSegments), c.read_segments);
+  }
+}
+
+TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
+  std::set<std::string_view> names;
+  for (const PermissionRow& row : PermissionMatrix()) {
+    SCOPED_TRACE(std::string(row.name));
+    EXPECT_EQ(FindPermission(row.permission), &row);
+    EXPECT_EQ(PermissionName(row.permission), row.name);
+    EXPECT_TRUE(names.insert(row.name).second) << "duplicate name";
+    EXPECT_FALSE(row.action.empty());
+    bool anyone = false;
+    for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
+    EXPECT_TRUE(anyone) << "a permission nobody has";
+  }
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadSegments) + 1);
+}
+
+TEST(RolesTest, PermissionWithoutRowIsGrantedToNobody) {
+  const auto missing = static_cast<Permission>(PermissionMatrix().size());
+  EXPECT_EQ(FindPermission(missing), nullptr);
+  EXPECT_EQ(PermissionName(missing), "unknown");
+  for (Role r : kAllRoles) EXPECT_FALSE(Allows(r, missing)) << RoleName(r);
+}
+
+}  // namespace
+}  // namespace touchpoint::privacy
