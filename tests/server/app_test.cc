@@ -240,6 +240,37 @@ TEST_F(AppTest, MalformedBodiesAre400) {
   ExpectJsonError(Get("/v1/track", ingest_key_), 405, "method_not_allowed");
 }
 
+// The identifier is the decoded rest of the path: a space in a phone number, a '/' in an
+// external id.
+TEST_F(AppTest, CustomerIdentifiersArePercentDecoded) {
+  StartApp();
+  const char* identify = R"({"userId":"u-dec","traits":{"phone":"138 1234 5678","external_id":"crm/42"}})";
+  ASSERT_EQ(Post("/v1/identify", identify, ingest_key_)->status, 200);
+  auto by_user = Get("/v1/customers/user:u-dec", admin_key_);
+  ASSERT_OK(by_user);
+  ASSERT_EQ(by_user->status, 200) << by_user->body;
+  for (const char* path : {"/v1/customers/phone:138%201234%205678", "/v1/customers/external:crm%2F42"}) {
+    auto r = Get(path, admin_key_);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->status, 200) << path << ": " << r->body;
+    EXPECT_EQ(Parse(*r)["id"], Parse(*by_user)["id"]) << path;
+  }
+}
+
+TEST_F(AppTest, WrongMethodNamesTheAllowedOnes) {
+  StartApp();
+  auto track = Get("/v1/track", ingest_key_);
+  ExpectJsonError(track, 405, "method_not_allowed");
+  ASSERT_NE(track->Header("allow"), nullptr);
+  EXPECT_EQ(*track->Header("allow"), "POST");
+  auto health = client_->Post("/healthz", "{}", "application/json");
+  ExpectJsonError(health, 405, "method_not_allowed");
+  ASSERT_NE(health->Header("allow"), nullptr);
+  EXPECT_EQ(*health->Header("allow"), "GET, HEAD");
+  auto customers = Post("/v1/customers/user:x", "{}", admin_key_);
+  ExpectJsonError(customers, 405, "method_not_allowed");
+}
+
 TEST_F(AppTest, SizeLimitsAreSegments) {
   StartApp();
   const std::string padding(33 * 1024, 'x');

@@ -1,0 +1,45 @@
+// server/routes.h — what route handlers use, and each module's registration function (one
+// routes_<module>.cc each; see the top of router.h for adding one).
+#pragma once
+
+#include <string>
+
+#include <touchpoint/core/status.h>
+#include <touchpoint/http/server.h>
+#include <touchpoint/pipeline/engine.h>
+#include <touchpoint/server/config.h>
+
+#include "server/metrics_internal.h"
+#include "server/router.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace touchpoint::server {
+
+// The parts of the running server that handlers use. Owned by App; outlives the router and
+// every request. Registration only stores a reference: the members may still be null while
+// routes are registered (router_test lists the routes without a server).
+struct ServerContext {
+  const ServerConfig* config = nullptr;
+  pipeline::Engine* engine = nullptr;
+  Metrics* metrics = nullptr;
+  spdlog::logger* log = nullptr;
+};
+
+void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
+void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // routes_tracking.cc
+void RegisterCustomerRoutes(Router& router, const ServerContext& context);  // routes_customers.cc
+
+// Every route of the API: what App serves and what router_test checks against the permission
+// matrix and docs/http-api.md. Defined in app.cc.
+void RegisterAllRoutes(Router& router, const ServerContext& context);
+
+// Maps a Status from below to an HTTP error: bad input is never a 500.
+http::Response ResponseFromStatus(const Status& status);
+
+// A response with a JSON body.
+http::Response JsonResponse(int status, std::string body);
+
+}  // namespace touchpoint::server
