@@ -22,7 +22,7 @@ demo: release
 	scripts/demo.sh
 
 test: build
-	python3 tools/check_layering.py
+	python3 tools/check_layering_test.py && python3 tools/check_layering.py
 	ctest --preset dev
 	scripts/test_asan.sh
 
