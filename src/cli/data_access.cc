@@ -33,6 +33,7 @@ Result<std::unique_ptr<OpenedEngine>> OpenForWriting(const std::string& data_dir
   if (escalation && analysed) {
     store::OpenOptions side;
     side.cache_mib = 4;
+    side.synchronous = "normal";  // firings are not acknowledged to anyone: no fsync per batch
     TP_ASSIGN_OR_RETURN(auto side_store, store::Open(url, side));
     auto attached = service::AttachEscalation(*out->engine, std::move(side_store));
     if (attached.ok()) out->escalation = std::move(*attached);

@@ -286,7 +286,11 @@ struct Engine::Impl {
       {
         std::unique_lock lock(hook_mu);
         hook_cv.wait(lock, [&] { return committer_done || !hook_queue.empty(); });
-        if (hook_queue.empty()) return;
+        if (hook_queue.empty()) {
+          lock.unlock();
+          for (const auto& o : observers) o->OnStop();
+          return;
+        }
         c = std::move(hook_queue.front());
         hook_queue.pop_front();
       }

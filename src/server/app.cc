@@ -227,7 +227,11 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
   if (analysed) {
-    TP_ASSIGN_OR_RETURN(auto escalation_store, store::Open(url, side));
+    // Escalation firings are not acknowledged to anyone (the hook delivers at most once): their
+    // connection need not fsync every batch.
+    store::OpenOptions escalation_options = side;
+    escalation_options.synchronous = "normal";
+    TP_ASSIGN_OR_RETURN(auto escalation_store, store::Open(url, escalation_options));
     auto attached = service::AttachEscalation(*impl->engine, std::move(escalation_store));
     if (attached.ok()) {
       impl->escalation = std::move(*attached);

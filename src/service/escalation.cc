@@ -3,7 +3,6 @@
 #include <string>
 #include <vector>
 
-#include <touchpoint/store/escalation_repository.h>
 
 namespace touchpoint::service {
 
@@ -12,7 +11,8 @@ EscalationConsumer::EscalationConsumer(std::unique_ptr<store::Store> store, cons
     : store_(std::move(store)), engine_(engine), rules_(std::move(rules)), options_(options) {}
 
 void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> events) {
-  std::vector<store::EscalationRecord> out;
+  std::vector<store::EscalationRecord>& out = pending_;
+  const size_t before = out.size();
   for (const pipeline::CommittedEvent& e : events) {
     if (e.message == nullptr) continue;
     const store::MessageRecord& msg = *e.message;
@@ -36,17 +36,27 @@ void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> e
                                             f.action, std::move(reason)});
     }
   }
-  if (out.empty()) return;
+  if (before == 0 && !out.empty()) oldest_pending_ = std::chrono::steady_clock::now();
+  if (out.size() >= options_.flush_records ||
+      (!out.empty() && std::chrono::steady_clock::now() - oldest_pending_ >=
+                           std::chrono::milliseconds(options_.flush_ms))) {
+    Flush();
+  }
+}
+
+void EscalationConsumer::Flush() {
+  if (pending_.empty() || store_ == nullptr) return;
   Status s = [&]() -> Status {
     TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
-    TP_RETURN_IF_ERROR(store_->Get<store::EscalationRepository>().Add(*txn, out));
+    TP_RETURN_IF_ERROR(store_->Get<store::EscalationRepository>().Add(*txn, pending_));
     return txn->Commit();
   }();
   if (s.ok()) {
-    fired_.fetch_add(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
+    fired_.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
   } else {
-    lost_.fetch_add(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
+    lost_.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
   }
+  pending_.clear();
 }
 
 Result<std::shared_ptr<EscalationConsumer>> AttachEscalation(pipeline::Engine& engine,

@@ -63,6 +63,8 @@ class CommitObserver {
  public:
   virtual ~CommitObserver() = default;
   virtual void OnCommitted(std::span<const CommittedEvent> events) = 0;
+  // Called on the hook thread after the last OnCommitted when the engine stops (flush here).
+  virtual void OnStop() {}
 };
 
 struct SubmitResult {

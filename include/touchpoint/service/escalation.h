@@ -8,12 +8,15 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <vector>
 #include <memory>
 #include <span>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/store.h>
 #include <touchpoint/text/escalation.h>
 
@@ -21,6 +24,11 @@ namespace touchpoint::service {
 
 struct EscalationOptions {
   double high_value_revenue = 20'000;  // lifetime revenue from which a customer is high-value
+  // Firings are written in batches, not one transaction per commit: a second writer briefly
+  // holds the database's write lock, and the committer waits for it. Flushed at this many, at
+  // this age of the oldest unwritten one (checked when events arrive), and when the engine stops.
+  size_t flush_records = 1000;
+  Millis flush_ms = 1000;
 };
 
 // Thread safety: OnCommitted is called by the engine's hook thread only; fired() from any thread.
@@ -32,18 +40,23 @@ class EscalationConsumer final : public pipeline::CommitObserver {
                      std::unique_ptr<text::EscalationEngine> rules, EscalationOptions options = {});
 
   void OnCommitted(std::span<const pipeline::CommittedEvent> events) override;
+  void OnStop() override { Flush(); }
 
   // Closes the consumer's store. REQUIRES: the engine's hook has stopped (Engine::Stop ran).
   void Close() { store_.reset(); }
 
-  // Firings stored since start.
+  // Firings stored since start (buffered ones are not counted until written).
   std::int64_t fired() const { return fired_.load(std::memory_order_relaxed); }
   // Firings that could not be stored (the store failed; logged by count only).
   std::int64_t lost() const { return lost_.load(std::memory_order_relaxed); }
 
  private:
+  void Flush();
+
   std::unique_ptr<store::Store> store_;
   const pipeline::Engine& engine_;
+  std::vector<store::EscalationRecord> pending_;  // hook thread only
+  std::chrono::steady_clock::time_point oldest_pending_;
   std::unique_ptr<text::EscalationEngine> rules_;
   EscalationOptions options_;
   std::atomic<std::int64_t> fired_{0};
