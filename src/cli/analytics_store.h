@@ -8,7 +8,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
-#include <touchpoint/insight/customer_features.h>
+#include <touchpoint/insight/jobs.h>
 #include <touchpoint/pipeline/engine.h>
 
 namespace touchpoint::cli {
@@ -22,21 +22,42 @@ bool IsDirectory(const std::string& path);
 // existing directory — so that analytics never create an empty data directory as a side effect.
 Status RequireDataDir(const std::string& path);
 
-// The orders and messages of live customers, copied out of the engine for insight/.
-struct StoreActivity {
-  std::vector<insight::ActivityOrder> orders;
-  std::vector<insight::ActivityMessage> messages;
-  std::vector<insight::ActivitySeen> seen;  // every live customer, so browse-only ones get rows too
-  Millis newest_event = 0;
+// The engine as the analytics jobs' input (insight/jobs.h): the orders and messages of live
+// customers, copied out of the engine. The engine must outlive the source.
+class EngineActivitySource final : public insight::ActivitySource {
+ public:
+  explicit EngineActivitySource(pipeline::Engine& engine) : engine_(engine) {}
+  Result<insight::Activity> Load(const insight::ActivityRequest& request) override;
+  // True when Load failed (the CLI words store failures differently from a job's own errors).
+  bool failed() const { return failed_; }
+
+ private:
+  pipeline::Engine& engine_;
+  bool failed_ = false;
 };
-Result<StoreActivity> LoadActivity(pipeline::Engine& engine, bool with_items, bool with_messages);
+
+// The jobs' tags written onto profiles through Engine::SetTags (one durable batch per Write).
+class EngineTagSink final : public insight::TagSink {
+ public:
+  explicit EngineTagSink(pipeline::Engine& engine) : engine_(engine) {}
+  Status Write(const insight::CustomerTags& tags) override;
+  bool failed() const { return failed_; }
+
+ private:
+  pipeline::Engine& engine_;
+  bool failed_ = false;
+};
+
+// The context of a job run by a command over `data_dir`: its errors name the directory and the
+// command's flags.
+insight::JobContext CliJobContext(const std::string& data_dir);
 
 // Writes `text` to `out`, or to stdout when `out` is empty or "-".
 Status WriteTextOutput(const std::string& text, const std::string& out);
 
-// RFM layers, tiers and lifetime value over the orders in `data_dir`; writes `rfm_layer`,
-// `rfm_score`, `rfm_headline`, `tier` and `ltv` onto each customer's profile and prints the same
-// CSV as `segment rfm --orders` (to `out`, or stdout). Returns the exit code.
+// The `rfm` and `ltv` jobs over `data_dir`: writes `rfm_layer`, `rfm_score`, `rfm_headline`,
+// `tier`, `rfm_as_of` and `ltv` onto each customer's profile and prints one CSV row per customer
+// (to `out`, or stdout) and a summary on stderr. Returns the exit code.
 int RunRfmOverStore(const std::string& data_dir, Millis as_of, double silver, double gold, const std::string& out);
 
 struct KMeansStoreArgs {
@@ -50,9 +71,9 @@ struct KMeansStoreArgs {
   int restarts = 4;
   std::string out;
 };
-// k-means segments of every customer with orders or contacts, on features computed from the
-// store (insight/customer_features.h); writes `cluster` (name) and `cluster_id` tags and prints
-// CSV id,cluster plus the same JSON summary as the CSV command. Returns the exit code.
+// The `kmeans` job over the store (insight/job_kmeans.h); writes `cluster` (name) and
+// `cluster_id` tags and prints CSV id,cluster plus the same JSON summary as the CSV command.
+// Returns the exit code.
 int RunKMeansOverStore(const KMeansStoreArgs& args);
 
 struct RulesStoreArgs {
@@ -64,7 +85,7 @@ struct RulesStoreArgs {
   int window_days = 30;
   std::string out;
 };
-// Association rules from the store's orders (and messages); NDJSON as `rules mine --baskets`.
+// The `rules` job over the store's orders (and messages); NDJSON as `rules mine --baskets`.
 int RunRulesOverStore(const RulesStoreArgs& args);
 
 }  // namespace touchpoint::cli

@@ -1,5 +1,6 @@
 // cli/segment_json.h — the k-means part of the `segment kmeans` JSON summary, shared by the
-// variant over a file and the one over the store so both report the same fields.
+// variant over a file and the one over the store (insight::SegmentationJson) so both report the
+// same fields.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/insight/drivers.h>
+#include <touchpoint/insight/job_kmeans.h>
 
 namespace touchpoint::cli {
 
@@ -15,34 +17,8 @@ namespace touchpoint::cli {
 // (name, size, centroid in original units and in z-scores, keyed by `features`).
 inline void AddSegmentationJson(nlohmann::ordered_json& j, const insight::Segmentation& seg,
                                 const std::vector<std::string>& features, std::uint64_t seed, int restarts) {
-  using Json = nlohmann::ordered_json;
-  j["k"] = seg.k;
-  if (!seg.tried_k.empty()) {
-    Json tried = Json::array();
-    for (size_t i = 0; i < seg.tried_k.size(); ++i) {
-      tried.push_back({{"k", seg.tried_k[i]}, {"silhouette", seg.silhouettes[i]}});
-    }
-    j["k_selection"] = tried;
-  }
-  j["seed"] = seed;
-  j["restarts"] = restarts;
-  j["iterations"] = seg.iterations;
-  j["inertia"] = seg.inertia;
-  Json clusters = Json::array();
-  for (const auto& s : seg.segments) {
-    Json c, centroid, z;
-    c["cluster"] = s.cluster;
-    c["name"] = s.name;
-    c["size"] = s.size;
-    for (size_t f = 0; f < features.size(); ++f) {
-      centroid[features[f]] = s.centroid[f];
-      z[features[f]] = s.centroid_z[f];
-    }
-    c["centroid"] = centroid;
-    c["centroid_z"] = z;
-    clusters.push_back(c);
-  }
-  j["clusters"] = clusters;
+  nlohmann::ordered_json fields = nlohmann::ordered_json::parse(insight::SegmentationJson(seg, features, seed, restarts));
+  for (auto it = fields.begin(); it != fields.end(); ++it) j[it.key()] = std::move(it.value());
 }
 
 }  // namespace touchpoint::cli

@@ -1,2 +1,0 @@
-// Placeholder translation unit so the module builds before its first job lands.
-namespace touchpoint::insight {}
