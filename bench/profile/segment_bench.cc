@@ -137,9 +137,7 @@ void BM_SegmentMatches(benchmark::State& state) {
   state.counters["matched"] = static_cast<double>(matched);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(profiles.size()));
 }
-BENCHMARK(BM_SegmentMatches)
-    ->ArgsProduct({{0, 1, 2}, {10'000, 1'000'000}})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SegmentMatches)->ArgsProduct({{0, 1, 2}, {10'000, 1'000'000}})->Unit(benchmark::kMillisecond);
 
 void BM_SegmentCompile(benchmark::State& state) {
   for (auto _ : state) {

@@ -28,7 +28,9 @@ struct Value {
   std::string_view text;
 };
 
-bool IsNameStart(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80; }
+bool IsNameStart(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
 bool IsNameChar(unsigned char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -149,8 +151,10 @@ bool DecodeEscapes(std::string_view body, std::string& out, size_t* error_at, st
 // The value of a tag or trait: JSON text, read without building a document. A string with
 // escapes is decoded into *scratch (the returned view points there).
 Value ReadJsonValue(std::string_view s, std::string* scratch) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
   Value v;
   if (s.empty()) {
     v.kind = Value::Kind::kOther;
@@ -252,19 +256,21 @@ namespace {
 struct Token {
   enum class Kind : std::uint8_t { kName, kNumber, kString, kOp, kLParen, kRParen, kComma, kDot, kEnd };
   Kind kind = Kind::kEnd;
-  size_t at = 0;          // byte offset in the rule
-  std::string_view src;   // as written
-  std::string text;       // kString: decoded
-  double number = 0;      // kNumber
-  Op op = Op::kEq;        // kOp
+  size_t at = 0;         // byte offset in the rule
+  std::string_view src;  // as written
+  std::string text;      // kString: decoded
+  double number = 0;     // kNumber
+  Op op = Op::kEq;       // kOp
 
   bool IsKeyword(std::string_view lower) const { return kind == Kind::kName && EqualsIgnoreCase(src, lower); }
 };
 
-constexpr std::array<std::string_view, 8> kKeywords = {"and", "or", "not", "in", "is", "null", "true", "false"};
+constexpr std::array<std::string_view, 8> kKeywords = {"and", "or",   "not",  "in",
+                                                       "is",  "null", "true", "false"};
 
 bool IsKeyword(std::string_view name) {
-  return std::any_of(kKeywords.begin(), kKeywords.end(), [&](std::string_view k) { return EqualsIgnoreCase(name, k); });
+  return std::any_of(kKeywords.begin(), kKeywords.end(),
+                     [&](std::string_view k) { return EqualsIgnoreCase(name, k); });
 }
 
 // 1-based, counting UTF-8 characters (continuation bytes are not columns).
@@ -501,8 +507,9 @@ class Parser {
       const size_t open = Next().at;
       TP_ASSIGN_OR_RETURN(int inner, ParseOr(depth + 1));
       if (Peek().kind != Token::Kind::kRParen) {
-        return Error(Peek().at, "expected ')' to close the '(' at column " + std::to_string(ColumnAt(rule_, open)) +
-                                    ", found " + DescribeToken(Peek()));
+        return Error(Peek().at, "expected ')' to close the '(' at column " +
+                                    std::to_string(ColumnAt(rule_, open)) + ", found " +
+                                    DescribeToken(Peek()));
       }
       Next();
       return inner;
@@ -510,7 +517,8 @@ class Parser {
     return ParsePredicate();
   }
 
-  // predicate = field ( compare_op value | [ "not" ] "in" "(" value { "," value } ")" | "is" [ "not" ] "null" )
+  // predicate = field ( compare_op value | [ "not" ] "in" "(" value { "," value } ")" | "is" [ "not" ] "null"
+  // )
   Result<int> ParsePredicate() {
     const size_t field_at = Peek().at;
     TP_ASSIGN_OR_RETURN(SegmentField field, ParseField());
@@ -527,7 +535,8 @@ class Parser {
       n.op = Op::kIn;
       TP_RETURN_IF_ERROR(ParseList(field, field_text, n));
     } else if (t.IsKeyword("not")) {
-      if (!Peek().IsKeyword("in")) return Error(Peek().at, "expected 'in' after 'not', found " + DescribeToken(Peek()));
+      if (!Peek().IsKeyword("in"))
+        return Error(Peek().at, "expected 'in' after 'not', found " + DescribeToken(Peek()));
       Next();
       n.op = Op::kNotIn;
       TP_RETURN_IF_ERROR(ParseList(field, field_text, n));
@@ -538,8 +547,9 @@ class Parser {
         n.op = Op::kIsNotNull;
       }
       if (!Peek().IsKeyword("null")) {
-        return Error(Peek().at, std::string("expected 'null' after '") + (n.op == Op::kIsNull ? "is" : "is not") +
-                                    "', found " + DescribeToken(Peek()));
+        return Error(Peek().at, std::string("expected 'null' after '") +
+                                    (n.op == Op::kIsNull ? "is" : "is not") + "', found " +
+                                    DescribeToken(Peek()));
       }
       Next();
     } else {
@@ -579,7 +589,8 @@ class Parser {
       if (!info->on_profile) {
         return Error(t.at, "field " + f.name +
                                " is computed only by the analytics jobs (insight), not on the profile; "
-                               "write tags." + f.name + " for a tag of that name");
+                               "write tags." +
+                               f.name + " for a tag of that name");
       }
       f.source = SegmentField::Source::kFeature;
       f.feature = info->id;
@@ -603,14 +614,16 @@ class Parser {
       const Token& sep = Next();
       if (sep.kind == Token::Kind::kRParen) return Status::Ok();
       if (sep.kind != Token::Kind::kComma) {
-        return Error(sep.at, "expected ',' or ')' in the list after " + keyword + ", found " + DescribeToken(sep));
+        return Error(sep.at,
+                     "expected ',' or ')' in the list after " + keyword + ", found " + DescribeToken(sep));
       }
       after = "','";
     }
   }
 
   // value = number | string | "true" | "false" | "null", checked against the field.
-  Result<Literal> ParseValue(const std::string& after, const SegmentField& field, std::string_view field_text, Op op) {
+  Result<Literal> ParseValue(const std::string& after, const SegmentField& field, std::string_view field_text,
+                             Op op) {
     const Token& t = Peek();
     Literal v;
     if (t.kind == Token::Kind::kNumber) {
@@ -623,8 +636,8 @@ class Parser {
       v.kind = Value::Kind::kBool;
       v.boolean = t.IsKeyword("true");
     } else if (t.IsKeyword("null")) {
-      return Error(t.at, "a comparison with null is never true; write '" + std::string(field_text) + " is null' or '" +
-                             std::string(field_text) + " is not null'");
+      return Error(t.at, "a comparison with null is never true; write '" + std::string(field_text) +
+                             " is null' or '" + std::string(field_text) + " is not null'");
     } else {
       std::string msg = "expected a value after " + after;
       if (t.kind != Token::Kind::kEnd) msg += ", found " + DescribeToken(t);
@@ -641,8 +654,8 @@ class Parser {
     const std::string literal_kind = v.kind == Value::Kind::kNumber   ? "a number"
                                      : v.kind == Value::Kind::kString ? "a string"
                                                                       : "a boolean";
-    const std::string mismatch =
-        "field " + field.name + " is " + std::string(FeatureTypePhrase(info.type)) + "; " + written + " is " + literal_kind;
+    const std::string mismatch = "field " + field.name + " is " + std::string(FeatureTypePhrase(info.type)) +
+                                 "; " + written + " is " + literal_kind;
     switch (info.type) {
       case FeatureType::kNumber:
       case FeatureType::kInteger:
@@ -653,7 +666,9 @@ class Parser {
         break;
       case FeatureType::kTimestamp: {
         if (v.kind != Value::Kind::kString) {
-          return Error(at, mismatch + " (write a date-time as a string, e.g. \"2024-03-01\" or \"2024-03-01T08:30:00Z\")");
+          return Error(
+              at,
+              mismatch + " (write a date-time as a string, e.g. \"2024-03-01\" or \"2024-03-01T08:30:00Z\")");
         }
         auto when = ParseTimestamp(v.text);
         if (!when.ok()) {

@@ -72,7 +72,7 @@ TEST(FeatureCatalogueTest, ProfileJsonHasExactlyTheCataloguesJsonFeatures) {
 TEST(FeatureRulesTest, WindowsEndAtAsOfInclusive) {
   const Millis as_of = kT0 + 100 * kDay;
   EXPECT_TRUE(InWindow(as_of, as_of, 30));
-  EXPECT_FALSE(InWindow(as_of + 1, as_of, 30));        // after as-of
+  EXPECT_FALSE(InWindow(as_of + 1, as_of, 30));  // after as-of
   EXPECT_TRUE(InWindow(as_of - 30 * kDay + 1, as_of, 30));
   EXPECT_FALSE(InWindow(as_of - 30 * kDay, as_of, 30));  // exactly 30 days before: outside
   EXPECT_EQ(WholeDaysSince(as_of, as_of), 0);
@@ -95,7 +95,7 @@ TEST(FeatureRulesTest, WindowsEndAtAsOfInclusive) {
 TEST(ProfileFeaturesTest, FreeOrdersAndRefundsAreEventsNotPurchases) {
   Profile p;
   p.Apply(Order(kT0, 100));
-  p.Apply(Order(kT0 + kDay, 0, "web"));       // free order
+  p.Apply(Order(kT0 + kDay, 0, "web"));        // free order
   p.Apply(Order(kT0 + 2 * kDay, -40, "web"));  // refund
   const Features f = p.ComputeFeatures(kT0 + 10 * kDay);
   EXPECT_EQ(f.events, 3);
@@ -117,7 +117,8 @@ TEST(ProfileFeaturesTest, NullsWithoutSamplesAndAliasesShareTheirValue) {
   view.at = kT0;
   browse.Apply(view);
   const Features b = browse.ComputeFeatures(kT0 + 5 * kDay);
-  EXPECT_FALSE(b.recency_days.has_value()) << "no purchase: null on the profile (analytics impute tenure_days)";
+  EXPECT_FALSE(b.recency_days.has_value())
+      << "no purchase: null on the profile (analytics impute tenure_days)";
   EXPECT_EQ(*b.tenure_days, 5);
   EXPECT_FALSE(b.avg_order_value.has_value());
   EXPECT_FALSE(b.avg_sentiment.has_value());

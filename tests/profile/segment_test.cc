@@ -72,16 +72,17 @@ TEST(SegmentTest, ValidRulesCompileToCanonicalTextAndMatch) {
       // Keywords in any case; spacing free.
       {R"(monetary_365d>=20000 AND preferred_channel="app" Or NOT tier="gold")",
        R"(monetary_365d >= 20000 and preferred_channel = "app" or not tags.tier = "gold")", true},
-      {R"(tier IN ("gold") And churn_risk Is Not Null)", R"(tags.tier in ("gold") and tags.churn_risk is not null)",
-       true},
+      {R"(tier IN ("gold") And churn_risk Is Not Null)",
+       R"(tags.tier in ("gold") and tags.churn_risk is not null)", true},
       // Precedence: and binds tighter than or; not tighter than and.
       {R"(tier = "gold" or tier = "silver" and churn_risk < 0.1)",
        R"(tags.tier = "gold" or tags.tier = "silver" and tags.churn_risk < 0.1)", true},
       {R"((tier = "gold" or tier = "silver") and churn_risk < 0.1)",
        R"((tags.tier = "gold" or tags.tier = "silver") and tags.churn_risk < 0.1)", false},
-      {R"(not tier = "silver" and churn_risk > 0.5)", R"(not tags.tier = "silver" and tags.churn_risk > 0.5)", true},
-      {R"(not (tier = "silver" or churn_risk > 0.5))", R"(not (tags.tier = "silver" or tags.churn_risk > 0.5))",
-       false},
+      {R"(not tier = "silver" and churn_risk > 0.5)", R"(not tags.tier = "silver" and tags.churn_risk > 0.5)",
+       true},
+      {R"(not (tier = "silver" or churn_risk > 0.5))",
+       R"(not (tags.tier = "silver" or tags.churn_risk > 0.5))", false},
       {R"(((tier = "gold")))", R"(tags.tier = "gold")", true},
       {R"(orders_total = 4 and (orders_30d = 1 and (orders_90d = 1)))",
        R"(orders_total = 4 and orders_30d = 1 and orders_90d = 1)", true},
@@ -125,7 +126,8 @@ TEST(SegmentTest, ValidRulesCompileToCanonicalTextAndMatch) {
       {R"(traits.nickname != "a\/b\\c\b\f\r")", R"(traits.nickname != "a/b\\c\b\f\r")", true},
       // Timestamps compare with date-time strings.
       {R"(last_order_at >= "2024-06-01")", R"(last_order_at >= "2024-06-01T00:00:00.000Z")", true},
-      {R"(first_seen_at > "2023-03-01T08:00:00+08:00")", R"(first_seen_at > "2023-03-01T00:00:00.000Z")", false},
+      {R"(first_seen_at > "2023-03-01T08:00:00+08:00")", R"(first_seen_at > "2023-03-01T00:00:00.000Z")",
+       false},
   };
   const Profile p = Customer();
   for (const ValidCase& c : cases) {
@@ -148,7 +150,7 @@ TEST(SegmentTest, NullAndMissingMakeComparisonsUnknown) {
       {"avg_nps > 5", false},
       {"avg_nps <= 5", false},
       {"avg_nps != 5", false},
-      {"not avg_nps > 5", false},              // not unknown = unknown
+      {"not avg_nps > 5", false},  // not unknown = unknown
       {"avg_nps in (1, 2)", false},
       {"avg_nps not in (1, 2)", false},
       {"avg_nps > 5 or orders_total = 4", true},  // unknown or true = true
@@ -230,8 +232,10 @@ TEST(SegmentTest, ErrorsPointAtTheColumn) {
       {"monetary_365d >= and", "column 18: expected a value after '>=', found 'and'"},
       {"tier in ()", "column 10: expected a value after '(', found ')'"},
       {R"(tier in ("a",))", "column 14: expected a value after ',', found ')'"},
-      {"tier = null", "column 8: a comparison with null is never true; write 'tier is null' or 'tier is not null'"},
-      {R"(tier in ("a", null))", "column 15: a comparison with null is never true; write 'tier is null' or 'tier is not null'"},
+      {"tier = null",
+       "column 8: a comparison with null is never true; write 'tier is null' or 'tier is not null'"},
+      {R"(tier in ("a", null))",
+       "column 15: a comparison with null is never true; write 'tier is null' or 'tier is not null'"},
       {"tier < true", "column 8: true can only be compared with = or !="},
       // Fields and operators.
       {"= 5", "column 1: expected a field name, found '='"},
@@ -240,8 +244,9 @@ TEST(SegmentTest, ErrorsPointAtTheColumn) {
       {"not", "column 4: expected a field name, found the end of the rule"},
       {R"(tier "gold")",
        R"(column 6: expected an operator (= != < <= > >= in, not in, is null, is not null) after 'tier', found "gold")"},
-      {"tags.tier", "column 10: expected an operator (= != < <= > >= in, not in, is null, is not null) after "
-                    "'tags.tier', found the end of the rule"},
+      {"tags.tier",
+       "column 10: expected an operator (= != < <= > >= in, not in, is null, is not null) after "
+       "'tags.tier', found the end of the rule"},
       {"tags. = 5", "column 7: expected a tag name after 'tags.', found '='"},
       {"traits.5 = 5", "column 8: expected a trait name after 'traits.', found '5'"},
       {R"(tier not like "a")", "column 10: expected 'in' after 'not', found 'like'"},
@@ -252,12 +257,13 @@ TEST(SegmentTest, ErrorsPointAtTheColumn) {
       {"tier is not 5", "column 13: expected 'null' after 'is not', found '5'"},
       {R"(tier = "gold" tier = "x")", "column 15: expected 'and', 'or' or the end of the rule, found 'tier'"},
       {R"(tier = "gold"))", "column 14: expected 'and', 'or' or the end of the rule, found ')'"},
-      {R"((tier = "gold")", "column 15: expected ')' to close the '(' at column 1, found the end of the rule"},
+      {R"((tier = "gold")",
+       "column 15: expected ')' to close the '(' at column 1, found the end of the rule"},
       {R"(tier = "a" and (b = 1 or (c = 2) d = 3))",
        "column 34: expected ')' to close the '(' at column 16, found 'd'"},
       {"contacts_90d > 3",
-       "column 1: field contacts_90d is computed only by the analytics jobs (insight), not on the profile; write "
-       "tags.contacts_90d for a tag of that name"},
+       "column 1: field contacts_90d is computed only by the analytics jobs (insight), not on the profile; "
+       "write tags.contacts_90d for a tag of that name"},
       // Lexing: strings, escapes, numbers, characters.
       {R"(tier = "gold)", R"(column 8: unterminated string (no closing '"'))"},
       {R"(tier = "a\qb")", R"(column 10: invalid escape '\q' in a string)"},
@@ -274,7 +280,8 @@ TEST(SegmentTest, ErrorsPointAtTheColumn) {
       {R"(tier == "a")", "column 6: unexpected '==' (write '=')"},
       {R"(tier <> "a")", "column 6: unexpected '<>' (write '!=')"},
       {"tier = 'gold'", "column 8: unexpected \"'\": strings are written in double quotes"},
-      {R"(traits.城市 = "上海" and x # 1)", "column 24: unexpected character '#'"},  // columns count characters
+      {R"(traits.城市 = "上海" and x # 1)",
+       "column 24: unexpected character '#'"},  // columns count characters
       // Types of catalogue features, checked at compile time.
       {R"(monetary_365d >= "abc")", R"(column 18: field monetary_365d is a number; "abc" is a string)"},
       {R"(preferred_channel = 5)", "column 21: field preferred_channel is a string; 5 is a number"},

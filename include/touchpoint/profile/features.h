@@ -99,8 +99,8 @@ enum class FeatureId : std::uint8_t {
 inline constexpr size_t kFeatureCount = static_cast<size_t>(FeatureId::kCount);
 
 enum class FeatureType : std::uint8_t {
-  kNumber,     // a real number (money and means: rounded to 2 decimals)
-  kInteger,    // a count or a number of whole days
+  kNumber,   // a real number (money and means: rounded to 2 decimals)
+  kInteger,  // a count or a number of whole days
   kString,
   kTimestamp,  // an instant; JSON: "2024-03-01T08:30:00.000Z"
 };
