@@ -300,6 +300,52 @@ TEST(SegmentTest, ErrorsPointAtTheColumn) {
   }
 }
 
+// Seeded mutations of valid rules: every result is a segment whose canonical text compiles to
+// itself and selects the same profiles, or an error that points inside the rule.
+TEST(SegmentTest, MutatedRulesCompileConsistentlyOrFailWithAColumn) {
+  const std::vector<std::string> seeds = {
+      R"(monetary_365d >= 20000 and preferred_channel = "app")",
+      R"(rfm_layer in ("important_value", "potential") and churn_risk > 0.6)",
+      R"(not (tier = "gold" or traits.vip = true) and last_order_at >= "2024-06-01" or avg_nps is not null)",
+      R"(traits.nickname = "Lei "the" great" and cluster_id not in (1, -2.5e1))",
+  };
+  const std::string alphabet = R"(()\",.=!<>-+e0123456789 aAnNoOtTiIsSl_u)" "\xe4\xb8\x8a";
+  const Profile p = Customer();
+  std::uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(state >> 33);
+  };
+  int compiled = 0, failed = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string rule = seeds[next() % seeds.size()];
+    for (size_t edits = 1 + next() % 3; edits > 0; --edits) {
+      const size_t at = next() % (rule.size() + 1);
+      const char c = alphabet[next() % alphabet.size()];
+      switch (next() % 3) {
+        case 0: rule.insert(at, 1, c); break;
+        case 1: if (at < rule.size()) rule.erase(at, 1); break;
+        default: if (at < rule.size()) rule[at] = c; break;
+      }
+    }
+    auto s = Segment::Compile(rule);
+    if (s.ok()) {
+      ++compiled;
+      auto again = Segment::Compile(s->text());
+      ASSERT_OK(again) << rule << " -> " << s->text();
+      EXPECT_EQ(again->text(), s->text()) << rule;
+      EXPECT_EQ(again->Matches(p, kAsOf), s->Matches(p, kAsOf)) << rule;
+    } else {
+      ++failed;
+      const std::string& m = s.status().message();
+      ASSERT_EQ(m.rfind("column ", 0), 0u) << rule << ": " << m;
+      EXPECT_LE(std::stoul(m.substr(7)), rule.size() + 1) << rule << ": " << m;
+    }
+  }
+  EXPECT_GT(compiled, 100);
+  EXPECT_GT(failed, 100);
+}
+
 TEST(SegmentTest, DeepNestingIsAnErrorNotACrash) {
   const std::string deep = std::string(100, '(') + "tier = 1" + std::string(100, ')');
   auto s = Segment::Compile(deep);
