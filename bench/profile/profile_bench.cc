@@ -71,5 +71,19 @@ void BM_Parse(benchmark::State& state) {
 }
 BENCHMARK(BM_Parse);
 
+// The features of GET /v1/customers (rendered on every call), as of a day after the last event.
+void BM_FeaturesJson(benchmark::State& state) {
+  const Profile p = Typical();
+  const Millis as_of = p.last_seen() + 86'400'000;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string s = p.FeaturesJson(as_of);
+    bytes += s.size();
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_FeaturesJson);
+
 }  // namespace
 }  // namespace touchpoint::profile

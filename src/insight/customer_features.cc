@@ -6,6 +6,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include <touchpoint/profile/features.h>
+
 namespace touchpoint::insight {
 namespace {
 
@@ -28,66 +30,83 @@ const std::vector<std::string>& CustomerFeatureNames() {
   return kNames;
 }
 
+// The rules are profile/features.h's (the profile computes the same names from its accumulators):
+// only the imputations of null differ, as the header says.
 CustomerFeatureTable BuildCustomerFeatures(const std::vector<ActivityOrder>& orders,
                                            const std::vector<ActivityMessage>& messages,
-                                           Millis as_of, const std::vector<ActivitySeen>& seen) {
+                                           Millis cutoff, const std::vector<ActivitySeen>& seen) {
   CustomerFeatureTable t;
-  t.as_of = as_of;
+  t.as_of = cutoff;
+  const Millis as_of = profile::AsOfBefore(cutoff);  // activity strictly before the cut-off
   for (const auto& o : orders) {
-    if (o.at < as_of) t.customers.push_back(o.customer);
+    if (o.at <= as_of) t.customers.push_back(o.customer);
   }
   for (const auto& m : messages) {
-    if (m.at < as_of && m.from_customer) t.customers.push_back(m.customer);
+    if (m.at <= as_of && m.from_customer) t.customers.push_back(m.customer);
   }
   for (const auto& s : seen) {
-    if (s.first_seen < as_of) t.customers.push_back(s.customer);
+    if (s.first_seen <= as_of) t.customers.push_back(s.customer);
   }
   std::sort(t.customers.begin(), t.customers.end());
   t.customers.erase(std::unique(t.customers.begin(), t.customers.end()), t.customers.end());
   const size_t n = t.customers.size();
   t.values = ml::Matrix(n, kCustomerFeatureCount);
-  constexpr Millis kNever = std::numeric_limits<Millis>::min();
-  std::vector<Millis> first(n, std::numeric_limits<Millis>::max()), last_purchase(n, kNever);
-  std::vector<std::int64_t> negative(n, 0);
-  std::vector<double> sentiment(n, 0.0);
-  const Millis recent = as_of - 90 * kMillisPerDay;
+  struct Sums {
+    Millis first = std::numeric_limits<Millis>::max();  // first activity
+    Millis last_purchase = 0;
+    bool purchased = false;
+    std::int64_t purchases = 0;
+    double purchase_sum = 0;
+    std::int64_t contacts = 0;
+    std::int64_t with_sentiment = 0;  // contacts that carry a sentiment
+    std::int64_t negative = 0;
+    double sentiment_sum = 0;
+  };
+  std::vector<Sums> sums(n);
   for (const auto& o : orders) {
-    if (o.at >= as_of) continue;
+    if (o.at > as_of) continue;
     const size_t i = IndexOf(t.customers, o.customer);
-    first[i] = std::min(first[i], o.at);
-    if (o.total <= 0) continue;
-    double* row = t.values.row(i);
-    row[kFrequency] += 1;
-    row[kMonetary] += o.total;
-    if (o.at >= recent) row[kOrders90d] += 1;
-    last_purchase[i] = std::max(last_purchase[i], o.at);
+    Sums& c = sums[i];
+    c.first = std::min(c.first, o.at);
+    if (!profile::IsPurchase(o.total)) continue;  // activity, not a purchase
+    ++c.purchases;
+    c.purchase_sum += o.total;
+    if (profile::InWindow(o.at, as_of, 90)) t.values.row(i)[kOrders90d] += 1;
+    if (!c.purchased || o.at > c.last_purchase) c.last_purchase = o.at;
+    c.purchased = true;
   }
   for (const auto& m : messages) {
-    if (m.at >= as_of || !m.from_customer) continue;
+    if (m.at > as_of || !m.from_customer) continue;
     const size_t i = IndexOf(t.customers, m.customer);
-    first[i] = std::min(first[i], m.at);
-    double* row = t.values.row(i);
-    row[kContacts] += 1;
-    if (m.at >= recent) row[kContacts90d] += 1;
-    if (m.sentiment_label == "negative") ++negative[i];
-    sentiment[i] += m.sentiment_score;
+    Sums& c = sums[i];
+    c.first = std::min(c.first, m.at);
+    ++c.contacts;
+    if (profile::InWindow(m.at, as_of, 90)) t.values.row(i)[kContacts90d] += 1;
+    if (profile::HasSentiment(m.sentiment_label)) {
+      ++c.with_sentiment;
+      c.sentiment_sum += m.sentiment_score;
+      if (profile::IsNegativeSentiment(m.sentiment_label)) ++c.negative;
+    }
   }
   for (const auto& s : seen) {
-    if (s.first_seen >= as_of) continue;
-    const size_t i = IndexOf(t.customers, s.customer);
-    first[i] = std::min(first[i], s.first_seen);
+    if (s.first_seen > as_of) continue;
+    Sums& c = sums[IndexOf(t.customers, s.customer)];
+    c.first = std::min(c.first, s.first_seen);
   }
-  const double day = static_cast<double>(kMillisPerDay);
   for (size_t i = 0; i < n; ++i) {
+    const Sums& c = sums[i];
     double* row = t.values.row(i);
-    const Millis since = last_purchase[i] != kNever ? last_purchase[i] : first[i];
-    row[kRecencyDays] = static_cast<double>(as_of - since) / day;
-    row[kTenureDays] = static_cast<double>(as_of - first[i]) / day;
-    row[kAvgOrderValue] = row[kFrequency] > 0 ? row[kMonetary] / row[kFrequency] : 0.0;
-    if (row[kContacts] > 0) {
-      row[kNegativeShare] = static_cast<double>(negative[i]) / row[kContacts];
-      row[kAvgSentiment] = sentiment[i] / row[kContacts];
-    }
+    const std::int64_t tenure = profile::WholeDaysSince(c.first, as_of);
+    row[kTenureDays] = static_cast<double>(tenure);
+    // Imputations (the profile shows null): recency without a purchase = tenure; means without
+    // samples = 0.
+    row[kRecencyDays] = static_cast<double>(c.purchased ? profile::WholeDaysSince(c.last_purchase, as_of) : tenure);
+    row[kFrequency] = static_cast<double>(c.purchases);
+    row[kMonetary] = profile::Round2(c.purchase_sum);
+    row[kAvgOrderValue] = profile::Mean2(c.purchase_sum, c.purchases).value_or(0.0);
+    row[kContacts] = static_cast<double>(c.contacts);
+    row[kNegativeShare] = profile::Mean2(static_cast<double>(c.negative), c.with_sentiment).value_or(0.0);
+    row[kAvgSentiment] = profile::Mean2(c.sentiment_sum, c.with_sentiment).value_or(0.0);
   }
   return t;
 }
@@ -121,7 +140,7 @@ std::vector<int> NoPurchaseLabels(const std::vector<std::int64_t>& customers,
                                   const std::vector<ActivityOrder>& orders, Millis cutoff, Millis window) {
   std::vector<std::int64_t> bought;
   for (const auto& o : orders) {
-    if (o.total > 0 && o.at >= cutoff && o.at - cutoff < window) bought.push_back(o.customer);
+    if (profile::IsPurchase(o.total) && o.at >= cutoff && o.at - cutoff < window) bought.push_back(o.customer);
   }
   std::sort(bought.begin(), bought.end());
   std::vector<int> labels(customers.size());
@@ -164,7 +183,7 @@ std::vector<std::vector<std::string>> CategoryIntentBaskets(const std::vector<Ac
   }
   std::vector<std::vector<std::string>> baskets;
   for (const auto& o : orders) {
-    if (o.total <= 0 || o.categories.empty()) continue;
+    if (!profile::IsPurchase(o.total) || o.categories.empty()) continue;
     std::vector<std::string> basket;
     for (const auto& c : o.categories) {
       if (!c.empty()) AddDistinct(basket, kCategoryItemPrefix, c);
@@ -192,7 +211,7 @@ bool IsCategoryToIntentRule(const std::vector<std::string_view>& lhs, std::strin
 std::vector<std::vector<std::string>> ProductBaskets(const std::vector<ActivityOrder>& orders) {
   std::vector<std::vector<std::string>> baskets;
   for (const auto& o : orders) {
-    if (o.total <= 0) continue;
+    if (!profile::IsPurchase(o.total)) continue;
     std::vector<std::string> basket;
     for (const auto& p : o.products) {
       if (!p.empty() && std::find(basket.begin(), basket.end(), p) == basket.end()) basket.push_back(p);

@@ -20,9 +20,6 @@ void MaxTime(Millis& slot, Millis t) {
   if (t > slot) slot = t;
 }
 
-double Round2(double v) { return std::round(v * 100.0) / 100.0; }
-
-
 }  // namespace
 
 void Profile::Apply(const Activity& a) {
@@ -45,6 +42,7 @@ void Profile::Apply(const Activity& a) {
   }
   switch (a.kind) {
     case Activity::Kind::kOrder: {
+      if (!IsPurchase(a.order_total)) break;  // an event (and a channel use), not a purchase
       ++order_count_;
       revenue_ += a.order_total;
       MinTime(first_order_at_, a.at);
@@ -67,7 +65,7 @@ void Profile::Apply(const Activity& a) {
       if (a.inbound_message && a.has_sentiment) {
         sentiment_sum_ += a.sentiment;
         ++sentiment_count_;
-        if (a.sentiment_label == "negative") ++negative_messages_;
+        if (IsNegativeSentiment(a.sentiment_label)) ++negative_messages_;
       }
       if (a.inbound_message && !a.intent.empty() && a.at >= last_intent_at_) {
         last_intent_ = a.intent;
@@ -128,6 +126,16 @@ void Profile::Absorb(const Profile& o) {
 }
 
 void Profile::SetTag(const std::string& name, const std::string& json_value) { tags_[name] = json_value; }
+
+const std::string* Profile::FindTag(std::string_view name) const {
+  auto it = tags_.find(name);
+  return it != tags_.end() ? &it->second : nullptr;
+}
+
+const std::string* Profile::FindTrait(std::string_view name) const {
+  auto it = traits_.find(name);
+  return it != traits_.end() ? &it->second.value : nullptr;
+}
 
 namespace {
 
@@ -198,11 +206,107 @@ void PutTimeOrNull(Millis t, std::string& out) {
   }
 }
 
-void PutRatioOrNull(double sum, std::int64_t n, std::string& out) {
-  if (n == 0) {
+}  // namespace
+
+namespace {
+
+constexpr FeatureMask kWindowFeatures =
+    FeatureBit(FeatureId::kOrders30d) | FeatureBit(FeatureId::kOrders90d) | FeatureBit(FeatureId::kOrders365d) |
+    FeatureBit(FeatureId::kRevenue30d) | FeatureBit(FeatureId::kRevenue90d) | FeatureBit(FeatureId::kRevenue365d) |
+    FeatureBit(FeatureId::kMonetary365d);
+constexpr FeatureMask kChannelFeatures = FeatureBit(FeatureId::kPreferredChannel);
+
+}  // namespace
+
+// The rules are those of profile/features.h; every accumulator here already holds purchases only.
+Features Profile::ComputeFeatures(Millis as_of, FeatureMask wanted) const {
+  Features f;
+  f.events = events_;
+  f.messages = messages_;
+  f.negative_messages = negative_messages_;
+  f.surveys = surveys_;
+  f.views = views_;
+  f.orders_total = order_count_;
+  // Copies cost nothing; roundings and divisions only for the features asked for (a segment
+  // evaluates a rule over every profile).
+  auto wants = [wanted](FeatureMask m) { return (wanted & m) != 0; };
+  using enum FeatureId;
+  if (wants(FeatureBit(kRevenueTotal) | FeatureBit(kMonetary))) f.revenue_total = Round2(revenue_);
+  if (wants(FeatureBit(kAvgOrderValue))) f.avg_order_value = Mean2(revenue_, order_count_);
+  if (wants(FeatureBit(kAvgSentiment))) f.avg_sentiment = Mean2(sentiment_sum_, sentiment_count_);
+  if (wants(FeatureBit(kNegativeShare))) {
+    f.negative_share = Mean2(static_cast<double>(negative_messages_), sentiment_count_);
+  }
+  if (wants(FeatureBit(kAvgDwellSeconds))) f.avg_dwell_seconds = Mean2(dwell_sum_, dwell_count_);
+  if (wants(FeatureBit(kAvgNps))) f.avg_nps = Mean2(nps_sum_, nps_count_);
+  if (wants(FeatureBit(kAvgCsat))) f.avg_csat = Mean2(csat_sum_, csat_count_);
+  f.first_seen_at = first_seen_;
+  f.last_seen_at = last_seen_;
+  f.last_contact_at = last_contact_at_;
+  f.last_intent = last_intent_;
+  if (first_seen_ != 0 && first_seen_ <= as_of) f.tenure_days = WholeDaysSince(first_seen_, as_of);
+  if (first_order_at_ <= as_of) f.first_order_at = first_order_at_;
+  // The purchases at or before as-of end here (all of them, unless as-of is in the past).
+  auto end = orders_.end();
+  if (last_order_at_ <= as_of) {
+    f.last_order_at = last_order_at_;
+  } else {
+    end = std::upper_bound(orders_.begin(), orders_.end(), as_of,
+                           [](Millis t, const std::pair<Millis, double>& o) { return t < o.first; });
+    if (end != orders_.begin()) f.last_order_at = std::prev(end)->first;
+  }
+  if (f.last_order_at != 0) f.recency_days = WholeDaysSince(f.last_order_at, as_of);
+  if (wants(kWindowFeatures)) {
+    // Forward over the 365-day window (the summation order, and so the last bit, of every sum
+    // is that of a scan over all kept purchases).
+    auto begin = std::partition_point(orders_.begin(), end, [as_of](const std::pair<Millis, double>& o) {
+      return !InWindow(o.first, as_of, 365);
+    });
+    double r30 = 0, r90 = 0, r365 = 0;
+    for (auto it = begin; it != end; ++it) {
+      const auto& [t, total] = *it;
+      ++f.orders_365d;
+      r365 += total;
+      if (InWindow(t, as_of, 90)) {
+        ++f.orders_90d;
+        r90 += total;
+      }
+      if (InWindow(t, as_of, 30)) {
+        ++f.orders_30d;
+        r30 += total;
+      }
+    }
+    f.revenue_30d = Round2(r30);
+    f.revenue_90d = Round2(r90);
+    f.revenue_365d = Round2(r365);
+  }
+  if (wants(kChannelFeatures)) {
+    std::int64_t best = 0;
+    for (const auto& [c, n] : channels_) {
+      if (n > best) {
+        best = n;
+        f.preferred_channel = c;
+      }
+    }
+  }
+  return f;
+}
+
+namespace {
+
+void PutOptional(const std::optional<double>& v, std::string& out) {
+  if (v) {
+    PutJsonDouble(*v, out);
+  } else {
+    out.append("null");
+  }
+}
+
+void PutStringOrNull(std::string_view v, std::string& out) {
+  if (v.empty()) {
     out.append("null");
   } else {
-    PutJsonDouble(Round2(sum / static_cast<double>(n)), out);
+    AppendJsonString(out, v);
   }
 }
 
@@ -211,99 +315,66 @@ void PutRatioOrNull(double sum, std::int64_t n, std::string& out) {
 // Written by hand (it renders on every GET /v1/customers); byte-identical to the nlohmann
 // document it replaced (tests/profile: FeaturesMatchTheDocumentForm).
 std::string Profile::FeaturesJson(Millis as_of) const {
-  std::int64_t n30 = 0, n90 = 0, n365 = 0;
-  double r30 = 0, r90 = 0, r365 = 0;
-  for (const auto& [t, total] : orders_) {
-    if (t > as_of) continue;
-    const Millis age = as_of - t;
-    if (age < 365 * kMillisPerDay) {
-      ++n365;
-      r365 += total;
-    }
-    if (age < 90 * kMillisPerDay) {
-      ++n90;
-      r90 += total;
-    }
-    if (age < 30 * kMillisPerDay) {
-      ++n30;
-      r30 += total;
-    }
-  }
-  std::string_view preferred;
-  std::int64_t best = 0;
-  for (const auto& [c, n] : channels_) {
-    if (n > best) {
-      best = n;
-      preferred = c;
-    }
-  }
+  const Features f = ComputeFeatures(as_of);
   std::string out;
   out.reserve(768);
   out.push_back('{');
   PutKey("avg_csat", out);
-  PutRatioOrNull(csat_sum_, csat_count_, out);
+  PutOptional(f.avg_csat, out);
   PutKey("avg_dwell_seconds", out);
-  PutRatioOrNull(dwell_sum_, dwell_count_, out);
+  PutOptional(f.avg_dwell_seconds, out);
   PutKey("avg_nps", out);
-  PutRatioOrNull(nps_sum_, nps_count_, out);
+  PutOptional(f.avg_nps, out);
   PutKey("avg_order_value", out);
-  PutRatioOrNull(revenue_, order_count_, out);
+  PutOptional(f.avg_order_value, out);
   PutKey("avg_sentiment", out);
-  PutRatioOrNull(sentiment_sum_, sentiment_count_, out);
+  PutOptional(f.avg_sentiment, out);
   PutKey("events", out);
-  PutInt(events_, out);
+  PutInt(f.events, out);
   PutKey("first_order_at", out);
-  PutTimeOrNull(first_order_at_, out);
+  PutTimeOrNull(f.first_order_at, out);
   PutKey("first_seen_at", out);
-  PutTimeOrNull(first_seen_, out);
+  PutTimeOrNull(f.first_seen_at, out);
   PutKey("last_contact_at", out);
-  PutTimeOrNull(last_contact_at_, out);
+  PutTimeOrNull(f.last_contact_at, out);
   PutKey("last_intent", out);
-  if (last_intent_.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, last_intent_);
-  }
+  PutStringOrNull(f.last_intent, out);
   PutKey("last_order_at", out);
-  PutTimeOrNull(last_order_at_, out);
+  PutTimeOrNull(f.last_order_at, out);
   PutKey("last_seen_at", out);
-  PutTimeOrNull(last_seen_, out);
+  PutTimeOrNull(f.last_seen_at, out);
   PutKey("messages", out);
-  PutInt(messages_, out);
+  PutInt(f.messages, out);
   PutKey("negative_messages", out);
-  PutInt(negative_messages_, out);
+  PutInt(f.negative_messages, out);
   PutKey("orders_30d", out);
-  PutInt(n30, out);
+  PutInt(f.orders_30d, out);
   PutKey("orders_365d", out);
-  PutInt(n365, out);
+  PutInt(f.orders_365d, out);
   PutKey("orders_90d", out);
-  PutInt(n90, out);
+  PutInt(f.orders_90d, out);
   PutKey("orders_total", out);
-  PutInt(order_count_, out);
+  PutInt(f.orders_total, out);
   PutKey("preferred_channel", out);
-  if (preferred.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, preferred);
-  }
+  PutStringOrNull(f.preferred_channel, out);
   PutKey("recency_days", out);
-  if (last_order_at_ == 0) {
-    out.append("null");
+  if (f.recency_days) {
+    PutInt(*f.recency_days, out);
   } else {
-    PutInt(std::max<Millis>(0, (as_of - last_order_at_) / kMillisPerDay), out);
+    out.append("null");
   }
   PutKey("revenue_30d", out);
-  PutJsonDouble(Round2(r30), out);
+  PutJsonDouble(f.revenue_30d, out);
   PutKey("revenue_365d", out);
-  PutJsonDouble(Round2(r365), out);
+  PutJsonDouble(f.revenue_365d, out);
   PutKey("revenue_90d", out);
-  PutJsonDouble(Round2(r90), out);
+  PutJsonDouble(f.revenue_90d, out);
   PutKey("revenue_total", out);
-  PutJsonDouble(Round2(revenue_), out);
+  PutJsonDouble(f.revenue_total, out);
   PutKey("surveys", out);
-  PutInt(surveys_, out);
+  PutInt(f.surveys, out);
   PutKey("views", out);
-  PutInt(views_, out);
+  PutInt(f.views, out);
   out.push_back('}');
   return out;
 }
@@ -377,12 +448,38 @@ std::string Profile::Serialize() const {
   return out;
 }
 
+// Records written before purchases were defined (IsPurchase) also counted orders with a total
+// ≤ 0 (free orders; ingest never accepted negative totals). Take those out of the kept orders and
+// the accumulators. A no-op on records written since; exact unless more than kMaxOrdersKept
+// orders were folded (older free orders than the kept ones cannot be known).
+void Profile::DropNonPurchases() {
+  auto kept = std::stable_partition(orders_.begin(), orders_.end(),
+                                    [](const std::pair<Millis, double>& o) { return IsPurchase(o.second); });
+  if (kept == orders_.end()) return;
+  const bool complete = static_cast<size_t>(order_count_) == orders_.size();
+  for (auto it = kept; it != orders_.end(); ++it) {
+    --order_count_;
+    revenue_ -= it->second;
+  }
+  orders_.erase(kept, orders_.end());
+  if (!orders_.empty()) last_order_at_ = orders_.back().first;
+  if (complete) {
+    first_order_at_ = orders_.empty() ? 0 : orders_.front().first;
+    if (orders_.empty()) {
+      last_order_at_ = 0;
+      revenue_ = 0;
+    }
+  }
+}
+
 Result<Profile> Profile::Parse(std::string_view data) {
   try {
     json j = json::parse(data);
     Profile p;
     for (const auto& [name, v] : j.at("t").items()) p.traits_[name] = Trait{v.at(0).get<std::string>(), v.at(1).get<Millis>()};
-    if (j.contains("g")) p.tags_ = j["g"].get<std::map<std::string, std::string>>();
+    if (j.contains("g")) {
+      for (const auto& [name, v] : j["g"].items()) p.tags_.emplace(name, v.get<std::string>());
+    }
     for (const auto& o : j.at("o")) p.orders_.emplace_back(o.at(0).get<Millis>(), o.at(1).get<double>());
     const json& a = j.at("a");
     p.order_count_ = a.at(0);
@@ -408,6 +505,7 @@ Result<Profile> Profile::Parse(std::string_view data) {
     p.events_ = a.at(20);
     for (auto& [k, v] : j.at("c").get<std::map<std::string, std::int64_t>>()) p.channels_.emplace(k, v);
     p.last_intent_ = j.at("i").get<std::string>();
+    p.DropNonPurchases();
     return p;
   } catch (const std::exception& e) {
     return Status::Internal(std::string("corrupt profile record: ") + e.what());

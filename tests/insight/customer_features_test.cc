@@ -172,3 +172,78 @@ TEST(CustomerFeaturesTest, RawTableCarriesIdFeaturesAndLabel) {
 
 }  // namespace
 }  // namespace touchpoint::insight
+
+#include <touchpoint/profile/profile.h>
+
+namespace touchpoint::insight {
+namespace {
+
+// One person's activity seen by both consumers: the analytics matrix and the profile (GET
+// /v1/customers, segments) give every shared name the same value, imputations aside.
+TEST(CustomerFeaturesTest, SameNamesGiveTheProfilesValues) {
+  const Millis t0 = Day(2024, 1, 1) + 3 * kMillisPerHour + 17;  // not on a day boundary
+  struct Step {
+    Millis at;
+    double total;  // >= 0: an order of this total; < 0: a contact
+    const char* label;
+    double score;
+  };
+  const std::vector<Step> steps = {
+      {t0, 120.5, "", 0},  {t0 + 40 * kMillisPerDay, 0, "", 0},  // a free order: activity only
+      {t0 + 100 * kMillisPerDay, 99.99, "", 0},
+      {t0 + 150 * kMillisPerDay + 5, -1, "negative", -0.7},
+      {t0 + 151 * kMillisPerDay, -1, "positive", 0.35},
+      {t0 + 152 * kMillisPerDay, -1, "", 0},  // not analysed
+      {t0 + 160 * kMillisPerDay + 999, 33.333, "", 0},
+  };
+  const Millis cutoff = t0 + 200 * kMillisPerDay + 12345;  // exclusive; the profile's as-of is cutoff - 1 ms
+  profile::Profile p;
+  std::vector<ActivityOrder> orders;
+  std::vector<ActivityMessage> messages;
+  for (const Step& s : steps) {
+    profile::Activity a;
+    a.at = s.at;
+    if (s.total >= 0) {
+      a.kind = profile::Activity::Kind::kOrder;
+      a.order_total = s.total;
+      orders.push_back(Order(1, s.at, s.total));
+    } else {
+      a.kind = profile::Activity::Kind::kMessage;
+      a.inbound_message = true;
+      a.has_sentiment = *s.label != '\0';
+      a.sentiment_label = s.label;
+      a.sentiment = s.score;
+      messages.push_back(Contact(1, s.at, "", s.label, s.score));
+    }
+    p.Apply(a);
+  }
+  const std::vector<ActivitySeen> seen = {{.customer = 1, .first_seen = p.first_seen()}};
+  const CustomerFeatureTable t = BuildCustomerFeatures(orders, messages, cutoff, seen);
+  ASSERT_EQ(t.customers.size(), 1u);
+  const profile::Features f = p.ComputeFeatures(profile::AsOfBefore(cutoff));
+  const double* row = t.values.row(0);
+  const auto& names = CustomerFeatureNames();
+  for (size_t c = 0; c < names.size(); ++c) {
+    const profile::FeatureInfo* info = profile::FindFeature(names[c]);
+    ASSERT_NE(info, nullptr) << names[c] << " is not a catalogue feature";
+    if (!info->on_profile) continue;  // contacts, contacts_90d: analytics only
+    const profile::FeatureValue v = f.Get(info->id);
+    ASSERT_EQ(v.kind, profile::FeatureValue::Kind::kNumber) << names[c];
+    EXPECT_EQ(row[c], v.number) << names[c];
+  }
+  EXPECT_EQ(row[kFrequency], 3);
+  EXPECT_EQ(row[kMonetary], 253.82);
+  EXPECT_EQ(row[kRecencyDays], 40);  // 40 d 11.3 s before the cut-off
+  EXPECT_EQ(row[kContacts], 3);
+  EXPECT_EQ(row[kNegativeShare], 0.5);
+
+  // Without a purchase the profile's recency is null; the matrix imputes tenure_days.
+  const CustomerFeatureTable none = BuildCustomerFeatures({}, messages, cutoff, seen);
+  const profile::Features g = profile::Profile().ComputeFeatures(profile::AsOfBefore(cutoff));
+  EXPECT_FALSE(g.recency_days.has_value());
+  EXPECT_EQ(none.values.row(0)[kRecencyDays], none.values.row(0)[kTenureDays]);
+  EXPECT_EQ(none.values.row(0)[kAvgOrderValue], 0);
+}
+
+}  // namespace
+}  // namespace touchpoint::insight

@@ -43,18 +43,22 @@ struct ActivityMessage {
   double sentiment_score = 0;   // in [-1, 1]
 };
 
-// The feature columns, in matrix column order:
-//   recency_days    days from the last purchase to as-of; without a purchase, days from the
-//                   customer's first activity (order, contact, or with `seen` any event) to as-of
-//   tenure_days     days from the first activity to as-of
-//   frequency       purchases (orders with total > 0)
-//   monetary        sum of purchase totals
-//   avg_order_value monetary / frequency (0 without purchases)
-//   orders_90d      purchases in the 90 days before as-of
-//   contacts        messages from the customer (inbound, author customer)
-//   contacts_90d    of them in the 90 days before as-of
-//   negative_share  share of contacts whose sentiment is "negative" (0 without contacts)
-//   avg_sentiment   mean sentiment score of the contacts (0 without contacts)
+// The feature columns, in matrix column order. Each name is a feature of the one catalogue,
+// profile/features.h (docs/analytics.md, "Customer features: one definition"), with its rule:
+// what a purchase is (total > 0), the 90-day window, whole days, rounding to 2 decimals. The
+// as-of of these rules is AsOfBefore(cutoff): the activity strictly before the cut-off.
+//   recency_days    whole days since the last purchase; imputed without a purchase (the profile
+//                   shows null): tenure_days
+//   tenure_days     whole days since the first activity (an order of any total, a contact, or
+//                   with `seen` any event: then it is the profile's first_seen_at)
+//   frequency       purchases
+//   monetary        sum of purchase totals, 2 decimals
+//   avg_order_value mean purchase total, 2 decimals; imputed 0 without purchases
+//   orders_90d      purchases in the 90-day window
+//   contacts        messages from the customer (inbound, author customer; analytics only)
+//   contacts_90d    of them in the 90-day window (analytics only)
+//   negative_share  negative contacts / contacts that carry a sentiment, 2 decimals; imputed 0
+//   avg_sentiment   mean sentiment score of the contacts that carry one, 2 decimals; imputed 0
 enum CustomerFeature : size_t {
   kRecencyDays,
   kTenureDays,
@@ -71,29 +75,30 @@ enum CustomerFeature : size_t {
 const std::vector<std::string>& CustomerFeatureNames();
 
 struct CustomerFeatureTable {
-  Millis as_of = 0;
+  Millis as_of = 0;                     // the exclusive cut-off
   std::vector<std::int64_t> customers;  // ascending; one row each
   ml::Matrix values;                    // customers.size() x kCustomerFeatureCount
 };
 
-// Features as of `as_of` from the activity strictly before it; every customer with at least one
-// order (any total) or contact before as-of gets a row, and so does every customer of `seen`
-// first seen before as-of (browsing only: zero purchases and contacts, recency = tenure).
-// Activity at or after as-of is ignored.
+// Features from the activity strictly before `cutoff` (as of profile::AsOfBefore(cutoff)); every
+// customer with at least one order (any total) or contact before the cut-off gets a row, and so
+// does every customer of `seen` first seen before it (browsing only: zero purchases and
+// contacts, recency = tenure). Activity at or after the cut-off is ignored. The table's as_of is
+// `cutoff`.
 CustomerFeatureTable BuildCustomerFeatures(const std::vector<ActivityOrder>& orders,
                                            const std::vector<ActivityMessage>& messages,
-                                           Millis as_of, const std::vector<ActivitySeen>& seen = {});
+                                           Millis cutoff, const std::vector<ActivitySeen>& seen = {});
 
 // The table as text cells for the churn model (insight/churn.h): column "customer" (the id),
 // the feature columns, and with `labels` a column "churned" ("1" / "0"). Numbers are rounded
-// to 4 decimals (so that reasons read "recency_days=27.2373"). `source` names the origin in error messages.
+// to 4 decimals (so that reasons read "avg_sentiment=-0.25", not a float's 17 digits). `source` names the origin in error messages.
 inline constexpr std::string_view kCustomerIdColumn = "customer";
 inline constexpr std::string_view kChurnedColumn = "churned";
 ml::RawTable CustomerFeatureRawTable(const CustomerFeatureTable& table, const std::vector<int>* labels,
                                      std::string source);
 
-// Churn label per customer of `customers`: 1 when the customer makes no purchase (order with
-// total > 0) in [cutoff, cutoff + window), else 0.
+// Churn label per customer of `customers`: 1 when the customer makes no purchase
+// (profile::IsPurchase: total > 0) in [cutoff, cutoff + window), else 0.
 std::vector<int> NoPurchaseLabels(const std::vector<std::int64_t>& customers,
                                   const std::vector<ActivityOrder>& orders, Millis cutoff,
                                   Millis window = 90 * kMillisPerDay);
