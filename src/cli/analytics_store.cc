@@ -28,51 +28,6 @@ Status RequireDataDir(const std::string& path) {
   return Status::NotFound(path + ": no data directory here (ingest first, or give --data)");
 }
 
-Result<insight::Activity> EngineActivitySource::Load(const insight::ActivityRequest& request) {
-  insight::Activity a;
-  a.newest_event = engine_.newest_event_at();
-  if (request.orders) {
-    auto orders = engine_.Orders(request.items);
-    if (!orders.ok()) {
-      failed_ = true;
-      return orders.status();
-    }
-    a.orders.reserve(orders->size());
-    if (request.order_ids) a.order_ids.reserve(orders->size());
-    for (auto& o : *orders) {
-      insight::ActivityOrder row{.customer = o.customer.value(), .at = o.at, .total = o.total, .categories = {}, .products = {}};
-      for (auto& item : o.items) {
-        row.categories.push_back(std::move(item.category));
-        row.products.push_back(std::move(item.product_id));
-      }
-      a.orders.push_back(std::move(row));
-      if (request.order_ids) a.order_ids.push_back(std::move(o.order_id));
-    }
-  }
-  if (request.seen) {
-    for (const auto& c : engine_.Customers()) a.seen.push_back({.customer = c.customer.value(), .first_seen = c.first_seen});
-  }
-  if (request.messages) {
-    auto messages = engine_.Messages();
-    if (!messages.ok()) {
-      failed_ = true;
-      return messages.status();
-    }
-    a.messages.reserve(messages->size());
-    for (auto& m : *messages) {
-      a.messages.push_back({.customer = m.customer.value(), .at = m.at,
-                            .from_customer = m.inbound && m.author == "customer", .intent = std::move(m.intent),
-                            .sentiment_label = std::move(m.sentiment_label), .sentiment_score = m.sentiment_score});
-    }
-  }
-  return a;
-}
-
-Status EngineTagSink::Write(const insight::CustomerTags& tags) {
-  Status s = engine_.SetTags(tags);
-  if (!s.ok()) failed_ = true;
-  return s;
-}
 
 insight::JobContext CliJobContext(const std::string& data_dir) {
   insight::JobContext context;

@@ -10,6 +10,7 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/insight/jobs.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/wiring/wiring.h>
 
 namespace touchpoint::cli {
 
@@ -22,31 +23,8 @@ bool IsDirectory(const std::string& path);
 // existing directory — so that analytics never create an empty data directory as a side effect.
 Status RequireDataDir(const std::string& path);
 
-// The engine as the analytics jobs' input (insight/jobs.h): the orders and messages of live
-// customers, copied out of the engine. The engine must outlive the source.
-class EngineActivitySource final : public insight::ActivitySource {
- public:
-  explicit EngineActivitySource(pipeline::Engine& engine) : engine_(engine) {}
-  Result<insight::Activity> Load(const insight::ActivityRequest& request) override;
-  // True when Load failed (the CLI words store failures differently from a job's own errors).
-  bool failed() const { return failed_; }
-
- private:
-  pipeline::Engine& engine_;
-  bool failed_ = false;
-};
-
-// The jobs' tags written onto profiles through Engine::SetTags (one durable batch per Write).
-class EngineTagSink final : public insight::TagSink {
- public:
-  explicit EngineTagSink(pipeline::Engine& engine) : engine_(engine) {}
-  Status Write(const insight::CustomerTags& tags) override;
-  bool failed() const { return failed_; }
-
- private:
-  pipeline::Engine& engine_;
-  bool failed_ = false;
-};
+using wiring::EngineActivitySource;
+using wiring::EngineTagSink;
 
 // The context of a job run by a command over `data_dir`: its errors name the directory and the
 // command's flags.

@@ -8,8 +8,8 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/pipeline/engine.h>
-#include <touchpoint/service/escalation.h>
 #include <touchpoint/store/store.h>
+#include <touchpoint/wiring/wiring.h>
 
 namespace touchpoint::cli {
 
@@ -18,11 +18,7 @@ std::string& StoreUrlOverride();
 // `--store URL` when given, else sqlite in `data_dir`.
 std::string StoreUrl(const std::string& data_dir);
 
-struct OpenedEngine {
-  std::unique_ptr<pipeline::Engine> engine;  // owns the store and its writer lock
-  std::shared_ptr<service::EscalationConsumer> escalation;  // null unless asked for
-  ~OpenedEngine() { engine.reset(); }  // before the consumer it feeds
-};
+using wiring::OpenedEngine;
 
 // Opens the store for writing (takes the backend's writer lock, named after `purpose`) and
 // loads the engine; with `escalation`, subscribes the escalation rules (when text data exists).

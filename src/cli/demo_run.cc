@@ -94,6 +94,9 @@ int RunDemo(const DemoArgs& a) {
   server::ServerConfig config;
   config.data_dir = a.data_dir;
   config.store_url = StoreUrl(a.data_dir);
+  // The analytics jobs tag every profile (RFM layer, tier, cluster, churn risk, lifetime value)
+  // before the server listens, so the first profile a newcomer opens shows them.
+  config.jobs_at_start = true;
   config.listen = a.listen;
   return server::RunServe(config);
 }

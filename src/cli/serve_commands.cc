@@ -30,6 +30,8 @@ struct ServeFlags {
   size_t max_connections = 0;
   int key_cache_seconds = -1;
   bool no_text = false;
+  std::string jobs_schedule;
+  bool jobs_at_start = false;
 };
 
 int RunServeCommand(const ServeFlags& f) {
@@ -57,6 +59,8 @@ int RunServeCommand(const ServeFlags& f) {
   if (f.max_connections > 0) c.max_connections = f.max_connections;
   if (f.key_cache_seconds >= 0) c.key_cache_seconds = f.key_cache_seconds;
   if (f.no_text) c.text_analysis = false;
+  if (!f.jobs_schedule.empty()) c.jobs_schedule = f.jobs_schedule;
+  if (f.jobs_at_start) c.jobs_at_start = true;
   if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
   return server::RunServe(c);
 }
@@ -87,6 +91,9 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--key-cache-seconds", flags->key_cache_seconds,
                     "How long an API-key lookup is cached (default 2)");
   serve->add_flag("--no-text", flags->no_text, "Skip text analysis of messages");
+  serve->add_option("--jobs-schedule", flags->jobs_schedule,
+                    "Daily time (HH:MM, local) of the tagging jobs rfm, ltv, kmeans, churn; off = never (default 02:00)");
+  serve->add_flag("--jobs-at-start", flags->jobs_at_start, "Run the tagging jobs once before listening");
   serve->callback([flags, exit_code] { *exit_code = RunServeCommand(*flags); });
 }
 

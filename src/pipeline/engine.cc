@@ -734,11 +734,10 @@ Status Engine::Split(MergeId merge) {
   });
 }
 
-Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items) {
+Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items, store::ActivityRepository* from) {
   std::vector<OrderRow> rows;
-  {
-    std::scoped_lock lock(impl_->store_mu);
-    TP_RETURN_IF_ERROR(impl_->activity_repo->ScanOrders([&](store::OrderRecord&& o) {
+  const auto scan = [&](store::ActivityRepository& repo) {
+    return repo.ScanOrders([&](store::OrderRecord&& o) {
       OrderRow row{o.customer, std::move(o.order_id), o.timestamp, o.total, std::move(o.channel), {}};
       if (with_items) {
         // Written by this engine (AppendRecords); a record that does not parse has no items.
@@ -752,22 +751,33 @@ Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items) {
         }
       }
       rows.push_back(std::move(row));
-    }));
+    });
+  };
+  if (from != nullptr) {
+    TP_RETURN_IF_ERROR(scan(*from));  // another connection: commits go on meanwhile
+  } else {
+    std::scoped_lock lock(impl_->store_mu);
+    TP_RETURN_IF_ERROR(scan(*impl_->activity_repo));
   }
   std::shared_lock state(impl_->state_mu);
   for (auto& r : rows) r.customer = impl_->graph.Find(r.customer);
   return rows;
 }
 
-Result<std::vector<Engine::MessageRow>> Engine::Messages() {
+Result<std::vector<Engine::MessageRow>> Engine::Messages(store::ActivityRepository* from) {
   std::vector<MessageRow> rows;
-  {
-    std::scoped_lock lock(impl_->store_mu);
-    TP_RETURN_IF_ERROR(impl_->activity_repo->ScanMessages([&](store::MessageRecord&& m) {
+  const auto scan = [&](store::ActivityRepository& repo) {
+    return repo.ScanMessages([&](store::MessageRecord&& m) {
       rows.push_back(MessageRow{m.customer, m.timestamp, std::move(m.conversation_id), std::move(m.channel),
                                 std::move(m.author), m.direction == "in", std::move(m.intent),
                                 std::move(m.sentiment_label), m.sentiment_score});
-    }));
+    });
+  };
+  if (from != nullptr) {
+    TP_RETURN_IF_ERROR(scan(*from));
+  } else {
+    std::scoped_lock lock(impl_->store_mu);
+    TP_RETURN_IF_ERROR(scan(*impl_->activity_repo));
   }
   std::shared_lock state(impl_->state_mu);
   for (auto& r : rows) r.customer = impl_->graph.Find(r.customer);

@@ -19,7 +19,9 @@
 #include <spdlog/spdlog.h>
 
 #include <touchpoint/http/server.h>
+#include <touchpoint/insight/job_runner.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/wiring/wiring.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/service/escalation.h>
@@ -52,6 +54,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterOpsRoutes(router, context);
   RegisterTrackingRoutes(router, context);
   RegisterCustomerRoutes(router, context);
+  RegisterJobsRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -83,8 +86,14 @@ class App::Impl {
   std::string host;
   uint16_t requested_port = 0;
   std::shared_ptr<spdlog::logger> log;
-  std::unique_ptr<pipeline::Engine> engine;  // owns the writer's store and its lock
-  std::shared_ptr<service::EscalationConsumer> escalation;  // subscribed to the engine; may be null
+  std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
+  // Analytics jobs: a read-only connection for their scans, their records on a connection of
+  // their own, and the runner (stopped before the engine: jobs write tags through it).
+  std::unique_ptr<store::Store> job_reader;
+  std::unique_ptr<wiring::SerializedJobRepository> job_records;
+  std::unique_ptr<wiring::EngineActivitySource> job_source;
+  std::unique_ptr<wiring::EngineTagSink> job_sink;
+  std::unique_ptr<insight::JobRunner> jobs;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   ServerContext context;  // what the handlers use; filled before the routes are registered
@@ -105,12 +114,49 @@ class App::Impl {
 
   http::Response Handle(const http::Request& req);
   void Stop();
+  // Opens the jobs' connections and starts the runner with the configured schedule; with
+  // jobs_at_start, runs the scheduled jobs once and waits for them.
+  Status StartJobs(const std::string& url, const store::OpenOptions& side);
 
  private:
   // The caller's role, or an error response (401).
   std::variant<privacy::Role, http::Response> Authenticate(const http::Request& req);
   std::optional<privacy::Role> LookupKey(const std::string& hash);
 };
+
+Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& side) {
+  store::OpenOptions reader;
+  reader.read_only = true;
+  reader.cache_mib = 16;
+  TP_ASSIGN_OR_RETURN(job_reader, store::Open(url, reader));
+  TP_ASSIGN_OR_RETURN(auto records_store, store::Open(url, side));
+  job_records = std::make_unique<wiring::SerializedJobRepository>(std::move(records_store));
+  job_source = std::make_unique<wiring::EngineActivitySource>(*data->engine, job_reader.get());
+  job_sink = std::make_unique<wiring::EngineTagSink>(*data->engine);
+  insight::JobRunnerOptions options;
+  options.source = "the store";
+  if (config.jobs_schedule != "off") {
+    insight::JobScheduleOptions schedule;
+    schedule.jobs = insight::DefaultScheduledJobs();
+    TP_ASSIGN_OR_RETURN(schedule.minute_of_day, insight::ParseTimeOfDay(config.jobs_schedule));
+    options.schedule = std::move(schedule);
+  }
+  TP_ASSIGN_OR_RETURN(jobs, insight::JobRunner::Create(*job_records, SystemClock::Instance(),
+                                                       insight::BindJobs(*job_source, *job_sink), std::move(options)));
+  if (config.jobs_at_start) {
+    for (const auto& job : insight::DefaultScheduledJobs()) {
+      auto id = jobs->Start(job.name, job.params_json, "start");
+      if (!id.ok()) log->warn("job at start not run name={} error={}", job.name, id.status().message());
+    }
+    jobs->WaitIdle();
+    for (const auto& record : *jobs->Recent(8)) {
+      if (record.trigger == "start") {
+        log->info("job at start name={} state={}", record.name, record.state);
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 http::Response App::Impl::Handle(const http::Request& req) {
   const auto start = Clock::now();
@@ -181,12 +227,18 @@ void App::Impl::Stop() {
   }
   log->info("stopping phase=http");
   if (http) http->Stop();
+  log->info("stopping phase=jobs");
+  if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   log->info("stopping phase=engine");
-  if (engine) {
-    engine->Stop();
-    escalation.reset();
-    engine.reset();  // closes the store and releases its writer lock
+  if (data) {
+    data->engine->Stop();
+    data.reset();  // closes the store and releases its writer lock
   }
+  jobs.reset();
+  job_sink.reset();
+  job_source.reset();
+  job_records.reset();
+  job_reader.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -213,35 +265,24 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
 
   std::string url = StoreUrlFor(config);
   if (url == "memory:") {
-    // The key lookups and the escalation consumer open their own connections: give this
+    // The key lookups, jobs and the escalation consumer open their own connections: give this
     // process's in-memory store a name they can share.
     url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
   }
   store::OpenOptions writer;
   writer.purpose = "touchpoint serve";
   writer.synchronous = config.synchronous;
-  TP_ASSIGN_OR_RETURN(auto writer_store, store::Open(url, writer));
-  pipeline::EngineOptions engine_options = EngineOptionsFor(config);
-  const bool analysed = static_cast<bool>(engine_options.analyze_message);
-  TP_ASSIGN_OR_RETURN(impl->engine, pipeline::Engine::Open(std::move(writer_store), std::move(engine_options)));
+  TP_ASSIGN_OR_RETURN(impl->data, wiring::OpenEngine(url, EngineOptionsFor(config), writer, /*escalation=*/true));
+  pipeline::Engine& engine = *impl->data->engine;
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
-  if (analysed) {
-    // Escalation firings are not acknowledged to anyone (the hook delivers at most once): their
-    // connection need not fsync every batch.
-    store::OpenOptions escalation_options = side;
-    escalation_options.synchronous = "normal";
-    TP_ASSIGN_OR_RETURN(auto escalation_store, store::Open(url, escalation_options));
-    auto attached = service::AttachEscalation(*impl->engine, std::move(escalation_store));
-    if (attached.ok()) {
-      impl->escalation = std::move(*attached);
-    } else {
-      impl->log->warn("escalation rules unavailable: {}", attached.status().message());
-    }
-  }
   TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
-  impl->context = ServerContext{
-      .config = &impl->config, .engine = impl->engine.get(), .metrics = &impl->metrics, .log = impl->log.get()};
+  TP_RETURN_IF_ERROR(impl->StartJobs(url, side));
+  impl->context = ServerContext{.config = &impl->config,
+                                .engine = &engine,
+                                .metrics = &impl->metrics,
+                                .log = impl->log.get(),
+                                .jobs = impl->jobs.get()};
   RegisterAllRoutes(impl->router, impl->context);
 
   http::ServerOptions o;
@@ -255,7 +296,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   o.max_connections = config.max_connections;
   Impl* raw = impl.get();
   TP_ASSIGN_OR_RETURN(impl->http, http::Server::Start(o, [raw](const http::Request& req) { return raw->Handle(req); }));
-  const auto stats = impl->engine->Stats();
+  const auto stats = impl->data->engine->Stats();
   impl->log->info("started port={} io_threads={} worker_threads={} events={} customers={}", impl->http->port(),
                   config.io_threads, config.worker_threads, stats.events, stats.customers);
   return std::unique_ptr<App>(new App(std::move(impl)));

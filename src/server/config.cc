@@ -1,5 +1,6 @@
 #include <touchpoint/server/config.h>
 
+#include <touchpoint/insight/job_runner.h>
 #include <touchpoint/store/open.h>
 
 #include <spdlog/spdlog.h>
@@ -61,6 +62,8 @@ Status Apply(std::string_view path, std::string_view key, const toml::node& node
   if (key == "max_connections") return SetSize(node, path, key, &c->max_connections);
   if (key == "key_cache_seconds") return SetInt(node, path, key, &c->key_cache_seconds);
   if (key == "text_analysis") return SetBool(node, path, key, &c->text_analysis);
+  if (key == "jobs_schedule") return SetString(node, path, key, &c->jobs_schedule);
+  if (key == "jobs_at_start") return SetBool(node, path, key, &c->jobs_at_start);
   return Status::InvalidArgument(std::string(path) + ": unknown option '" + std::string(key) +
                                  "' (see docs/operations.md)");
 }
@@ -122,6 +125,11 @@ Status ValidateConfig(const ServerConfig& c) {
   uint16_t port = 0;
   TP_RETURN_IF_ERROR(ParseListen(c.listen, &host, &port));
   if (c.data_dir.empty()) return Status::InvalidArgument("data_dir must not be empty");
+  if (c.jobs_schedule != "off") {
+    if (auto t = insight::ParseTimeOfDay(c.jobs_schedule); !t.ok()) {
+      return Status::InvalidArgument("jobs_schedule must be \"HH:MM\" or \"off\", not \"" + c.jobs_schedule + "\"");
+    }
+  }
   if (c.io_threads < 1 || c.io_threads > 64) return Status::InvalidArgument("io_threads must be 1..64");
   if (c.worker_threads < 1 || c.worker_threads > 1024)
     return Status::InvalidArgument("worker_threads must be 1..1024");

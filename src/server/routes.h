@@ -12,6 +12,10 @@
 #include "server/metrics_internal.h"
 #include "server/router.h"
 
+namespace touchpoint::insight {
+class JobRunner;
+}
+
 namespace spdlog {
 class logger;
 }
@@ -26,11 +30,13 @@ struct ServerContext {
   pipeline::Engine* engine = nullptr;
   Metrics* metrics = nullptr;
   spdlog::logger* log = nullptr;
+  insight::JobRunner* jobs = nullptr;
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
 void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // routes_tracking.cc
 void RegisterCustomerRoutes(Router& router, const ServerContext& context);  // routes_customers.cc
+void RegisterJobsRoutes(Router& router, const ServerContext& context);      // routes_jobs.cc
 
 // Every route of the API: what App serves and what router_test checks against the permission
 // matrix and docs/http-api.md. Defined in app.cc.

@@ -263,7 +263,8 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
   EXPECT_THAT(
       got, UnorderedElementsAreArray({"GET /healthz", "GET /metrics", "GET /v1/stats", "POST /v1/identify",
                                       "POST /v1/track", "POST /v1/page", "POST /v1/alias", "POST /v1/screen",
-                                      "POST /v1/group", "POST /v1/batch", "GET /v1/customers/{id}"}));
+                                      "POST /v1/group", "POST /v1/batch", "GET /v1/customers/{id}",
+                                      "POST /v1/jobs/{job}", "GET /v1/jobs/{job}", "GET /v1/jobs"}));
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and

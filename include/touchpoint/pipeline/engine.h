@@ -139,7 +139,9 @@ class Engine {
     std::string channel;
     std::vector<OrderItem> items;  // filled only when Orders(true)
   };
-  Result<std::vector<OrderRow>> Orders(bool with_items = false);
+  // `from`: scan another connection's repository (a read-only store of the same database), so
+  // that commits are not held up by the scan; null: the engine's own store, between commits.
+  Result<std::vector<OrderRow>> Orders(bool with_items = false, store::ActivityRepository* from = nullptr);
 
   // Every stored message (without its text) with the live customer it belongs to now.
   struct MessageRow {
@@ -153,7 +155,7 @@ class Engine {
     std::string sentiment_label;
     double sentiment_score = 0;
   };
-  Result<std::vector<MessageRow>> Messages();
+  Result<std::vector<MessageRow>> Messages(store::ActivityRepository* from = nullptr);
 
   // Every live customer with the time of its first event (any kind: browsing included), in
   // ascending id order; for analytics that must cover customers without orders or messages.

@@ -29,6 +29,10 @@ struct ServerConfig {
   size_t max_connections = 10000;         // further connections are closed at once
   int key_cache_seconds = 2;              // how long an API-key lookup is cached
   bool text_analysis = true;              // language/sentiment/intent/PII masking on messages
+  // When the analytics jobs that tag profiles (rfm, ltv, kmeans, churn) run each day, local
+  // time "HH:MM"; "off" = never on a schedule (POST /v1/jobs/{name} still runs them).
+  std::string jobs_schedule = "02:00";
+  bool jobs_at_start = false;             // run those jobs once at start, before listening
 };
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the
