@@ -13,6 +13,7 @@
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
+#include <touchpoint/wiring/render.h>
 
 #include "cli/data_access.h"
 #include "cli/allocator.h"
@@ -164,7 +165,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto json = pipeline::ReadCustomerJson(**store, *show_ref, *as_of, *show_mask);
+    auto json = wiring::CustomerJson(*pipeline::StoreCustomerView(**store), *show_ref, *as_of, *show_mask);
     if (!json.ok()) {
       *exit_code = Fail(json.status());
       return;
@@ -186,7 +187,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto json = pipeline::ReadExplainJson(**store, *id_ref);
+    auto json = wiring::ExplainJson(*pipeline::StoreCustomerView(**store), *id_ref);
     if (!json.ok()) {
       *exit_code = Fail(json.status());
       return;

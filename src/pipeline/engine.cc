@@ -20,7 +20,7 @@
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/text/analyzer.h>
 
-#include "pipeline/render.h"
+#include "pipeline/customer_ref.h"
 
 namespace touchpoint::pipeline {
 namespace {
@@ -711,16 +711,9 @@ std::future<Result<SubmitResult>> Engine::SubmitAsync(std::vector<ingest::Event>
   return future;
 }
 
-Result<std::string> Engine::CustomerJson(std::string_view ref, Millis as_of, bool mask_pii) const {
+Result<CustomerData> Engine::Find(std::string_view ref) const {
   std::shared_lock lock(impl_->state_mu);
-  TP_ASSIGN_OR_RETURN(CustomerData d, impl_->Collect(ref));
-  return RenderCustomer(d, as_of ? as_of : impl_->newest, mask_pii);
-}
-
-Result<std::string> Engine::ExplainJson(std::string_view ref) const {
-  std::shared_lock lock(impl_->state_mu);
-  TP_ASSIGN_OR_RETURN(CustomerData d, impl_->Collect(ref));
-  return RenderExplain(d, ref);
+  return impl_->Collect(ref);
 }
 
 Status Engine::Split(MergeId merge) {
@@ -959,19 +952,18 @@ Result<CustomerData> CollectFromStore(store::Store& st, std::string_view ref) {
   return d;
 }
 
+class StoreView final : public CustomerView {
+ public:
+  explicit StoreView(store::Store& store) : store_(store) {}
+  Result<CustomerData> Find(std::string_view ref) const override { return CollectFromStore(store_, ref); }
+  Result<Millis> NewestEventAt() const override { return store_.Get<store::EventLog>().NewestEventAt(); }
+
+ private:
+  store::Store& store_;
+};
+
 }  // namespace
 
-Result<std::string> ReadCustomerJson(store::Store& store, std::string_view ref, Millis as_of, bool mask_pii) {
-  TP_ASSIGN_OR_RETURN(CustomerData d, CollectFromStore(store, ref));
-  if (as_of == 0) {
-    TP_ASSIGN_OR_RETURN(as_of, store.Get<store::EventLog>().NewestEventAt());
-  }
-  return RenderCustomer(d, as_of, mask_pii);
-}
-
-Result<std::string> ReadExplainJson(store::Store& store, std::string_view ref) {
-  TP_ASSIGN_OR_RETURN(CustomerData d, CollectFromStore(store, ref));
-  return RenderExplain(d, ref);
-}
+std::unique_ptr<CustomerView> StoreCustomerView(store::Store& store) { return std::make_unique<StoreView>(store); }
 
 }  // namespace touchpoint::pipeline

@@ -3,6 +3,8 @@
 #include <string_view>
 #include <utility>
 
+#include <touchpoint/wiring/render.h>
+
 #include "server/routes.h"
 
 namespace touchpoint::server {
@@ -13,7 +15,7 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/customers/{id...}", privacy::Permission::kReadCustomers,
               [&context](const http::Request&, const RouteMatch& match) {
                 const bool mask_pii = !privacy::Allows(*match.role(), privacy::Permission::kSeePii);
-                auto json = context.engine->CustomerJson(match.Param("id"), 0, mask_pii);
+                auto json = wiring::CustomerJson(*context.engine, match.Param("id"), 0, mask_pii);
                 if (!json.ok()) {
                   if (json.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of

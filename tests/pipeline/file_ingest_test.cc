@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <touchpoint/wiring/render.h>
+
 #include "testing/data_dir.h"
 
 #include "pipeline/test_dir.h"
@@ -116,7 +118,7 @@ TEST_F(FileIngestTest, CsvCustomersOrdersAndMessages) {
   auto s = Ingest({customers, orders, messages});
   EXPECT_EQ(s.accepted, 3);
   EXPECT_EQ(s.rejected, 2);
-  auto j = json::parse(*dir_->engine->CustomerJson("email:li@example.com", 0, false));
+  auto j = json::parse(*wiring::CustomerJson(*dir_->engine, "email:li@example.com", 0, false));
   EXPECT_EQ(j["features"]["orders_total"], 1);
   EXPECT_EQ(j["features"]["messages"], 1);
   EXPECT_EQ(j["traits"]["name"], "Li, Lei");

@@ -18,6 +18,7 @@
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
 #include <touchpoint/identity/identity_graph.h>
+#include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/ingest/event.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/store.h>
@@ -87,7 +88,7 @@ struct EngineStats {
   std::int64_t shared_identifiers = 0;
 };
 
-class Engine {
+class Engine : public CustomerView {
  public:
   // Loads state from `store` and starts the writer. The engine owns the store (and so the
   // backend's writer lock, released when the engine is destroyed).
@@ -105,7 +106,7 @@ class Engine {
 
   // The lifetime revenue of the live customer `customer` (sum over its members). Any thread.
   double Revenue(CustomerId customer) const;
-  ~Engine();  // calls Stop()
+  ~Engine() override;  // calls Stop()
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -114,11 +115,10 @@ class Engine {
   std::future<Result<SubmitResult>> SubmitAsync(std::vector<ingest::Event> events);
   Result<SubmitResult> Submit(std::vector<ingest::Event> events) { return SubmitAsync(std::move(events)).get(); }
 
-  // The customer profile as JSON for "kind:value" or a customer id; kNotFound when unknown,
-  // kInvalidArgument for a malformed reference. as_of = 0: relative to the newest event.
-  Result<std::string> CustomerJson(std::string_view ref, Millis as_of, bool mask_pii) const;
-  // Why the records of this person are together (identifiers, merges), as JSON.
-  Result<std::string> ExplainJson(std::string_view ref) const;
+  // The live view of a customer (CustomerView): collected under a shared lock, so a reader
+  // waits at most one slice of the writer's work.
+  Result<CustomerData> Find(std::string_view ref) const override;
+  Result<Millis> NewestEventAt() const override { return newest_event_at(); }
   // Undoes a merge: the two customers' profiles are re-folded from their members (durable when OK).
   Status Split(MergeId merge);
   // Identifiers that stopped being merge keys, as a JSON array.
@@ -186,10 +186,5 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Read-only access to a data directory's store without loading the engine (for CLI commands that
-// run next to a server). Same JSON as Engine::CustomerJson / ExplainJson.
-Result<std::string> ReadCustomerJson(store::Store& store, std::string_view ref, Millis as_of, bool mask_pii);
-Result<std::string> ReadExplainJson(store::Store& store, std::string_view ref);
 
 }  // namespace touchpoint::pipeline

@@ -1,11 +1,13 @@
-#include "pipeline/render.h"
+#include <touchpoint/wiring/render.h>
 
 #include <charconv>
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/core/json_text.h>
 
-namespace touchpoint::pipeline {
+namespace touchpoint::wiring {
+
+using pipeline::CustomerData;
 namespace {
 
 using nlohmann::json;
@@ -34,20 +36,6 @@ json MaskTrait(const std::string& name, const json& value) {
 
 }  // namespace
 
-Result<Ref> ParseRef(std::string_view ref) {
-  Ref r;
-  if (!ref.empty() && ref.find(':') == std::string_view::npos) {
-    std::int64_t id = 0;
-    auto [p, ec] = std::from_chars(ref.data(), ref.data() + ref.size(), id);
-    if (ec == std::errc() && p == ref.data() + ref.size() && id > 0) {
-      r.is_id = true;
-      r.id = CustomerId(id);
-      return r;
-    }
-  }
-  TP_ASSIGN_OR_RETURN(r.identifier, identity::ParseIdentifierRef(ref));
-  return r;
-}
 
 // Written by hand around the profile's own JSON texts (GET /v1/customers renders on every call:
 // parsing those texts back into a tree and dumping it again was a fifth of the server's CPU
@@ -136,4 +124,18 @@ std::string RenderExplain(const CustomerData& c, std::string_view asked) {
   return out.dump(2);
 }
 
-}  // namespace touchpoint::pipeline
+Result<std::string> CustomerJson(const pipeline::CustomerView& view, std::string_view ref, Millis as_of,
+                                 bool mask_pii) {
+  TP_ASSIGN_OR_RETURN(pipeline::CustomerData d, view.Find(ref));
+  if (as_of == 0) {
+    TP_ASSIGN_OR_RETURN(as_of, view.NewestEventAt());
+  }
+  return RenderCustomer(d, as_of, mask_pii);
+}
+
+Result<std::string> ExplainJson(const pipeline::CustomerView& view, std::string_view ref) {
+  TP_ASSIGN_OR_RETURN(pipeline::CustomerData d, view.Find(ref));
+  return RenderExplain(d, ref);
+}
+
+}  // namespace touchpoint::wiring
