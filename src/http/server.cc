@@ -347,16 +347,19 @@ class Session : public std::enable_shared_from_this<Session> {
                    request_.method.c_str());
       response = JsonError(500, "internal", "internal server error");
     }
+    const bool head = request_.method == "HEAD";
     request_ = Request{};  // free the body now, not when the connection goes idle
     try {
-      BuildResponse(std::move(response), version_);
+      BuildResponse(std::move(response), version_, head);
     } catch (const std::exception&) {
       std::fprintf(stderr, "touchpoint http: invalid response from handler; answered 500\n");
       BuildResponse(JsonError(500, "internal", "internal server error"), 11);
     }
   }
 
-  void BuildResponse(Response response, int version) {
+  // `head`: the answer to a HEAD request: the headers of the GET answer (Content-Length
+  // included) without its body (RFC 9110 §9.3.2).
+  void BuildResponse(Response response, int version, bool head = false) {
     response_ = {};
     int status = response.status;
     if (status < 200 || status > 599) status = 500;  // 1xx finals make no sense here
@@ -373,6 +376,10 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     if (status == 204 || status == 304) response.body.clear();
+    if (head) {
+      response_.content_length(response.body.size());
+      return;
+    }
     response_.body() = std::move(response.body);
     response_.prepare_payload();
   }

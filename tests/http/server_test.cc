@@ -1,5 +1,8 @@
 #include <touchpoint/http/server.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -565,6 +568,38 @@ TEST(ServerTest, ConcurrentClientsAllGetTheirOwnAnswers) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(good.load(), 8 * 50);
+}
+
+// Reads whatever arrives on `fd` until it has been quiet for `quiet`.
+std::string ReadUntilQuiet(int fd, std::chrono::milliseconds quiet) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(quiet.count())) <= 0) return out;
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+TEST(ServerTest, HeadAnswersTheGetHeadersWithoutABodyAndKeepsTheConnection) {
+  auto server = MustStart(TestOptions(), Echo);
+  auto connection = RawConnection::Connect(server->port());
+  ASSERT_OK(connection);
+  ASSERT_OK(connection->Send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string head = ReadUntilQuiet(connection->fd(), std::chrono::milliseconds(300));
+  const size_t end = head.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << head;
+  EXPECT_EQ(head.size(), end + 4) << "a HEAD answer has no body: " << head;
+  // The length of the body a GET would have: "HEAD|/healthz||-|" (Echo).
+  EXPECT_THAT(head, HasSubstr("Content-Length: 17")) << head;
+  // The connection goes on: the next response is not mistaken for a body.
+  ASSERT_OK(connection->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto get = connection->ReadResponse();
+  ASSERT_OK(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, "GET|/healthz||-|");
 }
 
 }  // namespace
