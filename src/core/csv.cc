@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <unistd.h>
 
+#include <touchpoint/core/strings.h>
+
 namespace touchpoint {
 
 CsvReader::CsvReader(ReadFn read, std::string name, CsvOptions options)
@@ -189,35 +191,17 @@ Result<bool> CsvReader::Next(std::vector<std::string>* fields) {
   return true;
 }
 
-namespace {
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-}  // namespace
-
 CsvHeader::CsvHeader(std::vector<std::string> names) {
-  for (auto& n : names) names_.emplace_back(Trim(n));
+  for (auto& n : names) names_.emplace_back(TrimView(n, kAsciiBlank));
 }
 
 std::optional<size_t> CsvHeader::Find(std::string_view name) const {
-  name = Trim(name);
+  name = TrimView(name, kAsciiBlank);
   for (size_t i = 0; i < names_.size(); ++i) {
     if (names_[i] == name) return i;
   }
   for (size_t i = 0; i < names_.size(); ++i) {
-    if (EqualsIgnoreCase(names_[i], name)) return i;
+    if (EqualsIgnoreAsciiCase(names_[i], name)) return i;
   }
   return std::nullopt;
 }

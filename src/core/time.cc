@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <touchpoint/core/strings.h>
+
 namespace touchpoint {
 namespace {
 
@@ -58,8 +60,7 @@ Millis EpochNumberToMillis(double value) {
 }
 
 Result<Millis> ParseTimestamp(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  s = TrimView(s, kAsciiBlank);
   if (s.empty()) return Status::InvalidArgument("empty timestamp");
 
   // Pure number: epoch seconds or milliseconds.

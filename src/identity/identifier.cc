@@ -6,19 +6,13 @@
 
 #include <array>
 
+#include <touchpoint/core/strings.h>
+
 namespace touchpoint::identity {
 namespace {
 
 constexpr std::array<std::string_view, kIdentifierKindCount> kKindNames = {
     "user", "member", "external", "open", "phone", "email", "device", "anon"};
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view TrimAscii(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool ValidUtf8(std::string_view s) {
   int32_t i = 0;
@@ -68,7 +62,7 @@ Result<std::string> NormalizeText(std::string_view raw) {
       break;
     }
   }
-  if (ascii) return std::string(TrimAscii(raw));  // NFKC is the identity on ASCII.
+  if (ascii) return Trim(raw, kJsonWhitespace);  // NFKC is the identity on ASCII.
   if (!ValidUtf8(raw)) return Status::InvalidArgument("not valid UTF-8");
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
@@ -133,9 +127,7 @@ Result<std::string> NormalizePhone(std::string_view raw) {
 
 Result<std::string> NormalizeEmail(std::string_view raw) {
   TP_ASSIGN_OR_RETURN(std::string text, NormalizeText(raw));
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  AsciiLowerInPlace(&text);
   const size_t at = text.find('@');
   if (at == std::string::npos || at == 0 || text.find('@', at + 1) != std::string::npos) {
     return Status::InvalidArgument("e-mail must have exactly one '@' with a local part");
@@ -146,7 +138,7 @@ Result<std::string> NormalizeEmail(std::string_view raw) {
     return Status::InvalidArgument("e-mail domain must look like example.com");
   }
   for (char c : text) {
-    if (IsSpace(c)) return Status::InvalidArgument("e-mail contains white space");
+    if (IsOneOf(c, kJsonWhitespace)) return Status::InvalidArgument("e-mail contains white space");
   }
   return text;
 }

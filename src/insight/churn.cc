@@ -1,7 +1,6 @@
 #include <touchpoint/insight/churn.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/strings.h>
 #include <touchpoint/ml/metrics.h>
 
 namespace touchpoint::insight {
@@ -21,18 +21,6 @@ namespace {
 
 constexpr std::string_view kMagic = "touchpoint-churn-model";
 constexpr int kFormatVersion = 1;
-
-std::string Lower(std::string_view s) {
-  std::string out;
-  for (char c : s) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return out;
-}
-
-std::string Trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 std::uint64_t Fnv1a64(std::string_view data) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -76,7 +64,7 @@ ml::RawTable Subset(const ml::RawTable& table, const std::vector<size_t>& keep) 
 }  // namespace
 
 Result<ChurnModelKind> ParseChurnModelKind(std::string_view name) {
-  std::string n = Lower(name);
+  std::string n = AsciiLower(name);
   if (n == "logistic") return ChurnModelKind::kLogistic;
   if (n == "gbdt") return ChurnModelKind::kGbdt;
   return Status::InvalidArgument("unknown model '" + std::string(name) +
@@ -96,7 +84,7 @@ Result<std::vector<int>> ParseChurnLabels(const ml::RawTable& table, std::string
   std::vector<int> labels(table.rows.size());
   size_t positives = 0;
   for (size_t r = 0; r < table.rows.size(); ++r) {
-    std::string v = Lower(Trimmed(table.rows[r][col]));
+    std::string v = AsciiLower(TrimView(table.rows[r][col], kAsciiWhitespace));
     if (kPositive.count(v) != 0) {
       labels[r] = 1;
       ++positives;
@@ -224,7 +212,7 @@ Result<std::vector<ChurnScore>> ChurnModel::Score(const ml::RawTable& table,
   std::vector<size_t> order(schema_.columns.size());
   for (size_t r = 0; r < x.rows; ++r) {
     ChurnScore& s = scores[r];
-    s.id = id_col ? Trimmed(table.rows[r][*id_col]) : std::to_string(r + 1);
+    s.id = id_col ? Trim(table.rows[r][*id_col], kAsciiWhitespace) : std::to_string(r + 1);
     s.probability = probs[r];
     std::fill(per_column.begin(), per_column.end(), 0.0);
     for (size_t j = 0; j < x.cols; ++j) per_column[owner[j]] += contrib[r * x.cols + j];
@@ -234,7 +222,7 @@ Result<std::vector<ChurnScore>> ChurnModel::Score(const ml::RawTable& table,
     for (size_t k = 0; k < order.size() && s.reasons.size() < 3; ++k) {
       size_t i = order[k];
       if (per_column[i] <= 1e-9) break;
-      std::string value = Trimmed(table.rows[r][table_col[i]]);
+      std::string value = Trim(table.rows[r][table_col[i]], kAsciiWhitespace);
       s.reasons.push_back(schema_.columns[i].name + "=" + (value.empty() ? "(blank)" : value));
     }
   }

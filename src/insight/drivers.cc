@@ -7,20 +7,10 @@
 #include <numeric>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::insight {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool ContainsAny(const std::string& s, std::initializer_list<const char*> words) {
   for (const char* w : words) {
@@ -57,7 +47,8 @@ Result<NumericTable> ReadNumericCsv(const std::string& path, const NumericCsvOpt
     const std::int64_t this_row = row_number++;
     bool incomplete = false;
     for (size_t k = 0; k < cols.size(); ++k) {
-      std::string_view cell = cols[k] < fields.size() ? Trim(fields[cols[k]]) : std::string_view();
+      std::string_view cell =
+          cols[k] < fields.size() ? TrimView(fields[cols[k]], kAsciiBlank) : std::string_view();
       if (cell.empty()) {
         if (options.skip_incomplete_rows) {
           incomplete = true;
@@ -80,7 +71,7 @@ Result<NumericTable> ReadNumericCsv(const std::string& path, const NumericCsvOpt
     table.values.data.insert(table.values.data.end(), row.begin(), row.end());
     ++table.values.rows;
     if (id_col && *id_col < fields.size()) {
-      table.ids.emplace_back(Trim(fields[*id_col]));
+      table.ids.emplace_back(TrimView(fields[*id_col], kAsciiBlank));
     } else {
       table.ids.push_back(std::to_string(this_row));
     }
@@ -136,7 +127,7 @@ std::string SuggestSegmentName(const std::vector<std::string>& columns,
   }
   if (centroid_z.empty() || std::fabs(centroid_z[best]) < 0.25) return "average";
   const bool high = centroid_z[best] > 0;
-  const std::string col = Lower(columns[best]);
+  const std::string col = AsciiLower(columns[best]);
   if (ContainsAny(col, {"complain", "ticket", "issue", "problem", "refund", "return", "contact",
                         "escalat", "negative"})) {
     return high ? "problem-oriented" : "low-" + col;

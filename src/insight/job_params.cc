@@ -3,6 +3,8 @@
 #include <cmath>
 #include <utility>
 
+#include <touchpoint/core/strings.h>
+
 namespace touchpoint::insight::internal {
 namespace {
 
@@ -16,7 +18,7 @@ std::string Shown(const nlohmann::json& v) {
 
 Result<ParamReader> ParamReader::Parse(std::string_view json) {
   nlohmann::json object = nlohmann::json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos || object.is_null()) {
+  if (TrimView(json, kJsonWhitespace).empty() || object.is_null()) {
     object = nlohmann::json::object();
   }
   if (object.is_discarded()) return Status::InvalidArgument("parameters: not valid JSON");

@@ -1,22 +1,12 @@
 #include <touchpoint/insight/kano.h>
 
 #include <algorithm>
-#include <cctype>
 #include <unordered_map>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::insight {
-namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 std::string_view KanoCategoryName(KanoCategory c) {
   static constexpr std::string_view kNames[] = {"must-be",     "one-dimensional", "attractive",
                                                 "indifferent", "reverse",         "questionable"};
@@ -24,11 +14,11 @@ std::string_view KanoCategoryName(KanoCategory c) {
 }
 
 Result<int> ParseKanoAnswer(std::string_view text) {
-  text = Trim(text);
+  text = TrimView(text, kAsciiBlank);
   if (text.size() == 1 && text[0] >= '1' && text[0] <= '5') return text[0] - '0';
   std::string w(text);
   for (char& c : w) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = AsciiLower(c);
     if (c == '_' || c == ' ') c = '-';
   }
   static const std::pair<const char*, int> kWords[] = {
@@ -96,7 +86,7 @@ Result<std::vector<KanoAnswer>> ReadKanoCsv(const std::string& path, const KanoC
     TP_ASSIGN_OR_RETURN(bool more, reader->Next(&fields));
     if (!more) break;
     auto cell = [&](size_t i) {
-      return i < fields.size() ? Trim(fields[i]) : std::string_view();
+      return i < fields.size() ? TrimView(fields[i], kAsciiBlank) : std::string_view();
     };
     const std::string where = path + ":" + std::to_string(reader->record_line()) + ": column '";
     if (cell(func_col).empty() && cell(dys_col).empty()) continue;

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::insight {
 namespace {
@@ -122,12 +123,6 @@ class Interner {
   std::vector<size_t> offsets_;
   std::vector<char> arena_;
 };
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool ReadInt(std::string_view s, size_t& pos, int max_digits, int& out) {
   int digits = 0;
@@ -495,7 +490,7 @@ OrderBook OrderBookBuilder::Finish() {
 }
 
 Result<Millis> ParseOrderDate(std::string_view text) {
-  text = Trim(text);
+  text = TrimView(text, kAsciiBlank);
   if (text.find('/') != std::string_view::npos) {
     if (auto t = ParseSlashDate(text)) return *t;
     return Status::InvalidArgument("unparsable date '" + std::string(text) +
@@ -552,7 +547,7 @@ Result<OrderCsvResult> ReadOrdersCsv(const std::string& path, const OrderCsvOpti
     return path + ":" + std::to_string(src->record_line()) + ": column '" + column + "': ";
   };
   auto number = [&](std::string_view cell, const std::string& column) -> Result<double> {
-    cell = Trim(cell);
+    cell = TrimView(cell, kAsciiBlank);
     double v = 0;
     const char* begin = cell.data();
     if (!cell.empty() && cell.front() == '+') ++begin;
@@ -572,12 +567,12 @@ Result<OrderCsvResult> ReadOrdersCsv(const std::string& path, const OrderCsvOpti
                                      " fields, the header has " +
                                      std::to_string(header.names().size()));
     }
-    std::string_view order = has_order ? Trim(fields[order_col]) : std::string_view();
+    std::string_view order = has_order ? TrimView(fields[order_col], kAsciiBlank) : std::string_view();
     if (!options.cancel_prefix.empty() && order.starts_with(options.cancel_prefix)) {
       ++out.stats.cancelled;
       continue;
     }
-    const std::string_view customer = Trim(fields[customer_col]);
+    const std::string_view customer = TrimView(fields[customer_col], kAsciiBlank);
     double amount;
     bool positive;
     if (has_amount) {
@@ -589,7 +584,7 @@ Result<OrderCsvResult> ReadOrdersCsv(const std::string& path, const OrderCsvOpti
       amount = q * p;
       positive = q > 0 && p > 0;
     }
-    const std::string_view date = Trim(fields[date_col]);
+    const std::string_view date = TrimView(fields[date_col], kAsciiBlank);
     if (date != last_date || last_date.empty()) {
       auto t = ParseOrderDate(date);
       if (!t.ok()) return Status::InvalidArgument(where(options.date_column) + t.status().message());

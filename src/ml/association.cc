@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::ml {
 namespace {
@@ -220,14 +221,6 @@ NamedBaskets EncodeBaskets(const std::vector<std::vector<std::string>>& baskets)
   return out;
 }
 
-namespace {
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-}  // namespace
-
 Result<std::vector<std::vector<std::string>>> ReadBasketsCsv(const std::string& path,
                                                              const BasketCsvOptions& options) {
   TP_ASSIGN_OR_RETURN(auto reader, CsvReader::Open(path));
@@ -239,7 +232,7 @@ Result<std::vector<std::vector<std::string>>> ReadBasketsCsv(const std::string& 
       if (!more) break;
       std::vector<std::string> basket;
       for (const auto& f : fields) {
-        std::string_view item = Trim(f);
+        std::string_view item = TrimView(f, kAsciiBlank);
         if (!item.empty()) basket.emplace_back(item);
       }
       if (!basket.empty()) baskets.push_back(std::move(basket));
@@ -261,8 +254,8 @@ Result<std::vector<std::vector<std::string>>> ReadBasketsCsv(const std::string& 
                                      " fields, expected at least " +
                                      std::to_string(std::max(tcol, icol) + 1));
     }
-    std::string_view tid = Trim(fields[tcol]);
-    std::string_view item = Trim(fields[icol]);
+    std::string_view tid = TrimView(fields[tcol], kAsciiBlank);
+    std::string_view item = TrimView(fields[icol], kAsciiBlank);
     if (tid.empty() || item.empty()) continue;
     auto [it, inserted] = index.emplace(std::string(tid), baskets.size());
     if (inserted) baskets.emplace_back();

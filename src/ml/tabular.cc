@@ -1,7 +1,6 @@
 #include <touchpoint/ml/tabular.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -10,22 +9,10 @@
 #include <utility>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::ml {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // The yes/no-like pairs a binary column may use; first = true token.
 constexpr std::pair<const char*, const char*> kBinaryPairs[] = {
@@ -44,7 +31,7 @@ Result<RawTable> ReadAll(CsvReader& reader, std::string source) {
   if (!has_header || (fields.size() == 1 && IsBlankCell(fields[0]))) {
     return Status::InvalidArgument(table.source + ": file is empty (no header)");
   }
-  for (auto& f : fields) table.columns.emplace_back(Trim(f));
+  for (auto& f : fields) table.columns.emplace_back(TrimView(f, kAsciiWhitespace));
   while (true) {
     TP_ASSIGN_OR_RETURN(bool more, reader.Next(&fields));
     if (!more) break;
@@ -80,10 +67,10 @@ Result<RawTable> ParseCsvTable(std::string text, std::string source) {
   return ReadAll(*reader, std::move(source));
 }
 
-bool IsBlankCell(std::string_view cell) { return Trim(cell).empty(); }
+bool IsBlankCell(std::string_view cell) { return TrimView(cell, kAsciiWhitespace).empty(); }
 
 bool ParseNumberCell(std::string_view cell, double* out) {
-  std::string_view s = Trim(cell);
+  std::string_view s = TrimView(cell, kAsciiWhitespace);
   if (s.empty()) return false;
   if (s.front() == '+') s.remove_prefix(1);
   double v = 0;
@@ -123,7 +110,7 @@ Result<TabularSchema> InferSchema(const RawTable& table,
     size_t numeric = 0, present = 0;
     size_t first_non_numeric = table.rows.size();
     for (size_t r = 0; r < table.rows.size(); ++r) {
-      std::string_view cell = Trim(table.rows[r][col]);
+      std::string_view cell = TrimView(table.rows[r][col], kAsciiWhitespace);
       if (cell.empty()) continue;
       ++present;
       ++counts[std::string(cell)];
@@ -140,7 +127,7 @@ Result<TabularSchema> InferSchema(const RawTable& table,
     }
     // Binary: every distinct lower-cased token belongs to one pair.
     std::map<std::string, size_t> lowered;
-    for (const auto& [v, n] : counts) lowered[Lower(v)] += n;
+    for (const auto& [v, n] : counts) lowered[AsciiLower(v)] += n;
     bool is_binary = false;
     if (lowered.size() <= 2) {
       for (const auto& [t, f] : kBinaryPairs) {
@@ -189,7 +176,7 @@ Result<DenseMatrix> EncodeTable(const TabularSchema& schema, const RawTable& tab
     std::map<std::string, size_t, std::less<>> index;
     for (size_t i = 0; i < enc.categories.size(); ++i) index[enc.categories[i]] = i;
     for (size_t r = 0; r < m.rows; ++r) {
-      std::string_view cell = Trim(table.rows[r][col]);
+      std::string_view cell = TrimView(table.rows[r][col], kAsciiWhitespace);
       double* out = &m.values[r * m.cols + offset];
       switch (enc.kind) {
         case ColumnKind::kNumeric: {
@@ -202,7 +189,7 @@ Result<DenseMatrix> EncodeTable(const TabularSchema& schema, const RawTable& tab
           break;
         }
         case ColumnKind::kBinary: {
-          std::string v = Lower(cell);
+          std::string v = AsciiLower(cell);
           if (cell.empty()) {
             *out = kNaN;
           } else if (v == enc.true_token) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <touchpoint/core/json_text.h>
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::profile {
 namespace {
@@ -37,16 +38,6 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsNameShaped(std::string_view s) {
   if (s.empty() || !IsNameStart(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return IsNameChar(static_cast<unsigned char>(c)); });
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
 }
 
 int HexDigit(char c) {
@@ -151,10 +142,7 @@ bool DecodeEscapes(std::string_view body, std::string& out, size_t* error_at, st
 // The value of a tag or trait: JSON text, read without building a document. A string with
 // escapes is decoded into *scratch (the returned view points there).
 Value ReadJsonValue(std::string_view s, std::string* scratch) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
+  s = TrimView(s, kJsonWhitespace);
   Value v;
   if (s.empty()) {
     v.kind = Value::Kind::kOther;
@@ -262,7 +250,9 @@ struct Token {
   double number = 0;     // kNumber
   Op op = Op::kEq;       // kOp
 
-  bool IsKeyword(std::string_view lower) const { return kind == Kind::kName && EqualsIgnoreCase(src, lower); }
+  bool IsKeyword(std::string_view lower) const {
+    return kind == Kind::kName && EqualsIgnoreAsciiCase(src, lower);
+  }
 };
 
 constexpr std::array<std::string_view, 8> kKeywords = {"and", "or",   "not",  "in",
@@ -270,7 +260,7 @@ constexpr std::array<std::string_view, 8> kKeywords = {"and", "or",   "not",  "i
 
 bool IsKeyword(std::string_view name) {
   return std::any_of(kKeywords.begin(), kKeywords.end(),
-                     [&](std::string_view k) { return EqualsIgnoreCase(name, k); });
+                     [&](std::string_view k) { return EqualsIgnoreAsciiCase(name, k); });
 }
 
 // 1-based, counting UTF-8 characters (continuation bytes are not columns).
