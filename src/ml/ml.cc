@@ -1,2 +1,0 @@
-// Placeholder translation unit so the module builds before its first algorithm lands.
-namespace touchpoint::ml {}
