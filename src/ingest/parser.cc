@@ -152,7 +152,7 @@ struct Parser::Impl {
         return Bad("timestamp must be a string or a number");
       }
     } else {
-      ev.timestamp = options.default_timestamp ? options.default_timestamp : SystemClock::Instance().Now();
+      ev.timestamp = options.default_timestamp ? options.default_timestamp : options.clock->Now();
     }
 
     std::optional<object> context = ObjectField(o, "context");
@@ -351,7 +351,10 @@ struct Parser::Impl {
   }
 };
 
-Parser::Parser(ParserOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = options; }
+Parser::Parser(ParserOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  if (impl_->options.clock == nullptr) impl_->options.clock = &SystemClock::Instance();
+}
 Parser::~Parser() = default;
 
 Result<Event> Parser::ParseMessage(std::string_view json) { return ParseTyped(json, ""); }

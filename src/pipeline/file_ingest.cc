@@ -61,7 +61,8 @@ class Driver {
       : engine_(engine), options_(options), rejects_(options.rejects_path) {
     ingest::ParserOptions po;
     po.max_record_bytes = options.max_record_bytes;
-    po.default_timestamp = SystemClock::Instance().Now();
+    po.clock = options.clock;  // null: the system clock
+    po.default_timestamp = (options.clock != nullptr ? *options.clock : SystemClock::Instance()).Now();
     parser_ = std::make_unique<ingest::Parser>(po);
   }
 

@@ -129,5 +129,31 @@ TEST_F(FileIngestTest, CsvCustomersOrdersAndMessages) {
   EXPECT_NE(rejects[1]["reason"].get<std::string>().find("total"), std::string::npos);
 }
 
+// A record without a timestamp is stamped with the injected clock's "now" (read once, when the
+// run starts), not the wall clock: with a fixed clock the stored times are exact.
+TEST_F(FileIngestTest, RecordsWithoutATimestampGetTheInjectedClocksTime) {
+  class FixedClock final : public Clock {
+   public:
+    explicit FixedClock(Millis now) : now_(now) {}
+    Millis Now() const override { return now_; }
+
+   private:
+    Millis now_;
+  };
+  auto now = ParseTimestamp("2021-06-01T08:00:00Z");
+  ASSERT_OK(now);
+  const FixedClock clock(*now);
+  FileIngestOptions o;
+  o.clock = &clock;
+  const std::string content =
+      std::string(R"({"type":"track","event":"Opened","userId":"u1","messageId":"t1"})") + "\n" +
+      R"({"type":"identify","userId":"u1","messageId":"t2"})" + "\n";
+  auto s = Ingest({Write("untimed.ndjson", content)}, o);
+  EXPECT_EQ(s.accepted, 2);
+  auto j = json::parse(*wiring::CustomerJson(*dir_->engine, "user:u1", 0, false));
+  EXPECT_EQ(j["features"]["first_seen_at"], "2021-06-01T08:00:00.000Z");
+  EXPECT_EQ(j["features"]["last_seen_at"], "2021-06-01T08:00:00.000Z");
+}
+
 }  // namespace
 }  // namespace touchpoint::pipeline

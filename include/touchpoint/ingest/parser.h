@@ -10,13 +10,17 @@
 
 #include <touchpoint/core/csv.h>
 #include <touchpoint/core/result.h>
+#include <touchpoint/core/time.h>
 #include <touchpoint/ingest/event.h>
 
 namespace touchpoint::ingest {
 
 struct ParserOptions {
   size_t max_record_bytes = 1u << 20;  // larger records are rejected
-  Millis default_timestamp = 0;        // used when a record has none (0 = now)
+  Millis default_timestamp = 0;        // used when a record has none (0 = now, from `clock`)
+  // "Now" for records without a timestamp when default_timestamp is 0; null: the system clock.
+  // Must outlive the parser.
+  const Clock* clock = nullptr;
 };
 
 // Parses JSON tracking messages. Not thread-safe: use one per thread (they are cheap).

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <touchpoint/core/result.h>
+#include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/engine.h>
 
 namespace touchpoint::pipeline {
@@ -24,6 +25,9 @@ struct FileIngestOptions {
   // caller that owns the engine may stop it here: its final work (the profile checkpoint) then
   // overlaps the last commits instead of following them.
   std::function<void()> on_input_end;
+  // Read once, at the start: the time given to every record without a timestamp. Null: the
+  // system clock. Must outlive the call.
+  const Clock* clock = nullptr;
 };
 
 struct FileIngestSummary {
