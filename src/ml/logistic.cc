@@ -3,14 +3,9 @@
 #include <cmath>
 #include <string>
 
-#include <linear.h>
+#include <touchpoint/ml/linear.h>
 
 namespace touchpoint::ml {
-namespace {
-
-void Silent(const char*) {}
-
-}  // namespace
 
 Result<LogisticModel> LogisticModel::FromParameters(std::vector<double> weights, double bias,
                                                     std::vector<double> means,
@@ -71,55 +66,24 @@ Result<LogisticModel> LogisticModel::Train(const DenseMatrix& x, const std::vect
     m.means_[j] = mean;
     m.scales_[j] = sd > 1e-12 ? sd : 1.0;
   }
-  // Sparse rows for liblinear: 1-based indices, a bias node, then the -1 terminator.
-  std::vector<feature_node> nodes;
-  nodes.reserve(x.rows * (d + 2));
-  std::vector<size_t> starts(x.rows);
+  // Standardised rows; zeros (the mean, or missing) are left out of the sparse rows.
+  LinearProblem problem(d);
   for (size_t r = 0; r < x.rows; ++r) {
-    starts[r] = nodes.size();
     const double* row = x.Row(r);
     for (size_t j = 0; j < d; ++j) {
       double z = m.Standardise(row, j);
-      if (z != 0.0) nodes.push_back({static_cast<int>(j + 1), z});
+      if (z != 0.0) problem.Add(j, z);
     }
-    nodes.push_back({static_cast<int>(d + 1), 1.0});
-    nodes.push_back({-1, 0.0});
+    problem.EndRow(labels[r] == 1 ? 1.0 : -1.0);
   }
-  std::vector<feature_node*> rows(x.rows);
-  std::vector<double> y(x.rows);
-  for (size_t r = 0; r < x.rows; ++r) {
-    rows[r] = &nodes[starts[r]];
-    y[r] = labels[r] == 1 ? 1.0 : -1.0;
-  }
-  problem prob{};
-  prob.l = static_cast<int>(x.rows);
-  prob.n = static_cast<int>(d + 1);
-  prob.y = y.data();
-  prob.x = rows.data();
-  prob.bias = 1.0;
-  parameter param{};
-  param.solver_type = L2R_LR;
-  param.eps = options.eps;
-  param.C = options.c;
-  param.nr_weight = 0;
-  param.weight_label = nullptr;
-  param.weight = nullptr;
-  param.p = 0.1;
-  param.init_sol = nullptr;
-  if (const char* err = check_parameter(&prob, &param)) {
-    return Status::InvalidArgument(std::string("logistic: ") + err);
-  }
-  set_print_string_function(&Silent);
-  model* trained = train(&prob, &param);
-  if (trained == nullptr) return Status::Internal("logistic: liblinear failed to train");
-  int first_label = trained->label[0];
-  double sign = first_label == 1 ? 1.0 : -1.0;
+  Result<LinearModel> trained = TrainLinear(
+      problem, {.solver = LinearSolver::kL2LogisticRegression, .c = options.c, .eps = options.eps});
+  if (!trained.ok()) return trained.status().WithContext("logistic");
+  // Function 0 is for labels[0] (liblinear lists +1 first); negate it if that is class 0.
+  const double sign = trained->labels[0] == 1 ? 1.0 : -1.0;
   m.weights_.assign(d, 0.0);
-  for (size_t j = 0; j < d; ++j) {
-    m.weights_[j] = sign * get_decfun_coef(trained, static_cast<int>(j + 1), 0);
-  }
-  m.bias_ = sign * get_decfun_bias(trained, 0);
-  free_and_destroy_model(&trained);
+  for (size_t j = 0; j < d; ++j) m.weights_[j] = sign * trained->weight(0, j);
+  m.bias_ = sign * trained->bias[0];
   return m;
 }
 

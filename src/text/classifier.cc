@@ -8,8 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <linear.h>
-
+#include <touchpoint/ml/linear.h>
 #include <touchpoint/text/normalize.h>
 
 #include "text/utf8_internal.h"
@@ -22,8 +21,6 @@ constexpr uint32_t kBucketMask = (1u << 24) - 1;
 constexpr std::string_view kMagic = "TPTEXTMODEL";
 constexpr int kFormatVersion = 1;
 constexpr double kSoftmaxScale = 4.0;
-
-void QuietPrint(const char*) {}
 
 // Calls emit(bucket) for each feature occurrence of normalised text.
 template <typename Emit>
@@ -203,11 +200,9 @@ Result<std::unique_ptr<TextClassifier>> TextClassifier::Train(
     impl.idf[r] = static_cast<float>(std::log((1 + n_docs) / (1 + df[impl.buckets[r]])) + 1);
   }
   impl.BuildIndex();
-  // liblinear problem: rows are 1-based feature indexes, plus a bias feature.
-  const int n_features = static_cast<int>(impl.buckets.size());
-  std::vector<std::vector<feature_node>> rows(data.size());
-  std::vector<feature_node*> x(data.size());
-  std::vector<double> y(data.size());
+  // One sparse row per document (TF-IDF over the kept buckets), labelled with the label's id.
+  const size_t n_features = impl.buckets.size();
+  ml::LinearProblem problem(n_features);
   SparseVec vec;
   std::vector<uint32_t> row_ids;
   for (size_t d = 0; d < data.size(); ++d) {
@@ -217,39 +212,24 @@ Result<std::unique_ptr<TextClassifier>> TextClassifier::Train(
       if (r >= 0) row_ids.push_back(static_cast<uint32_t>(r));
     }
     Weigh(&row_ids, [&](uint32_t r) { return static_cast<double>(impl.idf[r]); }, &vec);
-    auto& row = rows[d];
-    for (const auto& [r, v] : vec.entries) row.push_back({static_cast<int>(r) + 1, v});
-    row.push_back({n_features + 1, 1.0});
-    row.push_back({-1, 0});
-    x[d] = row.data();
-    y[d] = label_ids[data[d].label];
+    for (const auto& [r, v] : vec.entries) problem.Add(r, v);
+    problem.EndRow(label_ids[data[d].label]);
   }
-  problem prob{};
-  prob.l = static_cast<int>(data.size());
-  prob.n = n_features + 1;
-  prob.y = y.data();
-  prob.x = x.data();
-  prob.bias = 1.0;
-  parameter param{};
-  param.solver_type = L2R_L2LOSS_SVC_DUAL;
-  param.C = settings.c;
-  param.eps = 0.1;
-  set_print_string_function(&QuietPrint);
-  if (const char* err = check_parameter(&prob, &param)) {
-    return Status::InvalidArgument(std::string("liblinear: ") + err);
-  }
-  model* m = train(&prob, &param);
-  if (m == nullptr) return Status::Internal("liblinear training failed");
+  Result<ml::LinearModel> m =
+      ml::TrainLinear(problem, {.solver = ml::LinearSolver::kL2LossSvcDual, .c = settings.c, .eps = 0.1});
+  if (!m.ok()) return m.status().WithContext("liblinear");
   const size_t nc = impl.labels.size();
-  impl.weights.assign((impl.buckets.size() + 1) * nc, 0.0f);
-  for (int k = 0; k < m->nr_class; ++k) {
-    const auto label = static_cast<size_t>(m->label[k]);
-    for (int f = 1; f <= n_features + 1; ++f) {
-      impl.weights[static_cast<size_t>(f - 1) * nc + label] =
-          static_cast<float>(get_decfun_coef(m, f, k));
+  // Row f of the weights is feature f's; the last row is the bias and stays 0. The trained bias
+  // weight has always been dropped here (liblinear's get_decfun_coef, which read it, returns 0
+  // past the last feature); using it would change every trained model and the figures in
+  // docs/text.md, so that is a decision of its own.
+  impl.weights.assign((n_features + 1) * nc, 0.0f);
+  for (size_t k = 0; k < m->labels.size(); ++k) {
+    const auto label = static_cast<size_t>(m->labels[k]);
+    for (size_t f = 0; f < n_features; ++f) {
+      impl.weights[f * nc + label] = static_cast<float>(m->weight(k, f));
     }
   }
-  free_and_destroy_model(&m);
   return c;
 }
 
