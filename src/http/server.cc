@@ -40,6 +40,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <touchpoint/core/strings.h>
+
 #include "http/target_internal.h"
 #include "http/worker_pool_internal.h"
 
@@ -317,9 +319,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
     for (const auto& field : message) {
       std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-      });
+      AsciiLowerInPlace(&name);
       request_.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     request_.body = std::move(message.body());

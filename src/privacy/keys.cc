@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include <touchpoint/core/strings.h>
 #include <touchpoint/core/status.h>
 
 namespace touchpoint::privacy {
@@ -24,21 +25,6 @@ std::string Hex(const unsigned char* data, size_t n) {
 void InitSodium() {
   static const bool ok = sodium_init() >= 0;
   if (!ok) std::abort();
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -72,14 +58,14 @@ Result<CreatedKey> CreateApiKey(store::ApiKeyRepository& keys, Role role, Millis
 }
 
 std::optional<std::string> KeyFromAuthorization(std::string_view header) {
-  header = Trim(header);
+  header = TrimView(header, kAsciiBlank);
   const size_t space = header.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
   const std::string_view scheme = header.substr(0, space);
-  const std::string_view value = Trim(header.substr(space + 1));
+  const std::string_view value = TrimView(header.substr(space + 1), kAsciiBlank);
   if (value.empty()) return std::nullopt;
-  if (IEquals(scheme, "Bearer")) return std::string(value);
-  if (!IEquals(scheme, "Basic")) return std::nullopt;
+  if (EqualsIgnoreAsciiCase(scheme, "Bearer")) return std::string(value);
+  if (!EqualsIgnoreAsciiCase(scheme, "Basic")) return std::nullopt;
   InitSodium();
   std::string decoded(value.size(), '\0');
   size_t decoded_len = 0;

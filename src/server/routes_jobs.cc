@@ -5,6 +5,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <touchpoint/core/strings.h>
 #include <touchpoint/insight/job_runner.h>
 
 #include "server/routes.h"
@@ -30,7 +31,7 @@ void RegisterJobsRoutes(Router& router, const ServerContext& context) {
   router.Add({"POST", "/v1/jobs/{job}", privacy::Permission::kRunJobs,
               [&context](const http::Request& req, const RouteMatch& match) {
                 std::string params = req.body;
-                if (params.find_first_not_of(" \t\r\n") == std::string::npos) params = "{}";
+                if (TrimView(params, kJsonWhitespace).empty()) params = "{}";
                 auto id = context.jobs->Start(match.Param("job"), std::move(params), "api");
                 if (!id.ok()) return StartError(id.status());
                 nlohmann::ordered_json body = {
