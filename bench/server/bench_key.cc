@@ -1,9 +1,9 @@
 // Prints a new API key with the given role for a data directory: bench_key DIR ROLE.
 #include <cstdio>
 
-#include "testing/data_dir.h"
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/open.h>
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", role.status().message().c_str());
     return 2;
   }
-  auto store = touchpoint::testing::OpenForKeys(argv[1]);
+  auto store = touchpoint::store::Open(touchpoint::store::UrlForDataDir(argv[1]));
   if (!store.ok()) {
     std::fprintf(stderr, "%s\n", store.status().message().c_str());
     return 1;

@@ -149,9 +149,10 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
       if (!id.ok()) log->warn("job at start not run name={} error={}", job.name, id.status().message());
     }
     jobs->WaitIdle();
-    for (const auto& record : *jobs->Recent(8)) {
-      if (record.trigger == "start") {
-        log->info("job at start name={} state={}", record.name, record.state);
+    auto recent = jobs->Recent(8);  // kept: a range-for over *temporary would dangle
+    if (recent.ok()) {
+      for (const auto& record : *recent) {
+        if (record.trigger == "start") log->info("job at start name={} state={}", record.name, record.state);
       }
     }
   }
