@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk bc python3-sklearn python3-scipy python3-numpy hyperfine)
+  packages+=(wrk bc time python3-sklearn python3-scipy python3-numpy hyperfine)
 fi
 
 missing=()
