@@ -966,4 +966,85 @@ class StoreView final : public CustomerView {
 
 std::unique_ptr<CustomerView> StoreCustomerView(store::Store& store) { return std::make_unique<StoreView>(store); }
 
+// ---- profile::ProfileSource ----
+
+namespace {
+
+// Calls fn with the profile of the live customer `root` (the fold of its members, its own
+// first) and returns true, or returns false when none of its members has an accumulator. A
+// customer nobody was merged into (most) is passed as stored, without a copy. state_mu held.
+template <typename Fn>
+bool VisitLive(const identity::IdentityGraph& graph,
+               const std::unordered_map<std::int64_t, profile::Profile>& profiles, CustomerId root, Fn&& fn) {
+  if (!graph.HasMerged(root)) {
+    auto it = profiles.find(root.value());
+    if (it == profiles.end()) return false;
+    fn(it->second);
+    return true;
+  }
+  profile::Profile folded;
+  bool any = false;
+  auto own = profiles.find(root.value());
+  if (own != profiles.end()) {
+    folded = own->second;
+    any = true;
+  }
+  for (CustomerId m : graph.Members(root)) {
+    if (m == root) continue;
+    auto it = profiles.find(m.value());
+    if (it == profiles.end()) continue;
+    folded.Absorb(it->second);
+    any = true;
+  }
+  if (any) fn(folded);
+  return any;
+}
+
+}  // namespace
+
+void Engine::ForEach(const std::function<void(CustomerId, const profile::Profile&)>& fn) const {
+  // The live customers that hold an accumulator, collected in one shared hold (the profile table
+  // cannot be walked across releases: it may rehash), then visited in slices.
+  std::vector<std::int64_t> roots;
+  {
+    std::shared_lock lock(impl_->state_mu);
+    roots.reserve(impl_->profiles.size());
+    for (const auto& entry : impl_->profiles) {
+      roots.push_back(impl_->graph.Find(CustomerId(entry.first)).value());
+    }
+  }
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  constexpr size_t kSlice = 2048;
+  for (size_t begin = 0; begin < roots.size(); begin += kSlice) {
+    const size_t end = std::min(roots.size(), begin + kSlice);
+    std::shared_lock lock(impl_->state_mu);
+    for (size_t i = begin; i < end; ++i) {
+      const CustomerId c(roots[i]);
+      if (impl_->graph.Find(c) != c) continue;  // merged away since the list was taken
+      VisitLive(impl_->graph, impl_->profiles, c, [&](const profile::Profile& p) { fn(c, p); });
+    }
+  }
+}
+
+bool Engine::With(CustomerId customer, const std::function<void(const profile::Profile&)>& fn) const {
+  if (!customer.valid()) return false;
+  std::shared_lock lock(impl_->state_mu);
+  if (impl_->graph.Find(customer) != customer) return false;
+  return VisitLive(impl_->graph, impl_->profiles, customer, fn);
+}
+
+std::vector<CustomerId> Engine::MergedInto(CustomerId customer) const {
+  std::vector<CustomerId> out;
+  if (!customer.valid()) return out;
+  std::shared_lock lock(impl_->state_mu);
+  if (impl_->graph.Find(customer) != customer || !impl_->graph.HasMerged(customer)) return out;
+  for (CustomerId m : impl_->graph.Members(customer)) {
+    if (m != customer) out.push_back(m);
+  }
+  return out;
+}
+
+Millis Engine::as_of() const { return newest_event_at(); }
+
 }  // namespace touchpoint::pipeline
