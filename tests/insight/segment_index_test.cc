@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -547,6 +549,56 @@ std::string Page(const std::string& anon, int n) {
 std::string Link(const std::string& user, const std::string& anon, int n) {
   return R"({"type":"identify","userId":")" + user + R"(","anonymousId":")" + anon + R"(","messageId":"i-)" +
          std::to_string(n) + R"(","timestamp":"2024-06-01T09:30:00Z"})";
+}
+
+ingest::Event UserEvent(const std::string& user, int n) {
+  ingest::Event e;
+  e.message_id = "f-" + std::to_string(n);
+  e.hash = ingest::HashMessageId(e.message_id);
+  e.timestamp = kT0 + n;
+  e.identifiers.push_back(identity::Identifier{identity::IdentifierKind::kUser, user});
+  return e;
+}
+
+// ForEach walks the profile table in slices of buckets, releasing the lock between them: every
+// customer that existed before it started is visited exactly once, in ascending id order, while
+// new customers arrive (and the table rehashes) meanwhile; merged-away customers are not.
+TEST_F(SegmentIndexEngineTest, ForEachVisitsEveryLiveCustomerOnceWhileCustomersArrive) {
+  constexpr int kBefore = 40'000;  // more than one slice of buckets
+  std::vector<ingest::Event> events;
+  for (int i = 0; i < kBefore; ++i) events.push_back(UserEvent("u" + std::to_string(i), i));
+  ASSERT_OK(engine_->Submit(std::move(events)));
+  Submit({Page("a-merged", 1), Link("u0", "a-merged", 2)});  // customer kBefore + 1 merges into 1
+  const std::int64_t live_before = engine_->Stats().customers;
+  ASSERT_EQ(live_before, kBefore);
+
+  std::atomic<bool> done{false};
+  std::thread arrivals([&] {
+    for (int b = 0; b < 8; ++b) {
+      std::vector<ingest::Event> more;
+      for (int i = 0; i < 10'000; ++i) {
+        const int n = kBefore + b * 10'000 + i;
+        more.push_back(UserEvent("new" + std::to_string(n), n));
+      }
+      EXPECT_OK(engine_->Submit(std::move(more)));
+    }
+    done = true;
+  });
+  int passes = 0;
+  do {  // walks overlapping the arrivals (and the table's rehashes)
+    ++passes;
+    std::vector<std::int64_t> visited;
+    engine_->ForEach([&](CustomerId c, const profile::Profile&) { visited.push_back(c.value()); });
+    ASSERT_TRUE(std::is_sorted(visited.begin(), visited.end())) << "pass " << passes;
+    ASSERT_EQ(std::adjacent_find(visited.begin(), visited.end()), visited.end())
+        << "visited twice, pass " << passes;
+    // Customers 1..kBefore existed before; kBefore + 1 (the visitor) was merged into 1.
+    const auto old_end = std::lower_bound(visited.begin(), visited.end(), kBefore + 1);
+    ASSERT_EQ(old_end - visited.begin(), kBefore) << "pass " << passes;
+    EXPECT_EQ(visited.front(), 1);
+    EXPECT_FALSE(std::binary_search(visited.begin(), visited.end(), kBefore + 1));
+  } while (!done);
+  arrivals.join();
 }
 
 TEST_F(SegmentIndexEngineTest, MergedCustomersLeaveTheCount) {
