@@ -287,6 +287,24 @@ TEST_F(SegmentIndexTest, ChangedCustomersJoinAndLeave) {
   EXPECT_EQ(CountOf("gold"), 1);
 }
 
+// An analytics job tags most customers at once: beyond 250,000 changed customers the index counts
+// in full instead (same result).
+TEST_F(SegmentIndexTest, ManyChangedCustomersAreCountedInFull) {
+  profiles_.Order(1, kT0, 300);
+  profiles_.Order(2, kT0, 300);
+  OpenIndex();
+  ASSERT_OK(index_->Define("gold", R"(tier = "gold")", "", nullptr));
+  profiles_.Tag(1, "tier", "\"gold\"");
+  profiles_.Tag(2, "tier", "\"gold\"");
+  std::vector<CustomerId> changed;
+  for (std::int64_t id = 1; id <= 300'000; ++id) changed.emplace_back(id);
+  index_->OnCustomersChanged(changed);
+  EXPECT_EQ(CountOf("gold"), 2);
+  profiles_.Tag(2, "tier", "\"silver\"");
+  index_->OnCustomersChanged(changed);
+  EXPECT_EQ(CountOf("gold"), 1);
+}
+
 TEST_F(SegmentIndexTest, MergedAwayCustomersAreNotCounted) {
   profiles_.Order(1, kT0, 300);
   profiles_.Order(2, kT0, 300);

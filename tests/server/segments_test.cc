@@ -60,6 +60,7 @@ class SegmentsHttpTest : public ::testing::Test {
     config_.log_level = "warn";
     config_.key_cache_seconds = 0;
     config_.text_analysis = false;
+    config_.jobs_schedule = "off";
     for (Role role : privacy::kAllRoles) {
       auto created = privacy::CreateApiKey(store_->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
       ASSERT_OK(created);
@@ -211,6 +212,36 @@ TEST_F(SegmentsHttpTest, PreviewCountsWithoutSaving) {
   EXPECT_EQ(j["count"], 1);
   EXPECT_EQ(j["rule"], "monetary >= 100 and orders_total > 0");
   EXPECT_EQ(json::parse(Get("/v1/segments").body)["segments"].size(), 0u);
+}
+
+// Tags written by an analytics job reach the counts (the jobs' tag sink notifies the index).
+TEST_F(SegmentsHttpTest, CountsFollowTheTagsOfAnalyticsJobs) {
+  StartApp();
+  std::vector<std::string> orders;
+  for (int i = 0; i < 30; ++i) orders.push_back(Order("u" + std::to_string(i), "o" + std::to_string(i), 100 + 50 * i));
+  Ingest(orders);
+  HttpResponse r = Send("PUT", "/v1/segments/tiered", R"({"rule": "tier is not null"})", Role::kAdmin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["count"], 0);
+
+  r = Send("POST", "/v1/jobs/rfm", "{}", Role::kAnalyst);
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id = std::to_string(json::parse(r.body)["id"].get<std::int64_t>());
+  json job;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    std::this_thread::sleep_for(10ms);
+    job = json::parse(Get("/v1/jobs/" + id, Role::kAnalyst).body);
+  } while (job["state"] != "done" && job["state"] != "failed" && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(job["state"], "done") << job.dump();
+
+  // The tags are written before the job is done, and the count with them: no waiting.
+  r = Get("/v1/segments/tiered");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json preview =
+      json::parse(Send("POST", "/v1/segments/preview", R"({"rule": "tier is not null"})", Role::kAdmin).body);
+  EXPECT_EQ(json::parse(r.body)["count"], 30);
+  EXPECT_EQ(json::parse(r.body)["count"], preview["count"]);
 }
 
 TEST_F(SegmentsHttpTest, SavedSegmentsAreCountedAgainAfterARestart) {
