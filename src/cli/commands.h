@@ -17,6 +17,9 @@ void RegisterServeCommand(CLI::App& app, int* exit_code);
 void RegisterTextCommands(CLI::App& app, int* exit_code);
 // segment rfm|kmeans, survey kano|drivers, rules mine, ltv (cli/analytics_commands.cc)
 void RegisterAnalyticsCommands(CLI::App& app, int* exit_code);
+// segment define|list|count|export under the `segment` command RegisterAnalyticsCommands
+// creates; call after it (cli/segment_commands.cc)
+void RegisterSegmentCommands(CLI::App& app, int* exit_code);
 // churn train|score|eval, forecast, staffing (cli/predict_commands.cc)
 void RegisterPredictCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates

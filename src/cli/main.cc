@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterServeCommand(app, &exit_code);
   touchpoint::cli::RegisterTextCommands(app, &exit_code);
   touchpoint::cli::RegisterAnalyticsCommands(app, &exit_code);
+  touchpoint::cli::RegisterSegmentCommands(app, &exit_code);
   touchpoint::cli::RegisterPredictCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -20,6 +20,7 @@
 
 #include <touchpoint/http/server.h>
 #include <touchpoint/insight/job_runner.h>
+#include <touchpoint/insight/segment_index.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/wiring.h>
 #include <touchpoint/privacy/keys.h>
@@ -27,6 +28,7 @@
 #include <touchpoint/service/escalation.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/open.h>
+#include <touchpoint/store/segment_repository.h>
 
 #include "server/metrics_internal.h"
 #include "server/router.h"
@@ -55,6 +57,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterTrackingRoutes(router, context);
   RegisterCustomerRoutes(router, context);
   RegisterJobsRoutes(router, context);
+  RegisterSegmentRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -86,6 +89,10 @@ class App::Impl {
   std::string host;
   uint16_t requested_port = 0;
   std::shared_ptr<spdlog::logger> log;
+  // Saved segments: their own connection, and the index the engine's hook and the jobs' tags keep
+  // current (declared before the engine, so that the engine, its hook and the jobs go first).
+  std::unique_ptr<store::Store> segments_store;
+  std::unique_ptr<insight::SegmentIndex> segments;
   std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
   // Analytics jobs: a read-only connection for their scans, their records on a connection of
   // their own, and the runner (stopped before the engine: jobs write tags through it).
@@ -93,6 +100,7 @@ class App::Impl {
   std::unique_ptr<wiring::SerializedJobRepository> job_records;
   std::unique_ptr<wiring::EngineActivitySource> job_source;
   std::unique_ptr<wiring::EngineTagSink> job_sink;
+  std::unique_ptr<insight::NotifyingTagSink> job_tags;  // job_sink, then the segments' counts
   std::unique_ptr<insight::JobRunner> jobs;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
@@ -133,6 +141,8 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   job_records = std::make_unique<wiring::SerializedJobRepository>(std::move(records_store));
   job_source = std::make_unique<wiring::EngineActivitySource>(*data->engine, job_reader.get());
   job_sink = std::make_unique<wiring::EngineTagSink>(*data->engine);
+  job_tags = std::make_unique<insight::NotifyingTagSink>(
+      *job_sink, [this](std::span<const CustomerId> customers) { segments->OnCustomersChanged(customers); });
   insight::JobRunnerOptions options;
   options.source = "the store";
   if (config.jobs_schedule != "off") {
@@ -142,7 +152,7 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
     options.schedule = std::move(schedule);
   }
   TP_ASSIGN_OR_RETURN(jobs, insight::JobRunner::Create(*job_records, SystemClock::Instance(),
-                                                       insight::BindJobs(*job_source, *job_sink), std::move(options)));
+                                                       insight::BindJobs(*job_source, *job_tags), std::move(options)));
   if (config.jobs_at_start) {
     for (const auto& job : insight::DefaultScheduledJobs()) {
       auto id = jobs->Start(job.name, job.params_json, "start");
@@ -236,10 +246,13 @@ void App::Impl::Stop() {
     data.reset();  // closes the store and releases its writer lock
   }
   jobs.reset();
+  job_tags.reset();
   job_sink.reset();
   job_source.reset();
   job_records.reset();
   job_reader.reset();
+  segments.reset();
+  segments_store.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -278,12 +291,19 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
   TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
+  // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
+  TP_ASSIGN_OR_RETURN(impl->segments_store, store::Open(url, side));
+  TP_ASSIGN_OR_RETURN(impl->segments,
+                      insight::SegmentIndex::Open(impl->segments_store->Get<store::SegmentRepository>(), engine,
+                                                  SystemClock::Instance()));
+  engine.Subscribe(MakeSegmentObserver(*impl->segments));
   TP_RETURN_IF_ERROR(impl->StartJobs(url, side));
   impl->context = ServerContext{.config = &impl->config,
                                 .engine = &engine,
                                 .metrics = &impl->metrics,
                                 .log = impl->log.get(),
-                                .jobs = impl->jobs.get()};
+                                .jobs = impl->jobs.get(),
+                                .segments = impl->segments.get()};
   RegisterAllRoutes(impl->router, impl->context);
 
   http::ServerOptions o;

@@ -2,6 +2,7 @@
 // routes_<module>.cc each; see the top of router.h for adding one).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <touchpoint/core/status.h>
@@ -14,6 +15,7 @@
 
 namespace touchpoint::insight {
 class JobRunner;
+class SegmentIndex;
 }
 
 namespace spdlog {
@@ -31,12 +33,18 @@ struct ServerContext {
   Metrics* metrics = nullptr;
   spdlog::logger* log = nullptr;
   insight::JobRunner* jobs = nullptr;
+  insight::SegmentIndex* segments = nullptr;  // saved segments over the engine's profiles
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
 void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // routes_tracking.cc
 void RegisterCustomerRoutes(Router& router, const ServerContext& context);  // routes_customers.cc
 void RegisterJobsRoutes(Router& router, const ServerContext& context);      // routes_jobs.cc
+void RegisterSegmentRoutes(Router& router, const ServerContext& context);   // routes_segments.cc
+
+// The post-commit adapter keeping `index`'s counts current: each committed batch's customers go
+// to SegmentIndex::OnCustomersChanged (routes_segments.cc). `index` must outlive the engine's hook.
+std::shared_ptr<pipeline::CommitObserver> MakeSegmentObserver(insight::SegmentIndex& index);
 
 // Every route of the API: what App serves and what router_test checks against the permission
 // matrix and docs/http-api.md. Defined in app.cc.

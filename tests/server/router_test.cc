@@ -264,7 +264,10 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
       got, UnorderedElementsAreArray({"GET /healthz", "GET /metrics", "GET /v1/stats", "POST /v1/identify",
                                       "POST /v1/track", "POST /v1/page", "POST /v1/alias", "POST /v1/screen",
                                       "POST /v1/group", "POST /v1/batch", "GET /v1/customers/{id}",
-                                      "POST /v1/jobs/{job}", "GET /v1/jobs/{job}", "GET /v1/jobs"}));
+                                      "POST /v1/jobs/{job}", "GET /v1/jobs/{job}", "GET /v1/jobs",
+                                      "GET /v1/segments", "PUT /v1/segments/{name}", "GET /v1/segments/{name}",
+                                      "DELETE /v1/segments/{name}", "GET /v1/segments/{name}/members",
+                                      "POST /v1/segments/preview"}));
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and

@@ -20,6 +20,7 @@
 #include <touchpoint/identity/identity_graph.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/ingest/event.h>
+#include <touchpoint/profile/profile_source.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/store.h>
 
@@ -88,7 +89,7 @@ struct EngineStats {
   std::int64_t shared_identifiers = 0;
 };
 
-class Engine : public CustomerView {
+class Engine : public CustomerView, public profile::ProfileSource {
  public:
   // Loads state from `store` and starts the writer. The engine owns the store (and so the
   // backend's writer lock, released when the engine is destroyed).
@@ -185,6 +186,19 @@ class Engine : public CustomerView {
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+
+  // ---- profile::ProfileSource: the live customers' profiles (saved segments evaluate rules
+  // over them). Callbacks run under the state lock held shared, so they delay the writer: keep
+  // them short. ForEach lists the live customers a slice of the profile table at a time, then
+  // folds them in slices of 2,048, releasing the lock between slices, so the writer waits at
+  // most one slice (~10 ms at 1 M customers). A customer without merged members is passed
+  // without a copy.
+ public:
+  void ForEach(const std::function<void(CustomerId, const profile::Profile&)>& fn) const override;
+  bool With(CustomerId customer, const std::function<void(const profile::Profile&)>& fn) const override;
+  std::vector<CustomerId> MergedInto(CustomerId customer) const override;
+  // The newest event's time (newest_event_at()).
+  Millis as_of() const override;
 };
 
 }  // namespace touchpoint::pipeline
