@@ -115,6 +115,7 @@ struct Batch {
   // For the post-commit hook, parallel to `events`: the live customer and the event's records.
   struct EventMeta {
     CustomerId live;
+    double revenue = 0;  // messages: the live customer's lifetime revenue
     std::int32_t order = -1;
     std::int32_t message = -1;
     std::int32_t survey = -1;
@@ -304,6 +305,7 @@ struct Engine::Impl {
         CommittedEvent ce;
         ce.seq = e.seq;
         ce.customer = m.live;
+        ce.customer_revenue = m.revenue;
         ce.original = e.customer;
         ce.timestamp = e.timestamp;
         ce.kind = e.kind;
@@ -509,6 +511,10 @@ struct Engine::Impl {
     if (e.message) {
       auto& m = *e.message;
       meta.message = static_cast<std::int32_t>(batch.messages.size());
+      // Here, on the writer, which reads the profiles without a lock: a consumer asking the
+      // engine per message took the shared lock ~200 k times in a 1 M-event load, against the
+      // writer's exclusive slices (+15 % ingest CPU).
+      meta.revenue = Revenue(r.customer);
       batch.normalized.push_back(std::move(m.normalized_text));
       batch.messages.push_back(store::MessageRecord{e.message_id, r.anchor_original, e.timestamp, m.conversation_id,
                                                     m.channel, m.author, m.inbound ? "in" : "out", std::move(m.text),

@@ -6,9 +6,9 @@
 
 namespace touchpoint::service {
 
-EscalationConsumer::EscalationConsumer(std::unique_ptr<store::Store> store, const pipeline::Engine& engine,
+EscalationConsumer::EscalationConsumer(std::unique_ptr<store::Store> store,
                                        std::unique_ptr<text::EscalationEngine> rules, EscalationOptions options)
-    : store_(std::move(store)), engine_(engine), rules_(std::move(rules)), options_(options) {}
+    : store_(std::move(store)), rules_(std::move(rules)), options_(options) {}
 
 void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> events) {
   std::vector<store::EscalationRecord>& out = pending_;
@@ -27,7 +27,7 @@ void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> e
     } else {
       m.normalized = e.normalized_text;  // analysed on the submitting thread already
     }
-    m.high_value_customer = engine_.Revenue(e.customer) >= options_.high_value_revenue;
+    m.high_value_customer = e.customer_revenue >= options_.high_value_revenue;
     if (!msg.sentiment_label.empty()) m.sentiment_score = msg.sentiment_score;
     for (auto& f : rules_->Process(m)) {
       std::string reason = f.reason;
@@ -63,7 +63,7 @@ Result<std::shared_ptr<EscalationConsumer>> AttachEscalation(pipeline::Engine& e
                                                              std::unique_ptr<store::Store> store,
                                                              EscalationOptions options) {
   TP_ASSIGN_OR_RETURN(std::unique_ptr<text::EscalationEngine> rules, text::EscalationEngine::Default());
-  auto consumer = std::make_shared<EscalationConsumer>(std::move(store), engine, std::move(rules), options);
+  auto consumer = std::make_shared<EscalationConsumer>(std::move(store), std::move(rules), options);
   engine.Subscribe(consumer);
   return consumer;
 }

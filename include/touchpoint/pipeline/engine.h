@@ -57,6 +57,8 @@ struct CommittedEvent {
   const store::SurveyRecord* survey = nullptr;
   // For messages: the folded text that text analysis produced (empty without analysis).
   std::string_view normalized_text;
+  // For messages: the lifetime revenue of `customer` when the event was committed.
+  double customer_revenue = 0;
 };
 
 // A consumer of committed events (the service desk, measurement, outreach). Subscribe before

@@ -27,17 +27,17 @@ struct EscalationOptions {
   // Firings are written in batches, not one transaction per commit: a second writer briefly
   // holds the database's write lock, and the committer waits for it. Flushed at this many, at
   // this age of the oldest unwritten one (checked when events arrive), and when the engine stops.
-  size_t flush_records = 1000;
-  Millis flush_ms = 1000;
+  size_t flush_records = 20000;
+  Millis flush_ms = 5000;
 };
 
 // Thread safety: OnCommitted is called by the engine's hook thread only; fired() from any thread.
 class EscalationConsumer final : public pipeline::CommitObserver {
  public:
   // `store` is this consumer's own connection (a SQLite connection is used by one thread; the
-  // engine's is its committer's); `engine` answers revenue lookups and must outlive this.
-  EscalationConsumer(std::unique_ptr<store::Store> store, const pipeline::Engine& engine,
-                     std::unique_ptr<text::EscalationEngine> rules, EscalationOptions options = {});
+  // engine's is its committer's).
+  EscalationConsumer(std::unique_ptr<store::Store> store, std::unique_ptr<text::EscalationEngine> rules,
+                     EscalationOptions options = {});
 
   void OnCommitted(std::span<const pipeline::CommittedEvent> events) override;
   void OnStop() override { Flush(); }
@@ -54,7 +54,6 @@ class EscalationConsumer final : public pipeline::CommitObserver {
   void Flush();
 
   std::unique_ptr<store::Store> store_;
-  const pipeline::Engine& engine_;
   std::vector<store::EscalationRecord> pending_;  // hook thread only
   std::chrono::steady_clock::time_point oldest_pending_;
   std::unique_ptr<text::EscalationEngine> rules_;
