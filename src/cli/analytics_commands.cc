@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/insight/drivers.h>
+#include <touchpoint/insight/job_rfm.h>
 #include <touchpoint/insight/kano.h>
 #include <touchpoint/insight/ltv.h>
 #include <touchpoint/insight/orders.h>
@@ -181,16 +182,6 @@ Json StatsJson(const insight::OrderCsvStats& s) {
   return j;
 }
 
-Json GroupJson(std::string_view name, const insight::GroupSummary& g) {
-  Json j;
-  j["name"] = std::string(name);
-  j["customers"] = g.customers;
-  j["customer_share"] = g.customer_share;
-  j["revenue"] = g.revenue;
-  j["revenue_share"] = g.revenue_share;
-  return j;
-}
-
 struct RfmArgs {
   OrderArgs orders;
   double silver = 5000;
@@ -264,22 +255,8 @@ int RunRfm(const RfmArgs& a) {
   j["customers"] = rfm->rows.size();
   j["revenue"] = rfm->revenue;
   j["mean_scores"] = {{"r", rfm->mean_r}, {"f", rfm->mean_f}, {"m", rfm->mean_m}};
-  Json layers = Json::array();
-  for (size_t i = 0; i < insight::kRfmLayerCount; ++i) {
-    layers.push_back(GroupJson(insight::RfmLayerName(static_cast<insight::RfmLayer>(i)), rfm->layers[i]));
-  }
-  j["layers"] = layers;
-  Json headlines = Json::array();
-  for (size_t i = 0; i < insight::kHeadlineLayerCount; ++i) {
-    headlines.push_back(GroupJson(insight::HeadlineLayerName(static_cast<insight::HeadlineLayer>(i)),
-                                  rfm->headlines[i]));
-  }
-  j["headline_layers"] = headlines;
-  Json tiers = Json::array();
-  for (size_t i = 0; i < insight::kTierCount; ++i) {
-    tiers.push_back(GroupJson(insight::TierName(static_cast<insight::Tier>(i)), rfm->tiers[i]));
-  }
-  j["tiers"] = tiers;
+  Json groups = Json::parse(insight::RfmGroupsJson(*rfm));  // kept: iterating a temporary's items() would dangle
+  for (auto& [key, value] : groups.items()) j[key] = std::move(value);
   j["tier_thresholds"] = {{"silver", a.silver}, {"gold", a.gold}};
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   Status s = WriteJson(j, a.orders.summary, false);

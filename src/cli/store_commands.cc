@@ -108,7 +108,13 @@ int RunIngest(const IngestArgs& a) {
                         {"seconds", std::round(secs * 1000) / 1000}};
   std::printf("%s\n", out.dump().c_str());
   pipeline::Engine::CloseForExit(std::move((*dir)->engine));  // the process exits next
-  if ((*dir)->escalation) (*dir)->escalation->Close();
+  if ((*dir)->escalation) {
+    if ((*dir)->escalation->lost() > 0) {
+      std::fprintf(stderr, "touchpoint: %lld escalation firings could not be stored (the database refused writes)\n",
+                   static_cast<long long>((*dir)->escalation->lost()));
+    }
+    (*dir)->escalation->Close();
+  }
   if (!summary->unreadable.empty()) return kExitUnavailable;
   return summary->rejected > 0 ? kExitPartial : kExitOk;
 }

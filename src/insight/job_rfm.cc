@@ -109,12 +109,8 @@ Result<RfmJobResult> RunRfmJob(const RfmJobParams& params, const Activity& activ
   return result;
 }
 
-std::string RfmJobResult::ToJson() const {
+std::string RfmGroupsJson(const RfmResult& rfm) {
   Json j;
-  j["as_of"] = FormatDate(rfm.as_of);
-  j["customers"] = rfm.rows.size();
-  j["revenue"] = rfm.revenue;
-  j["mean_scores"] = {{"r", rfm.mean_r}, {"f", rfm.mean_f}, {"m", rfm.mean_m}};
   Json layers = Json::array();
   for (size_t i = 0; i < kRfmLayerCount; ++i) {
     layers.push_back(GroupJson(RfmLayerName(static_cast<RfmLayer>(i)), rfm.layers[i]));
@@ -128,6 +124,17 @@ std::string RfmJobResult::ToJson() const {
   Json tiers = Json::array();
   for (size_t i = 0; i < kTierCount; ++i) tiers.push_back(GroupJson(TierName(static_cast<Tier>(i)), rfm.tiers[i]));
   j["tiers"] = tiers;
+  return j.dump();
+}
+
+std::string RfmJobResult::ToJson() const {
+  Json j;
+  j["as_of"] = FormatDate(rfm.as_of);
+  j["customers"] = rfm.rows.size();
+  j["revenue"] = rfm.revenue;
+  j["mean_scores"] = {{"r", rfm.mean_r}, {"f", rfm.mean_f}, {"m", rfm.mean_m}};
+  Json groups = Json::parse(RfmGroupsJson(rfm));  // kept: iterating a temporary's items() would dangle
+  for (auto& [key, value] : groups.items()) j[key] = std::move(value);
   j["tier_thresholds"] = {{"silver", params.silver}, {"gold", params.gold}};
   j["tagged"] = tagged;
   j["tags"] = {"rfm_layer", "rfm_headline", "rfm_score", "tier", "rfm_as_of"};

@@ -860,10 +860,6 @@ void Engine::Subscribe(std::shared_ptr<CommitObserver> observer) {
   impl_->observers.push_back(std::move(observer));
 }
 
-double Engine::Revenue(CustomerId customer) const {
-  std::shared_lock lock(impl_->state_mu);
-  return impl_->Revenue(impl_->graph.Find(customer));
-}
 
 Result<EngineOptions> DefaultEngineOptions(int max_customers_per_identifier, bool with_text) {
   EngineOptions o;

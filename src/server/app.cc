@@ -242,7 +242,10 @@ void App::Impl::Stop() {
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   log->info("stopping phase=engine");
   if (data) {
-    data->engine->Stop();
+    data->engine->Stop();  // drains the hook: the escalation consumer's last flush
+    if (data->escalation && data->escalation->lost() > 0) {
+      log->error("escalation firings lost count={} (their store refused writes)", data->escalation->lost());
+    }
     data.reset();  // closes the store and releases its writer lock
   }
   jobs.reset();

@@ -44,6 +44,12 @@ void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> e
   }
 }
 
+void EscalationConsumer::OnStop() {
+  Flush();
+  lost_.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
+  pending_.clear();
+}
+
 void EscalationConsumer::Flush() {
   if (pending_.empty() || store_ == nullptr) return;
   Status s = [&]() -> Status {
@@ -53,10 +59,16 @@ void EscalationConsumer::Flush() {
   }();
   if (s.ok()) {
     fired_.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
-  } else {
-    lost_.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
+    pending_.clear();
+    return;
   }
-  pending_.clear();
+  // Kept for the next flush (the age check makes it come soon); the oldest go when too many wait.
+  if (pending_.size() > options_.max_pending) {
+    const size_t drop = pending_.size() - options_.max_pending;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(drop));
+    lost_.fetch_add(static_cast<std::int64_t>(drop), std::memory_order_relaxed);
+  }
+  oldest_pending_ = std::chrono::steady_clock::now();
 }
 
 Result<std::shared_ptr<EscalationConsumer>> AttachEscalation(pipeline::Engine& engine,

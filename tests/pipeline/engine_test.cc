@@ -195,6 +195,7 @@ TEST(EngineTextTest, MessagesAreAnalysedAndEscalationsStored) {
   EXPECT_EQ(c["features"]["last_intent"], "refund");
   // Refund keyword → hand-off, two negatives → high risk, agent's banned phrase → flagged.
   engine.Stop();  // drains the hook
+  ASSERT_NE((*dir)->escalation, nullptr) << "the escalation rules were not subscribed";
   EXPECT_GE((*dir)->escalation->fired(), 3);
   auto store = ::touchpoint::testing::OpenReadOnly(tmp.path());
   ASSERT_OK(store);

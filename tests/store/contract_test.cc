@@ -228,6 +228,10 @@ TEST_P(StoreContractTest, ACommittedTransactionShowsEveryRepositorysWrites) {
   EXPECT_EQ(*repo<ProfileRepository>().Checkpoint(), 3);
   EXPECT_EQ(repo<ActivityRepository>().Counts()->messages, 1);
   EXPECT_EQ(*repo<EscalationRepository>().Count(), 1);
+  std::vector<EscalationRecord> escalations;
+  ASSERT_OK(repo<EscalationRepository>().Scan([&](EscalationRecord&& e) { escalations.push_back(std::move(e)); }));
+  EXPECT_EQ(escalations,
+            (std::vector<EscalationRecord>{{50, CustomerId(1), "c1", "m1", "refund", "handoff", "keyword"}}));
 }
 
 TEST_P(StoreContractTest, IdentityUpsertsKeepOneRowAndTheFirstSighting) {

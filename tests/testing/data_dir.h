@@ -7,31 +7,20 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/pipeline/engine.h>
-#include <touchpoint/service/escalation.h>
 #include <touchpoint/store/open.h>
+#include <touchpoint/wiring/wiring.h>
 
 namespace touchpoint::testing {
 
-struct WritableDataDir {
-  std::unique_ptr<pipeline::Engine> engine;  // owns the store and its writer lock
-  std::shared_ptr<service::EscalationConsumer> escalation;
-  ~WritableDataDir() { engine.reset(); }
-};
+using WritableDataDir = wiring::OpenedEngine;
 
-// Locks `dir` and loads the engine over its SQLite file; with `escalation`, subscribes the
-// escalation rules writing through a second connection.
+// Locks `dir` and loads the engine over its SQLite file, as the composition roots do
+// (wiring::OpenEngine); with `escalation`, subscribes the escalation rules.
 inline Result<std::unique_ptr<WritableDataDir>> OpenForWriting(const std::string& dir, pipeline::EngineOptions options,
                                                                const std::string& purpose, bool escalation = false) {
   store::OpenOptions o;
   o.purpose = purpose;
-  TP_ASSIGN_OR_RETURN(auto st, store::Open(store::UrlForDataDir(dir), o));
-  auto out = std::make_unique<WritableDataDir>();
-  TP_ASSIGN_OR_RETURN(out->engine, pipeline::Engine::Open(std::move(st), std::move(options)));
-  if (escalation) {
-    TP_ASSIGN_OR_RETURN(auto side, store::Open(store::UrlForDataDir(dir), {}));
-    TP_ASSIGN_OR_RETURN(out->escalation, service::AttachEscalation(*out->engine, std::move(side)));
-  }
-  return out;
+  return wiring::OpenEngine(store::UrlForDataDir(dir), std::move(options), o, escalation);
 }
 
 inline Result<std::unique_ptr<store::Store>> OpenReadOnly(const std::string& dir) {

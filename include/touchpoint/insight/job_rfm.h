@@ -32,6 +32,11 @@ struct RfmJobParams {
 // {"as_of": "2026-11-01" (any insight::ParseOrderDate form), "silver": 5000, "gold": 20000}.
 Result<RfmJobParams> ParseRfmJobParams(std::string_view json);
 
+// {"layers":[…],"headline_layers":[…],"tiers":[…]}: each group's name, customers, customer share,
+// revenue and revenue share, in enum order. The RFM job's result and `segment rfm --orders` both
+// show them.
+std::string RfmGroupsJson(const RfmResult& rfm);
+
 struct RfmJobResult {
   RfmResult rfm;                        // rows index `customers` through RfmRow::customer
   std::vector<std::int64_t> customers;  // book index → customer id

@@ -107,8 +107,6 @@ class Engine : public CustomerView, public profile::ProfileSource {
   // composition root that wires it keep it. Call before submitting events.
   void Subscribe(std::shared_ptr<CommitObserver> observer);
 
-  // The lifetime revenue of the live customer `customer` (sum over its members). Any thread.
-  double Revenue(CustomerId customer) const;
   ~Engine() override;  // calls Stop()
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -29,6 +29,9 @@ struct EscalationOptions {
   // this age of the oldest unwritten one (checked when events arrive), and when the engine stops.
   size_t flush_records = 20000;
   Millis flush_ms = 5000;
+  // A failed write keeps the firings for the next flush; beyond this many waiting, the oldest
+  // are dropped and counted in lost() (the store stays down: memory must not grow without end).
+  size_t max_pending = 200000;
 };
 
 // Thread safety: OnCommitted is called by the engine's hook thread only; fired() from any thread.
@@ -40,14 +43,16 @@ class EscalationConsumer final : public pipeline::CommitObserver {
                      EscalationOptions options = {});
 
   void OnCommitted(std::span<const pipeline::CommittedEvent> events) override;
-  void OnStop() override { Flush(); }
+  // A last flush; what still cannot be written is counted in lost().
+  void OnStop() override;
 
   // Closes the consumer's store. REQUIRES: the engine's hook has stopped (Engine::Stop ran).
   void Close() { store_.reset(); }
 
   // Firings stored since start (buffered ones are not counted until written).
   std::int64_t fired() const { return fired_.load(std::memory_order_relaxed); }
-  // Firings that could not be stored (the store failed; logged by count only).
+  // Firings dropped because the store failed for longer than max_pending allows. The composition
+  // roots report it when they stop (a count only: firings carry personal data).
   std::int64_t lost() const { return lost_.load(std::memory_order_relaxed); }
 
  private:

@@ -9,6 +9,7 @@
 // Nothing else changes: callers reach it with store.Get<R>().
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,7 +57,11 @@ class Store {
   template <class R>
   R& Get() const {
     R* r = Find<R>();
-    TP_CHECK(r != nullptr, "this store backend does not implement a repository");
+    if (r == nullptr) {
+      std::fprintf(stderr, "touchpoint: the %s store does not implement repository %s\n",
+                   std::string(backend()).c_str(), typeid(R).name());
+      TP_CHECK(r != nullptr, "every backend implements every repository (tests/store/contract_test.cc)");
+    }
     return *r;
   }
   template <class R>
