@@ -4,7 +4,8 @@
 //   sqlite:///abs/path/touchpoint.db   sqlite://relative/path.db   (the embedded default)
 //   memory:                            a new empty in-process store
 //   memory:NAME                        an in-process store shared by every Open of the same NAME
-//   postgresql://user:pw@host/db       (a later issue)
+//   postgresql://user@host:port/db     a PostgreSQL 15 database (libpq's URI; the password from
+//                                      OpenOptions::password, PGPASSWORD or ~/.pgpass)
 #pragma once
 
 #include <memory>
@@ -27,6 +28,12 @@ struct OpenOptions {
   // SQLite: "full" (fsync each commit) or "normal". Ignored by other backends.
   std::string synchronous = "full";
   int cache_mib = 32;  // SQLite page cache
+  // Several nodes (store/cluster.h): > 0 opens a writer fenced at this epoch: Begin() fails with
+  // kFailedPrecondition ("fenced") once another node was elected. 0: no fencing.
+  std::int64_t fence_epoch = 0;
+  // PostgreSQL: the password when the URL has none (read from [store] password_file); libpq
+  // otherwise uses PGPASSWORD or ~/.pgpass. Never logged.
+  std::string password;
 };
 
 // Opens the store at `url`. kInvalidArgument for an unknown scheme or a malformed URL;

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include <touchpoint/core/result.h>
+#include <touchpoint/store/cluster.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/transaction.h>
 
@@ -72,6 +73,9 @@ class Store {
 
   // nullptr when the backend has no write-path help.
   virtual Maintenance* maintenance() { return nullptr; }
+  // Writer election, fencing, node registry and change sequence for several nodes on one
+  // database (store/cluster.h); nullptr for single-node backends (SQLite).
+  virtual Cluster* cluster() { return nullptr; }
   // "sqlite", "memory", …
   virtual std::string_view backend() const = 0;
   virtual bool read_only() const = 0;
