@@ -44,3 +44,6 @@ pkg_check_modules(XXHASH   REQUIRED IMPORTED_TARGET libxxhash)     # PkgConfig::
 find_package(ZLIB REQUIRED)                                        # ZLIB::ZLIB
 pkg_check_modules(ZSTD     REQUIRED IMPORTED_TARGET libzstd)       # PkgConfig::ZSTD (event chunks)
 pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)      # PkgConfig::JEMALLOC (the binary's allocator)
+if(TP_WITH_POSTGRES)
+  pkg_check_modules(PQ     REQUIRED IMPORTED_TARGET libpq)         # PkgConfig::PQ (store/postgres)
+endif()

@@ -1,8 +1,9 @@
 # tp_add_module(name SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
 #   One STATIC library per module: tp_<name>, alias touchpoint::<name>.
 #   Public headers live in include/touchpoint/<name>/, private ones next to the sources.
-# tp_add_test(module SOURCES ... [DEPS ...] [LABELS ...])
-#   One GoogleTest binary per module: tp_<module>_test.
+# tp_add_test(module SOURCES ... [DEPS ...] [LABELS ...] [FIXTURES ...])
+#   One GoogleTest binary per module: tp_<module>_test. FIXTURES: ctest fixtures its tests need
+#   (e.g. `pg`, the throwaway PostgreSQL server of tests/CMakeLists.txt).
 # tp_add_bench(module SOURCES ... [DEPS ...])
 #   One Google Benchmark binary per module: tp_<module>_bench.
 
@@ -22,7 +23,7 @@ function(tp_add_module name)
 endfunction()
 
 function(tp_add_test module)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;FIXTURES" ${ARGN})
   set(target tp_${module}_test)
   add_executable(${target} ${ARG_SOURCES})
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/src)
@@ -35,7 +36,12 @@ function(tp_add_test module)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  if(ARG_FIXTURES)
+    gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60
+      PROPERTIES LABELS "${ARG_LABELS}" FIXTURES_REQUIRED "${ARG_FIXTURES}")
+  else()
+    gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  endif()
 endfunction()
 
 function(tp_add_bench module)

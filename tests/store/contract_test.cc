@@ -1,6 +1,7 @@
-// The storage contract: the same test cases for every backend (memory, SQLite; PostgreSQL when
-// TP_TEST_PG_URL is set). A backend is correct when it passes all of them unchanged. Backends are
-// opened by URL through store::Open, as the composition roots open them.
+// The storage contract: the same test cases for every backend (memory, SQLite, and PostgreSQL on
+// the throwaway server of ctest's `pg` fixture or TP_TEST_PG_URL, one fresh database per case). A
+// backend is correct when it passes all of them unchanged. Backends are opened by URL through
+// store::Open, as the composition roots open them.
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "pipeline/test_dir.h"
 #include "testing/matchers.h"
+#include "testing/pg.h"
 
 namespace touchpoint::store {
 namespace {
@@ -47,9 +49,10 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     } else if (backend == "memory") {
       url_ = "memory:contract-" + std::to_string(counter++);
     } else if (backend == "postgres") {
-      const char* pg = std::getenv("TP_TEST_PG_URL");
-      if (pg == nullptr || *pg == '\0') GTEST_SKIP() << "set TP_TEST_PG_URL to run the contract on PostgreSQL";
-      url_ = pg;
+      auto db = ::touchpoint::testing::PgDatabase::Create();  // a fresh database per case
+      if (!db.ok()) GTEST_SKIP() << db.status().message();
+      pg_ = std::move(*db);
+      url_ = pg_->url();
     }
     store_ = OpenStore();
     ASSERT_NE(store_, nullptr);
@@ -95,6 +98,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   }
 
   ::touchpoint::testing::TempDir tmp_;
+  std::unique_ptr<::touchpoint::testing::PgDatabase> pg_;  // dropped after the stores close
   std::string url_;
   std::unique_ptr<Store> keep_;
   std::unique_ptr<Store> store_;
@@ -498,8 +502,9 @@ TEST(StoreOpenTest, ASecondWriterOfOneSqliteDatabaseIsToldWhoHoldsIt) {
   auto second = Open(UrlForDataDir(tmp.path()), w);
   EXPECT_THAT(second.status(), StatusIs(StatusCode::kUnavailable));
   EXPECT_NE(second.status().message().find("touchpoint serve"), std::string::npos) << second.status().message();
-  auto reader = Open(UrlForDataDir(tmp.path()), OpenOptions{.read_only = true, .purpose = {}, .synchronous = "full",
-                                                            .cache_mib = 4});
+  OpenOptions ro_opts;
+  ro_opts.read_only = true;
+  auto reader = Open(UrlForDataDir(tmp.path()), ro_opts);
   EXPECT_OK(reader.status()) << "readers never need the writer lock";
   first->reset();
   EXPECT_OK(Open(UrlForDataDir(tmp.path()), w).status()) << "released when the first writer closes";

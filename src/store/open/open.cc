@@ -4,6 +4,9 @@
 
 #include <touchpoint/store/memory.h>
 #include <touchpoint/store/sqlite.h>
+#ifdef TP_WITH_POSTGRES
+#include <touchpoint/store/postgres.h>
+#endif
 
 namespace touchpoint::store {
 namespace {
@@ -63,8 +66,20 @@ Result<std::unique_ptr<Store>> Open(std::string_view url, const OpenOptions& opt
     return memory::OpenShared(name, options.read_only);
   }
   if (scheme == "postgresql" || scheme == "postgres") {
+#ifdef TP_WITH_POSTGRES
+    postgres::Options po;
+    po.url = std::string(url);
+    po.password = options.password;
+    po.read_only = options.read_only;
+    po.lock_purpose = options.read_only ? std::string() : options.purpose;
+    po.fence_epoch = options.fence_epoch;
+    auto opened = postgres::Open(po);
+    if (!opened.ok()) return opened.status().WithContext(RedactUrl(url));
+    return opened;
+#else
     return Status::InvalidArgument("store URL " + RedactUrl(url) +
-                                   ": this binary has no PostgreSQL backend yet (use sqlite:// or memory:)");
+                                   ": this binary was built without PostgreSQL (cmake -DTP_WITH_POSTGRES=ON)");
+#endif
   }
   return Status::InvalidArgument("store URL " + RedactUrl(url) +
                                  ": unknown scheme (use sqlite:///path/to/touchpoint.db or memory:)");

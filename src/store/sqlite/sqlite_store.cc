@@ -1,7 +1,6 @@
 // The SQLite adapter: the only code that sees sqlite3. One connection per store; the
 // repositories below share it (store/sqlite/db.h) and write inside its one open transaction.
 #include <sqlite3.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,6 +19,7 @@
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/sqlite.h>
 
+#include "store/common/identifier_key.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/event_chunk.h"
 #include "store/sqlite/writer_lock.h"
@@ -179,13 +179,6 @@ CREATE TABLE segments(
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
-
-// The identifiers table's lookup key: a 64-bit hash of (kind, value). It is on disk (schema 3),
-// so it must never change; XXH3's output has been frozen since xxHash 0.8.0.
-std::int64_t IdentifierKey(std::string_view kind, std::string_view value) {
-  const XXH64_hash_t seed = XXH3_64bits(kind.data(), kind.size());
-  return static_cast<std::int64_t>(XXH3_64bits_withSeed(value.data(), value.size(), seed));
-}
 
 // tp_identifier_key(kind, value) for SQL (the schema-3 migration).
 void IdentifierKeySql(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {

@@ -1,0 +1,1333 @@
+// The PostgreSQL adapter: the only code (with pg.h) that sees libpq. One connection per store;
+// the repositories share it and write inside its one open transaction. Bulk paths: events and
+// the other append-only rows go in with COPY, the identity tables and profiles with one upsert
+// per table and commit (arrays unnested), scans stream through cursors.
+//
+// Several nodes (store/cluster.h): the writer lock is a session advisory lock held on a
+// connection of its own; each election increments tp_cluster.epoch, and every write transaction
+// of a fenced store ends with an UPDATE of that row conditioned on its epoch — the row lock
+// orders it against the next election's UPDATE, so once a new epoch is committed the old
+// writer's commits fail ("fenced"), and no two epochs' commits interleave.
+#include <touchpoint/store/postgres.h>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/cluster.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/profile_repository.h>
+#include <touchpoint/store/segment_repository.h>
+
+#include "store/common/identifier_key.h"
+#include "store/postgres/pg.h"
+
+namespace touchpoint::store::postgres {
+namespace {
+
+constexpr int kSchemaVersion = 4;
+// Advisory lock keys (one namespace per database): the writer, and schema migrations.
+constexpr std::int64_t kWriterLockKey = 0x7470'0001;
+constexpr std::int64_t kMigrationLockKey = 0x7470'0002;
+// Database time in epoch milliseconds.
+constexpr const char* kNowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+// Migrations, applied in order; index i brings the schema from version i to i + 1. The version
+// numbers are SQLite's (store/sqlite), so one number names one logical schema on both backends;
+// SQLite's versions 2 and 3 changed only its physical layout (event chunks, hashed identifier
+// keys), which PostgreSQL's version 1 has in its own form.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE events(
+  seq bigint PRIMARY KEY,
+  hash_hi bigint NOT NULL, hash_lo bigint NOT NULL,
+  message_id text NOT NULL,
+  customer_id bigint NOT NULL,
+  ts bigint NOT NULL,
+  kind smallint NOT NULL,
+  name text NOT NULL,
+  body text NOT NULL,
+  epoch bigint NOT NULL DEFAULT 0);
+CREATE TABLE customers(
+  id bigint PRIMARY KEY,
+  merged_into bigint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL);
+CREATE INDEX customers_merged_into ON customers(merged_into) WHERE merged_into <> 0;
+CREATE TABLE identifiers(
+  id bigint PRIMARY KEY,
+  key bigint NOT NULL,
+  kind text NOT NULL, value text NOT NULL,
+  customer_id bigint NOT NULL,
+  blocked boolean NOT NULL DEFAULT false,
+  joins integer NOT NULL DEFAULT 0,
+  first_seen bigint NOT NULL,
+  first_message_id text NOT NULL);
+CREATE INDEX identifiers_key ON identifiers(key);
+CREATE INDEX identifiers_customer ON identifiers(customer_id);
+CREATE INDEX identifiers_blocked ON identifiers(id) WHERE blocked;
+CREATE TABLE merges(
+  id bigint PRIMARY KEY,
+  at bigint NOT NULL,
+  winner bigint NOT NULL, loser bigint NOT NULL,
+  bridge_identifier bigint NOT NULL,
+  message_id text NOT NULL,
+  reason text NOT NULL,
+  undone_at bigint NOT NULL DEFAULT 0);
+CREATE INDEX merges_winner ON merges(winner);
+CREATE INDEX merges_loser ON merges(loser);
+CREATE TABLE merge_blocks(a bigint NOT NULL, b bigint NOT NULL, PRIMARY KEY(a, b));
+CREATE TABLE profiles(
+  customer_id bigint PRIMARY KEY,
+  data text NOT NULL,
+  updated_at bigint NOT NULL);
+CREATE TABLE orders(
+  seq bigserial PRIMARY KEY,
+  order_id text NOT NULL,
+  customer_id bigint NOT NULL,
+  ts bigint NOT NULL,
+  total double precision NOT NULL,
+  currency text NOT NULL,
+  channel text NOT NULL,
+  items text NOT NULL);
+CREATE TABLE messages(
+  seq bigserial PRIMARY KEY,
+  message_id text NOT NULL,
+  customer_id bigint NOT NULL,
+  ts bigint NOT NULL,
+  conversation_id text NOT NULL,
+  channel text NOT NULL,
+  author text NOT NULL,
+  direction text NOT NULL,
+  text text NOT NULL,
+  language text NOT NULL,
+  sentiment_label text NOT NULL,
+  sentiment_score double precision NOT NULL,
+  intent text NOT NULL,
+  masked_text text NOT NULL);
+CREATE TABLE surveys(
+  seq bigserial PRIMARY KEY,
+  message_id text NOT NULL,
+  customer_id bigint NOT NULL,
+  ts bigint NOT NULL,
+  nps integer, csat integer,
+  comment text NOT NULL,
+  touchpoint text NOT NULL);
+CREATE TABLE escalations(
+  seq bigserial PRIMARY KEY,
+  at bigint NOT NULL,
+  customer_id bigint NOT NULL,
+  conversation_id text NOT NULL,
+  message_id text NOT NULL,
+  rule text NOT NULL, action text NOT NULL, reason text NOT NULL);
+CREATE TABLE meta(key text PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE api_keys(
+  id bigserial PRIMARY KEY,
+  role text NOT NULL,
+  key_hash text NOT NULL UNIQUE,
+  prefix text NOT NULL,
+  created_at bigint NOT NULL,
+  revoked_at bigint NOT NULL DEFAULT 0);
+CREATE TABLE tp_cluster(
+  id integer PRIMARY KEY CHECK (id = 1),
+  epoch bigint NOT NULL,
+  committed_seq bigint NOT NULL,
+  committed_epoch bigint NOT NULL,
+  committed_at bigint NOT NULL);
+INSERT INTO tp_cluster VALUES (1, 0, 0, 0, 0);
+CREATE TABLE tp_elections(
+  epoch bigint PRIMARY KEY,
+  node_id text NOT NULL,
+  at bigint NOT NULL);
+CREATE TABLE tp_nodes(
+  id text PRIMARY KEY,
+  address text NOT NULL,
+  role text NOT NULL,
+  epoch bigint NOT NULL,
+  heartbeat_at bigint NOT NULL);
+)sql",
+    "SELECT 1  -- 2: SQLite's event chunks (events are rows here)",
+    "SELECT 1  -- 3: SQLite's hashed identifier keys (in version 1 here)",
+    // 4: records of analytics jobs and saved segments.
+    R"sql(
+CREATE TABLE jobs(
+  id bigserial PRIMARY KEY,
+  name text NOT NULL,
+  state text NOT NULL,
+  params text NOT NULL,
+  result text NOT NULL,
+  error text NOT NULL,
+  trigger text NOT NULL,
+  created_at bigint NOT NULL,
+  started_at bigint NOT NULL,
+  finished_at bigint NOT NULL);
+CREATE INDEX jobs_unfinished ON jobs(state) WHERE state IN ('queued', 'running');
+CREATE TABLE segments(
+  name text PRIMARY KEY,
+  rule text NOT NULL,
+  description text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL);
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+Status ReadOnlyError() { return Status::FailedPrecondition("store is open read-only"); }
+
+// The state shared by a store's repositories: its connection and the one open transaction.
+class Session {
+ public:
+  Session(std::unique_ptr<Conn> conn, bool read_only) : conn_(std::move(conn)), read_only_(read_only) {}
+  Conn& conn() { return *conn_; }
+  bool read_only() const { return read_only_; }
+  bool in_txn() const { return txn_ != nullptr; }
+  void RequireTxn(const Transaction& txn) const {
+    TP_CHECK(&txn == txn_, "a write joined a transaction of another store (or none)");
+  }
+  void SetTxn(const Transaction* txn) { txn_ = txn; }
+  // Runs `fn(committed)` when the open transaction ends.
+  void OnTxnEnd(std::function<void(bool)> fn) { on_end_.push_back(std::move(fn)); }
+  void EndTxn(bool committed) {
+    auto fns = std::move(on_end_);
+    on_end_.clear();
+    txn_ = nullptr;
+    for (auto& fn : fns) fn(committed);
+  }
+
+ private:
+  std::unique_ptr<Conn> conn_;
+  bool read_only_;
+  const Transaction* txn_ = nullptr;
+  std::vector<std::function<void(bool)>> on_end_;
+};
+
+// ---- event log ----
+
+struct PreparedRows final : PreparedEvents {
+  const void* log = nullptr;
+  size_t events = 0;
+  std::string text;          // each event's columns after seq, tab-separated, no newline
+  std::vector<size_t> ends;  // end offset of each event's part
+};
+
+class PgEventLog final : public EventLog {
+ public:
+  explicit PgEventLog(Session& s) : s_(s) {}
+
+  Status Init() {
+    TP_ASSIGN_OR_RETURN(std::int64_t last, LastSeq());
+    next_seq_ = last + 1;
+    return Status::Ok();
+  }
+  void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
+  // The last seq appended in the open transaction (0 when it appended nothing).
+  std::int64_t txn_last_seq() const { return txn_open_ ? txn_seq_ - 1 : 0; }
+
+  std::unique_ptr<PreparedEvents> Prepare(std::span<const EventRecord> events) const {
+    if (s_.read_only() || events.empty()) return nullptr;
+    auto p = std::make_unique<PreparedRows>();
+    p->log = this;
+    p->events = events.size();
+    p->ends.reserve(events.size());
+    CopyRows row;
+    for (const EventRecord& e : events) {
+      row.Clear();
+      row.Int(static_cast<std::int64_t>(e.hash.hi)).Int(static_cast<std::int64_t>(e.hash.lo)).Text(e.message_id)
+          .Int(e.customer.value()).Int(e.timestamp).Int(static_cast<int>(e.kind)).Text(e.name).Text(e.body);
+      p->text += row.data();
+      p->ends.push_back(p->text.size());
+    }
+    return p;
+  }
+
+  Status Append(Transaction& txn, std::span<EventRecord> events, const PreparedEvents* prepared) override {
+    s_.RequireTxn(txn);
+    if (events.empty()) return Status::Ok();
+    if (!txn_open_) {
+      txn_open_ = true;
+      txn_seq_ = next_seq_;
+      s_.OnTxnEnd([this](bool committed) {
+        if (committed) next_seq_ = txn_seq_;
+        txn_open_ = false;
+      });
+    }
+    const auto* p = dynamic_cast<const PreparedRows*>(prepared);
+    if (p != nullptr && (p->log != this || p->events != events.size())) p = nullptr;  // stale
+    std::unique_ptr<PreparedEvents> own;
+    if (p == nullptr) {
+      own = Prepare(events);
+      p = static_cast<const PreparedRows*>(own.get());
+    }
+    std::string data;
+    data.reserve(p->text.size() + events.size() * 16);
+    const std::string epoch = std::to_string(epoch_);
+    size_t begin = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      events[i].seq = txn_seq_++;
+      data += std::to_string(events[i].seq);
+      data.push_back('\t');
+      data.append(p->text, begin, p->ends[i] - begin);
+      data.push_back('\t');
+      data += epoch;
+      data.push_back('\n');
+      begin = p->ends[i];
+    }
+    return s_.conn().CopyIn(
+        "COPY events(seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body, epoch) FROM STDIN", data);
+  }
+
+  Status RaiseNewestEventAt(Transaction& txn, Millis at) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO meta(key, value) VALUES('newest_event_at', $1) ON CONFLICT(key) DO UPDATE "
+               "SET value = greatest(meta.value, excluded.value)",
+               Params().Add(at))
+        .status();
+  }
+
+  Status ScanHashes(const std::function<void(const MessageHash&)>& fn) override {
+    return s_.conn().Scan("SELECT hash_hi, hash_lo FROM events ORDER BY seq", {}, [&](const PgResult& r, int i) {
+      fn(MessageHash{static_cast<std::uint64_t>(r.Int(i, 0)), static_cast<std::uint64_t>(r.Int(i, 1))});
+      return true;
+    }, 50'000);
+  }
+
+  Status ScanFrom(std::int64_t from_seq, const std::function<bool(EventRecord&&)>& fn) override {
+    return s_.conn().Scan(
+        "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body FROM events "
+        "WHERE seq >= $1 ORDER BY seq",
+        Params().Add(from_seq), [&](const PgResult& r, int i) {
+          EventRecord e;
+          e.seq = r.Int(i, 0);
+          e.hash = {static_cast<std::uint64_t>(r.Int(i, 1)), static_cast<std::uint64_t>(r.Int(i, 2))};
+          e.message_id = r.Text(i, 3);
+          e.customer = CustomerId(r.Int(i, 4));
+          e.timestamp = r.Int(i, 5);
+          e.kind = static_cast<EventKind>(r.Int(i, 6));
+          e.name = r.Text(i, 7);
+          e.body = r.Text(i, 8);
+          return fn(std::move(e));
+        });
+  }
+
+  Result<std::int64_t> LastSeq() override { return s_.conn().QueryInt("SELECT coalesce(max(seq), 0) FROM events"); }
+  Result<Millis> NewestEventAt() override {
+    return s_.conn().QueryInt("SELECT value FROM meta WHERE key = 'newest_event_at'");
+  }
+  Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT count(*) FROM events"); }
+
+ private:
+  Session& s_;
+  std::int64_t epoch_ = 0;
+  std::int64_t next_seq_ = 1;
+  std::int64_t txn_seq_ = 1;
+  bool txn_open_ = false;
+};
+
+// ---- identity ----
+
+constexpr const char* kIdentifierColumns = "id, kind, value, customer_id, blocked, joins, first_seen, first_message_id";
+constexpr const char* kMergeColumns = "id, at, winner, loser, bridge_identifier, message_id, reason, undone_at";
+
+IdentifierRecord ReadIdentifier(const PgResult& r, int i) {
+  IdentifierRecord rec;
+  rec.id = IdentifierId(r.Int(i, 0));
+  rec.kind = r.Text(i, 1);
+  rec.value = r.Text(i, 2);
+  rec.customer = CustomerId(r.Int(i, 3));
+  rec.blocked = r.Int(i, 4) != 0;
+  rec.joins = static_cast<int>(r.Int(i, 5));
+  rec.first_seen = r.Int(i, 6);
+  rec.first_message_id = r.Text(i, 7);
+  return rec;
+}
+
+MergeRecord ReadMerge(const PgResult& r, int i) {
+  MergeRecord m;
+  m.id = MergeId(r.Int(i, 0));
+  m.at = r.Int(i, 1);
+  m.winner = CustomerId(r.Int(i, 2));
+  m.loser = CustomerId(r.Int(i, 3));
+  m.bridge = IdentifierId(r.Int(i, 4));
+  m.message_id = r.Text(i, 5);
+  m.reason = r.Text(i, 6);
+  m.undone_at = r.Int(i, 7);
+  return m;
+}
+
+template <class T, class Fn>
+Result<std::vector<T>> Collect(Conn& conn, const std::string& sql, const Params& params, Fn&& read) {
+  TP_ASSIGN_OR_RETURN(PgResult r, conn.Query(sql, params));
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
+  return out;
+}
+
+std::vector<std::int64_t> Ids(std::span<const CustomerId> customers) {
+  std::vector<std::int64_t> out;
+  out.reserve(customers.size());
+  for (CustomerId c : customers) out.push_back(c.value());
+  return out;
+}
+
+class PgIdentity final : public IdentityRepository {
+ public:
+  explicit PgIdentity(Session& s) : s_(s) {}
+
+  Status PutCustomers(Transaction& txn, std::span<const CustomerRecord> customers) override {
+    s_.RequireTxn(txn);
+    if (customers.empty()) return Status::Ok();
+    ArrayLiteral id, merged, created;
+    for (const CustomerRecord& c : customers) {
+      id.Int(c.id.value());
+      merged.Int(c.merged_into.value());
+      created.Int(c.created_at);
+    }
+    // DISTINCT ON keeps the last row for an id given twice (ON CONFLICT cannot touch a row twice).
+    return s_.conn()
+        .Query("INSERT INTO customers(id, merged_into, created_at) SELECT DISTINCT ON (id) id, m, c FROM "
+               "unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS t(id, m, c, o) "
+               "ORDER BY id, o DESC ON CONFLICT(id) DO UPDATE SET merged_into = excluded.merged_into",
+               Params().Add(id.Take()).Add(merged.Take()).Add(created.Take()))
+        .status();
+  }
+
+  Status PutIdentifiers(Transaction& txn, std::span<const IdentifierRecord> identifiers) override {
+    s_.RequireTxn(txn);
+    if (identifiers.empty()) return Status::Ok();
+    ArrayLiteral id, key, kind, value, customer, blocked, joins, first_seen, first_message;
+    for (const IdentifierRecord& r : identifiers) {
+      id.Int(r.id.value());
+      key.Int(IdentifierKey(r.kind, r.value));
+      kind.Text(r.kind);
+      value.Text(r.value);
+      customer.Int(r.customer.value());
+      blocked.Bool(r.blocked);
+      joins.Int(r.joins);
+      first_seen.Int(r.first_seen);
+      first_message.Text(r.first_message_id);
+    }
+    return s_.conn()
+        .Query("INSERT INTO identifiers(id, key, kind, value, customer_id, blocked, joins, first_seen, "
+               "first_message_id) SELECT DISTINCT ON (id) id, k, kd, v, c, b, j, f, fm FROM unnest($1::bigint[], "
+               "$2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::integer[], $8::bigint[], "
+               "$9::text[]) WITH ORDINALITY AS t(id, k, kd, v, c, b, j, f, fm, o) ORDER BY id, o DESC "
+               "ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id, blocked = excluded.blocked, "
+               "joins = excluded.joins",
+               Params().Add(id.Take()).Add(key.Take()).Add(kind.Take()).Add(value.Take()).Add(customer.Take())
+                   .Add(blocked.Take()).Add(joins.Take()).Add(first_seen.Take()).Add(first_message.Take()))
+        .status();
+  }
+
+  Status PutMerges(Transaction& txn, std::span<const MergeRecord> merges) override {
+    s_.RequireTxn(txn);
+    if (merges.empty()) return Status::Ok();
+    ArrayLiteral id, at, winner, loser, bridge, message, reason, undone;
+    for (const MergeRecord& m : merges) {
+      id.Int(m.id.value());
+      at.Int(m.at);
+      winner.Int(m.winner.value());
+      loser.Int(m.loser.value());
+      bridge.Int(m.bridge.value());
+      message.Text(m.message_id);
+      reason.Text(m.reason);
+      undone.Int(m.undone_at);
+    }
+    return s_.conn()
+        .Query("INSERT INTO merges(id, at, winner, loser, bridge_identifier, message_id, reason, undone_at) "
+               "SELECT DISTINCT ON (id) id, a, w, l, b, m, r, u FROM unnest($1::bigint[], $2::bigint[], "
+               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bigint[]) WITH ORDINALITY "
+               "AS t(id, a, w, l, b, m, r, u, o) ORDER BY id, o DESC ON CONFLICT(id) DO UPDATE SET at = excluded.at, "
+               "winner = excluded.winner, loser = excluded.loser, bridge_identifier = excluded.bridge_identifier, "
+               "message_id = excluded.message_id, reason = excluded.reason, undone_at = excluded.undone_at",
+               Params().Add(id.Take()).Add(at.Take()).Add(winner.Take()).Add(loser.Take()).Add(bridge.Take())
+                   .Add(message.Take()).Add(reason.Take()).Add(undone.Take()))
+        .status();
+  }
+
+  Status AddMergeBlocks(Transaction& txn, std::span<const MergeBlock> blocks) override {
+    s_.RequireTxn(txn);
+    if (blocks.empty()) return Status::Ok();
+    ArrayLiteral a, b;
+    for (const auto& [x, y] : blocks) {
+      a.Int(x.value());
+      b.Int(y.value());
+    }
+    return s_.conn()
+        .Query("INSERT INTO merge_blocks(a, b) SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
+               "ON CONFLICT DO NOTHING",
+               Params().Add(a.Take()).Add(b.Take()))
+        .status();
+  }
+
+  Status ScanIdentifiers(const std::function<void(IdentifierRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string("SELECT ") + kIdentifierColumns + " FROM identifiers ORDER BY id", {},
+                          [&](const PgResult& r, int i) {
+                            fn(ReadIdentifier(r, i));
+                            return true;
+                          }, 20'000);
+  }
+
+  Status ScanCustomers(const std::function<void(const CustomerRecord&)>& fn) override {
+    return s_.conn().Scan("SELECT id, merged_into, created_at FROM customers ORDER BY id", {},
+                          [&](const PgResult& r, int i) {
+                            fn(CustomerRecord{CustomerId(r.Int(i, 0)), CustomerId(r.Int(i, 1)), r.Int(i, 2)});
+                            return true;
+                          }, 50'000);
+  }
+
+  Status ScanMerges(const std::function<void(MergeRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string("SELECT ") + kMergeColumns + " FROM merges ORDER BY id", {},
+                          [&](const PgResult& r, int i) {
+                            fn(ReadMerge(r, i));
+                            return true;
+                          });
+  }
+
+  Status ScanMergeBlocks(const std::function<void(CustomerId, CustomerId)>& fn) override {
+    return s_.conn().Scan("SELECT a, b FROM merge_blocks ORDER BY a, b", {}, [&](const PgResult& r, int i) {
+      fn(CustomerId(r.Int(i, 0)), CustomerId(r.Int(i, 1)));
+      return true;
+    });
+  }
+
+  Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind, const std::string& value) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(std::string("SELECT ") + kIdentifierColumns +
+                                                        " FROM identifiers WHERE key = $1 AND kind = $2 AND value = $3",
+                                                    Params().Add(IdentifierKey(kind, value)).Add(kind).Add(value)));
+    if (r.rows() == 0) return std::optional<IdentifierRecord>();
+    return std::optional<IdentifierRecord>(ReadIdentifier(r, 0));
+  }
+
+  Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT id, merged_into, created_at FROM customers WHERE id = $1",
+                                                    Params().Add(id.value())));
+    if (r.rows() == 0) return std::optional<CustomerRecord>();
+    return std::optional<CustomerRecord>(CustomerRecord{CustomerId(r.Int(0, 0)), CustomerId(r.Int(0, 1)), r.Int(0, 2)});
+  }
+
+  Result<std::vector<IdentifierRecord>> IdentifiersOf(std::span<const CustomerId> customers) override {
+    if (customers.empty()) return std::vector<IdentifierRecord>();
+    return Collect<IdentifierRecord>(s_.conn(),
+                                     std::string("SELECT ") + kIdentifierColumns +
+                                         " FROM identifiers WHERE customer_id = ANY($1::bigint[]) ORDER BY id",
+                                     Params().AddIntArray(Ids(customers)), ReadIdentifier);
+  }
+
+  Result<std::vector<CustomerId>> CustomersMergedInto(CustomerId id) override {
+    return Collect<CustomerId>(s_.conn(), "SELECT id FROM customers WHERE merged_into = $1 ORDER BY id",
+                               Params().Add(id.value()),
+                               [](const PgResult& r, int i) { return CustomerId(r.Int(i, 0)); });
+  }
+
+  Result<std::vector<MergeRecord>> MergesInvolving(std::span<const CustomerId> customers) override {
+    if (customers.empty()) return std::vector<MergeRecord>();
+    return Collect<MergeRecord>(s_.conn(),
+                                std::string("SELECT ") + kMergeColumns +
+                                    " FROM merges WHERE winner = ANY($1::bigint[]) OR loser = ANY($1::bigint[]) "
+                                    "ORDER BY id",
+                                Params().AddIntArray(Ids(customers)), ReadMerge);
+  }
+
+  Result<std::vector<IdentifierRecord>> BlockedIdentifiers() override {
+    return Collect<IdentifierRecord>(
+        s_.conn(), std::string("SELECT ") + kIdentifierColumns + " FROM identifiers WHERE blocked ORDER BY id", {},
+        ReadIdentifier);
+  }
+
+  Result<IdentityCounts> Counts() override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(
+                                        "SELECT (SELECT count(*) FROM customers WHERE merged_into = 0), "
+                                        "(SELECT count(*) FROM identifiers), "
+                                        "(SELECT count(*) FROM merges WHERE undone_at = 0)"));
+    return IdentityCounts{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2)};
+  }
+
+ private:
+  Session& s_;
+};
+
+// ---- profiles ----
+
+class PgProfiles final : public ProfileRepository {
+ public:
+  explicit PgProfiles(Session& s) : s_(s) {}
+
+  Status Put(Transaction& txn, std::span<const ProfileRecord> profiles) override {
+    s_.RequireTxn(txn);
+    if (profiles.empty()) return Status::Ok();
+    ArrayLiteral customer, data, updated;
+    for (const ProfileRecord& p : profiles) {
+      customer.Int(p.customer.value());
+      data.Text(p.data);
+      updated.Int(p.updated_at);
+    }
+    return s_.conn()
+        .Query("INSERT INTO profiles(customer_id, data, updated_at) SELECT DISTINCT ON (c) c, d, u FROM "
+               "unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(c, d, u, o) ORDER BY c, o DESC "
+               "ON CONFLICT(customer_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+               Params().Add(customer.Take()).Add(data.Take()).Add(updated.Take()))
+        .status();
+  }
+
+  Status SetCheckpoint(Transaction& txn, std::int64_t seq) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO meta(key, value) VALUES('profile_checkpoint', $1) ON CONFLICT(key) DO UPDATE "
+               "SET value = excluded.value",
+               Params().Add(seq))
+        .status();
+  }
+
+  Status Scan(const std::function<void(ProfileRecord&&)>& fn) override {
+    return s_.conn().Scan("SELECT customer_id, data, updated_at FROM profiles ORDER BY customer_id", {},
+                          [&](const PgResult& r, int i) {
+                            fn(ProfileRecord{CustomerId(r.Int(i, 0)), r.Text(i, 1), r.Int(i, 2)});
+                            return true;
+                          });
+  }
+
+  Result<std::optional<ProfileRecord>> Find(CustomerId id) override {
+    TP_ASSIGN_OR_RETURN(PgResult r,
+                        s_.conn().Query("SELECT customer_id, data, updated_at FROM profiles WHERE customer_id = $1",
+                                        Params().Add(id.value())));
+    if (r.rows() == 0) return std::optional<ProfileRecord>();
+    return std::optional<ProfileRecord>(ProfileRecord{CustomerId(r.Int(0, 0)), r.Text(0, 1), r.Int(0, 2)});
+  }
+
+  Result<std::int64_t> Checkpoint() override {
+    return s_.conn().QueryInt("SELECT value FROM meta WHERE key = 'profile_checkpoint'");
+  }
+
+ private:
+  Session& s_;
+};
+
+// ---- orders, messages, surveys ----
+
+class PgActivity final : public ActivityRepository {
+ public:
+  explicit PgActivity(Session& s) : s_(s) {}
+
+  Status AddOrders(Transaction& txn, std::span<const OrderRecord> orders) override {
+    s_.RequireTxn(txn);
+    CopyRows rows;
+    for (const OrderRecord& o : orders) {
+      rows.Text(o.order_id).Int(o.customer.value()).Int(o.timestamp).Real(o.total).Text(o.currency).Text(o.channel)
+          .Text(o.items_json).EndRow();
+    }
+    return s_.conn().CopyIn("COPY orders(order_id, customer_id, ts, total, currency, channel, items) FROM STDIN", rows);
+  }
+
+  Status AddMessages(Transaction& txn, std::span<const MessageRecord> messages) override {
+    s_.RequireTxn(txn);
+    CopyRows rows;
+    for (const MessageRecord& m : messages) {
+      rows.Text(m.message_id).Int(m.customer.value()).Int(m.timestamp).Text(m.conversation_id).Text(m.channel)
+          .Text(m.author).Text(m.direction).Text(m.text).Text(m.language).Text(m.sentiment_label)
+          .Real(m.sentiment_score).Text(m.intent).Text(m.masked_text).EndRow();
+    }
+    return s_.conn().CopyIn(
+        "COPY messages(message_id, customer_id, ts, conversation_id, channel, author, direction, text, language, "
+        "sentiment_label, sentiment_score, intent, masked_text) FROM STDIN",
+        rows);
+  }
+
+  Status AddSurveys(Transaction& txn, std::span<const SurveyRecord> surveys) override {
+    s_.RequireTxn(txn);
+    CopyRows rows;
+    for (const SurveyRecord& v : surveys) {
+      rows.Text(v.message_id).Int(v.customer.value()).Int(v.timestamp);
+      if (v.nps >= 0) rows.Int(v.nps); else rows.Null();
+      if (v.csat >= 0) rows.Int(v.csat); else rows.Null();
+      rows.Text(v.comment).Text(v.touchpoint).EndRow();
+    }
+    return s_.conn().CopyIn("COPY surveys(message_id, customer_id, ts, nps, csat, comment, touchpoint) FROM STDIN",
+                            rows);
+  }
+
+  Status ScanOrders(const std::function<void(OrderRecord&&)>& fn) override {
+    return s_.conn().Scan("SELECT order_id, customer_id, ts, total, currency, channel, items FROM orders ORDER BY seq",
+                          {}, [&](const PgResult& r, int i) {
+                            fn(OrderRecord{r.Text(i, 0), CustomerId(r.Int(i, 1)), r.Int(i, 2), r.Real(i, 3),
+                                           r.Text(i, 4), r.Text(i, 5), r.Text(i, 6)});
+                            return true;
+                          });
+  }
+
+  Status ScanMessages(const std::function<void(MessageRecord&&)>& fn) override {
+    return s_.conn().Scan(
+        "SELECT message_id, customer_id, ts, conversation_id, channel, author, direction, text, language, "
+        "sentiment_label, sentiment_score, intent, masked_text FROM messages ORDER BY seq",
+        {}, [&](const PgResult& r, int i) {
+          MessageRecord m;
+          m.message_id = r.Text(i, 0);
+          m.customer = CustomerId(r.Int(i, 1));
+          m.timestamp = r.Int(i, 2);
+          m.conversation_id = r.Text(i, 3);
+          m.channel = r.Text(i, 4);
+          m.author = r.Text(i, 5);
+          m.direction = r.Text(i, 6);
+          m.text = r.Text(i, 7);
+          m.language = r.Text(i, 8);
+          m.sentiment_label = r.Text(i, 9);
+          m.sentiment_score = r.Real(i, 10);
+          m.intent = r.Text(i, 11);
+          m.masked_text = r.Text(i, 12);
+          fn(std::move(m));
+          return true;
+        });
+  }
+
+  Status ScanSurveys(const std::function<void(SurveyRecord&&)>& fn) override {
+    return s_.conn().Scan(
+        "SELECT message_id, customer_id, ts, nps, csat, comment, touchpoint FROM surveys ORDER BY seq", {},
+        [&](const PgResult& r, int i) {
+          fn(SurveyRecord{r.Text(i, 0), CustomerId(r.Int(i, 1)), r.Int(i, 2),
+                          r.IsNull(i, 3) ? -1 : static_cast<int>(r.Int(i, 3)),
+                          r.IsNull(i, 4) ? -1 : static_cast<int>(r.Int(i, 4)), r.Text(i, 5), r.Text(i, 6)});
+          return true;
+        });
+  }
+
+  Result<ActivityCounts> Counts() override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT (SELECT count(*) FROM orders), "
+                                                    "(SELECT count(*) FROM messages), (SELECT count(*) FROM surveys)"));
+    return ActivityCounts{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2)};
+  }
+
+ private:
+  Session& s_;
+};
+
+// ---- escalations ----
+
+class PgEscalations final : public EscalationRepository {
+ public:
+  explicit PgEscalations(Session& s) : s_(s) {}
+
+  Status Add(Transaction& txn, std::span<const EscalationRecord> escalations) override {
+    s_.RequireTxn(txn);
+    CopyRows rows;
+    for (const EscalationRecord& e : escalations) {
+      rows.Int(e.at).Int(e.customer.value()).Text(e.conversation_id).Text(e.message_id).Text(e.rule)
+          .Text(e.action).Text(e.reason).EndRow();
+    }
+    return s_.conn().CopyIn(
+        "COPY escalations(at, customer_id, conversation_id, message_id, rule, action, reason) FROM STDIN", rows);
+  }
+
+  Status Scan(const std::function<void(EscalationRecord&&)>& fn) override {
+    return s_.conn().Scan(
+        "SELECT at, customer_id, conversation_id, message_id, rule, action, reason FROM escalations ORDER BY seq", {},
+        [&](const PgResult& r, int i) {
+          fn(EscalationRecord{r.Int(i, 0), CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Text(i, 4),
+                              r.Text(i, 5), r.Text(i, 6)});
+          return true;
+        });
+  }
+
+  Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT count(*) FROM escalations"); }
+
+ private:
+  Session& s_;
+};
+
+// ---- API keys, jobs, segments (each call its own small transaction) ----
+
+class PgApiKeys final : public ApiKeyRepository {
+ public:
+  explicit PgApiKeys(Session& s) : s_(s) {}
+
+  Result<ApiKeyRecord> Create(const std::string& role, const std::string& key_hash, const std::string& prefix,
+                              Millis now) override {
+    if (s_.read_only()) return ReadOnlyError();
+    auto r = s_.conn().Query("INSERT INTO api_keys(role, key_hash, prefix, created_at) VALUES($1, $2, $3, $4) "
+                             "RETURNING id",
+                             Params().Add(role).Add(key_hash).Add(prefix).Add(now));
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kAlreadyExists) return Status::AlreadyExists("a key with this hash exists");
+      return r.status();
+    }
+    return ApiKeyRecord{r->Int(0, 0), role, key_hash, prefix, now, 0};
+  }
+
+  Result<std::vector<ApiKeyRecord>> List() override {
+    return Collect<ApiKeyRecord>(s_.conn(),
+                                 "SELECT id, role, key_hash, prefix, created_at, revoked_at FROM api_keys ORDER BY id",
+                                 {}, Read);
+  }
+
+  Result<std::optional<ApiKeyRecord>> FindByHash(const std::string& key_hash) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT id, role, key_hash, prefix, created_at, revoked_at "
+                                                    "FROM api_keys WHERE key_hash = $1",
+                                                    Params().Add(key_hash)));
+    if (r.rows() == 0) return std::optional<ApiKeyRecord>();
+    return std::optional<ApiKeyRecord>(Read(r, 0));
+  }
+
+  Status Revoke(const std::string& id_or_prefix, Millis now) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE api_keys SET revoked_at = $2 WHERE revoked_at = 0 AND "
+                                                    "(id::text = $1 OR prefix = $1)",
+                                                    Params().Add(id_or_prefix).Add(now)));
+    if (r.affected() == 0) return Status::NotFound("no active key with id or prefix '" + id_or_prefix + "'");
+    return Status::Ok();
+  }
+
+ private:
+  static ApiKeyRecord Read(const PgResult& r, int i) {
+    return ApiKeyRecord{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4), r.Int(i, 5)};
+  }
+  Session& s_;
+};
+
+class PgJobs final : public JobRepository {
+ public:
+  explicit PgJobs(Session& s) : s_(s) {}
+
+  Result<JobRecord> Create(const JobRecord& job) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(std::int64_t id,
+                        s_.conn().QueryInt("INSERT INTO jobs(name, state, params, result, error, trigger, created_at, "
+                                           "started_at, finished_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                                           "RETURNING id",
+                                           Bind(job)));
+    JobRecord out = job;
+    out.id = id;
+    return out;
+  }
+
+  Status Update(const JobRecord& job) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE jobs SET name = $1, state = $2, params = $3, result = $4, "
+                                                    "error = $5, trigger = $6, created_at = $7, started_at = $8, "
+                                                    "finished_at = $9 WHERE id = $10",
+                                                    Bind(job).Add(job.id)));
+    if (r.affected() == 0) return Status::NotFound("no job with id " + std::to_string(job.id));
+    return Status::Ok();
+  }
+
+  Result<std::optional<JobRecord>> Find(std::int64_t id) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<JobRecord>(s_.conn(), std::string(kSelect) + " WHERE id = $1",
+                                                      Params().Add(id), Read));
+    if (rows.empty()) return std::optional<JobRecord>();
+    return std::optional<JobRecord>(std::move(rows[0]));
+  }
+
+  Result<std::vector<JobRecord>> Recent(int limit) override {
+    return Collect<JobRecord>(s_.conn(), std::string(kSelect) + " ORDER BY id DESC LIMIT $1", Params().Add(limit),
+                              Read);
+  }
+
+  Result<std::vector<JobRecord>> Unfinished() override {
+    return Collect<JobRecord>(s_.conn(), std::string(kSelect) + " WHERE state IN ('queued', 'running') ORDER BY id",
+                              {}, Read);
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT id, name, state, params, result, error, trigger, created_at, started_at, finished_at FROM jobs";
+  static Params Bind(const JobRecord& j) {
+    Params p;
+    p.Add(j.name).Add(j.state).Add(CleanText(j.params_json)).Add(CleanText(j.result_json)).Add(CleanText(j.error))
+        .Add(j.trigger).Add(j.created_at).Add(j.started_at).Add(j.finished_at);
+    return p;
+  }
+  static JobRecord Read(const PgResult& r, int i) {
+    JobRecord j;
+    j.id = r.Int(i, 0);
+    j.name = r.Text(i, 1);
+    j.state = r.Text(i, 2);
+    j.params_json = r.Text(i, 3);
+    j.result_json = r.Text(i, 4);
+    j.error = r.Text(i, 5);
+    j.trigger = r.Text(i, 6);
+    j.created_at = r.Int(i, 7);
+    j.started_at = r.Int(i, 8);
+    j.finished_at = r.Int(i, 9);
+    return j;
+  }
+  Session& s_;
+};
+
+class PgSegments final : public SegmentRepository {
+ public:
+  explicit PgSegments(Session& s) : s_(s) {}
+
+  Status Put(const SegmentRecord& v) override {
+    if (s_.read_only()) return ReadOnlyError();
+    return s_.conn()
+        .Query("INSERT INTO segments(name, rule, description, created_at, updated_at) VALUES($1, $2, $3, $4, $5) "
+               "ON CONFLICT(name) DO UPDATE SET rule = excluded.rule, description = excluded.description, "
+               "updated_at = excluded.updated_at",
+               Params().Add(CleanText(v.name)).Add(CleanText(v.rule)).Add(CleanText(v.description)).Add(v.created_at)
+                   .Add(v.updated_at))
+        .status();
+  }
+
+  Status Delete(const std::string& name) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("DELETE FROM segments WHERE name = $1", Params().Add(name)));
+    if (r.affected() == 0) return Status::NotFound("no segment named '" + name + "'");
+    return Status::Ok();
+  }
+
+  Result<std::optional<SegmentRecord>> Find(const std::string& name) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<SegmentRecord>(s_.conn(), std::string(kSelect) + " WHERE name = $1",
+                                                          Params().Add(name), Read));
+    if (rows.empty()) return std::optional<SegmentRecord>();
+    return std::optional<SegmentRecord>(std::move(rows[0]));
+  }
+
+  // Byte order (COLLATE "C"), as the other backends: the database's locale must not reorder.
+  Result<std::vector<SegmentRecord>> List() override {
+    return Collect<SegmentRecord>(s_.conn(), std::string(kSelect) + " ORDER BY name COLLATE \"C\"", {}, Read);
+  }
+
+ private:
+  static constexpr const char* kSelect = "SELECT name, rule, description, created_at, updated_at FROM segments";
+  static SegmentRecord Read(const PgResult& r, int i) {
+    return SegmentRecord{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4)};
+  }
+  Session& s_;
+};
+
+// ---- several nodes ----
+
+ConnectOptions LeaseConnectOptions(const Options& o, const std::string& purpose) {
+  ConnectOptions c;
+  c.url = o.url;
+  c.password = o.password;
+  c.application_name = ("touchpoint writer: " + purpose).substr(0, 63);
+  c.reconnect = false;
+  // A session idle this long is ended by the server: a frozen holder loses the lock.
+  c.settings = {{"idle_session_timeout", std::to_string(o.lease_timeout_ms) + "ms"},
+                {"tcp_keepalives_idle", "2"},
+                {"tcp_keepalives_interval", "1"},
+                {"tcp_keepalives_count", "3"}};
+  return c;
+}
+
+class PgLease final : public WriterLease {
+ public:
+  PgLease(std::unique_ptr<Conn> conn, std::int64_t epoch) : conn_(std::move(conn)), epoch_(epoch) {}
+  ~PgLease() override {
+    // Closing the session releases the advisory lock.
+  }
+  std::int64_t epoch() const override { return epoch_; }
+  Status Check() override {
+    std::scoped_lock lock(mu_);
+    auto r = conn_->QueryInt("SELECT epoch FROM tp_cluster WHERE id = 1");
+    if (!r.ok()) return Status::Unavailable("writer lease lost: " + r.status().message());
+    if (*r != epoch_) {
+      return Status::FailedPrecondition("fenced: epoch " + std::to_string(epoch_) + " was superseded by " +
+                                        std::to_string(*r));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<Conn> conn_;
+  std::int64_t epoch_;
+};
+
+// Takes the writer lock on a new connection and starts a new epoch; nullptr when held.
+Result<std::unique_ptr<WriterLease>> AcquireLease(const Options& options, const std::string& holder) {
+  TP_ASSIGN_OR_RETURN(auto conn, Conn::Connect(LeaseConnectOptions(options, holder)));
+  TP_ASSIGN_OR_RETURN(std::int64_t got, conn->QueryInt("SELECT pg_try_advisory_lock($1)::int",
+                                                       Params().Add(kWriterLockKey)));
+  if (got == 0) return std::unique_ptr<WriterLease>();
+  // The UPDATE waits for the row lock of a previous writer's commit in flight (bounded by its
+  // idle_in_transaction_session_timeout), so that commit lands before the new epoch or not at all.
+  TP_RETURN_IF_ERROR(conn->Exec("BEGIN"));
+  auto epoch = conn->QueryInt("UPDATE tp_cluster SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch");
+  Status s = epoch.status();
+  if (s.ok()) {
+    s = conn->Query(std::string("INSERT INTO tp_elections(epoch, node_id, at) VALUES($1, $2, ") + kNowMs + ")",
+                    Params().Add(*epoch).Add(holder))
+            .status();
+  }
+  if (s.ok()) s = conn->Commit();
+  if (!s.ok()) {
+    conn->Rollback();
+    return s.WithContext("start a new writer epoch");
+  }
+  return std::unique_ptr<WriterLease>(std::make_unique<PgLease>(std::move(conn), *epoch));
+}
+
+// Who holds the writer lock, for the error another writer gets.
+std::string LockHolder(Conn& conn) {
+  auto r = conn.Query("SELECT a.application_name, coalesce(host(a.client_addr), 'local'), a.pid FROM pg_locks l "
+                      "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
+                      "l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+                      "((l.classid::bigint << 32) | l.objid::bigint) = $1",
+                      Params().Add(kWriterLockKey));
+  if (!r.ok() || r->rows() == 0) return "another process";
+  return "'" + r->Text(0, 0) + "' (backend pid " + r->Text(0, 2) + ", client " + r->Text(0, 1) + ")";
+}
+
+class PgCluster final : public Cluster {
+ public:
+  explicit PgCluster(Options options) : options_(std::move(options)) {}
+
+  Result<std::unique_ptr<WriterLease>> TryAcquire(const std::string& node_id) override {
+    return AcquireLease(options_, node_id);
+  }
+
+  Result<std::int64_t> CurrentEpoch() override {
+    std::scoped_lock lock(mu_);
+    TP_RETURN_IF_ERROR(EnsureControl());
+    return control_->QueryInt("SELECT epoch FROM tp_cluster WHERE id = 1");
+  }
+
+  Status Heartbeat(const NodeRecord& node) override {
+    std::scoped_lock lock(mu_);
+    TP_RETURN_IF_ERROR(EnsureControl());
+    return control_
+        ->Query(std::string("INSERT INTO tp_nodes(id, address, role, epoch, heartbeat_at) VALUES($1, $2, $3, $4, ") +
+                    kNowMs + ") ON CONFLICT(id) DO UPDATE SET address = excluded.address, role = excluded.role, "
+                             "epoch = excluded.epoch, heartbeat_at = excluded.heartbeat_at",
+                Params().Add(node.id).Add(node.address).Add(node.role).Add(node.epoch))
+        .status();
+  }
+
+  Result<std::vector<NodeRecord>> Nodes() override {
+    std::scoped_lock lock(mu_);
+    TP_RETURN_IF_ERROR(EnsureControl());
+    return Collect<NodeRecord>(*control_,
+                               "SELECT id, address, role, epoch, heartbeat_at FROM tp_nodes ORDER BY id COLLATE \"C\"",
+                               {}, [](const PgResult& r, int i) {
+                                 return NodeRecord{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4)};
+                               });
+  }
+
+  Status Leave(const std::string& node_id) override {
+    std::scoped_lock lock(mu_);
+    TP_RETURN_IF_ERROR(EnsureControl());
+    return control_->Query("DELETE FROM tp_nodes WHERE id = $1", Params().Add(node_id)).status();
+  }
+
+  Result<ChangePoint> Committed() override {
+    std::scoped_lock lock(mu_);
+    TP_RETURN_IF_ERROR(EnsureControl());
+    return ReadCommitted(*control_);
+  }
+
+  Result<ChangePoint> WaitForChange(std::int64_t after_seq, std::chrono::milliseconds timeout) override {
+    std::scoped_lock lock(listen_mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (listen_ == nullptr || PQstatus(listen_->raw()) != CONNECTION_OK) {
+      listen_.reset();
+      ConnectOptions c{options_.url, options_.password, "touchpoint listen", 5, {}, true};
+      TP_ASSIGN_OR_RETURN(listen_, Conn::Connect(c));
+      TP_RETURN_IF_ERROR(listen_->Exec("LISTEN tp_changes"));
+    }
+    // Direct read first: a commit announced before LISTEN (or a missed notification) is seen.
+    TP_ASSIGN_OR_RETURN(ChangePoint now, ReadCommitted(*listen_));
+    if (now.seq > after_seq) return now;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd pfd{PQsocket(listen_->raw()), POLLIN, 0};
+      const int ready = poll(&pfd, 1, static_cast<int>(left.count()));
+      if (ready < 0) break;
+      if (ready == 0) break;
+      if (PQconsumeInput(listen_->raw()) == 0) return listen_->Error("wait for commits");
+      bool advanced = false;
+      while (PGnotify* n = PQnotifies(listen_->raw())) {
+        const std::int64_t seq = std::strtoll(n->extra, nullptr, 10);
+        if (seq > after_seq) advanced = true;
+        PQfreemem(n);
+      }
+      if (advanced) break;
+    }
+    return ReadCommitted(*listen_);
+  }
+
+ private:
+  static Result<ChangePoint> ReadCommitted(Conn& conn) {
+    TP_ASSIGN_OR_RETURN(PgResult r,
+                        conn.Query("SELECT committed_seq, committed_epoch, committed_at FROM tp_cluster WHERE id = 1"));
+    if (r.rows() == 0) return ChangePoint{};
+    return ChangePoint{r.Int(0, 0), r.Int(0, 1), r.Int(0, 2)};
+  }
+  Status EnsureControl() {
+    if (control_ != nullptr) return Status::Ok();
+    ConnectOptions c{options_.url, options_.password, "touchpoint cluster", 5, {}, true};
+    TP_ASSIGN_OR_RETURN(control_, Conn::Connect(c));
+    return Status::Ok();
+  }
+
+  Options options_;
+  std::mutex mu_;
+  std::unique_ptr<Conn> control_;  // guarded by mu_
+  std::mutex listen_mu_;
+  std::unique_ptr<Conn> listen_;  // guarded by listen_mu_
+};
+
+// ---- the store ----
+
+class PgStore;
+
+class PgTransaction final : public Transaction {
+ public:
+  explicit PgTransaction(PgStore& store) : store_(store) {}
+  ~PgTransaction() override;
+  Status Commit() override;
+
+ private:
+  PgStore& store_;
+  bool done_ = false;
+};
+
+class PgStore final : public Store, public Maintenance {
+ public:
+  PgStore(std::unique_ptr<Conn> conn, Options options, std::unique_ptr<WriterLease> own_lease)
+      : options_(std::move(options)),
+        own_lease_(std::move(own_lease)),
+        session_(std::move(conn), options_.read_only),
+        events_(session_),
+        identity_(session_),
+        profiles_(session_),
+        activity_(session_),
+        escalations_(session_),
+        keys_(session_),
+        jobs_(session_),
+        segments_(session_),
+        cluster_(options_) {
+    if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
+    events_.set_epoch(options_.fence_epoch);
+    Provide<EventLog>(events_);
+    Provide<IdentityRepository>(identity_);
+    Provide<ProfileRepository>(profiles_);
+    Provide<ActivityRepository>(activity_);
+    Provide<EscalationRepository>(escalations_);
+    Provide<ApiKeyRepository>(keys_);
+    Provide<JobRepository>(jobs_);
+    Provide<SegmentRepository>(segments_);
+    if (own_lease_ != nullptr) {
+      // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
+      // a lost lease early; commits are fenced whatever this thread sees.
+      keeper_ = std::thread([this] { KeepLease(); });
+    }
+  }
+  ~PgStore() override {
+    if (keeper_.joinable()) {
+      {
+        std::scoped_lock lock(keeper_mu_);
+        stop_keeper_ = true;
+      }
+      keeper_cv_.notify_all();
+      keeper_.join();
+    }
+  }
+
+  Status Init() {
+    TP_RETURN_IF_ERROR(Migrate());
+    return events_.Init();
+  }
+
+  Result<std::unique_ptr<Transaction>> Begin() override {
+    if (options_.read_only) return ReadOnlyError();
+    if (session_.in_txn()) return Status::FailedPrecondition("a transaction is already open on this store");
+    if (lease_lost_.load()) return Status::FailedPrecondition("fenced: " + lease_error());
+    TP_RETURN_IF_ERROR(session_.conn().Exec("BEGIN"));
+    auto txn = std::make_unique<PgTransaction>(*this);
+    session_.SetTxn(txn.get());
+    return std::unique_ptr<Transaction>(std::move(txn));
+  }
+
+  Status CommitTxn() {
+    Conn& c = session_.conn();
+    const std::int64_t last = events_.txn_last_seq();
+    Status s = Status::Ok();
+    if (options_.fence_epoch > 0) {
+      // The fence: this commit counts only while the epoch is still ours. The row lock taken here
+      // orders it against the next election's epoch UPDATE.
+      auto r = c.Query(std::string("UPDATE tp_cluster SET committed_seq = greatest(committed_seq, $2), "
+                                   "committed_epoch = $1, committed_at = ") +
+                           kNowMs + " WHERE id = 1 AND epoch = $1",
+                       Params().Add(options_.fence_epoch).Add(last));
+      if (!r.ok()) {
+        s = r.status();
+      } else if (r->affected() == 0) {
+        auto now = c.QueryInt("SELECT epoch FROM tp_cluster WHERE id = 1");
+        s = Status::FailedPrecondition("fenced: this writer's epoch " + std::to_string(options_.fence_epoch) +
+                                       " was superseded" +
+                                       (now.ok() ? " by epoch " + std::to_string(*now) : std::string()) +
+                                       "; nothing of this transaction was committed");
+        lease_lost_ = true;
+      }
+    } else if (last > 0) {
+      s = c.Query(std::string("UPDATE tp_cluster SET committed_seq = greatest(committed_seq, $1), committed_at = ") +
+                      kNowMs + " WHERE id = 1",
+                  Params().Add(last))
+              .status();
+    }
+    if (s.ok() && last > 0) s = c.Query("SELECT pg_notify('tp_changes', $1)", Params().Add(last)).status();
+    if (s.ok()) s = c.Commit();
+    if (!s.ok()) c.Rollback();
+    session_.EndTxn(s.ok());
+    return s;
+  }
+  void RollbackTxn() {
+    session_.conn().Rollback();
+    session_.EndTxn(false);
+  }
+
+  Maintenance* maintenance() override { return options_.read_only ? nullptr : this; }
+  Cluster* cluster() override { return &cluster_; }
+  std::string_view backend() const override { return "postgres"; }
+  bool read_only() const override { return options_.read_only; }
+  int schema_version() const override { return version_; }
+
+  std::unique_ptr<PreparedEvents> PrepareEvents(std::span<const EventRecord> events) override {
+    return events_.Prepare(events);
+  }
+  void FoldLog() override {}
+
+ private:
+  Status Migrate() {
+    Conn& c = session_.conn();
+    if (options_.read_only) {
+      TP_ASSIGN_OR_RETURN(PgResult exists, c.Query("SELECT to_regclass('schema_version') IS NOT NULL"));
+      if (exists.rows() == 0 || exists.Int(0, 0) == 0) {
+        return Status::FailedPrecondition("the database holds no Touchpoint schema yet (start a writer first)");
+      }
+      TP_ASSIGN_OR_RETURN(std::int64_t v, c.QueryInt("SELECT max(version) FROM schema_version"));
+      version_ = static_cast<int>(v);
+      if (version_ > kSchemaVersion) return TooNew();
+      if (version_ < kSchemaVersion) {
+        return Status::FailedPrecondition("database schema version " + std::to_string(version_) +
+                                          " predates this binary's (" + std::to_string(kSchemaVersion) +
+                                          "); start a writer (touchpoint serve) to upgrade it");
+      }
+      return Status::Ok();
+    }
+    // One transaction, serialised between nodes starting at once by a transaction-level lock.
+    TP_RETURN_IF_ERROR(c.Exec("BEGIN"));
+    Status s = [&]() -> Status {
+      TP_RETURN_IF_ERROR(c.Query("SELECT pg_advisory_xact_lock($1)", Params().Add(kMigrationLockKey)).status());
+      TP_RETURN_IF_ERROR(c.Exec("CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)"));
+      TP_ASSIGN_OR_RETURN(std::int64_t v, c.QueryInt("SELECT coalesce(max(version), 0) FROM schema_version"));
+      version_ = static_cast<int>(v);
+      if (version_ > kSchemaVersion) return TooNew();
+      while (version_ < kSchemaVersion) {
+        TP_RETURN_IF_ERROR(c.Exec(kMigrations[version_]).WithContext("migration to schema version " +
+                                                                     std::to_string(version_ + 1)));
+        ++version_;
+      }
+      TP_RETURN_IF_ERROR(c.Exec("DELETE FROM schema_version"));
+      return c.Exec("INSERT INTO schema_version(version) VALUES(" + std::to_string(version_) + ")");
+    }();
+    if (!s.ok()) {
+      c.Rollback();
+      return s;
+    }
+    return c.Commit();
+  }
+
+  Status TooNew() const {
+    return Status::FailedPrecondition("database schema version " + std::to_string(version_) +
+                                      " is newer than this binary supports (" + std::to_string(kSchemaVersion) +
+                                      "); upgrade touchpoint");
+  }
+
+  void KeepLease() {
+    std::unique_lock lock(keeper_mu_);
+    while (!stop_keeper_) {
+      keeper_cv_.wait_for(lock, std::chrono::milliseconds(std::max(100, options_.lease_timeout_ms / 5)));
+      if (stop_keeper_) break;
+      lock.unlock();
+      Status s = own_lease_->Check();
+      lock.lock();
+      if (!s.ok()) {
+        lease_error_ = s.message();
+        lease_lost_ = true;
+        break;
+      }
+    }
+  }
+  std::string lease_error() {
+    std::scoped_lock lock(keeper_mu_);
+    return lease_error_;
+  }
+
+  Options options_;
+  std::unique_ptr<WriterLease> own_lease_;  // a writer opened with lock_purpose holds its own
+  Session session_;
+  PgEventLog events_;
+  PgIdentity identity_;
+  PgProfiles profiles_;
+  PgActivity activity_;
+  PgEscalations escalations_;
+  PgApiKeys keys_;
+  PgJobs jobs_;
+  PgSegments segments_;
+  PgCluster cluster_;
+  int version_ = 0;
+  std::atomic<bool> lease_lost_{false};
+  std::mutex keeper_mu_;
+  std::condition_variable keeper_cv_;
+  bool stop_keeper_ = false;   // guarded by keeper_mu_
+  std::string lease_error_;    // guarded by keeper_mu_
+  std::thread keeper_;
+};
+
+PgTransaction::~PgTransaction() {
+  if (!done_) store_.RollbackTxn();
+}
+
+Status PgTransaction::Commit() {
+  TP_CHECK(!done_, "transaction committed twice");
+  done_ = true;
+  return store_.CommitTxn();
+}
+
+}  // namespace
+
+int CurrentSchemaVersion() { return kSchemaVersion; }
+
+Result<std::unique_ptr<Store>> Open(const Options& options) {
+  ConnectOptions c;
+  c.url = options.url;
+  c.password = options.password;
+  c.application_name = options.read_only ? "touchpoint reader" : "touchpoint";
+  if (options.read_only) {
+    c.settings.emplace_back("default_transaction_read_only", "on");
+  } else {
+    // A writer's transaction left idle (a frozen process) is rolled back by the server, so it
+    // cannot hold up the next election's epoch update.
+    c.settings.emplace_back("idle_in_transaction_session_timeout", std::to_string(options.lease_timeout_ms) + "ms");
+  }
+  TP_ASSIGN_OR_RETURN(auto conn, Conn::Connect(c));
+  std::unique_ptr<WriterLease> lease;
+  if (!options.read_only && !options.lock_purpose.empty() && options.fence_epoch == 0) {
+    // The schema (and tp_cluster) must exist before an election: migrate first on this connection.
+    auto probe = std::make_unique<PgStore>(std::move(conn), options, nullptr);
+    TP_RETURN_IF_ERROR(probe->Init());
+    TP_ASSIGN_OR_RETURN(conn, Conn::Connect(c));
+    TP_ASSIGN_OR_RETURN(lease, AcquireLease(options, options.lock_purpose));
+    if (lease == nullptr) {
+      return Status::Unavailable("another writer holds this database's writer lock: " + LockHolder(*conn));
+    }
+  }
+  auto store = std::make_unique<PgStore>(std::move(conn), options, std::move(lease));
+  TP_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace touchpoint::store::postgres

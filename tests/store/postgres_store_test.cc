@@ -1,0 +1,253 @@
+// What only the PostgreSQL backend has (the shared behaviour is in contract_test.cc): logins and
+// their errors, schema versions, the writer lock, fencing, leases that a frozen holder loses, the
+// change sequence, and text PostgreSQL would refuse. Each case runs on a fresh database of the
+// throwaway server that ctest's `pg` fixture starts, and skips (saying why) without one.
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/cluster.h>
+#include <touchpoint/store/open.h>
+#include <touchpoint/store/store.h>
+
+#ifdef TP_WITH_POSTGRES
+#include <touchpoint/store/postgres.h>
+#endif
+
+#include "testing/matchers.h"
+#include "testing/pg.h"
+
+namespace touchpoint::store {
+namespace {
+
+using ::touchpoint::testing::StatusIs;
+using ::touchpoint::testing::WithDatabase;
+
+EventRecord Event(int i) {
+  EventRecord e;
+  e.hash = {static_cast<std::uint64_t>(i) + 1, 99};
+  e.message_id = "m-" + std::to_string(i);
+  e.customer = CustomerId(1);
+  e.timestamp = 1'700'000'000'000 + i;
+  e.body = "{}";
+  return e;
+}
+
+Status AppendOne(Store& s, int i) {
+  TP_ASSIGN_OR_RETURN(auto txn, s.Begin());
+  std::vector<EventRecord> e{Event(i)};
+  TP_RETURN_IF_ERROR(s.Get<EventLog>().Append(*txn, e));
+  return txn->Commit();
+}
+
+TEST(PostgresStoreTest, WrongPasswordAndMissingDatabaseAreClearErrorsThatNeverShowThePassword) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  ASSERT_OK(db->Exec("DO $$ BEGIN CREATE ROLE tp_password_user LOGIN PASSWORD 'right-horse'; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$"));
+  ASSERT_OK(db->Exec("GRANT ALL ON SCHEMA public TO tp_password_user"));
+  const std::string host = WithDatabase(db->admin_url(), db->name());
+  std::string as_user = host;
+  as_user.replace(as_user.find("postgres@"), 9, "tp_password_user@");
+
+  OpenOptions wrong;
+  wrong.password = "wrong-battery";
+  auto refused = Open(as_user, wrong);
+  EXPECT_THAT(refused.status(), StatusIs(StatusCode::kUnavailable));
+  EXPECT_NE(refused.status().message().find("password authentication failed"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(refused.status().message().find("wrong-battery"), std::string::npos);
+
+  std::string in_url = as_user;
+  in_url.replace(in_url.find("tp_password_user@"), 17, "tp_password_user:wrong-battery@");
+  auto refused_url = Open(in_url);
+  EXPECT_FALSE(refused_url.ok());
+  EXPECT_EQ(refused_url.status().message().find("wrong-battery"), std::string::npos) << refused_url.status().message();
+
+  OpenOptions right;
+  right.password = "right-horse";
+  auto opened = Open(as_user, right);
+  EXPECT_OK(opened.status()) << "the password from [store] password_file works";
+
+  auto missing = Open(WithDatabase(db->admin_url(), "tp_no_such_database"));
+  EXPECT_THAT(missing.status(), StatusIs(StatusCode::kUnavailable));
+  EXPECT_NE(missing.status().message().find("does not exist"), std::string::npos) << missing.status().message();
+}
+
+TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  { ASSERT_OK(Open(db->url()).status()); }
+  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), "4");
+
+  // An installation of schema 3 (before jobs and segments): readers refuse, a writer migrates.
+  ASSERT_OK(db->Exec("DROP TABLE jobs; DROP TABLE segments; UPDATE schema_version SET version = 3"));
+  OpenOptions ro;
+  ro.read_only = true;
+  auto old_reader = Open(db->url(), ro);
+  EXPECT_THAT(old_reader.status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_NE(old_reader.status().message().find("predates"), std::string::npos);
+  auto writer = Open(db->url());
+  ASSERT_OK(writer.status());
+  EXPECT_EQ((*writer)->schema_version(), 4);
+  EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM jobs"), "0");
+  writer->reset();
+
+  ASSERT_OK(db->Exec("UPDATE schema_version SET version = 99"));
+  auto too_new = Open(db->url());
+  EXPECT_THAT(too_new.status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_NE(too_new.status().message().find("newer than this binary"), std::string::npos);
+  EXPECT_THAT(Open(db->url(), ro).status(), StatusIs(StatusCode::kFailedPrecondition));
+
+  TP_PG_DATABASE_OR_SKIP(empty);
+  auto no_schema = Open(empty->url(), ro);
+  EXPECT_THAT(no_schema.status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_NE(no_schema.status().message().find("no Touchpoint schema"), std::string::npos);
+}
+
+TEST(PostgresStoreTest, OneWriterAtATimeAndTheSecondIsToldWhoHoldsTheLock) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  OpenOptions w;
+  w.purpose = "touchpoint serve";
+  auto first = Open(db->url(), w);
+  ASSERT_OK(first.status());
+  w.purpose = "touchpoint ingest";
+  auto second = Open(db->url(), w);
+  EXPECT_THAT(second.status(), StatusIs(StatusCode::kUnavailable));
+  EXPECT_NE(second.status().message().find("touchpoint serve"), std::string::npos) << second.status().message();
+  OpenOptions ro;
+  ro.read_only = true;
+  EXPECT_OK(Open(db->url(), ro).status()) << "readers never need the writer lock";
+  EXPECT_OK(AppendOne(**first, 1));
+  first->reset();
+  auto third = Open(db->url(), w);
+  ASSERT_OK(third.status()) << "released when the first writer closes";
+  EXPECT_OK(AppendOne(**third, 2));
+  // Every commit records its writer's epoch: the second writer's is the later one.
+  EXPECT_EQ(*db->QueryValue("SELECT count(DISTINCT epoch) FROM events"), "2");
+}
+
+TEST(PostgresStoreTest, AFencedWriterCommitsNothingOnceANewEpochBegan) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  auto admin = Open(db->url());
+  ASSERT_OK(admin.status());
+  Cluster* cluster = (*admin)->cluster();
+  ASSERT_NE(cluster, nullptr);
+  auto lease = cluster->TryAcquire("node-a");
+  ASSERT_OK(lease.status());
+  ASSERT_NE(*lease, nullptr);
+  const std::int64_t epoch = (*lease)->epoch();
+  EXPECT_OK((*lease)->Check());
+  auto none = cluster->TryAcquire("node-b");
+  ASSERT_OK(none.status());
+  EXPECT_EQ(*none, nullptr) << "the lock is held: no second writer";
+
+  OpenOptions fenced;
+  fenced.fence_epoch = epoch;
+  auto writer = Open(db->url(), fenced);
+  ASSERT_OK(writer.status());
+  ASSERT_OK(AppendOne(**writer, 1));
+
+  // The lease is lost (its holder gone); node-b is elected. The old writer's store, still open
+  // and unaware, must not commit anything any more.
+  lease->reset();
+  auto b = cluster->TryAcquire("node-b");
+  ASSERT_OK(b.status());
+  ASSERT_NE(*b, nullptr);
+  EXPECT_EQ((*b)->epoch(), epoch + 1);
+  auto txn = (*writer)->Begin();
+  ASSERT_OK(txn.status());
+  std::vector<EventRecord> e{Event(2)};
+  ASSERT_OK((*writer)->Get<EventLog>().Append(**txn, e));
+  Status commit = (*txn)->Commit();
+  EXPECT_THAT(commit, StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_NE(commit.message().find("fenced"), std::string::npos) << commit.message();
+  EXPECT_EQ(*(*admin)->Get<EventLog>().Count(), 1) << "nothing of the fenced transaction is stored";
+  EXPECT_EQ(*db->QueryValue("SELECT node_id FROM tp_elections WHERE epoch = " + std::to_string(epoch + 1)), "node-b");
+}
+
+#ifdef TP_WITH_POSTGRES
+TEST(PostgresStoreTest, AFrozenLeaseHolderLosesTheLockAndFindsItselfFenced) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  postgres::Options o;
+  o.url = db->url();
+  o.lease_timeout_ms = 300;
+  auto store = postgres::Open(o);
+  ASSERT_OK(store.status());
+  Cluster* cluster = (*store)->cluster();
+  auto lease = cluster->TryAcquire("frozen");
+  ASSERT_OK(lease.status());
+  ASSERT_NE(*lease, nullptr);
+  // The holder does not call Check() for longer than the lease timeout (SIGSTOP, a long pause):
+  // the server ends its session, and with it the lock.
+  std::unique_ptr<WriterLease> next;
+  for (int i = 0; i < 100 && next == nullptr; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto got = cluster->TryAcquire("successor");
+    ASSERT_OK(got.status());
+    next = std::move(*got);
+  }
+  ASSERT_NE(next, nullptr) << "a successor is elected once the frozen session is ended";
+  EXPECT_EQ(next->epoch(), (*lease)->epoch() + 1);
+  EXPECT_FALSE((*lease)->Check().ok()) << "on waking up, the old holder learns it lost the lease";
+}
+#endif
+
+TEST(PostgresStoreTest, FollowersLearnOfCommitsThroughTheChangeSequence) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  auto writer = Open(db->url());
+  ASSERT_OK(writer.status());
+  OpenOptions ro;
+  ro.read_only = true;
+  auto follower = Open(db->url(), ro);
+  ASSERT_OK(follower.status());
+  Cluster* cluster = (*follower)->cluster();
+  ASSERT_NE(cluster, nullptr);
+  auto idle = cluster->WaitForChange(0, std::chrono::milliseconds(50));
+  ASSERT_OK(idle.status());
+  EXPECT_EQ(idle->seq, 0) << "no commit yet: the wait times out";
+
+  std::thread commit([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_OK(AppendOne(**writer, 1));
+    EXPECT_OK(AppendOne(**writer, 2));
+  });
+  std::int64_t seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (seen < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto change = cluster->WaitForChange(seen, std::chrono::seconds(5));
+    ASSERT_OK(change.status());
+    seen = change->seq;
+  }
+  commit.join();
+  EXPECT_EQ(seen, 2);
+  auto committed = cluster->Committed();
+  ASSERT_OK(committed.status());
+  EXPECT_EQ(committed->seq, 2);
+  EXPECT_GT(committed->committed_at, 0);
+}
+
+TEST(PostgresStoreTest, TextPostgresCannotHoldIsCleanedInsteadOfFailingTheCommit) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  auto s = Open(db->url());
+  ASSERT_OK(s.status());
+  MessageRecord m;
+  m.message_id = "odd";
+  m.customer = CustomerId(1);
+  static constexpr char kRaw[] = "nul\0byte and \xff bad \xe4\xbd\xa0\xe5\xa5\xbd tab\tnew\nline back\\slash";
+  m.text = std::string(kRaw, sizeof kRaw - 1);
+  {
+    auto txn = (*s)->Begin();
+    ASSERT_OK(txn.status());
+    std::vector<MessageRecord> ms{m};
+    ASSERT_OK((*s)->Get<ActivityRepository>().AddMessages(**txn, ms));
+    ASSERT_OK((*txn)->Commit());
+  }
+  std::vector<MessageRecord> back;
+  ASSERT_OK((*s)->Get<ActivityRepository>().ScanMessages([&](MessageRecord&& r) { back.push_back(std::move(r)); }));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].text, "nulbyte and \xef\xbf\xbd bad \xe4\xbd\xa0\xe5\xa5\xbd tab\tnew\nline back\\slash");
+}
+
+}  // namespace
+}  // namespace touchpoint::store

@@ -1,0 +1,111 @@
+#include "testing/pg.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#ifdef TP_WITH_POSTGRES
+#include <libpq-fe.h>
+#endif
+
+namespace touchpoint::testing {
+namespace {
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+#ifdef TP_WITH_POSTGRES
+Result<std::string> Run(const std::string& url, const std::string& sql) {
+  PGconn* c = PQconnectdb(url.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    return Status::Unavailable("test PostgreSQL server unreachable: " + msg);
+  }
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PGresult* r = PQexec(c, sql.c_str());
+  const ExecStatusType st = PQresultStatus(r);
+  std::string out;
+  Status status = Status::Ok();
+  if (st == PGRES_TUPLES_OK) {
+    if (PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+  } else if (st != PGRES_COMMAND_OK) {
+    status = Status::Internal(sql + ": " + PQresultErrorMessage(r));
+  }
+  PQclear(r);
+  PQfinish(c);
+  if (!status.ok()) return status;
+  return out;
+}
+#endif
+
+}  // namespace
+
+std::string WithDatabase(const std::string& url, const std::string& database) {
+  const size_t scheme = url.find("://");
+  const size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  const size_t query = url.find('?');
+  std::string out = slash == std::string::npos ? url.substr(0, query) : url.substr(0, slash);
+  out += "/" + database;
+  if (query != std::string::npos) out += url.substr(query);
+  return out;
+}
+
+Result<std::unique_ptr<PgDatabase>> PgDatabase::Create() {
+#ifndef TP_WITH_POSTGRES
+  return Status::Unavailable("PostgreSQL test skipped: this build has no PostgreSQL backend (TP_WITH_POSTGRES=OFF)");
+#else
+  std::string admin;
+  if (const char* env = std::getenv("TP_TEST_PG_URL"); env != nullptr && *env != '\0') {
+    admin = env;
+  } else {
+    admin = ReadFirstLine(std::string(TP_PGTEST_DIR) + "/url");
+  }
+  if (admin.empty()) {
+    std::string why = ReadFirstLine(std::string(TP_PGTEST_DIR) + "/unavailable");
+    if (why.empty()) {
+      why = "no test server is running (ctest starts one; by hand: scripts/pgtest.sh start " +
+            std::string(TP_PGTEST_DIR) + ", or set TP_TEST_PG_URL)";
+    }
+    return Status::Unavailable("PostgreSQL test skipped: " + why);
+  }
+  static std::atomic<int> counter{0};
+  const std::string name = "tp_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  auto created = Run(admin, "CREATE DATABASE " + name);
+  if (!created.ok()) return created.status();
+  return std::unique_ptr<PgDatabase>(new PgDatabase(admin, name, WithDatabase(admin, name)));
+#endif
+}
+
+PgDatabase::~PgDatabase() {
+#ifdef TP_WITH_POSTGRES
+  (void)Run(admin_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+#endif
+}
+
+Status PgDatabase::Exec(const std::string& sql) const {
+#ifdef TP_WITH_POSTGRES
+  return Run(url_, sql).status();
+#else
+  (void)sql;
+  return Status::Unavailable("no PostgreSQL");
+#endif
+}
+
+Result<std::string> PgDatabase::QueryValue(const std::string& sql) const {
+#ifdef TP_WITH_POSTGRES
+  return Run(url_, sql);
+#else
+  (void)sql;
+  return Status::Unavailable("no PostgreSQL");
+#endif
+}
+
+}  // namespace touchpoint::testing
