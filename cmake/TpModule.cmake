@@ -1,9 +1,11 @@
 # tp_add_module(name SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
 #   One STATIC library per module: tp_<name>, alias touchpoint::<name>.
 #   Public headers live in include/touchpoint/<name>/, private ones next to the sources.
-# tp_add_test(module SOURCES ... [DEPS ...] [LABELS ...] [FIXTURES ...])
+# tp_add_test(module SOURCES ... [DEPS ...] [LABELS ...] [FIXTURES ...] [PER_BACKEND])
 #   One GoogleTest binary per module: tp_<module>_test. FIXTURES: ctest fixtures its tests need
-#   (e.g. `pg`, the throwaway PostgreSQL server of tests/CMakeLists.txt).
+#   (e.g. `pg`, the throwaway PostgreSQL server of tests/CMakeLists.txt). PER_BACKEND: ctest runs
+#   its tests a second time on PostgreSQL (prefix `postgres/`, TP_TEST_STORE=postgres; see
+#   tests/testing/pg.h), when the build has the PostgreSQL backend.
 # tp_add_bench(module SOURCES ... [DEPS ...])
 #   One Google Benchmark binary per module: tp_<module>_bench.
 
@@ -23,7 +25,7 @@ function(tp_add_module name)
 endfunction()
 
 function(tp_add_test module)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;FIXTURES" ${ARGN})
+  cmake_parse_arguments(ARG "PER_BACKEND" "" "SOURCES;DEPS;LABELS;FIXTURES" ${ARGN})
   set(target tp_${module}_test)
   add_executable(${target} ${ARG_SOURCES})
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR}/src)
@@ -41,6 +43,10 @@ function(tp_add_test module)
       PROPERTIES LABELS "${ARG_LABELS}" FIXTURES_REQUIRED "${ARG_FIXTURES}")
   else()
     gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  endif()
+  if(ARG_PER_BACKEND AND TP_WITH_POSTGRES)
+    gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_PREFIX "postgres/"
+      PROPERTIES LABELS "${ARG_LABELS};postgres" FIXTURES_REQUIRED pg ENVIRONMENT TP_TEST_STORE=postgres)
   endif()
 endfunction()
 

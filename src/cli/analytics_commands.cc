@@ -345,7 +345,7 @@ int RunKMeans(const KMeansArgs& a, bool log_features_given) {
       return FailFile(Status::InvalidArgument("--k must be a positive integer or 'auto', got '" + a.k + "'"));
     }
   }
-  if (IsDirectory(a.data)) {  // a data directory: features computed from the ingested store
+  if (ReadsFromStore(a.data)) {  // a data directory: features computed from the ingested store
     return RunKMeansOverStore({.data_dir = a.data, .features = a.features, .log_features = a.log_features,
                                .log_features_given = log_features_given, .k = opt.k, .k_max = a.k_max,
                                .seed = a.seed, .restarts = a.restarts, .out = a.out});

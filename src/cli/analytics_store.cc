@@ -18,13 +18,23 @@
 
 namespace touchpoint::cli {
 
+namespace {
+
 bool IsDirectory(const std::string& path) {
   std::error_code ec;
   return !path.empty() && std::filesystem::is_directory(path, ec);
 }
 
+}  // namespace
+
+bool ReadsFromStore(const std::string& path) {
+  if (IsDirectory(path)) return true;
+  std::error_code ec;
+  return !StoreUrlOverride().empty() && !std::filesystem::is_regular_file(path, ec);
+}
+
 Status RequireDataDir(const std::string& path) {
-  if (IsDirectory(path)) return Status::Ok();
+  if (IsDirectory(path) || !StoreUrlOverride().empty()) return Status::Ok();
   return Status::NotFound(path + ": no data directory here (ingest first, or give --data)");
 }
 

@@ -16,11 +16,14 @@ namespace touchpoint::cli {
 
 std::string DefaultDataDir();  // cli_util.h
 
-// True when `path` names an existing directory (a data directory rather than a CSV file).
-bool IsDirectory(const std::string& path);
+// True when the input `path` of an analytics command means the ingested store rather than a CSV
+// file: an existing directory, or anything but a regular file when --store names the store (a
+// PostgreSQL store needs no data directory).
+bool ReadsFromStore(const std::string& path);
 
 // kNotFound "DIR: no data directory here (ingest first, or give --data)" unless `path` is an
-// existing directory — so that analytics never create an empty data directory as a side effect.
+// existing directory or --store names the store — so that analytics never create an empty data
+// directory as a side effect.
 Status RequireDataDir(const std::string& path);
 
 using wiring::EngineActivitySource;

@@ -73,7 +73,7 @@ Result<insight::ChurnTrainOptions> TrainOptions(const ChurnArgs& a) {
 }
 
 int ChurnTrain(const ChurnArgs& a) {
-  if (IsDirectory(a.data)) {
+  if (ReadsFromStore(a.data)) {
     if (!a.label.empty()) return FailFile(Status::InvalidArgument("--label: over a data directory the label is fixed (no purchase in the 90 days after --cutoff)"));
     auto s = StoreArgs(a);
     if (!s.ok()) return FailFile(s.status());
@@ -112,7 +112,7 @@ int ChurnTrain(const ChurnArgs& a) {
 }
 
 int ChurnScore(const ChurnArgs& a) {
-  if (IsDirectory(a.data)) {
+  if (ReadsFromStore(a.data)) {
     auto s = StoreArgs(a);
     if (!s.ok()) return FailFile(s.status());
     return RunChurnScoreOverStore(*s);

@@ -31,6 +31,11 @@ class Rejects {
   Status Add(const std::string& file, std::int64_t line, const std::string& reason, std::string_view raw,
              std::uint64_t original_size = 0) {
     if (!out_.is_open()) {
+      // With a database store (--store) the data directory holds only local files such as this
+      // one, and may not exist yet.
+      std::error_code ec;
+      const auto dir = std::filesystem::path(path_).parent_path();
+      if (!dir.empty()) std::filesystem::create_directories(dir, ec);
       out_.open(path_, std::ios::app | std::ios::binary);
       if (!out_) return Status::Unavailable("cannot write rejects file " + path_);
     }

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "testing/pg.h"
+
 namespace touchpoint::testing {
 
 struct CmdRun {
@@ -14,9 +16,27 @@ struct CmdRun {
   std::string out;  // stdout
 };
 
+// The store option for the data directory named by `--data DIR` in `args` (empty when none):
+// with TP_TEST_STORE=postgres the commands run against that directory's PostgreSQL database.
+inline std::string StoreOptionFor(const std::string& args) {
+  if (!TestOnPostgres()) return "";
+  size_t at = args.find("--data ");
+  size_t len = 7;
+  if (at == std::string::npos) {
+    at = args.find("--data=");
+    if (at == std::string::npos) return "";
+  }
+  const size_t begin = at + len;
+  size_t end = args.find(' ', begin);
+  if (end == std::string::npos) end = args.size();
+  std::string dir = args.substr(begin, end - begin);
+  if (dir.size() >= 2 && (dir.front() == '\'' || dir.front() == '"')) dir = dir.substr(1, dir.size() - 2);
+  return "--store '" + StoreUrlForDir(dir) + "' ";
+}
+
 // Runs `touchpoint ARGS` through the shell; stderr is discarded unless redirected in args.
 inline CmdRun Touchpoint(const std::string& args) {
-  const std::string cmd = std::string(TP_CLI_BINARY) + " " + args;
+  const std::string cmd = std::string(TP_CLI_BINARY) + " " + StoreOptionFor(args) + args;
   CmdRun r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -134,11 +134,12 @@ TEST_F(CliTest, KillNineDuringFileIngestLosesNothingAndDuplicatesNothing) {
     std::ofstream out(tmp_.File("big.ndjson"));
     for (int i = 0; i < kEvents; ++i) out << Line(i) << '\n';
   }
+  const std::string url = testing::StoreUrlForDir(Data());  // SQLite, or PostgreSQL (testing/pg.h)
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    execl(TP_CLI_BINARY, TP_CLI_BINARY, "ingest", "--data", Data().c_str(), tmp_.File("big.ndjson").c_str(),
-          static_cast<char*>(nullptr));
+    execl(TP_CLI_BINARY, TP_CLI_BINARY, "--store", url.c_str(), "ingest", "--data", Data().c_str(),
+          tmp_.File("big.ndjson").c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // Let it commit some chunks, then kill it without warning.

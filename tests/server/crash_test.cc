@@ -53,8 +53,8 @@ Child Spawn(const std::string& dir, const std::string& log) {
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_addclose(&fa, fds[0]);
   posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<std::string> args = {TP_TOUCHPOINT_BIN, "serve", "--data", dir, "--listen", "127.0.0.1:0",
-                                   "--worker-threads", "8", "--no-text"};
+  std::vector<std::string> args = {TP_TOUCHPOINT_BIN, "serve", "--data", dir, "--store", testing::StoreUrlForDir(dir),
+                                   "--listen", "127.0.0.1:0", "--worker-threads", "8", "--no-text"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -47,6 +47,7 @@ class JobsApiTest : public ::testing::Test {
   void SetUp() override {
     dir_ = test::MakeTempDir("jobs");
     config_.data_dir = dir_.string();
+    config_.store_url = testing::StoreUrlForDir(config_.data_dir);  // SQLite, or PostgreSQL (testing/pg.h)
     config_.listen = "127.0.0.1:0";
     config_.io_threads = 1;
     config_.worker_threads = 4;

@@ -5,7 +5,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
+
+#include <gtest/gtest.h>
+
+#include <touchpoint/store/open.h>
 
 #ifdef TP_WITH_POSTGRES
 #include <libpq-fe.h>
@@ -107,5 +113,50 @@ Result<std::string> PgDatabase::QueryValue(const std::string& sql) const {
   return Status::Unavailable("no PostgreSQL");
 #endif
 }
+
+bool TestOnPostgres() {
+  const char* v = std::getenv("TP_TEST_STORE");
+  return v != nullptr && std::string(v) == "postgres";
+}
+
+std::string StoreUrlForDir(const std::string& dir) {
+  if (!TestOnPostgres()) return store::UrlForDataDir(dir);
+  static std::mutex mu;
+  // Never freed: the databases are dropped by the process-exit hook below, after every test.
+  static auto* databases = new std::map<std::string, std::unique_ptr<PgDatabase>>();
+  std::scoped_lock lock(mu);
+  auto& db = (*databases)[dir];
+  if (db == nullptr) {
+    auto created = PgDatabase::Create();
+    if (!created.ok()) return "postgresql://unavailable/" + created.status().message();
+    db = std::move(*created);
+    static bool registered = false;
+    if (!registered) {
+      registered = true;
+      std::atexit([] {
+        std::scoped_lock l(mu);
+        databases->clear();
+      });
+    }
+  }
+  return db->url();
+}
+
+namespace {
+
+// With TP_TEST_STORE=postgres and no server, every test of the binary skips with the reason.
+class PostgresBackendEnvironment final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!TestOnPostgres()) return;
+    auto probe = PgDatabase::Create();
+    if (!probe.ok()) GTEST_SKIP() << probe.status().message();
+  }
+};
+
+[[maybe_unused]] const auto* const kRegistered =
+    ::testing::AddGlobalTestEnvironment(new PostgresBackendEnvironment());  // owned by gtest
+
+}  // namespace
 
 }  // namespace touchpoint::testing

@@ -40,6 +40,15 @@ class PgDatabase {
 // `url` with its database name replaced by `database`.
 std::string WithDatabase(const std::string& url, const std::string& database);
 
+// The backend of the end-to-end tests (engine, server, CLI): SQLite by default; PostgreSQL when
+// the environment has TP_TEST_STORE=postgres (ctest runs those binaries once per backend, the
+// second time with that variable: tests/CMakeLists.txt). On PostgreSQL without a test server,
+// every test of the binary skips, saying why.
+bool TestOnPostgres();
+// The store URL of the data directory `dir`: its SQLite file, or on PostgreSQL a database created
+// for it on first use (dropped when the test process exits).
+std::string StoreUrlForDir(const std::string& dir);
+
 }  // namespace touchpoint::testing
 
 // Skips the current test (with the reason) when there is no PostgreSQL test server; otherwise

@@ -11,6 +11,7 @@
 #include <touchpoint/store/postgres.h>
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -910,7 +911,8 @@ ConnectOptions LeaseConnectOptions(const Options& o, const std::string& purpose)
   ConnectOptions c;
   c.url = o.url;
   c.password = o.password;
-  c.application_name = ("touchpoint writer: " + purpose).substr(0, 63);
+  // Named so that another writer's error can say who holds the lock (LockHolder).
+  c.application_name = ("touchpoint pid " + std::to_string(getpid()) + " (" + purpose + ")").substr(0, 63);
   c.reconnect = false;
   // A session idle this long is ended by the server: a frozen holder loses the lock.
   c.settings = {{"idle_session_timeout", std::to_string(o.lease_timeout_ms) + "ms"},
@@ -976,7 +978,9 @@ std::string LockHolder(Conn& conn) {
                       "((l.classid::bigint << 32) | l.objid::bigint) = $1",
                       Params().Add(kWriterLockKey));
   if (!r.ok() || r->rows() == 0) return "another process";
-  return "'" + r->Text(0, 0) + "' (backend pid " + r->Text(0, 2) + ", client " + r->Text(0, 1) + ")";
+  std::string who = r->Text(0, 0);  // "touchpoint pid N (purpose)" (LeaseConnectOptions)
+  if (who.rfind("touchpoint ", 0) == 0) who = who.substr(11);
+  return who + " connected from " + r->Text(0, 1);
 }
 
 class PgCluster final : public Cluster {
@@ -1322,7 +1326,8 @@ Result<std::unique_ptr<Store>> Open(const Options& options) {
     TP_ASSIGN_OR_RETURN(conn, Conn::Connect(c));
     TP_ASSIGN_OR_RETURN(lease, AcquireLease(options, options.lock_purpose));
     if (lease == nullptr) {
-      return Status::Unavailable("another writer holds this database's writer lock: " + LockHolder(*conn));
+      return Status::Unavailable("the database is in use by " + LockHolder(*conn) +
+                                 " (one writer at a time; readers are not affected)");
     }
   }
   auto store = std::make_unique<PgStore>(std::move(conn), options, std::move(lease));
