@@ -8,7 +8,8 @@
 #
 # ctest runs these as the fixture of every test binary with PostgreSQL cases (tests/CMakeLists.txt);
 # the tests read STATE_DIR/url (or TP_TEST_PG_URL) and create one database per test case.
-# fsync is off: these databases are thrown away, and the tests check behaviour, not disks.
+# fsync is off: these databases are thrown away, and the tests check behaviour, not disks
+# (PGTEST_DURABLE=1 keeps PostgreSQL's durable defaults, for the benchmarks).
 set -euo pipefail
 
 cmd=${1:-}
@@ -73,12 +74,15 @@ case "$cmd" in
       echo "pgtest: $(cat "$state/unavailable")" >&2
       exit 1
     }
+    # PGTEST_DURABLE=1 (the benchmarks): PostgreSQL's defaults, fsync and synchronous commit on.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [[ "${PGTEST_DURABLE:-0}" == 1 ]]; then durability="-c shared_buffers=512MB -c max_wal_size=4GB"; fi
     # Everyone is trusted on loopback except one role that must give a password, for the tests
     # of wrong credentials (pg_hba.conf: first match wins).
     { echo "host all tp_password_user 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } >"$dir/hba.tmp"
     as_owner cp "$dir/hba.tmp" "$dir/data/pg_hba.conf"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=300" \
       start >/dev/null || {
       echo "the server did not start: $(tail -3 "$dir/server.log" | tr '\n' ' ')" >"$state/unavailable"
       echo "pgtest: $(cat "$state/unavailable")" >&2

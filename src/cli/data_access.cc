@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <touchpoint/core/secret_file.h>
 #include <touchpoint/store/open.h>
 
 namespace touchpoint::cli {
@@ -9,6 +10,19 @@ namespace touchpoint::cli {
 std::string& StoreUrlOverride() {
   static std::string url;
   return url;
+}
+
+std::string& StorePasswordFile() {
+  static std::string path;
+  return path;
+}
+
+Result<store::OpenOptions> BaseOpenOptions() {
+  store::OpenOptions o;
+  if (!StorePasswordFile().empty()) {
+    TP_ASSIGN_OR_RETURN(o.password, ReadSecretFile(StorePasswordFile()));
+  }
+  return o;
 }
 
 std::string StoreUrl(const std::string& data_dir) {
@@ -22,21 +36,21 @@ std::string StoreUrl(const std::string& data_dir) {
 Result<std::unique_ptr<OpenedEngine>> OpenForWriting(const std::string& data_dir, pipeline::EngineOptions options,
                                                      const std::string& purpose, const std::string& synchronous,
                                                      bool escalation) {
-  store::OpenOptions o;
+  TP_ASSIGN_OR_RETURN(store::OpenOptions o, BaseOpenOptions());
   o.purpose = purpose;
   o.synchronous = synchronous;
   return wiring::OpenEngine(StoreUrl(data_dir), std::move(options), o, escalation);
 }
 
 Result<std::unique_ptr<store::Store>> OpenReadOnly(const std::string& data_dir) {
-  store::OpenOptions o;
+  TP_ASSIGN_OR_RETURN(store::OpenOptions o, BaseOpenOptions());
   o.read_only = true;
   o.cache_mib = 16;
   return store::Open(StoreUrl(data_dir), o);
 }
 
 Result<std::unique_ptr<store::Store>> OpenForKeys(const std::string& data_dir) {
-  store::OpenOptions o;
+  TP_ASSIGN_OR_RETURN(store::OpenOptions o, BaseOpenOptions());
   o.cache_mib = 4;
   return store::Open(StoreUrl(data_dir), o);
 }

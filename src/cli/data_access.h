@@ -8,6 +8,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/store/open.h>
 #include <touchpoint/store/store.h>
 #include <touchpoint/wiring/wiring.h>
 
@@ -15,8 +16,13 @@ namespace touchpoint::cli {
 
 // The global `--store URL` option (empty when not given).
 std::string& StoreUrlOverride();
+// The global `--store-password-file FILE` option (empty when not given): the database password,
+// read when a store is opened (core/secret_file.h); libpq's PGPASSWORD and ~/.pgpass work too.
+std::string& StorePasswordFile();
 // `--store URL` when given, else sqlite in `data_dir`.
 std::string StoreUrl(const std::string& data_dir);
+// Open options with the password of --store-password-file (errors reading it as they come).
+Result<store::OpenOptions> BaseOpenOptions();
 
 using wiring::OpenedEngine;
 

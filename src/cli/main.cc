@@ -38,7 +38,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--store", touchpoint::cli::StoreUrlOverride(),
-                 "Store URL (sqlite:///path/touchpoint.db, memory:); default: the data directory's SQLite file");
+                 "Store URL (sqlite:///path/touchpoint.db, postgresql://user@host:port/db, memory:); "
+                 "default: the data directory's SQLite file");
+  app.add_option("--store-password-file", touchpoint::cli::StorePasswordFile(),
+                 "File holding the database password (mode 600); PGPASSWORD and ~/.pgpass also work");
   int exit_code = 0;
   touchpoint::cli::RegisterStoreCommands(app, &exit_code);
   touchpoint::cli::RegisterServeCommand(app, &exit_code);

@@ -12,6 +12,7 @@ Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipelin
   TP_ASSIGN_OR_RETURN(out->engine, pipeline::Engine::Open(std::move(writer), std::move(engine_options)));
   if (escalation && analysed) {
     store::OpenOptions side;  // beside the writer: no writer lock
+    side.password = options.password;
     side.cache_mib = 4;
     side.synchronous = "normal";  // firings are not acknowledged to anyone: no fsync per batch
     TP_ASSIGN_OR_RETURN(auto side_store, store::Open(url, side));

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# File ingest of the demo into SQLite and into PostgreSQL, interleaved in one run (the machine is
+# shared and noisy: compare the ratio), plus the bulk-append rate of each adapter alone
+# (tp_store_bench: one 50,000-event transaction = SQLite chunks vs PostgreSQL COPY).
+# PostgreSQL runs durable (fsync, synchronous_commit and full_page_writes on, as deployed) on
+# this machine, started by scripts/pgtest.sh with PGTEST_DURABLE=1; SQLite with synchronous=full.
+# Usage: bench/store/pg_vs_sqlite.sh [EVENTS=1000000] [RUNS=3]
+#   (needs: cmake --preset release -DTP_BUILD_BENCH=ON && cmake --build --preset release)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EVENTS=${1:-1000000}
+RUNS=${2:-3}
+T=build/release/bin/touchpoint
+B=build/release/bench/store/tp_store_bench
+WORK=$(mktemp -d /tmp/tp_pg_bench.XXXXXX)
+PGSTATE="$WORK/pg"
+cleanup() { scripts/pgtest.sh stop "$PGSTATE" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+PGTEST_DURABLE=1 scripts/pgtest.sh start "$PGSTATE"
+ADMIN=$(cat "$PGSTATE/url")
+BASE=${ADMIN%/postgres}
+psql() { command psql -qAt "$ADMIN" "$@"; }
+
+$T demo generate --customers $((EVENTS / 50)) --events "$EVENTS" --seed 1 --out "$WORK/demo.ndjson" 2>/dev/null
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); PostgreSQL $(psql -c 'show server_version')"
+echo "file: $EVENTS events, $(du -h "$WORK/demo.ndjson" | cut -f1)"
+
+sqlite=(); pg=()
+for r in $(seq "$RUNS"); do
+  rm -rf "$WORK/data"
+  start=$(date +%s.%N)
+  s1=$($T ingest --data "$WORK/data" "$WORK/demo.ndjson" ${EXTRA_FLAGS:-} | tail -1)
+  end=$(date +%s.%N)
+  secs=$(echo "$end - $start" | bc -l); sqlite+=("$(echo "$EVENTS / $secs" | bc -l)")
+  printf 'run %d sqlite:   %6.2f s  %8.0f events/s  %s\n' "$r" "$secs" "${sqlite[-1]}" "$s1"
+
+  psql -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+  rm -rf "$WORK/pgdata"
+  start=$(date +%s.%N)
+  s2=$($T --store "$BASE/bench" ingest --data "$WORK/pgdata" "$WORK/demo.ndjson" ${EXTRA_FLAGS:-} | tail -1)
+  end=$(date +%s.%N)
+  secs=$(echo "$end - $start" | bc -l); pg+=("$(echo "$EVENTS / $secs" | bc -l)")
+  printf 'run %d postgres: %6.2f s  %8.0f events/s  %s\n' "$r" "$secs" "${pg[-1]}" "$s2"
+done
+med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ms=$(med "${sqlite[@]}"); mp=$(med "${pg[@]}")
+printf 'median: sqlite %.0f events/s, postgres %.0f events/s, ratio %.2f\n' "$ms" "$mp" "$(echo "$mp / $ms" | bc -l)"
+echo "database size after ingest: $(psql -c "SELECT pg_size_pretty(pg_database_size('bench'))")"
+
+if [[ -x "$B" ]]; then
+  psql -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+  TP_BENCH_PG_URL="$BASE/bench" "$B" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_min_time=2 2>/dev/null | grep -E "median|Benchmark"
+fi
