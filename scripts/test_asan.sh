@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the concurrent and byte-parsing parts (core, http, identity, ingest, store, profile, pipeline,
+# Builds the concurrent and byte-parsing parts (core, http, identity, ingest, store — PostgreSQL's
+# adapter included —, profile, pipeline,
 # privacy, insight — its job runner —, server) with AddressSanitizer and
 # UBSan and runs their tests. Part of `make test`.
 set -euo pipefail
@@ -12,6 +13,9 @@ for t in "${wanted[@]}"; do
   if grep -qx "$t" <<<"$available"; then targets+=("$t"); fi
 done
 cmake --build --preset asan -j "${JOBS:-2}" --target "${targets[@]}"
+# The PostgreSQL adapter's cases (in tp_store_test) run against a throwaway server, as in ctest.
+scripts/pgtest.sh start build/asan/pgtest
+trap 'scripts/pgtest.sh stop build/asan/pgtest' EXIT
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 failed=0
 for t in "${targets[@]}"; do
