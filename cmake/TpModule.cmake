@@ -5,7 +5,8 @@
 #   One GoogleTest binary per module: tp_<module>_test. FIXTURES: ctest fixtures its tests need
 #   (e.g. `pg`, the throwaway PostgreSQL server of tests/CMakeLists.txt). PER_BACKEND: ctest runs
 #   its tests a second time on PostgreSQL (prefix `postgres/`, TP_TEST_STORE=postgres; see
-#   tests/testing/pg.h), when the build has the PostgreSQL backend.
+#   tests/testing/pg.h), when the build has the PostgreSQL backend. (PROPERTIES values must be
+#   single list elements: gtest_discover_tests splits "a;b" into two arguments.)
 # tp_add_bench(module SOURCES ... [DEPS ...])
 #   One Google Benchmark binary per module: tp_<module>_bench.
 
@@ -46,7 +47,7 @@ function(tp_add_test module)
   endif()
   if(ARG_PER_BACKEND AND TP_WITH_POSTGRES)
     gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_PREFIX "postgres/"
-      PROPERTIES LABELS "${ARG_LABELS};postgres" FIXTURES_REQUIRED pg ENVIRONMENT TP_TEST_STORE=postgres)
+      PROPERTIES LABELS "${ARG_LABELS}" FIXTURES_REQUIRED pg ENVIRONMENT TP_TEST_STORE=postgres)
   endif()
 endfunction()
 

@@ -148,20 +148,22 @@ TEST(PostgresStoreTest, AFencedWriterCommitsNothingOnceANewEpochBegan) {
   ASSERT_OK(writer.status());
   ASSERT_OK(AppendOne(**writer, 1));
 
-  // The lease is lost (its holder gone); node-b is elected. The old writer's store, still open
-  // and unaware, must not commit anything any more.
+  // A transaction is under way when the lease is lost (its holder gone) and node-b is elected.
+  // The old writer's store, still open and unaware, must not commit anything any more.
+  auto txn = (*writer)->Begin();
+  ASSERT_OK(txn.status());
+  std::vector<EventRecord> e{Event(2)};
+  ASSERT_OK((*writer)->Get<EventLog>().Append(**txn, e));
   lease->reset();
   auto b = cluster->TryAcquire("node-b");
   ASSERT_OK(b.status());
   ASSERT_NE(*b, nullptr);
   EXPECT_EQ((*b)->epoch(), epoch + 1);
-  auto txn = (*writer)->Begin();
-  ASSERT_OK(txn.status());
-  std::vector<EventRecord> e{Event(2)};
-  ASSERT_OK((*writer)->Get<EventLog>().Append(**txn, e));
   Status commit = (*txn)->Commit();
   EXPECT_THAT(commit, StatusIs(StatusCode::kFailedPrecondition));
   EXPECT_NE(commit.message().find("fenced"), std::string::npos) << commit.message();
+  txn->reset();
+  EXPECT_THAT((*writer)->Begin().status(), StatusIs(StatusCode::kFailedPrecondition)) << "and starts nothing new";
   EXPECT_EQ(*(*admin)->Get<EventLog>().Count(), 1) << "nothing of the fenced transaction is stored";
   EXPECT_EQ(*db->QueryValue("SELECT node_id FROM tp_elections WHERE epoch = " + std::to_string(epoch + 1)), "node-b");
 }

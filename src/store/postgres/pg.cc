@@ -233,6 +233,14 @@ Status Conn::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
+Result<PgResult> Conn::Run(const std::string& sql) {
+  if (!in_txn() && !EnsureConnected()) return Error("reconnect");
+  PgResult r(PQexec(conn_, sql.c_str()));
+  const ExecStatusType st = PQresultStatus(r.raw());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error("statement failed", r.raw());
+  return r;
+}
+
 Result<PgResult> Conn::Query(const std::string& sql, const Params& params) {
   if (!in_txn() && !EnsureConnected()) return Error("reconnect");
   const auto ptrs = params.Pointers();

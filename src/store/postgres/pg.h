@@ -202,6 +202,8 @@ class Conn {
 
   // Runs `sql` (one or more statements without parameters).
   Status Exec(const std::string& sql);
+  // `sql` (several statements allowed, no parameters); the last statement's rows.
+  Result<PgResult> Run(const std::string& sql);
   // One statement with text parameters; rows in text format.
   Result<PgResult> Query(const std::string& sql, const Params& params = {});
   // A single bigint (0 when there is no row or it is NULL).

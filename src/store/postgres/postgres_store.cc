@@ -26,12 +26,12 @@
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
 
-#include "store/common/identifier_key.h"
 #include "store/postgres/pg.h"
 
 namespace touchpoint::store::postgres {
@@ -1147,8 +1147,27 @@ class PgStore final : public Store, public Maintenance {
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (options_.read_only) return ReadOnlyError();
     if (session_.in_txn()) return Status::FailedPrecondition("a transaction is already open on this store");
-    if (lease_lost_.load()) return Status::FailedPrecondition("fenced: " + lease_error());
-    TP_RETURN_IF_ERROR(session_.conn().Exec("BEGIN"));
+    if (lease_lost_.load()) {
+      const std::string why = lease_error();
+      return Status::FailedPrecondition(why.empty() ? "fenced: another writer was elected" : "fenced: " + why);
+    }
+    if (options_.fence_epoch > 0) {
+      // Fail early once superseded (the commit's fenced UPDATE is what guarantees it; this saves
+      // the work of a transaction that could not commit). One round trip with the BEGIN.
+      auto r = session_.conn().Run("BEGIN; SELECT epoch FROM tp_cluster WHERE id = 1");
+      if (!r.ok()) {
+        session_.conn().Rollback();
+        return r.status();
+      }
+      if (r->rows() == 0 || r->Int(0, 0) != options_.fence_epoch) {
+        session_.conn().Rollback();
+        lease_lost_ = true;
+        return Status::FailedPrecondition("fenced: this writer's epoch " + std::to_string(options_.fence_epoch) +
+                                          " was superseded by " + (r->rows() ? r->Text(0, 0) : std::string("?")));
+      }
+    } else {
+      TP_RETURN_IF_ERROR(session_.conn().Exec("BEGIN"));
+    }
     auto txn = std::make_unique<PgTransaction>(*this);
     session_.SetTxn(txn.get());
     return std::unique_ptr<Transaction>(std::move(txn));

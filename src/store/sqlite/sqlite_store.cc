@@ -13,13 +13,13 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/sqlite.h>
 
-#include "store/common/identifier_key.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/event_chunk.h"
 #include "store/sqlite/writer_lock.h"

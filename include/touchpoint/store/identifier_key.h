@@ -1,4 +1,4 @@
-// store/common/identifier_key.h — the identifiers table's lookup key, shared by the SQLite and
+// store/identifier_key.h — the identifiers table's lookup key, shared by the SQLite and
 // PostgreSQL adapters: a 64-bit hash of (kind, value), indexed instead of the strings (a unique
 // index on ~50-byte keys took random inserts in every commit; the single writer's in-memory
 // graph already keeps identifiers unique). It is on disk (SQLite schema 3, PostgreSQL schema 1),
