@@ -112,8 +112,15 @@ int RunMigrate(const MigrateArgs& a) {
                                         DirOf(*from_file).string() + "); put the target in another directory"));
   }
 
-  // The source must exist: a writable open would create an empty one.
-  {
+  // The source must exist: a writable open would create an empty one. (A SQLite file of an older
+  // schema is upgraded by the writable open below, as `serve` would; a read-only open refuses it.)
+  if (from_file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(*from_file, ec)) {
+      return Fail(Status::FailedPrecondition("source " + from_shown + ": no Touchpoint database at " +
+                                             from_file->string()));
+    }
+  } else {
     store::OpenOptions probe;
     probe.read_only = true;
     auto source = store::Open(a.from, probe);
