@@ -9,8 +9,11 @@
 
 namespace touchpoint::cli {
 
-// ingest, customer, identity, keys, serve, demo, stats (cli/store_commands.cc)
+// ingest, customer, identity, keys, serve, demo, stats, and `store migrate` through
+// RegisterStoreMigrateCommand (cli/store_commands.cc)
 void RegisterStoreCommands(CLI::App& app, int* exit_code);
+// store migrate (cli/store_migrate.cc)
+void RegisterStoreMigrateCommand(CLI::App& app, int* exit_code);
 // serve (cli/serve_commands.cc)
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 // text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)

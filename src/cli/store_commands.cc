@@ -351,6 +351,9 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
                                   {"escalations", *escalations}};
     std::printf("%s\n", out.dump().c_str());
   });
+
+  // store migrate
+  RegisterStoreMigrateCommand(app, exit_code);
 }
 
 }  // namespace touchpoint::cli
