@@ -33,6 +33,11 @@ struct ServerConfig {
   // time "HH:MM"; "off" = never on a schedule (POST /v1/jobs/{name} still runs them).
   std::string jobs_schedule = "02:00";
   bool jobs_at_start = false;             // run those jobs once at start, before listening
+  // [cluster]: several nodes on one database (server/node.h; docs/operations.md, "Several nodes").
+  std::string cluster_secret;       // node-to-node secret; prefer cluster_secret_file
+  std::string cluster_secret_file;  // a file holding it (read at start)
+  std::string node_id;              // this node's id in the registry; empty: its advertise address
+  std::string advertise;            // HOST:PORT other nodes reach this one at; empty: the listen address
 };
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the
