@@ -262,6 +262,7 @@ void App::Impl::Stop() {
     stopping = true;
   }
   log->info("stopping phase=http");
+  if (forwarder) forwarder->Cancel();  // requests waiting on the writer are answered 503 at once
   if (http) http->Stop();
   log->info("stopping phase=jobs");
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine

@@ -1,9 +1,11 @@
-#include <httplib.h>
-#include <touchpoint/server/config.h>
+#include "server/forward_internal.h"
 
+#include <algorithm>
 #include <utility>
 
-#include "server/forward_internal.h"
+#include <httplib.h>
+
+#include <touchpoint/server/config.h>
 
 namespace touchpoint::server {
 namespace {
@@ -59,6 +61,12 @@ Forwarder::Forwarder(NodeState& node, std::string secret, int timeout_seconds)
     : node_(node), secret_(std::move(secret)), timeout_seconds_(timeout_seconds) {}
 
 Forwarder::~Forwarder() = default;
+
+void Forwarder::Cancel() {
+  std::scoped_lock lock(mu_);
+  cancelled_ = true;
+  for (httplib::Client* client : in_flight_) client->stop();  // thread-safe: shuts the socket down
+}
 
 std::unique_ptr<httplib::Client> Forwarder::Take(const std::string& address) {
   {
@@ -118,10 +126,22 @@ http::Response Forwarder::Forward(const http::Request& request, const std::optio
   if (role) out.headers.emplace(std::string(kForwardedRoleHeader), std::string(privacy::RoleName(*role)));
   out.headers.emplace(std::string(kForwardedByHeader), node_.node_id());
 
+  {
+    std::scoped_lock lock(mu_);
+    if (cancelled_) return Unavailable("this node is stopping; retry");
+    in_flight_.push_back(client.get());
+  }
   httplib::Result result = client->send(out);
+  bool cancelled = false;
+  {
+    std::scoped_lock lock(mu_);
+    std::erase(in_flight_, client.get());
+    cancelled = cancelled_;
+  }
   if (!result) {
     // Not given back: the connection is in an unknown state. A request that reached the writer
     // may have been committed; clients resend and messageId de-duplicates.
+    if (cancelled) return Unavailable("this node is stopping; retry");
     return Unavailable("the writer could not be reached (" + httplib::to_string(result.error()) + "); retry");
   }
   http::Response r;
@@ -131,7 +151,7 @@ http::Response Forwarder::Forward(const http::Request& request, const std::optio
   for (const auto& [name, value] : result->headers) {
     if (!IsHopByHop(Lower(name))) r.headers.emplace_back(name, value);
   }
-  Give(address, std::move(client));
+  if (!cancelled) Give(address, std::move(client));
   return r;
 }
 

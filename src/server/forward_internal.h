@@ -4,16 +4,16 @@
 // caller was authenticated here; the writer is told the caller's role, never the caller's key.
 #pragma once
 
-#include <touchpoint/http/server.h>
-#include <touchpoint/privacy/roles.h>
-#include <touchpoint/server/node.h>
-
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <touchpoint/http/server.h>
+#include <touchpoint/privacy/roles.h>
+#include <touchpoint/server/node.h>
 
 namespace httplib {
 class Client;
@@ -48,6 +48,10 @@ class Forwarder {
   // timeout, or `request` itself came from another node (never forwarded twice).
   http::Response Forward(const http::Request& request, const std::optional<privacy::Role>& role);
 
+  // Aborts the requests in flight (answered 503: a frozen writer must not hold up this node's
+  // stop, e.g. for its own promotion) and refuses new ones. Call before stopping the HTTP server.
+  void Cancel();
+
  private:
   static constexpr size_t kMaxIdle = 16;
   std::unique_ptr<httplib::Client> Take(const std::string& address);
@@ -59,6 +63,8 @@ class Forwarder {
   std::mutex mu_;
   std::string address_;                                 // of the idle clients; guarded by mu_
   std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mu_
+  std::vector<httplib::Client*> in_flight_;             // guarded by mu_
+  bool cancelled_ = false;                              // guarded by mu_
 };
 
 }  // namespace touchpoint::server

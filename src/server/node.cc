@@ -5,14 +5,10 @@
 // reads the committed change point. A second thread (LeaseKeeper) checks the lease twice per tick
 // while this node writes, also while the loop is busy starting a writer App (loading the engine
 // can take longer than the database's lease timeout).
+#include <touchpoint/server/node.h>
+
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-#include <touchpoint/server/app.h>
-#include <touchpoint/server/node.h>
-#include <touchpoint/store/cluster.h>
-#include <touchpoint/store/open.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -22,6 +18,13 @@
 #include <sstream>
 #include <thread>
 #include <utility>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <touchpoint/server/app.h>
+#include <touchpoint/store/cluster.h>
+#include <touchpoint/store/open.h>
 
 namespace touchpoint::server {
 namespace {

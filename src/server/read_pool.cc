@@ -1,11 +1,11 @@
+#include "server/read_pool_internal.h"
+
+#include <utility>
+
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/open.h>
-
-#include <utility>
-
-#include "server/read_pool_internal.h"
 
 namespace touchpoint::server {
 

@@ -3,11 +3,6 @@
 // counts that the writer's engine would otherwise give.
 #pragma once
 
-#include <touchpoint/core/result.h>
-#include <touchpoint/pipeline/customer_view.h>
-#include <touchpoint/pipeline/engine.h>
-#include <touchpoint/store/store.h>
-
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -15,6 +10,11 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/pipeline/customer_view.h>
+#include <touchpoint/pipeline/engine.h>
+#include <touchpoint/store/store.h>
 
 namespace touchpoint::server {
 

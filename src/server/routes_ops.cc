@@ -1,11 +1,11 @@
 // Operations routes: health and metrics (public), store-wide counts. Every node answers them
 // itself (server/node.h): health and metrics are the node's own, counts come from the database.
-#include <spdlog/spdlog.h>
-
 #include <cstdint>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "server/routes.h"
 

@@ -1,27 +1,35 @@
 // Several nodes on one database (server/node.h), in one process over a shared memory store: a
 // writer App and a follower App on loopback ports, and whole Nodes running the election loop.
-// Waits are on conditions with generous timeouts; nothing asserts on elapsed time.
+// Waits are on conditions, with timeouts far above what the behaviour needs (upper bounds only).
+#include <touchpoint/server/node.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/server/app.h>
-#include <touchpoint/server/node.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/memory.h>
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/profile_repository.h>
-
-#include <array>
-#include <chrono>
-#include <functional>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <random>
-#include <string>
-#include <thread>
 
 #include "server/test_util.h"
 #include "testing/http_client.h"
@@ -248,6 +256,39 @@ TEST_F(WriterFollowerTest, NoReachableWriterIs503WithRetryAfter) {
   // Reads do not need the writer.
   EXPECT_EQ(Get(follower_->port(), "/healthz").status, 200);
   EXPECT_EQ(Get(follower_->port(), "/v1/stats", Role::kAdmin).status, 200);
+}
+
+// A writer that accepts connections and never answers (SIGSTOP, a long pause) must not hold up
+// the follower's stop — which is also how a follower makes way for its own promotion.
+TEST_F(WriterFollowerTest, StoppingAFollowerAbortsRequestsWaitingOnAFrozenWriter) {
+  const int frozen = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(frozen, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(frozen, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(frozen, 16), 0);  // the kernel completes connections; nobody reads them
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(frozen, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  follower_state_->SetWriter(Address(ntohs(addr.sin_port)));
+
+  std::atomic<int> status{0};
+  std::thread client([&] {
+    status = Post(follower_->port(), "/v1/track", R"({"userId":"u","event":"E"})", Role::kIngest).status;
+  });
+  // The forwarded request arrives at the frozen writer, which never answers; then the follower stops.
+  const int conn = ::accept(frozen, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  char buf[256];
+  ASSERT_GT(::recv(conn, buf, sizeof buf, 0), 0) << "the follower forwarded the request";
+  std::thread stopper([&] { follower_->Stop(); });
+  // config_.read_timeout_seconds (30 s) would pass before an unaborted forward gave up.
+  EXPECT_TRUE(Eventually([&] { return status.load() != 0; }, 10s));
+  stopper.join();
+  client.join();
+  EXPECT_EQ(status.load(), 503);
+  ::close(conn);
+  ::close(frozen);
 }
 
 TEST_F(WriterFollowerTest, TheWriterTrustsAForwardedRoleOnlyWithTheClusterSecret) {

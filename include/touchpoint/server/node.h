@@ -11,9 +11,6 @@
 // store is fenced) when its own lease fails. docs/operations.md, "Several nodes".
 #pragma once
 
-#include <touchpoint/core/result.h>
-#include <touchpoint/server/config.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,6 +18,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/server/config.h>
 
 namespace touchpoint::server {
 
