@@ -31,6 +31,7 @@
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/profile_repository.h>
 
+#include "server/forward_internal.h"
 #include "server/test_util.h"
 #include "testing/http_client.h"
 #include "testing/matchers.h"
@@ -354,6 +355,22 @@ TEST_F(WriterFollowerTest, AFencedWriterCommitsNothingAndReportsIt) {
     EXPECT_THAT(reported.message(), HasSubstr("fenced"));
   }
   EXPECT_FALSE(lease_->Check().ok());
+}
+
+TEST(ForwardTest, PathsAreEncodedSoThatTheWriterDecodesWhatTheFollowerMatched) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"/v1/batch", "/v1/batch"},
+      {"/v1/customers/email:a@example.com", "/v1/customers/email:a@example.com"},
+      {"/v1/customers/phone:138 1234 5678", "/v1/customers/phone:138%201234%205678"},
+      {"/v1/customers/external:crm/42", "/v1/customers/external:crm/42"},  // {id...}: '/' is part of it
+      {"/v1/segments/a?b#c%d+e", "/v1/segments/a%3Fb%23c%25d%2Be"},
+      {"/v1/customers/user:张三", "/v1/customers/user:%E5%BC%A0%E4%B8%89"},
+  };
+  for (const auto& [decoded, encoded] : cases) EXPECT_EQ(EncodePath(decoded), encoded) << decoded;
+  EXPECT_TRUE(SecretsEqual("same-secret", "same-secret"));
+  EXPECT_FALSE(SecretsEqual("same-secret", "same-secreT"));
+  EXPECT_FALSE(SecretsEqual("same-secret", "same-secret-longer"));
+  EXPECT_FALSE(SecretsEqual("", "x"));
 }
 
 // ---- whole nodes: the election loop ----
