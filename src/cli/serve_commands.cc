@@ -71,6 +71,7 @@ int RunServeCommand(const ServeFlags& f) {
   if (!f.node_id.empty()) c.node_id = f.node_id;
   if (!f.advertise.empty()) c.advertise = f.advertise;
   if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
+  if (!StorePasswordFile().empty()) c.store_password_file = StorePasswordFile();
   return server::RunServe(c);
 }
 

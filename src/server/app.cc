@@ -88,6 +88,7 @@ class App::Impl {
 
   ServerConfig config;
   AppRole app_role;
+  std::string store_password;  // config.store_password_file's content; set on every store opened
   std::unique_ptr<NodeState> own_node;  // a single App's (the Node owns the others')
   NodeState* node = nullptr;
   std::string host;
@@ -149,6 +150,7 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   store::OpenOptions reader;
   reader.read_only = true;
   reader.cache_mib = 16;
+  reader.password = store_password;
   TP_ASSIGN_OR_RETURN(job_reader, store::Open(url, reader));
   TP_ASSIGN_OR_RETURN(auto records_store, store::Open(url, side));
   job_records = std::make_unique<wiring::SerializedJobRepository>(std::move(records_store));
@@ -307,6 +309,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   writer.purpose = "touchpoint serve";
   writer.synchronous = config.synchronous;
   writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
+  writer.password = store_password;
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
@@ -333,7 +336,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
 
 Status App::Impl::OpenFollower(const std::string& url) {
   // A small pool: each request holds a store only while it reads.
-  readers = std::make_unique<ReadPool>(url, static_cast<size_t>(std::clamp(config.worker_threads / 2, 2, 8)));
+  readers = std::make_unique<ReadPool>(url, store_password,
+                                       static_cast<size_t>(std::clamp(config.worker_threads / 2, 2, 8)));
   reader_view = std::make_unique<PooledCustomerView>(*readers);
   forwarder = std::make_unique<Forwarder>(*node, app_role.cluster_secret, config.read_timeout_seconds);
   ReadPool* pool = readers.get();
@@ -376,8 +380,10 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
     // process's in-memory store a name they can share.
     url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
   }
+  TP_ASSIGN_OR_RETURN(impl->store_password, StorePassword(config));
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
+  side.password = impl->store_password;
   if (role.role == NodeRole::kFollower) {
     TP_RETURN_IF_ERROR(impl->OpenFollower(url));
   } else {

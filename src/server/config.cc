@@ -1,5 +1,6 @@
 #include <touchpoint/server/config.h>
 
+#include <touchpoint/core/secret_file.h>
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/store/open.h>
 
@@ -107,6 +108,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       const toml::table* store = node.as_table();
       if (store == nullptr) return WrongType(path, "store", "a table ([store])");
       for (const auto& [skey, snode] : *store) {
+        if (skey.str() == "password_file") {
+          TP_RETURN_IF_ERROR(SetString(snode, path, "store.password_file", &config.store_password_file));
+          continue;
+        }
         if (skey.str() != "url") {
           return Status::InvalidArgument(path + ": unknown option 'store." + std::string(skey.str()) +
                                          "' (see docs/operations.md)");
@@ -181,6 +186,13 @@ Status ValidateConfig(const ServerConfig& c) {
 
 std::string StoreUrlFor(const ServerConfig& config) {
   return config.store_url.empty() ? store::UrlForDataDir(config.data_dir) : config.store_url;
+}
+
+Result<std::string> StorePassword(const ServerConfig& config) {
+  if (config.store_password_file.empty()) return std::string();
+  auto password = ReadSecretFile(config.store_password_file);
+  if (!password.ok()) return Status::InvalidArgument("store.password_file: " + password.status().message());
+  return password;
 }
 
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config) {

@@ -13,15 +13,14 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <utility>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <touchpoint/core/secret_file.h>
 #include <touchpoint/server/app.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/open.h>
@@ -165,13 +164,9 @@ void NodeState::OnWriteFailure(std::function<void(const Status&)> on_failure) {
 Result<std::string> ClusterSecret(const ServerConfig& config) {
   std::string secret = config.cluster_secret;
   if (secret.empty() && !config.cluster_secret_file.empty()) {
-    std::ifstream in(config.cluster_secret_file, std::ios::binary);
-    if (!in) {
-      return Status::InvalidArgument("cluster.secret_file: cannot read " + config.cluster_secret_file);
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    secret = text.str();
+    auto read = ReadSecretFile(config.cluster_secret_file);
+    if (!read.ok()) return Status::InvalidArgument("cluster.secret_file: " + read.status().message());
+    secret = std::move(*read);
   }
   const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
   while (!secret.empty() && space(secret.back())) secret.pop_back();
@@ -179,8 +174,7 @@ Result<std::string> ClusterSecret(const ServerConfig& config) {
   while (start < secret.size() && space(secret[start])) ++start;
   secret.erase(0, start);
   if (!secret.empty() && secret.size() < 16) {
-    return Status::InvalidArgument(
-        "the cluster secret must be at least 16 bytes (e.g. `openssl rand -hex 32`)");
+    return Status::InvalidArgument("the cluster secret must be at least 16 bytes (e.g. `openssl rand -hex 32`)");
   }
   return secret;
 }
@@ -377,32 +371,35 @@ Result<std::unique_ptr<Node>> Node::Start(const ServerConfig& config, NodeOption
   TP_RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));
   TP_ASSIGN_OR_RETURN(impl->secret, ClusterSecret(config));
 
-  // SQLite and a process's private memory store never have other nodes: no need to open them here.
+  // Several nodes need a store with cluster() (PostgreSQL) and a cluster secret. Without a secret
+  // a node is single: it takes the store's writer lock, and a second one is refused by it. SQLite
+  // and a process's private memory store never have other nodes.
   const std::string url = StoreUrlFor(config);
-  if (url.rfind("sqlite:", 0) != 0 && url != "memory:") {
+  if (!impl->secret.empty() && url.rfind("sqlite:", 0) != 0 && url != "memory:") {
     store::OpenOptions control;  // creates or migrates the schema (an election needs it); no lock
     control.cache_mib = 4;
+    TP_ASSIGN_OR_RETURN(control.password, StorePassword(config));
     TP_ASSIGN_OR_RETURN(impl->control, store::Open(url, control));
     impl->cluster = impl->control->cluster();
-    // memory:NAME serves several nodes only in tests of one process, which give a secret.
-    if (impl->cluster != nullptr && impl->control->backend() == "memory" && impl->secret.empty()) {
-      impl->cluster = nullptr;
-    }
     if (impl->cluster == nullptr) impl->control.reset();
   }
   if (impl->cluster == nullptr) {
-    TP_ASSIGN_OR_RETURN(impl->app, App::Start(config));
+    auto app = App::Start(config);
+    if (!app.ok()) {
+      if (app.status().code() == StatusCode::kUnavailable && url.rfind("postgres", 0) == 0) {
+        // Most likely the writer lock: say how to run several nodes instead.
+        return Status::Unavailable(app.status().message() +
+                                   " (several nodes on one database: give each the same [cluster] secret_file, "
+                                   "--cluster-secret-file)");
+      }
+      return app.status();
+    }
+    impl->app = std::move(*app);
     impl->port = impl->app->port();
     impl->state = std::make_unique<NodeState>("", HostPort(impl->host, impl->port));
     return std::unique_ptr<Node>(new Node(std::move(impl)));
   }
 
-  if (impl->secret.empty()) {
-    return Status::InvalidArgument(
-        "the store " + store::RedactUrl(url) +
-        " is shared by several nodes: set [cluster] secret_file (or --cluster-secret-file), "
-        "the same secret on every node");
-  }
   if (config.advertise.empty() && (impl->host == "0.0.0.0" || impl->host == "::")) {
     return Status::InvalidArgument(
         "listening on " + config.listen +

@@ -9,8 +9,8 @@
 
 namespace touchpoint::server {
 
-ReadPool::ReadPool(std::string url, size_t max_open)
-    : url_(std::move(url)), max_open_(max_open < 1 ? 1 : max_open) {}
+ReadPool::ReadPool(std::string url, std::string password, size_t max_open)
+    : url_(std::move(url)), password_(std::move(password)), max_open_(max_open < 1 ? 1 : max_open) {}
 
 ReadPool::~ReadPool() = default;
 
@@ -32,6 +32,7 @@ Result<ReadPool::Borrowed> ReadPool::Borrow() {
   store::OpenOptions o;
   o.read_only = true;
   o.cache_mib = 8;
+  o.password = password_;
   auto opened = store::Open(url_, o);
   if (!opened.ok()) {
     {

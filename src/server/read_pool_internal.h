@@ -22,7 +22,8 @@ namespace touchpoint::server {
 // the schema), at most `max_open` at once; callers beyond that wait for one to come back.
 class ReadPool {
  public:
-  ReadPool(std::string url, size_t max_open);
+  // `password`: the database's, when the URL has none (store::OpenOptions::password).
+  ReadPool(std::string url, std::string password, size_t max_open);
   ~ReadPool();
   ReadPool(const ReadPool&) = delete;
   ReadPool& operator=(const ReadPool&) = delete;
@@ -52,6 +53,7 @@ class ReadPool {
   void Return(std::unique_ptr<store::Store> store, bool discard);
 
   const std::string url_;
+  const std::string password_;
   const size_t max_open_;
   std::mutex mu_;
   std::condition_variable returned_;

@@ -540,8 +540,10 @@ class ClusterContractTest : public StoreContractTest {
     if (GetParam() == "memory") {
       memory::ExpireLeases(url_.substr(std::string("memory:").size()));
     } else if (GetParam() == "postgres") {
-      ASSERT_OK(pg_->Exec("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = "
-                          "current_database() AND application_name LIKE 'touchpoint writer:%'"));
+      // The session holding the writer lock: the only session-level advisory lock in the database.
+      ASSERT_OK(pg_->Exec("SELECT pg_terminate_backend(l.pid, 5000) FROM pg_locks l WHERE l.locktype = 'advisory' "
+                          "AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                          "current_database())"));
     } else {
       FAIL() << "no way to end a lease's session on " << GetParam();
     }

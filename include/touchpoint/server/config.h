@@ -16,6 +16,9 @@ struct ServerConfig {
   std::string data_dir = "./touchpoint-data";
   // [store] url: the database (store/open.h); empty: sqlite in data_dir (DATA/touchpoint.db).
   std::string store_url;
+  // [store] password_file (or the global --store-password-file): the database password, read at
+  // start (core/secret_file.h: a private file); empty: PGPASSWORD or ~/.pgpass.
+  std::string store_password_file;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   int io_threads = 2;
   int worker_threads = 16;
@@ -54,6 +57,10 @@ Status ParseListen(const std::string& listen, std::string* host, uint16_t* port)
 
 // The store URL the server opens: [store] url, or the SQLite file in data_dir.
 std::string StoreUrlFor(const ServerConfig& config);
+
+// The database password from config.store_password_file ("" without one). kInvalidArgument when
+// the file cannot be used (unreadable, empty, readable by others); the message never shows it.
+Result<std::string> StorePassword(const ServerConfig& config);
 
 // The engine options the server runs with; the one place that maps config to the engine.
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config);

@@ -89,10 +89,12 @@ struct NodeOptions {
 // Thread safety: the accessors from any thread; Stop() from any thread except a request handler.
 class Node {
  public:
-  // Starts serving on config.listen. With a store that has cluster(): validates the cluster
-  // settings (a secret is required: kInvalidArgument), tries once to become the writer, starts
-  // as writer or follower, and runs the loop; otherwise (or for a memory store without a cluster
-  // secret) starts a single App. Fails as App::Start does.
+  // Starts serving on config.listen. With a cluster secret and a store that has cluster()
+  // (PostgreSQL; memory:NAME in tests): tries once to become the writer, starts as writer or
+  // follower, and runs the loop. Otherwise a single App (SQLite, memory:, or no secret: then the
+  // store's writer lock admits one node, and a second one is refused by it). kInvalidArgument for
+  // bad cluster settings (an unreadable secret file, a secret under 16 bytes, listening on any
+  // address without --advertise); else fails as App::Start does.
   static Result<std::unique_ptr<Node>> Start(const ServerConfig& config, NodeOptions options = {});
 
   ~Node();  // calls Stop()
