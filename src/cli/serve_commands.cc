@@ -1,4 +1,4 @@
-// serve: the HTTP API over a data directory (touchpoint::server).
+// serve: the HTTP API over a data directory or a database shared by several nodes (touchpoint::server).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -32,6 +32,9 @@ struct ServeFlags {
   bool no_text = false;
   std::string jobs_schedule;
   bool jobs_at_start = false;
+  std::string cluster_secret_file;
+  std::string node_id;
+  std::string advertise;
 };
 
 int RunServeCommand(const ServeFlags& f) {
@@ -61,7 +64,14 @@ int RunServeCommand(const ServeFlags& f) {
   if (f.no_text) c.text_analysis = false;
   if (!f.jobs_schedule.empty()) c.jobs_schedule = f.jobs_schedule;
   if (f.jobs_at_start) c.jobs_at_start = true;
+  if (!f.cluster_secret_file.empty()) {
+    c.cluster_secret_file = f.cluster_secret_file;
+    c.cluster_secret.clear();  // the flag wins over a secret in the file
+  }
+  if (!f.node_id.empty()) c.node_id = f.node_id;
+  if (!f.advertise.empty()) c.advertise = f.advertise;
   if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
+  if (!StorePasswordFile().empty()) c.store_password_file = StorePasswordFile();
   return server::RunServe(c);
 }
 
@@ -94,6 +104,11 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--jobs-schedule", flags->jobs_schedule,
                     "Daily time (HH:MM, local) of the tagging jobs rfm, ltv, kmeans, churn; off = never (default 02:00)");
   serve->add_flag("--jobs-at-start", flags->jobs_at_start, "Run the tagging jobs once before listening");
+  serve->add_option("--cluster-secret-file", flags->cluster_secret_file,
+                    "Several nodes on one database: file with the secret nodes authenticate each other with");
+  serve->add_option("--node-id", flags->node_id, "Several nodes: this node's id in the registry (default: --advertise)");
+  serve->add_option("--advertise", flags->advertise,
+                    "Several nodes: HOST:PORT other nodes reach this one at (default: the listen address)");
   serve->callback([flags, exit_code] { *exit_code = RunServeCommand(*flags); });
 }
 

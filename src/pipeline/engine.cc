@@ -331,9 +331,14 @@ struct Engine::Impl {
       std::vector<std::unique_ptr<Pending>> work;
       {
         std::unique_lock lock(queue_mu);
-        // Wakes at least once per checkpoint interval so changed profiles are written while idle.
-        queue_cv.wait_for(lock, std::chrono::milliseconds(options.profile_checkpoint_ms),
-                          [&] { return stopping || !queue.empty(); });
+        // Wakes at least once per checkpoint interval so changed profiles are written while idle
+        // (with profile_checkpoint_ms = 0 every batch writes them: nothing is left to wake for).
+        const auto work_or_stop = [&] { return stopping || !queue.empty(); };
+        if (options.profile_checkpoint_ms > 0) {
+          queue_cv.wait_for(lock, std::chrono::milliseconds(options.profile_checkpoint_ms), work_or_stop);
+        } else {
+          queue_cv.wait(lock, work_or_stop);
+        }
         if (queue.empty() && stopping) break;  // drained
         // Bulk loads (min_batch_events > 0) wait a little for a bigger batch: fewer, larger
         // commits write less. Not the first batch: the writer would idle while the first

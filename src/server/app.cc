@@ -1,10 +1,9 @@
 // The HTTP API: the composition of the engine, the key store and the route table; authentication
-// (API keys with a short cache) and request metrics. The routes are in routes_<module>.cc.
+// (API keys with a short cache, or the cluster secret of a forwarding follower) and request
+// metrics. The routes are in routes_<module>.cc; the roles of several nodes in node.cc.
 #include <touchpoint/server/app.h>
 
-#include <pthread.h>
-#include <signal.h>
-
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -30,7 +29,9 @@
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/segment_repository.h>
 
+#include "server/forward_internal.h"
 #include "server/metrics_internal.h"
+#include "server/read_pool_internal.h"
 #include "server/router.h"
 #include "server/routes.h"
 
@@ -86,6 +87,10 @@ class App::Impl {
   Impl() : router([this](const http::Request& req) { return Authenticate(req); }) {}
 
   ServerConfig config;
+  AppRole app_role;
+  std::string store_password;  // config.store_password_file's content; set on every store opened
+  std::unique_ptr<NodeState> own_node;  // a single App's (the Node owns the others')
+  NodeState* node = nullptr;
   std::string host;
   uint16_t requested_port = 0;
   std::shared_ptr<spdlog::logger> log;
@@ -102,6 +107,10 @@ class App::Impl {
   std::unique_ptr<wiring::EngineTagSink> job_sink;
   std::unique_ptr<insight::NotifyingTagSink> job_tags;  // job_sink, then the segments' counts
   std::unique_ptr<insight::JobRunner> jobs;
+  // Followers: reads from the database, and the forwarding of everything else to the writer.
+  std::unique_ptr<ReadPool> readers;
+  std::unique_ptr<PooledCustomerView> reader_view;
+  std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   ServerContext context;  // what the handlers use; filled before the routes are registered
@@ -122,6 +131,11 @@ class App::Impl {
 
   http::Response Handle(const http::Request& req);
   void Stop();
+  // kSingle, kWriter: the engine (fenced at the lease's epoch for a writer), the saved segments
+  // and the jobs; fills the context.
+  Status OpenWriter(const std::string& url, const store::OpenOptions& side);
+  // kFollower: the read pool and the forwarder; fills the context.
+  Status OpenFollower(const std::string& url);
   // Opens the jobs' connections and starts the runner with the configured schedule; with
   // jobs_at_start, runs the scheduled jobs once and waits for them.
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
@@ -136,6 +150,7 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   store::OpenOptions reader;
   reader.read_only = true;
   reader.cache_mib = 16;
+  reader.password = store_password;
   TP_ASSIGN_OR_RETURN(job_reader, store::Open(url, reader));
   TP_ASSIGN_OR_RETURN(auto records_store, store::Open(url, side));
   job_records = std::make_unique<wiring::SerializedJobRepository>(std::move(records_store));
@@ -190,6 +205,18 @@ http::Response App::Impl::Handle(const http::Request& req) {
 }
 
 std::variant<privacy::Role, http::Response> App::Impl::Authenticate(const http::Request& req) {
+  if (const std::string* secret = req.Header(kClusterSecretHeader)) {
+    // A follower forwarding a request it authenticated: trusted with the right secret only.
+    if (app_role.cluster_secret.empty() || !SecretsEqual(*secret, app_role.cluster_secret)) {
+      log->warn("auth rejected reason=cluster_secret remote={}", req.remote_address);
+      return http::JsonError(401, "unauthorized", "cluster secret rejected");
+    }
+    const std::string* forwarded_role = req.Header(kForwardedRoleHeader);
+    if (forwarded_role != nullptr) {
+      if (auto parsed = privacy::ParseRole(*forwarded_role); parsed.ok()) return *parsed;
+    }
+    return http::JsonError(401, "unauthorized", "a forwarded request names no valid role");
+  }
   const std::string* header = req.Header("authorization");
   if (!header) {
     return http::JsonError(401, "unauthorized",
@@ -237,9 +264,13 @@ void App::Impl::Stop() {
     stopping = true;
   }
   log->info("stopping phase=http");
+  if (forwarder) forwarder->Cancel();  // requests waiting on the writer are answered 503 at once
   if (http) http->Stop();
   log->info("stopping phase=jobs");
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
+  forwarder.reset();
+  reader_view.reset();
+  readers.reset();
   log->info("stopping phase=engine");
   if (data) {
     data->engine->Stop();  // drains the hook: the escalation consumer's last flush
@@ -273,12 +304,75 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() { Stop(); }
 
-Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
+Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& side) {
+  store::OpenOptions writer;
+  writer.purpose = "touchpoint serve";
+  writer.synchronous = config.synchronous;
+  writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
+  writer.password = store_password;
+  pipeline::EngineOptions engine_options = EngineOptionsFor(config);
+  // Followers read profiles from the database: write the changed ones with every commit, so that
+  // they have no events to replay (engine.h, profile_checkpoint_ms).
+  if (app_role.role == NodeRole::kWriter) engine_options.profile_checkpoint_ms = 0;
+  TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true));
+  pipeline::Engine& engine = *data->engine;
+  // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
+  TP_ASSIGN_OR_RETURN(segments_store, store::Open(url, side));
+  TP_ASSIGN_OR_RETURN(segments, insight::SegmentIndex::Open(segments_store->Get<store::SegmentRepository>(), engine,
+                                                            SystemClock::Instance()));
+  engine.Subscribe(MakeSegmentObserver(*segments));
+  TP_RETURN_IF_ERROR(StartJobs(url, side));
+  context = ServerContext{.config = &config,
+                          .engine = &engine,
+                          .metrics = &metrics,
+                          .log = log.get(),
+                          .jobs = jobs.get(),
+                          .segments = segments.get(),
+                          .customers = &engine,
+                          .stats = [&engine]() -> Result<pipeline::EngineStats> { return engine.Stats(); },
+                          .node = node};
+  return Status::Ok();
+}
+
+Status App::Impl::OpenFollower(const std::string& url) {
+  // A small pool: each request holds a store only while it reads.
+  readers = std::make_unique<ReadPool>(url, store_password,
+                                       static_cast<size_t>(std::clamp(config.worker_threads / 2, 2, 8)));
+  reader_view = std::make_unique<PooledCustomerView>(*readers);
+  forwarder = std::make_unique<Forwarder>(*node, app_role.cluster_secret, config.read_timeout_seconds);
+  ReadPool* pool = readers.get();
+  context = ServerContext{.config = &config,
+                          .engine = nullptr,
+                          .metrics = &metrics,
+                          .log = log.get(),
+                          .jobs = nullptr,
+                          .segments = nullptr,
+                          .customers = reader_view.get(),
+                          .stats = [pool] { return StoreStats(*pool); },
+                          .node = node};
+  Forwarder* f = forwarder.get();
+  router.ForwardWriterRoutes([f](const http::Request& req, const RouteMatch& match) { return f->Forward(req, match.role()); });
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRole& role) {
   TP_RETURN_IF_ERROR(ValidateConfig(config));
+  if (role.role != NodeRole::kSingle) {
+    if (role.node == nullptr) return Status::InvalidArgument("a writer or follower App needs its node's state");
+    if (role.cluster_secret.empty()) return Status::InvalidArgument("several nodes need a cluster secret");
+    if (role.role == NodeRole::kWriter && role.epoch <= 0) return Status::InvalidArgument("a writer needs its epoch");
+  }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->app_role = role;
   TP_RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->requested_port));
   impl->log = MakeLogger(config.log_level);
+  if (role.node != nullptr) {
+    impl->node = role.node;
+  } else {
+    impl->own_node = std::make_unique<NodeState>("", config.listen);
+    impl->node = impl->own_node.get();
+  }
 
   std::string url = StoreUrlFor(config);
   if (url == "memory:") {
@@ -286,27 +380,16 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     // process's in-memory store a name they can share.
     url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
   }
-  store::OpenOptions writer;
-  writer.purpose = "touchpoint serve";
-  writer.synchronous = config.synchronous;
-  TP_ASSIGN_OR_RETURN(impl->data, wiring::OpenEngine(url, EngineOptionsFor(config), writer, /*escalation=*/true));
-  pipeline::Engine& engine = *impl->data->engine;
+  TP_ASSIGN_OR_RETURN(impl->store_password, StorePassword(config));
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
+  side.password = impl->store_password;
+  if (role.role == NodeRole::kFollower) {
+    TP_RETURN_IF_ERROR(impl->OpenFollower(url));
+  } else {
+    TP_RETURN_IF_ERROR(impl->OpenWriter(url, side));
+  }
   TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
-  // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
-  TP_ASSIGN_OR_RETURN(impl->segments_store, store::Open(url, side));
-  TP_ASSIGN_OR_RETURN(impl->segments,
-                      insight::SegmentIndex::Open(impl->segments_store->Get<store::SegmentRepository>(), engine,
-                                                  SystemClock::Instance()));
-  engine.Subscribe(MakeSegmentObserver(*impl->segments));
-  TP_RETURN_IF_ERROR(impl->StartJobs(url, side));
-  impl->context = ServerContext{.config = &impl->config,
-                                .engine = &engine,
-                                .metrics = &impl->metrics,
-                                .log = impl->log.get(),
-                                .jobs = impl->jobs.get(),
-                                .segments = impl->segments.get()};
   RegisterAllRoutes(impl->router, impl->context);
 
   http::ServerOptions o;
@@ -320,9 +403,15 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   o.max_connections = config.max_connections;
   Impl* raw = impl.get();
   TP_ASSIGN_OR_RETURN(impl->http, http::Server::Start(o, [raw](const http::Request& req) { return raw->Handle(req); }));
-  const auto stats = impl->data->engine->Stats();
-  impl->log->info("started port={} io_threads={} worker_threads={} events={} customers={}", impl->http->port(),
-                  config.io_threads, config.worker_threads, stats.events, stats.customers);
+  if (impl->data) {
+    const auto stats = impl->data->engine->Stats();
+    impl->log->info("started role={} epoch={} port={} io_threads={} worker_threads={} events={} customers={}",
+                    NodeRoleName(role.role), role.epoch, impl->http->port(), config.io_threads,
+                    config.worker_threads, stats.events, stats.customers);
+  } else {
+    impl->log->info("started role={} port={} io_threads={} worker_threads={}", NodeRoleName(role.role),
+                    impl->http->port(), config.io_threads, config.worker_threads);
+  }
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -336,37 +425,5 @@ void App::Wait() {
 }
 
 std::string App::MetricsText() const { return impl_->metrics.Render(""); }
-
-int RunServe(const ServerConfig& config) {
-  if (Status s = ValidateConfig(config); !s.ok()) {
-    std::fprintf(stderr, "touchpoint: %s\n", s.message().c_str());
-    return 2;
-  }
-  // Block the stop signals before any thread starts, so every thread inherits the mask and only
-  // sigwait below sees them (no async-signal-unsafe handler runs).
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
-  auto app = App::Start(config);
-  if (!app.ok()) {
-    std::fprintf(stderr, "touchpoint: %s\n", app.status().message().c_str());
-    return app.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
-  const std::string& host = (*app)->host();
-  const bool v6 = host.find(':') != std::string::npos;
-  std::printf("touchpoint listening on http://%s%s%s:%u\n", v6 ? "[" : "", host.c_str(), v6 ? "]" : "",
-              static_cast<unsigned>((*app)->port()));
-  std::fflush(stdout);
-
-  // This thread is the signal thread: it waits for SIGTERM/SIGINT and then stops gracefully.
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
-  (*app)->Stop();
-  return 0;
-}
 
 }  // namespace touchpoint::server

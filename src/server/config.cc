@@ -1,5 +1,6 @@
 #include <touchpoint/server/config.h>
 
+#include <touchpoint/core/secret_file.h>
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/store/open.h>
 
@@ -85,10 +86,32 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
   }
   ServerConfig config = std::move(defaults);
   for (const auto& [key, node] : table) {
+    if (key.str() == "cluster") {  // [cluster] secret, secret_file, node_id, advertise
+      const toml::table* cluster = node.as_table();
+      if (cluster == nullptr) return WrongType(path, "cluster", "a table ([cluster])");
+      for (const auto& [ckey, cnode] : *cluster) {
+        const std::string_view k = ckey.str();
+        std::string* target = k == "secret"        ? &config.cluster_secret
+                              : k == "secret_file" ? &config.cluster_secret_file
+                              : k == "node_id"     ? &config.node_id
+                              : k == "advertise"   ? &config.advertise
+                                                   : nullptr;
+        if (target == nullptr) {
+          return Status::InvalidArgument(path + ": unknown option 'cluster." + std::string(k) +
+                                         "' (see docs/operations.md)");
+        }
+        TP_RETURN_IF_ERROR(SetString(cnode, path, "cluster." + std::string(k), target));
+      }
+      continue;
+    }
     if (key.str() == "store") {  // [store] url = "sqlite:///…" | "memory:"
       const toml::table* store = node.as_table();
       if (store == nullptr) return WrongType(path, "store", "a table ([store])");
       for (const auto& [skey, snode] : *store) {
+        if (skey.str() == "password_file") {
+          TP_RETURN_IF_ERROR(SetString(snode, path, "store.password_file", &config.store_password_file));
+          continue;
+        }
         if (skey.str() != "url") {
           return Status::InvalidArgument(path + ": unknown option 'store." + std::string(skey.str()) +
                                          "' (see docs/operations.md)");
@@ -147,11 +170,29 @@ Status ValidateConfig(const ServerConfig& c) {
   if (c.idle_timeout_seconds < 1) return Status::InvalidArgument("idle_timeout_seconds must be at least 1");
   if (c.read_timeout_seconds < 1) return Status::InvalidArgument("read_timeout_seconds must be at least 1");
   if (c.max_connections < 1) return Status::InvalidArgument("max_connections must be at least 1");
+  if (!c.advertise.empty()) {
+    std::string advertise_host;
+    uint16_t advertise_port = 0;
+    if (!ParseListen(c.advertise, &advertise_host, &advertise_port).ok() || advertise_port == 0) {
+      return Status::InvalidArgument("cluster.advertise: '" + c.advertise +
+                                     "' is not HOST:PORT with a port (e.g. 10.0.0.5:8080)");
+    }
+  }
+  if (!c.cluster_secret.empty() && !c.cluster_secret_file.empty()) {
+    return Status::InvalidArgument("cluster: set secret or secret_file, not both");
+  }
   return Status::Ok();
 }
 
 std::string StoreUrlFor(const ServerConfig& config) {
   return config.store_url.empty() ? store::UrlForDataDir(config.data_dir) : config.store_url;
+}
+
+Result<std::string> StorePassword(const ServerConfig& config) {
+  if (config.store_password_file.empty()) return std::string();
+  auto password = ReadSecretFile(config.store_password_file);
+  if (!password.ok()) return Status::InvalidArgument("store.password_file: " + password.status().message());
+  return password;
 }
 
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config) {

@@ -60,6 +60,7 @@ void Router::Add(Route route) {
                     .param_names = {},
                     .access = route.access,
                     .handler = std::move(route.handler),
+                    .served = route.served,
                     .order = added_++};
   size_t pos = 1;
   bool prefix_done = false;
@@ -210,15 +211,18 @@ http::Response Router::Dispatch(const http::Request& request, const std::string*
     }
     match.role_ = role;
   }
+  if (forward_ != nullptr && endpoint->served == Served::kByWriter) return forward_(request, match);
   return endpoint->handler(request, match);
 }
+
+void Router::ForwardWriterRoutes(RouteHandler forward) { forward_ = std::move(forward); }
 
 std::vector<RouteInfo> Router::Routes() const {
   std::vector<RouteInfo> out(added_, RouteInfo{.method = {}, .pattern = {}, .label = {}, .access = kPublic});
   for (const Path& p : paths_) {
     for (const Endpoint& e : p.endpoints) {
-      out[e.order] =
-          RouteInfo{.method = e.method, .pattern = e.pattern, .label = e.label, .access = e.access};
+      out[e.order] = RouteInfo{
+          .method = e.method, .pattern = e.pattern, .label = e.label, .access = e.access, .served = e.served};
     }
   }
   return out;

@@ -12,6 +12,11 @@
 // A new permission gets its row in privacy's matrix (src/privacy/roles.cc), and each route its
 // row in the table of docs/http-api.md: router_test fails until both exist.
 //
+// Several nodes (server/node.h): a route is served by the writer unless it says
+// Served::kByAnyNode — then its handler must work on a follower too (no engine, no jobs, no
+// segment index: ServerContext says what a follower has). On a follower the router answers the
+// writer's routes with the forwarding handler, after authentication and the permission check.
+//
 // Patterns are matched segment by segment against the decoded path (http::Request::path is
 // already percent-decoded: "/v1/customers/phone:138%201234%205678" arrives as
 // "/v1/customers/phone:138 1234 5678"):
@@ -83,11 +88,18 @@ class RouteMatch {
 
 using RouteHandler = std::function<http::Response(const http::Request&, const RouteMatch&)>;
 
+// Which node of several answers a route (server/node.h). A single node answers everything.
+enum class Served {
+  kByWriter,   // needs the engine or runs once (writes, jobs, segments): followers forward it
+  kByAnyNode,  // reads the database or the node itself: followers answer it
+};
+
 struct Route {
   std::string_view method;   // "GET", "POST", ...
   std::string_view pattern;  // "/v1/jobs/{id}" (see the top of this file)
   Access access;
   RouteHandler handler;
+  Served served = Served::kByWriter;
 };
 
 // A registered route as the route × role table shows it.
@@ -96,6 +108,7 @@ struct RouteInfo {
   std::string pattern;
   std::string label;  // the pattern without "...": the metrics label
   Access access;
+  Served served = Served::kByWriter;
 };
 
 class Router {
@@ -110,6 +123,10 @@ class Router {
   // than upper-case letters, "HEAD" (implied by GET), or a second route for the same method and
   // path shape are bugs: they abort.
   void Add(Route route);
+
+  // On a follower: routes served by the writer are answered by `forward` (after authentication
+  // and the permission check) instead of their own handler. Call before serving.
+  void ForwardWriterRoutes(RouteHandler forward);
 
   // Answers `request`. *label is set to the matched route's label ("other" when none matched);
   // it stays valid as long as the router.
@@ -134,6 +151,7 @@ class Router {
     std::vector<std::string> param_names;  // in path order
     Access access;
     RouteHandler handler;
+    Served served;
     size_t order;  // registration order, for Routes()
   };
   // Routes sharing one path shape (segments, whatever their parameters are named).
@@ -149,6 +167,7 @@ class Router {
   static bool MoreSpecific(const Path& a, const Path& b);
 
   Authenticator authenticate_;
+  RouteHandler forward_;     // set on followers
   std::vector<Path> paths_;  // most specific first
   size_t added_ = 0;
 };

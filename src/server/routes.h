@@ -2,13 +2,17 @@
 // routes_<module>.cc each; see the top of router.h for adding one).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
+#include <touchpoint/core/result.h>
 #include <touchpoint/core/status.h>
 #include <touchpoint/http/server.h>
+#include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/server/config.h>
+#include <touchpoint/server/node.h>
 
 #include "server/metrics_internal.h"
 #include "server/router.h"
@@ -27,6 +31,10 @@ namespace touchpoint::server {
 // The parts of the running server that handlers use. Owned by App; outlives the router and
 // every request. Registration only stores a reference: the members may still be null while
 // routes are registered (router_test lists the routes without a server).
+//
+// On a follower (server/node.h) only what routes served by any node need is set: config,
+// customers, stats, metrics, log, node; engine, jobs and segments are null (the writer's routes
+// are forwarded, their handlers never run there).
 struct ServerContext {
   const ServerConfig* config = nullptr;
   pipeline::Engine* engine = nullptr;
@@ -34,6 +42,11 @@ struct ServerContext {
   spdlog::logger* log = nullptr;
   insight::JobRunner* jobs = nullptr;
   insight::SegmentIndex* segments = nullptr;  // saved segments over the engine's profiles
+  // Customers as this node reads them: the engine's live view, or the database (followers).
+  const pipeline::CustomerView* customers = nullptr;
+  // Store-wide counts (GET /v1/stats, the store gauges of /metrics): the engine's or the database's.
+  std::function<Result<pipeline::EngineStats>()> stats;
+  NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc

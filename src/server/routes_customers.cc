@@ -1,4 +1,5 @@
-// Customer routes: a customer's profile by identifier or id.
+// Customer routes: a customer's profile by identifier or id. Every node answers them: the writer
+// from its engine, a follower from the database (ServerContext::customers).
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,7 +16,7 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/customers/{id...}", privacy::Permission::kReadCustomers,
               [&context](const http::Request&, const RouteMatch& match) {
                 const bool mask_pii = !privacy::Allows(*match.role(), privacy::Permission::kSeePii);
-                auto json = wiring::CustomerJson(*context.engine, match.Param("id"), 0, mask_pii);
+                auto json = wiring::CustomerJson(*context.customers, match.Param("id"), 0, mask_pii);
                 if (!json.ok()) {
                   if (json.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of
@@ -25,7 +26,8 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
                   return ResponseFromStatus(json.status());
                 }
                 return JsonResponse(200, std::move(*json));
-              }});
+              },
+              Served::kByAnyNode});
 }
 
 }  // namespace touchpoint::server

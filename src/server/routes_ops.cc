@@ -1,51 +1,94 @@
-// Operations routes: health and metrics (public), store-wide counts.
+// Operations routes: health and metrics (public), store-wide counts. Every node answers them
+// itself (server/node.h): health and metrics are the node's own, counts come from the database.
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "server/routes.h"
 
 namespace touchpoint::server {
 namespace {
 
-// The store gauges appended to the metrics text.
-std::string Gauges(const pipeline::Engine& engine) {
-  const pipeline::EngineStats s = engine.Stats();
+void Gauge(std::string& out, const char* name, const char* help, const std::string& value,
+           const std::string& labels = "") {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + labels + " " +
+         value + "\n";
+}
+
+// The node and store gauges appended to the metrics text.
+std::string Gauges(const ServerContext& context) {
   std::string out;
-  const auto gauge = [&](const char* name, const char* help, std::int64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
-           std::to_string(v) + "\n";
-  };
-  gauge("touchpoint_store_events", "Events stored.", s.events);
-  gauge("touchpoint_store_customers", "Customers (after merges).", s.customers);
-  gauge("touchpoint_store_identifiers", "Identifiers known.", s.identifiers);
+  if (context.node != nullptr) {
+    const NodeState::Snapshot node = context.node->Get();
+    Gauge(out, "touchpoint_node_role", "This node's role (1 for the role it has).", "1",
+          "{role=\"" + std::string(NodeRoleName(node.role)) + "\"}");
+    char lag[32];
+    std::snprintf(lag, sizeof(lag), "%.3f", node.lag_seconds);
+    Gauge(out, "touchpoint_replication_lag_seconds",
+          "Followers: seconds since this node last confirmed the database's committed change point; 0 on a "
+          "writer.",
+          lag);
+  }
+  if (context.stats) {
+    auto s = context.stats();
+    if (s.ok()) {
+      Gauge(out, "touchpoint_store_events", "Events stored.", std::to_string(s->events));
+      Gauge(out, "touchpoint_store_customers", "Customers (after merges).", std::to_string(s->customers));
+      Gauge(out, "touchpoint_store_identifiers", "Identifiers known.", std::to_string(s->identifiers));
+    } else {
+      context.log->warn("metrics store gauges unavailable error={}", s.status().message());
+    }
+  }
   return out;
+}
+
+std::string HealthJson(const ServerContext& context) {
+  nlohmann::ordered_json body = {{"status", "ok"}};
+  if (context.node == nullptr) return body.dump();
+  const NodeState::Snapshot node = context.node->Get();
+  body["role"] = NodeRoleName(node.role);
+  if (node.role == NodeRole::kSingle) return body.dump();
+  body["node_id"] = context.node->node_id();
+  body["epoch"] = node.epoch;
+  body["address"] = node.address;
+  body["writer"] = node.writer_address.empty() ? nlohmann::ordered_json(nullptr)
+                                               : nlohmann::ordered_json(node.writer_address);
+  body["committed_seq"] = node.committed_seq;
+  body["lag_seconds"] = static_cast<double>(static_cast<std::int64_t>(node.lag_seconds * 1000)) / 1000;
+  return body.dump();
 }
 
 }  // namespace
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context) {
-  router.Add({"GET", "/healthz", kPublic, [](const http::Request&, const RouteMatch&) {
-                return JsonResponse(200, "{\"status\":\"ok\"}");
-              }});
+  router.Add(
+      {"GET", "/healthz", kPublic,
+       [&context](const http::Request&, const RouteMatch&) { return JsonResponse(200, HealthJson(context)); },
+       Served::kByAnyNode});
 
-  router.Add({"GET", "/metrics", kPublic, [&context](const http::Request&, const RouteMatch&) {
+  router.Add({"GET", "/metrics", kPublic,
+              [&context](const http::Request&, const RouteMatch&) {
                 http::Response r;
                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                r.body = context.metrics->Render(Gauges(*context.engine));
+                r.body = context.metrics->Render(Gauges(context));
                 return r;
-              }});
+              },
+              Served::kByAnyNode});
 
   router.Add({"GET", "/v1/stats", privacy::Permission::kReadStats,
               [&context](const http::Request&, const RouteMatch&) {
-                const pipeline::EngineStats s = context.engine->Stats();
+                auto s = context.stats();
+                if (!s.ok()) return ResponseFromStatus(s.status());
                 nlohmann::json body = {
-                    {"events", s.events},     {"customers", s.customers}, {"identifiers", s.identifiers},
-                    {"messages", s.messages}, {"surveys", s.surveys},     {"orders", s.orders},
-                    {"merges", s.merges}};
+                    {"events", s->events},     {"customers", s->customers}, {"identifiers", s->identifiers},
+                    {"messages", s->messages}, {"surveys", s->surveys},     {"orders", s->orders},
+                    {"merges", s->merges}};
                 return JsonResponse(200, body.dump());
-              }});
+              },
+              Served::kByAnyNode});
 }
 
 }  // namespace touchpoint::server

@@ -26,6 +26,16 @@ std::optional<http::Response> CheckContentType(const http::Request& req) {
   return std::nullopt;
 }
 
+// The engine refuses writes once a commit failed (fenced, or the database went away): the node
+// is told, so that a writer of several steps down (server/node.h).
+http::Response SubmitFailed(const ServerContext& context, const Status& status) {
+  context.log->error("submit failed error={}", status.message());
+  if (context.node != nullptr) context.node->ReportWriteFailure(status);
+  http::Response r = http::JsonError(503, "unavailable", "events could not be stored; retry later");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 http::Response Track(const ServerContext& context, const http::Request& req, std::string_view type) {
   if (auto refused = CheckContentType(req)) return std::move(*refused);
   const size_t max_message_bytes = context.config->max_message_bytes;
@@ -42,10 +52,7 @@ http::Response Track(const ServerContext& context, const http::Request& req, std
   std::vector<ingest::Event> events;
   events.push_back(std::move(*event));
   auto submitted = context.engine->Submit(std::move(events));
-  if (!submitted.ok()) {
-    context.log->error("submit failed error={}", submitted.status().message());
-    return http::JsonError(503, "unavailable", "events could not be stored; retry later");
-  }
+  if (!submitted.ok()) return SubmitFailed(context, submitted.status());
   context.metrics->AddEvents(submitted->accepted, 0, submitted->duplicates);
   return JsonResponse(200, "{\"success\":true}");
 }
@@ -76,10 +83,7 @@ http::Response Batch(const ServerContext& context, const http::Request& req) {
   }
   if (!events.empty()) {
     auto submitted = context.engine->Submit(std::move(events));
-    if (!submitted.ok()) {
-      context.log->error("submit failed error={}", submitted.status().message());
-      return http::JsonError(503, "unavailable", "events could not be stored; retry later");
-    }
+    if (!submitted.ok()) return SubmitFailed(context, submitted.status());
     context.metrics->AddEvents(submitted->accepted, static_cast<std::int64_t>(rejected.size()),
                                submitted->duplicates);
   } else {

@@ -118,5 +118,21 @@ TEST(EngineOptionsForTest, CarriesTheMergeLimit) {
   EXPECT_EQ(EngineOptionsFor(c).max_customers_per_identifier, 9);
 }
 
+TEST_F(ConfigTest, ClusterTableNamesTheSecretFileNodeAndAdvertisedAddress) {
+  auto c = LoadConfig(Write("listen = \"0.0.0.0:8080\"\n[cluster]\nsecret_file = \"/etc/touchpoint/cluster.secret\"\n"
+                            "node_id = \"tp-2\"\nadvertise = \"10.0.0.5:8080\"\n"),
+                      {});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->cluster_secret_file, "/etc/touchpoint/cluster.secret");
+  EXPECT_EQ(c->node_id, "tp-2");
+  EXPECT_EQ(c->advertise, "10.0.0.5:8080");
+  EXPECT_THAT(LoadConfig(Write("[cluster]\nsecrets = \"x\"\n"), {}).status().message(),
+              HasSubstr("unknown option 'cluster.secrets'"));
+  EXPECT_THAT(LoadConfig(Write("[cluster]\nadvertise = \"10.0.0.5\"\n"), {}).status().message(),
+              HasSubstr("cluster.advertise"));
+  EXPECT_THAT(LoadConfig(Write("[cluster]\nsecret = \"0123456789abcdef\"\nsecret_file = \"/x\"\n"), {}),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace touchpoint::server

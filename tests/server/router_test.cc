@@ -271,7 +271,7 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and
-// <!-- routes:end -->; it must say what the code does.
+// <!-- routes:end -->, with the node that answers each route; it must say what the code does.
 TEST(AppRoutesTest, DocumentedTableMatchesTheRoutes) {
   std::vector<std::string> expected;
   for (const RouteInfo& r : AppRoutes()) {
@@ -286,7 +286,9 @@ TEST(AppRoutesTest, DocumentedTableMatchesTheRoutes) {
         roles += privacy::RoleName(role);
       }
     }
-    expected.push_back("| " + r.method + " | `" + r.label + "` | " + permission + " | " + roles + " |");
+    const std::string served = r.served == Served::kByAnyNode ? "any node" : "writer";
+    expected.push_back("| " + r.method + " | `" + r.label + "` | " + permission + " | " + roles + " | " + served +
+                       " |");
   }
   std::ifstream in(std::string(TP_SOURCE_DIR) + "/docs/http-api.md");
   ASSERT_TRUE(in) << "docs/http-api.md";

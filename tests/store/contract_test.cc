@@ -2,9 +2,12 @@
 // the throwaway server of ctest's `pg` fixture or TP_TEST_PG_URL, one fresh database per case). A
 // backend is correct when it passes all of them unchanged. Backends are opened by URL through
 // store::Open, as the composition roots open them.
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -13,6 +16,7 @@
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/memory.h>
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
@@ -509,6 +513,250 @@ TEST(StoreOpenTest, ASecondWriterOfOneSqliteDatabaseIsToldWhoHoldsIt) {
   first->reset();
   EXPECT_OK(Open(UrlForDataDir(tmp.path()), w).status()) << "released when the first writer closes";
 }
+
+// ---- store/cluster.h: run for every backend whose store has a cluster() (memory, PostgreSQL) ----
+
+class ClusterContractTest : public StoreContractTest {
+ protected:
+  void SetUp() override {
+    StoreContractTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (s().cluster() == nullptr) GTEST_SKIP() << GetParam() << " has no cluster(): a single-node backend";
+    // Ids unique to this test: a shared PostgreSQL database keeps other runs' rows.
+    prefix_ = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "-";
+  }
+  Cluster& c() { return *s().cluster(); }
+  std::unique_ptr<Store> OpenFenced(std::int64_t epoch) {
+    OpenOptions o;
+    o.purpose = "contract test";
+    o.fence_epoch = epoch;
+    auto st = Open(url_, o);
+    EXPECT_OK(st);
+    return st.ok() ? std::move(*st) : nullptr;
+  }
+  // Ends the session of the lease held now (a crashed or cut-off writer).
+  void EndLeaseSession() {
+    if (GetParam() == "memory") {
+      memory::ExpireLeases(url_.substr(std::string("memory:").size()));
+    } else if (GetParam() == "postgres") {
+      // The session holding the writer lock: the only session-level advisory lock in the database.
+      ASSERT_OK(pg_->Exec("SELECT pg_terminate_backend(l.pid, 5000) FROM pg_locks l WHERE l.locktype = 'advisory' "
+                          "AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                          "current_database())"));
+    } else {
+      FAIL() << "no way to end a lease's session on " << GetParam();
+    }
+  }
+  std::unique_ptr<WriterLease> Acquire(Cluster& cluster, const std::string& node) {
+    auto lease = cluster.TryAcquire(prefix_ + node);
+    EXPECT_OK(lease);
+    return lease.ok() ? std::move(*lease) : nullptr;
+  }
+  std::string prefix_;
+};
+
+TEST_P(ClusterContractTest, OneWriterAtATimeAndTheLockIsFreedWithTheLease) {
+  auto other = OpenStore();
+  ASSERT_NE(other, nullptr);
+  ASSERT_NE(other->cluster(), nullptr);
+  auto a = Acquire(c(), "a");
+  ASSERT_NE(a, nullptr) << "nobody holds the lock: the first node gets it";
+  EXPECT_EQ(Acquire(*other->cluster(), "b"), nullptr) << "held by a";
+  EXPECT_EQ(Acquire(c(), "a2"), nullptr) << "held, also for another caller on the same store";
+  const std::int64_t epoch_a = a->epoch();
+  a.reset();  // a leaves: the lock is free
+  auto b = Acquire(*other->cluster(), "b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->epoch(), epoch_a + 1);
+}
+
+TEST_P(ClusterContractTest, TwoNodesRacingForTheLockGetOneWinner) {
+  auto other = OpenStore();
+  ASSERT_NE(other, nullptr);
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<bool> go{false};
+    std::unique_ptr<WriterLease> a, b;
+    std::thread ta([&] {
+      while (!go.load()) std::this_thread::yield();
+      a = Acquire(c(), "a");
+    });
+    std::thread tb([&] {
+      while (!go.load()) std::this_thread::yield();
+      b = Acquire(*other->cluster(), "b");
+    });
+    go = true;
+    ta.join();
+    tb.join();
+    ASSERT_EQ((a != nullptr) + (b != nullptr), 1) << "round " << round;
+  }
+}
+
+TEST_P(ClusterContractTest, EachElectionIncrementsTheEpoch) {
+  auto before = c().CurrentEpoch();
+  ASSERT_OK(before);
+  for (int i = 1; i <= 3; ++i) {
+    auto lease = Acquire(c(), "n");
+    ASSERT_NE(lease, nullptr);
+    EXPECT_EQ(lease->epoch(), *before + i);
+    EXPECT_EQ(*c().CurrentEpoch(), *before + i);
+    EXPECT_OK(lease->Check());
+  }
+}
+
+TEST_P(ClusterContractTest, AWriterFencedAtAnOldEpochCannotBeginAfterANewElection) {
+  auto a = Acquire(c(), "a");
+  ASSERT_NE(a, nullptr);
+  auto writer = OpenFenced(a->epoch());
+  ASSERT_NE(writer, nullptr);
+  std::vector<EventRecord> events{Event(0)};
+  {
+    auto txn = writer->Begin();
+    ASSERT_OK(txn) << "fenced at the current epoch: writes";
+    ASSERT_OK(writer->Get<EventLog>().Append(**txn, events));
+    ASSERT_OK((*txn)->Commit());
+  }
+  a.reset();
+  auto b = Acquire(c(), "b");  // a new election while the old writer's store is still open
+  ASSERT_NE(b, nullptr);
+  auto refused = writer->Begin();
+  EXPECT_THAT(refused.status(), StatusIs(StatusCode::kFailedPrecondition)) << "store/open.h: Begin() fails";
+  EXPECT_NE(refused.status().message().find("fenced"), std::string::npos) << refused.status().message();
+  if (refused.ok()) {  // then at least its commit must fail
+    std::vector<EventRecord> more{Event(1)};
+    ASSERT_OK(writer->Get<EventLog>().Append(**refused, more));
+    EXPECT_THAT((*refused)->Commit(), StatusIs(StatusCode::kFailedPrecondition));
+  }
+  EXPECT_EQ(*repo<EventLog>().Count(), 1) << "nothing more was written";
+  auto current = OpenFenced(b->epoch());
+  ASSERT_NE(current, nullptr);
+  EXPECT_OK(current->Begin().status()) << "the new writer writes";
+}
+
+TEST_P(ClusterContractTest, ALeaseCheckFailsOnceItsSessionEndsAndAfterANewElection) {
+  auto a = Acquire(c(), "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_OK(a->Check());
+  EndLeaseSession();
+  EXPECT_THAT(a->Check(), StatusIs(StatusCode::kUnavailable)) << "the lock's session is gone";
+  auto b = Acquire(c(), "b");
+  ASSERT_NE(b, nullptr) << "the lock is free once the holder's session ended";
+  EXPECT_EQ(b->epoch(), a->epoch() + 1);
+  // kFailedPrecondition (fenced) or kUnavailable (the session is gone): the holder stops either way.
+  EXPECT_FALSE(a->Check().ok()) << "another node was elected";
+  EXPECT_OK(b->Check());
+  a.reset();  // the stale lease going away must not free b's lock
+  EXPECT_OK(b->Check());
+  EXPECT_EQ(Acquire(c(), "c"), nullptr);
+}
+
+TEST_P(ClusterContractTest, NodeRegistryKeepsOneRowPerNodeUntilItLeaves) {
+  NodeRecord a{prefix_ + "a", "127.0.0.1:8081", "writer", 7, 0};
+  NodeRecord b{prefix_ + "b", "127.0.0.1:8082", "follower", 0, 0};
+  ASSERT_OK(c().Heartbeat(a));
+  ASSERT_OK(c().Heartbeat(b));
+  const auto ours = [&] {
+    std::vector<NodeRecord> out;
+    auto all = c().Nodes();
+    EXPECT_OK(all);
+    if (all.ok()) {
+      for (auto& n : *all) {
+        if (n.id.rfind(prefix_, 0) == 0) out.push_back(n);
+      }
+    }
+    return out;
+  };
+  auto nodes = ours();
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].id, a.id) << "by id";
+  EXPECT_EQ(nodes[0].address, a.address);
+  EXPECT_EQ(nodes[0].role, "writer");
+  EXPECT_EQ(nodes[0].epoch, 7);
+  EXPECT_GT(nodes[0].heartbeat_at, 0) << "stamped by the store";
+  EXPECT_EQ(nodes[1].role, "follower");
+  a.role = "follower";
+  a.epoch = 0;
+  ASSERT_OK(c().Heartbeat(a));  // replaces the row
+  nodes = ours();
+  ASSERT_EQ(nodes.size(), 2u);
+  EXPECT_EQ(nodes[0].role, "follower");
+  EXPECT_EQ(nodes[0].epoch, 0);
+  ASSERT_OK(c().Leave(a.id));
+  nodes = ours();
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0].id, b.id);
+  ASSERT_OK(c().Leave(b.id));
+  EXPECT_TRUE(ours().empty());
+}
+
+TEST_P(ClusterContractTest, TheChangePointAdvancesWithCommitsThatAppendEvents) {
+  auto before = c().Committed();
+  ASSERT_OK(before);
+  std::vector<EventRecord> events{Event(0), Event(1)};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+  auto after = c().Committed();
+  ASSERT_OK(after);
+  EXPECT_EQ(after->seq, *repo<EventLog>().LastSeq()) << "every event up to it is committed";
+  EXPECT_GT(after->seq, before->seq);
+  EXPECT_GT(after->committed_at, 0);
+  auto seen = c().WaitForChange(before->seq, std::chrono::seconds(10));
+  ASSERT_OK(seen);
+  EXPECT_EQ(seen->seq, after->seq) << "already past after_seq: returns at once";
+
+  // A commit without events announces nothing: the wait times out with the same point.
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().RaiseNewestEventAt(t, 1'800'000'000'000)); });
+  auto same = c().WaitForChange(after->seq, std::chrono::milliseconds(50));
+  ASSERT_OK(same);
+  EXPECT_EQ(same->seq, after->seq);
+}
+
+TEST_P(ClusterContractTest, AWaiterWakesWhenAnotherConnectionCommits) {
+  auto start = c().Committed();
+  ASSERT_OK(start);
+  auto follower = OpenStore(/*read_only=*/true);
+  ASSERT_NE(follower, nullptr);
+  ASSERT_NE(follower->cluster(), nullptr) << "a read-only store follows the change sequence too";
+  Result<ChangePoint> seen = ChangePoint{};
+  std::chrono::steady_clock::duration waited{};
+  std::thread waiter([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    seen = follower->cluster()->WaitForChange(start->seq, std::chrono::seconds(30));
+    waited = std::chrono::steady_clock::now() - t0;
+  });
+  std::vector<EventRecord> events{Event(0)};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, events)); });
+  waiter.join();
+  ASSERT_OK(seen);
+  EXPECT_EQ(seen->seq, *repo<EventLog>().LastSeq());
+  EXPECT_LT(waited, std::chrono::seconds(30)) << "woken by the commit, not by the timeout";
+}
+
+// The memory backend re-checks the epoch at Commit: a transaction begun before an election
+// cannot commit after it. (PostgreSQL serialises the check with the election instead.)
+TEST(MemoryClusterTest, ATransactionBegunBeforeAnElectionCannotCommitAfterIt) {
+  const std::string name = "cluster-commit-fence";
+  auto control = memory::OpenShared(name);
+  auto a = control->cluster()->TryAcquire("a");
+  ASSERT_OK(a);
+  ASSERT_NE(*a, nullptr);
+  auto writer = memory::OpenShared(name, false, (*a)->epoch());
+  auto txn = writer->Begin();
+  ASSERT_OK(txn);
+  std::vector<EventRecord> events{Event(0)};
+  ASSERT_OK(writer->Get<EventLog>().Append(**txn, events));
+  memory::ExpireLeases(name);
+  auto b = control->cluster()->TryAcquire("b");
+  ASSERT_OK(b);
+  ASSERT_NE(*b, nullptr);
+  EXPECT_THAT((*txn)->Commit(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_EQ(*control->Get<EventLog>().Count(), 0);
+  EXPECT_EQ(control->cluster()->Committed()->seq, 0) << "nothing announced";
+  EXPECT_EQ(memory::OpenShared("cluster-unnamed-check", true)->read_only(), true);
+  EXPECT_EQ(memory::Open()->cluster(), nullptr) << "a private store has no other nodes";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ClusterContractTest, ::testing::Values("memory", "sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace touchpoint::store

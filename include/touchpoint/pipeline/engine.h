@@ -35,7 +35,9 @@ struct EngineOptions {
   int max_linger_ms = 200;
   size_t max_queued_events = 200'000;  // SubmitAsync blocks above this (back-pressure)
   // Changed profiles are written at most this often (and at Stop); a restart replays the
-  // events committed since (see docs/architecture.md, "Profile checkpoints").
+  // events committed since (see docs/architecture.md, "Profile checkpoints"). 0: with every
+  // commit, so that readers of the store (StoreCustomerView: followers of several nodes) have
+  // nothing to replay.
   int profile_checkpoint_ms = 5000;
   // Time of identity splits; null: the system clock. Must outlive the engine.
   const Clock* clock = nullptr;

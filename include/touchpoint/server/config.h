@@ -16,6 +16,9 @@ struct ServerConfig {
   std::string data_dir = "./touchpoint-data";
   // [store] url: the database (store/open.h); empty: sqlite in data_dir (DATA/touchpoint.db).
   std::string store_url;
+  // [store] password_file (or the global --store-password-file): the database password, read at
+  // start (core/secret_file.h: a private file); empty: PGPASSWORD or ~/.pgpass.
+  std::string store_password_file;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   int io_threads = 2;
   int worker_threads = 16;
@@ -33,6 +36,11 @@ struct ServerConfig {
   // time "HH:MM"; "off" = never on a schedule (POST /v1/jobs/{name} still runs them).
   std::string jobs_schedule = "02:00";
   bool jobs_at_start = false;             // run those jobs once at start, before listening
+  // [cluster]: several nodes on one database (server/node.h; docs/operations.md, "Several nodes").
+  std::string cluster_secret;       // node-to-node secret; prefer cluster_secret_file
+  std::string cluster_secret_file;  // a file holding it (read at start)
+  std::string node_id;              // this node's id in the registry; empty: its advertise address
+  std::string advertise;            // HOST:PORT other nodes reach this one at; empty: the listen address
 };
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the
@@ -49,6 +57,10 @@ Status ParseListen(const std::string& listen, std::string* host, uint16_t* port)
 
 // The store URL the server opens: [store] url, or the SQLite file in data_dir.
 std::string StoreUrlFor(const ServerConfig& config);
+
+// The database password from config.store_password_file ("" without one). kInvalidArgument when
+// the file cannot be used (unreadable, empty, readable by others); the message never shows it.
+Result<std::string> StorePassword(const ServerConfig& config);
 
 // The engine options the server runs with; the one place that maps config to the engine.
 pipeline::EngineOptions EngineOptionsFor(const ServerConfig& config);

@@ -3,11 +3,17 @@
 // backend to (tests/store/contract_test.cc). Callers above the store choose it by URL
 // ("memory:" or "memory:NAME", store/open.h).
 //
+// A named store also has a cluster() (store/cluster.h), so that several nodes can be tested in one
+// process: the writer lease, the epoch, the node registry and the change sequence are part of the
+// named state. A lease's session is the lease object itself (destroying it frees the writer lock);
+// ExpireLeases ends it early, as a database ends the session of a crashed or cut-off writer.
+//
 // Thread safety: every method of the store and its repositories is safe to call concurrently.
 // Transactions are serialised: Begin() waits while another transaction is open. Writes of a
 // transaction are buffered and applied atomically at Commit(); reads never see them before.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +28,13 @@ std::unique_ptr<Store> Open();
 // returned for the same name shares one state (like connections to one database); the state
 // lives until the process exits. A read-only one refuses Begin() (kFailedPrecondition); its
 // key, job and segment writes still work, as on a read-only SQLite open they do not.
-std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only = false);
+// `fence_epoch` > 0 (writers only): Begin() and Commit() fail with kFailedPrecondition ("fenced")
+// once the stored epoch is no longer `fence_epoch` (store::OpenOptions::fence_epoch).
+std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only = false, std::int64_t fence_epoch = 0);
+
+// Tests: ends the session of the writer lease held on store `name` (a lost connection, a frozen
+// process): the lock is free for the next TryAcquire, and the old lease's Check() fails
+// (kUnavailable, then kFailedPrecondition once another node was elected).
+void ExpireLeases(const std::string& name);
 
 }  // namespace touchpoint::store::memory

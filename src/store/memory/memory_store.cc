@@ -1,8 +1,11 @@
 // The memory adapter: every repository over plain containers behind one mutex. Transactions
 // buffer their writes as closures and apply them under the lock at Commit (all or nothing).
+// Named stores also implement store/cluster.h: the writer lease, the epoch that fences stale
+// writers, the node registry and the change sequence live in the shared state.
 #include <touchpoint/store/memory.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -11,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include <touchpoint/core/time.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/escalation_repository.h>
@@ -41,23 +45,54 @@ struct State {
   std::map<std::int64_t, JobRecord> jobs;
   std::int64_t next_job_id = 1;
   std::map<std::string, SegmentRecord> segments;
+
+  // store/cluster.h, guarded by mu like the rest.
+  std::condition_variable changed;  // notified when `committed` advances
+  std::int64_t epoch = 0;           // incremented at each election
+  std::uint64_t lease_holder = 0;   // the live lease's token; 0: the writer lock is free
+  std::uint64_t next_lease = 1;
+  std::map<std::string, NodeRecord> nodes;
+  ChangePoint committed;
 };
+
+Millis NowMillis() { return SystemClock::Instance().Now(); }
+
+std::string FencedMessage(std::int64_t fence_epoch, std::int64_t epoch) {
+  return "fenced: this writer was elected at epoch " + std::to_string(fence_epoch) +
+         ", the store is now at epoch " + std::to_string(epoch);
+}
 
 using Op = std::function<void(State&)>;
 
 class MemoryTransaction final : public Transaction {
  public:
-  explicit MemoryTransaction(State& state) : state_(state), lock_(state.txn_mu) {
+  // `fence_epoch` > 0: Commit fails once the stored epoch is another one.
+  MemoryTransaction(State& state, std::int64_t fence_epoch)
+      : state_(state), lock_(state.txn_mu), fence_epoch_(fence_epoch) {
     std::scoped_lock lock(state_.mu);
     next_seq_ = static_cast<std::int64_t>(state_.events.size()) + 1;
   }
   Status Commit() override {
     TP_CHECK(!done_, "transaction committed twice");
     done_ = true;
+    bool appended = false;
     {
       std::scoped_lock lock(state_.mu);
+      // Checked again here, atomically with the writes: an election between Begin and Commit
+      // fences this transaction too.
+      if (fence_epoch_ > 0 && state_.epoch != fence_epoch_) {
+        ops_.clear();
+        return Status::FailedPrecondition(FencedMessage(fence_epoch_, state_.epoch));
+      }
+      const size_t before = state_.events.size();
       for (auto& op : ops_) op(state_);
+      appended = state_.events.size() > before;
+      if (appended) {
+        state_.committed = ChangePoint{static_cast<std::int64_t>(state_.events.size()),
+                                       fence_epoch_ > 0 ? fence_epoch_ : state_.epoch, NowMillis()};
+      }
     }
+    if (appended) state_.changed.notify_all();
     ops_.clear();
     return Status::Ok();
   }
@@ -72,6 +107,7 @@ class MemoryTransaction final : public Transaction {
  private:
   State& state_;
   std::unique_lock<std::mutex> lock_;
+  std::int64_t fence_epoch_;
   std::vector<Op> ops_;
   std::int64_t next_seq_ = 1;
   bool done_ = false;
@@ -503,11 +539,85 @@ class MemSegments final : public SegmentRepository {
   State& s_;
 };
 
+// A lease's "session" is the lease object: destroying it frees the writer lock, and
+// ExpireLeases ends it early (a lost database session).
+class MemLease final : public WriterLease {
+ public:
+  MemLease(std::shared_ptr<State> state, std::int64_t epoch, std::uint64_t token)
+      : state_(std::move(state)), epoch_(epoch), token_(token) {}
+  ~MemLease() override {
+    std::scoped_lock lock(state_->mu);
+    if (state_->lease_holder == token_) state_->lease_holder = 0;
+  }
+  std::int64_t epoch() const override { return epoch_; }
+  Status Check() override {
+    std::scoped_lock lock(state_->mu);
+    if (state_->epoch != epoch_) return Status::FailedPrecondition(FencedMessage(epoch_, state_->epoch));
+    if (state_->lease_holder != token_) return Status::Unavailable("the writer lock's session has ended");
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<State> state_;  // shared: a lease may outlive the store it came from
+  std::int64_t epoch_;
+  std::uint64_t token_;
+};
+
+class MemCluster final : public Cluster {
+ public:
+  explicit MemCluster(std::shared_ptr<State> state) : s_(std::move(state)) {}
+  Result<std::unique_ptr<WriterLease>> TryAcquire(const std::string&) override {
+    std::scoped_lock lock(s_->mu);
+    if (s_->lease_holder != 0) return std::unique_ptr<WriterLease>();
+    s_->lease_holder = s_->next_lease++;
+    ++s_->epoch;
+    return std::unique_ptr<WriterLease>(std::make_unique<MemLease>(s_, s_->epoch, s_->lease_holder));
+  }
+  Result<std::int64_t> CurrentEpoch() override {
+    std::scoped_lock lock(s_->mu);
+    return s_->epoch;
+  }
+  Status Heartbeat(const NodeRecord& node) override {
+    if (node.id.empty()) return Status::InvalidArgument("a node needs an id");
+    std::scoped_lock lock(s_->mu);
+    NodeRecord& row = s_->nodes[node.id];
+    row = node;
+    row.heartbeat_at = NowMillis();
+    return Status::Ok();
+  }
+  Result<std::vector<NodeRecord>> Nodes() override {
+    std::vector<NodeRecord> out;
+    std::scoped_lock lock(s_->mu);
+    for (const auto& [id, n] : s_->nodes) out.push_back(n);
+    return out;
+  }
+  Status Leave(const std::string& node_id) override {
+    std::scoped_lock lock(s_->mu);
+    s_->nodes.erase(node_id);
+    return Status::Ok();
+  }
+  Result<ChangePoint> Committed() override {
+    std::scoped_lock lock(s_->mu);
+    return s_->committed;
+  }
+  Result<ChangePoint> WaitForChange(std::int64_t after_seq, std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(s_->mu);
+    s_->changed.wait_for(lock, timeout, [&] { return s_->committed.seq > after_seq; });
+    return s_->committed;
+  }
+
+ private:
+  std::shared_ptr<State> s_;
+};
+
 class MemoryStore final : public Store {
  public:
-  MemoryStore(std::shared_ptr<State> state, bool read_only)
+  // `shared`: opened by name, so other stores (nodes) may share it: it has a cluster().
+  MemoryStore(std::shared_ptr<State> state, bool read_only, bool shared, std::int64_t fence_epoch)
       : state_(std::move(state)),
         read_only_(read_only),
+        fence_epoch_(fence_epoch),
+        cluster_(shared ? std::make_unique<MemCluster>(state_) : nullptr),
         events_(*state_),
         identity_(*state_),
         profiles_(*state_),
@@ -527,8 +637,14 @@ class MemoryStore final : public Store {
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
-    return std::unique_ptr<Transaction>(std::make_unique<MemoryTransaction>(*state_));
+    auto txn = std::make_unique<MemoryTransaction>(*state_, fence_epoch_);  // waits for the open one
+    if (fence_epoch_ > 0) {
+      std::scoped_lock lock(state_->mu);
+      if (state_->epoch != fence_epoch_) return Status::FailedPrecondition(FencedMessage(fence_epoch_, state_->epoch));
+    }
+    return std::unique_ptr<Transaction>(std::move(txn));
   }
+  Cluster* cluster() override { return cluster_.get(); }
   std::string_view backend() const override { return "memory"; }
   bool read_only() const override { return read_only_; }
   int schema_version() const override { return 0; }
@@ -536,6 +652,8 @@ class MemoryStore final : public Store {
  private:
   std::shared_ptr<State> state_;  // shared: stores opened by one name share their state
   bool read_only_;
+  std::int64_t fence_epoch_;
+  std::unique_ptr<MemCluster> cluster_;  // null for an unnamed store
   MemEventLog events_;
   MemIdentity identity_;
   MemProfiles profiles_;
@@ -546,18 +664,31 @@ class MemoryStore final : public Store {
   MemSegments segments_;
 };
 
-}  // namespace
-
-std::unique_ptr<Store> Open() { return std::make_unique<MemoryStore>(std::make_shared<State>(), false); }
-
-std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only) {
+// The state registered under `name`, created on first use. Named stores live until the process
+// exits, like a database outliving its connections.
+std::shared_ptr<State> Named(const std::string& name) {
   static std::mutex mu;
-  // Named stores live until the process exits, like a database outliving its connections.
   static auto* registry = new std::unordered_map<std::string, std::shared_ptr<State>>();  // NOLINT: never freed
   std::scoped_lock lock(mu);
   std::shared_ptr<State>& state = (*registry)[name];
   if (state == nullptr) state = std::make_shared<State>();
-  return std::make_unique<MemoryStore>(state, read_only);
+  return state;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> Open() {
+  return std::make_unique<MemoryStore>(std::make_shared<State>(), false, /*shared=*/false, 0);
+}
+
+std::unique_ptr<Store> OpenShared(const std::string& name, bool read_only, std::int64_t fence_epoch) {
+  return std::make_unique<MemoryStore>(Named(name), read_only, /*shared=*/true, read_only ? 0 : fence_epoch);
+}
+
+void ExpireLeases(const std::string& name) {
+  std::shared_ptr<State> state = Named(name);
+  std::scoped_lock lock(state->mu);
+  state->lease_holder = 0;
 }
 
 }  // namespace touchpoint::store::memory

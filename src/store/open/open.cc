@@ -63,7 +63,7 @@ Result<std::unique_ptr<Store>> Open(std::string_view url, const OpenOptions& opt
       if (options.read_only) return Status::InvalidArgument("memory: without a name cannot be opened read-only");
       return memory::Open();
     }
-    return memory::OpenShared(name, options.read_only);
+    return memory::OpenShared(name, options.read_only, options.fence_epoch);
   }
   if (scheme == "postgresql" || scheme == "postgres") {
 #ifdef TP_WITH_POSTGRES
