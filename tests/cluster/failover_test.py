@@ -375,11 +375,12 @@ def scenario_sigstop(env, args):
     victim.signal(signal.SIGCONT)
     stepped_down = wait_for(lambda: (victim.health() or {}).get("role") == "follower", 30)
     check(bool(stepped_down), "the old writer, woken up, stepped down to follower")
-    late = env.psql("tp_fault_stop", f"SELECT count(*) FROM events WHERE epoch = {old_epoch} AND seq > "
-                                     f"(SELECT coalesce(min(seq), 0) FROM events WHERE epoch > {old_epoch})")
-    check(late == "0", "the frozen writer committed nothing after the new epoch began")
     time.sleep(2)
     load.stop()
+    late = env.psql("tp_fault_stop", f"SELECT count(*) FROM events WHERE epoch = {old_epoch} AND seq > "
+                                     f"(SELECT coalesce(min(seq), 9223372036854775807) FROM events "
+                                     f"WHERE epoch > {old_epoch})")
+    check(late == "0", "the frozen writer committed nothing after the new epoch began")
     for n in nodes:
         n.stop()
     check_store(env, "tp_fault_stop", load.acked, "sigstop")
@@ -397,11 +398,12 @@ def scenario_restart(env, args):
         pgdir = f.read().strip()
     pgbin = next(f"/usr/lib/postgresql/{v}/bin" for v in (17, 16, 15)
                  if os.path.exists(f"/usr/lib/postgresql/{v}/bin/pg_ctl"))
-    cmd = [f"{pgbin}/pg_ctl", "-D", f"{pgdir}/data", "-m", "fast", "-w", "restart"]
+    # -l: the restarted server must not inherit a pipe of ours (run() would wait for it forever).
+    cmd = [f"{pgbin}/pg_ctl", "-D", f"{pgdir}/data", "-l", f"{pgdir}/server.log", "-m", "fast", "-w", "restart"]
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
     before = dict(load.statuses)
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     check(r.returncode == 0, "pg_ctl restart -m fast")
     back = wait_for(lambda: writer_of(nodes), 60)
     check(bool(back), "a writer is elected again after the restart")
