@@ -143,7 +143,9 @@ class App::Impl {
  private:
   // The caller's role, or an error response (401).
   std::variant<privacy::Role, http::Response> Authenticate(const http::Request& req);
-  std::optional<privacy::Role> LookupKey(const std::string& hash);
+  // The key's role; nullopt for an unknown or revoked key; kUnavailable when the key table
+  // cannot be read (the database is away): that is no reason to tell a client its key is bad.
+  Result<std::optional<privacy::Role>> LookupKey(const std::string& hash);
 };
 
 Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& side) {
@@ -224,7 +226,13 @@ std::variant<privacy::Role, http::Response> App::Impl::Authenticate(const http::
   }
   std::optional<std::string> key = privacy::KeyFromAuthorization(*header);
   if (!key) return http::JsonError(401, "unauthorized", "malformed Authorization header");
-  std::optional<privacy::Role> role = LookupKey(privacy::HashKey(*key));
+  auto looked_up = LookupKey(privacy::HashKey(*key));
+  if (!looked_up.ok()) {
+    http::Response r = http::JsonError(503, "unavailable", "API keys cannot be checked right now; retry");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  const std::optional<privacy::Role>& role = *looked_up;
   if (!role) {
     log->info("auth rejected reason=unknown_or_revoked_key");
     return http::JsonError(401, "unauthorized", "unknown or revoked API key");
@@ -232,7 +240,7 @@ std::variant<privacy::Role, http::Response> App::Impl::Authenticate(const http::
   return *role;
 }
 
-std::optional<privacy::Role> App::Impl::LookupKey(const std::string& hash) {
+Result<std::optional<privacy::Role>> App::Impl::LookupKey(const std::string& hash) {
   const auto now = Clock::now();
   std::scoped_lock lock(keys_mu);
   if (auto it = key_cache.find(hash); it != key_cache.end() && it->second.expires > now) {
@@ -242,7 +250,7 @@ std::optional<privacy::Role> App::Impl::LookupKey(const std::string& hash) {
   if (!found.ok()) {
     // Do not cache a failed lookup: the next request retries.
     log->error("key lookup failed error={}", found.status().message());
-    return std::nullopt;
+    return Status::Unavailable("key lookup failed");
   }
   std::optional<privacy::Role> role;
   if (found->has_value() && (*found)->revoked_at == 0) {
