@@ -35,6 +35,7 @@
 #include "server/test_util.h"
 #include "testing/http_client.h"
 #include "testing/matchers.h"
+#include "testing/pg.h"
 
 namespace touchpoint::server {
 namespace {
@@ -74,10 +75,22 @@ bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
 
 class ClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    name_ = "node-test-" + std::to_string(rd());
-    url_ = "memory:" + name_;
+  void SetUp() override { Init("memory"); }
+
+  // A fresh shared database: a named memory store, or a PostgreSQL database of the test server
+  // (skips without one).
+  void Init(const std::string& backend) {
+    backend_ = backend;
+    if (backend == "postgres") {
+      auto db = testing::PgDatabase::Create();
+      if (!db.ok()) GTEST_SKIP() << db.status().message();
+      pg_ = std::move(*db);
+      url_ = pg_->url();
+    } else {
+      std::random_device rd;
+      name_ = "node-test-" + std::to_string(rd());
+      url_ = "memory:" + name_;
+    }
     auto st = store::Open(url_, {});
     ASSERT_OK(st);
     store_ = std::move(*st);
@@ -95,6 +108,17 @@ class ClusterTest : public ::testing::Test {
       auto created = privacy::CreateApiKey(store_->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
       ASSERT_OK(created);
       keys_[static_cast<size_t>(role)] = created->key;
+    }
+  }
+
+  // Ends the session of the writer's lease (a cut connection, a frozen process).
+  void EndWriterSession() {
+    if (backend_ == "memory") {
+      store::memory::ExpireLeases(name_);
+    } else {
+      ASSERT_OK(pg_->Exec("SELECT pg_terminate_backend(l.pid, 5000) FROM pg_locks l WHERE l.locktype = 'advisory' "
+                          "AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                          "current_database())"));
     }
   }
 
@@ -121,6 +145,8 @@ class ClusterTest : public ::testing::Test {
   }
   json Health(uint16_t port) { return json::parse(Get(port, "/healthz").body, nullptr, false); }
 
+  std::string backend_;
+  std::unique_ptr<testing::PgDatabase> pg_;  // dropped after everything connected to it
   std::string name_;
   std::string url_;
   std::unique_ptr<store::Store> store_;  // the test's own connection to the shared database
@@ -405,7 +431,13 @@ TEST_F(NodeTest, AMemoryStoreWithoutASecretServesAsASingleNode) {
   EXPECT_EQ(Post(node->port(), "/v1/batch", Batch("u-7", "s@example.com", 0, 1), Role::kIngest).status, 200);
 }
 
-TEST_F(NodeTest, OneNodeWritesTheOtherFollowsAndTakesOverWhenTheLeaseIsLost) {
+// The same on every backend with several nodes: memory:NAME and PostgreSQL.
+class NodeFailoverTest : public NodeTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override { Init(GetParam()); }
+};
+
+TEST_P(NodeFailoverTest, OneNodeWritesTheOtherFollowsAndTakesOverWhenTheLeaseIsLost) {
   auto a = StartNode("a", Fast(/*step_down_backoff=*/3s));
   ASSERT_NE(a, nullptr);
   ASSERT_TRUE(a->WaitForRole(NodeRole::kWriter, 10s)) << "alone: elected at its first tick";
@@ -419,7 +451,7 @@ TEST_F(NodeTest, OneNodeWritesTheOtherFollowsAndTakesOverWhenTheLeaseIsLost) {
   EXPECT_EQ(Events(), 4);
 
   // a's lease session ends (a cut connection, a long pause): a steps down, b is elected.
-  store::memory::ExpireLeases(name_);
+  EndWriterSession();
   ASSERT_TRUE(b->WaitForRole(NodeRole::kWriter, 10s));
   EXPECT_EQ(b->epoch(), first_epoch + 1);
   ASSERT_TRUE(a->WaitForRole(NodeRole::kFollower, 10s)) << "the old writer rejoins as a follower";
@@ -453,6 +485,9 @@ TEST_F(NodeTest, OneNodeWritesTheOtherFollowsAndTakesOverWhenTheLeaseIsLost) {
   ASSERT_EQ(nodes->size(), 1u);
   EXPECT_EQ((*nodes)[0].id, "a");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, NodeFailoverTest, ::testing::Values("memory", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST_F(NodeTest, ClusterSettingsAreCheckedAtStart) {
   config_.cluster_secret = "short";
