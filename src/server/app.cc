@@ -32,6 +32,7 @@
 #include "server/forward_internal.h"
 #include "server/metrics_internal.h"
 #include "server/read_pool_internal.h"
+#include "server/replica_internal.h"
 #include "server/router.h"
 #include "server/routes.h"
 
@@ -110,6 +111,7 @@ class App::Impl {
   // Followers: reads from the database, and the forwarding of everything else to the writer.
   std::unique_ptr<ReadPool> readers;
   std::unique_ptr<PooledCustomerView> reader_view;
+  std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
@@ -277,6 +279,7 @@ void App::Impl::Stop() {
   log->info("stopping phase=jobs");
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   forwarder.reset();
+  replica.reset();
   reader_view.reset();
   readers.reset();
   log->info("stopping phase=engine");
@@ -347,6 +350,19 @@ Status App::Impl::OpenFollower(const std::string& url) {
   readers = std::make_unique<ReadPool>(url, store_password,
                                        static_cast<size_t>(std::clamp(config.worker_threads / 2, 2, 8)));
   reader_view = std::make_unique<PooledCustomerView>(*readers);
+  // Customer reads from a warm in-memory copy fed by the database's change feed, when the store
+  // has one (PostgreSQL); the pool answers until its first load has finished.
+  const pipeline::CustomerView* customers = reader_view.get();
+  {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    ro.password = store_password;
+    auto source = store::Open(url, ro);
+    if (source.ok() && (*source)->change_feed() != nullptr) {
+      replica = std::make_unique<Replica>(std::move(*source), *reader_view, log.get());
+      customers = replica.get();
+    }
+  }
   forwarder = std::make_unique<Forwarder>(*node, app_role.cluster_secret, config.read_timeout_seconds);
   ReadPool* pool = readers.get();
   context = ServerContext{.config = &config,
@@ -355,7 +371,7 @@ Status App::Impl::OpenFollower(const std::string& url) {
                           .log = log.get(),
                           .jobs = nullptr,
                           .segments = nullptr,
-                          .customers = reader_view.get(),
+                          .customers = customers,
                           .stats = [pool] { return StoreStats(*pool); },
                           .node = node};
   Forwarder* f = forwarder.get();

@@ -285,6 +285,38 @@ def check_store(env, db, acked, label):
           f"elections: {env.psql(db, 'SELECT count(*) FROM tp_elections')}")
 
 
+def check_follower_reads(env, url, nodes, load, sample=40):
+    """Followers answer customer reads (from their warm copy) as the writer does (from memory)."""
+    key = make_key(env, url, "admin")
+    auth = {"Authorization": "Bearer " + key}
+    time.sleep(1.5)  # the copies follow the change sequence; let the last commits arrive
+
+    def get(node, path):
+        c = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+        c.request("GET", path, headers=auth)
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, (json.loads(body) if r.status == 200 else None)
+
+    writer = writer_of(nodes)[0]
+    followers = [n for n in nodes if n is not writer and (n.health() or {}).get("role") == "follower"]
+    rnd = random.Random(11)
+    same = 0
+    total = 0
+    for u in rnd.sample(range(load.users), sample):
+        ws, wj = get(writer, f"/v1/customers/user:u{u}")
+        for f in followers:
+            fs, fj = get(f, f"/v1/customers/user:u{u}")
+            total += 1
+            if ws == fs and (wj is None or (wj["features"] == fj["features"] and wj["traits"] == fj["traits"]
+                                            and wj["id"] == fj["id"])):
+                same += 1
+            elif total - same <= 3:
+                print(f"    user:u{u}: writer {ws} {wj and wj['features']}\n      follower {fs} {fj and fj['features']}")
+    check(total > 0 and same == total, f"followers answer customer reads as the writer does ({same}/{total})")
+
+
 def check_profiles(env, url, db, users, sample=60):
     """Profiles served from the database equal those rebuilt from the stored events."""
     events = os.path.join(env.work, f"{db}.ndjson")
@@ -350,6 +382,7 @@ def scenario_kill(env, args):
     roles = [n.health() for n in nodes]
     check(sum(1 for r in roles if r and r.get("role") == "writer") == 1,
           "after the kills: exactly one writer, the restarted nodes are followers")
+    check_follower_reads(env, url, nodes, load)
     for n in nodes:
         n.stop()
     check_store(env, "tp_fault_kill", load.acked, "kill")

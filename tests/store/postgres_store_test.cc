@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 #include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/change_feed.h>
 #include <touchpoint/store/cluster.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/store.h>
 
@@ -249,6 +252,45 @@ TEST(PostgresStoreTest, TextPostgresCannotHoldIsCleanedInsteadOfFailingTheCommit
   ASSERT_OK((*s)->Get<ActivityRepository>().ScanMessages([&](MessageRecord&& r) { back.push_back(std::move(r)); }));
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].text, "nulbyte and \xef\xbf\xbd bad \xe4\xbd\xa0\xe5\xa5\xbd tab\tnew\nline back\\slash");
+}
+
+TEST(PostgresStoreTest, TheChangeFeedGivesWhatChangedSinceAMarkOnce) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  auto writer = Open(db->url());
+  ASSERT_OK(writer.status());
+  OpenOptions ro;
+  ro.read_only = true;
+  auto follower = Open(db->url(), ro);
+  ASSERT_OK(follower.status());
+  ChangeFeed* feed = (*follower)->change_feed();
+  ASSERT_NE(feed, nullptr);
+  auto write = [&](std::vector<CustomerRecord> customers, std::vector<ProfileRecord> profiles) {
+    auto txn = (*writer)->Begin();
+    ASSERT_OK(txn.status());
+    ASSERT_OK((*writer)->Get<IdentityRepository>().PutCustomers(**txn, customers));
+    ASSERT_OK((*writer)->Get<ProfileRepository>().Put(**txn, profiles));
+    ASSERT_OK((*writer)->Get<ProfileRepository>().SetCheckpoint(**txn, 7));
+    ASSERT_OK((*txn)->Commit());
+  };
+  write({{CustomerId(1), CustomerId(), 10}, {CustomerId(2), CustomerId(), 11}},
+        {{CustomerId(1), "{\"a\":1}", 10}, {CustomerId(2), "{\"b\":2}", 11}});
+  auto all = feed->ChangesSince(0);
+  ASSERT_OK(all.status());
+  EXPECT_EQ(all->customers.size(), 2u);
+  EXPECT_EQ(all->profiles.size(), 2u);
+  EXPECT_EQ(all->profile_checkpoint, 7);
+  auto none = feed->ChangesSince(all->mark);
+  ASSERT_OK(none.status());
+  EXPECT_TRUE(none->customers.empty() && none->profiles.empty()) << "nothing changed since the mark";
+  // Customer 2 merged into 1, its profile rewritten: exactly those rows come back.
+  write({{CustomerId(2), CustomerId(1), 11}}, {{CustomerId(1), "{\"a\":3}", 12}});
+  auto next = feed->ChangesSince(all->mark);
+  ASSERT_OK(next.status());
+  ASSERT_EQ(next->customers.size(), 1u);
+  EXPECT_EQ(next->customers[0].merged_into, CustomerId(1));
+  ASSERT_EQ(next->profiles.size(), 1u);
+  EXPECT_EQ(next->profiles[0].data, "{\"a\":3}");
+  EXPECT_GT(next->mark, all->mark);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include <touchpoint/core/result.h>
+#include <touchpoint/store/change_feed.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/transaction.h>
@@ -76,6 +77,9 @@ class Store {
   // Writer election, fencing, node registry and change sequence for several nodes on one
   // database (store/cluster.h); nullptr for single-node backends (SQLite).
   virtual Cluster* cluster() { return nullptr; }
+  // What changed since a mark, for followers' warm copies (store/change_feed.h); nullptr when
+  // the backend has no feed.
+  virtual ChangeFeed* change_feed() { return nullptr; }
   // "sqlite", "memory", …
   virtual std::string_view backend() const = 0;
   virtual bool read_only() const = 0;

@@ -33,6 +33,12 @@ struct State {
   Millis newest_event_at = 0;
   std::map<std::int64_t, CustomerRecord> customers;
   std::map<std::int64_t, IdentifierRecord> identifiers;
+  // Secondary indexes of the identity tables (kept by the Put methods): lookups stay O(log n) on
+  // a follower's warm copy of a whole installation (server/replica).
+  std::unordered_map<std::string, std::int64_t> identifier_by_key;             // kind '\0' value → id
+  std::map<std::int64_t, std::set<std::int64_t>> identifiers_by_customer;      // customer → ids
+  std::map<std::int64_t, std::set<std::int64_t>> customers_by_merged_into;     // root → merged ids
+  std::map<std::int64_t, std::set<std::int64_t>> merges_by_customer;           // winner/loser → ids
   std::map<std::int64_t, MergeRecord> merges;
   std::set<std::pair<std::int64_t, std::int64_t>> merge_blocks;
   std::map<std::int64_t, ProfileRecord> profiles;
@@ -186,7 +192,13 @@ class MemIdentity final : public IdentityRepository {
     Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
       for (const auto& c : copy) {
         auto [it, inserted] = s.customers.emplace(c.id.value(), c);
-        if (!inserted) it->second.merged_into = c.merged_into;  // created_at never changes
+        if (!inserted) {
+          if (it->second.merged_into.valid()) {
+            s.customers_by_merged_into[it->second.merged_into.value()].erase(c.id.value());
+          }
+          it->second.merged_into = c.merged_into;  // created_at never changes
+        }
+        if (c.merged_into.valid()) s.customers_by_merged_into[c.merged_into.value()].insert(c.id.value());
       }
     });
     return Status::Ok();
@@ -197,10 +209,14 @@ class MemIdentity final : public IdentityRepository {
       for (const auto& r : copy) {
         auto [it, inserted] = s.identifiers.emplace(r.id.value(), r);
         if (!inserted) {  // kind, value and first sighting never change
+          s.identifiers_by_customer[it->second.customer.value()].erase(r.id.value());
           it->second.customer = r.customer;
           it->second.blocked = r.blocked;
           it->second.joins = r.joins;
+        } else {
+          s.identifier_by_key[r.kind + '\0' + r.value] = r.id.value();
         }
+        s.identifiers_by_customer[r.customer.value()].insert(r.id.value());
       }
     });
     return Status::Ok();
@@ -208,7 +224,15 @@ class MemIdentity final : public IdentityRepository {
   Status PutMerges(Transaction& txn, std::span<const MergeRecord> merges) override {
     std::vector<MergeRecord> copy(merges.begin(), merges.end());
     Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
-      for (const auto& m : copy) s.merges[m.id.value()] = m;
+      for (const auto& m : copy) {
+        if (auto old = s.merges.find(m.id.value()); old != s.merges.end()) {
+          s.merges_by_customer[old->second.winner.value()].erase(m.id.value());
+          s.merges_by_customer[old->second.loser.value()].erase(m.id.value());
+        }
+        s.merges[m.id.value()] = m;
+        s.merges_by_customer[m.winner.value()].insert(m.id.value());
+        s.merges_by_customer[m.loser.value()].insert(m.id.value());
+      }
     });
     return Status::Ok();
   }
@@ -242,10 +266,9 @@ class MemIdentity final : public IdentityRepository {
   }
   Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind, const std::string& value) override {
     std::scoped_lock lock(s_.mu);
-    for (const auto& [id, r] : s_.identifiers) {
-      if (r.kind == kind && r.value == value) return std::optional<IdentifierRecord>(r);
-    }
-    return std::optional<IdentifierRecord>();
+    auto key = s_.identifier_by_key.find(kind + '\0' + value);
+    if (key == s_.identifier_by_key.end()) return std::optional<IdentifierRecord>();
+    return std::optional<IdentifierRecord>(s_.identifiers.at(key->second));
   }
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
     std::scoped_lock lock(s_.mu);
@@ -254,31 +277,35 @@ class MemIdentity final : public IdentityRepository {
     return std::optional<CustomerRecord>(it->second);
   }
   Result<std::vector<IdentifierRecord>> IdentifiersOf(std::span<const CustomerId> customers) override {
-    std::set<std::int64_t> wanted;
-    for (CustomerId c : customers) wanted.insert(c.value());
+    std::set<std::int64_t> ids;
     std::vector<IdentifierRecord> out;
     std::scoped_lock lock(s_.mu);
-    for (const auto& [id, r] : s_.identifiers) {
-      if (wanted.count(r.customer.value())) out.push_back(r);
+    for (CustomerId c : customers) {
+      auto it = s_.identifiers_by_customer.find(c.value());
+      if (it != s_.identifiers_by_customer.end()) ids.insert(it->second.begin(), it->second.end());
     }
+    for (std::int64_t id : ids) out.push_back(s_.identifiers.at(id));  // in id order
     return out;
   }
   Result<std::vector<CustomerId>> CustomersMergedInto(CustomerId id) override {
     std::vector<CustomerId> out;
+    if (!id.valid()) return out;
     std::scoped_lock lock(s_.mu);
-    for (const auto& [cid, c] : s_.customers) {
-      if (c.merged_into == id && id.valid()) out.push_back(c.id);
+    auto it = s_.customers_by_merged_into.find(id.value());
+    if (it != s_.customers_by_merged_into.end()) {
+      for (std::int64_t c : it->second) out.emplace_back(c);
     }
     return out;
   }
   Result<std::vector<MergeRecord>> MergesInvolving(std::span<const CustomerId> customers) override {
-    std::set<std::int64_t> wanted;
-    for (CustomerId c : customers) wanted.insert(c.value());
+    std::set<std::int64_t> ids;
     std::vector<MergeRecord> out;
     std::scoped_lock lock(s_.mu);
-    for (const auto& [id, m] : s_.merges) {
-      if (wanted.count(m.winner.value()) || wanted.count(m.loser.value())) out.push_back(m);
+    for (CustomerId c : customers) {
+      auto it = s_.merges_by_customer.find(c.value());
+      if (it != s_.merges_by_customer.end()) ids.insert(it->second.begin(), it->second.end());
     }
+    for (std::int64_t id : ids) out.push_back(s_.merges.at(id));  // in id order
     return out;
   }
   Result<std::vector<IdentifierRecord>> BlockedIdentifiers() override {

@@ -63,8 +63,10 @@ CREATE TABLE events(
 CREATE TABLE customers(
   id bigint PRIMARY KEY,
   merged_into bigint NOT NULL DEFAULT 0,
-  created_at bigint NOT NULL);
+  created_at bigint NOT NULL,
+  changed bigint NOT NULL DEFAULT 0);
 CREATE INDEX customers_merged_into ON customers(merged_into) WHERE merged_into <> 0;
+CREATE INDEX customers_changed ON customers(changed);
 CREATE TABLE identifiers(
   id bigint PRIMARY KEY,
   key bigint NOT NULL,
@@ -73,8 +75,10 @@ CREATE TABLE identifiers(
   blocked boolean NOT NULL DEFAULT false,
   joins integer NOT NULL DEFAULT 0,
   first_seen bigint NOT NULL,
-  first_message_id text NOT NULL);
+  first_message_id text NOT NULL,
+  changed bigint NOT NULL DEFAULT 0);
 CREATE INDEX identifiers_key ON identifiers(key);
+CREATE INDEX identifiers_changed ON identifiers(changed);
 CREATE INDEX identifiers_customer ON identifiers(customer_id);
 CREATE INDEX identifiers_blocked ON identifiers(id) WHERE blocked;
 CREATE TABLE merges(
@@ -84,14 +88,18 @@ CREATE TABLE merges(
   bridge_identifier bigint NOT NULL,
   message_id text NOT NULL,
   reason text NOT NULL,
-  undone_at bigint NOT NULL DEFAULT 0);
+  undone_at bigint NOT NULL DEFAULT 0,
+  changed bigint NOT NULL DEFAULT 0);
+CREATE INDEX merges_changed ON merges(changed);
 CREATE INDEX merges_winner ON merges(winner);
 CREATE INDEX merges_loser ON merges(loser);
 CREATE TABLE merge_blocks(a bigint NOT NULL, b bigint NOT NULL, PRIMARY KEY(a, b));
 CREATE TABLE profiles(
   customer_id bigint PRIMARY KEY,
   data text NOT NULL,
-  updated_at bigint NOT NULL);
+  updated_at bigint NOT NULL,
+  changed bigint NOT NULL DEFAULT 0);
+CREATE INDEX profiles_changed ON profiles(changed);
 CREATE TABLE orders(
   seq bigserial PRIMARY KEY,
   order_id text NOT NULL,
@@ -144,8 +152,9 @@ CREATE TABLE tp_cluster(
   epoch bigint NOT NULL,
   committed_seq bigint NOT NULL,
   committed_epoch bigint NOT NULL,
-  committed_at bigint NOT NULL);
-INSERT INTO tp_cluster VALUES (1, 0, 0, 0, 0);
+  committed_at bigint NOT NULL,
+  changes bigint NOT NULL);
+INSERT INTO tp_cluster VALUES (1, 0, 0, 0, 0, 0);
 CREATE TABLE tp_elections(
   epoch bigint PRIMARY KEY,
   node_id text NOT NULL,
@@ -198,10 +207,22 @@ class Session {
   void SetTxn(const Transaction* txn) { txn_ = txn; }
   // Runs `fn(committed)` when the open transaction ends.
   void OnTxnEnd(std::function<void(bool)> fn) { on_end_.push_back(std::move(fn)); }
+  // The change number of the open transaction (store/change_feed.h), drawn on first use: rows
+  // of the identity and profile tables it writes carry it. Drawing it locks tp_cluster's row
+  // until the commit, so numbers are drawn in commit order and a follower that read every row
+  // up to N never sees an N-1 appear later.
+  Result<std::int64_t> ChangeNumber() {
+    if (change_ == 0) {
+      TP_ASSIGN_OR_RETURN(change_,
+                          conn_->QueryInt("UPDATE tp_cluster SET changes = changes + 1 WHERE id = 1 RETURNING changes"));
+    }
+    return change_;
+  }
   void EndTxn(bool committed) {
     auto fns = std::move(on_end_);
     on_end_.clear();
     txn_ = nullptr;
+    change_ = 0;
     for (auto& fn : fns) fn(committed);
   }
 
@@ -209,6 +230,7 @@ class Session {
   std::unique_ptr<Conn> conn_;
   bool read_only_;
   const Transaction* txn_ = nullptr;
+  std::int64_t change_ = 0;
   std::vector<std::function<void(bool)>> on_end_;
 };
 
@@ -395,12 +417,14 @@ class PgIdentity final : public IdentityRepository {
       merged.Int(c.merged_into.value());
       created.Int(c.created_at);
     }
+    TP_ASSIGN_OR_RETURN(std::int64_t change, s_.ChangeNumber());
     // DISTINCT ON keeps the last row for an id given twice (ON CONFLICT cannot touch a row twice).
     return s_.conn()
-        .Query("INSERT INTO customers(id, merged_into, created_at) SELECT DISTINCT ON (id) id, m, c FROM "
-               "unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS t(id, m, c, o) "
-               "ORDER BY id, o DESC ON CONFLICT(id) DO UPDATE SET merged_into = excluded.merged_into",
-               Params().Add(id.Take()).Add(merged.Take()).Add(created.Take()))
+        .Query("INSERT INTO customers(id, merged_into, created_at, changed) SELECT DISTINCT ON (id) id, m, c, $4 "
+               "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS t(id, m, c, o) "
+               "ORDER BY id, o DESC ON CONFLICT(id) DO UPDATE SET merged_into = excluded.merged_into, "
+               "changed = excluded.changed",
+               Params().Add(id.Take()).Add(merged.Take()).Add(created.Take()).Add(change))
         .status();
   }
 
@@ -419,15 +443,17 @@ class PgIdentity final : public IdentityRepository {
       first_seen.Int(r.first_seen);
       first_message.Text(r.first_message_id);
     }
+    TP_ASSIGN_OR_RETURN(std::int64_t change, s_.ChangeNumber());
     return s_.conn()
         .Query("INSERT INTO identifiers(id, key, kind, value, customer_id, blocked, joins, first_seen, "
-               "first_message_id) SELECT DISTINCT ON (id) id, k, kd, v, c, b, j, f, fm FROM unnest($1::bigint[], "
-               "$2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::integer[], $8::bigint[], "
-               "$9::text[]) WITH ORDINALITY AS t(id, k, kd, v, c, b, j, f, fm, o) ORDER BY id, o DESC "
-               "ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id, blocked = excluded.blocked, "
-               "joins = excluded.joins",
+               "first_message_id, changed) SELECT DISTINCT ON (id) id, k, kd, v, c, b, j, f, fm, $10 FROM "
+               "unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], "
+               "$7::integer[], $8::bigint[], $9::text[]) WITH ORDINALITY AS t(id, k, kd, v, c, b, j, f, fm, o) "
+               "ORDER BY id, o DESC ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id, "
+               "blocked = excluded.blocked, joins = excluded.joins, changed = excluded.changed",
                Params().Add(id.Take()).Add(key.Take()).Add(kind.Take()).Add(value.Take()).Add(customer.Take())
-                   .Add(blocked.Take()).Add(joins.Take()).Add(first_seen.Take()).Add(first_message.Take()))
+                   .Add(blocked.Take()).Add(joins.Take()).Add(first_seen.Take()).Add(first_message.Take())
+                   .Add(change))
         .status();
   }
 
@@ -445,15 +471,17 @@ class PgIdentity final : public IdentityRepository {
       reason.Text(m.reason);
       undone.Int(m.undone_at);
     }
+    TP_ASSIGN_OR_RETURN(std::int64_t change, s_.ChangeNumber());
     return s_.conn()
-        .Query("INSERT INTO merges(id, at, winner, loser, bridge_identifier, message_id, reason, undone_at) "
-               "SELECT DISTINCT ON (id) id, a, w, l, b, m, r, u FROM unnest($1::bigint[], $2::bigint[], "
+        .Query("INSERT INTO merges(id, at, winner, loser, bridge_identifier, message_id, reason, undone_at, changed) "
+               "SELECT DISTINCT ON (id) id, a, w, l, b, m, r, u, $9 FROM unnest($1::bigint[], $2::bigint[], "
                "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bigint[]) WITH ORDINALITY "
                "AS t(id, a, w, l, b, m, r, u, o) ORDER BY id, o DESC ON CONFLICT(id) DO UPDATE SET at = excluded.at, "
                "winner = excluded.winner, loser = excluded.loser, bridge_identifier = excluded.bridge_identifier, "
-               "message_id = excluded.message_id, reason = excluded.reason, undone_at = excluded.undone_at",
+               "message_id = excluded.message_id, reason = excluded.reason, undone_at = excluded.undone_at, "
+               "changed = excluded.changed",
                Params().Add(id.Take()).Add(at.Take()).Add(winner.Take()).Add(loser.Take()).Add(bridge.Take())
-                   .Add(message.Take()).Add(reason.Take()).Add(undone.Take()))
+                   .Add(message.Take()).Add(reason.Take()).Add(undone.Take()).Add(change))
         .status();
   }
 
@@ -574,11 +602,13 @@ class PgProfiles final : public ProfileRepository {
       data.Text(p.data);
       updated.Int(p.updated_at);
     }
+    TP_ASSIGN_OR_RETURN(std::int64_t change, s_.ChangeNumber());
     return s_.conn()
-        .Query("INSERT INTO profiles(customer_id, data, updated_at) SELECT DISTINCT ON (c) c, d, u FROM "
+        .Query("INSERT INTO profiles(customer_id, data, updated_at, changed) SELECT DISTINCT ON (c) c, d, u, $4 FROM "
                "unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY AS t(c, d, u, o) ORDER BY c, o DESC "
-               "ON CONFLICT(customer_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-               Params().Add(customer.Take()).Add(data.Take()).Add(updated.Take()))
+               "ON CONFLICT(customer_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at, "
+               "changed = excluded.changed",
+               Params().Add(customer.Take()).Add(data.Take()).Add(updated.Take()).Add(change))
         .status();
   }
 
@@ -905,6 +935,58 @@ class PgSegments final : public SegmentRepository {
   Session& s_;
 };
 
+// ---- the change feed ----
+
+class PgChangeFeed final : public ChangeFeed {
+ public:
+  explicit PgChangeFeed(Session& s) : s_(s) {}
+
+  Result<Changes> ChangesSince(std::int64_t mark) override {
+    Conn& c = s_.conn();
+    if (s_.in_txn()) return Status::FailedPrecondition("the change feed is read outside transactions");
+    // One snapshot for the mark and the rows: a commit after it is in neither.
+    TP_RETURN_IF_ERROR(c.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    Changes out;
+    Status st = [&]() -> Status {
+      TP_ASSIGN_OR_RETURN(out.mark, c.QueryInt("SELECT changes FROM tp_cluster WHERE id = 1"));
+      const Params after = Params().Add(mark);
+      TP_RETURN_IF_ERROR(c.Scan("SELECT id, merged_into, created_at FROM customers WHERE changed > $1", after,
+                                [&](const PgResult& r, int i) {
+                                  out.customers.push_back(
+                                      CustomerRecord{CustomerId(r.Int(i, 0)), CustomerId(r.Int(i, 1)), r.Int(i, 2)});
+                                  return true;
+                                }, 20'000));
+      TP_RETURN_IF_ERROR(c.Scan(std::string("SELECT ") + kIdentifierColumns + " FROM identifiers WHERE changed > $1",
+                                after, [&](const PgResult& r, int i) {
+                                  out.identifiers.push_back(ReadIdentifier(r, i));
+                                  return true;
+                                }, 20'000));
+      TP_RETURN_IF_ERROR(c.Scan(std::string("SELECT ") + kMergeColumns + " FROM merges WHERE changed > $1", after,
+                                [&](const PgResult& r, int i) {
+                                  out.merges.push_back(ReadMerge(r, i));
+                                  return true;
+                                }));
+      TP_RETURN_IF_ERROR(c.Scan("SELECT customer_id, data, updated_at FROM profiles WHERE changed > $1", after,
+                                [&](const PgResult& r, int i) {
+                                  out.profiles.push_back(ProfileRecord{CustomerId(r.Int(i, 0)), r.Text(i, 1), r.Int(i, 2)});
+                                  return true;
+                                }, 5'000));
+      TP_ASSIGN_OR_RETURN(out.profile_checkpoint, c.QueryInt("SELECT value FROM meta WHERE key = 'profile_checkpoint'"));
+      TP_ASSIGN_OR_RETURN(out.newest_event_at, c.QueryInt("SELECT value FROM meta WHERE key = 'newest_event_at'"));
+      return Status::Ok();
+    }();
+    if (!st.ok()) {
+      c.Rollback();
+      return st;
+    }
+    TP_RETURN_IF_ERROR(c.Commit());
+    return out;
+  }
+
+ private:
+  Session& s_;
+};
+
 // ---- several nodes ----
 
 ConnectOptions LeaseConnectOptions(const Options& o, const std::string& purpose) {
@@ -1111,6 +1193,7 @@ class PgStore final : public Store, public Maintenance {
         keys_(session_),
         jobs_(session_),
         segments_(session_),
+        feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
     events_.set_epoch(options_.fence_epoch);
@@ -1213,6 +1296,7 @@ class PgStore final : public Store, public Maintenance {
 
   Maintenance* maintenance() override { return options_.read_only ? nullptr : this; }
   Cluster* cluster() override { return &cluster_; }
+  ChangeFeed* change_feed() override { return &feed_; }
   std::string_view backend() const override { return "postgres"; }
   bool read_only() const override { return options_.read_only; }
   int schema_version() const override { return version_; }
@@ -1300,6 +1384,7 @@ class PgStore final : public Store, public Maintenance {
   PgApiKeys keys_;
   PgJobs jobs_;
   PgSegments segments_;
+  PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;
   std::atomic<bool> lease_lost_{false};
