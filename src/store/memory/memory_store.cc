@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -28,7 +29,9 @@ namespace {
 
 struct State {
   std::mutex txn_mu;  // held by the open transaction: one at a time
-  std::mutex mu;      // guards everything below
+  // Guards everything below. Shared by the point reads that serve customer lookups (a
+  // follower's warm copy answers tens of thousands a second from many threads); exclusive else.
+  std::shared_mutex mu;
   std::vector<EventRecord> events;
   Millis newest_event_at = 0;
   std::map<std::int64_t, CustomerRecord> customers;
@@ -53,7 +56,7 @@ struct State {
   std::map<std::string, SegmentRecord> segments;
 
   // store/cluster.h, guarded by mu like the rest.
-  std::condition_variable changed;  // notified when `committed` advances
+  std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
   std::int64_t epoch = 0;           // incremented at each election
   std::uint64_t lease_holder = 0;   // the live lease's token; 0: the writer lock is free
   std::uint64_t next_lease = 1;
@@ -157,7 +160,7 @@ class MemEventLog final : public EventLog {
     for (;;) {
       std::vector<EventRecord> slice;
       {
-        std::scoped_lock lock(s_.mu);
+        std::shared_lock lock(s_.mu);  // readers share
         for (size_t k = i; k < s_.events.size() && slice.size() < 1024; ++k) slice.push_back(s_.events[k]);
       }
       if (slice.empty()) return Status::Ok();
@@ -168,11 +171,11 @@ class MemEventLog final : public EventLog {
     }
   }
   Result<std::int64_t> LastSeq() override {
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     return static_cast<std::int64_t>(s_.events.size());
   }
   Result<Millis> NewestEventAt() override {
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     return s_.newest_event_at;
   }
   Result<std::int64_t> Count() override {
@@ -265,13 +268,13 @@ class MemIdentity final : public IdentityRepository {
     return Status::Ok();
   }
   Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind, const std::string& value) override {
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     auto key = s_.identifier_by_key.find(kind + '\0' + value);
     if (key == s_.identifier_by_key.end()) return std::optional<IdentifierRecord>();
     return std::optional<IdentifierRecord>(s_.identifiers.at(key->second));
   }
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     auto it = s_.customers.find(id.value());
     if (it == s_.customers.end()) return std::optional<CustomerRecord>();
     return std::optional<CustomerRecord>(it->second);
@@ -279,7 +282,7 @@ class MemIdentity final : public IdentityRepository {
   Result<std::vector<IdentifierRecord>> IdentifiersOf(std::span<const CustomerId> customers) override {
     std::set<std::int64_t> ids;
     std::vector<IdentifierRecord> out;
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     for (CustomerId c : customers) {
       auto it = s_.identifiers_by_customer.find(c.value());
       if (it != s_.identifiers_by_customer.end()) ids.insert(it->second.begin(), it->second.end());
@@ -290,7 +293,7 @@ class MemIdentity final : public IdentityRepository {
   Result<std::vector<CustomerId>> CustomersMergedInto(CustomerId id) override {
     std::vector<CustomerId> out;
     if (!id.valid()) return out;
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     auto it = s_.customers_by_merged_into.find(id.value());
     if (it != s_.customers_by_merged_into.end()) {
       for (std::int64_t c : it->second) out.emplace_back(c);
@@ -300,7 +303,7 @@ class MemIdentity final : public IdentityRepository {
   Result<std::vector<MergeRecord>> MergesInvolving(std::span<const CustomerId> customers) override {
     std::set<std::int64_t> ids;
     std::vector<MergeRecord> out;
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     for (CustomerId c : customers) {
       auto it = s_.merges_by_customer.find(c.value());
       if (it != s_.merges_by_customer.end()) ids.insert(it->second.begin(), it->second.end());
@@ -361,13 +364,13 @@ class MemProfiles final : public ProfileRepository {
     return Status::Ok();
   }
   Result<std::optional<ProfileRecord>> Find(CustomerId customer) override {
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     auto it = s_.profiles.find(customer.value());
     if (it == s_.profiles.end()) return std::optional<ProfileRecord>();
     return std::optional<ProfileRecord>(it->second);
   }
   Result<std::int64_t> Checkpoint() override {
-    std::scoped_lock lock(s_.mu);
+    std::shared_lock lock(s_.mu);  // readers share
     return s_.profile_checkpoint;
   }
 
