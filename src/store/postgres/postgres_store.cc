@@ -1008,7 +1008,10 @@ class PgLease final : public WriterLease {
  public:
   PgLease(std::unique_ptr<Conn> conn, std::int64_t epoch) : conn_(std::move(conn)), epoch_(epoch) {}
   ~PgLease() override {
-    // Closing the session releases the advisory lock.
+    // Closing the session would release the lock too, but only once the server has noticed the
+    // disconnect: unlock first, so the next candidate can take it as soon as this returns.
+    std::scoped_lock lock(mu_);
+    (void)conn_->Query("SELECT pg_advisory_unlock($1)", Params().Add(kWriterLockKey));
   }
   std::int64_t epoch() const override { return epoch_; }
   Status Check() override {
