@@ -68,7 +68,6 @@ void Replica::Run() {
           if (!loaded_.load() && log_) log_->info("replica loaded rows={}", rows);
           mark_ = mark;
           loaded_ = true;
-          cv_.notify_all();
         }
       } else {
         s = changes.status();
@@ -93,21 +92,6 @@ void Replica::Run() {
       cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_; });
     }
   }
-}
-
-Status Replica::CatchUp(std::chrono::milliseconds timeout) {
-  // Two more completed polls than now: the second started after this call.
-  const std::int64_t start = mark_.load();
-  std::unique_lock lock(mu_);
-  int polls = 0;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (polls < 2) {
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      return Status::Unavailable("the replica did not catch up (mark " + std::to_string(start) + ")");
-    }
-    ++polls;
-  }
-  return Status::Ok();
 }
 
 }  // namespace touchpoint::server

@@ -33,9 +33,6 @@ class Replica final : public pipeline::CustomerView {
   Result<pipeline::CustomerData> Find(std::string_view ref) const override;
   Result<Millis> NewestEventAt() const override;
 
-  bool loaded() const { return loaded_.load(); }
-  // Blocks until the copy includes every change committed when it was called (tests).
-  Status CatchUp(std::chrono::milliseconds timeout);
 
  private:
   void Run();

@@ -76,6 +76,22 @@ void AppendClean(std::string& out, std::string_view v, bool copy) {
   }
 }
 
+// Appends the decimal digits of `v`.
+void AppendInt(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out.append(buf, end);
+}
+
+// Appends the shortest decimal form of `v` that reads back exactly.
+void AppendReal(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out.append(buf, end);
+}
+
 }  // namespace
 
 std::string CleanText(std::string_view v) {
@@ -86,17 +102,15 @@ std::string CleanText(std::string_view v) {
 }
 
 ArrayLiteral& ArrayLiteral::Int(std::int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  return Raw(std::string_view(buf, static_cast<size_t>(end - buf)));
+  Sep();
+  AppendInt(buf_, v);
+  return *this;
 }
 
 ArrayLiteral& ArrayLiteral::Real(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  return Raw(std::string_view(buf, static_cast<size_t>(end - buf)));
+  Sep();
+  AppendReal(buf_, v);
+  return *this;
 }
 
 ArrayLiteral& ArrayLiteral::Text(std::string_view v) {
@@ -111,21 +125,22 @@ ArrayLiteral& ArrayLiteral::Text(std::string_view v) {
   return *this;
 }
 
+Params& Params::Add(std::int64_t v) {
+  std::string s;
+  AppendInt(s, v);
+  return AddText(std::move(s));
+}
+
 Params& Params::Add(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  return AddText(std::string(buf, end));
+  std::string s;
+  AppendReal(s, v);
+  return AddText(std::move(s));
 }
 
 Params& Params::AddIntArray(const std::vector<std::int64_t>& v) {
-  std::string s = "{";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) s.push_back(',');
-    s += std::to_string(v[i]);
-  }
-  s.push_back('}');
-  return AddText(std::move(s));
+  ArrayLiteral a;
+  for (std::int64_t x : v) a.Int(x);
+  return AddText(a.Take());
 }
 
 std::vector<const char*> Params::Pointers() const {
@@ -136,19 +151,13 @@ std::vector<const char*> Params::Pointers() const {
 
 CopyRows& CopyRows::Int(std::int64_t v) {
   Sep();
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  buf_.append(buf, end);
+  AppendInt(buf_, v);
   return *this;
 }
 
 CopyRows& CopyRows::Real(double v) {
   Sep();
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
-  (void)ec;
-  buf_.append(buf, end);
+  AppendReal(buf_, v);
   return *this;
 }
 
@@ -225,14 +234,6 @@ Status Conn::Error(std::string_view what, const PGresult* result) const {
   return Status::Internal(text);
 }
 
-Status Conn::Exec(const std::string& sql) {
-  if (!in_txn() && !EnsureConnected()) return Error("reconnect");
-  PgResult r(PQexec(conn_, sql.c_str()));
-  const ExecStatusType st = PQresultStatus(r.raw());
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error("statement failed", r.raw());
-  return Status::Ok();
-}
-
 Result<PgResult> Conn::Run(const std::string& sql) {
   if (!in_txn() && !EnsureConnected()) return Error("reconnect");
   PgResult r(PQexec(conn_, sql.c_str()));
@@ -240,6 +241,8 @@ Result<PgResult> Conn::Run(const std::string& sql) {
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error("statement failed", r.raw());
   return r;
 }
+
+Status Conn::Exec(const std::string& sql) { return Run(sql).status(); }
 
 Result<PgResult> Conn::Query(const std::string& sql, const Params& params) {
   if (!in_txn() && !EnsureConnected()) return Error("reconnect");

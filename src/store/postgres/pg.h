@@ -76,12 +76,7 @@ class PgResult {
 // Statement parameters in text format (NULL allowed).
 class Params {
  public:
-  Params& Add(std::int64_t v) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    return AddText(std::string(buf, end));
-  }
+  Params& Add(std::int64_t v);
   Params& Add(int v) { return Add(static_cast<std::int64_t>(v)); }
   Params& Add(double v);
   Params& Add(std::string_view v) { return AddText(std::string(v)); }

@@ -194,6 +194,14 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 Status ReadOnlyError() { return Status::FailedPrecondition("store is open read-only"); }
 
+// The error of a writer whose epoch a later election superseded (`now`: the stored epoch, 0 when
+// unknown): it must stop writing; nothing of the refused transaction was committed.
+Status Fenced(std::int64_t mine, std::int64_t now) {
+  return Status::FailedPrecondition("fenced: this writer's epoch " + std::to_string(mine) + " was superseded" +
+                                    (now > 0 ? " by epoch " + std::to_string(now) : std::string()) +
+                                    "; another node writes now, nothing more is committed here");
+}
+
 // The state shared by a store's repositories: its connection and the one open transaction.
 class Session {
  public:
@@ -1018,10 +1026,7 @@ class PgLease final : public WriterLease {
     std::scoped_lock lock(mu_);
     auto r = conn_->QueryInt("SELECT epoch FROM tp_cluster WHERE id = 1");
     if (!r.ok()) return Status::Unavailable("writer lease lost: " + r.status().message());
-    if (*r != epoch_) {
-      return Status::FailedPrecondition("fenced: epoch " + std::to_string(epoch_) + " was superseded by " +
-                                        std::to_string(*r));
-    }
+    if (*r != epoch_) return Fenced(epoch_, *r);
     return Status::Ok();
   }
 
@@ -1239,7 +1244,8 @@ class PgStore final : public Store, public Maintenance {
     }
     if (options_.fence_epoch > 0) {
       // Fail early once superseded (the commit's fenced UPDATE is what guarantees it; this saves
-      // the work of a transaction that could not commit). One round trip with the BEGIN.
+      // the work of a transaction that could not commit). One round trip with the BEGIN. (No row
+      // lock here: a writer stalled in a transaction must not hold up the next election.)
       auto r = session_.conn().Run("BEGIN; SELECT epoch FROM tp_cluster WHERE id = 1");
       if (!r.ok()) {
         session_.conn().Rollback();
@@ -1248,8 +1254,7 @@ class PgStore final : public Store, public Maintenance {
       if (r->rows() == 0 || r->Int(0, 0) != options_.fence_epoch) {
         session_.conn().Rollback();
         lease_lost_ = true;
-        return Status::FailedPrecondition("fenced: this writer's epoch " + std::to_string(options_.fence_epoch) +
-                                          " was superseded by " + (r->rows() ? r->Text(0, 0) : std::string("?")));
+        return Fenced(options_.fence_epoch, r->rows() > 0 ? r->Int(0, 0) : 0);
       }
     } else {
       TP_RETURN_IF_ERROR(session_.conn().Exec("BEGIN"));
@@ -1263,30 +1268,26 @@ class PgStore final : public Store, public Maintenance {
     Conn& c = session_.conn();
     const std::int64_t last = events_.txn_last_seq();
     Status s = Status::Ok();
-    if (options_.fence_epoch > 0) {
-      // The fence: this commit counts only while the epoch is still ours. The row lock taken here
-      // orders it against the next election's epoch UPDATE.
-      auto r = c.Query(std::string("UPDATE tp_cluster SET committed_seq = greatest(committed_seq, $2), "
-                                   "committed_epoch = $1, committed_at = ") +
-                           kNowMs + " WHERE id = 1 AND epoch = $1",
-                       Params().Add(options_.fence_epoch).Add(last));
+    if (options_.fence_epoch > 0 || last > 0) {
+      // One round trip: the fence (a fenced store's commit counts only while the epoch is still
+      // ours; the row lock orders it against the next election's epoch UPDATE), the committed
+      // change point, and its announcement (NOTIFY is delivered at COMMIT, or never).
+      const std::int64_t fence = options_.fence_epoch;
+      auto r = c.Query(std::string("WITH u AS (UPDATE tp_cluster SET committed_seq = greatest(committed_seq, $2), "
+                                   "committed_epoch = CASE WHEN $1 > 0 THEN $1 ELSE committed_epoch END, "
+                                   "committed_at = ") +
+                           kNowMs + " WHERE id = 1 AND ($1 = 0 OR epoch = $1) RETURNING 1) "
+                                    "SELECT (SELECT count(*) FROM u), (SELECT epoch FROM tp_cluster WHERE id = 1), "
+                                    "CASE WHEN $2 > 0 AND EXISTS (SELECT 1 FROM u) "
+                                    "THEN pg_notify('tp_changes', $2::bigint::text) END",
+                       Params().Add(fence).Add(last));
       if (!r.ok()) {
         s = r.status();
-      } else if (r->affected() == 0) {
-        auto now = c.QueryInt("SELECT epoch FROM tp_cluster WHERE id = 1");
-        s = Status::FailedPrecondition("fenced: this writer's epoch " + std::to_string(options_.fence_epoch) +
-                                       " was superseded" +
-                                       (now.ok() ? " by epoch " + std::to_string(*now) : std::string()) +
-                                       "; nothing of this transaction was committed");
+      } else if (fence > 0 && r->Int(0, 0) == 0) {
+        s = Fenced(fence, r->Int(0, 1));
         lease_lost_ = true;
       }
-    } else if (last > 0) {
-      s = c.Query(std::string("UPDATE tp_cluster SET committed_seq = greatest(committed_seq, $1), committed_at = ") +
-                      kNowMs + " WHERE id = 1",
-                  Params().Add(last))
-              .status();
     }
-    if (s.ok() && last > 0) s = c.Query("SELECT pg_notify('tp_changes', $1)", Params().Add(last)).status();
     if (s.ok()) s = c.Commit();
     if (!s.ok()) c.Rollback();
     session_.EndTxn(s.ok());
