@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/data_access.h"
 #include "cli/engine_options.h"
+#include "cli/reveal.h"
 
 namespace touchpoint::cli {
 namespace {
@@ -29,6 +30,7 @@ struct SegmentArgs {
   std::string format = "csv";
   std::string out;
   bool counts = false;
+  RevealArgs reveal;
 };
 
 // The engine over the data directory (for the profiles) and a second connection for the segment
@@ -140,9 +142,11 @@ int RunCount(const SegmentArgs& a) {
   return kExitOk;
 }
 
-int RunExport(const SegmentArgs& a) {
+int RunExport(SegmentArgs& a) {
   auto format = insight::ParseSegmentExportFormat(a.format);
   if (!format.ok()) return Fail(format.status().WithContext("--format"));
+  auto policy = MaskPolicyFor(a.reveal, a.data_dir);
+  if (!policy.ok()) return Fail(policy.status());
   if (Status s = insight::SegmentIndex::ValidateName(a.name); !s.ok()) return Fail(s);
   auto opened = Open(a, "touchpoint segment export");
   if (!opened.ok()) return Fail(opened.status());
@@ -157,7 +161,7 @@ int RunExport(const SegmentArgs& a) {
     if (f == nullptr) return Fail(Status::Unavailable(a.out + ": cannot open for writing"));
   }
   auto rows = insight::SegmentIndex::ExportRule(
-      *segment, *o.dir->engine, *format, /*mask_pii=*/false, [&](std::string_view chunk) {
+      *segment, *o.dir->engine, *format, *policy, [&](std::string_view chunk) {
         if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) {
           return Status::Unavailable("write failed");
         }
@@ -209,6 +213,7 @@ void RegisterSegmentCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"csv", "ndjson"}));
   exp->add_option("--out", export_args.out, "File to write (default stdout; a summary goes to stderr)");
   exp->add_option("--data", export_args.data_dir, "Data directory");
+  AddRevealOptions(exp, &export_args.reveal);
   exp->callback([exit_code] { *exit_code = RunExport(export_args); });
 }
 

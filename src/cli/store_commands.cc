@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/demo_run.h"
 #include "cli/engine_options.h"
+#include "cli/reveal.h"
 
 namespace touchpoint::cli {
 
@@ -152,18 +153,23 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   auto show_data = std::make_shared<std::string>(DefaultDataDir());
   auto show_ref = std::make_shared<std::string>();
   auto show_as_of = std::make_shared<std::string>();
-  auto show_mask = std::make_shared<bool>(false);
+  auto show_reveal = std::make_shared<RevealArgs>();
   CLI::App* show = customer->add_subcommand("show", "Print a customer profile as JSON");
   show->add_option("identifier", *show_ref,
                    "kind:value (phone, email, user, anon, device, member, external, open) or a customer id")
       ->required();
   show->add_option("--data", *show_data, "Data directory");
   show->add_option("--as-of", *show_as_of, "Compute windowed features as of this time (default: newest event)");
-  show->add_flag("--mask", *show_mask, "Mask personal data as a non-admin role sees it");
+  AddRevealOptions(show, show_reveal.get());
   show->callback([=] {
     auto as_of = ParseAsOf(*show_as_of);
     if (!as_of.ok()) {
       *exit_code = Fail(as_of.status().WithContext("--as-of"));
+      return;
+    }
+    auto policy = MaskPolicyFor(*show_reveal, *show_data);
+    if (!policy.ok()) {
+      *exit_code = Fail(policy.status());
       return;
     }
     auto store = OpenReadOnly(*show_data);
@@ -171,7 +177,7 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto json = wiring::CustomerJson(*pipeline::StoreCustomerView(**store), *show_ref, *as_of, *show_mask);
+    auto json = wiring::CustomerJson(*pipeline::StoreCustomerView(**store), *show_ref, *as_of, *policy);
     if (!json.ok()) {
       *exit_code = Fail(json.status());
       return;
@@ -187,13 +193,20 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   CLI::App* explain = identity->add_subcommand("explain", "Why the records of this person are together");
   explain->add_option("identifier", *id_ref, "kind:value or a customer id")->required();
   explain->add_option("--data", *id_data, "Data directory");
+  auto explain_reveal = std::make_shared<RevealArgs>();
+  AddRevealOptions(explain, explain_reveal.get());
   explain->callback([=] {
+    auto policy = MaskPolicyFor(*explain_reveal, *id_data);
+    if (!policy.ok()) {
+      *exit_code = Fail(policy.status());
+      return;
+    }
     auto store = OpenReadOnly(*id_data);
     if (!store.ok()) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
-    auto json = wiring::ExplainJson(*pipeline::StoreCustomerView(**store), *id_ref);
+    auto json = wiring::ExplainJson(*pipeline::StoreCustomerView(**store), *id_ref, *policy);
     if (!json.ok()) {
       *exit_code = Fail(json.status());
       return;

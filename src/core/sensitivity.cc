@@ -13,13 +13,24 @@ std::string_view SensitivityName(Sensitivity s) {
   return "low";
 }
 
+namespace {
+
+constexpr std::array<std::string_view, 8> kHigh = {
+    "id_number", "id_card", "resident_id", "national_id", "bank_card", "card_number", "biometrics", "passport"};
+constexpr std::array<std::string_view, 13> kMedium = {
+    "phone", "mobile", "telephone", "landline", "email", "address", "street", "postal_code", "zip", "name",
+    "first_name", "last_name", "birthday"};
+constexpr auto kSensitive = [] {
+  std::array<std::string_view, kHigh.size() + kMedium.size()> all{};
+  size_t i = 0;
+  for (auto h : kHigh) all[i++] = h;
+  for (auto m : kMedium) all[i++] = m;
+  return all;
+}();
+
+}  // namespace
+
 Sensitivity SensitivityOfField(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kHigh = {
-      "id_number", "id_card", "resident_id", "national_id", "bank_card", "card_number",
-      "biometrics", "passport"};
-  static constexpr std::array<std::string_view, 11> kMedium = {
-      "phone", "mobile", "email", "address", "street", "postal_code", "zip", "name",
-      "first_name", "last_name", "birthday"};
   for (auto h : kHigh) {
     if (name == h) return Sensitivity::kHigh;
   }
@@ -28,5 +39,7 @@ Sensitivity SensitivityOfField(std::string_view name) {
   }
   return Sensitivity::kLow;
 }
+
+std::span<const std::string_view> SensitiveFieldNames() { return kSensitive; }
 
 }  // namespace touchpoint

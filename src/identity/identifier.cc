@@ -172,21 +172,4 @@ Result<Identifier> ParseIdentifierRef(std::string_view text) {
   return Identifier{*kind, std::move(*value)};
 }
 
-std::string MaskIdentifierValue(IdentifierKind kind, std::string_view value) {
-  if (kind == IdentifierKind::kPhone && value.size() >= 8) {
-    // Hide the middle four of the national number's last eight digits: +86138****5678.
-    std::string out(value);
-    const size_t end = out.size() - 4;
-    for (size_t i = end - 4; i < end; ++i) out[i] = '*';
-    return out;
-  }
-  if (kind == IdentifierKind::kEmail) {
-    const size_t at = value.find('@');
-    if (at != std::string_view::npos && at > 0) {
-      return std::string(value.substr(0, 1)) + "***" + std::string(value.substr(at));
-    }
-  }
-  return std::string(value);
-}
-
 }  // namespace touchpoint::identity

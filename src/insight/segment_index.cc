@@ -83,21 +83,9 @@ std::string FeatureJson(const profile::Features& f, profile::FeatureId id) {
   return out;
 }
 
-// A sensitive trait as a role without see_pii gets it: the first character and "**".
-std::string MaskedTraitJson(const std::string& json_value) {
-  nlohmann::json v = nlohmann::json::parse(json_value, nullptr, /*allow_exceptions=*/false);
-  if (v.is_null() || v.is_discarded()) return "null";
-  std::string text = v.is_string() ? v.get<std::string>() : std::string();
-  size_t first = text.empty() ? 0 : 1;
-  while (first < text.size() && (static_cast<unsigned char>(text[first]) & 0xC0) == 0x80) ++first;
-  std::string out;
-  AppendJsonString(out, text.substr(0, first) + "**");
-  return out;
-}
-
 // The value of one field the rule reads, as JSON text.
 std::string FieldJson(const profile::SegmentField& field, const profile::Profile& p,
-                      const profile::Features& f, bool mask_pii) {
+                      const profile::Features& f, const privacy::MaskPolicy& policy) {
   switch (field.source) {
     case profile::SegmentField::Source::kFeature: return FeatureJson(f, field.feature);
     case profile::SegmentField::Source::kTag: {
@@ -107,8 +95,7 @@ std::string FieldJson(const profile::SegmentField& field, const profile::Profile
     case profile::SegmentField::Source::kTrait: {
       const std::string* v = p.FindTrait(field.name);
       if (v == nullptr) return "null";
-      if (mask_pii && SensitivityOfField(field.name) != Sensitivity::kLow) return MaskedTraitJson(*v);
-      return *v;
+      return policy.ShowJson(field.name, *v);
     }
   }
   return "null";
@@ -411,8 +398,8 @@ Result<std::int64_t> SegmentIndex::Preview(std::string_view rule) const {
   return CountRule(segment, profiles_);
 }
 
-Result<std::int64_t> SegmentIndex::Export(std::string_view name, SegmentExportFormat format, bool mask_pii,
-                                          const ExportWriter& write) const {
+Result<std::int64_t> SegmentIndex::Export(std::string_view name, SegmentExportFormat format,
+                                          const privacy::MaskPolicy& policy, const ExportWriter& write) const {
   std::optional<profile::Segment> segment;
   {
     std::scoped_lock lock(mu_);
@@ -423,12 +410,12 @@ Result<std::int64_t> SegmentIndex::Export(std::string_view name, SegmentExportFo
     }
     segment = it->second->segment;  // shares the compiled program
   }
-  return ExportRule(*segment, profiles_, format, mask_pii, write);
+  return ExportRule(*segment, profiles_, format, policy, write);
 }
 
 Result<std::int64_t> SegmentIndex::ExportRule(const profile::Segment& segment,
                                               const profile::ProfileSource& profiles,
-                                              SegmentExportFormat format, bool mask_pii,
+                                              SegmentExportFormat format, const privacy::MaskPolicy& policy,
                                               const ExportWriter& write) {
   const std::vector<profile::SegmentField>& fields = segment.fields();
   std::vector<std::string> names;
@@ -457,7 +444,7 @@ Result<std::int64_t> SegmentIndex::ExportRule(const profile::Segment& segment,
       AppendInteger(buf, id.value());
       for (const auto& field : fields) {
         buf += ',';
-        AppendCsvCell(buf, FieldJson(field, p, f, mask_pii));
+        AppendCsvCell(buf, FieldJson(field, p, f, policy));
       }
       buf += "\r\n";
     } else {
@@ -467,7 +454,7 @@ Result<std::int64_t> SegmentIndex::ExportRule(const profile::Segment& segment,
         buf += ',';
         AppendJsonString(buf, names[i]);
         buf += ':';
-        buf += FieldJson(fields[i], p, f, mask_pii);
+        buf += FieldJson(fields[i], p, f, policy);
       }
       buf += ",\"features\":";
       buf += p.FeaturesJson(as_of);

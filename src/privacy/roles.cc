@@ -14,7 +14,6 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kTrack, "track", "send tracking events", {kIngest, kAdmin}},
     {Permission::kReadCustomers, "read_customers", "read customers", {kAdmin, kSupervisor, kAgent, kAnalyst}},
     {Permission::kReadStats, "read_stats", "read statistics", {kAdmin, kSupervisor, kAgent, kAnalyst}},
-    {Permission::kSeePii, "see_pii", "see personal data unmasked", {kAdmin}},
     {Permission::kRunJobs, "run_jobs", "run jobs", {kAdmin, kAnalyst}},
     {Permission::kReadJobs, "read_jobs", "read jobs", {kAdmin, kAnalyst}},
     {Permission::kManageSegments, "manage_segments", "manage segments", {kAdmin, kAnalyst}},

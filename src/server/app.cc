@@ -115,6 +115,7 @@ class App::Impl {
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
+  privacy::Masker masker;  // [privacy.masking]; set before the context
   ServerContext context;  // what the handlers use; filled before the routes are registered
   Router router;          // filled before serving, read-only after
 
@@ -341,7 +342,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .segments = segments.get(),
                           .customers = &engine,
                           .stats = [&engine]() -> Result<pipeline::EngineStats> { return engine.Stats(); },
-                          .node = node};
+                          .node = node,
+                          .masker = &masker};
   return Status::Ok();
 }
 
@@ -373,7 +375,8 @@ Status App::Impl::OpenFollower(const std::string& url) {
                           .segments = nullptr,
                           .customers = customers,
                           .stats = [pool] { return StoreStats(*pool); },
-                          .node = node};
+                          .node = node,
+                          .masker = &masker};
   Forwarder* f = forwarder.get();
   router.ForwardWriterRoutes([f](const http::Request& req, const RouteMatch& match) { return f->Forward(req, match.role()); });
   return Status::Ok();
@@ -388,6 +391,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->masker = privacy::Masker(config.masking);
   impl->app_role = role;
   TP_RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->requested_port));
   impl->log = MakeLogger(config.log_level);

@@ -2,6 +2,7 @@
 
 #include <touchpoint/core/secret_file.h>
 #include <touchpoint/insight/job_runner.h>
+#include <touchpoint/privacy/roles.h>
 #include <touchpoint/store/open.h>
 
 #include <spdlog/spdlog.h>
@@ -69,6 +70,49 @@ Status Apply(std::string_view path, std::string_view key, const toml::node& node
                                  "' (see docs/operations.md)");
 }
 
+// [privacy] reveal_roles = ["admin", …]; [privacy.masking] phone|id_number|bank_card = "rule".
+Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfig* c) {
+  const toml::table* privacy = node.as_table();
+  if (privacy == nullptr) return WrongType(path, "privacy", "a table ([privacy])");
+  for (const auto& [pkey, pnode] : *privacy) {
+    const std::string_view k = pkey.str();
+    if (k == "reveal_roles") {
+      const toml::array* roles = pnode.as_array();
+      if (roles == nullptr) return WrongType(path, "privacy.reveal_roles", "an array of role names");
+      c->reveal_roles.clear();
+      for (const toml::node& r : *roles) {
+        if (!r.is_string()) return WrongType(path, "privacy.reveal_roles", "an array of role names");
+        c->reveal_roles.push_back(*r.value<std::string>());
+      }
+      continue;
+    }
+    if (k == "masking") {
+      const toml::table* masking = pnode.as_table();
+      if (masking == nullptr) return WrongType(path, "privacy.masking", "a table ([privacy.masking])");
+      for (const auto& [mkey, mnode] : *masking) {
+        const std::string_view m = mkey.str();
+        privacy::MaskRule* rule = m == "phone"       ? &c->masking.phone
+                                  : m == "id_number" ? &c->masking.id_number
+                                  : m == "bank_card" ? &c->masking.bank_card
+                                                     : nullptr;
+        if (rule == nullptr) {
+          return Status::InvalidArgument(path + ": unknown option 'privacy.masking." + std::string(m) +
+                                         "' (phone, id_number, bank_card; see docs/security.md)");
+        }
+        std::string text;
+        TP_RETURN_IF_ERROR(SetString(mnode, path, "privacy.masking." + std::string(m), &text));
+        auto parsed = privacy::ParseMaskRule(text);
+        if (!parsed.ok()) return parsed.status().WithContext(path + ": privacy.masking." + std::string(m));
+        *rule = *parsed;
+      }
+      continue;
+    }
+    return Status::InvalidArgument(path + ": unknown option 'privacy." + std::string(k) +
+                                   "' (see docs/operations.md)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, bool must_exist) {
@@ -120,6 +164,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       }
       continue;
     }
+    if (key.str() == "privacy") {
+      TP_RETURN_IF_ERROR(ApplyPrivacy(path, node, &config));
+      continue;
+    }
     TP_RETURN_IF_ERROR(Apply(path, key.str(), node, &config));
   }
   TP_RETURN_IF_ERROR(ValidateConfig(config));
@@ -151,6 +199,13 @@ Status ValidateConfig(const ServerConfig& c) {
   if (c.jobs_schedule != "off") {
     if (auto t = insight::ParseTimeOfDay(c.jobs_schedule); !t.ok()) {
       return Status::InvalidArgument("jobs_schedule must be \"HH:MM\" or \"off\", not \"" + c.jobs_schedule + "\"");
+    }
+  }
+  for (const std::string& r : c.reveal_roles) {
+    auto role = privacy::ParseRole(r);
+    if (!role.ok()) return role.status().WithContext("privacy.reveal_roles");
+    if (*role == privacy::Role::kIngest) {
+      return Status::InvalidArgument("privacy.reveal_roles: the ingest role only sends events; it cannot reveal");
     }
   }
   if (c.io_threads < 1 || c.io_threads > 64) return Status::InvalidArgument("io_threads must be 1..64");

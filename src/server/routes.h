@@ -11,6 +11,7 @@
 #include <touchpoint/http/server.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/privacy/masking.h>
 #include <touchpoint/server/config.h>
 #include <touchpoint/server/node.h>
 
@@ -47,6 +48,7 @@ struct ServerContext {
   // Store-wide counts (GET /v1/stats, the store gauges of /metrics): the engine's or the database's.
   std::function<Result<pipeline::EngineStats>()> stats;
   NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
+  const privacy::Masker* masker = nullptr;  // the configured masks ([privacy.masking])
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
@@ -62,6 +64,14 @@ std::shared_ptr<pipeline::CommitObserver> MakeSegmentObserver(insight::SegmentIn
 // Every route of the API: what App serves and what router_test checks against the permission
 // matrix and docs/http-api.md. Defined in app.cc.
 void RegisterAllRoutes(Router& router, const ServerContext& context);
+
+// How this request's caller sees personal data (privacy/masking.h): masked, except the fields
+// named by `?reveal=phone,email` when `&reason=…` is given and the caller's role is one of
+// [privacy] reveal_roles (admin by default). kInvalidArgument for a bad reveal or a missing
+// reason, kPermissionDenied for a role that may not reveal (routes answer 400 / 403). Defined in
+// reveal.cc.
+Result<privacy::MaskPolicy> RequestMaskPolicy(const ServerContext& context, const http::Request& req,
+                                              const RouteMatch& match);
 
 // Maps a Status from below to an HTTP error: bad input is never a 500.
 http::Response ResponseFromStatus(const Status& status);

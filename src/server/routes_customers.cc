@@ -14,9 +14,10 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
   // {id...}: the identifier may contain '/' once decoded (an external id "crm/42"), as before
   // the route table, when everything after "/v1/customers/" was the identifier.
   router.Add({"GET", "/v1/customers/{id...}", privacy::Permission::kReadCustomers,
-              [&context](const http::Request&, const RouteMatch& match) {
-                const bool mask_pii = !privacy::Allows(*match.role(), privacy::Permission::kSeePii);
-                auto json = wiring::CustomerJson(*context.customers, match.Param("id"), 0, mask_pii);
+              [&context](const http::Request& req, const RouteMatch& match) {
+                auto policy = RequestMaskPolicy(context, req, match);
+                if (!policy.ok()) return ResponseFromStatus(policy.status());
+                auto json = wiring::CustomerJson(*context.customers, match.Param("id"), 0, *policy);
                 if (!json.ok()) {
                   if (json.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of

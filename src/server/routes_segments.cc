@@ -98,9 +98,10 @@ http::Response Members(const ServerContext& context, const http::Request& req, c
   const std::string_view format_text = QueryParam(req.query, "format").value_or("csv");
   auto format = insight::ParseSegmentExportFormat(format_text);
   if (!format.ok()) return ResponseFromStatus(format.status());
-  const bool mask_pii = !privacy::Allows(*match.role(), privacy::Permission::kSeePii);
+  auto policy = RequestMaskPolicy(context, req, match);
+  if (!policy.ok()) return ResponseFromStatus(policy.status());
   http::Response r;
-  auto exported = context.segments->Export(name, *format, mask_pii, [&](std::string_view chunk) {
+  auto exported = context.segments->Export(name, *format, *policy, [&](std::string_view chunk) {
     if (r.body.size() + chunk.size() > kMaxExportBytes) {
       return Status::FailedPrecondition("the export is larger than 256 MB; use `touchpoint segment export`");
     }

@@ -12,26 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string IdentifierText(const identity::IdentityGraph::MemberIdentifier& m) {
-  return std::string(identity::KindName(m.identifier.kind)) + ":" + m.identifier.value;
-}
-
-json MaskTrait(const std::string& name, const json& value) {
-  if (!value.is_string()) return value;
-  const std::string v = value.get<std::string>();
-  if (name == "phone" || name == "mobile") return identity::MaskIdentifierValue(identity::IdentifierKind::kPhone, v);
-  if (name == "email") return identity::MaskIdentifierValue(identity::IdentifierKind::kEmail, v);
-  switch (SensitivityOfField(name)) {
-    case Sensitivity::kLow: return value;
-    default: {
-      // Keep the first character so agents can still address the customer ("张**").
-      std::string out;
-      size_t first = 1;
-      while (first < v.size() && (static_cast<unsigned char>(v[first]) & 0xC0) == 0x80) ++first;
-      out = v.substr(0, first) + "**";
-      return out;
-    }
-  }
+std::string IdentifierText(const identity::IdentityGraph::MemberIdentifier& m, const privacy::MaskPolicy& policy) {
+  const std::string_view kind = identity::KindName(m.identifier.kind);
+  return std::string(kind) + ":" + policy.Show(kind, m.identifier.value);
 }
 
 }  // namespace
@@ -41,7 +24,7 @@ json MaskTrait(const std::string& name, const json& value) {
 // parsing those texts back into a tree and dumping it again was a fifth of the server's CPU
 // under load). Keys in the order nlohmann::json (a std::map) wrote them, so the output is the
 // same as before byte for byte.
-std::string RenderCustomer(const CustomerData& c, Millis as_of, bool mask_pii) {
+std::string RenderCustomer(const CustomerData& c, Millis as_of, const privacy::MaskPolicy& policy) {
   std::string out;
   out.reserve(2048);
   out += "{\"as_of\":";
@@ -53,8 +36,7 @@ std::string RenderCustomer(const CustomerData& c, Millis as_of, bool mask_pii) {
   out += ",\"identifiers\":[";
   bool first = true;
   for (const auto& m : c.identifiers) {
-    const std::string value = mask_pii ? identity::MaskIdentifierValue(m.identifier.kind, m.identifier.value)
-                                       : m.identifier.value;
+    const std::string value = policy.Show(identity::KindName(m.identifier.kind), m.identifier.value);
     out += first ? "{\"kind\":" : ",{\"kind\":";
     first = false;
     AppendJsonString(out, identity::KindName(m.identifier.kind));
@@ -71,10 +53,18 @@ std::string RenderCustomer(const CustomerData& c, Millis as_of, bool mask_pii) {
   out += "],\"tags\":";
   out += c.profile.TagsJson();
   out += ",\"traits\":";
-  if (mask_pii) {
-    json traits = json::parse(c.profile.TraitsJson());
-    for (auto& [name, value] : traits.items()) value = MaskTrait(name, value);
-    out += traits.dump();
+  if (policy.masks()) {
+    const json traits = json::parse(c.profile.TraitsJson());
+    out += '{';
+    bool first_trait = true;
+    for (const auto& [name, value] : traits.items()) {
+      if (!first_trait) out += ',';
+      first_trait = false;
+      AppendJsonString(out, name);
+      out += ':';
+      out += policy.ShowJson(name, value.dump());
+    }
+    out += '}';
   } else {
     out += c.profile.TraitsJson();
   }
@@ -82,15 +72,19 @@ std::string RenderCustomer(const CustomerData& c, Millis as_of, bool mask_pii) {
   return out;
 }
 
-std::string RenderExplain(const CustomerData& c, std::string_view asked) {
+std::string RenderExplain(const CustomerData& c, std::string_view asked, const privacy::MaskPolicy& policy) {
   json out;
-  out["identifier"] = std::string(asked);
+  const size_t colon = asked.find(':');
+  out["identifier"] = colon == std::string_view::npos
+                          ? std::string(asked)
+                          : std::string(asked.substr(0, colon + 1)) +
+                                policy.Show(asked.substr(0, colon), asked.substr(colon + 1));
   out["customer"] = c.id.value();
   std::unordered_map<std::int64_t, std::string> names;
   json ids = json::array();
   for (const auto& m : c.identifiers) {
-    names[m.id.value()] = IdentifierText(m);
-    json e = {{"identifier", IdentifierText(m)},
+    names[m.id.value()] = IdentifierText(m, policy);
+    json e = {{"identifier", IdentifierText(m, policy)},
               {"first_seen", FormatTimestamp(m.first_seen)},
               {"first_message_id", m.first_message_id},
               {"original_customer", m.original.value()}};
@@ -125,17 +119,18 @@ std::string RenderExplain(const CustomerData& c, std::string_view asked) {
 }
 
 Result<std::string> CustomerJson(const pipeline::CustomerView& view, std::string_view ref, Millis as_of,
-                                 bool mask_pii) {
+                                 const privacy::MaskPolicy& policy) {
   TP_ASSIGN_OR_RETURN(pipeline::CustomerData d, view.Find(ref));
   if (as_of == 0) {
     TP_ASSIGN_OR_RETURN(as_of, view.NewestEventAt());
   }
-  return RenderCustomer(d, as_of, mask_pii);
+  return RenderCustomer(d, as_of, policy);
 }
 
-Result<std::string> ExplainJson(const pipeline::CustomerView& view, std::string_view ref) {
+Result<std::string> ExplainJson(const pipeline::CustomerView& view, std::string_view ref,
+                                const privacy::MaskPolicy& policy) {
   TP_ASSIGN_OR_RETURN(pipeline::CustomerData d, view.Find(ref));
-  return RenderExplain(d, ref);
+  return RenderExplain(d, ref, policy);
 }
 
 }  // namespace touchpoint::wiring

@@ -101,6 +101,25 @@ TEST_F(CliTest, CustomerShowFindsNormalisedIdentifiersAndExits4WhenUnknown) {
   EXPECT_EQ(Touchpoint("customer show --data " + Data() + " fax:1 2>/dev/null").code, 2);
 }
 
+TEST_F(CliTest, CustomerShowMasksPersonalDataUnlessFieldsAreRevealedWithAReason) {
+  Touchpoint("ingest --data " + Data() + " " + Write("a.ndjson", Line(7) + "\n") + " 2>/dev/null");
+  auto masked = Touchpoint("customer show --data " + Data() + " 'phone:138 0000 1007'");
+  ASSERT_EQ(masked.code, 0) << masked.out;
+  EXPECT_EQ(masked.out.find("+8613800001007"), std::string::npos) << masked.out;
+  EXPECT_NE(masked.out.find("+86138****1007"), std::string::npos) << masked.out;
+  auto revealed = Touchpoint("customer show --data " + Data() +
+                             " 'phone:138 0000 1007' --reveal phone --reason 'customer asked for a callback'");
+  ASSERT_EQ(revealed.code, 0) << revealed.out;
+  EXPECT_NE(revealed.out.find("+8613800001007"), std::string::npos) << revealed.out;
+  auto no_reason = Touchpoint("customer show --data " + Data() + " 'phone:138 0000 1007' --reveal phone 2>&1");
+  EXPECT_EQ(no_reason.code, 2);
+  EXPECT_NE(no_reason.out.find("reason"), std::string::npos) << no_reason.out;
+  EXPECT_EQ(no_reason.out.find("+8613800001007"), std::string::npos) << no_reason.out;
+  auto explained = Touchpoint("identity explain --data " + Data() + " 'phone:138 0000 1007'");
+  ASSERT_EQ(explained.code, 0) << explained.out;
+  EXPECT_EQ(explained.out.find("+8613800001007"), std::string::npos) << explained.out;
+}
+
 TEST_F(CliTest, SecondWriterFailsAtOnceWhileReadersWork) {
   Touchpoint("ingest --data " + Data() + " " + Write("a.ndjson", Line(1) + "\n") + " 2>/dev/null");
   auto holder = testing::OpenForWriting(Data(), pipeline::EngineOptions{}, "touchpoint serve");

@@ -54,11 +54,5 @@ TEST(ParseIdentifierRefTest, NormalisesTheValueAsAtIngest) {
   EXPECT_THAT(ParseIdentifierRef("nocolon"), StatusIs(StatusCode::kInvalidArgument));
 }
 
-TEST(MaskIdentifierValueTest, HidesTheMiddleOfPhonesAndTheLocalPartOfEmails) {
-  EXPECT_EQ(MaskIdentifierValue(IdentifierKind::kPhone, "+8613812345678"), "+86138****5678");
-  EXPECT_EQ(MaskIdentifierValue(IdentifierKind::kEmail, "li.wei@example.com"), "l***@example.com");
-  EXPECT_EQ(MaskIdentifierValue(IdentifierKind::kUser, "u1"), "u1");
-}
-
 }  // namespace
 }  // namespace touchpoint::identity

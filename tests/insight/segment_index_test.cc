@@ -144,9 +144,10 @@ class SegmentIndexTest : public ::testing::Test {
     EXPECT_OK(c) << name;
     return c.ok() ? *c : -1;
   }
-  std::string ExportText(const std::string& name, SegmentExportFormat format, bool mask_pii = false) {
+  std::string ExportText(const std::string& name, SegmentExportFormat format,
+                         const privacy::MaskPolicy& policy = privacy::MaskPolicy::Clear()) {
     std::string out;
-    auto s = index_->Export(name, format, mask_pii, [&](std::string_view chunk) {
+    auto s = index_->Export(name, format, policy, [&](std::string_view chunk) {
       out.append(chunk);
       return Status::Ok();
     });
@@ -402,13 +403,13 @@ TEST_F(SegmentIndexTest, ExportWritesTheFieldsTheRuleReads) {
   EXPECT_EQ(rows[0]["features"]["orders_total"], 1);
   EXPECT_TRUE(rows[1]["tags.rfm_layer"].is_null());
 
-  // Masked for roles without see_pii: a name keeps its first character.
-  const std::string masked = ExportText("big", SegmentExportFormat::kCsv, /*mask_pii=*/true);
+  // Masked (every role unless it reveals): a name keeps its first character.
+  const std::string masked = ExportText("big", SegmentExportFormat::kCsv, privacy::MaskPolicy::Masked());
   EXPECT_THAT(masked, HasSubstr("\r\n1,300,important_value,A**\r\n"));
   EXPECT_THAT(masked, Not(HasSubstr("Lee")));
 
   EXPECT_THAT(
-      index_->Export("nope", SegmentExportFormat::kCsv, false, [](std::string_view) { return Status::Ok(); }),
+      index_->Export("nope", SegmentExportFormat::kCsv, privacy::MaskPolicy::Clear(), [](std::string_view) { return Status::Ok(); }),
       StatusIs(StatusCode::kNotFound));
 }
 
@@ -417,7 +418,7 @@ TEST_F(SegmentIndexTest, ExportStopsAtTheWritersError) {
   OpenIndex();
   ASSERT_OK(index_->Define("all", "orders_total >= 1", "", nullptr));
   int calls = 0;
-  auto s = index_->Export("all", SegmentExportFormat::kNdjson, false, [&](std::string_view) {
+  auto s = index_->Export("all", SegmentExportFormat::kNdjson, privacy::MaskPolicy::Clear(), [&](std::string_view) {
     ++calls;
     return Status::Unavailable("disk full");
   });
@@ -628,7 +629,7 @@ TEST_F(SegmentIndexEngineTest, MergedCustomersLeaveTheCount) {
   EXPECT_EQ(CountOf("active"), 1);
   EXPECT_EQ(FullCount("events >= 1"), 1);
   std::string csv;
-  ASSERT_OK(index_->Export("active", SegmentExportFormat::kCsv, false, [&](std::string_view c) {
+  ASSERT_OK(index_->Export("active", SegmentExportFormat::kCsv, privacy::MaskPolicy::Clear(), [&](std::string_view c) {
     csv.append(c);
     return Status::Ok();
   }));

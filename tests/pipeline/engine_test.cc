@@ -41,7 +41,7 @@ class EngineTest : public ::testing::Test {
   }
   Engine& engine() { return *dir_->engine; }
   json Customer(const std::string& ref) {
-    auto j = wiring::CustomerJson(engine(), ref, 0, false);
+    auto j = wiring::CustomerJson(engine(), ref, 0, privacy::MaskPolicy::Clear());
     EXPECT_OK(j) << ref;
     return j.ok() ? json::parse(*j) : json();
   }
@@ -86,7 +86,7 @@ TEST_F(EngineTest, BuildsOneProfilePerPersonWithFeatures) {
 TEST_F(EngineTest, AsOfMovesTheWindows) {
   Open();
   ASSERT_OK(engine().Submit(Parse(kJourney)));
-  auto j = wiring::CustomerJson(engine(), "user:u1", *ParseTimestamp("2024-06-01T00:00:00Z"), false);
+  auto j = wiring::CustomerJson(engine(), "user:u1", *ParseTimestamp("2024-06-01T00:00:00Z"), privacy::MaskPolicy::Clear());
   ASSERT_OK(j);
   json f = json::parse(*j)["features"];
   EXPECT_EQ(f["orders_30d"], 0);
@@ -113,7 +113,7 @@ TEST_F(EngineTest, DuplicatesChangeNothingAndSurviveRestart) {
 TEST_F(EngineTest, MaskingHidesPersonalData) {
   Open();
   ASSERT_OK(engine().Submit(Parse(kJourney)));
-  auto j = wiring::CustomerJson(engine(), "user:u1", 0, true);
+  auto j = wiring::CustomerJson(engine(), "user:u1", 0, privacy::MaskPolicy::Masked());
   ASSERT_OK(j);
   EXPECT_EQ(j->find("13812345678"), std::string::npos) << *j;
   EXPECT_NE(j->find("+86138****5678"), std::string::npos) << *j;
@@ -122,9 +122,9 @@ TEST_F(EngineTest, MaskingHidesPersonalData) {
 
 TEST_F(EngineTest, UnknownCustomerIsNotFound) {
   Open();
-  EXPECT_THAT(wiring::CustomerJson(engine(), "email:nobody@example.com", 0, false), StatusIs(StatusCode::kNotFound));
-  EXPECT_THAT(wiring::CustomerJson(engine(), "fax:1", 0, false), StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(wiring::CustomerJson(engine(), "999", 0, false), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(wiring::CustomerJson(engine(), "email:nobody@example.com", 0, privacy::MaskPolicy::Clear()), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(wiring::CustomerJson(engine(), "fax:1", 0, privacy::MaskPolicy::Clear()), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(wiring::CustomerJson(engine(), "999", 0, privacy::MaskPolicy::Clear()), StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(EngineTest, SplitRebuildsBothProfilesFromTheirEvents) {
@@ -136,7 +136,7 @@ TEST_F(EngineTest, SplitRebuildsBothProfilesFromTheirEvents) {
   })));
   json merged = Customer("user:u1");
   EXPECT_EQ(merged["features"]["orders_total"], 2);
-  json explain = json::parse(*wiring::ExplainJson(engine(), "user:u1"));
+  json explain = json::parse(*wiring::ExplainJson(engine(), "user:u1", privacy::MaskPolicy::Clear()));
   ASSERT_EQ(explain["merges"].size(), 1u);
   const auto merge_id = explain["merges"][0]["merge_id"].get<std::int64_t>();
   ASSERT_OK(engine().Split(MergeId(merge_id)));
@@ -146,7 +146,7 @@ TEST_F(EngineTest, SplitRebuildsBothProfilesFromTheirEvents) {
   // The split survives a restart (profiles were rewritten, the merge is marked undone).
   Open();
   EXPECT_EQ(Customer("user:u1")["features"]["orders_total"], 1);
-  auto explained = json::parse(*wiring::ExplainJson(engine(), "user:u1"));
+  auto explained = json::parse(*wiring::ExplainJson(engine(), "user:u1", privacy::MaskPolicy::Clear()));
   EXPECT_EQ(explained["merges"][0]["undone"], true);
 }
 
@@ -156,10 +156,10 @@ TEST_F(EngineTest, ReadOnlyPathSeesWhatTheEngineCommitted) {
   const json live = Customer("user:u1");
   auto store = OpenReadOnly(tmp_.path());
   ASSERT_OK(store);
-  auto j = wiring::CustomerJson(*StoreCustomerView(**store), "phone:+8613812345678", 0, false);
+  auto j = wiring::CustomerJson(*StoreCustomerView(**store), "phone:+8613812345678", 0, privacy::MaskPolicy::Clear());
   ASSERT_OK(j);
   EXPECT_EQ(json::parse(*j), live);
-  EXPECT_THAT(wiring::CustomerJson(*StoreCustomerView(**store), "user:ghost", 0, false), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(wiring::CustomerJson(*StoreCustomerView(**store), "user:ghost", 0, privacy::MaskPolicy::Clear()), StatusIs(StatusCode::kNotFound));
 }
 
 TEST_F(EngineTest, SecondWriterIsRefusedWithTheOtherProcessNamed) {
@@ -189,7 +189,7 @@ TEST(EngineTextTest, MessagesAreAnalysedAndEscalationsStored) {
       R"({"type":"track","event":"Message Received","userId":"u1","messageId":"t2","timestamp":"2024-03-01T10:05:00Z","properties":{"conversation_id":"c1","text":"我要退款！客服太敷衍了"}})",
       R"({"type":"track","event":"Message Sent","userId":"u1","messageId":"t3","timestamp":"2024-03-01T10:06:00Z","properties":{"conversation_id":"c1","author":"agent","text":"这个不归我管"}})",
   })));
-  auto c = nlohmann::json::parse(*wiring::CustomerJson(engine, "user:u1", 0, false));
+  auto c = nlohmann::json::parse(*wiring::CustomerJson(engine, "user:u1", 0, privacy::MaskPolicy::Clear()));
   EXPECT_EQ(c["features"]["negative_messages"], 2);
   EXPECT_LT(c["features"]["avg_sentiment"].get<double>(), 0);
   EXPECT_EQ(c["features"]["last_intent"], "refund");
@@ -253,7 +253,7 @@ TEST_F(EngineTest, ProfilesAfterTheLastCheckpointAreReplayedAfterACrash) {
     auto d = OpenForWriting(ref_dir.path(), EngineOptions{}, "test");
     ASSERT_OK(d);
     ASSERT_OK((*d)->engine->Submit(Parse(kJourney)));
-    reference = json::parse(*wiring::CustomerJson(*(*d)->engine, "user:u1", 0, false));
+    reference = json::parse(*wiring::CustomerJson(*(*d)->engine, "user:u1", 0, privacy::MaskPolicy::Clear()));
   }
   // The first four events are checkpointed (clean stop); the rest, including the message that
   // merges anon-9 into u1 by phone, are acknowledged by a process that then dies before any
@@ -279,7 +279,7 @@ TEST_F(EngineTest, ProfilesAfterTheLastCheckpointAreReplayedAfterACrash) {
     auto store = OpenReadOnly(tmp_.path());
     ASSERT_OK(store);
     EXPECT_EQ(*(*store)->Get<store::ProfileRepository>().Checkpoint(), 4) << "the dying process wrote no checkpoint";
-    auto j = wiring::CustomerJson(*StoreCustomerView(**store), "user:u1", 0, false);
+    auto j = wiring::CustomerJson(*StoreCustomerView(**store), "user:u1", 0, privacy::MaskPolicy::Clear());
     ASSERT_OK(j);
     EXPECT_EQ(json::parse(*j)["features"], reference["features"]);
   }

@@ -118,7 +118,7 @@ TEST_F(FileIngestTest, CsvCustomersOrdersAndMessages) {
   auto s = Ingest({customers, orders, messages});
   EXPECT_EQ(s.accepted, 3);
   EXPECT_EQ(s.rejected, 2);
-  auto j = json::parse(*wiring::CustomerJson(*dir_->engine, "email:li@example.com", 0, false));
+  auto j = json::parse(*wiring::CustomerJson(*dir_->engine, "email:li@example.com", 0, privacy::MaskPolicy::Clear()));
   EXPECT_EQ(j["features"]["orders_total"], 1);
   EXPECT_EQ(j["features"]["messages"], 1);
   EXPECT_EQ(j["traits"]["name"], "Li, Lei");
@@ -150,7 +150,7 @@ TEST_F(FileIngestTest, RecordsWithoutATimestampGetTheInjectedClocksTime) {
       R"({"type":"identify","userId":"u1","messageId":"t2"})" + "\n";
   auto s = Ingest({Write("untimed.ndjson", content)}, o);
   EXPECT_EQ(s.accepted, 2);
-  auto j = json::parse(*wiring::CustomerJson(*dir_->engine, "user:u1", 0, false));
+  auto j = json::parse(*wiring::CustomerJson(*dir_->engine, "user:u1", 0, privacy::MaskPolicy::Clear()));
   EXPECT_EQ(j["features"]["first_seen_at"], "2021-06-01T08:00:00.000Z");
   EXPECT_EQ(j["features"]["last_seen_at"], "2021-06-01T08:00:00.000Z");
 }

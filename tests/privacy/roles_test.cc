@@ -30,18 +30,16 @@ TEST(RolesTest, ParsesRoles) {
 TEST(RolesTest, RoleMatrix) {
   struct Case {
     Role role;
-    bool track, customers, stats, pii;
+    bool track, customers, stats;
   } cases[] = {
-      {Role::kIngest, true, false, false, false},    {Role::kAdmin, true, true, true, true},
-      {Role::kSupervisor, false, true, true, false}, {Role::kAgent, false, true, true, false},
-      {Role::kAnalyst, false, true, true, false},
+      {Role::kIngest, true, false, false}, {Role::kAdmin, true, true, true},    {Role::kSupervisor, false, true, true},
+      {Role::kAgent, false, true, true},   {Role::kAnalyst, false, true, true},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(RoleName(c.role)));
     EXPECT_EQ(Allows(c.role, Permission::kTrack), c.track);
     EXPECT_EQ(Allows(c.role, Permission::kReadCustomers), c.customers);
     EXPECT_EQ(Allows(c.role, Permission::kReadStats), c.stats);
-    EXPECT_EQ(Allows(c.role, Permission::kSeePii), c.pii);
   }
 }
 

@@ -134,5 +134,33 @@ TEST_F(ConfigTest, ClusterTableNamesTheSecretFileNodeAndAdvertisedAddress) {
               StatusIs(StatusCode::kInvalidArgument));
 }
 
+TEST_F(ConfigTest, PrivacyTableSetsRevealRolesAndMaskRules) {
+  auto c = LoadConfig(Write("[privacy]\nreveal_roles = [\"admin\", \"supervisor\"]\n"
+                            "[privacy.masking]\nphone = \"keep_start=3,keep_end=2\"\n"),
+                      {});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->reveal_roles, (std::vector<std::string>{"admin", "supervisor"}));
+  EXPECT_EQ(c->masking.phone, (privacy::MaskRule{.keep_start = 3, .keep_end = 2, .hide = -1}));
+  EXPECT_EQ(c->masking.id_number, privacy::MaskingConfig{}.id_number);  // untouched default
+  EXPECT_EQ(ServerConfig{}.reveal_roles, std::vector<std::string>{"admin"});
+
+  struct Case {
+    const char* toml;
+    const char* expected;
+  } cases[] = {
+      {"[privacy]\nreveal_roles = [\"ingest\"]\n", "cannot reveal"},
+      {"[privacy]\nreveal_roles = [\"boss\"]\n", "privacy.reveal_roles"},
+      {"[privacy]\nreveal_roles = \"admin\"\n", "an array of role names"},
+      {"[privacy.masking]\nphone = \"keep_middle=2\"\n", "privacy.masking.phone"},
+      {"[privacy.masking]\nfax = \"keep_end=2\"\n", "unknown option 'privacy.masking.fax'"},
+      {"[privacy]\nreveal = true\n", "unknown option 'privacy.reveal'"},
+  };
+  for (const auto& k : cases) {
+    auto r = LoadConfig(Write(k.toml), {});
+    ASSERT_FALSE(r.ok()) << k.toml;
+    EXPECT_THAT(r.status().message(), HasSubstr(k.expected)) << k.toml;
+  }
+}
+
 }  // namespace
 }  // namespace touchpoint::server

@@ -211,8 +211,9 @@ TEST_F(WriterFollowerTest, ABatchSentToTheFollowerIsDurableWhenItsOkArrives) {
 TEST_F(WriterFollowerTest, TheFollowerReadsWhatTheWriterCommitted) {
   ASSERT_EQ(Post(follower_->port(), "/v1/batch", Batch("u-2", "two@example.com", 0, 3), Role::kIngest).status,
             200);
-  HttpResponse on_follower = Get(follower_->port(), "/v1/customers/user:u-2", Role::kAdmin);
-  HttpResponse on_writer = Get(writer_->port(), "/v1/customers/user:u-2", Role::kAdmin);
+  const std::string reveal = "/v1/customers/user:u-2?reveal=email&reason=test";
+  HttpResponse on_follower = Get(follower_->port(), reveal, Role::kAdmin);
+  HttpResponse on_writer = Get(writer_->port(), reveal, Role::kAdmin);
   ASSERT_EQ(on_follower.status, 200) << on_follower.body;
   ASSERT_EQ(on_writer.status, 200) << on_writer.body;
   json f = json::parse(on_follower.body);
@@ -458,7 +459,7 @@ TEST_P(NodeFailoverTest, OneNodeWritesTheOtherFollowsAndTakesOverWhenTheLeaseIsL
   EXPECT_EQ(*cluster().CurrentEpoch(), first_epoch + 1);
 
   // The new writer loaded what the old one committed, and the old writer now forwards to it.
-  HttpResponse seen = Get(b->port(), "/v1/customers/user:u-8", Role::kAdmin);
+  HttpResponse seen = Get(b->port(), "/v1/customers/user:u-8?reveal=email&reason=test", Role::kAdmin);
   ASSERT_EQ(seen.status, 200) << seen.body;
   EXPECT_THAT(seen.body, HasSubstr("eight@example.com"));
   ASSERT_TRUE(KnowsWriter(*a, *b));

@@ -102,7 +102,7 @@ Result<std::unique_ptr<wiring::OpenedEngine>> OpenEngine(const std::string& dir,
 }
 
 Result<std::int64_t> MergeIdOf(pipeline::Engine& engine, const std::string& ref) {
-  TP_ASSIGN_OR_RETURN(std::string explained, wiring::ExplainJson(engine, ref));
+  TP_ASSIGN_OR_RETURN(std::string explained, wiring::ExplainJson(engine, ref, privacy::MaskPolicy::Clear()));
   const json j = json::parse(explained);
   if (j["merges"].empty()) return Status::NotFound("no merge for " + ref);
   return j["merges"][0]["merge_id"].get<std::int64_t>();
@@ -381,10 +381,10 @@ TEST_P(StoreCopyTest, TheCopyServesTheSameCustomers) {
   auto render = [&](const pipeline::CustomerView& view) {
     std::vector<std::string> out;
     for (const auto& ref : refs) {
-      auto j = wiring::CustomerJson(view, ref, 0, false);
+      auto j = wiring::CustomerJson(view, ref, 0, privacy::MaskPolicy::Clear());
       out.push_back(j.ok() ? *j : j.status().ToString());
     }
-    auto e = wiring::ExplainJson(view, "user:u2");
+    auto e = wiring::ExplainJson(view, "user:u2", privacy::MaskPolicy::Clear());
     out.push_back(e.ok() ? *e : e.status().ToString());
     return out;
   };

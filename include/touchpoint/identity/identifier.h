@@ -59,8 +59,4 @@ struct Identifier {
 // accepted kinds.
 Result<Identifier> ParseIdentifierRef(std::string_view text);
 
-// Masks a value for display to roles that may not see it: phone "+86138****5678",
-// e-mail "a***@example.com", other kinds unchanged.
-std::string MaskIdentifierValue(IdentifierKind kind, std::string_view value);
-
 }  // namespace touchpoint::identity

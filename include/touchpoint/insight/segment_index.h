@@ -36,6 +36,7 @@
 #include <touchpoint/core/thread_annotations.h>
 #include <touchpoint/core/time.h>
 #include <touchpoint/insight/jobs.h>
+#include <touchpoint/privacy/masking.h>
 #include <touchpoint/profile/profile_source.h>
 #include <touchpoint/profile/segment.h>
 #include <touchpoint/store/segment_repository.h>
@@ -107,15 +108,14 @@ class SegmentIndex {
   // the kept count), in ascending customer id order: CSV with the header
   // `customer_id,<field>,…` (the fields the rule reads, as Segment::fields() names them: a
   // string value unquoted, null empty), or NDJSON objects {"customer_id":…,"<field>":…,…,
-  // "features":{…every profile feature…}}. With mask_pii, traits of a sensitive kind (phone,
-  // e-mail, names, addresses, ids: core/sensitivity.h) are masked to their first character and
-  // "**". `write` receives chunks of up to ~64 KB; it runs under the profile source's read lock,
+  // "features":{…every profile feature…}}. Traits of class medium or high (phone, e-mail,
+  // names, addresses, ids: core/sensitivity.h) as `policy` shows them (privacy/masking.h). `write` receives chunks of up to ~64 KB; it runs under the profile source's read lock,
   // so it must not block for long (append to a buffer, write a file). Returns the number of
   // members written. Stops at the first non-OK status of `write` and returns it; kNotFound for an
   // unknown segment, kFailedPrecondition for one whose stored rule no longer compiles.
   using ExportWriter = std::function<Status(std::string_view chunk)>;
-  Result<std::int64_t> Export(std::string_view name, SegmentExportFormat format, bool mask_pii,
-                              const ExportWriter& write) const;
+  Result<std::int64_t> Export(std::string_view name, SegmentExportFormat format,
+                              const privacy::MaskPolicy& policy, const ExportWriter& write) const;
 
   // ---- without an index (the CLI defines, counts and exports in one-shot commands) ----
 
@@ -133,7 +133,7 @@ class SegmentIndex {
   // Export for a compiled rule that need not be saved.
   static Result<std::int64_t> ExportRule(const profile::Segment& segment,
                                          const profile::ProfileSource& profiles, SegmentExportFormat format,
-                                         bool mask_pii, const ExportWriter& write);
+                                         const privacy::MaskPolicy& policy, const ExportWriter& write);
 
   // Re-evaluates `customers` (any order, duplicates allowed) in every segment: a live customer
   // joins or leaves by the rule, one merged away or unknown leaves, and so do the customers merged

@@ -33,7 +33,6 @@ enum class Permission {
   kTrack,           // send tracking events (POST /v1/identify|track|page|alias|screen|group|batch)
   kReadCustomers,   // read a customer's profile (GET /v1/customers/{id})
   kReadStats,       // read store-wide counts (GET /v1/stats)
-  kSeePii,          // see personal data unmasked where a route shows it
   kRunJobs,         // start analytics jobs (POST /v1/jobs/{name})
   kReadJobs,        // read jobs and their results (GET /v1/jobs/{id})
   kManageSegments,  // define, change and delete segments

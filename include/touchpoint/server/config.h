@@ -6,9 +6,11 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/privacy/masking.h>
 
 namespace touchpoint::server {
 
@@ -41,6 +43,12 @@ struct ServerConfig {
   std::string cluster_secret_file;  // a file holding it (read at start)
   std::string node_id;              // this node's id in the registry; empty: its advertise address
   std::string advertise;            // HOST:PORT other nodes reach this one at; empty: the listen address
+  // [privacy] reveal_roles: the roles that may ask for personal data in clear, naming the fields
+  // and a reason (?reveal=phone&reason=…); every reveal is audited. Never "ingest".
+  std::vector<std::string> reveal_roles = {"admin"};
+  // [privacy.masking] phone, id_number, bank_card: mask rules ("keep_end=4,hide=4";
+  // privacy/masking.h, docs/security.md).
+  privacy::MaskingConfig masking;
 };
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the

@@ -1,0 +1,26 @@
+// Masking of personal data per request, and the reveal of named fields (privacy issue, item 3).
+#include <algorithm>
+#include <string>
+
+#include <touchpoint/http/query.h>
+
+#include "server/routes.h"
+
+namespace touchpoint::server {
+
+Result<privacy::MaskPolicy> RequestMaskPolicy(const ServerContext& context, const http::Request& req,
+                                              const RouteMatch& match) {
+  const privacy::Masker& masker = context.masker != nullptr ? *context.masker : privacy::DefaultMasker();
+  TP_ASSIGN_OR_RETURN(std::optional<std::string> fields, http::QueryParam(req.query, "reveal"));
+  if (!fields.has_value() || fields->empty()) return privacy::MaskPolicy::Masked(masker);
+  TP_ASSIGN_OR_RETURN(std::optional<std::string> reason, http::QueryParam(req.query, "reason"));
+  TP_ASSIGN_OR_RETURN(privacy::RevealRequest reveal, privacy::ParseRevealRequest(*fields, reason.value_or("")));
+  const auto& roles = context.config->reveal_roles;
+  const std::string_view role = match.role() ? privacy::RoleName(*match.role()) : std::string_view();
+  if (role.empty() || std::find(roles.begin(), roles.end(), role) == roles.end()) {
+    return Status::PermissionDenied("this key's role may not reveal personal data (privacy.reveal_roles)");
+  }
+  return privacy::MaskPolicy::Masked(masker, std::move(reveal));
+}
+
+}  // namespace touchpoint::server
