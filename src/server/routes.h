@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <touchpoint/core/result.h>
@@ -20,6 +21,9 @@
 namespace touchpoint::insight {
 class JobRunner;
 class SegmentIndex;
+}
+namespace touchpoint::privacy {
+class LoginService;
 }
 
 namespace spdlog {
@@ -47,6 +51,7 @@ struct ServerContext {
   // Store-wide counts (GET /v1/stats, the store gauges of /metrics): the engine's or the database's.
   std::function<Result<pipeline::EngineStats>()> stats;
   NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
+  privacy::LoginService* auth = nullptr;  // logins and sessions (every node has one)
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
@@ -54,6 +59,11 @@ void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // r
 void RegisterCustomerRoutes(Router& router, const ServerContext& context);  // routes_customers.cc
 void RegisterJobsRoutes(Router& router, const ServerContext& context);      // routes_jobs.cc
 void RegisterSegmentRoutes(Router& router, const ServerContext& context);   // routes_segments.cc
+void RegisterAuthRoutes(Router& router, const ServerContext& context);      // routes_auth.cc
+
+// The session cookie's name, and its value in a request's Cookie header (nullopt without one).
+inline constexpr std::string_view kSessionCookie = "tp_session";
+std::optional<std::string> SessionCookieValue(const http::Request& request);  // routes_auth.cc
 
 // The post-commit adapter keeping `index`'s counts current: each committed batch's customers go
 // to SegmentIndex::OnCustomersChanged (routes_segments.cc). `index` must outlive the engine's hook.
