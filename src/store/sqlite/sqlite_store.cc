@@ -1175,7 +1175,9 @@ class SqliteTeams final : public TeamRepository {
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) out.push_back(TeamRecord{st.Int(0), st.Text(1), st.Int(2), {}});
     if (rc != SQLITE_DONE) return db_.Error("list teams");
-    for (TeamRecord& t : out) TP_ASSIGN_OR_RETURN(t.supervisors, Supervisors(t.id));
+    for (TeamRecord& t : out) {
+      TP_ASSIGN_OR_RETURN(t.supervisors, Supervisors(t.id));
+    }
     return out;
   }
 
