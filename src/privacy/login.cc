@@ -30,7 +30,57 @@ LoginService::LoginService(std::unique_ptr<store::Store> store, PasswordHasher& 
       options_(options),
       sink_(std::move(sink)),
       accounts_(options.account),
-      addresses_(options.address) {}
+      addresses_(options.address),
+      bookkeeper_([this] { RunBookkeeping(); }) {}
+
+LoginService::~LoginService() {
+  {
+    std::scoped_lock lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  bookkeeper_.join();
+}
+
+void LoginService::Enqueue(Bookkeeping b) {
+  {
+    std::scoped_lock lock(queue_mu_);
+    // Bounded: under a flood the counts are best effort (the in-memory throttle still holds).
+    if (queue_.size() >= 10'000) return;
+    queue_.push_back(b);
+  }
+  queue_cv_.notify_all();
+}
+
+void LoginService::WaitForBookkeeping() {
+  std::unique_lock lock(queue_mu_);
+  queue_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+}
+
+void LoginService::RunBookkeeping() {
+  std::unique_lock lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, everything written
+    const Bookkeeping b = queue_.front();
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    {
+      std::scoped_lock store_lock(mu_);
+      auto& users = store_->Get<store::UserRepository>();
+      (void)users.AddFailedLogin(b.user_id);  // best effort: the in-memory throttle decides
+      if (b.locked_until != 0) {
+        store::UserUpdate update;
+        update.locked_until = b.locked_until;
+        (void)users.Update(b.user_id, update);
+      }
+    }
+    lock.lock();
+    busy_ = false;
+    queue_cv_.notify_all();
+  }
+}
 
 void LoginService::Emit(std::string_view action, std::string actor, std::string target, std::string address,
                         std::string detail) {
@@ -43,26 +93,18 @@ void LoginService::Emit(std::string_view action, std::string actor, std::string 
                   .detail = std::move(detail)});
 }
 
-Status LoginService::Fail(const std::string& account_key, const std::string& address_key,
-                          const store::UserRecord* user, std::string_view address, std::string_view why) {
+void LoginService::Fail(const std::string& account_key, const std::string& address_key,
+                        const store::UserRecord* user, std::string_view address, std::string_view why) {
   const Millis now = clock_.Now();
   const bool account_locked = accounts_.RecordFailure(account_key, now);
   const bool address_locked = addresses_.RecordFailure(address_key, now);
   const std::string target = user ? UserTarget(user->id) : "unknown-account";
   if (user != nullptr) {
-    std::scoped_lock lock(mu_);
-    auto& users = store_->Get<store::UserRepository>();
-    TP_RETURN_IF_ERROR(users.AddFailedLogin(user->id).status());
-    if (account_locked) {
-      store::UserUpdate update;
-      update.locked_until = now + options_.account.lock_for;
-      TP_RETURN_IF_ERROR(users.Update(user->id, update));
-    }
+    Enqueue({.user_id = user->id, .locked_until = account_locked ? now + options_.account.lock_for : 0});
   }
   Emit(auth_action::kLoginFailed, "anonymous", target, std::string(address), std::string(why));
   if (account_locked) Emit(auth_action::kLoginLocked, "anonymous", target, std::string(address), "account");
   if (address_locked) Emit(auth_action::kLoginLocked, "anonymous", "address", std::string(address), "address");
-  return Status::Ok();
 }
 
 Result<LoginResult> LoginService::Login(const LoginRequest& request) {
@@ -96,7 +138,7 @@ Result<LoginResult> LoginService::Login(const LoginRequest& request) {
   }
   if (!user || !verdict.match || user->disabled_at != 0) {
     const char* why = !user ? "unknown_account" : !verdict.match ? "bad_password" : "disabled";
-    TP_RETURN_IF_ERROR(Fail(account_key, address_key, user ? &*user : nullptr, request.address, why));
+    Fail(account_key, address_key, user ? &*user : nullptr, request.address, why);
     result.outcome = LoginOutcome::kInvalidCredentials;
     return result;
   }
@@ -104,7 +146,7 @@ Result<LoginResult> LoginService::Login(const LoginRequest& request) {
   // The password is right: from here the client may learn about the second factor.
   auto role = ParseRole(user->role);
   if (!role.ok() || *role == Role::kIngest) {
-    TP_RETURN_IF_ERROR(Fail(account_key, address_key, &*user, request.address, "no_staff_role"));
+    Fail(account_key, address_key, &*user, request.address, "no_staff_role");
     result.outcome = LoginOutcome::kInvalidCredentials;
     return result;
   }
@@ -126,8 +168,7 @@ Result<LoginResult> LoginService::Login(const LoginRequest& request) {
       TP_ASSIGN_OR_RETURN(fresh, store_->Get<store::UserRepository>().AdvanceTotpStep(user->id, *step));
     }
     if (!fresh) {
-      TP_RETURN_IF_ERROR(
-          Fail(account_key, address_key, &*user, request.address, step ? "totp_replayed" : "bad_totp"));
+      Fail(account_key, address_key, &*user, request.address, step ? "totp_replayed" : "bad_totp");
       result.outcome = LoginOutcome::kInvalidCredentials;
       return result;
     }
@@ -135,11 +176,15 @@ Result<LoginResult> LoginService::Login(const LoginRequest& request) {
 
   accounts_.RecordSuccess(account_key);
   addresses_.RecordSuccess(address_key);
+  // After the failures still queued (a success may answer later, a failure may not), the stored
+  // count starts afresh.
+  WaitForBookkeeping();
   const Millis now = clock_.Now();
   {
     std::scoped_lock lock(mu_);
     auto& users = store_->Get<store::UserRepository>();
-    if (user->failed_logins != 0 || user->locked_until != 0) {
+    TP_ASSIGN_OR_RETURN(auto fresh, users.Find(user->id));
+    if (fresh && (fresh->failed_logins != 0 || fresh->locked_until != 0)) {
       store::UserUpdate reset;
       reset.failed_logins = 0;
       reset.locked_until = 0;

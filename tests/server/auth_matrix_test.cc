@@ -26,6 +26,7 @@
 #include <touchpoint/privacy/totp.h>
 #include <touchpoint/privacy/users.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/open.h>
 #include <touchpoint/store/session_repository.h>
 
 #include "server/routes.h"
@@ -347,7 +348,8 @@ TEST_F(AuthServerTest, LoginSetsAStrictHttpOnlyCookieAndTheSessionWorksUntilLogo
   EXPECT_EQ(me->status, 200);
   EXPECT_EQ(json::parse(me->body)["user"]["email"], "ann@example.com");
   auto wrong_csrf = client_->Post("/v1/auth/logout", "", "application/json",
-                                  {{"Cookie", "tp_session=" + s.token}, {"X-CSRF-Token", "0" + s.csrf.substr(1)}});
+                                  {{"Cookie", "tp_session=" + s.token},
+                                   {"X-CSRF-Token", (s.csrf[0] == '0' ? "1" : "0") + s.csrf.substr(1)}});
   EXPECT_EQ(wrong_csrf->status, 403);
   EXPECT_THAT(wrong_csrf->body, HasSubstr("X-CSRF-Token"));
   auto out = client_->Post("/v1/auth/logout", "", "application/json", CookieHeaders(s));
@@ -399,6 +401,35 @@ TEST_F(AuthServerTest, AnAdminWithoutTotpIsToldASecondFactorIsRequired) {
   r = PostLogin({{"email", "root@example.com"}, {"password", kPassword}});
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.body, HasSubstr("totp_required"));
+}
+
+// A backup of the data directory's database (docs/operations.md, "Backup") restored elsewhere:
+// users log in there with their passwords and TOTP, keys keep working. (store migrate copies
+// users too: tests/store/copy_test.cc.)
+TEST_F(AuthServerTest, UsersAndKeysSurviveABackupAndRestore) {
+  if (config_.store_url.rfind("sqlite", 0) != 0) GTEST_SKIP() << "a file backup is SQLite's; PostgreSQL has pg_dump";
+  const std::string key = MakeKey(Role::kAnalyst);
+  MakeUser("ann@example.com", Role::kAgent);
+  ASSERT_OK(admin_->CreateTeam("north").status());
+  ASSERT_OK(admin_->AddMember("north", "ann@example.com"));
+  admin_.reset();
+  store_.reset();  // a clean close folds the WAL into touchpoint.db
+  const std::filesystem::path restored = test::MakeTempDir("auth_restore");
+  const std::filesystem::path db = config_.store_url.substr(std::string_view("sqlite://").size());
+  std::filesystem::copy_file(db, restored / db.filename());
+  std::filesystem::remove_all(dir_);
+  config_.data_dir = restored.string();
+  config_.store_url = store::UrlForDataDir(config_.data_dir);
+  dir_ = restored;
+  Start();
+  auto me = client_->Get("/v1/auth/me", test::BearerAuth(key));
+  ASSERT_OK(me.status());
+  EXPECT_EQ(me->status, 200);
+  const Session s = LoginCookie("ann@example.com");
+  auto whoami = client_->Get("/v1/auth/me", CookieHeaders(s));
+  ASSERT_OK(whoami.status());
+  ASSERT_EQ(whoami->status, 200) << whoami->body;
+  EXPECT_EQ(json::parse(whoami->body)["user"]["team_id"], 1);
 }
 
 }  // namespace

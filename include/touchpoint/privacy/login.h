@@ -7,14 +7,21 @@
 // verified against a dummy hash); throttling counts e-mails whether or not an account exists.
 // Only after the right password does a client learn that a second factor is needed.
 //
+// Timing: what a failed attempt stores for a known account (its failure count, a lock) is
+// written by a background thread after the answer, so that the answer takes as long whether or
+// not the account exists; a successful login waits for those writes (its answer may be slower).
+//
 // Thread safety: safe for concurrent use. Store calls are serialised on the service's own
 // connection; password hashing runs outside that lock (at most the hasher's max_concurrent).
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <touchpoint/core/result.h>
@@ -63,6 +70,10 @@ class LoginService {
   // Owns `store` (a connection of its own). `hasher` and `clock` must outlive this.
   LoginService(std::unique_ptr<store::Store> store, PasswordHasher& hasher, const Clock& clock,
                LoginOptions options = {}, AuthEventSink sink = {});
+  // Finishes the failure bookkeeping still queued.
+  ~LoginService();
+  LoginService(const LoginService&) = delete;
+  LoginService& operator=(const LoginService&) = delete;
 
   // kUnavailable (or the store's error) when the store fails; the outcome otherwise.
   Result<LoginResult> Login(const LoginRequest& request);
@@ -80,8 +91,16 @@ class LoginService {
  private:
   void Emit(std::string_view action, std::string actor, std::string target, std::string address, std::string detail);
   // Counts a failed attempt for the account key (and the user, when known) and the address.
-  Status Fail(const std::string& account_key, const std::string& address_key, const store::UserRecord* user,
-              std::string_view address, std::string_view why);
+  void Fail(const std::string& account_key, const std::string& address_key, const store::UserRecord* user,
+            std::string_view address, std::string_view why);
+  // What the bookkeeping thread writes for a user: one more failure, and a lock (until, or 0).
+  struct Bookkeeping {
+    std::int64_t user_id = 0;
+    Millis locked_until = 0;
+  };
+  void Enqueue(Bookkeeping b);
+  void WaitForBookkeeping();
+  void RunBookkeeping();
 
   std::mutex mu_;
   std::unique_ptr<store::Store> store_ TP_PT_GUARDED_BY(mu_);
@@ -91,6 +110,13 @@ class LoginService {
   AuthEventSink sink_;
   LoginThrottle accounts_;
   LoginThrottle addresses_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Bookkeeping> queue_ TP_GUARDED_BY(queue_mu_);
+  bool busy_ TP_GUARDED_BY(queue_mu_) = false;   // the thread is writing one
+  bool stopping_ TP_GUARDED_BY(queue_mu_) = false;
+  std::thread bookkeeper_;
 };
 
 }  // namespace touchpoint::privacy
