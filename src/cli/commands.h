@@ -25,6 +25,9 @@ void RegisterAnalyticsCommands(CLI::App& app, int* exit_code);
 void RegisterSegmentCommands(CLI::App& app, int* exit_code);
 // churn train|score|eval, forecast, staffing (cli/predict_commands.cc)
 void RegisterPredictCommands(CLI::App& app, int* exit_code);
+// users create|list|disable|enable|reset-password|set-role|totp-enroll, teams
+// create|list|add-supervisor|add-member (cli/users_commands.cc)
+void RegisterUserCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates
 // (cli/demo_commands.cc)
 void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);

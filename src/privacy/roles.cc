@@ -18,6 +18,8 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kReadJobs, "read_jobs", "read jobs", {kAdmin, kAnalyst}},
     {Permission::kManageSegments, "manage_segments", "manage segments", {kAdmin, kAnalyst}},
     {Permission::kReadSegments, "read_segments", "read segments", {kAdmin, kAnalyst, kSupervisor}},
+    {Permission::kOwnSession, "own_session", "see or end its own login", {kIngest, kAdmin, kSupervisor, kAgent, kAnalyst}},
+    {Permission::kManageUsers, "manage_users", "manage users and teams", {kAdmin}},
 };
 
 constexpr bool RowsInEnumOrder() {

@@ -1,6 +1,6 @@
 // The HTTP API: the composition of the engine, the key store and the route table; authentication
-// (API keys with a short cache, or the cluster secret of a forwarding follower) and request
-// metrics. The routes are in routes_<module>.cc; the roles of several nodes in node.cc.
+// (API keys with a short cache, login sessions by cookie or bearer token, or the cluster secret
+// of a forwarding follower) and request metrics. The routes are in routes_<module>.cc; the roles of several nodes in node.cc.
 #include <touchpoint/server/app.h>
 
 #include <algorithm>
@@ -22,8 +22,12 @@
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/wiring.h>
+#include <touchpoint/privacy/auth_events.h>
 #include <touchpoint/privacy/keys.h>
+#include <touchpoint/privacy/login.h>
+#include <touchpoint/privacy/passwords.h>
 #include <touchpoint/privacy/roles.h>
+#include <touchpoint/privacy/sessions.h>
 #include <touchpoint/service/escalation.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/open.h>
@@ -60,6 +64,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterCustomerRoutes(router, context);
   RegisterJobsRoutes(router, context);
   RegisterSegmentRoutes(router, context);
+  RegisterAuthRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -119,6 +124,11 @@ class App::Impl {
   ServerContext context;  // what the handlers use; filled before the routes are registered
   Router router;          // filled before serving, read-only after
 
+  // Logins and sessions: the password hasher (at most 4 hashes at once) and the login service on
+  // a connection of its own.
+  std::unique_ptr<privacy::PasswordHasher> hasher;
+  std::unique_ptr<privacy::LoginService> login;
+
   std::mutex keys_mu;
   std::unique_ptr<store::Store> keys;  // guarded by keys_mu; a second connection for key lookups
   struct CachedKey {
@@ -144,8 +154,10 @@ class App::Impl {
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
 
  private:
-  // The caller's role, or an error response (401).
-  std::variant<privacy::Role, http::Response> Authenticate(const http::Request& req);
+  // The caller, or an error response (401; 403 for a cookie without its CSRF token).
+  std::variant<Principal, http::Response> Authenticate(const http::Request& req);
+  std::variant<Principal, http::Response> AuthenticateSession(const http::Request& req, const std::string& token,
+                                                              Principal::Kind kind);
   // The key's role; nullopt for an unknown or revoked key; kUnavailable when the key table
   // cannot be read (the database is away): that is no reason to tell a client its key is bad.
   Result<std::optional<privacy::Role>> LookupKey(const std::string& hash);
@@ -209,7 +221,45 @@ http::Response App::Impl::Handle(const http::Request& req) {
   return res;
 }
 
-std::variant<privacy::Role, http::Response> App::Impl::Authenticate(const http::Request& req) {
+// What logins and user changes report (privacy/auth_events.h). Today the server log (no e-mail,
+// address, password or token: ids and the action); the audit log is connected here.
+privacy::AuthEventSink MakeAuthEventSink(spdlog::logger* log) {
+  return [log](const privacy::AuthEvent& e) {
+    log->info("auth event action={} actor={} target={} detail={}", e.action, e.actor, e.target, e.detail);
+  };
+}
+
+std::variant<Principal, http::Response> App::Impl::AuthenticateSession(const http::Request& req,
+                                                                       const std::string& token,
+                                                                       Principal::Kind kind) {
+  auto check = login->Authenticate(token);
+  if (!check.ok()) {
+    log->error("session lookup failed error={}", check.status().message());
+    http::Response r = http::JsonError(503, "unavailable", "sessions cannot be checked right now; retry");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  if (!check->ok()) {
+    log->info("auth rejected reason=session_{}", privacy::SessionProblemName(check->problem));
+    return http::JsonError(401, "unauthorized", "unknown or ended session; log in again (POST /v1/auth/login)");
+  }
+  // A browser sends the cookie with any request to this origin, also one a hostile page makes it
+  // send: a state-changing request must also prove it read the login answer.
+  const bool safe = req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS";
+  if (kind == Principal::Kind::kSessionCookie && !safe) {
+    const std::string* csrf = req.Header("x-csrf-token");
+    if (csrf == nullptr || !privacy::CsrfMatches(check->session, *csrf)) {
+      return http::JsonError(403, "csrf",
+                             "a request authenticated by the session cookie must send the X-CSRF-Token header "
+                             "given at login");
+    }
+  }
+  Principal principal(check->role, kind);
+  principal.session = std::move(*check);
+  return principal;
+}
+
+std::variant<Principal, http::Response> App::Impl::Authenticate(const http::Request& req) {
   if (const std::string* secret = req.Header(kClusterSecretHeader)) {
     // A follower forwarding a request it authenticated: trusted with the right secret only.
     if (app_role.cluster_secret.empty() || !SecretsEqual(*secret, app_role.cluster_secret)) {
@@ -218,17 +268,24 @@ std::variant<privacy::Role, http::Response> App::Impl::Authenticate(const http::
     }
     const std::string* forwarded_role = req.Header(kForwardedRoleHeader);
     if (forwarded_role != nullptr) {
-      if (auto parsed = privacy::ParseRole(*forwarded_role); parsed.ok()) return *parsed;
+      if (auto parsed = privacy::ParseRole(*forwarded_role); parsed.ok()) {
+        return Principal(*parsed, Principal::Kind::kForwarded);
+      }
     }
     return http::JsonError(401, "unauthorized", "a forwarded request names no valid role");
   }
   const std::string* header = req.Header("authorization");
   if (!header) {
+    if (std::optional<std::string> cookie = SessionCookieValue(req)) {
+      return AuthenticateSession(req, *cookie, Principal::Kind::kSessionCookie);
+    }
     return http::JsonError(401, "unauthorized",
-                           "missing API key: send it as the Basic user name or as a Bearer token");
+                           "missing credentials: log in (POST /v1/auth/login), or send an API key as the Basic user "
+                           "name or as a Bearer token");
   }
   std::optional<std::string> key = privacy::KeyFromAuthorization(*header);
   if (!key) return http::JsonError(401, "unauthorized", "malformed Authorization header");
+  if (privacy::IsSessionToken(*key)) return AuthenticateSession(req, *key, Principal::Kind::kSessionBearer);
   auto looked_up = LookupKey(privacy::HashKey(*key));
   if (!looked_up.ok()) {
     http::Response r = http::JsonError(503, "unavailable", "API keys cannot be checked right now; retry");
@@ -240,7 +297,7 @@ std::variant<privacy::Role, http::Response> App::Impl::Authenticate(const http::
     log->info("auth rejected reason=unknown_or_revoked_key");
     return http::JsonError(401, "unauthorized", "unknown or revoked API key");
   }
-  return *role;
+  return Principal(*role, Principal::Kind::kApiKey);
 }
 
 Result<std::optional<privacy::Role>> App::Impl::LookupKey(const std::string& hash) {
@@ -299,6 +356,7 @@ void App::Impl::Stop() {
   job_reader.reset();
   segments.reset();
   segments_store.reset();
+  login.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -418,6 +476,17 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
     TP_RETURN_IF_ERROR(impl->OpenWriter(url, side));
   }
   TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
+  {
+    TP_ASSIGN_OR_RETURN(auto login_store, store::Open(url, side));
+    impl->hasher = std::make_unique<privacy::PasswordHasher>();
+    privacy::LoginOptions login_options;
+    login_options.sessions.idle_timeout = Millis{config.session_idle_minutes} * 60'000;
+    login_options.sessions.absolute_timeout = Millis{config.session_absolute_hours} * 3'600'000;
+    impl->login = std::make_unique<privacy::LoginService>(std::move(login_store), *impl->hasher,
+                                                          SystemClock::Instance(), login_options,
+                                                          MakeAuthEventSink(impl->log.get()));
+    impl->context.auth = impl->login.get();
+  }
   RegisterAllRoutes(impl->router, impl->context);
 
   http::ServerOptions o;

@@ -66,6 +66,9 @@ Status Apply(std::string_view path, std::string_view key, const toml::node& node
   if (key == "text_analysis") return SetBool(node, path, key, &c->text_analysis);
   if (key == "jobs_schedule") return SetString(node, path, key, &c->jobs_schedule);
   if (key == "jobs_at_start") return SetBool(node, path, key, &c->jobs_at_start);
+  if (key == "session_idle_minutes") return SetInt(node, path, key, &c->session_idle_minutes);
+  if (key == "session_absolute_hours") return SetInt(node, path, key, &c->session_absolute_hours);
+  if (key == "cookie_secure") return SetBool(node, path, key, &c->cookie_secure);
   return Status::InvalidArgument(std::string(path) + ": unknown option '" + std::string(key) +
                                  "' (see docs/operations.md)");
 }
@@ -225,6 +228,8 @@ Status ValidateConfig(const ServerConfig& c) {
   if (c.idle_timeout_seconds < 1) return Status::InvalidArgument("idle_timeout_seconds must be at least 1");
   if (c.read_timeout_seconds < 1) return Status::InvalidArgument("read_timeout_seconds must be at least 1");
   if (c.max_connections < 1) return Status::InvalidArgument("max_connections must be at least 1");
+  if (c.session_idle_minutes < 1) return Status::InvalidArgument("session_idle_minutes must be at least 1");
+  if (c.session_absolute_hours < 1) return Status::InvalidArgument("session_absolute_hours must be at least 1");
   if (!c.advertise.empty()) {
     std::string advertise_host;
     uint16_t advertise_port = 0;

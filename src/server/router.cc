@@ -32,6 +32,16 @@ void AppendAllow(std::string_view method, std::vector<std::string_view>* allow) 
 
 }  // namespace
 
+std::string_view Principal::noun() const {
+  switch (kind) {
+    case Kind::kApiKey: return "key";
+    case Kind::kSessionCookie:
+    case Kind::kSessionBearer: return "user";
+    case Kind::kForwarded: return "forwarded request";
+  }
+  return "caller";
+}
+
 std::string_view RouteMatch::Param(std::string_view name) const {
   if (names_ == nullptr) return {};
   for (size_t i = 0; i < names_->size(); ++i) {
@@ -202,14 +212,17 @@ http::Response Router::Dispatch(const http::Request& request, const std::string*
   if (!endpoint->access.is_public()) {
     auto auth = authenticate_(request);
     if (auto* refused = std::get_if<http::Response>(&auth)) return std::move(*refused);
-    const privacy::Role role = std::get<privacy::Role>(auth);
+    Principal& principal = std::get<Principal>(auth);
+    const privacy::Role role = principal.role;
     const privacy::Permission permission = endpoint->access.permission();
     if (!privacy::Allows(role, permission)) {
       const privacy::PermissionRow* row = privacy::FindPermission(permission);
       return http::JsonError(403, "forbidden",
-                             "this key's role may not " + std::string(row ? row->action : "use this route"));
+                             "this " + std::string(principal.noun()) + "'s role may not " +
+                                 std::string(row ? row->action : "use this route"));
     }
     match.role_ = role;
+    match.principal_ = std::move(principal);
   }
   if (forward_ != nullptr && endpoint->served == Served::kByWriter) return forward_(request, match);
   return endpoint->handler(request, match);

@@ -29,8 +29,11 @@
 //
 // Before a handler runs, the router answers what every route shares: 404 for a path no pattern
 // matches, 405 with Allow when the path is known but not the method, and — unless the route is
-// public — 401 from the authenticator and 403 when the caller's role lacks the route's
-// permission (privacy::Allows). Matching allocates nothing.
+// public — 401 from the authenticator (which also refuses, 403, a state-changing request
+// authenticated by a session cookie without its CSRF token) and 403 when the caller's role lacks
+// the route's permission (privacy::Allows). The caller is a Principal: an API key, a user's
+// session (cookie or bearer token), or a follower forwarding a request. Matching allocates
+// nothing.
 //
 // Thread safety: Add() before serving; Dispatch() and Routes() from any number of threads.
 #pragma once
@@ -46,6 +49,7 @@
 
 #include <touchpoint/http/server.h>
 #include <touchpoint/privacy/roles.h>
+#include <touchpoint/privacy/sessions.h>
 
 namespace touchpoint::server {
 
@@ -67,7 +71,27 @@ class Access {
 
 inline constexpr Access kPublic = Access::Public();
 
-// What a handler gets besides the request: the pattern's parameters and the caller's role.
+// Who calls: what authenticated the request, and its role.
+struct Principal {
+  enum class Kind {
+    kApiKey,         // Authorization: Basic/Bearer with an API key
+    kSessionCookie,  // the tp_session cookie (state-changing requests need X-CSRF-Token)
+    kSessionBearer,  // Authorization: Bearer with a session token
+    kForwarded,      // a follower forwarding a request it authenticated (cluster secret)
+  };
+  Principal(privacy::Role r) : role(r) {}  // NOLINT: implicit — an API key's principal
+  Principal(privacy::Role r, Kind k) : role(r), kind(k) {}
+
+  privacy::Role role;
+  Kind kind = Kind::kApiKey;
+  std::optional<privacy::SessionCheck> session;  // kSession*: the session and its user
+
+  bool is_session() const { return kind == Kind::kSessionCookie || kind == Kind::kSessionBearer; }
+  // "key", "user", "forwarded request": completes "this …'s role may not …".
+  std::string_view noun() const;
+};
+
+// What a handler gets besides the request: the pattern's parameters and the caller.
 class RouteMatch {
  public:
   static constexpr size_t kMaxParams = 4;
@@ -78,12 +102,15 @@ class RouteMatch {
 
   // The caller's role; nullopt on public routes.
   const std::optional<privacy::Role>& role() const { return role_; }
+  // The caller; nullptr on public routes.
+  const Principal* principal() const { return principal_ ? &*principal_ : nullptr; }
 
  private:
   friend class Router;
   const std::vector<std::string>* names_ = nullptr;
   std::array<std::string_view, kMaxParams> values_{};
   std::optional<privacy::Role> role_;
+  std::optional<Principal> principal_;
 };
 
 using RouteHandler = std::function<http::Response(const http::Request&, const RouteMatch&)>;
@@ -113,9 +140,9 @@ struct RouteInfo {
 
 class Router {
  public:
-  // The caller's role, or the response refusing it (401). Called once per request to a route
-  // that is not public, after matching.
-  using Authenticator = std::function<std::variant<privacy::Role, http::Response>(const http::Request&)>;
+  // The caller, or the response refusing it (401; 403 for a missing CSRF token). Called once per
+  // request to a route that is not public, after matching.
+  using Authenticator = std::function<std::variant<Principal, http::Response>(const http::Request&)>;
 
   explicit Router(Authenticator authenticate);
 

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <touchpoint/core/result.h>
@@ -21,6 +22,9 @@
 namespace touchpoint::insight {
 class JobRunner;
 class SegmentIndex;
+}
+namespace touchpoint::privacy {
+class LoginService;
 }
 
 namespace spdlog {
@@ -49,6 +53,7 @@ struct ServerContext {
   std::function<Result<pipeline::EngineStats>()> stats;
   NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
   const privacy::Masker* masker = nullptr;  // the configured masks ([privacy.masking])
+  privacy::LoginService* auth = nullptr;  // logins and sessions (every node has one)
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
@@ -56,6 +61,11 @@ void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // r
 void RegisterCustomerRoutes(Router& router, const ServerContext& context);  // routes_customers.cc
 void RegisterJobsRoutes(Router& router, const ServerContext& context);      // routes_jobs.cc
 void RegisterSegmentRoutes(Router& router, const ServerContext& context);   // routes_segments.cc
+void RegisterAuthRoutes(Router& router, const ServerContext& context);      // routes_auth.cc
+
+// The session cookie's name, and its value in a request's Cookie header (nullopt without one).
+inline constexpr std::string_view kSessionCookie = "tp_session";
+std::optional<std::string> SessionCookieValue(const http::Request& request);  // routes_auth.cc
 
 // The post-commit adapter keeping `index`'s counts current: each committed batch's customers go
 // to SegmentIndex::OnCustomersChanged (routes_segments.cc). `index` must outlive the engine's hook.

@@ -75,7 +75,7 @@ TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
     for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
     EXPECT_TRUE(anyone) << "a permission nobody has";
   }
-  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadSegments) + 1);
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kManageUsers) + 1);
 }
 
 TEST(RolesTest, PermissionWithoutRowIsGrantedToNobody) {

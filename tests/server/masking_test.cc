@@ -111,7 +111,7 @@ TEST_F(MaskingPropertyTest, NoRouteShowsASensitiveFieldInClearToAnyRoleThatDidNo
       {"name", {"everything"}},
       {"job", {"1", "rfm"}},
   };
-  Router router([](const http::Request&) -> std::variant<Role, http::Response> { return Role::kAdmin; });
+  Router router([](const http::Request&) -> std::variant<Principal, http::Response> { return Role::kAdmin; });
   const ServerContext no_server;
   RegisterAllRoutes(router, no_server);
 

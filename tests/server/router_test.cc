@@ -42,7 +42,7 @@ const std::string* FindHeader(const http::Response& r, const std::string& name) 
 class RouterTest : public ::testing::Test {
  protected:
   RouterTest()
-      : router_([this](const http::Request& req) -> std::variant<Role, http::Response> {
+      : router_([this](const http::Request& req) -> std::variant<Principal, http::Response> {
           ++auth_calls_;
           const std::string* h = req.Header("authorization");
           if (h == nullptr || h->rfind("Bearer ", 0) != 0)
@@ -221,7 +221,7 @@ TEST_F(RouterTest, RegistrationMistakesAbort) {
 // --- The routes App serves -------------------------------------------------------------------
 
 std::vector<RouteInfo> AppRoutes() {
-  Router router([](const http::Request&) -> std::variant<Role, http::Response> { return Role::kAdmin; });
+  Router router([](const http::Request&) -> std::variant<Principal, http::Response> { return Role::kAdmin; });
   static const ServerContext kNoServer;  // handlers are registered, never called
   RegisterAllRoutes(router, kNoServer);
   return router.Routes();
@@ -247,7 +247,7 @@ TEST(AppRoutesTest, EveryRouteHasARowInThePermissionMatrix) {
 
 // The check above is able to fail: a route naming a permission the matrix lacks is reported.
 TEST(AppRoutesTest, ARouteWithoutMatrixRowIsReported) {
-  Router router([](const http::Request&) -> std::variant<Role, http::Response> { return Role::kAdmin; });
+  Router router([](const http::Request&) -> std::variant<Principal, http::Response> { return Role::kAdmin; });
   const auto unlisted = static_cast<Permission>(privacy::PermissionMatrix().size());
   router.Add({"GET", "/v1/unlisted", unlisted,
               [](const http::Request&, const RouteMatch&) { return http::Response{}; }});
@@ -267,7 +267,8 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "POST /v1/jobs/{job}", "GET /v1/jobs/{job}", "GET /v1/jobs",
                                       "GET /v1/segments", "PUT /v1/segments/{name}", "GET /v1/segments/{name}",
                                       "DELETE /v1/segments/{name}", "GET /v1/segments/{name}/members",
-                                      "POST /v1/segments/preview"}));
+                                      "POST /v1/segments/preview", "POST /v1/auth/login", "POST /v1/auth/logout",
+                                      "GET /v1/auth/me", "GET /v1/users"}));
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and

@@ -20,6 +20,9 @@
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/store.h>
 
 #include "pipeline/test_dir.h"
@@ -117,6 +120,9 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<ApiKeyRepository>(), nullptr);
   EXPECT_NE(s().Find<JobRepository>(), nullptr);
   EXPECT_NE(s().Find<SegmentRepository>(), nullptr);
+  EXPECT_NE(s().Find<UserRepository>(), nullptr);
+  EXPECT_NE(s().Find<TeamRepository>(), nullptr);
+  EXPECT_NE(s().Find<SessionRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -462,6 +468,154 @@ TEST_P(StoreContractTest, SegmentsAreKeptByNameWithTheirFirstCreationTime) {
   ASSERT_OK(segments.Delete("app"));
   EXPECT_THAT(segments.Delete("app"), StatusIs(StatusCode::kNotFound));
   EXPECT_FALSE(segments.Find("app")->has_value());
+}
+
+UserRecord User(const std::string& email, const std::string& role) {
+  UserRecord u;
+  u.email = email;
+  u.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  u.role = role;
+  u.created_at = 100;
+  u.password_changed_at = 100;
+  return u;
+}
+
+TEST_P(StoreContractTest, UsersAreUniqueByEmailIgnoringCaseAndSurviveARestart) {
+  auto& users = repo<UserRepository>();
+  auto ann = users.Create(User("ann@example.com", "admin"));
+  ASSERT_OK(ann.status());
+  auto bob = users.Create(User("bob@example.com", "agent"));
+  ASSERT_OK(bob.status());
+  EXPECT_LT(ann->id, bob->id);
+  EXPECT_THAT(users.Create(User("ANN@Example.COM", "agent")).status(), StatusIs(StatusCode::kAlreadyExists));
+  Reopen();
+  auto& reopened = repo<UserRepository>();
+  auto found = reopened.FindByEmail("Ann@EXAMPLE.com");
+  ASSERT_OK(found.status());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, *ann) << "every field round-trips, the hash string byte for byte";
+  EXPECT_FALSE(reopened.FindByEmail("nobody@example.com")->has_value());
+  EXPECT_FALSE(reopened.Find(999)->has_value());
+  auto all = reopened.List();
+  ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].email, "ann@example.com") << "in id order";
+  EXPECT_EQ((*all)[1].email, "bob@example.com");
+}
+
+TEST_P(StoreContractTest, UserUpdatesChangeOnlyTheFieldsGiven) {
+  auto& users = repo<UserRepository>();
+  auto ann = users.Create(User("ann@example.com", "agent"));
+  ASSERT_OK(ann.status());
+  UserUpdate role;
+  role.role = "supervisor";
+  role.team_id = 7;
+  ASSERT_OK(users.Update(ann->id, role));
+  UserUpdate totp;
+  totp.totp_secret = "JBSWY3DPEHPK3PXP";
+  ASSERT_OK(users.Update(ann->id, totp));
+  EXPECT_TRUE(*users.AdvanceTotpStep(ann->id, 50));
+  UserUpdate lock;
+  lock.failed_logins = 0;
+  lock.locked_until = 900;
+  lock.disabled_at = 800;
+  lock.password_hash = "$argon2id$new";
+  lock.password_changed_at = 700;
+  ASSERT_OK(users.Update(ann->id, lock));
+  UserRecord want = *ann;
+  want.role = "supervisor";
+  want.team_id = 7;
+  want.totp_secret = "JBSWY3DPEHPK3PXP";
+  want.totp_last_step = 50;
+  want.locked_until = 900;
+  want.disabled_at = 800;
+  want.password_hash = "$argon2id$new";
+  want.password_changed_at = 700;
+  EXPECT_EQ(**users.Find(ann->id), want);
+  // A new TOTP secret starts its replay window afresh.
+  ASSERT_OK(users.Update(ann->id, totp));
+  EXPECT_EQ((*users.Find(ann->id))->totp_last_step, 0);
+  EXPECT_THAT(users.Update(999, role), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, ATotpStepIsAcceptedOnceAndFailedLoginsCount) {
+  auto& users = repo<UserRepository>();
+  auto ann = users.Create(User("ann@example.com", "admin"));
+  ASSERT_OK(ann.status());
+  EXPECT_TRUE(*users.AdvanceTotpStep(ann->id, 100));
+  EXPECT_FALSE(*users.AdvanceTotpStep(ann->id, 100)) << "the same step again is a replay";
+  EXPECT_FALSE(*users.AdvanceTotpStep(ann->id, 99)) << "an older step too";
+  EXPECT_TRUE(*users.AdvanceTotpStep(ann->id, 101));
+  EXPECT_THAT(users.AdvanceTotpStep(999, 1).status(), StatusIs(StatusCode::kNotFound));
+  EXPECT_EQ(*users.AddFailedLogin(ann->id), 1);
+  EXPECT_EQ(*users.AddFailedLogin(ann->id), 2);
+  EXPECT_EQ((*users.Find(ann->id))->failed_logins, 2);
+  EXPECT_THAT(users.AddFailedLogin(999).status(), StatusIs(StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, TeamsHaveUniqueNamesAndASetOfSupervisors) {
+  auto& teams = repo<TeamRepository>();
+  auto north = teams.Create("north", 10);
+  ASSERT_OK(north.status());
+  auto south = teams.Create("south", 20);
+  ASSERT_OK(south.status());
+  EXPECT_THAT(teams.Create("north", 30).status(), StatusIs(StatusCode::kAlreadyExists));
+  ASSERT_OK(teams.AddSupervisor(north->id, 9));
+  ASSERT_OK(teams.AddSupervisor(north->id, 3));
+  ASSERT_OK(teams.AddSupervisor(north->id, 9));  // twice is fine
+  ASSERT_OK(teams.AddSupervisor(south->id, 3));
+  EXPECT_THAT(teams.AddSupervisor(999, 3), StatusIs(StatusCode::kNotFound));
+  Reopen();
+  auto& reopened = repo<TeamRepository>();
+  auto got = reopened.FindByName("north");
+  ASSERT_OK(got.status());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, (TeamRecord{north->id, "north", 10, {3, 9}}));
+  ASSERT_OK(reopened.RemoveSupervisor(north->id, 9));
+  EXPECT_THAT(reopened.RemoveSupervisor(north->id, 9), StatusIs(StatusCode::kNotFound));
+  auto all = reopened.List();
+  ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0], (TeamRecord{north->id, "north", 10, {3}}));
+  EXPECT_EQ((*all)[1], (TeamRecord{south->id, "south", 20, {3}}));
+  EXPECT_FALSE(reopened.Find(999)->has_value());
+  EXPECT_FALSE(reopened.FindByName("west")->has_value());
+}
+
+TEST_P(StoreContractTest, SessionsAreFoundByTokenHashTouchedAndRevoked) {
+  auto& sessions = repo<SessionRepository>();
+  auto a = sessions.Create({0, "hash-a", 1, "csrf-a", 100, 100, 0});
+  ASSERT_OK(a.status());
+  auto b = sessions.Create({0, "hash-b", 1, "", 200, 200, 0});
+  ASSERT_OK(b.status());
+  auto c = sessions.Create({0, "hash-c", 2, "csrf-c", 300, 300, 0});
+  ASSERT_OK(c.status());
+  EXPECT_THAT(sessions.Create({0, "hash-a", 3, "", 1, 1, 0}).status(), StatusIs(StatusCode::kAlreadyExists));
+  ASSERT_OK(sessions.Touch(a->id, 150));
+  ASSERT_OK(sessions.Touch(a->id, 120));  // never moves back
+  auto found = sessions.FindByHash("hash-a");
+  ASSERT_OK(found.status());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, (SessionRecord{a->id, "hash-a", 1, "csrf-a", 100, 150, 0}));
+  EXPECT_FALSE(sessions.FindByHash("hash-none")->has_value());
+  EXPECT_EQ(*sessions.RevokeForUser(1, 400), 2);
+  EXPECT_EQ(*sessions.RevokeForUser(1, 500), 0) << "already revoked";
+  EXPECT_EQ((*sessions.FindByHash("hash-b"))->revoked_at, 400);
+  ASSERT_OK(sessions.Revoke(c->id, 600));
+  ASSERT_OK(sessions.Revoke(c->id, 700));
+  EXPECT_EQ((*sessions.FindByHash("hash-c"))->revoked_at, 600) << "the first revocation time stays";
+  EXPECT_THAT(sessions.Touch(999, 1), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(sessions.Revoke(999, 1), StatusIs(StatusCode::kNotFound));
+  auto d = sessions.Create({0, "hash-d", 3, "", 1000, 1000, 0});
+  ASSERT_OK(d.status());
+  auto e = sessions.Create({0, "hash-e", 3, "", 2000, 2000, 0});
+  ASSERT_OK(e.status());
+  // Revoked ones (a, b, c) and d (created before 1500) go; e stays.
+  EXPECT_EQ(*sessions.DeleteExpired(/*created_before=*/1500, /*seen_before=*/0), 4);
+  EXPECT_TRUE(sessions.FindByHash("hash-e")->has_value());
+  EXPECT_FALSE(sessions.FindByHash("hash-d")->has_value());
+  EXPECT_EQ(*sessions.DeleteExpired(0, /*seen_before=*/2001), 1);
+  EXPECT_FALSE(sessions.FindByHash("hash-e")->has_value());
 }
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {

@@ -23,6 +23,8 @@
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/user_repository.h>
 #include <touchpoint/wiring/render.h>
 #include <touchpoint/wiring/wiring.h>
 
@@ -143,6 +145,29 @@ void BuildSource(const std::string& dir) {
                                   1'709'100'100'000, 1'709'100'100'100, 1'709'100'100'200}));
   ASSERT_OK((*store)->Get<SegmentRepository>().Put(
       SegmentRecord{"big-spenders", "revenue_365d > 100", "top buyers", 1'709'200'000'000, 1'709'200'000'000}));
+  // People who log in, and a team with a supervisor: they survive a migration with the keys.
+  auto team = (*store)->Get<TeamRepository>().Create("north", 1'709'300'000'000);
+  ASSERT_OK(team);
+  auto& users = (*store)->Get<UserRepository>();
+  UserRecord sue;
+  sue.email = "sue@example.com";
+  sue.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+  sue.role = "supervisor";
+  sue.team_id = team->id;
+  sue.totp_secret = "JBSWY3DPEHPK3PXP";
+  sue.totp_last_step = 57'000'000;
+  sue.created_at = 1'709'300'000'100;
+  sue.password_changed_at = sue.created_at;
+  auto created_sue = users.Create(sue);
+  ASSERT_OK(created_sue);
+  UserRecord ann = sue;
+  ann.email = "ann@example.com";
+  ann.role = "agent";
+  ann.totp_secret.clear();
+  ann.totp_last_step = 0;
+  ann.failed_logins = 2;
+  ASSERT_OK(users.Create(ann));
+  ASSERT_OK((*store)->Get<TeamRepository>().AddSupervisor(team->id, created_sue->id));
 }
 
 // Adds the second round of events to `dir` through the engine, and moves a job on.
@@ -162,6 +187,13 @@ void GrowSource(const std::string& dir) {
   ASSERT_OK(jobs.Update(**job));
   ASSERT_OK(jobs.Create(JobRecord{0, "ltv", "queued", "{}", "", "", "cli", 1'712'000'000'000, 0, 0}));
   ASSERT_OK((*store)->Get<ApiKeyRepository>().Revoke("tp_cccccc", 1'712'000'000'000));
+  auto ann = (*store)->Get<UserRepository>().FindByEmail("ann@example.com");
+  ASSERT_OK(ann);
+  ASSERT_TRUE(ann->has_value());
+  UserUpdate promoted;
+  promoted.role = "supervisor";
+  promoted.disabled_at = 1'712'000'000'000;
+  ASSERT_OK((*store)->Get<UserRepository>().Update((*ann)->id, promoted));
 }
 
 // ---- everything a store holds, read through every repository ----
@@ -185,6 +217,8 @@ struct Snapshot {
   std::vector<ApiKeyRecord> keys;
   std::vector<JobRecord> jobs;
   std::vector<SegmentRecord> segments;
+  std::vector<UserRecord> users;
+  std::vector<TeamRecord> teams;
 };
 
 Snapshot Take(Store& s) {
@@ -210,6 +244,8 @@ Snapshot Take(Store& s) {
   out.keys = *s.Get<ApiKeyRepository>().List();
   out.jobs = *s.Get<JobRepository>().Recent(1'000'000);
   out.segments = *s.Get<SegmentRepository>().List();
+  out.users = *s.Get<UserRepository>().List();
+  out.teams = *s.Get<TeamRepository>().List();
   return out;
 }
 
@@ -229,6 +265,8 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.keys, b.keys);
   EXPECT_EQ(a.jobs, b.jobs);
   EXPECT_EQ(a.segments, b.segments);
+  EXPECT_EQ(a.users, b.users);
+  EXPECT_EQ(a.teams, b.teams);
 }
 
 // Records every progress call.
@@ -336,6 +374,9 @@ TEST_P(StoreCopyTest, TheSourceHoldsEveryKindOfRow) {
   EXPECT_NE(s.keys[1].revoked_at, 0);
   EXPECT_EQ(s.jobs.size(), 2u);
   EXPECT_EQ(s.segments.size(), 1u);
+  EXPECT_EQ(s.users.size(), 2u);
+  ASSERT_EQ(s.teams.size(), 1u);
+  EXPECT_EQ(s.teams[0].supervisors.size(), 1u);
 }
 
 TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
@@ -346,7 +387,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   auto report = Copy(SourceUrl(), target, options, &progress);
   ASSERT_OK(report);
   EXPECT_EQ(report->FirstMismatch(), nullptr);
-  ASSERT_EQ(report->tables.size(), 12u);
+  ASSERT_EQ(report->tables.size(), 14u);
   EXPECT_EQ(report->tables[0].table, "events");
   EXPECT_EQ(report->tables[0].source, 59);
   EXPECT_GT(report->rows_written, report->tables[0].source);
@@ -368,7 +409,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   }
   EXPECT_EQ(tables, (std::vector<std::string>{"events", "customers", "identifiers", "merges", "merge blocks",
                                               "profiles", "orders", "messages", "surveys", "escalations", "api keys",
-                                              "jobs", "segments"}));
+                                              "jobs", "segments", "users and teams"}));
 }
 
 TEST_P(StoreCopyTest, TheCopyServesTheSameCustomers) {

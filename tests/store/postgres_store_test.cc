@@ -81,10 +81,12 @@ TEST(PostgresStoreTest, WrongPasswordAndMissingDatabaseAreClearErrorsThatNeverSh
 TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   TP_PG_DATABASE_OR_SKIP(db);
   { ASSERT_OK(Open(db->url()).status()); }
-  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), "4");
+  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), "5");
 
-  // An installation of schema 3 (before jobs and segments): readers refuse, a writer migrates.
-  ASSERT_OK(db->Exec("DROP TABLE jobs; DROP TABLE segments; UPDATE schema_version SET version = 3"));
+  // An installation of schema 3 (before jobs and segments, users and sessions): readers refuse,
+  // a writer migrates.
+  ASSERT_OK(db->Exec("DROP TABLE jobs; DROP TABLE segments; DROP TABLE users; DROP TABLE teams; "
+                     "DROP TABLE team_supervisors; DROP TABLE sessions; UPDATE schema_version SET version = 3"));
   OpenOptions ro;
   ro.read_only = true;
   auto old_reader = Open(db->url(), ro);
@@ -92,8 +94,9 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   EXPECT_NE(old_reader.status().message().find("predates"), std::string::npos);
   auto writer = Open(db->url());
   ASSERT_OK(writer.status());
-  EXPECT_EQ((*writer)->schema_version(), 4);
+  EXPECT_EQ((*writer)->schema_version(), 5);
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM jobs"), "0");
+  EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM users"), "0");
   writer->reset();
 
   ASSERT_OK(db->Exec("UPDATE schema_version SET version = 99"));

@@ -1,4 +1,4 @@
-// privacy/roles.h — the roles of API keys and the permission × role matrix: which role may do
+// privacy/roles.h — the roles of API keys and users, and the permission × role matrix: which role may do
 // what. The privacy module owns principals and what they may do (keys and roles today; users,
 // sessions, consent and the audit chain with the privacy issue). It does not own routing or
 // authentication of requests (server does that, asking Allows()).
@@ -37,6 +37,8 @@ enum class Permission {
   kReadJobs,        // read jobs and their results (GET /v1/jobs/{id})
   kManageSegments,  // define, change and delete segments
   kReadSegments,    // list segments, count and export their members
+  kOwnSession,      // see or end the caller's own login (GET /v1/auth/me, POST /v1/auth/logout)
+  kManageUsers,     // see and administer users and teams (GET /v1/users)
 };
 
 // A set of roles (a bit per role).

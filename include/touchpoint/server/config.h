@@ -38,6 +38,13 @@ struct ServerConfig {
   // time "HH:MM"; "off" = never on a schedule (POST /v1/jobs/{name} still runs them).
   std::string jobs_schedule = "02:00";
   bool jobs_at_start = false;             // run those jobs once at start, before listening
+  // Login sessions (POST /v1/auth/login; docs/security.md): unused this long, a session ends;
+  // and this long after login, however busy.
+  int session_idle_minutes = 30;
+  int session_absolute_hours = 12;
+  // The session cookie's Secure attribute (browsers then send it over HTTPS only): on when the
+  // server serves TLS, or sits behind a proxy that does.
+  bool cookie_secure = false;
   // [cluster]: several nodes on one database (server/node.h; docs/operations.md, "Several nodes").
   std::string cluster_secret;       // node-to-node secret; prefer cluster_secret_file
   std::string cluster_secret_file;  // a file holding it (read at start)

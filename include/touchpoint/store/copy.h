@@ -5,7 +5,9 @@
 // What a copy guarantees:
 //  - Everything: the event log (same seq numbers, same newest-event time), customers, identifiers,
 //    merges, merge blocks, profiles and their checkpoint, orders, messages, surveys, escalations,
-//    API keys (hashes, roles, creation and revocation times), job records and saved segments.
+//    API keys (hashes, roles, creation and revocation times), job records, saved segments, users
+//    (password hashes, roles, TOTP secrets, locks) and teams with their supervisors. Login
+//    sessions are not copied: people log in again on the new store.
 //  - Bounded memory: rows are read as a stream and written in batches of CopyOptions::batch_rows,
 //    one target transaction per batch.
 //  - Resumable: a copy that stopped midway (killed, database gone) and is run again continues where
@@ -21,6 +23,8 @@
 //                             (same name, creation time, trigger, parameters); it is updated when
 //                             it differs, later ones are created
 //      segments               put by name when absent or different
+//      teams, users           created by name / e-mail when absent, else updated; the target
+//                             assigns ids, so team membership and supervisors are mapped over
 //    The profile checkpoint and the newest-event time are written last, so a target cut off midway
 //    never claims profiles it does not hold. Until a copy has finished, the target is not a usable
 //    installation (its profiles and identity tables are partly copied): do not start Touchpoint on

@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <utility>
@@ -17,6 +18,8 @@
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/user_repository.h>
 
 namespace touchpoint::store {
 namespace {
@@ -102,6 +105,8 @@ struct Counts {
   std::int64_t keys = 0;
   std::int64_t jobs = 0;
   std::int64_t segments = 0;
+  std::int64_t users = 0;
+  std::int64_t teams = 0;
   std::int64_t checkpoint = 0;
 };
 
@@ -116,6 +121,10 @@ Result<Counts> ReadCounts(Store& s) {
   TP_ASSIGN_OR_RETURN(c.jobs, CountJobs(s.Get<JobRepository>()));
   TP_ASSIGN_OR_RETURN(std::vector<SegmentRecord> segments, s.Get<SegmentRepository>().List());
   c.segments = static_cast<std::int64_t>(segments.size());
+  TP_ASSIGN_OR_RETURN(std::vector<UserRecord> users, s.Get<UserRepository>().List());
+  c.users = static_cast<std::int64_t>(users.size());
+  TP_ASSIGN_OR_RETURN(std::vector<TeamRecord> teams, s.Get<TeamRepository>().List());
+  c.teams = static_cast<std::int64_t>(teams.size());
   TP_ASSIGN_OR_RETURN(c.checkpoint, s.Get<ProfileRepository>().Checkpoint());
   return c;
 }
@@ -145,6 +154,7 @@ class Copier {
     TP_RETURN_IF_ERROR(CopyKeys());
     TP_RETURN_IF_ERROR(CopyJobs());
     TP_RETURN_IF_ERROR(CopySegments());
+    TP_RETURN_IF_ERROR(CopyUsersAndTeams());
     TP_RETURN_IF_ERROR(Finish());
     TP_ASSIGN_OR_RETURN(CopyReport report, CompareCounts(from_, to_));
     report.rows_written = written_;
@@ -542,6 +552,68 @@ class Copier {
     return Status::Ok();
   }
 
+  // Teams by name, then users by e-mail (created, or updated to the source's fields), then the
+  // supervisors; ids are the target's own, so team and user ids are mapped.
+  Status CopyUsersAndTeams() {
+    TeamRepository& src_teams = from_.Get<TeamRepository>();
+    TeamRepository& dst_teams = to_.Get<TeamRepository>();
+    UserRepository& src_users = from_.Get<UserRepository>();
+    UserRepository& dst_users = to_.Get<UserRepository>();
+    TP_ASSIGN_OR_RETURN(const std::vector<TeamRecord> teams, src_teams.List());
+    TP_ASSIGN_OR_RETURN(const std::vector<UserRecord> users, src_users.List());
+    std::map<std::int64_t, std::int64_t> team_ids{{0, 0}};  // source id → target id
+    std::map<std::int64_t, std::int64_t> user_ids;
+    const auto total = static_cast<std::int64_t>(teams.size() + users.size());
+    std::int64_t done = 0;
+    Report("users and teams", 0, total);
+    for (const TeamRecord& t : teams) {
+      TP_ASSIGN_OR_RETURN(std::optional<TeamRecord> existing, dst_teams.FindByName(t.name));
+      if (!existing) {
+        TP_ASSIGN_OR_RETURN(existing, dst_teams.Create(t.name, t.created_at));
+        TP_RETURN_IF_ERROR(Wrote(1));
+      }
+      team_ids[t.id] = existing->id;
+      Report("users and teams", ++done, total);
+    }
+    for (const UserRecord& u : users) {
+      UserRecord want = u;
+      want.team_id = team_ids.count(u.team_id) ? team_ids[u.team_id] : 0;
+      TP_ASSIGN_OR_RETURN(std::optional<UserRecord> existing, dst_users.FindByEmail(u.email));
+      if (!existing) {
+        TP_ASSIGN_OR_RETURN(existing, dst_users.Create(want));
+        TP_RETURN_IF_ERROR(Wrote(1));
+      } else {
+        want.id = existing->id;
+        want.created_at = existing->created_at;
+        if (!(want == *existing)) {
+          UserUpdate update;
+          update.role = want.role;
+          update.team_id = want.team_id;
+          update.password_hash = want.password_hash;
+          update.password_changed_at = want.password_changed_at;
+          update.totp_secret = want.totp_secret;  // resets the step: advanced again below
+          update.disabled_at = want.disabled_at;
+          update.failed_logins = want.failed_logins;
+          update.locked_until = want.locked_until;
+          TP_RETURN_IF_ERROR(dst_users.Update(existing->id, update));
+          TP_RETURN_IF_ERROR(dst_users.AdvanceTotpStep(existing->id, want.totp_last_step).status());
+          TP_RETURN_IF_ERROR(Wrote(1));
+        }
+      }
+      user_ids[u.id] = existing->id;
+      Report("users and teams", ++done, total);
+    }
+    for (const TeamRecord& t : teams) {
+      for (const std::int64_t supervisor : t.supervisors) {
+        auto mapped = user_ids.find(supervisor);
+        if (mapped == user_ids.end()) continue;  // a supervisor who is no user (deleted rows)
+        TP_RETURN_IF_ERROR(dst_teams.AddSupervisor(team_ids[t.id], mapped->second));
+      }
+    }
+    Report("users and teams", done, done);
+    return Status::Ok();
+  }
+
   Status CopySegments() {
     SegmentRepository& dst = to_.Get<SegmentRepository>();
     TP_ASSIGN_OR_RETURN(const std::vector<SegmentRecord> segments, from_.Get<SegmentRepository>().List());
@@ -603,6 +675,8 @@ Result<CopyReport> CompareCounts(Store& from, Store& to) {
               {"api keys", s.keys, t.keys},
               {"jobs", s.jobs, t.jobs},
               {"segments", s.segments, t.segments},
+              {"users", s.users, t.users},
+              {"teams", s.teams, t.teams},
               {"profile checkpoint", s.checkpoint, t.checkpoint}};
   return r;
 }

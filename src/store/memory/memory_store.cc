@@ -23,6 +23,9 @@
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/user_repository.h>
 
 namespace touchpoint::store::memory {
 namespace {
@@ -54,6 +57,13 @@ struct State {
   std::map<std::int64_t, JobRecord> jobs;
   std::int64_t next_job_id = 1;
   std::map<std::string, SegmentRecord> segments;
+  // Users, teams and sessions (store/user_repository.h, team_repository.h, session_repository.h).
+  std::map<std::int64_t, UserRecord> users;
+  std::map<std::int64_t, TeamRecord> teams;
+  std::map<std::int64_t, SessionRecord> sessions;
+  std::int64_t next_user_id = 1;
+  std::int64_t next_team_id = 1;
+  std::int64_t next_session_id = 1;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -569,6 +579,205 @@ class MemSegments final : public SegmentRepository {
   State& s_;
 };
 
+// ---- users, teams, sessions ----
+
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+class MemUsers final : public UserRepository {
+ public:
+  explicit MemUsers(State& s) : s_(s) {}
+  Result<UserRecord> Create(const UserRecord& user) override {
+    std::scoped_lock lock(s_.mu);
+    const std::string key = AsciiLower(user.email);
+    for (const auto& [id, u] : s_.users) {
+      if (AsciiLower(u.email) == key) return Status::AlreadyExists("a user with this e-mail exists");
+    }
+    UserRecord r = user;
+    r.id = s_.next_user_id++;
+    s_.users[r.id] = r;
+    return r;
+  }
+  Result<std::optional<UserRecord>> Find(std::int64_t id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.users.find(id);
+    if (it == s_.users.end()) return std::optional<UserRecord>();
+    return std::optional<UserRecord>(it->second);
+  }
+  Result<std::optional<UserRecord>> FindByEmail(const std::string& email) override {
+    std::scoped_lock lock(s_.mu);
+    const std::string key = AsciiLower(email);
+    for (const auto& [id, u] : s_.users) {
+      if (AsciiLower(u.email) == key) return std::optional<UserRecord>(u);
+    }
+    return std::optional<UserRecord>();
+  }
+  Result<std::vector<UserRecord>> List() override {
+    std::scoped_lock lock(s_.mu);
+    std::vector<UserRecord> out;
+    for (const auto& [id, u] : s_.users) out.push_back(u);
+    return out;
+  }
+  Status Update(std::int64_t id, const UserUpdate& c) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.users.find(id);
+    if (it == s_.users.end()) return Status::NotFound("no user with id " + std::to_string(id));
+    UserRecord& u = it->second;
+    if (c.role) u.role = *c.role;
+    if (c.team_id) u.team_id = *c.team_id;
+    if (c.password_hash) u.password_hash = *c.password_hash;
+    if (c.password_changed_at) u.password_changed_at = *c.password_changed_at;
+    if (c.totp_secret) {
+      u.totp_secret = *c.totp_secret;
+      u.totp_last_step = 0;
+    }
+    if (c.disabled_at) u.disabled_at = *c.disabled_at;
+    if (c.failed_logins) u.failed_logins = *c.failed_logins;
+    if (c.locked_until) u.locked_until = *c.locked_until;
+    return Status::Ok();
+  }
+  Result<bool> AdvanceTotpStep(std::int64_t id, std::int64_t step) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.users.find(id);
+    if (it == s_.users.end()) return Status::NotFound("no user with id " + std::to_string(id));
+    if (it->second.totp_last_step >= step) return false;
+    it->second.totp_last_step = step;
+    return true;
+  }
+  Result<int> AddFailedLogin(std::int64_t id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.users.find(id);
+    if (it == s_.users.end()) return Status::NotFound("no user with id " + std::to_string(id));
+    return ++it->second.failed_logins;
+  }
+
+ private:
+  State& s_;
+};
+
+class MemTeams final : public TeamRepository {
+ public:
+  explicit MemTeams(State& s) : s_(s) {}
+  Result<TeamRecord> Create(const std::string& name, Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, t] : s_.teams) {
+      if (t.name == name) return Status::AlreadyExists("a team named '" + name + "' exists");
+    }
+    TeamRecord t{s_.next_team_id++, name, now, {}};
+    s_.teams[t.id] = t;
+    return t;
+  }
+  Result<std::optional<TeamRecord>> Find(std::int64_t id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.teams.find(id);
+    if (it == s_.teams.end()) return std::optional<TeamRecord>();
+    return std::optional<TeamRecord>(it->second);
+  }
+  Result<std::optional<TeamRecord>> FindByName(const std::string& name) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, t] : s_.teams) {
+      if (t.name == name) return std::optional<TeamRecord>(t);
+    }
+    return std::optional<TeamRecord>();
+  }
+  Result<std::vector<TeamRecord>> List() override {
+    std::scoped_lock lock(s_.mu);
+    std::vector<TeamRecord> out;
+    for (const auto& [id, t] : s_.teams) out.push_back(t);
+    return out;
+  }
+  Status AddSupervisor(std::int64_t team_id, std::int64_t user_id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.teams.find(team_id);
+    if (it == s_.teams.end()) return Status::NotFound("no team with id " + std::to_string(team_id));
+    auto& sup = it->second.supervisors;
+    auto pos = std::lower_bound(sup.begin(), sup.end(), user_id);
+    if (pos == sup.end() || *pos != user_id) sup.insert(pos, user_id);
+    return Status::Ok();
+  }
+  Status RemoveSupervisor(std::int64_t team_id, std::int64_t user_id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.teams.find(team_id);
+    if (it == s_.teams.end()) return Status::NotFound("no team with id " + std::to_string(team_id));
+    auto& sup = it->second.supervisors;
+    auto pos = std::find(sup.begin(), sup.end(), user_id);
+    if (pos == sup.end()) return Status::NotFound("user " + std::to_string(user_id) + " does not supervise this team");
+    sup.erase(pos);
+    return Status::Ok();
+  }
+
+ private:
+  State& s_;
+};
+
+class MemSessions final : public SessionRepository {
+ public:
+  explicit MemSessions(State& s) : s_(s) {}
+  Result<SessionRecord> Create(const SessionRecord& session) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, x] : s_.sessions) {
+      if (x.token_hash == session.token_hash) return Status::AlreadyExists("a session with this token hash exists");
+    }
+    SessionRecord r = session;
+    r.id = s_.next_session_id++;
+    s_.sessions[r.id] = r;
+    return r;
+  }
+  Result<std::optional<SessionRecord>> FindByHash(const std::string& token_hash) override {
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, x] : s_.sessions) {
+      if (x.token_hash == token_hash) return std::optional<SessionRecord>(x);
+    }
+    return std::optional<SessionRecord>();
+  }
+  Status Touch(std::int64_t id, Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.sessions.find(id);
+    if (it == s_.sessions.end()) return Status::NotFound("no session with id " + std::to_string(id));
+    it->second.last_seen_at = std::max(it->second.last_seen_at, now);
+    return Status::Ok();
+  }
+  Status Revoke(std::int64_t id, Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.sessions.find(id);
+    if (it == s_.sessions.end()) return Status::NotFound("no session with id " + std::to_string(id));
+    if (it->second.revoked_at == 0) it->second.revoked_at = now;
+    return Status::Ok();
+  }
+  Result<std::int64_t> RevokeForUser(std::int64_t user_id, Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    std::int64_t n = 0;
+    for (auto& [id, x] : s_.sessions) {
+      if (x.user_id == user_id && x.revoked_at == 0) {
+        x.revoked_at = now;
+        ++n;
+      }
+    }
+    return n;
+  }
+  Result<std::int64_t> DeleteExpired(Millis created_before, Millis seen_before) override {
+    std::scoped_lock lock(s_.mu);
+    std::int64_t n = 0;
+    for (auto it = s_.sessions.begin(); it != s_.sessions.end();) {
+      const SessionRecord& x = it->second;
+      if (x.revoked_at != 0 || x.created_at < created_before || x.last_seen_at < seen_before) {
+        it = s_.sessions.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
+ private:
+  State& s_;
+};
+
 // A lease's "session" is the lease object: destroying it frees the writer lock, and
 // ExpireLeases ends it early (a lost database session).
 class MemLease final : public WriterLease {
@@ -655,7 +864,10 @@ class MemoryStore final : public Store {
         escalations_(*state_),
         keys_(*state_),
         jobs_(*state_),
-        segments_(*state_) {
+        segments_(*state_),
+        users_(*state_),
+        teams_(*state_),
+        sessions_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -664,6 +876,9 @@ class MemoryStore final : public Store {
     Provide<ApiKeyRepository>(keys_);
     Provide<JobRepository>(jobs_);
     Provide<SegmentRepository>(segments_);
+    Provide<UserRepository>(users_);
+    Provide<TeamRepository>(teams_);
+    Provide<SessionRepository>(sessions_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -692,6 +907,9 @@ class MemoryStore final : public Store {
   MemApiKeys keys_;
   MemJobs jobs_;
   MemSegments segments_;
+  MemUsers users_;
+  MemTeams teams_;
+  MemSessions sessions_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

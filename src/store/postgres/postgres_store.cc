@@ -31,13 +31,16 @@
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/user_repository.h>
 
 #include "store/postgres/pg.h"
 
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
 constexpr std::int64_t kWriterLockKey = 0x7470'0001;
 constexpr std::int64_t kMigrationLockKey = 0x7470'0002;
@@ -188,6 +191,41 @@ CREATE TABLE segments(
   description text NOT NULL,
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL);
+)sql",
+    // 5: people who log in, their teams and login sessions (only token hashes). E-mails are
+    // unique ignoring case (privacy stores them lower-cased; the index makes it a rule).
+    R"sql(
+CREATE TABLE teams(
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  created_at bigint NOT NULL);
+CREATE TABLE users(
+  id bigserial PRIMARY KEY,
+  email text NOT NULL,
+  password_hash text NOT NULL,
+  role text NOT NULL,
+  team_id bigint NOT NULL DEFAULT 0,
+  totp_secret text NOT NULL DEFAULT '',
+  totp_last_step bigint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  disabled_at bigint NOT NULL DEFAULT 0,
+  password_changed_at bigint NOT NULL DEFAULT 0,
+  failed_logins integer NOT NULL DEFAULT 0,
+  locked_until bigint NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX users_email ON users(lower(email));
+CREATE TABLE team_supervisors(
+  team_id bigint NOT NULL,
+  user_id bigint NOT NULL,
+  PRIMARY KEY(team_id, user_id));
+CREATE TABLE sessions(
+  id bigserial PRIMARY KEY,
+  token_hash text NOT NULL UNIQUE,
+  user_id bigint NOT NULL,
+  csrf_hash text NOT NULL,
+  created_at bigint NOT NULL,
+  last_seen_at bigint NOT NULL,
+  revoked_at bigint NOT NULL DEFAULT 0);
+CREATE INDEX sessions_user ON sessions(user_id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -943,6 +981,280 @@ class PgSegments final : public SegmentRepository {
   Session& s_;
 };
 
+// ---- users, teams, sessions (each call its own small transaction) ----
+
+class PgUsers final : public UserRepository {
+ public:
+  explicit PgUsers(Session& s) : s_(s) {}
+
+  Result<UserRecord> Create(const UserRecord& u) override {
+    if (s_.read_only()) return ReadOnlyError();
+    auto id = s_.conn().QueryInt(
+        "INSERT INTO users(email, password_hash, role, team_id, totp_secret, totp_last_step, created_at, disabled_at, "
+        "password_changed_at, failed_logins, locked_until) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "RETURNING id",
+        Params().Add(CleanText(u.email)).Add(u.password_hash).Add(u.role).Add(u.team_id).Add(u.totp_secret)
+            .Add(u.totp_last_step).Add(u.created_at).Add(u.disabled_at).Add(u.password_changed_at)
+            .Add(u.failed_logins).Add(u.locked_until));
+    if (!id.ok()) {
+      if (id.status().code() == StatusCode::kAlreadyExists) return Status::AlreadyExists("a user with this e-mail exists");
+      return id.status();
+    }
+    UserRecord out = u;
+    out.id = *id;
+    return out;
+  }
+
+  Result<std::optional<UserRecord>> Find(std::int64_t id) override {
+    return One(std::string(kSelect) + " WHERE id = $1", Params().Add(id));
+  }
+
+  // lower() on both sides, as the unique index: the index serves the lookup.
+  Result<std::optional<UserRecord>> FindByEmail(const std::string& email) override {
+    return One(std::string(kSelect) + " WHERE lower(email) = lower($1)", Params().Add(CleanText(email)));
+  }
+
+  Result<std::vector<UserRecord>> List() override {
+    return Collect<UserRecord>(s_.conn(), std::string(kSelect) + " ORDER BY id", {}, Read);
+  }
+
+  Status Update(std::int64_t id, const UserUpdate& c) override {
+    if (s_.read_only()) return ReadOnlyError();
+    std::string sql = "UPDATE users SET id = id";
+    Params p;
+    p.Add(id);
+    int n = 1;
+    const auto col = [&](const char* name) { sql += std::string(", ") + name + " = $" + std::to_string(++n); };
+    if (c.role) {
+      col("role");
+      p.Add(*c.role);
+    }
+    if (c.team_id) {
+      col("team_id");
+      p.Add(*c.team_id);
+    }
+    if (c.password_hash) {
+      col("password_hash");
+      p.Add(*c.password_hash);
+    }
+    if (c.password_changed_at) {
+      col("password_changed_at");
+      p.Add(*c.password_changed_at);
+    }
+    if (c.totp_secret) {
+      col("totp_secret");
+      p.Add(*c.totp_secret);
+      sql += ", totp_last_step = 0";
+    }
+    if (c.disabled_at) {
+      col("disabled_at");
+      p.Add(*c.disabled_at);
+    }
+    if (c.failed_logins) {
+      col("failed_logins");
+      p.Add(*c.failed_logins);
+    }
+    if (c.locked_until) {
+      col("locked_until");
+      p.Add(*c.locked_until);
+    }
+    sql += " WHERE id = $1";
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(sql, p));
+    if (r.affected() == 0) return Status::NotFound("no user with id " + std::to_string(id));
+    return Status::Ok();
+  }
+
+  Result<bool> AdvanceTotpStep(std::int64_t id, std::int64_t step) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND "
+                                                    "totp_last_step < $2",
+                                                    Params().Add(id).Add(step)));
+    if (r.affected() > 0) return true;
+    TP_ASSIGN_OR_RETURN(auto user, Find(id));
+    if (!user) return Status::NotFound("no user with id " + std::to_string(id));
+    return false;
+  }
+
+  Result<int> AddFailedLogin(std::int64_t id) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 "
+                                                    "RETURNING failed_logins",
+                                                    Params().Add(id)));
+    if (r.rows() == 0) return Status::NotFound("no user with id " + std::to_string(id));
+    return static_cast<int>(r.Int(0, 0));
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT id, email, password_hash, role, team_id, totp_secret, totp_last_step, created_at, disabled_at, "
+      "password_changed_at, failed_logins, locked_until FROM users";
+  static UserRecord Read(const PgResult& r, int i) {
+    UserRecord u;
+    u.id = r.Int(i, 0);
+    u.email = r.Text(i, 1);
+    u.password_hash = r.Text(i, 2);
+    u.role = r.Text(i, 3);
+    u.team_id = r.Int(i, 4);
+    u.totp_secret = r.Text(i, 5);
+    u.totp_last_step = r.Int(i, 6);
+    u.created_at = r.Int(i, 7);
+    u.disabled_at = r.Int(i, 8);
+    u.password_changed_at = r.Int(i, 9);
+    u.failed_logins = static_cast<int>(r.Int(i, 10));
+    u.locked_until = r.Int(i, 11);
+    return u;
+  }
+  Result<std::optional<UserRecord>> One(const std::string& sql, const Params& params) {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<UserRecord>(s_.conn(), sql, params, Read));
+    if (rows.empty()) return std::optional<UserRecord>();
+    return std::optional<UserRecord>(std::move(rows[0]));
+  }
+  Session& s_;
+};
+
+class PgTeams final : public TeamRepository {
+ public:
+  explicit PgTeams(Session& s) : s_(s) {}
+
+  Result<TeamRecord> Create(const std::string& name, Millis now) override {
+    if (s_.read_only()) return ReadOnlyError();
+    auto id = s_.conn().QueryInt("INSERT INTO teams(name, created_at) VALUES($1, $2) RETURNING id",
+                                 Params().Add(CleanText(name)).Add(now));
+    if (!id.ok()) {
+      if (id.status().code() == StatusCode::kAlreadyExists) {
+        return Status::AlreadyExists("a team named '" + name + "' exists");
+      }
+      return id.status();
+    }
+    return TeamRecord{*id, name, now, {}};
+  }
+
+  Result<std::optional<TeamRecord>> Find(std::int64_t id) override {
+    return One(std::string(kSelect) + " WHERE t.id = $1", Params().Add(id));
+  }
+
+  Result<std::optional<TeamRecord>> FindByName(const std::string& name) override {
+    return One(std::string(kSelect) + " WHERE t.name = $1", Params().Add(CleanText(name)));
+  }
+
+  Result<std::vector<TeamRecord>> List() override {
+    return Collect<TeamRecord>(s_.conn(), std::string(kSelect) + " ORDER BY t.id", {}, Read);
+  }
+
+  Status AddSupervisor(std::int64_t team_id, std::int64_t user_id) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(auto team, Find(team_id));
+    if (!team) return Status::NotFound("no team with id " + std::to_string(team_id));
+    return s_.conn()
+        .Query("INSERT INTO team_supervisors(team_id, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
+               Params().Add(team_id).Add(user_id))
+        .status();
+  }
+
+  Status RemoveSupervisor(std::int64_t team_id, std::int64_t user_id) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("DELETE FROM team_supervisors WHERE team_id = $1 AND user_id = $2",
+                                                    Params().Add(team_id).Add(user_id)));
+    if (r.affected() == 0) {
+      return Status::NotFound("user " + std::to_string(user_id) + " does not supervise this team");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // The supervisors as a bigint[] literal ("{3,7}"), in ascending order.
+  static constexpr const char* kSelect =
+      "SELECT t.id, t.name, t.created_at, coalesce((SELECT array_agg(user_id ORDER BY user_id) FROM "
+      "team_supervisors s WHERE s.team_id = t.id), '{}') FROM teams t";
+  static TeamRecord Read(const PgResult& r, int i) {
+    TeamRecord t{r.Int(i, 0), r.Text(i, 1), r.Int(i, 2), {}};
+    std::string_view list = r.Get(i, 3);
+    if (list.size() >= 2) list = list.substr(1, list.size() - 2);
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      const std::string_view item = list.substr(0, comma);
+      std::int64_t v = 0;
+      std::from_chars(item.data(), item.data() + item.size(), v);
+      t.supervisors.push_back(v);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    return t;
+  }
+  Result<std::optional<TeamRecord>> One(const std::string& sql, const Params& params) {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<TeamRecord>(s_.conn(), sql, params, Read));
+    if (rows.empty()) return std::optional<TeamRecord>();
+    return std::optional<TeamRecord>(std::move(rows[0]));
+  }
+  Session& s_;
+};
+
+class PgSessions final : public SessionRepository {
+ public:
+  explicit PgSessions(Session& s) : s_(s) {}
+
+  Result<SessionRecord> Create(const SessionRecord& x) override {
+    if (s_.read_only()) return ReadOnlyError();
+    auto id = s_.conn().QueryInt("INSERT INTO sessions(token_hash, user_id, csrf_hash, created_at, last_seen_at, "
+                                 "revoked_at) VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
+                                 Params().Add(x.token_hash).Add(x.user_id).Add(x.csrf_hash).Add(x.created_at)
+                                     .Add(x.last_seen_at).Add(x.revoked_at));
+    if (!id.ok()) {
+      if (id.status().code() == StatusCode::kAlreadyExists) {
+        return Status::AlreadyExists("a session with this token hash exists");
+      }
+      return id.status();
+    }
+    SessionRecord out = x;
+    out.id = *id;
+    return out;
+  }
+
+  Result<std::optional<SessionRecord>> FindByHash(const std::string& token_hash) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT id, token_hash, user_id, csrf_hash, created_at, "
+                                                    "last_seen_at, revoked_at FROM sessions WHERE token_hash = $1",
+                                                    Params().Add(token_hash)));
+    if (r.rows() == 0) return std::optional<SessionRecord>();
+    return std::optional<SessionRecord>(
+        SessionRecord{r.Int(0, 0), r.Text(0, 1), r.Int(0, 2), r.Text(0, 3), r.Int(0, 4), r.Int(0, 5), r.Int(0, 6)});
+  }
+
+  Status Touch(std::int64_t id, Millis now) override {
+    return Change("UPDATE sessions SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1", id, now);
+  }
+
+  Status Revoke(std::int64_t id, Millis now) override {
+    return Change("UPDATE sessions SET revoked_at = CASE WHEN revoked_at = 0 THEN $2 ELSE revoked_at END "
+                  "WHERE id = $1",
+                  id, now);
+  }
+
+  Result<std::int64_t> RevokeForUser(std::int64_t user_id, Millis now) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND "
+                                                    "revoked_at = 0",
+                                                    Params().Add(user_id).Add(now)));
+    return r.affected();
+  }
+
+  Result<std::int64_t> DeleteExpired(Millis created_before, Millis seen_before) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("DELETE FROM sessions WHERE revoked_at <> 0 OR created_at < $1 "
+                                                    "OR last_seen_at < $2",
+                                                    Params().Add(created_before).Add(seen_before)));
+    return r.affected();
+  }
+
+ private:
+  Status Change(const char* sql, std::int64_t id, Millis now) {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(sql, Params().Add(id).Add(now)));
+    if (r.affected() == 0) return Status::NotFound("no session with id " + std::to_string(id));
+    return Status::Ok();
+  }
+  Session& s_;
+};
+
 // ---- the change feed ----
 
 class PgChangeFeed final : public ChangeFeed {
@@ -1201,6 +1513,9 @@ class PgStore final : public Store, public Maintenance {
         keys_(session_),
         jobs_(session_),
         segments_(session_),
+        users_(session_),
+        teams_(session_),
+        sessions_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -1213,6 +1528,9 @@ class PgStore final : public Store, public Maintenance {
     Provide<ApiKeyRepository>(keys_);
     Provide<JobRepository>(jobs_);
     Provide<SegmentRepository>(segments_);
+    Provide<UserRepository>(users_);
+    Provide<TeamRepository>(teams_);
+    Provide<SessionRepository>(sessions_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -1388,6 +1706,9 @@ class PgStore final : public Store, public Maintenance {
   PgApiKeys keys_;
   PgJobs jobs_;
   PgSegments segments_;
+  PgUsers users_;
+  PgTeams teams_;
+  PgSessions sessions_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

@@ -18,6 +18,9 @@
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/sqlite.h>
 
 #include "store/sqlite/db.h"
@@ -27,7 +30,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -176,6 +179,40 @@ CREATE TABLE segments(
   description TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
+)sql",
+    // 5: people who log in (store/user_repository.h), their teams (team_repository.h) and login
+    // sessions (session_repository.h; only token hashes).
+    R"sql(
+CREATE TABLE teams(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL);
+CREATE TABLE users(
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL COLLATE NOCASE UNIQUE,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  team_id INTEGER NOT NULL DEFAULT 0,
+  totp_secret TEXT NOT NULL DEFAULT '',
+  totp_last_step INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER NOT NULL DEFAULT 0,
+  password_changed_at INTEGER NOT NULL DEFAULT 0,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE team_supervisors(
+  team_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  PRIMARY KEY(team_id, user_id)) WITHOUT ROWID;
+CREATE TABLE sessions(
+  id INTEGER PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  user_id INTEGER NOT NULL,
+  csrf_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX sessions_user ON sessions(user_id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -976,6 +1013,286 @@ class SqliteSegments final : public SegmentRepository {
   Db& db_;
 };
 
+// ---- users, teams, sessions (their own small transactions) ----
+
+class SqliteUsers final : public UserRepository {
+ public:
+  explicit SqliteUsers(Db& db) : db_(db) {}
+
+  Result<UserRecord> Create(const UserRecord& u) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "INSERT INTO users(email, password_hash, role, team_id, totp_secret, totp_last_step, created_at, "
+                       "disabled_at, password_changed_at, failed_logins, locked_until) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    st.Bind(1, u.email).Bind(2, u.password_hash).Bind(3, u.role).Bind(4, u.team_id).Bind(5, u.totp_secret)
+        .Bind(6, u.totp_last_step).Bind(7, u.created_at).Bind(8, u.disabled_at).Bind(9, u.password_changed_at)
+        .Bind(10, u.failed_logins).Bind(11, u.locked_until);
+    const int rc = st.Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("a user with this e-mail exists");
+    if (rc != SQLITE_DONE) return db_.Error("create user");
+    UserRecord out = u;
+    out.id = sqlite3_last_insert_rowid(db_.raw());
+    return out;
+  }
+
+  Result<std::optional<UserRecord>> Find(std::int64_t id) override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " WHERE id = ?1").c_str());
+    st.Bind(1, id);
+    return One(st);
+  }
+
+  Result<std::optional<UserRecord>> FindByEmail(const std::string& email) override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " WHERE email = ?1").c_str());  // the column is NOCASE
+    st.Bind(1, email);
+    return One(st);
+  }
+
+  Result<std::vector<UserRecord>> List() override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " ORDER BY id").c_str());
+    std::vector<UserRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+    if (rc != SQLITE_DONE) return db_.Error("list users");
+    return out;
+  }
+
+  Status Update(std::int64_t id, const UserUpdate& c) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    std::string sql = "UPDATE users SET id = id";
+    int n = 1;
+    const auto col = [&](const char* name) { sql += std::string(", ") + name + " = ?" + std::to_string(++n); };
+    if (c.role) col("role");
+    if (c.team_id) col("team_id");
+    if (c.password_hash) col("password_hash");
+    if (c.password_changed_at) col("password_changed_at");
+    if (c.totp_secret) {
+      col("totp_secret");
+      sql += ", totp_last_step = 0";
+    }
+    if (c.disabled_at) col("disabled_at");
+    if (c.failed_logins) col("failed_logins");
+    if (c.locked_until) col("locked_until");
+    sql += " WHERE id = ?1";
+    Stmt st(db_.raw(), sql.c_str());
+    st.Bind(1, id);
+    int i = 1;
+    if (c.role) st.Bind(++i, *c.role);
+    if (c.team_id) st.Bind(++i, *c.team_id);
+    if (c.password_hash) st.Bind(++i, *c.password_hash);
+    if (c.password_changed_at) st.Bind(++i, *c.password_changed_at);
+    if (c.totp_secret) st.Bind(++i, *c.totp_secret);
+    if (c.disabled_at) st.Bind(++i, *c.disabled_at);
+    if (c.failed_logins) st.Bind(++i, *c.failed_logins);
+    if (c.locked_until) st.Bind(++i, *c.locked_until);
+    if (st.Step() != SQLITE_DONE) return db_.Error("update user");
+    if (sqlite3_changes(db_.raw()) == 0) return Status::NotFound("no user with id " + std::to_string(id));
+    return Status::Ok();
+  }
+
+  Result<bool> AdvanceTotpStep(std::int64_t id, std::int64_t step) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2");
+    st.Bind(1, id).Bind(2, step);
+    if (st.Step() != SQLITE_DONE) return db_.Error("advance totp step");
+    if (sqlite3_changes(db_.raw()) > 0) return true;
+    TP_ASSIGN_OR_RETURN(auto user, Find(id));
+    if (!user) return Status::NotFound("no user with id " + std::to_string(id));
+    return false;
+  }
+
+  Result<int> AddFailedLogin(std::int64_t id) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins");
+    st.Bind(1, id);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) {
+      const int n = static_cast<int>(st.Int(0));
+      st.Step();
+      return n;
+    }
+    if (rc == SQLITE_DONE) return Status::NotFound("no user with id " + std::to_string(id));
+    return db_.Error("count failed login");
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT id, email, password_hash, role, team_id, totp_secret, totp_last_step, created_at, disabled_at, "
+      "password_changed_at, failed_logins, locked_until FROM users";
+  static UserRecord Read(Stmt& st) {
+    UserRecord u;
+    u.id = st.Int(0);
+    u.email = st.Text(1);
+    u.password_hash = st.Text(2);
+    u.role = st.Text(3);
+    u.team_id = st.Int(4);
+    u.totp_secret = st.Text(5);
+    u.totp_last_step = st.Int(6);
+    u.created_at = st.Int(7);
+    u.disabled_at = st.Int(8);
+    u.password_changed_at = st.Int(9);
+    u.failed_logins = static_cast<int>(st.Int(10));
+    u.locked_until = st.Int(11);
+    return u;
+  }
+  Result<std::optional<UserRecord>> One(Stmt& st) {
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<UserRecord>(Read(st));
+    if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+    return db_.Error("find user");
+  }
+  Db& db_;
+};
+
+class SqliteTeams final : public TeamRepository {
+ public:
+  explicit SqliteTeams(Db& db) : db_(db) {}
+
+  Result<TeamRecord> Create(const std::string& name, Millis now) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "INSERT INTO teams(name, created_at) VALUES(?1, ?2)");
+    st.Bind(1, name).Bind(2, now);
+    const int rc = st.Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("a team named '" + name + "' exists");
+    if (rc != SQLITE_DONE) return db_.Error("create team");
+    return TeamRecord{sqlite3_last_insert_rowid(db_.raw()), name, now, {}};
+  }
+
+  Result<std::optional<TeamRecord>> Find(std::int64_t id) override {
+    Stmt st(db_.raw(), "SELECT id, name, created_at FROM teams WHERE id = ?1");
+    st.Bind(1, id);
+    return One(st);
+  }
+
+  Result<std::optional<TeamRecord>> FindByName(const std::string& name) override {
+    Stmt st(db_.raw(), "SELECT id, name, created_at FROM teams WHERE name = ?1");
+    st.Bind(1, name);
+    return One(st);
+  }
+
+  Result<std::vector<TeamRecord>> List() override {
+    Stmt st(db_.raw(), "SELECT id, name, created_at FROM teams ORDER BY id");
+    std::vector<TeamRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(TeamRecord{st.Int(0), st.Text(1), st.Int(2), {}});
+    if (rc != SQLITE_DONE) return db_.Error("list teams");
+    for (TeamRecord& t : out) {
+      TP_ASSIGN_OR_RETURN(t.supervisors, Supervisors(t.id));
+    }
+    return out;
+  }
+
+  Status AddSupervisor(std::int64_t team_id, std::int64_t user_id) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    TP_ASSIGN_OR_RETURN(auto team, Find(team_id));
+    if (!team) return Status::NotFound("no team with id " + std::to_string(team_id));
+    Stmt st(db_.raw(), "INSERT OR IGNORE INTO team_supervisors(team_id, user_id) VALUES(?1, ?2)");
+    st.Bind(1, team_id).Bind(2, user_id);
+    if (st.Step() != SQLITE_DONE) return db_.Error("add supervisor");
+    return Status::Ok();
+  }
+
+  Status RemoveSupervisor(std::int64_t team_id, std::int64_t user_id) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "DELETE FROM team_supervisors WHERE team_id = ?1 AND user_id = ?2");
+    st.Bind(1, team_id).Bind(2, user_id);
+    if (st.Step() != SQLITE_DONE) return db_.Error("remove supervisor");
+    if (sqlite3_changes(db_.raw()) == 0) {
+      return Status::NotFound("user " + std::to_string(user_id) + " does not supervise this team");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Result<std::vector<std::int64_t>> Supervisors(std::int64_t team_id) {
+    Stmt st(db_.raw(), "SELECT user_id FROM team_supervisors WHERE team_id = ?1 ORDER BY user_id");
+    st.Bind(1, team_id);
+    std::vector<std::int64_t> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Int(0));
+    if (rc != SQLITE_DONE) return db_.Error("list supervisors");
+    return out;
+  }
+  Result<std::optional<TeamRecord>> One(Stmt& st) {
+    const int rc = st.Step();
+    if (rc == SQLITE_DONE) return std::optional<TeamRecord>();
+    if (rc != SQLITE_ROW) return db_.Error("find team");
+    TeamRecord t{st.Int(0), st.Text(1), st.Int(2), {}};
+    TP_ASSIGN_OR_RETURN(t.supervisors, Supervisors(t.id));
+    return std::optional<TeamRecord>(std::move(t));
+  }
+  Db& db_;
+};
+
+class SqliteSessions final : public SessionRepository {
+ public:
+  explicit SqliteSessions(Db& db) : db_(db) {}
+
+  Result<SessionRecord> Create(const SessionRecord& x) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "INSERT INTO sessions(token_hash, user_id, csrf_hash, created_at, last_seen_at, revoked_at) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    st.Bind(1, x.token_hash).Bind(2, x.user_id).Bind(3, x.csrf_hash).Bind(4, x.created_at).Bind(5, x.last_seen_at)
+        .Bind(6, x.revoked_at);
+    const int rc = st.Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("a session with this token hash exists");
+    if (rc != SQLITE_DONE) return db_.Error("create session");
+    SessionRecord out = x;
+    out.id = sqlite3_last_insert_rowid(db_.raw());
+    return out;
+  }
+
+  Result<std::optional<SessionRecord>> FindByHash(const std::string& token_hash) override {
+    Stmt& st = db_.Prepared("SELECT id, token_hash, user_id, csrf_hash, created_at, last_seen_at, revoked_at "
+                            "FROM sessions WHERE token_hash = ?1");
+    st.Reset();
+    st.Bind(1, token_hash);
+    const int rc = st.Step();
+    std::optional<SessionRecord> out;
+    if (rc == SQLITE_ROW) {
+      out = SessionRecord{st.Int(0), st.Text(1), st.Int(2), st.Text(3), st.Int(4), st.Int(5), st.Int(6)};
+    }
+    st.Reset();
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return out;
+    return db_.Error("find session");
+  }
+
+  Status Touch(std::int64_t id, Millis now) override {
+    return Change("UPDATE sessions SET last_seen_at = max(last_seen_at, ?2) WHERE id = ?1", id, now, "touch session");
+  }
+
+  Status Revoke(std::int64_t id, Millis now) override {
+    return Change("UPDATE sessions SET revoked_at = CASE WHEN revoked_at = 0 THEN ?2 ELSE revoked_at END WHERE id = ?1",
+                  id, now, "revoke session");
+  }
+
+  Result<std::int64_t> RevokeForUser(std::int64_t user_id, Millis now) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at = 0");
+    st.Bind(1, user_id).Bind(2, now);
+    if (st.Step() != SQLITE_DONE) return db_.Error("revoke sessions");
+    return static_cast<std::int64_t>(sqlite3_changes(db_.raw()));
+  }
+
+  Result<std::int64_t> DeleteExpired(Millis created_before, Millis seen_before) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "DELETE FROM sessions WHERE revoked_at <> 0 OR created_at < ?1 OR last_seen_at < ?2");
+    st.Bind(1, created_before).Bind(2, seen_before);
+    if (st.Step() != SQLITE_DONE) return db_.Error("delete expired sessions");
+    return static_cast<std::int64_t>(sqlite3_changes(db_.raw()));
+  }
+
+ private:
+  Status Change(const char* sql, std::int64_t id, Millis now, const char* what) {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), sql);
+    st.Bind(1, id).Bind(2, now);
+    if (st.Step() != SQLITE_DONE) return db_.Error(what);
+    if (sqlite3_changes(db_.raw()) == 0) return Status::NotFound("no session with id " + std::to_string(id));
+    return Status::Ok();
+  }
+  Db& db_;
+};
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -991,7 +1308,10 @@ class SqliteStore final : public Store, public Maintenance {
         escalations_(db_),
         keys_(db_),
         jobs_(db_),
-        segments_(db_) {
+        segments_(db_),
+        users_(db_),
+        teams_(db_),
+        sessions_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1000,6 +1320,9 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<ApiKeyRepository>(keys_);
     Provide<JobRepository>(jobs_);
     Provide<SegmentRepository>(segments_);
+    Provide<UserRepository>(users_);
+    Provide<TeamRepository>(teams_);
+    Provide<SessionRepository>(sessions_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -1105,6 +1428,9 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteApiKeys keys_;
   SqliteJobs jobs_;
   SqliteSegments segments_;
+  SqliteUsers users_;
+  SqliteTeams teams_;
+  SqliteSessions sessions_;
   int version_ = 0;
 };
 
