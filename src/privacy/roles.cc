@@ -19,6 +19,7 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kReadJobs, "read_jobs", "read jobs", {kAdmin, kAnalyst}},
     {Permission::kManageSegments, "manage_segments", "manage segments", {kAdmin, kAnalyst}},
     {Permission::kReadSegments, "read_segments", "read segments", {kAdmin, kAnalyst, kSupervisor}},
+    {Permission::kReadAudit, "read_audit", "read the audit log", {kAdmin}},
 };
 
 constexpr bool RowsInEnumOrder() {

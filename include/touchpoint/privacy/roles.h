@@ -38,6 +38,7 @@ enum class Permission {
   kReadJobs,        // read jobs and their results (GET /v1/jobs/{id})
   kManageSegments,  // define, change and delete segments
   kReadSegments,    // list segments, count and export their members
+  kReadAudit,       // read the audit log (GET /v1/audit)
 };
 
 // A set of roles (a bit per role).
