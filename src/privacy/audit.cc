@@ -3,13 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <thread>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -433,7 +436,17 @@ Status AuditLog::Close() {
 
 // ---- verification ----
 
-bool ChainVerifier::Add(const store::AuditEntryRecord& e) {
+bool ChainVerifier::EntryHashMatches(const store::AuditEntryRecord& e) {
+  thread_local std::string canonical;
+  canonical.clear();
+  AppendCanonical(canonical, e);
+  unsigned char digest[32];
+  unsigned char stored[32];
+  return HashEntry(e.prev_hash, canonical, digest) && DecodeHash(e.hash, stored) &&
+         sodium_memcmp(digest, stored, 32) == 0;
+}
+
+bool ChainVerifier::Add(const store::AuditEntryRecord& e, bool hash_matches) {
   if (bad_seq_ != 0) return false;
   const std::int64_t expected = count_ + 1;
   if (e.seq != expected) {
@@ -450,12 +463,7 @@ bool ChainVerifier::Add(const store::AuditEntryRecord& e) {
                             : "previous hash does not match entry " + std::to_string(count_);
     return false;
   }
-  canonical_.clear();
-  AppendCanonical(canonical_, e);
-  unsigned char digest[32];
-  unsigned char stored[32];
-  if (!HashEntry(e.prev_hash, canonical_, digest) || !DecodeHash(e.hash, stored) ||
-      sodium_memcmp(digest, stored, 32) != 0) {
+  if (!hash_matches) {
     bad_seq_ = expected;
     reason_ = "hash does not match its content (edited)";
     return false;
@@ -464,6 +472,25 @@ bool ChainVerifier::Add(const store::AuditEntryRecord& e) {
   count_ = expected;
   return true;
 }
+
+namespace {
+
+// Checks EntryHashMatches of every entry of `batch` into `ok`, on up to `threads` threads.
+void HashBatch(const std::vector<store::AuditEntryRecord>& batch, std::vector<char>& ok, unsigned threads) {
+  ok.assign(batch.size(), 0);
+  const size_t per = (batch.size() + threads - 1) / threads;
+  auto run = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) ok[i] = ChainVerifier::EntryHashMatches(batch[i]) ? 1 : 0;
+  };
+  std::vector<std::future<void>> others;
+  for (unsigned t = 1; t < threads && t * per < batch.size(); ++t) {
+    others.push_back(std::async(std::launch::async, run, t * per, std::min(batch.size(), (t + 1) * per)));
+  }
+  run(0, std::min(batch.size(), per));
+  for (auto& f : others) f.get();
+}
+
+}  // namespace
 
 Result<AuditVerdict> VerifyAuditLog(store::AuditRepository& audit, store::SigningKeyRepository& keys,
                                     const AuditVerifyOptions& options) {
@@ -540,8 +567,9 @@ Result<AuditVerdict> VerifyAuditLog(store::AuditRepository& audit, store::Signin
   ChainVerifier chain;
   auto next = expected.begin();
   std::int64_t last_good = 0;  // the highest checkpoint count the chain matched
-  TP_RETURN_IF_ERROR(audit.Scan(0, [&](store::AuditEntryRecord&& e) {
-    if (!chain.Add(e)) return false;
+  // One entry in chain order, its own hash already checked; false at the first bad one.
+  auto walk = [&](const store::AuditEntryRecord& e, bool hash_matches) {
+    if (!chain.Add(e, hash_matches)) return false;
     while (next != expected.end() && next->first < chain.count()) ++next;  // count 0 checkpoints
     while (next != expected.end() && next->first == chain.count()) {
       if (next->second.head_hash != chain.head_hash()) {
@@ -555,7 +583,46 @@ Result<AuditVerdict> VerifyAuditLog(store::AuditRepository& audit, store::Signin
       ++next;
     }
     return true;
-  }));
+  };
+  // Hashing is most of the work and independent per entry: batches are hashed on other threads
+  // while the next batch is read; the walk in chain order stays on this one.
+  constexpr size_t kBatch = 8192;
+  const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<store::AuditEntryRecord> reading, hashing;
+  std::vector<char> ok;
+  std::future<void> hashed;
+  bool stopped = false;
+  auto finish = [&]() {  // waits for `hashing` and walks it
+    if (!hashed.valid()) return true;
+    hashed.get();
+    for (size_t i = 0; i < hashing.size(); ++i) {
+      if (!walk(hashing[i], ok[i] != 0)) return false;
+    }
+    return true;
+  };
+  auto hand_over = [&]() {
+    std::swap(reading, hashing);
+    reading.clear();
+    hashed = std::async(std::launch::async, [&] { HashBatch(hashing, ok, threads); });
+  };
+  reading.reserve(kBatch);
+  Status scanned = audit.Scan(0, [&](store::AuditEntryRecord&& e) {
+    reading.push_back(std::move(e));
+    if (reading.size() < kBatch) return true;
+    if (!finish()) {
+      stopped = true;
+      return false;
+    }
+    hand_over();
+    return true;
+  });
+  if (!stopped && finish() && scanned.ok()) {
+    hand_over();
+    finish();
+  } else if (hashed.valid()) {
+    hashed.get();
+  }
+  TP_RETURN_IF_ERROR(scanned);
   v.entries = chain.count();
   if (v.first_bad_seq == 0 && chain.bad_seq() != 0) {
     v.first_bad_seq = chain.bad_seq();

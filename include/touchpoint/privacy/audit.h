@@ -154,7 +154,12 @@ class AuditLog {
 class ChainVerifier {
  public:
   // False (and why in reason()) at the first bad entry; keep calling is pointless after that.
-  bool Add(const store::AuditEntryRecord& entry);
+  bool Add(const store::AuditEntryRecord& entry) { return Add(entry, EntryHashMatches(entry)); }
+  // The same with the entry's own hash already checked (EntryHashMatches, e.g. on other
+  // threads: that is the expensive part, and independent per entry).
+  bool Add(const store::AuditEntryRecord& entry, bool hash_matches);
+  // Whether entry.hash is ChainHash(entry.prev_hash, entry).
+  static bool EntryHashMatches(const store::AuditEntryRecord& entry);
   std::int64_t count() const { return count_; }            // entries accepted
   const std::string& head_hash() const { return head_; }    // hex; 64 zeros before the first
   std::int64_t bad_seq() const { return bad_seq_; }
@@ -163,7 +168,6 @@ class ChainVerifier {
  private:
   std::int64_t count_ = 0;
   std::string head_ = std::string(64, '0');
-  std::string canonical_;  // reused
   std::int64_t bad_seq_ = 0;
   std::string reason_;
 };
