@@ -104,6 +104,22 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       }
       continue;
     }
+    if (key.str() == "privacy") {  // [privacy] master_key_file, audit_checkpoints
+      const toml::table* privacy = node.as_table();
+      if (privacy == nullptr) return WrongType(path, "privacy", "a table ([privacy])");
+      for (const auto& [pkey, pnode] : *privacy) {
+        const std::string_view k = pkey.str();
+        std::string* target = k == "master_key_file"     ? &config.master_key_file
+                              : k == "audit_checkpoints" ? &config.audit_checkpoints
+                                                         : nullptr;
+        if (target == nullptr) {
+          return Status::InvalidArgument(path + ": unknown option 'privacy." + std::string(k) +
+                                         "' (see docs/operations.md)");
+        }
+        TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy." + std::string(k), target));
+      }
+      continue;
+    }
     if (key.str() == "store") {  // [store] url = "sqlite:///…" | "memory:"
       const toml::table* store = node.as_table();
       if (store == nullptr) return WrongType(path, "store", "a table ([store])");

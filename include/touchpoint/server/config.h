@@ -41,6 +41,10 @@ struct ServerConfig {
   std::string cluster_secret_file;  // a file holding it (read at start)
   std::string node_id;              // this node's id in the registry; empty: its advertise address
   std::string advertise;            // HOST:PORT other nodes reach this one at; empty: the listen address
+  // [privacy]: the master key file (privacy/master_key.h); empty: ~/.config/touchpoint/master.key.
+  std::string master_key_file;
+  // [privacy]: the audit log's checkpoint file, best on another disk; empty: DATA/audit/checkpoints.
+  std::string audit_checkpoints;
 };
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the
