@@ -22,7 +22,10 @@
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/wiring.h>
+#include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/keys.h>
+#include <touchpoint/privacy/master_key.h>
+#include <touchpoint/privacy/signing.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/service/escalation.h>
 #include <touchpoint/store/api_key_repository.h>
@@ -60,6 +63,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterCustomerRoutes(router, context);
   RegisterJobsRoutes(router, context);
   RegisterSegmentRoutes(router, context);
+  RegisterAuditRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -99,6 +103,9 @@ class App::Impl {
   // current (declared before the engine, so that the engine, its hook and the jobs go first).
   std::unique_ptr<store::Store> segments_store;
   std::unique_ptr<insight::SegmentIndex> segments;
+  // The audit log on a connection of its own (writer only), checkpointed by its timer and at stop.
+  std::unique_ptr<store::Store> audit_store;
+  std::unique_ptr<privacy::AuditLog> audit;
   std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
   // Analytics jobs: a read-only connection for their scans, their records on a connection of
   // their own, and the runner (stopped before the engine: jobs write tags through it).
@@ -141,6 +148,9 @@ class App::Impl {
   // Opens the jobs' connections and starts the runner with the configured schedule; with
   // jobs_at_start, runs the scheduled jobs once and waits for them.
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
+  // Opens the audit log with the installation's signing key (from the master key file) and
+  // starts its checkpoint timer.
+  Status OpenAudit(const std::string& url, const store::OpenOptions& side);
 
  private:
   // The caller's role, or an error response (401).
@@ -185,6 +195,35 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
       }
     }
   }
+  return Status::Ok();
+}
+
+Status App::Impl::OpenAudit(const std::string& url, const store::OpenOptions& side) {
+  const bool configured = !config.master_key_file.empty();
+  const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
+  std::optional<privacy::Signer> signer;
+  auto key = privacy::LoadMasterKey(key_path);
+  if (key.ok()) {
+    signer = privacy::Signer::FromMasterKey(*key);
+  } else if (key.status().code() == StatusCode::kNotFound && !configured) {
+    // No key yet: entries are still chained (the warning below says what is missing).
+  } else {
+    return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
+  }
+  TP_ASSIGN_OR_RETURN(audit_store, store::Open(url, side));
+  privacy::AuditLogOptions options;
+  options.checkpoints_path = config.audit_checkpoints.empty() ? privacy::DefaultCheckpointsPath(config.data_dir)
+                                                              : config.audit_checkpoints;
+  spdlog::logger* logger = log.get();
+  options.on_checkpoint_error = [logger](const Status& s) { logger->error("audit checkpoint failed error={}", s.message()); };
+  TP_ASSIGN_OR_RETURN(audit, privacy::AuditLog::Open(*audit_store, SystemClock::Instance(), std::move(signer), options));
+  if (!audit->warning().empty()) {
+    log->warn("audit {}", audit->warning());
+  } else {
+    log->info("audit signing_key={} checkpoints={}", audit->signing() ? "on" : "off", options.checkpoints_path);
+  }
+  // Tick() writes a checkpoint once 5 minutes passed and the chain moved; 30 s keeps it close.
+  audit->StartTimer(std::chrono::seconds(30), options.on_checkpoint_error);
   return Status::Ok();
 }
 
@@ -282,6 +321,11 @@ void App::Impl::Stop() {
   replica.reset();
   reader_view.reset();
   readers.reset();
+  if (audit) {
+    // A clean exit: the last checkpoint covers every entry this process recorded.
+    Status closed = audit->Close();
+    if (!closed.ok()) log->error("audit checkpoint at stop failed error={}", closed.message());
+  }
   log->info("stopping phase=engine");
   if (data) {
     data->engine->Stop();  // drains the hook: the escalation consumer's last flush
@@ -298,6 +342,8 @@ void App::Impl::Stop() {
   job_reader.reset();
   segments.reset();
   segments_store.reset();
+  audit.reset();
+  audit_store.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -333,6 +379,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                                                             SystemClock::Instance()));
   engine.Subscribe(MakeSegmentObserver(*segments));
   TP_RETURN_IF_ERROR(StartJobs(url, side));
+  TP_RETURN_IF_ERROR(OpenAudit(url, side));
   context = ServerContext{.config = &config,
                           .engine = &engine,
                           .metrics = &metrics,
@@ -341,7 +388,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .segments = segments.get(),
                           .customers = &engine,
                           .stats = [&engine]() -> Result<pipeline::EngineStats> { return engine.Stats(); },
-                          .node = node};
+                          .node = node,
+                          .audit = audit.get()};
   return Status::Ok();
 }
 
@@ -373,7 +421,8 @@ Status App::Impl::OpenFollower(const std::string& url) {
                           .segments = nullptr,
                           .customers = customers,
                           .stats = [pool] { return StoreStats(*pool); },
-                          .node = node};
+                          .node = node,
+                          .audit = nullptr};
   Forwarder* f = forwarder.get();
   router.ForwardWriterRoutes([f](const http::Request& req, const RouteMatch& match) { return f->Forward(req, match.role()); });
   return Status::Ok();

@@ -22,6 +22,10 @@ class JobRunner;
 class SegmentIndex;
 }
 
+namespace touchpoint::privacy {
+class AuditLog;
+}
+
 namespace spdlog {
 class logger;
 }
@@ -47,6 +51,9 @@ struct ServerContext {
   // Store-wide counts (GET /v1/stats, the store gauges of /metrics): the engine's or the database's.
   std::function<Result<pipeline::EngineStats>()> stats;
   NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
+  // The audit log (writer only; null on followers, whose writer routes are forwarded): changes
+  // and sensitive reads are recorded here with RecordAudit.
+  privacy::AuditLog* audit = nullptr;
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
@@ -54,6 +61,16 @@ void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // r
 void RegisterCustomerRoutes(Router& router, const ServerContext& context);  // routes_customers.cc
 void RegisterJobsRoutes(Router& router, const ServerContext& context);      // routes_jobs.cc
 void RegisterSegmentRoutes(Router& router, const ServerContext& context);   // routes_segments.cc
+void RegisterAuditRoutes(Router& router, const ServerContext& context);     // routes_audit.cc
+
+// Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
+// shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.
+std::string AuditActor(const http::Request& req);
+// Records `action` on `target` by the request's actor in context.audit (when there is one);
+// a failure is logged, not returned: the change it records has happened. `details_json` is a
+// JSON object of pseudonymous values only (privacy/audit.h).
+void RecordAudit(const ServerContext& context, const http::Request& req, std::string_view action,
+                 std::string_view target, std::string_view details_json = "{}");
 
 // The post-commit adapter keeping `index`'s counts current: each committed batch's customers go
 // to SegmentIndex::OnCustomersChanged (routes_segments.cc). `index` must outlive the engine's hook.

@@ -143,6 +143,9 @@ void RegisterSegmentRoutes(Router& router, const ServerContext& context) {
                 auto s =
                     context.segments->Define(match.Param("name"), body->rule, body->description, &created);
                 if (!s.ok()) return ResponseFromStatus(s.status());
+                // The rule is not recorded: it may name values (a city, a phone prefix).
+                RecordAudit(context, req, created ? "segment.create" : "segment.update",
+                            "segment:" + std::string(match.Param("name")));
                 return JsonResponse(created ? 201 : 200, insight::SavedSegmentJson(*s));
               }});
 
@@ -157,10 +160,11 @@ void RegisterSegmentRoutes(Router& router, const ServerContext& context) {
               }});
 
   router.Add({"DELETE", "/v1/segments/{name}", privacy::Permission::kManageSegments,
-              [&context](const http::Request&, const RouteMatch& match) {
+              [&context](const http::Request& req, const RouteMatch& match) {
                 const std::string_view name = match.Param("name");
                 Status s = context.segments->Delete(name);
                 if (!s.ok()) return ResponseFromStatus(s);
+                RecordAudit(context, req, "segment.delete", "segment:" + std::string(name));
                 Json body = {{"deleted", std::string(name)}};
                 return JsonResponse(200, body.dump());
               }});
