@@ -148,9 +148,12 @@ class App::Impl {
   // Opens the jobs' connections and starts the runner with the configured schedule; with
   // jobs_at_start, runs the scheduled jobs once and waits for them.
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
-  // Opens the audit log with the installation's signing key (from the master key file) and
-  // starts its checkpoint timer.
-  Status OpenAudit(const std::string& url, const store::OpenOptions& side);
+  // The installation's signing key from the master key file: nullopt when there is none at the
+  // default path; kInvalidArgument when the configured file is missing or unusable (readable by
+  // others, malformed). Checked before the engine loads, so a bad key fails fast.
+  Result<std::optional<privacy::Signer>> LoadSigner() const;
+  // Opens the audit log with `signer` and starts its checkpoint timer.
+  Status OpenAudit(const std::string& url, const store::OpenOptions& side, std::optional<privacy::Signer> signer);
 
  private:
   // The caller's role, or an error response (401).
@@ -198,18 +201,18 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   return Status::Ok();
 }
 
-Status App::Impl::OpenAudit(const std::string& url, const store::OpenOptions& side) {
+Result<std::optional<privacy::Signer>> App::Impl::LoadSigner() const {
   const bool configured = !config.master_key_file.empty();
   const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
-  std::optional<privacy::Signer> signer;
   auto key = privacy::LoadMasterKey(key_path);
-  if (key.ok()) {
-    signer = privacy::Signer::FromMasterKey(*key);
-  } else if (key.status().code() == StatusCode::kNotFound && !configured) {
-    // No key yet: entries are still chained (the warning below says what is missing).
-  } else {
-    return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
-  }
+  if (key.ok()) return std::optional<privacy::Signer>(privacy::Signer::FromMasterKey(*key));
+  // No key yet (and none configured): entries are still chained; OpenAudit's warning says so.
+  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::Signer>();
+  return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
+}
+
+Status App::Impl::OpenAudit(const std::string& url, const store::OpenOptions& side,
+                            std::optional<privacy::Signer> signer) {
   TP_ASSIGN_OR_RETURN(audit_store, store::Open(url, side));
   privacy::AuditLogOptions options;
   options.checkpoints_path = config.audit_checkpoints.empty() ? privacy::DefaultCheckpointsPath(config.data_dir)
@@ -367,6 +370,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   writer.synchronous = config.synchronous;
   writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
   writer.password = store_password;
+  TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
@@ -379,7 +383,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                                                             SystemClock::Instance()));
   engine.Subscribe(MakeSegmentObserver(*segments));
   TP_RETURN_IF_ERROR(StartJobs(url, side));
-  TP_RETURN_IF_ERROR(OpenAudit(url, side));
+  TP_RETURN_IF_ERROR(OpenAudit(url, side, std::move(signer)));
   context = ServerContext{.config = &config,
                           .engine = &engine,
                           .metrics = &metrics,
