@@ -40,22 +40,27 @@ void PutField(std::string& out, std::string_view v) {
   out.append(v);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // upper case is not canonical here: hashes are stored lower-case
-}
+// Lower-case hex digit values; 0xff for anything else (upper case is not canonical here: hashes
+// are stored lower-case). A table: verification decodes two hashes per entry.
+constexpr std::array<unsigned char, 256> kHexValue = [] {
+  std::array<unsigned char, 256> t{};
+  t.fill(0xff);
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<unsigned char>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<unsigned char>(c - 'a' + 10);
+  return t;
+}();
 
 // Raw bytes of a 64-character lower-case hex hash; false when it is not one.
 bool DecodeHash(std::string_view hex, unsigned char out[32]) {
   if (hex.size() != 64) return false;
+  unsigned bad = 0;
   for (size_t i = 0; i < 32; ++i) {
-    const int hi = HexValue(hex[2 * i]);
-    const int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    const unsigned hi = kHexValue[static_cast<unsigned char>(hex[2 * i])];
+    const unsigned lo = kHexValue[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= (hi | lo) & 0xf0;
+    out[i] = static_cast<unsigned char>(hi << 4 | (lo & 0x0f));
   }
-  return true;
+  return bad == 0;
 }
 
 void AppendCanonical(std::string& out, const store::AuditEntryRecord& e) {
@@ -443,7 +448,7 @@ bool ChainVerifier::EntryHashMatches(const store::AuditEntryRecord& e) {
   unsigned char digest[32];
   unsigned char stored[32];
   return HashEntry(e.prev_hash, canonical, digest) && DecodeHash(e.hash, stored) &&
-         sodium_memcmp(digest, stored, 32) == 0;
+         std::memcmp(digest, stored, 32) == 0;  // not secret: no constant time needed
 }
 
 bool ChainVerifier::Add(const store::AuditEntryRecord& e, bool hash_matches) {
