@@ -240,7 +240,8 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   });
 
   // keys create | list | revoke
-  CLI::App* keys = app.add_subcommand("keys", "Create, list and revoke API keys");
+  CLI::App* keys = app.add_subcommand(
+      "keys", "API keys (create, list, revoke) and the master key (init-master, public-key)");
   keys->require_subcommand(1);
   auto keys_data = std::make_shared<std::string>(DefaultDataDir());
   auto role = std::make_shared<std::string>();
