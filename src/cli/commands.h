@@ -14,6 +14,9 @@ namespace touchpoint::cli {
 void RegisterStoreCommands(CLI::App& app, int* exit_code);
 // store migrate (cli/store_migrate.cc)
 void RegisterStoreMigrateCommand(CLI::App& app, int* exit_code);
+// keys init-master|public-key under the `keys` command RegisterStoreCommands creates (call
+// after it), and audit verify (cli/audit_commands.cc)
+void RegisterAuditCommands(CLI::App& app, int* exit_code);
 // serve (cli/serve_commands.cc)
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 // text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)

@@ -11,6 +11,7 @@
 #include <touchpoint/server/app.h>
 #include <touchpoint/store/api_key_repository.h>
 
+#include "cli/audit_access.h"
 #include "cli/data_access.h"
 #include "cli/cli_util.h"
 #include "cli/demo_run.h"
@@ -72,6 +73,16 @@ int RunDemo(const DemoArgs& a) {
     auto admin = privacy::CreateApiKey((*keys)->Get<store::ApiKeyRepository>(), privacy::Role::kAdmin, SystemClock::Instance().Now());
     auto ingest = privacy::CreateApiKey((*keys)->Get<store::ApiKeyRepository>(), privacy::Role::kIngest, SystemClock::Instance().Now());
     if (!admin.ok() || !ingest.ok()) return Fail(admin.ok() ? ingest.status() : admin.status());
+    auto audit = OpenCliAudit(**keys, a.data_dir);
+    Status recorded = audit.ok() ? Status::Ok() : audit.status();
+    for (const auto* k : {&*admin, &*ingest}) {
+      if (recorded.ok()) {
+        recorded = (*audit)->Record(CliActor(), "api_key.create", "api_key:" + std::to_string(k->record.id),
+                                    "{\"role\":\"" + k->record.role + "\",\"prefix\":\"" + k->record.prefix + "\"}");
+      }
+    }
+    if (recorded.ok()) recorded = (*audit)->Close();
+    if (!recorded.ok()) std::fprintf(stderr, "touchpoint: note: the demo keys are not audited: %s\n", recorded.message().c_str());
     admin_key = admin->key;
     ingest_key = ingest->key;
   }

@@ -9,6 +9,7 @@
 
 #include <touchpoint/version.h>
 
+#include "cli/audit_access.h"
 #include "cli/commands.h"
 #include "cli/data_access.h"
 
@@ -42,8 +43,14 @@ int main(int argc, char** argv) {
                  "default: the data directory's SQLite file");
   app.add_option("--store-password-file", touchpoint::cli::StorePasswordFile(),
                  "File holding the database password (mode 600); PGPASSWORD and ~/.pgpass also work");
+  app.add_option("--master-key-file", touchpoint::cli::MasterKeyFileOverride(),
+                 "The master key file (default: [privacy] master_key_file of DATA/touchpoint.toml, else "
+                 "~/.config/touchpoint/master.key)");
+  app.add_option("--audit-checkpoints", touchpoint::cli::AuditCheckpointsOverride(),
+                 "The audit checkpoint file (default: [privacy] audit_checkpoints, else DATA/audit/checkpoints)");
   int exit_code = 0;
   touchpoint::cli::RegisterStoreCommands(app, &exit_code);
+  touchpoint::cli::RegisterAuditCommands(app, &exit_code);
   touchpoint::cli::RegisterServeCommand(app, &exit_code);
   touchpoint::cli::RegisterTextCommands(app, &exit_code);
   touchpoint::cli::RegisterAnalyticsCommands(app, &exit_code);

@@ -6,6 +6,7 @@
 #include <touchpoint/server/app.h>
 #include <touchpoint/server/config.h>
 
+#include "cli/audit_access.h"
 #include "cli/data_access.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -72,6 +73,8 @@ int RunServeCommand(const ServeFlags& f) {
   if (!f.advertise.empty()) c.advertise = f.advertise;
   if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
   if (!StorePasswordFile().empty()) c.store_password_file = StorePasswordFile();
+  if (!MasterKeyFileOverride().empty()) c.master_key_file = MasterKeyFileOverride();
+  if (!AuditCheckpointsOverride().empty()) c.audit_checkpoints = AuditCheckpointsOverride();
   return server::RunServe(c);
 }
 

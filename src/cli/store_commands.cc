@@ -15,6 +15,7 @@
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/wiring/render.h>
 
+#include "cli/audit_access.h"
 #include "cli/data_access.h"
 #include "cli/allocator.h"
 #include "cli/cli_util.h"
@@ -252,7 +253,8 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   });
 
   // keys create | list | revoke
-  CLI::App* keys = app.add_subcommand("keys", "Create, list and revoke API keys");
+  CLI::App* keys = app.add_subcommand(
+      "keys", "API keys (create, list, revoke) and the master key (init-master, public-key)");
   keys->require_subcommand(1);
   auto keys_data = std::make_shared<std::string>(DefaultDataDir());
   auto role = std::make_shared<std::string>();
@@ -270,10 +272,22 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
+    auto audit = OpenCliAudit(**store, *keys_data);  // before the change: an unusable key refuses it
+    if (!audit.ok()) {
+      *exit_code = Fail(Status::Unavailable(audit.status().message()));
+      return;
+    }
     auto created = privacy::CreateApiKey((*store)->Get<store::ApiKeyRepository>(), *r, SystemClock::Instance().Now());
     if (!created.ok()) {
       *exit_code = Fail(created.status());
       return;
+    }
+    Status recorded = (*audit)->Record(CliActor(), "api_key.create", "api_key:" + std::to_string(created->record.id),
+                                       "{\"role\":\"" + *role + "\",\"prefix\":\"" + created->record.prefix + "\"}");
+    if (recorded.ok()) recorded = (*audit)->Close();
+    if (!recorded.ok()) {
+      std::fprintf(stderr, "touchpoint: the key was created but not audited: %s\n", recorded.message().c_str());
+      *exit_code = kExitUnavailable;
     }
     std::fprintf(stderr, "created %s key %lld (prefix %s); store it now, it is not shown again\n",
                  role->c_str(), static_cast<long long>(created->record.id), created->record.prefix.c_str());
@@ -311,10 +325,23 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(Status::Unavailable(store.status().message()));
       return;
     }
+    auto audit = OpenCliAudit(**store, *keys_data);
+    if (!audit.ok()) {
+      *exit_code = Fail(Status::Unavailable(audit.status().message()));
+      return;
+    }
     Status s = (*store)->Get<store::ApiKeyRepository>().Revoke(*which, SystemClock::Instance().Now());
     if (!s.ok()) {
       *exit_code = Fail(s);
       return;
+    }
+    // The target as given: an id or a prefix that matched (both shown by `keys list`); a whole
+    // key matches neither, so it never reaches the log.
+    Status recorded = (*audit)->Record(CliActor(), "api_key.revoke", "api_key:" + *which);
+    if (recorded.ok()) recorded = (*audit)->Close();
+    if (!recorded.ok()) {
+      std::fprintf(stderr, "touchpoint: the key was revoked but not audited: %s\n", recorded.message().c_str());
+      *exit_code = kExitUnavailable;
     }
     std::printf("{\"revoked\":\"%s\"}\n", which->c_str());
   });

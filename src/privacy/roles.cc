@@ -20,6 +20,7 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kReadSegments, "read_segments", "read segments", {kAdmin, kAnalyst, kSupervisor}},
     {Permission::kOwnSession, "own_session", "see or end its own login", {kIngest, kAdmin, kSupervisor, kAgent, kAnalyst}},
     {Permission::kManageUsers, "manage_users", "manage users and teams", {kAdmin}},
+    {Permission::kReadAudit, "read_audit", "read the audit log", {kAdmin}},
 };
 
 constexpr bool RowsInEnumOrder() {

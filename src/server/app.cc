@@ -16,16 +16,20 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <touchpoint/http/server.h>
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/wiring.h>
+#include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/auth_events.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/privacy/login.h>
+#include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/passwords.h>
+#include <touchpoint/privacy/signing.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/privacy/sessions.h>
 #include <touchpoint/service/escalation.h>
@@ -65,6 +69,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterJobsRoutes(router, context);
   RegisterSegmentRoutes(router, context);
   RegisterAuthRoutes(router, context);
+  RegisterAuditRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -104,6 +109,9 @@ class App::Impl {
   // current (declared before the engine, so that the engine, its hook and the jobs go first).
   std::unique_ptr<store::Store> segments_store;
   std::unique_ptr<insight::SegmentIndex> segments;
+  // The audit log on a connection of its own (writer only), checkpointed by its timer and at stop.
+  std::unique_ptr<store::Store> audit_store;
+  std::unique_ptr<privacy::AuditLog> audit;
   std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
   // Analytics jobs: a read-only connection for their scans, their records on a connection of
   // their own, and the runner (stopped before the engine: jobs write tags through it).
@@ -152,6 +160,12 @@ class App::Impl {
   // Opens the jobs' connections and starts the runner with the configured schedule; with
   // jobs_at_start, runs the scheduled jobs once and waits for them.
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
+  // The installation's signing key from the master key file: nullopt when there is none at the
+  // default path; kInvalidArgument when the configured file is missing or unusable (readable by
+  // others, malformed). Checked before the engine loads, so a bad key fails fast.
+  Result<std::optional<privacy::Signer>> LoadSigner() const;
+  // Opens the audit log with `signer` and starts its checkpoint timer.
+  Status OpenAudit(const std::string& url, const store::OpenOptions& side, std::optional<privacy::Signer> signer);
 
  private:
   // The caller, or an error response (401; 403 for a cookie without its CSRF token).
@@ -201,6 +215,35 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   return Status::Ok();
 }
 
+Result<std::optional<privacy::Signer>> App::Impl::LoadSigner() const {
+  const bool configured = !config.master_key_file.empty();
+  const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
+  auto key = privacy::LoadMasterKey(key_path);
+  if (key.ok()) return std::optional<privacy::Signer>(privacy::Signer::FromMasterKey(*key));
+  // No key yet (and none configured): entries are still chained; OpenAudit's warning says so.
+  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::Signer>();
+  return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
+}
+
+Status App::Impl::OpenAudit(const std::string& url, const store::OpenOptions& side,
+                            std::optional<privacy::Signer> signer) {
+  TP_ASSIGN_OR_RETURN(audit_store, store::Open(url, side));
+  privacy::AuditLogOptions options;
+  options.checkpoints_path = config.audit_checkpoints.empty() ? privacy::DefaultCheckpointsPath(config.data_dir)
+                                                              : config.audit_checkpoints;
+  spdlog::logger* logger = log.get();
+  options.on_checkpoint_error = [logger](const Status& s) { logger->error("audit checkpoint failed error={}", s.message()); };
+  TP_ASSIGN_OR_RETURN(audit, privacy::AuditLog::Open(*audit_store, SystemClock::Instance(), std::move(signer), options));
+  if (!audit->warning().empty()) {
+    log->warn("audit {}", audit->warning());
+  } else {
+    log->info("audit signing_key={} checkpoints={}", audit->signing() ? "on" : "off", options.checkpoints_path);
+  }
+  // Tick() writes a checkpoint once 5 minutes passed and the chain moved; 30 s keeps it close.
+  audit->StartTimer(std::chrono::seconds(30), options.on_checkpoint_error);
+  return Status::Ok();
+}
+
 http::Response App::Impl::Handle(const http::Request& req) {
   const auto start = Clock::now();
   const std::string* route = &Router::OtherLabel();
@@ -223,9 +266,18 @@ http::Response App::Impl::Handle(const http::Request& req) {
 
 // What logins and user changes report (privacy/auth_events.h). Today the server log (no e-mail,
 // address, password or token: ids and the action); the audit log is connected here.
-privacy::AuthEventSink MakeAuthEventSink(spdlog::logger* log) {
-  return [log](const privacy::AuthEvent& e) {
+// Logins and user changes go to the log and, where there is one (the writer, a single node), to
+// the audit log; a follower's are only logged (its audit entries would need the writer).
+privacy::AuthEventSink MakeAuthEventSink(spdlog::logger* log, privacy::AuditLog* audit) {
+  return [log, audit](const privacy::AuthEvent& e) {
     log->info("auth event action={} actor={} target={} detail={}", e.action, e.actor, e.target, e.detail);
+    if (audit == nullptr) return;
+    nlohmann::json details = nlohmann::json::object();
+    if (!e.detail.empty()) details["detail"] = e.detail;
+    if (!e.address.empty()) details["address"] = e.address;
+    if (Status s = audit->Record(e.actor, e.action, e.target, details.dump()); !s.ok()) {
+      log->error("audit record failed action={} error={}", e.action, s.message());
+    }
   };
 }
 
@@ -340,6 +392,11 @@ void App::Impl::Stop() {
   replica.reset();
   reader_view.reset();
   readers.reset();
+  if (audit) {
+    // A clean exit: the last checkpoint covers every entry this process recorded.
+    Status closed = audit->Close();
+    if (!closed.ok()) log->error("audit checkpoint at stop failed error={}", closed.message());
+  }
   log->info("stopping phase=engine");
   if (data) {
     data->engine->Stop();  // drains the hook: the escalation consumer's last flush
@@ -357,6 +414,8 @@ void App::Impl::Stop() {
   segments.reset();
   segments_store.reset();
   login.reset();
+  audit.reset();
+  audit_store.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -380,6 +439,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   writer.synchronous = config.synchronous;
   writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
   writer.password = store_password;
+  TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
@@ -392,6 +452,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                                                             SystemClock::Instance()));
   engine.Subscribe(MakeSegmentObserver(*segments));
   TP_RETURN_IF_ERROR(StartJobs(url, side));
+  TP_RETURN_IF_ERROR(OpenAudit(url, side, std::move(signer)));
   context = ServerContext{.config = &config,
                           .engine = &engine,
                           .metrics = &metrics,
@@ -401,7 +462,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .customers = &engine,
                           .stats = [&engine]() -> Result<pipeline::EngineStats> { return engine.Stats(); },
                           .node = node,
-                          .masker = &masker};
+                          .masker = &masker,
+                          .audit = audit.get()};
   return Status::Ok();
 }
 
@@ -434,7 +496,8 @@ Status App::Impl::OpenFollower(const std::string& url) {
                           .customers = customers,
                           .stats = [pool] { return StoreStats(*pool); },
                           .node = node,
-                          .masker = &masker};
+                          .masker = &masker,
+                          .audit = nullptr};
   Forwarder* f = forwarder.get();
   router.ForwardWriterRoutes([f](const http::Request& req, const RouteMatch& match) { return f->Forward(req, match.role()); });
   return Status::Ok();
@@ -484,7 +547,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
     login_options.sessions.absolute_timeout = Millis{config.session_absolute_hours} * 3'600'000;
     impl->login = std::make_unique<privacy::LoginService>(std::move(login_store), *impl->hasher,
                                                           SystemClock::Instance(), login_options,
-                                                          MakeAuthEventSink(impl->log.get()));
+                                                          MakeAuthEventSink(impl->log.get(), impl->audit.get()));
     impl->context.auth = impl->login.get();
   }
   RegisterAllRoutes(impl->router, impl->context);

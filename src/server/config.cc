@@ -73,7 +73,8 @@ Status Apply(std::string_view path, std::string_view key, const toml::node& node
                                  "' (see docs/operations.md)");
 }
 
-// [privacy] reveal_roles = ["admin", …]; [privacy.masking] phone|id_number|bank_card = "rule".
+// [privacy] reveal_roles = ["admin", …], master_key_file, audit_checkpoints;
+// [privacy.masking] phone|id_number|bank_card = "rule".
 Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfig* c) {
   const toml::table* privacy = node.as_table();
   if (privacy == nullptr) return WrongType(path, "privacy", "a table ([privacy])");
@@ -87,6 +88,14 @@ Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfi
         if (!r.is_string()) return WrongType(path, "privacy.reveal_roles", "an array of role names");
         c->reveal_roles.push_back(*r.value<std::string>());
       }
+      continue;
+    }
+    if (k == "master_key_file") {
+      TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy.master_key_file", &c->master_key_file));
+      continue;
+    }
+    if (k == "audit_checkpoints") {
+      TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy.audit_checkpoints", &c->audit_checkpoints));
       continue;
     }
     if (k == "masking") {

@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <string>
 
+#include <nlohmann/json.hpp>
 #include <touchpoint/http/query.h>
+#include <touchpoint/privacy/audit.h>
 
 #include "server/routes.h"
 
@@ -21,6 +23,19 @@ Result<privacy::MaskPolicy> RequestMaskPolicy(const ServerContext& context, cons
     return Status::PermissionDenied("this key's role may not reveal personal data (privacy.reveal_roles)");
   }
   return privacy::MaskPolicy::Masked(masker, std::move(reveal));
+}
+
+Status AuditReveal(const ServerContext& context, const http::Request& req, const RouteMatch& match, std::string_view target,
+                   const privacy::MaskPolicy& policy) {
+  if (policy.reveal.empty()) return Status::Ok();
+  if (context.audit == nullptr) {
+    return Status::Unavailable("a reveal is recorded in the audit log by the writer node: send it to the writer");
+  }
+  const privacy::Masker& masker = policy.masker != nullptr ? *policy.masker : privacy::DefaultMasker();
+  nlohmann::json details = {{"fields", policy.reveal.fields}, {"reason", masker.MaskText(policy.reveal.reason)}};
+  Status s = context.audit->Record(AuditActor(req, match), "pii.reveal", target, details.dump());
+  if (!s.ok()) return Status::Unavailable("the reveal could not be recorded in the audit log; nothing was revealed");
+  return Status::Ok();
 }
 
 }  // namespace touchpoint::server

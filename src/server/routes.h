@@ -27,6 +27,10 @@ namespace touchpoint::privacy {
 class LoginService;
 }
 
+namespace touchpoint::privacy {
+class AuditLog;
+}
+
 namespace spdlog {
 class logger;
 }
@@ -54,6 +58,9 @@ struct ServerContext {
   NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
   const privacy::Masker* masker = nullptr;  // the configured masks ([privacy.masking])
   privacy::LoginService* auth = nullptr;  // logins and sessions (every node has one)
+  // The audit log (writer only; null on followers, whose writer routes are forwarded): changes
+  // and sensitive reads are recorded here with RecordAudit.
+  privacy::AuditLog* audit = nullptr;
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
@@ -66,6 +73,16 @@ void RegisterAuthRoutes(Router& router, const ServerContext& context);      // r
 // The session cookie's name, and its value in a request's Cookie header (nullopt without one).
 inline constexpr std::string_view kSessionCookie = "tp_session";
 std::optional<std::string> SessionCookieValue(const http::Request& request);  // routes_auth.cc
+void RegisterAuditRoutes(Router& router, const ServerContext& context);     // routes_audit.cc
+
+// Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
+// shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.
+std::string AuditActor(const http::Request& req, const RouteMatch& match);
+// Records `action` on `target` by the request's actor in context.audit (when there is one);
+// a failure is logged, not returned: the change it records has happened. `details_json` is a
+// JSON object of pseudonymous values only (privacy/audit.h).
+void RecordAudit(const ServerContext& context, const http::Request& req, const RouteMatch& match, std::string_view action,
+                 std::string_view target, std::string_view details_json = "{}");
 
 // The post-commit adapter keeping `index`'s counts current: each committed batch's customers go
 // to SegmentIndex::OnCustomersChanged (routes_segments.cc). `index` must outlive the engine's hook.
@@ -82,6 +99,13 @@ void RegisterAllRoutes(Router& router, const ServerContext& context);
 // reveal.cc.
 Result<privacy::MaskPolicy> RequestMaskPolicy(const ServerContext& context, const http::Request& req,
                                               const RouteMatch& match);
+// Records a reveal of `policy`'s fields on `target` ("customer:42", "segment:vip") in the audit
+// log before the data is sent — with the fields and the reason (its own personal data masked).
+// OK when `policy` reveals nothing. kUnavailable when it cannot be recorded (the answer must then
+// not be sent: no reveal without its audit entry), and on a follower (no audit log there: send
+// reveals to the writer). Defined in reveal.cc.
+Status AuditReveal(const ServerContext& context, const http::Request& req, const RouteMatch& match, std::string_view target,
+                   const privacy::MaskPolicy& policy);
 
 // Maps a Status from below to an HTTP error: bad input is never a 500.
 http::Response ResponseFromStatus(const Status& status);

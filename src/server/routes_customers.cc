@@ -17,16 +17,23 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
               [&context](const http::Request& req, const RouteMatch& match) {
                 auto policy = RequestMaskPolicy(context, req, match);
                 if (!policy.ok()) return ResponseFromStatus(policy.status());
-                auto json = wiring::CustomerJson(*context.customers, match.Param("id"), 0, *policy);
-                if (!json.ok()) {
-                  if (json.status().code() == StatusCode::kNotFound) {
+                auto data = context.customers->Find(match.Param("id"));
+                if (!data.ok()) {
+                  if (data.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of
                     // responses that proxies could log.
                     return http::JsonError(404, "not_found", "no customer with this identifier");
                   }
-                  return ResponseFromStatus(json.status());
+                  return ResponseFromStatus(data.status());
                 }
-                return JsonResponse(200, std::move(*json));
+                auto as_of = context.customers->NewestEventAt();
+                if (!as_of.ok()) return ResponseFromStatus(as_of.status());
+                // No clear value leaves before its reveal is in the audit log.
+                if (Status s = AuditReveal(context, req, match, "customer:" + std::to_string(data->id.value()), *policy);
+                    !s.ok()) {
+                  return ResponseFromStatus(s);
+                }
+                return JsonResponse(200, wiring::RenderCustomer(*data, *as_of, *policy));
               },
               Served::kByAnyNode});
 }

@@ -34,6 +34,8 @@ void RegisterJobsRoutes(Router& router, const ServerContext& context) {
                 if (TrimView(params, kJsonWhitespace).empty()) params = "{}";
                 auto id = context.jobs->Start(match.Param("job"), std::move(params), "api");
                 if (!id.ok()) return StartError(id.status());
+                RecordAudit(context, req, match, "job.start", "job:" + std::to_string(*id),
+                            nlohmann::json({{"name", std::string(match.Param("job"))}}).dump());
                 nlohmann::ordered_json body = {
                     {"id", *id}, {"name", std::string(match.Param("job"))}, {"state", "queued"}};
                 http::Response r = JsonResponse(202, body.dump());

@@ -100,6 +100,9 @@ http::Response Members(const ServerContext& context, const http::Request& req, c
   if (!format.ok()) return ResponseFromStatus(format.status());
   auto policy = RequestMaskPolicy(context, req, match);
   if (!policy.ok()) return ResponseFromStatus(policy.status());
+  if (Status s = AuditReveal(context, req, match, "segment:" + std::string(name), *policy); !s.ok()) {
+    return ResponseFromStatus(s);
+  }
   http::Response r;
   auto exported = context.segments->Export(name, *format, *policy, [&](std::string_view chunk) {
     if (r.body.size() + chunk.size() > kMaxExportBytes) {
@@ -144,6 +147,9 @@ void RegisterSegmentRoutes(Router& router, const ServerContext& context) {
                 auto s =
                     context.segments->Define(match.Param("name"), body->rule, body->description, &created);
                 if (!s.ok()) return ResponseFromStatus(s.status());
+                // The rule is not recorded: it may name values (a city, a phone prefix).
+                RecordAudit(context, req, match, created ? "segment.create" : "segment.update",
+                            "segment:" + std::string(match.Param("name")));
                 return JsonResponse(created ? 201 : 200, insight::SavedSegmentJson(*s));
               }});
 
@@ -158,10 +164,11 @@ void RegisterSegmentRoutes(Router& router, const ServerContext& context) {
               }});
 
   router.Add({"DELETE", "/v1/segments/{name}", privacy::Permission::kManageSegments,
-              [&context](const http::Request&, const RouteMatch& match) {
+              [&context](const http::Request& req, const RouteMatch& match) {
                 const std::string_view name = match.Param("name");
                 Status s = context.segments->Delete(name);
                 if (!s.ok()) return ResponseFromStatus(s);
+                RecordAudit(context, req, match, "segment.delete", "segment:" + std::string(name));
                 Json body = {{"deleted", std::string(name)}};
                 return JsonResponse(200, body.dump());
               }});

@@ -63,6 +63,14 @@ TEST(RolesTest, JobAndSegmentPermissions) {
   }
 }
 
+// The audit log names who did what: only administrators read it.
+TEST(RolesTest, OnlyAdminsReadTheAuditLog) {
+  for (Role r : kAllRoles) {
+    EXPECT_EQ(Allows(r, Permission::kReadAudit), r == Role::kAdmin) << RoleName(r);
+  }
+  EXPECT_EQ(PermissionName(Permission::kReadAudit), "read_audit");
+}
+
 TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
   std::set<std::string_view> names;
   for (const PermissionRow& row : PermissionMatrix()) {
@@ -75,7 +83,7 @@ TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
     for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
     EXPECT_TRUE(anyone) << "a permission nobody has";
   }
-  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kManageUsers) + 1);
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadAudit) + 1);
 }
 
 TEST(RolesTest, PermissionWithoutRowIsGrantedToNobody) {

@@ -201,6 +201,22 @@ TEST_F(AppTest, PersonalDataIsMaskedForEveryRoleUntilARevealRoleAsksWithAReason)
   EXPECT_EQ(agent->status, 403) << agent->body;
   EXPECT_THAT(agent->body, Not(HasSubstr("pgibbons")));
   EXPECT_EQ(Get(path + "?reveal=plan&reason=x", admin_key_)->status, 400);
+
+  // The reveal is in the audit log, with the fields and the reason (its own personal data masked);
+  // the refused ones are not.
+  ASSERT_EQ(Get(path + "?reveal=phone,email&reason=called+back+13812345678", admin_key_)->status, 200);
+  auto audit = Get("/v1/audit?action=pii.reveal", admin_key_);
+  ASSERT_OK(audit);
+  ASSERT_EQ(audit->status, 200) << audit->body;
+  const json entries = Parse(*audit)["entries"];
+  ASSERT_EQ(entries.size(), 2u) << audit->body;
+  const json newest = entries[0];
+  EXPECT_EQ(newest["target"], "customer:" + Parse(*revealed)["id"].dump());
+  EXPECT_THAT(newest["actor"].get<std::string>(), HasSubstr("key:"));
+  const json details = newest["details"].is_string() ? json::parse(newest["details"].get<std::string>()) : newest["details"];
+  EXPECT_EQ(details["fields"], json::array({"email", "phone"}));
+  EXPECT_EQ(details["reason"], "called back 138****5678");
+  EXPECT_THAT(audit->body, Not(HasSubstr("13812345678")));
 }
 
 TEST_F(AppTest, PartlyBadBatchIsAcceptedItemByItem) {

@@ -96,6 +96,7 @@ constexpr ExpectedRow kExpected[] = {
     {"POST /v1/auth/login", {400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400}},
     {"GET /v1/auth/me", {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/users", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
+    {"GET /v1/audit", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -131,6 +132,7 @@ constexpr RouteRequest kRequests[] = {
     {"POST /v1/auth/login", "/v1/auth/login", "not json"},
     {"GET /v1/auth/me", "/v1/auth/me", ""},
     {"GET /v1/users", "/v1/users", ""},
+    {"GET /v1/audit", "/v1/audit", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 

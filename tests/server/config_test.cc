@@ -162,5 +162,17 @@ TEST_F(ConfigTest, PrivacyTableSetsRevealRolesAndMaskRules) {
   }
 }
 
+TEST_F(ConfigTest, PrivacyTableNamesTheMasterKeyAndTheCheckpointFile) {
+  auto c = LoadConfig(Write("[privacy]\nmaster_key_file = \"/etc/touchpoint/master.key\"\n"
+                            "audit_checkpoints = \"/mnt/audit/checkpoints\"\n"),
+                      {});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->master_key_file, "/etc/touchpoint/master.key");
+  EXPECT_EQ(c->audit_checkpoints, "/mnt/audit/checkpoints");
+  EXPECT_THAT(LoadConfig(Write("[privacy]\nmaster_key = \"x\"\n"), {}).status().message(),
+              HasSubstr("unknown option 'privacy.master_key'"));
+  EXPECT_THAT(LoadConfig(Write("[privacy]\naudit_checkpoints = 5\n"), {}), StatusIs(StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace touchpoint::server

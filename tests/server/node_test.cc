@@ -211,16 +211,24 @@ TEST_F(WriterFollowerTest, ABatchSentToTheFollowerIsDurableWhenItsOkArrives) {
 TEST_F(WriterFollowerTest, TheFollowerReadsWhatTheWriterCommitted) {
   ASSERT_EQ(Post(follower_->port(), "/v1/batch", Batch("u-2", "two@example.com", 0, 3), Role::kIngest).status,
             200);
-  const std::string reveal = "/v1/customers/user:u-2?reveal=email&reason=test";
-  HttpResponse on_follower = Get(follower_->port(), reveal, Role::kAdmin);
-  HttpResponse on_writer = Get(writer_->port(), reveal, Role::kAdmin);
+  HttpResponse on_follower = Get(follower_->port(), "/v1/customers/user:u-2", Role::kAdmin);
+  HttpResponse on_writer = Get(writer_->port(), "/v1/customers/user:u-2", Role::kAdmin);
   ASSERT_EQ(on_follower.status, 200) << on_follower.body;
   ASSERT_EQ(on_writer.status, 200) << on_writer.body;
   json f = json::parse(on_follower.body);
   json w = json::parse(on_writer.body);
   EXPECT_EQ(f["id"], w["id"]);
   EXPECT_EQ(f["features"], w["features"]) << "the database's profile is the engine's";
-  EXPECT_THAT(on_follower.body, HasSubstr("two@example.com"));
+  EXPECT_EQ(f["identifiers"], w["identifiers"]) << "masked alike";
+  // A reveal is audited by the writer: a follower refuses it (nothing in clear), the writer answers.
+  const std::string reveal = "/v1/customers/user:u-2?reveal=email&reason=test";
+  HttpResponse revealed_on_follower = Get(follower_->port(), reveal, Role::kAdmin);
+  EXPECT_EQ(revealed_on_follower.status, 503) << revealed_on_follower.body;
+  EXPECT_THAT(revealed_on_follower.body, HasSubstr("writer"));
+  EXPECT_THAT(revealed_on_follower.body, Not(HasSubstr("two@example.com")));
+  HttpResponse revealed_on_writer = Get(writer_->port(), reveal, Role::kAdmin);
+  ASSERT_EQ(revealed_on_writer.status, 200) << revealed_on_writer.body;
+  EXPECT_THAT(revealed_on_writer.body, HasSubstr("two@example.com"));
   // Masking by role holds on the follower too, and so does the permission check.
   EXPECT_THAT(Get(follower_->port(), "/v1/customers/user:u-2", Role::kAgent).body,
               Not(HasSubstr("two@example.com")));

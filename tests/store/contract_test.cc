@@ -4,6 +4,7 @@
 // store::Open, as the composition roots open them.
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -123,6 +125,8 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<UserRepository>(), nullptr);
   EXPECT_NE(s().Find<TeamRepository>(), nullptr);
   EXPECT_NE(s().Find<SessionRepository>(), nullptr);
+  EXPECT_NE(s().Find<AuditRepository>(), nullptr);
+  EXPECT_NE(s().Find<SigningKeyRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -616,6 +620,165 @@ TEST_P(StoreContractTest, SessionsAreFoundByTokenHashTouchedAndRevoked) {
   EXPECT_FALSE(sessions.FindByHash("hash-d")->has_value());
   EXPECT_EQ(*sessions.DeleteExpired(0, /*seen_before=*/2001), 1);
   EXPECT_FALSE(sessions.FindByHash("hash-e")->has_value());
+}
+
+// A stand-in for privacy's SHA-256 chain: any deterministic function of the predecessor's hash
+// and the entry's fields shows whether the store fed each entry the right predecessor.
+std::string ToyChain(std::string_view prev, const AuditEntryRecord& e) {
+  const std::size_t h = std::hash<std::string>{}(std::string(prev) + "|" + std::to_string(e.seq) + "|" +
+                                                 std::to_string(e.time) + "|" + e.actor + "|" + e.action + "|" +
+                                                 e.target + "|" + e.details_json);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016zx", h);
+  return buf;
+}
+
+AuditEntryRecord AuditDraft(const std::string& actor, const std::string& action, Millis time) {
+  AuditEntryRecord e;
+  e.time = time;
+  e.actor = actor;
+  e.action = action;
+  e.target = "api_key:1";
+  e.details_json = R"({"role":"admin","note":"名前 \"quoted\" \\ tab\t"})";
+  return e;
+}
+
+// Checks that `all` is one chain: seq 1..n, each entry linked to its predecessor by ToyChain.
+void ExpectOneChain(const std::vector<AuditEntryRecord>& all) {
+  std::string prev(64, '0');
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_EQ(all[i].seq, static_cast<std::int64_t>(i) + 1);
+    ASSERT_EQ(all[i].prev_hash, prev) << "entry " << all[i].seq;
+    ASSERT_EQ(all[i].hash, ToyChain(prev, all[i])) << "entry " << all[i].seq;
+    prev = all[i].hash;
+  }
+}
+
+std::vector<AuditEntryRecord> AllAudit(AuditRepository& audit, std::int64_t after = 0) {
+  std::vector<AuditEntryRecord> out;
+  EXPECT_OK(audit.Scan(after, [&](AuditEntryRecord&& e) {
+    out.push_back(std::move(e));
+    return true;
+  }));
+  return out;
+}
+
+TEST_P(StoreContractTest, AuditAppendsChainEntriesFromTheHeadAcrossRestarts) {
+  auto& audit = repo<AuditRepository>();
+  EXPECT_FALSE(audit.Head()->has_value());
+  std::vector<AuditEntryRecord> batch{AuditDraft("cli:uid:1000", "api_key.create", 100),
+                                      AuditDraft("key:tp_3f9c12", "segment.define", 200)};
+  batch[0].seq = 77;  // ignored: the store numbers entries
+  batch[0].hash = "forged";
+  auto appended = audit.Append(batch, ToyChain);
+  ASSERT_OK(appended.status());
+  ASSERT_EQ(appended->size(), 2u);
+  EXPECT_EQ((*appended)[0].seq, 1);
+  EXPECT_EQ((*appended)[1].prev_hash, (*appended)[0].hash);
+  Reopen();
+  auto& reopened = repo<AuditRepository>();
+  ASSERT_OK(reopened.Append(std::vector<AuditEntryRecord>{AuditDraft("user:7", "api_key.revoke", 300)}, ToyChain)
+                .status());
+  auto all = AllAudit(reopened);
+  ASSERT_EQ(all.size(), 3u);
+  ExpectOneChain(all);
+  EXPECT_EQ(all[0].details_json, batch[0].details_json) << "details are kept byte for byte";
+  EXPECT_EQ(all[0], (*appended)[0]);
+  auto head = reopened.Head();
+  ASSERT_OK(head.status());
+  ASSERT_TRUE(head->has_value());
+  EXPECT_EQ(**head, all[2]);
+  auto tail = AllAudit(reopened, 2);
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(tail[0].seq, 3);
+  auto reader = OpenStore(/*read_only=*/true);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_THAT(reader->Get<AuditRepository>().Append(batch, ToyChain).status(),
+              StatusIs(StatusCode::kFailedPrecondition));
+}
+
+TEST_P(StoreContractTest, AuditQueryFiltersNewestFirstAndPagesBySeq) {
+  auto& audit = repo<AuditRepository>();
+  std::vector<AuditEntryRecord> batch;
+  for (int i = 0; i < 10; ++i) {
+    batch.push_back(AuditDraft(i % 2 == 0 ? "user:1" : "user:2", i % 3 == 0 ? "login" : "api_key.create",
+                               1000 + i * 10));
+  }
+  ASSERT_OK(audit.Append(batch, ToyChain).status());
+  auto seqs = [](const Result<std::vector<AuditEntryRecord>>& r) {
+    std::vector<std::int64_t> out;
+    if (r.ok()) {
+      for (const auto& e : *r) out.push_back(e.seq);
+    }
+    return out;
+  };
+  AuditQuery q;
+  q.limit = 3;
+  EXPECT_EQ(seqs(audit.Query(q)), (std::vector<std::int64_t>{10, 9, 8})) << "newest first";
+  q.before_seq = 8;
+  EXPECT_EQ(seqs(audit.Query(q)), (std::vector<std::int64_t>{7, 6, 5})) << "the next page";
+  AuditQuery by_actor;
+  by_actor.actor = "user:1";
+  EXPECT_EQ(seqs(audit.Query(by_actor)), (std::vector<std::int64_t>{9, 7, 5, 3, 1}));
+  AuditQuery by_action;
+  by_action.action = "login";
+  by_action.from = 1030;  // seq 4 is at 1030
+  by_action.to = 1090;    // seq 10 is at 1090: excluded
+  EXPECT_EQ(seqs(audit.Query(by_action)), (std::vector<std::int64_t>{7, 4}));
+}
+
+TEST_P(StoreContractTest, TwoWritersAppendingAtOnceKeepOneChain) {
+  // Two connections (two processes: the CLI beside a running server) appending concurrently.
+  auto other = OpenStore();
+  ASSERT_NE(other, nullptr);
+  constexpr int kBatches = 40;
+  auto writer = [](AuditRepository* audit, std::string actor, std::atomic<int>* failures) {
+    for (int i = 0; i < kBatches; ++i) {
+      std::vector<AuditEntryRecord> batch{AuditDraft(actor, "a", i), AuditDraft(actor, "b", i)};
+      if (!audit->Append(batch, ToyChain).ok()) ++*failures;
+    }
+  };
+  std::atomic<int> failures{0};
+  std::thread a(writer, &repo<AuditRepository>(), "writer:a", &failures);
+  std::thread b(writer, &other->Get<AuditRepository>(), "writer:b", &failures);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto all = AllAudit(repo<AuditRepository>());
+  ASSERT_EQ(all.size(), static_cast<size_t>(4 * kBatches));
+  ExpectOneChain(all);
+  int from_a = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].actor == "writer:a") ++from_a;
+    if (all[i].action == "a") {
+      ASSERT_LT(i + 1, all.size());
+      EXPECT_EQ(all[i + 1].actor, all[i].actor) << "a batch stays together";
+    }
+  }
+  EXPECT_EQ(from_a, 2 * kBatches);
+}
+
+TEST_P(StoreContractTest, AuditCheckpointsAndSigningKeysAreKept) {
+  auto& audit = repo<AuditRepository>();
+  auto first = audit.AddCheckpoint({0, 0, std::string(64, '0'), 10, "0123456789abcdef", "c2lnMQ=="});
+  ASSERT_OK(first.status());
+  auto second = audit.AddCheckpoint({0, 100, std::string(64, 'a'), 20, "0123456789abcdef", "c2lnMg=="});
+  ASSERT_OK(second.status());
+  EXPECT_LT(first->id, second->id);
+  auto& keys = repo<SigningKeyRepository>();
+  ASSERT_OK(keys.Put({"0123456789abcdef", "cHViMQ==", 5}));
+  ASSERT_OK(keys.Put({"0123456789abcdef", "cHViMQ==", 9})) << "the same key again changes nothing";
+  EXPECT_THAT(keys.Put({"0123456789abcdef", "b3RoZXI=", 9}), StatusIs(StatusCode::kAlreadyExists));
+  ASSERT_OK(keys.Put({"fedcba9876543210", "cHViMg==", 7}));
+  Reopen();
+  auto checkpoints = repo<AuditRepository>().Checkpoints();
+  ASSERT_OK(checkpoints.status());
+  ASSERT_EQ(checkpoints->size(), 2u);
+  EXPECT_EQ((*checkpoints)[1], *second);
+  auto listed = repo<SigningKeyRepository>().List();
+  ASSERT_OK(listed.status());
+  EXPECT_EQ(*listed, (std::vector<SigningKeyRecord>{{"0123456789abcdef", "cHViMQ==", 5},
+                                                    {"fedcba9876543210", "cHViMg==", 7}}));
 }
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {

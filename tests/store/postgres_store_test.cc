@@ -81,7 +81,7 @@ TEST(PostgresStoreTest, WrongPasswordAndMissingDatabaseAreClearErrorsThatNeverSh
 TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   TP_PG_DATABASE_OR_SKIP(db);
   { ASSERT_OK(Open(db->url()).status()); }
-  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), "5");
+  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), std::to_string(postgres::CurrentSchemaVersion()));
 
   // An installation of schema 3 (before jobs and segments, users and sessions): readers refuse,
   // a writer migrates.
@@ -94,7 +94,7 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   EXPECT_NE(old_reader.status().message().find("predates"), std::string::npos);
   auto writer = Open(db->url());
   ASSERT_OK(writer.status());
-  EXPECT_EQ((*writer)->schema_version(), 5);
+  EXPECT_EQ((*writer)->schema_version(), postgres::CurrentSchemaVersion());
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM jobs"), "0");
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM users"), "0");
   writer->reset();

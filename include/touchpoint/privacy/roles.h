@@ -39,6 +39,7 @@ enum class Permission {
   kReadSegments,    // list segments, count and export their members
   kOwnSession,      // see or end the caller's own login (GET /v1/auth/me, POST /v1/auth/logout)
   kManageUsers,     // see and administer users and teams (GET /v1/users)
+  kReadAudit,       // read the audit log (GET /v1/audit)
 };
 
 // A set of roles (a bit per role).

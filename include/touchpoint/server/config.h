@@ -56,6 +56,10 @@ struct ServerConfig {
   // [privacy.masking] phone, id_number, bank_card: mask rules ("keep_end=4,hide=4";
   // privacy/masking.h, docs/security.md).
   privacy::MaskingConfig masking;
+  // [privacy]: the master key file (privacy/master_key.h); empty: ~/.config/touchpoint/master.key.
+  std::string master_key_file;
+  // [privacy]: the audit log's checkpoint file, best on another disk; empty: DATA/audit/checkpoints.
+  std::string audit_checkpoints;
 };
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the

@@ -18,6 +18,7 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -64,6 +65,9 @@ struct State {
   std::int64_t next_user_id = 1;
   std::int64_t next_team_id = 1;
   std::int64_t next_session_id = 1;
+  std::vector<AuditEntryRecord> audit;  // in seq order (seq = index + 1)
+  std::vector<AuditCheckpointRecord> audit_checkpoints;
+  std::vector<SigningKeyRecord> signing_keys;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -500,6 +504,99 @@ class MemApiKeys final : public ApiKeyRepository {
   State& s_;
 };
 
+class MemAudit final : public AuditRepository {
+ public:
+  MemAudit(State& s, bool read_only) : s_(s), read_only_(read_only) {}
+  Result<std::vector<AuditEntryRecord>> Append(std::span<const AuditEntryRecord> entries,
+                                               const AuditChainFn& chain) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    std::vector<AuditEntryRecord> out;
+    out.reserve(entries.size());
+    std::string prev = s_.audit.empty() ? std::string(64, '0') : s_.audit.back().hash;
+    for (const AuditEntryRecord& in : entries) {
+      AuditEntryRecord e = in;
+      e.seq = static_cast<std::int64_t>(s_.audit.size() + out.size()) + 1;
+      e.prev_hash = prev;
+      e.hash = chain(prev, e);
+      prev = e.hash;
+      out.push_back(std::move(e));
+    }
+    s_.audit.insert(s_.audit.end(), out.begin(), out.end());
+    return out;
+  }
+  Result<std::optional<AuditEntryRecord>> Head() override {
+    std::shared_lock lock(s_.mu);
+    if (s_.audit.empty()) return std::optional<AuditEntryRecord>();
+    return std::optional<AuditEntryRecord>(s_.audit.back());
+  }
+  Status Scan(std::int64_t after, const std::function<bool(AuditEntryRecord&&)>& fn) override {
+    std::vector<AuditEntryRecord> copy;
+    {
+      std::shared_lock lock(s_.mu);
+      const size_t from = static_cast<size_t>(std::clamp<std::int64_t>(after, 0, static_cast<std::int64_t>(s_.audit.size())));
+      copy.assign(s_.audit.begin() + static_cast<std::ptrdiff_t>(from), s_.audit.end());
+    }
+    for (auto& e : copy) {
+      if (!fn(std::move(e))) break;
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<AuditEntryRecord>> Query(const AuditQuery& q) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<AuditEntryRecord> out;
+    for (auto it = s_.audit.rbegin(); it != s_.audit.rend() && static_cast<int>(out.size()) < q.limit; ++it) {
+      if (q.before_seq > 0 && it->seq >= q.before_seq) continue;
+      if (!q.actor.empty() && it->actor != q.actor) continue;
+      if (!q.action.empty() && it->action != q.action) continue;
+      if (q.from != 0 && it->time < q.from) continue;
+      if (q.to != 0 && it->time >= q.to) continue;
+      out.push_back(*it);
+    }
+    return out;
+  }
+  Result<AuditCheckpointRecord> AddCheckpoint(const AuditCheckpointRecord& c) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    AuditCheckpointRecord r = c;
+    r.id = static_cast<std::int64_t>(s_.audit_checkpoints.size()) + 1;
+    s_.audit_checkpoints.push_back(r);
+    return r;
+  }
+  Result<std::vector<AuditCheckpointRecord>> Checkpoints() override {
+    std::shared_lock lock(s_.mu);
+    return s_.audit_checkpoints;
+  }
+
+ private:
+  State& s_;
+  bool read_only_;
+};
+
+class MemSigningKeys final : public SigningKeyRepository {
+ public:
+  MemSigningKeys(State& s, bool read_only) : s_(s), read_only_(read_only) {}
+  Status Put(const SigningKeyRecord& key) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : s_.signing_keys) {
+      if (k.key_id != key.key_id) continue;
+      if (k.public_key == key.public_key) return Status::Ok();
+      return Status::AlreadyExists("another public key is recorded under key id " + key.key_id);
+    }
+    s_.signing_keys.push_back(key);
+    return Status::Ok();
+  }
+  Result<std::vector<SigningKeyRecord>> List() override {
+    std::shared_lock lock(s_.mu);
+    return s_.signing_keys;
+  }
+
+ private:
+  State& s_;
+  bool read_only_;
+};
+
 class MemJobs final : public JobRepository {
  public:
   explicit MemJobs(State& s) : s_(s) {}
@@ -867,7 +964,9 @@ class MemoryStore final : public Store {
         segments_(*state_),
         users_(*state_),
         teams_(*state_),
-        sessions_(*state_) {
+        sessions_(*state_),
+        audit_(*state_, read_only),
+        signing_keys_(*state_, read_only) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -879,6 +978,8 @@ class MemoryStore final : public Store {
     Provide<UserRepository>(users_);
     Provide<TeamRepository>(teams_);
     Provide<SessionRepository>(sessions_);
+    Provide<AuditRepository>(audit_);
+    Provide<SigningKeyRepository>(signing_keys_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -910,6 +1011,8 @@ class MemoryStore final : public Store {
   MemUsers users_;
   MemTeams teams_;
   MemSessions sessions_;
+  MemAudit audit_;
+  MemSigningKeys signing_keys_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

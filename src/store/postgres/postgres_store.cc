@@ -24,6 +24,7 @@
 
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
@@ -40,10 +41,11 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
 constexpr std::int64_t kWriterLockKey = 0x7470'0001;
 constexpr std::int64_t kMigrationLockKey = 0x7470'0002;
+constexpr std::int64_t kAuditLockKey = 0x7470'0003;  // serialises audit appends (one chain order)
 // Database time in epoch milliseconds.
 constexpr const char* kNowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -226,6 +228,30 @@ CREATE TABLE sessions(
   last_seen_at bigint NOT NULL,
   revoked_at bigint NOT NULL DEFAULT 0);
 CREATE INDEX sessions_user ON sessions(user_id);
+)sql",
+    // 6: the audit log's hash chain and signed checkpoints, and the installation's signing keys
+    // (store/audit_repository.h).
+    R"sql(
+CREATE TABLE IF NOT EXISTS audit_entries(
+  seq bigint PRIMARY KEY,
+  time bigint NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  details text NOT NULL,
+  prev_hash text NOT NULL,
+  hash text NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoints(
+  id bigserial PRIMARY KEY,
+  count bigint NOT NULL,
+  head_hash text NOT NULL,
+  time bigint NOT NULL,
+  key_id text NOT NULL,
+  signature text NOT NULL);
+CREATE TABLE IF NOT EXISTS signing_keys(
+  key_id text PRIMARY KEY,
+  public_key text NOT NULL,
+  created_at bigint NOT NULL);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1255,6 +1281,139 @@ class PgSessions final : public SessionRepository {
   Session& s_;
 };
 
+// ---- the audit log (its own small transactions) ----
+
+class PgAudit final : public AuditRepository {
+ public:
+  explicit PgAudit(Session& s) : s_(s) {}
+
+  Result<std::vector<AuditEntryRecord>> Append(std::span<const AuditEntryRecord> entries,
+                                               const AuditChainFn& chain) override {
+    if (s_.read_only()) return ReadOnlyError();
+    if (s_.in_txn()) return Status::FailedPrecondition("audit entries are appended outside other transactions");
+    Conn& c = s_.conn();
+    std::vector<AuditEntryRecord> out;
+    TP_RETURN_IF_ERROR(c.Begin());
+    Status st = [&]() -> Status {
+      // The lock orders appenders: the next one reads the head only after this one committed
+      // (READ COMMITTED: each statement sees what committed before it started).
+      TP_RETURN_IF_ERROR(c.Query("SELECT pg_advisory_xact_lock($1)", Params().Add(kAuditLockKey)).status());
+      TP_ASSIGN_OR_RETURN(PgResult head, c.Query("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"));
+      std::int64_t seq = head.rows() > 0 ? head.Int(0, 0) : 0;
+      std::string prev = head.rows() > 0 ? head.Text(0, 1) : std::string(64, '0');
+      ArrayLiteral seqs, times, actors, actions, targets, details, prevs, hashes;
+      out.reserve(entries.size());
+      for (const AuditEntryRecord& in : entries) {
+        AuditEntryRecord e = in;
+        e.seq = ++seq;
+        e.prev_hash = prev;
+        e.hash = chain(prev, e);
+        prev = e.hash;
+        seqs.Int(e.seq);
+        times.Int(e.time);
+        actors.Text(e.actor);
+        actions.Text(e.action);
+        targets.Text(e.target);
+        details.Text(e.details_json);
+        prevs.Text(e.prev_hash);
+        hashes.Text(e.hash);
+        out.push_back(std::move(e));
+      }
+      return c.Query("INSERT INTO audit_entries(seq, time, actor, action, target, details, prev_hash, hash) "
+                     "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
+                     "$6::text[], $7::text[], $8::text[])",
+                     Params().Add(seqs.Take()).Add(times.Take()).Add(actors.Take()).Add(actions.Take())
+                         .Add(targets.Take()).Add(details.Take()).Add(prevs.Take()).Add(hashes.Take()))
+          .status();
+    }();
+    if (st.ok()) st = c.Commit();
+    if (!st.ok()) {
+      c.Rollback();
+      return st;
+    }
+    return out;
+  }
+
+  Result<std::optional<AuditEntryRecord>> Head() override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<AuditEntryRecord>(s_.conn(), std::string(kSelect) +
+                                                                            " ORDER BY seq DESC LIMIT 1",
+                                                             {}, Read));
+    if (rows.empty()) return std::optional<AuditEntryRecord>();
+    return std::optional<AuditEntryRecord>(std::move(rows[0]));
+  }
+
+  Status Scan(std::int64_t after, const std::function<bool(AuditEntryRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kSelect) + " WHERE seq > $1 ORDER BY seq", Params().Add(after),
+                          [&](const PgResult& r, int i) { return fn(Read(r, i)); }, 20'000);
+  }
+
+  Result<std::vector<AuditEntryRecord>> Query(const AuditQuery& q) override {
+    return Collect<AuditEntryRecord>(
+        s_.conn(),
+        std::string(kSelect) +
+            " WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = 0 OR time >= $3) "
+            "AND ($4 = 0 OR time < $4) AND ($5 = 0 OR seq < $5) ORDER BY seq DESC LIMIT $6",
+        Params().Add(q.actor).Add(q.action).Add(q.from).Add(q.to).Add(q.before_seq).Add(q.limit), Read);
+  }
+
+  Result<AuditCheckpointRecord> AddCheckpoint(const AuditCheckpointRecord& cp) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(std::int64_t id,
+                        s_.conn().QueryInt("INSERT INTO audit_checkpoints(count, head_hash, time, key_id, signature) "
+                                           "VALUES($1, $2, $3, $4, $5) RETURNING id",
+                                           Params().Add(cp.count).Add(cp.head_hash).Add(cp.time).Add(cp.key_id)
+                                               .Add(cp.signature)));
+    AuditCheckpointRecord out = cp;
+    out.id = id;
+    return out;
+  }
+
+  Result<std::vector<AuditCheckpointRecord>> Checkpoints() override {
+    return Collect<AuditCheckpointRecord>(
+        s_.conn(), "SELECT id, count, head_hash, time, key_id, signature FROM audit_checkpoints ORDER BY id", {},
+        [](const PgResult& r, int i) {
+          return AuditCheckpointRecord{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Int(i, 3), r.Text(i, 4), r.Text(i, 5)};
+        });
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_entries";
+  static AuditEntryRecord Read(const PgResult& r, int i) {
+    return AuditEntryRecord{r.Int(i, 0),  r.Int(i, 1),  r.Text(i, 2), r.Text(i, 3),
+                            r.Text(i, 4), r.Text(i, 5), r.Text(i, 6), r.Text(i, 7)};
+  }
+  Session& s_;
+};
+
+class PgSigningKeys final : public SigningKeyRepository {
+ public:
+  explicit PgSigningKeys(Session& s) : s_(s) {}
+
+  Status Put(const SigningKeyRecord& key) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(PgResult r,
+                        s_.conn().Query("WITH ins AS (INSERT INTO signing_keys(key_id, public_key, created_at) "
+                                        "VALUES($1, $2, $3) ON CONFLICT(key_id) DO NOTHING RETURNING public_key) "
+                                        "SELECT public_key FROM ins UNION ALL "
+                                        "SELECT public_key FROM signing_keys WHERE key_id = $1",
+                                        Params().Add(key.key_id).Add(key.public_key).Add(key.created_at)));
+    if (r.rows() > 0 && r.Text(0, 0) != key.public_key) {
+      return Status::AlreadyExists("another public key is recorded under key id " + key.key_id);
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<SigningKeyRecord>> List() override {
+    return Collect<SigningKeyRecord>(
+        s_.conn(), "SELECT key_id, public_key, created_at FROM signing_keys ORDER BY created_at, key_id COLLATE \"C\"",
+        {}, [](const PgResult& r, int i) { return SigningKeyRecord{r.Text(i, 0), r.Text(i, 1), r.Int(i, 2)}; });
+  }
+
+ private:
+  Session& s_;
+};
+
 // ---- the change feed ----
 
 class PgChangeFeed final : public ChangeFeed {
@@ -1516,6 +1675,8 @@ class PgStore final : public Store, public Maintenance {
         users_(session_),
         teams_(session_),
         sessions_(session_),
+        audit_(session_),
+        signing_keys_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -1531,6 +1692,8 @@ class PgStore final : public Store, public Maintenance {
     Provide<UserRepository>(users_);
     Provide<TeamRepository>(teams_);
     Provide<SessionRepository>(sessions_);
+    Provide<AuditRepository>(audit_);
+    Provide<SigningKeyRepository>(signing_keys_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -1709,6 +1872,8 @@ class PgStore final : public Store, public Maintenance {
   PgUsers users_;
   PgTeams teams_;
   PgSessions sessions_;
+  PgAudit audit_;
+  PgSigningKeys signing_keys_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

@@ -12,6 +12,7 @@
 
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
@@ -30,7 +31,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -213,6 +214,30 @@ CREATE TABLE sessions(
   last_seen_at INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX sessions_user ON sessions(user_id);
+)sql",
+    // 6: the audit log's hash chain and signed checkpoints, and the installation's signing keys
+    // (store/audit_repository.h).
+    R"sql(
+CREATE TABLE audit_entries(
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+CREATE TABLE audit_checkpoints(
+  id INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
+  head_hash TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL);
+CREATE TABLE signing_keys(
+  key_id TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1293,6 +1318,148 @@ class SqliteSessions final : public SessionRepository {
   Db& db_;
 };
 
+// ---- the audit log (its own small transactions) ----
+
+class SqliteAudit final : public AuditRepository {
+ public:
+  explicit SqliteAudit(Db& db) : db_(db) {}
+
+  Result<std::vector<AuditEntryRecord>> Append(std::span<const AuditEntryRecord> entries,
+                                               const AuditChainFn& chain) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (db_.in_txn()) return Status::FailedPrecondition("audit entries are appended outside other transactions");
+    // BEGIN IMMEDIATE takes the database's write lock before the head is read: another
+    // connection (process) appending waits here (busy_timeout), so the chain has one order.
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, db_.Begin());
+    std::int64_t seq = 0;
+    std::string prev(64, '0');
+    {
+      Stmt st(db_.raw(), "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1");
+      const int rc = st.Step();
+      if (rc == SQLITE_ROW) {
+        seq = st.Int(0);
+        prev = st.Text(1);
+      } else if (rc != SQLITE_DONE) {
+        return db_.Error("read the audit head");
+      }
+    }
+    std::vector<AuditEntryRecord> out;
+    out.reserve(entries.size());
+    Stmt ins(db_.raw(), "INSERT INTO audit_entries(seq, time, actor, action, target, details, prev_hash, hash) "
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    for (const AuditEntryRecord& in : entries) {
+      AuditEntryRecord e = in;
+      e.seq = ++seq;
+      e.prev_hash = prev;
+      e.hash = chain(prev, e);
+      prev = e.hash;
+      ins.Reset();
+      ins.Bind(1, e.seq).Bind(2, e.time).Bind(3, e.actor).Bind(4, e.action).Bind(5, e.target)
+          .Bind(6, e.details_json).Bind(7, e.prev_hash).Bind(8, e.hash);
+      if (ins.Step() != SQLITE_DONE) return db_.Error("append audit entry");
+      out.push_back(std::move(e));
+    }
+    TP_RETURN_IF_ERROR(txn->Commit());
+    return out;
+  }
+
+  Result<std::optional<AuditEntryRecord>> Head() override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " ORDER BY seq DESC LIMIT 1").c_str());
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<AuditEntryRecord>(Read(st));
+    if (rc == SQLITE_DONE) return std::optional<AuditEntryRecord>();
+    return db_.Error("read the audit head");
+  }
+
+  Status Scan(std::int64_t after, const std::function<bool(AuditEntryRecord&&)>& fn) override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " WHERE seq > ?1 ORDER BY seq").c_str());
+    st.Bind(1, after);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      if (!fn(Read(st))) return Status::Ok();
+    }
+    if (rc != SQLITE_DONE) return db_.Error("scan the audit log");
+    return Status::Ok();
+  }
+
+  Result<std::vector<AuditEntryRecord>> Query(const AuditQuery& q) override {
+    Stmt st(db_.raw(), (std::string(kSelect) +
+                        " WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR action = ?2) AND (?3 = 0 OR time >= ?3) "
+                        "AND (?4 = 0 OR time < ?4) AND (?5 = 0 OR seq < ?5) ORDER BY seq DESC LIMIT ?6")
+                           .c_str());
+    st.Bind(1, q.actor).Bind(2, q.action).Bind(3, q.from).Bind(4, q.to).Bind(5, q.before_seq).Bind(6, q.limit);
+    std::vector<AuditEntryRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+    if (rc != SQLITE_DONE) return db_.Error("query the audit log");
+    return out;
+  }
+
+  Result<AuditCheckpointRecord> AddCheckpoint(const AuditCheckpointRecord& c) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "INSERT INTO audit_checkpoints(count, head_hash, time, key_id, signature) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5)");
+    st.Bind(1, c.count).Bind(2, c.head_hash).Bind(3, c.time).Bind(4, c.key_id).Bind(5, c.signature);
+    if (st.Step() != SQLITE_DONE) return db_.Error("add audit checkpoint");
+    AuditCheckpointRecord out = c;
+    out.id = sqlite3_last_insert_rowid(db_.raw());
+    return out;
+  }
+
+  Result<std::vector<AuditCheckpointRecord>> Checkpoints() override {
+    Stmt st(db_.raw(), "SELECT id, count, head_hash, time, key_id, signature FROM audit_checkpoints ORDER BY id");
+    std::vector<AuditCheckpointRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(AuditCheckpointRecord{st.Int(0), st.Int(1), st.Text(2), st.Int(3), st.Text(4), st.Text(5)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("read audit checkpoints");
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_entries";
+  static AuditEntryRecord Read(Stmt& st) {
+    return AuditEntryRecord{st.Int(0),  st.Int(1),  st.Text(2), st.Text(3),
+                            st.Text(4), st.Text(5), st.Text(6), st.Text(7)};
+  }
+  Db& db_;
+};
+
+class SqliteSigningKeys final : public SigningKeyRepository {
+ public:
+  explicit SqliteSigningKeys(Db& db) : db_(db) {}
+
+  Status Put(const SigningKeyRecord& key) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "INSERT INTO signing_keys(key_id, public_key, created_at) VALUES(?1, ?2, ?3) "
+                       "ON CONFLICT(key_id) DO NOTHING");
+    st.Bind(1, key.key_id).Bind(2, key.public_key).Bind(3, key.created_at);
+    if (st.Step() != SQLITE_DONE) return db_.Error("record signing key");
+    if (sqlite3_changes(db_.raw()) > 0) return Status::Ok();
+    Stmt check(db_.raw(), "SELECT public_key FROM signing_keys WHERE key_id = ?1");
+    check.Bind(1, key.key_id);
+    if (check.Step() != SQLITE_ROW) return db_.Error("read signing key");
+    if (check.Text(0) != key.public_key) {
+      return Status::AlreadyExists("another public key is recorded under key id " + key.key_id);
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<SigningKeyRecord>> List() override {
+    Stmt st(db_.raw(), "SELECT key_id, public_key, created_at FROM signing_keys ORDER BY created_at, key_id");
+    std::vector<SigningKeyRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(SigningKeyRecord{st.Text(0), st.Text(1), st.Int(2)});
+    if (rc != SQLITE_DONE) return db_.Error("list signing keys");
+    return out;
+  }
+
+ private:
+  Db& db_;
+};
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -1311,7 +1478,9 @@ class SqliteStore final : public Store, public Maintenance {
         segments_(db_),
         users_(db_),
         teams_(db_),
-        sessions_(db_) {
+        sessions_(db_),
+        audit_(db_),
+        signing_keys_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1323,6 +1492,8 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<UserRepository>(users_);
     Provide<TeamRepository>(teams_);
     Provide<SessionRepository>(sessions_);
+    Provide<AuditRepository>(audit_);
+    Provide<SigningKeyRepository>(signing_keys_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -1431,6 +1602,8 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteUsers users_;
   SqliteTeams teams_;
   SqliteSessions sessions_;
+  SqliteAudit audit_;
+  SqliteSigningKeys signing_keys_;
   int version_ = 0;
 };
 

@@ -1,0 +1,153 @@
+// The audit log over real HTTP: changes made through the API are recorded with the caller's key
+// prefix, GET /v1/audit is for administrators, and a clean stop leaves a signed checkpoint.
+#include <touchpoint/server/app.h>
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <touchpoint/privacy/audit.h>
+#include <touchpoint/privacy/keys.h>
+#include <touchpoint/privacy/master_key.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/open.h>
+
+#include "pipeline/test_dir.h"
+#include "server/test_util.h"
+#include "testing/http_client.h"
+#include "testing/matchers.h"
+
+namespace touchpoint::server {
+namespace {
+
+using ::touchpoint::privacy::Role;
+using ::touchpoint::testing::HttpClient;
+using ::touchpoint::testing::HttpResponse;
+using json = nlohmann::json;
+
+class AuditHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    url_ = "memory:audit-http-" + std::to_string(rd());
+    auto st = store::Open(url_, {});
+    ASSERT_OK(st);
+    store_ = std::move(*st);
+    config_.data_dir = tmp_.path();
+    config_.store_url = url_;
+    config_.listen = "127.0.0.1:0";
+    config_.io_threads = 1;
+    config_.worker_threads = 4;
+    config_.log_level = "off";
+    config_.key_cache_seconds = 0;
+    config_.text_analysis = false;
+    config_.jobs_schedule = "off";
+    config_.master_key_file = tmp_.File("keys/master.key");  // never the real home
+    auto key = privacy::CreateMasterKeyFile(config_.master_key_file);
+    ASSERT_OK(key.status());
+    public_key_ = privacy::Signer::FromMasterKey(*key).public_key();
+    for (Role role : privacy::kAllRoles) {
+      auto created = privacy::CreateApiKey(store_->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
+      ASSERT_OK(created);
+      keys_[static_cast<size_t>(role)] = created->key;
+    }
+  }
+  void TearDown() override { app_.reset(); }
+
+  void StartApp() {
+    auto app = App::Start(config_);
+    ASSERT_OK(app);
+    app_ = std::move(app).value();
+    client_ = std::make_unique<HttpClient>(app_->port());
+  }
+  const std::string& Key(Role role) const { return keys_[static_cast<size_t>(role)]; }
+  HttpResponse Send(const std::string& method, const std::string& path, const std::string& body, Role role) {
+    auto r = client_->Send(method, path, body, "application/json", test::BearerAuth(Key(role)));
+    EXPECT_OK(r) << method << " " << path;
+    return r.ok() ? *r : HttpResponse{};
+  }
+
+  ::touchpoint::testing::TempDir tmp_;
+  std::string url_;
+  std::unique_ptr<store::Store> store_;
+  ServerConfig config_;
+  privacy::PublicKey public_key_;
+  std::string keys_[privacy::kAllRoles.size()];
+  std::unique_ptr<App> app_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(AuditHttpTest, ChangesAreRecordedAndOnlyAdminsReadThemNewestFirst) {
+  StartApp();
+  ASSERT_EQ(Send("PUT", "/v1/segments/vip", R"({"rule": "monetary >= 20000"})", Role::kAnalyst).status, 201);
+  ASSERT_EQ(Send("PUT", "/v1/segments/vip", R"({"rule": "monetary >= 30000"})", Role::kAdmin).status, 200);
+  ASSERT_EQ(Send("DELETE", "/v1/segments/vip", "", Role::kAdmin).status, 200);
+  ASSERT_EQ(Send("POST", "/v1/jobs/rfm", "", Role::kAnalyst).status, 202);
+  EXPECT_EQ(Send("PUT", "/v1/segments/bad", R"({"rule": "no such feature > 1"})", Role::kAdmin).status, 400);
+
+  for (Role role : {Role::kIngest, Role::kSupervisor, Role::kAgent, Role::kAnalyst}) {
+    EXPECT_EQ(Send("GET", "/v1/audit", "", role).status, 403) << privacy::RoleName(role);
+  }
+  HttpResponse r = Send("GET", "/v1/audit", "", Role::kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["entries"].size(), 4u) << "refused changes are not recorded: " << r.body;
+  const json& newest = body["entries"][0];
+  EXPECT_EQ(newest["action"], "job.start");
+  EXPECT_EQ(newest["actor"], "key:" + privacy::KeyPrefix(Key(Role::kAnalyst)));
+  EXPECT_EQ(newest["details"]["name"], "rfm");
+  EXPECT_EQ(body["entries"][1]["action"], "segment.delete");
+  EXPECT_EQ(body["entries"][2]["action"], "segment.update");
+  EXPECT_EQ(body["entries"][3]["action"], "segment.create");
+  EXPECT_EQ(body["entries"][3]["target"], "segment:vip");
+  EXPECT_EQ(body["entries"][3]["seq"], 1);
+  EXPECT_TRUE(body["next_before"].is_null());
+  EXPECT_EQ(r.body.find(Key(Role::kAnalyst)), std::string::npos) << "never the key itself";
+
+  // Filters (percent-encoded) and paging.
+  const std::string admin_actor = "key%3A" + privacy::KeyPrefix(Key(Role::kAdmin));
+  r = Send("GET", "/v1/audit?actor=" + admin_actor + "&limit=1", "", Role::kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  body = json::parse(r.body);
+  ASSERT_EQ(body["entries"].size(), 1u);
+  EXPECT_EQ(body["entries"][0]["action"], "audit.read") << "reading the log is recorded too";
+  const auto before = body["next_before"].get<std::int64_t>();
+  r = Send("GET", "/v1/audit?actor=" + admin_actor + "&action=segment.update&before=" + std::to_string(before), "",
+           Role::kAdmin);
+  body = json::parse(r.body);
+  ASSERT_EQ(body["entries"].size(), 1u) << r.body;
+  EXPECT_EQ(body["entries"][0]["seq"], 2);
+  EXPECT_EQ(Send("GET", "/v1/audit?limit=0", "", Role::kAdmin).status, 400);
+  EXPECT_EQ(Send("GET", "/v1/audit?from=yesterday", "", Role::kAdmin).status, 400);
+
+  // A clean stop writes a checkpoint covering everything, to the store and the file.
+  app_->Stop();
+  privacy::AuditVerifyOptions o;
+  o.trusted_keys = {public_key_};
+  o.checkpoints_path = privacy::DefaultCheckpointsPath(tmp_.path());
+  auto v = privacy::VerifyAuditLog(store_->Get<store::AuditRepository>(), store_->Get<store::SigningKeyRepository>(),
+                                   o);
+  ASSERT_OK(v.status());
+  EXPECT_TRUE(v->intact()) << v->reason << v->bad_checkpoint;
+  EXPECT_GE(v->entries, 7);
+  EXPECT_EQ(v->covered, v->entries);
+  EXPECT_GE(v->file_checkpoints, 1);
+}
+
+TEST_F(AuditHttpTest, AMasterKeyReadableByOthersStopsTheServerFromStarting) {
+  ::chmod(config_.master_key_file.c_str(), 0644);
+  auto app = App::Start(config_);
+  ASSERT_FALSE(app.ok());
+  EXPECT_NE(app.status().message().find("chmod 600"), std::string::npos) << app.status().message();
+}
+
+}  // namespace
+}  // namespace touchpoint::server
