@@ -35,6 +35,7 @@ struct ServeFlags {
   std::string cluster_secret_file;
   std::string node_id;
   std::string advertise;
+  std::string store_read;
 };
 
 int RunServeCommand(const ServeFlags& f) {
@@ -72,6 +73,7 @@ int RunServeCommand(const ServeFlags& f) {
   if (!f.advertise.empty()) c.advertise = f.advertise;
   if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
   if (!StorePasswordFile().empty()) c.store_password_file = StorePasswordFile();
+  if (!f.store_read.empty()) c.store_read_url = f.store_read;
   return server::RunServe(c);
 }
 
@@ -109,6 +111,9 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--node-id", flags->node_id, "Several nodes: this node's id in the registry (default: --advertise)");
   serve->add_option("--advertise", flags->advertise,
                     "Several nodes: HOST:PORT other nodes reach this one at (default: the listen address)");
+  serve->add_option("--store-read", flags->store_read,
+                    "Several nodes: a PostgreSQL streaming replica of --store that followers read from "
+                    "(default: they read the primary)");
   serve->callback([flags, exit_code] { *exit_code = RunServeCommand(*flags); });
 }
 

@@ -14,9 +14,11 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
   // {id...}: the identifier may contain '/' once decoded (an external id "crm/42"), as before
   // the route table, when everything after "/v1/customers/" was the identifier.
   router.Add({"GET", "/v1/customers/{id...}", privacy::Permission::kReadCustomers,
-              [&context](const http::Request&, const RouteMatch& match) {
+              [&context](const http::Request& req, const RouteMatch& match) {
                 const bool mask_pii = !privacy::Allows(*match.role(), privacy::Permission::kSeePii);
-                auto json = wiring::CustomerJson(*context.customers, match.Param("id"), 0, mask_pii);
+                const pipeline::CustomerView* view = context.customers;
+                if (context.fresh_customers != nullptr && WantsFresh(req)) view = context.fresh_customers;
+                auto json = wiring::CustomerJson(*view, match.Param("id"), 0, mask_pii);
                 if (!json.ok()) {
                   if (json.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of
