@@ -5,7 +5,13 @@
 #   scripts/pgtest.sh start STATE_DIR   starts it; writes STATE_DIR/url (an admin URL) or, when
 #                                       PostgreSQL is not installed, STATE_DIR/unavailable (why)
 #   scripts/pgtest.sh stop STATE_DIR    stops it and removes its files
+#   scripts/pgtest.sh standby STATE_DIR PRIMARY_STATE_DIR
+#                                       starts a hot standby of the server started in
+#                                       PRIMARY_STATE_DIR (pg_basebackup -R: a streaming replica,
+#                                       read-only) on another free port; writes STATE_DIR/url as
+#                                       above, or STATE_DIR/unavailable (why); `stop` stops it
 #
+# With `standby`, STATE_DIR/primary_url is the primary's URL (the read-replica tests use both).
 # ctest runs these as the fixture of every test binary with PostgreSQL cases (tests/CMakeLists.txt);
 # the tests read STATE_DIR/url (or TP_TEST_PG_URL) and create one database per test case.
 # fsync is off: these databases are thrown away, and the tests check behaviour, not disks
@@ -15,7 +21,7 @@ set -euo pipefail
 cmd=${1:-}
 state=${2:-}
 if [[ -z "$cmd" || -z "$state" ]]; then
-  echo "usage: $0 start|stop STATE_DIR" >&2
+  echo "usage: $0 start|stop STATE_DIR | standby STATE_DIR PRIMARY_STATE_DIR" >&2
   exit 2
 fi
 mkdir -p "$state"
@@ -45,7 +51,7 @@ stop() {
     fi
     rm -rf "$dir"
   fi
-  rm -f "$state/url" "$state/dir" "$state/unavailable" "$state/port"
+  rm -f "$state/url" "$state/dir" "$state/unavailable" "$state/port" "$state/primary_url"
 }
 
 case "$cmd" in
@@ -92,8 +98,56 @@ case "$cmd" in
     echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$state/url"
     echo "pgtest: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir)"
     ;;
+  standby)
+    stop
+    primary=${3:-}
+    if [[ -z "$primary" ]]; then
+      echo "usage: $0 standby STATE_DIR PRIMARY_STATE_DIR" >&2
+      exit 2
+    fi
+    unavailable() {
+      echo "$1" >"$state/unavailable"
+      echo "pgtest: $1; read-replica tests will skip" >&2
+      exit 0
+    }
+    if [[ ! -f "$primary/url" || ! -f "$primary/port" || ! -f "$primary/dir" ]]; then
+      unavailable "no primary server in $primary ($(cat "$primary/unavailable" 2>/dev/null || echo 'not started'))"
+    fi
+    bin=$(pgbin) || unavailable "PostgreSQL server binaries not found"
+    pport=$(cat "$primary/port")
+    pdir=$(cat "$primary/dir")
+    dir=$(mktemp -d /tmp/tp-pgtest-standby.XXXXXX)
+    echo "$dir" >"$state/dir"
+    chmod 755 "$dir"
+    if [[ $(id -u) -eq 0 ]]; then chown postgres:postgres "$dir"; fi
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    # A base backup of the running primary, streaming the WAL it needs (-X stream); -R writes
+    # standby.signal and primary_conninfo, so the copy starts as a hot standby that follows it.
+    as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$pport" -U postgres -D "$dir/data" -R -X stream \
+      --checkpoint=fast --no-sync >"$dir/basebackup.log" 2>&1 || {
+      echo "pg_basebackup failed: $(tail -3 "$dir/basebackup.log" | tr '\n' ' ')" >"$state/unavailable"
+      echo "pgtest: $(cat "$state/unavailable")" >&2
+      exit 1
+    }
+    # The primary's settings came from its command line, not its files: give them again (a
+    # standby needs max_connections >= the primary's). hot_standby_feedback: the primary keeps the
+    # rows a standby's snapshot still reads, so followers' reads are not cancelled by replay.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [[ "${PGTEST_DURABLE:-0}" == 1 ]]; then durability="-c shared_buffers=512MB -c max_wal_size=4GB"; fi
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=300 -c hot_standby=on -c hot_standby_feedback=on" \
+      start >/dev/null || {
+      echo "the standby did not start: $(tail -3 "$dir/server.log" | tr '\n' ' ')" >"$state/unavailable"
+      echo "pgtest: $(cat "$state/unavailable")" >&2
+      exit 1
+    }
+    echo "$port" >"$state/port"
+    cp "$primary/url" "$state/primary_url"
+    echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$state/url"
+    echo "pgtest: hot standby of 127.0.0.1:$pport on 127.0.0.1:$port (data in $dir)"
+    ;;
   *)
-    echo "usage: $0 start|stop STATE_DIR" >&2
+    echo "usage: $0 start|stop STATE_DIR | standby STATE_DIR PRIMARY_STATE_DIR" >&2
     exit 2
     ;;
 esac

@@ -7,14 +7,17 @@
 #      and on the writer (its memory), latency percentiles;
 #   3. failover: FAILOVERS times, kill -9 of the writer, then the time to the first 200 of
 #      POST /v1/track sent to the other node (the new writer answering), killed node restarted.
+# Before 1., the resident memory (RSS) of both nodes once the follower's warm copy has loaded the
+# CUSTOMERS customers (the follower's is mostly that copy; the writer's, its engine).
 # Usage: bench/server/cluster_bench.sh [build-dir=build/release]
-#   Env: CUSTOMERS (100000) DURATION (10s) FAILOVERS (10)
+#   Env: CUSTOMERS (100000) DURATION (10s) FAILOVERS (10) POST (1; 0 skips 1.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR=${1:-build/release}
 CUSTOMERS=${CUSTOMERS:-100000}
 DURATION=${DURATION:-10s}
 FAILOVERS=${FAILOVERS:-10}
+POST=${POST:-1}
 TP="$BUILD_DIR/bin/touchpoint"
 command -v wrk >/dev/null || { echo "wrk is not installed: run scripts/setup.sh --bench" >&2; exit 2; }
 [[ -x "$TP" ]] || { echo "$TP not found" >&2; exit 2; }
@@ -66,6 +69,17 @@ start_node 1
 for _ in $(seq 600); do [[ "$(role_of 1)" == follower ]] && break; sleep 0.1; done
 echo "== node 0: $(role_of 0), node 1: $(role_of 1); $(nproc) cores shared by wrk, both nodes and PostgreSQL"
 
+rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# The follower's warm copy loads in the background: wait until its memory stops growing.
+prev=0
+for _ in $(seq 240); do
+  sleep 0.5
+  cur=$(rss_mb "${PIDS[1]}")
+  [[ $prev -gt 0 && $((cur - prev)) -le $((prev / 200)) ]] && break
+  prev=$cur
+done
+echo "RSS with $CUSTOMERS customers loaded: follower $(rss_mb "${PIDS[1]}") MB, writer $(rss_mb "${PIDS[0]}") MB"
+
 post() {  # port label
   local out
   out=$(KEY=$KEY RUN="$2$RANDOM" wrk -t2 -c8 -d"$DURATION" -s bench/server/batch.lua "http://127.0.0.1:$1/v1/batch" 2>&1)
@@ -75,9 +89,11 @@ post() {  # port label
     "$(awk '/Non-2xx/ {print $4}' <<<"$out" | tr -d '\n')"
   echo "$rps" >"$WORK/rps_$2"
 }
-post "${PORTS[0]}" writer
-post "${PORTS[1]}" follower
-printf 'follower / writer POST throughput: %.2f\n' "$(echo "$(cat "$WORK/rps_follower") / $(cat "$WORK/rps_writer")" | bc -l)"
+if [[ "$POST" == 1 ]]; then
+  post "${PORTS[0]}" writer
+  post "${PORTS[1]}" follower
+  printf 'follower / writer POST throughput: %.2f\n' "$(echo "$(cat "$WORK/rps_follower") / $(cat "$WORK/rps_writer")" | bc -l)"
+fi
 
 get() {  # port label
   local out
@@ -89,6 +105,8 @@ get() {  # port label
 get "${PORTS[1]}" follower
 get "${PORTS[0]}" writer
 
+echo "RSS after the reads: follower $(rss_mb "${PIDS[1]}") MB, writer $(rss_mb "${PIDS[0]}") MB"
+[[ "$FAILOVERS" -gt 0 ]] || exit 0
 echo "== failover with $CUSTOMERS customers: kill -9 of the writer, time to the first 200 from the new writer"
 times=()
 for r in $(seq "$FAILOVERS"); do

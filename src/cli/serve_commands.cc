@@ -36,6 +36,7 @@ struct ServeFlags {
   std::string cluster_secret_file;
   std::string node_id;
   std::string advertise;
+  std::string store_read;
 };
 
 int RunServeCommand(const ServeFlags& f) {
@@ -75,6 +76,7 @@ int RunServeCommand(const ServeFlags& f) {
   if (!StorePasswordFile().empty()) c.store_password_file = StorePasswordFile();
   if (!MasterKeyFileOverride().empty()) c.master_key_file = MasterKeyFileOverride();
   if (!AuditCheckpointsOverride().empty()) c.audit_checkpoints = AuditCheckpointsOverride();
+  if (!f.store_read.empty()) c.store_read_url = f.store_read;
   return server::RunServe(c);
 }
 
@@ -112,6 +114,9 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--node-id", flags->node_id, "Several nodes: this node's id in the registry (default: --advertise)");
   serve->add_option("--advertise", flags->advertise,
                     "Several nodes: HOST:PORT other nodes reach this one at (default: the listen address)");
+  serve->add_option("--store-read", flags->store_read,
+                    "Several nodes: a PostgreSQL streaming replica of --store that followers read from "
+                    "(default: they read the primary)");
   serve->callback([flags, exit_code] { *exit_code = RunServeCommand(*flags); });
 }
 

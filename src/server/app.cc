@@ -122,7 +122,8 @@ class App::Impl {
   std::unique_ptr<insight::NotifyingTagSink> job_tags;  // job_sink, then the segments' counts
   std::unique_ptr<insight::JobRunner> jobs;
   // Followers: reads from the database, and the forwarding of everything else to the writer.
-  std::unique_ptr<ReadPool> readers;
+  std::unique_ptr<ReadPool> readers;          // the primary: fresh reads, the first seconds
+  std::unique_ptr<ReadPool> replica_readers;  // the read replica ([store] read_url), when set
   std::unique_ptr<PooledCustomerView> reader_view;
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
@@ -391,6 +392,7 @@ void App::Impl::Stop() {
   forwarder.reset();
   replica.reset();
   reader_view.reset();
+  replica_readers.reset();
   readers.reset();
   if (audit) {
     // A clean exit: the last checkpoint covers every entry this process recorded.
@@ -463,25 +465,39 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .stats = [&engine]() -> Result<pipeline::EngineStats> { return engine.Stats(); },
                           .node = node,
                           .masker = &masker,
-                          .audit = audit.get()};
+                          .audit = audit.get(),
+                          .fresh_customers = nullptr,  // the engine is fresh
+                          .fresh_stats = {}};
   return Status::Ok();
 }
 
 Status App::Impl::OpenFollower(const std::string& url) {
   // A small pool: each request holds a store only while it reads.
-  readers = std::make_unique<ReadPool>(url, store_password,
-                                       static_cast<size_t>(std::clamp(config.worker_threads / 2, 2, 8)));
+  const auto pool_size = static_cast<size_t>(std::clamp(config.worker_threads / 2, 2, 8));
+  readers = std::make_unique<ReadPool>(url, store_password, pool_size);
   reader_view = std::make_unique<PooledCustomerView>(*readers);
+  if (!config.store_read_url.empty()) {
+    replica_readers = std::make_unique<ReadPool>(config.store_read_url, store_password, pool_size);
+  }
   // Customer reads from a warm in-memory copy fed by the database's change feed, when the store
-  // has one (PostgreSQL); the pool answers until its first load has finished.
+  // has one (PostgreSQL), through the read replica when one is configured; the pool answers until
+  // its first load has finished.
   const pipeline::CustomerView* customers = reader_view.get();
   {
     store::OpenOptions ro;
     ro.read_only = true;
     ro.password = store_password;
     auto source = store::Open(url, ro);
-    if (source.ok() && (*source)->change_feed() != nullptr) {
-      replica = std::make_unique<Replica>(std::move(*source), *reader_view, log.get());
+    // A database down at this moment: the copy connects later (PostgreSQL has the feed).
+    const bool has_feed = source.ok() ? (*source)->change_feed() != nullptr : url.rfind("postgres", 0) == 0;
+    if (has_feed) {
+      ReplicaOptions options{.url = url,
+                             .read_url = config.store_read_url,
+                             .password = store_password,
+                             .max_lag = std::chrono::milliseconds(
+                                 static_cast<std::int64_t>(config.store_read_max_lag_seconds) * 1000)};
+      replica = std::make_unique<Replica>(source.ok() ? std::move(*source) : nullptr, std::move(options),
+                                          *reader_view, node, log.get());
       customers = replica.get();
     }
   }
@@ -494,10 +510,20 @@ Status App::Impl::OpenFollower(const std::string& url) {
                           .jobs = nullptr,
                           .segments = nullptr,
                           .customers = customers,
-                          .stats = [pool] { return StoreStats(*pool); },
+                          .stats =
+                              [pool, replica_pool = replica_readers.get(), state = node] {
+                                // The read replica while the warm copy reads it (current enough).
+                                if (replica_pool != nullptr && state->Get().reads_on_replica) {
+                                  auto s = StoreStats(*replica_pool);
+                                  if (s.ok()) return s;
+                                }
+                                return StoreStats(*pool);
+                              },
                           .node = node,
                           .masker = &masker,
-                          .audit = nullptr};
+                          .audit = nullptr,
+                          .fresh_customers = reader_view.get(),
+                          .fresh_stats = [pool] { return StoreStats(*pool); }};
   Forwarder* f = forwarder.get();
   router.ForwardWriterRoutes([f](const http::Request& req, const RouteMatch& match) { return f->Forward(req, match.role()); });
   return Status::Ok();

@@ -168,6 +168,14 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
           TP_RETURN_IF_ERROR(SetString(snode, path, "store.password_file", &config.store_password_file));
           continue;
         }
+        if (skey.str() == "read_url") {
+          TP_RETURN_IF_ERROR(SetString(snode, path, "store.read_url", &config.store_read_url));
+          continue;
+        }
+        if (skey.str() == "read_max_lag_seconds") {
+          TP_RETURN_IF_ERROR(SetInt(snode, path, "store.read_max_lag_seconds", &config.store_read_max_lag_seconds));
+          continue;
+        }
         if (skey.str() != "url") {
           return Status::InvalidArgument(path + ": unknown option 'store." + std::string(skey.str()) +
                                          "' (see docs/operations.md)");
@@ -247,6 +255,21 @@ Status ValidateConfig(const ServerConfig& c) {
                                      "' is not HOST:PORT with a port (e.g. 10.0.0.5:8080)");
     }
   }
+  if (!c.store_read_url.empty()) {
+    const auto postgres = [](const std::string& url) {
+      return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+    };
+    if (!postgres(c.store_read_url)) {
+      return Status::InvalidArgument("store.read_url must be a postgresql:// URL (a streaming replica), not '" +
+                                     store::RedactUrl(c.store_read_url) + "'");
+    }
+    // An empty store.url may still be given by --store after the file was read; Node::Start
+    // checks the final one.
+    if (!c.store_url.empty() && !postgres(c.store_url)) {
+      return Status::InvalidArgument("store.read_url needs a PostgreSQL store.url (--store postgresql://…)");
+    }
+  }
+  if (c.store_read_max_lag_seconds < 1) return Status::InvalidArgument("store.read_max_lag_seconds must be at least 1");
   if (!c.cluster_secret.empty() && !c.cluster_secret_file.empty()) {
     return Status::InvalidArgument("cluster: set secret or secret_file, not both");
   }

@@ -119,12 +119,27 @@ NodeState::Snapshot NodeState::Get() const {
   if (role_ == NodeRole::kFollower) {
     s.lag_seconds = std::chrono::duration<double>(SteadyClock::now() - committed_seen_at_).count();
   }
+  if (read_replica_) {
+    s.read_replica = true;
+    s.reads_on_replica = reads_on_replica_;
+    s.replica_reachable = replica_reachable_;
+    s.replica_lag_seconds = std::chrono::duration<double>(SteadyClock::now() - replica_current_as_of_).count();
+  }
   return s;
+}
+
+void NodeState::SetReadReplica(bool reads_on_replica, bool reachable, SteadyClock::time_point current_as_of) {
+  std::scoped_lock lock(mu_);
+  read_replica_ = true;
+  reads_on_replica_ = reads_on_replica;
+  replica_reachable_ = reachable;
+  replica_current_as_of_ = current_as_of;
 }
 
 void NodeState::SetRole(NodeRole role, std::int64_t epoch) {
   std::scoped_lock lock(mu_);
   if (role_ != role) committed_seen_at_ = SteadyClock::now();  // a new follower starts current
+  if (role != NodeRole::kFollower) read_replica_ = false;  // only followers read a replica
   role_ = role;
   epoch_ = epoch;
 }
@@ -375,6 +390,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ServerConfig& config, NodeOption
   // a node is single: it takes the store's writer lock, and a second one is refused by it. SQLite
   // and a process's private memory store never have other nodes.
   const std::string url = StoreUrlFor(config);
+  if (!config.store_read_url.empty() && url.rfind("postgres", 0) != 0) {
+    return Status::InvalidArgument("store.read_url (--store-read) needs a PostgreSQL store (--store postgresql://…)");
+  }
   if (!impl->secret.empty() && url.rfind("sqlite:", 0) != 0 && url != "memory:") {
     store::OpenOptions control;  // creates or migrates the schema (an election needs it); no lock
     control.cache_mib = 4;

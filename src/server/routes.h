@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/status.h>
@@ -61,7 +62,19 @@ struct ServerContext {
   // The audit log (writer only; null on followers, whose writer routes are forwarded): changes
   // and sensitive reads are recorded here with RecordAudit.
   privacy::AuditLog* audit = nullptr;
+  // Followers: reads for requests that must see every acknowledged write (WantsFresh), from the
+  // primary database instead of the warm copy or a read replica. Null on a writer: its engine
+  // is fresh.
+  const pipeline::CustomerView* fresh_customers = nullptr;
+  std::function<Result<pipeline::EngineStats>()> fresh_stats;
 };
+
+// `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
+inline constexpr std::string_view kConsistencyHeader = "x-touchpoint-consistency";
+inline bool WantsFresh(const http::Request& req) {
+  const std::string* v = req.Header(kConsistencyHeader);
+  return v != nullptr && *v == "fresh";
+}
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc
 void RegisterTrackingRoutes(Router& router, const ServerContext& context);  // routes_tracking.cc

@@ -17,7 +17,9 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
               [&context](const http::Request& req, const RouteMatch& match) {
                 auto policy = RequestMaskPolicy(context, req, match);
                 if (!policy.ok()) return ResponseFromStatus(policy.status());
-                auto data = context.customers->Find(match.Param("id"));
+                const pipeline::CustomerView* view = context.customers;
+                if (context.fresh_customers != nullptr && WantsFresh(req)) view = context.fresh_customers;
+                auto data = view->Find(match.Param("id"));
                 if (!data.ok()) {
                   if (data.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of
@@ -26,7 +28,7 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
                   }
                   return ResponseFromStatus(data.status());
                 }
-                auto as_of = context.customers->NewestEventAt();
+                auto as_of = view->NewestEventAt();
                 if (!as_of.ok()) return ResponseFromStatus(as_of.status());
                 // No clear value leaves before its reveal is in the audit log.
                 if (Status s = AuditReveal(context, req, match, "customer:" + std::to_string(data->id.value()), *policy);

@@ -31,6 +31,16 @@ std::string Gauges(const ServerContext& context) {
           "Followers: seconds since this node last confirmed the database's committed change point; 0 on a "
           "writer.",
           lag);
+    if (node.read_replica) {
+      std::snprintf(lag, sizeof(lag), "%.3f", node.replica_lag_seconds);
+      Gauge(out, "touchpoint_read_replica_lag_seconds",
+            "Followers with a read replica: seconds since the replica was last seen holding every commit of "
+            "the primary.",
+            lag);
+      Gauge(out, "touchpoint_read_replica_in_use",
+            "Followers with a read replica: 1 while reads go to it, 0 while they go to the primary.",
+            node.reads_on_replica ? "1" : "0");
+    }
   }
   if (context.stats) {
     auto s = context.stats();
@@ -58,6 +68,12 @@ std::string HealthJson(const ServerContext& context) {
                                                : nlohmann::ordered_json(node.writer_address);
   body["committed_seq"] = node.committed_seq;
   body["lag_seconds"] = static_cast<double>(static_cast<std::int64_t>(node.lag_seconds * 1000)) / 1000;
+  if (node.read_replica) {
+    body["read_replica"] = {
+        {"in_use", node.reads_on_replica},
+        {"reachable", node.replica_reachable},
+        {"lag_seconds", static_cast<double>(static_cast<std::int64_t>(node.replica_lag_seconds * 1000)) / 1000}};
+  }
   return body.dump();
 }
 
@@ -79,8 +95,8 @@ void RegisterOpsRoutes(Router& router, const ServerContext& context) {
               Served::kByAnyNode});
 
   router.Add({"GET", "/v1/stats", privacy::Permission::kReadStats,
-              [&context](const http::Request&, const RouteMatch&) {
-                auto s = context.stats();
+              [&context](const http::Request& req, const RouteMatch&) {
+                auto s = context.fresh_stats && WantsFresh(req) ? context.fresh_stats() : context.stats();
                 if (!s.ok()) return ResponseFromStatus(s.status());
                 nlohmann::json body = {
                     {"events", s->events},     {"customers", s->customers}, {"identifiers", s->identifiers},

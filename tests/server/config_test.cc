@@ -174,5 +174,35 @@ TEST_F(ConfigTest, PrivacyTableNamesTheMasterKeyAndTheCheckpointFile) {
   EXPECT_THAT(LoadConfig(Write("[privacy]\naudit_checkpoints = 5\n"), {}), StatusIs(StatusCode::kInvalidArgument));
 }
 
+TEST_F(ConfigTest, StoreTableNamesAReadReplicaAndItsLagLimit) {
+  auto c = LoadConfig(Write("[store]\nurl = \"postgresql://tp@db-1/touchpoint\"\n"
+                            "read_url = \"postgresql://tp@db-2/touchpoint\"\nread_max_lag_seconds = 3\n"),
+                      {});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->store_read_url, "postgresql://tp@db-2/touchpoint");
+  EXPECT_EQ(c->store_read_max_lag_seconds, 3);
+  EXPECT_EQ(ServerConfig{}.store_read_max_lag_seconds, 10) << "the documented default";
+  EXPECT_TRUE(ServerConfig{}.store_read_url.empty()) << "followers read the primary unless told otherwise";
+  // The store URL may still come from --store after the file: only a wrong one is refused here.
+  EXPECT_OK(LoadConfig(Write("[store]\nread_url = \"postgresql://tp@db-2/touchpoint\"\n"), {}));
+  struct Case {
+    const char* toml;
+    const char* expected;
+  } cases[] = {
+      {"[store]\nread_url = \"sqlite:///tmp/x.db\"\n", "must be a postgresql:// URL"},
+      {"[store]\nread_url = \"postgresql://u:pw@db-2/x\"\nurl = \"sqlite:///tmp/x.db\"\n",
+       "needs a PostgreSQL store.url"},
+      {"[store]\nread_max_lag_seconds = 0\n", "read_max_lag_seconds must be at least 1"},
+      {"[store]\nread_url = 5\n", "'store.read_url' must be a string"},
+  };
+  for (const auto& k : cases) {
+    auto r = LoadConfig(Write(k.toml), {});
+    EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument)) << k.toml;
+    EXPECT_THAT(r.status().message(), HasSubstr(k.expected)) << k.toml;
+  }
+  auto redacted = LoadConfig(Write("[store]\nread_url = \"mysql://u:secretpw@db-2/x\"\n"), {});
+  EXPECT_THAT(redacted.status().message(), ::testing::Not(HasSubstr("secretpw"))) << "passwords never shown";
+}
+
 }  // namespace
 }  // namespace touchpoint::server

@@ -75,7 +75,8 @@ bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
 
 class ClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override { Init("memory"); }
+  void SetUp() override { Init(Backend()); }
+  virtual std::string Backend() const { return "memory"; }
 
   // A fresh shared database: a named memory store, or a PostgreSQL database of the test server
   // (skips without one).
@@ -237,6 +238,55 @@ TEST_F(WriterFollowerTest, TheFollowerReadsWhatTheWriterCommitted) {
   HttpResponse stats = Get(follower_->port(), "/v1/stats", Role::kAdmin);
   ASSERT_EQ(stats.status, 200) << stats.body;
   EXPECT_EQ(json::parse(stats.body)["events"], Events());
+}
+
+// The same writer and follower on PostgreSQL, where the follower answers customer reads from its
+// warm copy (server/replica_internal.h), fed by the database's change feed.
+class PgWriterFollowerTest : public WriterFollowerTest {
+ protected:
+  std::string Backend() const override { return "postgres"; }
+};
+
+TEST_F(PgWriterFollowerTest, TheWarmCopyAnswersAsTheWritersMemory) {
+  ASSERT_EQ(Post(writer_->port(), "/v1/batch", Batch("u-a", "a@example.com", 0, 3), Role::kIngest).status, 200);
+  ASSERT_EQ(Post(writer_->port(), "/v1/batch", Batch("u-b", "b@example.com", 0, 2), Role::kIngest).status, 200);
+  // u-c shares u-a's e-mail: the two customers merge (the copy must follow merges too).
+  ASSERT_EQ(Post(writer_->port(), "/v1/batch", Batch("u-c", "a@example.com", 10, 1), Role::kIngest).status, 200);
+  for (const std::string ref : {"user:u-a", "user:u-b", "user:u-c", "email:a@example.com"}) {
+    SCOPED_TRACE(ref);
+    HttpResponse w = Get(writer_->port(), "/v1/customers/" + ref, Role::kAdmin);
+    ASSERT_EQ(w.status, 200) << w.body;
+    // The copy trails the database by one poll at most: wait for it, then it must be identical.
+    EXPECT_TRUE(Eventually([&] {
+      return json::parse(Get(follower_->port(), "/v1/customers/" + ref, Role::kAdmin).body, nullptr, false) ==
+             json::parse(w.body);
+    })) << "writer: " << w.body << "\nfollower: " << Get(follower_->port(), "/v1/customers/" + ref, Role::kAdmin).body;
+  }
+  EXPECT_EQ(json::parse(Get(follower_->port(), "/v1/customers/user:u-c", Role::kAdmin).body)["id"],
+            json::parse(Get(follower_->port(), "/v1/customers/user:u-a", Role::kAdmin).body)["id"])
+      << "merged";
+  EXPECT_THAT(Get(follower_->port(), "/v1/customers/user:u-a", Role::kAgent).body, Not(HasSubstr("a@example.com")));
+  EXPECT_EQ(Get(follower_->port(), "/v1/customers/user:nobody", Role::kAdmin).status, 404);
+}
+
+TEST_F(PgWriterFollowerTest, AFreshReadSeesAWriteAtOnce) {
+  const testing::HttpHeaders fresh{{"X-Touchpoint-Consistency", "fresh"}};
+  for (int i = 0; i < 5; ++i) {
+    const std::string user = "u-fresh-" + std::to_string(i);
+    ASSERT_EQ(Post(follower_->port(), "/v1/batch", Batch(user, user + "@example.com", 0, 1), Role::kIngest).status,
+              200);
+    // Right after the 200, without waiting for the warm copy: read from the primary.
+    HttpClient client(follower_->port());
+    testing::HttpHeaders headers = test::BearerAuth(Key(Role::kAdmin));
+    headers.insert(headers.end(), fresh.begin(), fresh.end());
+    auto r = client.Get("/v1/customers/user:" + user, headers);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_THAT(r->body, HasSubstr(user + "@example.com"));
+    auto stats = client.Get("/v1/stats", headers);
+    ASSERT_OK(stats);
+    EXPECT_EQ(json::parse(stats->body)["events"], Events());
+  }
 }
 
 TEST_F(WriterFollowerTest, RoutesThatNeedTheEngineAreForwarded) {
@@ -511,6 +561,12 @@ TEST_F(NodeTest, ClusterSettingsAreCheckedAtStart) {
   auto anywhere = Node::Start(config_, Fast());
   EXPECT_THAT(anywhere.status(), testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(anywhere.status().message(), HasSubstr("advertise"));
+  // A read replica is for followers of a PostgreSQL store only.
+  config_.listen = "127.0.0.1:0";
+  config_.store_read_url = "postgresql://tp@replica/touchpoint";
+  auto replica_of_memory = Node::Start(config_, Fast());
+  EXPECT_THAT(replica_of_memory.status(), testing::StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(replica_of_memory.status().message(), HasSubstr("read_url"));
 }
 
 }  // namespace

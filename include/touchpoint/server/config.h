@@ -21,6 +21,13 @@ struct ServerConfig {
   // [store] password_file (or the global --store-password-file): the database password, read at
   // start (core/secret_file.h: a private file); empty: PGPASSWORD or ~/.pgpass.
   std::string store_password_file;
+  // [store] read_url (--store-read): a PostgreSQL streaming replica of store_url that followers
+  // read from (their warm copy's feed and the store-wide counts); empty: they read the primary.
+  // Requests with `X-Touchpoint-Consistency: fresh` still read the primary.
+  std::string store_read_url;
+  // [store] read_max_lag_seconds: a read replica further behind than this is not read (the
+  // primary is, until it has caught up).
+  int store_read_max_lag_seconds = 10;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free port
   int io_threads = 2;
   int worker_threads = 16;

@@ -47,6 +47,13 @@ class NodeState {
     std::string writer_address;      // the current writer's internal address; empty: none known
     std::int64_t committed_seq = 0;  // the last change point this node saw (store/cluster.h)
     double lag_seconds = 0;          // followers: age of that sighting; writer and single: 0
+    // Followers with a read replica ([store] read_url): whether reads go to it now (else to the
+    // primary), whether it answered its last reading, and how far it trails the primary (an
+    // upper bound: the time since it was last seen holding every commit of the primary).
+    bool read_replica = false;  // one is configured
+    bool reads_on_replica = false;
+    bool replica_reachable = false;
+    double replica_lag_seconds = 0;
   };
   Snapshot Get() const;
 
@@ -56,6 +63,9 @@ class NodeState {
   void SetWriter(std::string address);
   // The database's committed change point, just read: the follower is current up to now.
   void SawCommitted(std::int64_t seq);
+  // A follower's warm copy (server/replica_internal.h) reporting on its read replica:
+  // `current_as_of` is when the replica was last known to hold every commit of the primary.
+  void SetReadReplica(bool reads_on_replica, bool reachable, std::chrono::steady_clock::time_point current_as_of);
 
   // Called by a writer's routes when a commit failed (fenced, or the database went away): the
   // engine refuses writes from then on, so the node steps down (and may be elected again with a
@@ -73,6 +83,10 @@ class NodeState {
   std::int64_t committed_seq_ = 0;                           // guarded by mu_
   std::chrono::steady_clock::time_point committed_seen_at_;  // guarded by mu_
   std::function<void(const Status&)> on_failure_;            // guarded by mu_
+  bool read_replica_ = false;                                // guarded by mu_
+  bool reads_on_replica_ = false;                            // guarded by mu_
+  bool replica_reachable_ = false;                           // guarded by mu_
+  std::chrono::steady_clock::time_point replica_current_as_of_;  // guarded by mu_
 };
 
 struct NodeOptions {
