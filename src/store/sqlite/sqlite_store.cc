@@ -27,7 +27,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -177,6 +177,7 @@ CREATE TABLE segments(
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
 )sql",
+    "SELECT 1  -- 5: PostgreSQL's event chunks (chunks here since version 2)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
