@@ -1,5 +1,6 @@
 // The write path's bulk append, per backend: one transaction of N events (the engine's commit
-// batch), as EventLog::Append writes it — SQLite's compressed chunks, PostgreSQL's COPY. The
+// batch), as EventLog::Append writes it — compressed chunks on both (store/chunk/event_chunk.h;
+// PostgreSQL's sent by binary COPY), encoded inside Append here (the engine encodes ahead). The
 // PostgreSQL cases need TP_BENCH_PG_URL (a database the benchmark may fill; bench/store/
 // pg_vs_sqlite.sh starts a durable throwaway server and sets it) and are skipped otherwise.
 #include <benchmark/benchmark.h>

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -10,7 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
 #include <touchpoint/store/copy.h>
+#include <touchpoint/store/event_log.h>
 #include <touchpoint/store/open.h>
 
 #include "cli/cli_util.h"
@@ -165,6 +168,28 @@ int RunMigrate(const MigrateArgs& a) {
   return kExitOk;
 }
 
+// store events: the event log as NDJSON, oldest first, whatever the backend's stored layout
+// (SQLite and PostgreSQL keep compressed chunks that SQL alone cannot read).
+int RunEvents(const std::string& data_dir, std::int64_t from_seq) {
+  auto store = OpenReadOnly(data_dir);
+  if (!store.ok()) return Fail(store.status());
+  std::string line;
+  Status s = (*store)->Get<store::EventLog>().ScanFrom(from_seq, [&](store::EventRecord&& e) {
+    nlohmann::ordered_json j = {{"seq", e.seq},
+                                {"message_id", std::move(e.message_id)},
+                                {"customer", e.customer.value()},
+                                {"timestamp", e.timestamp},
+                                {"kind", static_cast<int>(e.kind)},
+                                {"name", std::move(e.name)},
+                                {"body", std::move(e.body)}};
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line.push_back('\n');
+    return std::fwrite(line.data(), 1, line.size(), stdout) == line.size();
+  });
+  if (!s.ok()) return Fail(s);
+  return std::fflush(stdout) == 0 ? kExitOk : Fail(Status::Unavailable("write to stdout failed"));
+}
+
 }  // namespace
 
 void RegisterStoreMigrateCommand(CLI::App& app, int* exit_code) {
@@ -178,6 +203,15 @@ void RegisterStoreMigrateCommand(CLI::App& app, int* exit_code) {
       ->required();
   migrate->add_option("--batch", args->batch, "Rows per target transaction")->check(CLI::Range(1, 10'000'000));
   migrate->callback([args, exit_code] { *exit_code = RunMigrate(*args); });
+
+  auto events_data = std::make_shared<std::string>(DefaultDataDir());
+  auto events_from = std::make_shared<std::int64_t>(1);
+  CLI::App* events = store->add_subcommand(
+      "events", "Print the stored events as NDJSON, oldest first: seq, message_id, customer, timestamp, kind, "
+                "name, body (the accepted record); read-only");
+  events->add_option("--data", *events_data, "Data directory (when --store is not given)");
+  events->add_option("--from-seq", *events_from, "First seq to print")->check(CLI::Range(std::int64_t{1}, INT64_MAX));
+  events->callback([=] { *exit_code = RunEvents(*events_data, *events_from); });
 }
 
 }  // namespace touchpoint::cli

@@ -264,25 +264,38 @@ def start_cluster(env, url, count):
     return nodes
 
 
+def stored_events(env, db):
+    """The stored event log, oldest first, as `touchpoint store events` reads it (the events are
+    compressed chunks in the database: SQL alone cannot read them)."""
+    r = env.tp("--store", env.base + "/" + db, "store", "events", "--data", env.work)
+    return [json.loads(line) for line in r.stdout.splitlines() if line]
+
+
 def check_store(env, db, acked, label):
-    """Every acknowledged event stored exactly once; nothing stored twice; epochs in order."""
-    dup = env.psql(db, "SELECT count(*) FROM (SELECT message_id FROM events GROUP BY 1 HAVING count(*) > 1) d")
-    check(dup == "0", f"{label}: no message id is stored twice")
-    env.psql(db, "CREATE TABLE IF NOT EXISTS acked(message_id text)")
-    env.psql(db, "TRUNCATE acked")
-    env.psql(db, "COPY acked FROM STDIN", stdin="\n".join(acked) + "\n")
-    missing = env.psql(db, "SELECT count(*) FROM acked a WHERE NOT EXISTS "
-                           "(SELECT 1 FROM events e WHERE e.message_id = a.message_id)")
-    check(missing == "0", f"{label}: all {len(acked)} acknowledged events are stored (missing: {missing})")
-    backwards = env.psql(db, "SELECT count(*) FROM (SELECT epoch, lag(epoch) OVER (ORDER BY seq) AS prev "
-                             "FROM events) t WHERE epoch < prev")
+    """Every acknowledged event stored exactly once; nothing stored twice; epochs in order.
+
+    Each event_chunks row is one commit's run of events (seq first_seq .. first_seq + n - 1) and
+    carries the epoch of the writer that committed it."""
+    events = stored_events(env, db)
+    ids = [e["message_id"] for e in events]
+    stored = set(ids)
+    check(len(stored) == len(ids), f"{label}: no message id is stored twice ({len(ids) - len(stored)} duplicates)")
+    missing = sum(1 for m in set(acked) if m not in stored)
+    check(missing == 0, f"{label}: all {len(acked)} acknowledged events are stored (missing: {missing})")
+    in_chunks = env.psql(db, "SELECT coalesce(sum(n), 0) FROM event_chunks")
+    gaps = env.psql(db, "SELECT count(*) FROM (SELECT first_seq, lag(first_seq + n) OVER (ORDER BY first_seq) AS "
+                        "expected FROM event_chunks) t WHERE first_seq <> coalesce(expected, 1)")
+    check(in_chunks == str(len(events)) and gaps == "0" and [e["seq"] for e in events] == list(range(1, len(events) + 1)),
+          f"{label}: the log reads back whole: seq 1..{len(events)} without gaps ({in_chunks} events in chunks)")
+    backwards = env.psql(db, "SELECT count(*) FROM (SELECT epoch, lag(epoch) OVER (ORDER BY first_seq) AS prev "
+                             "FROM event_chunks) t WHERE epoch < prev")
     check(backwards == "0", f"{label}: epochs never go down along the event log (one writer per epoch)")
-    orphan = env.psql(db, "SELECT count(DISTINCT epoch) FROM events e WHERE NOT EXISTS "
+    orphan = env.psql(db, "SELECT count(DISTINCT epoch) FROM event_chunks e WHERE NOT EXISTS "
                           "(SELECT 1 FROM tp_elections x WHERE x.epoch = e.epoch)")
     check(orphan == "0", f"{label}: every commit's epoch was won in an election")
-    epochs = env.psql(db, "SELECT count(DISTINCT epoch) FROM events")
-    print(f"  events: {env.psql(db, 'SELECT count(*) FROM events')}, epochs that committed: {epochs}, "
-          f"elections: {env.psql(db, 'SELECT count(*) FROM tp_elections')}")
+    epochs = env.psql(db, "SELECT count(DISTINCT epoch) FROM event_chunks")
+    print(f"  events: {len(events)} in {env.psql(db, 'SELECT count(*) FROM event_chunks')} chunks, "
+          f"epochs that committed: {epochs}, elections: {env.psql(db, 'SELECT count(*) FROM tp_elections')}")
 
 
 def check_follower_reads(env, url, nodes, load, sample=40):
@@ -321,7 +334,8 @@ def check_profiles(env, url, db, users, sample=60):
     """Profiles served from the database equal those rebuilt from the stored events."""
     events = os.path.join(env.work, f"{db}.ndjson")
     with open(events, "w") as f:
-        f.write(env.psql(db, "SELECT body FROM events ORDER BY seq") + "\n")
+        for e in stored_events(env, db):
+            f.write(e["body"] + "\n")
     rebuilt = os.path.join(env.work, f"{db}-rebuilt")
     env.tp("ingest", "--no-text", "--data", rebuilt, events)
     rnd = random.Random(7)
@@ -410,8 +424,8 @@ def scenario_sigstop(env, args):
     check(bool(stepped_down), "the old writer, woken up, stepped down to follower")
     time.sleep(2)
     load.stop()
-    late = env.psql("tp_fault_stop", f"SELECT count(*) FROM events WHERE epoch = {old_epoch} AND seq > "
-                                     f"(SELECT coalesce(min(seq), 9223372036854775807) FROM events "
+    late = env.psql("tp_fault_stop", f"SELECT count(*) FROM event_chunks WHERE epoch = {old_epoch} AND first_seq > "
+                                     f"(SELECT coalesce(min(first_seq), 9223372036854775807) FROM event_chunks "
                                      f"WHERE epoch > {old_epoch})")
     check(late == "0", "the frozen writer committed nothing after the new epoch began")
     for n in nodes:

@@ -1,4 +1,4 @@
-#include "store/sqlite/event_chunk.h"
+#include <touchpoint/store/chunk/event_chunk.h>
 
 #include <gtest/gtest.h>
 

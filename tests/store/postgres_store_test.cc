@@ -45,6 +45,15 @@ Status AppendOne(Store& s, int i) {
   return txn->Commit();
 }
 
+// Turns a database of the current schema into one of schema 6 (events one row each, as
+// versions 1–6 stored them on PostgreSQL), with the event rows `insert_events` adds.
+std::string BackToSchema6(const std::string& insert_events = "") {
+  return "DROP TABLE event_chunks; CREATE TABLE events(seq bigint PRIMARY KEY, hash_hi bigint NOT NULL, "
+         "hash_lo bigint NOT NULL, message_id text NOT NULL, customer_id bigint NOT NULL, ts bigint NOT NULL, "
+         "kind smallint NOT NULL, name text NOT NULL, body text NOT NULL, epoch bigint NOT NULL DEFAULT 0); " +
+         insert_events + "; UPDATE schema_version SET version = 6";
+}
+
 TEST(PostgresStoreTest, WrongPasswordAndMissingDatabaseAreClearErrorsThatNeverShowThePassword) {
   TP_PG_DATABASE_OR_SKIP(db);
   ASSERT_OK(db->Exec("DO $$ BEGIN CREATE ROLE tp_password_user LOGIN PASSWORD 'right-horse'; "
@@ -83,9 +92,9 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   { ASSERT_OK(Open(db->url()).status()); }
   EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), std::to_string(postgres::CurrentSchemaVersion()));
 
-  // An installation of schema 3 (before jobs and segments, users and sessions): readers refuse,
-  // a writer migrates.
-  ASSERT_OK(db->Exec("DROP TABLE jobs; DROP TABLE segments; DROP TABLE users; DROP TABLE teams; "
+  // An installation of schema 3 (before jobs and segments, users and sessions, event chunks):
+  // readers refuse, a writer migrates.
+  ASSERT_OK(db->Exec(BackToSchema6() + "; DROP TABLE jobs; DROP TABLE segments; DROP TABLE users; DROP TABLE teams; "
                      "DROP TABLE team_supervisors; DROP TABLE sessions; UPDATE schema_version SET version = 3"));
   OpenOptions ro;
   ro.read_only = true;
@@ -97,6 +106,7 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   EXPECT_EQ((*writer)->schema_version(), postgres::CurrentSchemaVersion());
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM jobs"), "0");
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM users"), "0");
+  EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM event_chunks"), "0");
   writer->reset();
 
   ASSERT_OK(db->Exec("UPDATE schema_version SET version = 99"));
@@ -109,6 +119,76 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   auto no_schema = Open(empty->url(), ro);
   EXPECT_THAT(no_schema.status(), StatusIs(StatusCode::kFailedPrecondition));
   EXPECT_NE(no_schema.status().message().find("no Touchpoint schema"), std::string::npos);
+}
+
+TEST(PostgresStoreTest, Schema6EventRowsMoveIntoChunksWithTheirSeqEpochAndEveryField) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  { ASSERT_OK(Open(db->url()).status()); }
+  // 5,000 events of epoch 1 (more than one chunk holds), then 10 of epoch 2; one body with the
+  // characters COPY text escapes.
+  ASSERT_OK(db->Exec(BackToSchema6(
+      "INSERT INTO events SELECT g, g, -g, 'm-' || g, g % 7, 1700000000000 + g, 1 + g % 4, "
+      "CASE WHEN g % 3 = 0 THEN '' ELSE 'Order Completed' END, "
+      "CASE WHEN g = 42 THEN E'{\"t\":\"tab\\there\\nnew \u00fc\"}' ELSE '{\"i\":' || g || '}' END, "
+      "CASE WHEN g <= 5000 THEN 1 ELSE 2 END FROM generate_series(1, 5010) g")));
+  std::string body42;
+  {
+    auto writer = Open(db->url());
+    ASSERT_OK(writer.status());
+    EXPECT_EQ((*writer)->schema_version(), postgres::CurrentSchemaVersion());
+    EventLog& log = (*writer)->Get<EventLog>();
+    EXPECT_EQ(*log.Count(), 5010);
+    EXPECT_EQ(*log.LastSeq(), 5010);
+    std::int64_t next = 1;
+    bool same = true;
+    ASSERT_OK(log.ScanFrom(1, [&](EventRecord&& e) {
+      const std::int64_t g = next++;
+      same = same && e.seq == g && e.hash == MessageHash{static_cast<std::uint64_t>(g), static_cast<std::uint64_t>(-g)} &&
+             e.message_id == "m-" + std::to_string(g) && e.customer == CustomerId(g % 7) &&
+             e.timestamp == 1'700'000'000'000 + g && e.kind == static_cast<EventKind>(1 + g % 4) &&
+             e.name == (g % 3 == 0 ? "" : "Order Completed");
+      if (g == 42) body42 = e.body;
+      else same = same && e.body == "{\"i\":" + std::to_string(g) + "}";
+      return true;
+    }));
+    EXPECT_TRUE(same) << "every field of every event is kept";
+    EXPECT_EQ(next, 5011);
+    int hashes = 0;
+    ASSERT_OK(log.ScanHashes([&](const MessageHash&) { ++hashes; }));
+    EXPECT_EQ(hashes, 5010);
+    EXPECT_OK(AppendOne(**writer, 9000)) << "new events follow the migrated ones";
+    EXPECT_EQ(*log.LastSeq(), 5011);
+  }
+  EXPECT_EQ(body42, "{\"t\":\"tab\there\nnew \xc3\xbc\"}");
+  EXPECT_EQ(*db->QueryValue("SELECT to_regclass('events') IS NULL"), "t") << "the row table is dropped";
+  // A chunk never spans two epochs: the per-event epoch survives as the chunk's.
+  EXPECT_EQ(*db->QueryValue("SELECT string_agg(epoch || ':' || total, ',' ORDER BY epoch) FROM "
+                            "(SELECT epoch, sum(n) AS total FROM event_chunks WHERE first_seq <= 5010 GROUP BY epoch) t"),
+            "1:5000,2:10");
+}
+
+TEST(PostgresStoreTest, TwoUnfencedStoresCannotNumberEventsTwice) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  // Neither holds the writer lock (tools, tests): both start numbering at 1. The second commit
+  // must fail rather than store a chunk over the first one's seqs.
+  auto a = Open(db->url());
+  ASSERT_OK(a.status());
+  auto b = Open(db->url());
+  ASSERT_OK(b.status());
+  {
+    auto txn = (*a)->Begin();
+    ASSERT_OK(txn.status());
+    std::vector<EventRecord> three{Event(1), Event(2), Event(3)};
+    ASSERT_OK((*a)->Get<EventLog>().Append(**txn, three));
+    ASSERT_OK((*txn)->Commit());
+  }
+  Status second = AppendOne(**b, 4);
+  EXPECT_FALSE(second.ok());
+  EXPECT_EQ(*(*a)->Get<EventLog>().Count(), 3);
+  // Nor can a chunk start inside another's range (seq 2 of the chunk 1–3).
+  EXPECT_FALSE(db->Exec("INSERT INTO event_chunks SELECT 2, 1, codec, raw_size, min_ts, max_ts, epoch, hashes, data "
+                        "FROM event_chunks WHERE first_seq = 1")
+                   .ok());
 }
 
 TEST(PostgresStoreTest, OneWriterAtATimeAndTheSecondIsToldWhoHoldsTheLock) {
@@ -130,7 +210,7 @@ TEST(PostgresStoreTest, OneWriterAtATimeAndTheSecondIsToldWhoHoldsTheLock) {
   ASSERT_OK(third.status()) << "released when the first writer closes";
   EXPECT_OK(AppendOne(**third, 2));
   // Every commit records its writer's epoch: the second writer's is the later one.
-  EXPECT_EQ(*db->QueryValue("SELECT count(DISTINCT epoch) FROM events"), "2");
+  EXPECT_EQ(*db->QueryValue("SELECT count(DISTINCT epoch) FROM event_chunks"), "2");
 }
 
 TEST(PostgresStoreTest, AFencedWriterCommitsNothingOnceANewEpochBegan) {

@@ -167,6 +167,41 @@ CopyRows& CopyRows::Text(std::string_view v) {
   return *this;
 }
 
+BinaryCopyRows::BinaryCopyRows() {
+  // Signature, flags (no OIDs), header extension length.
+  static constexpr char kSignature[] = "PGCOPY\n\377\r\n";
+  buf_.append(kSignature, sizeof kSignature);  // 11 bytes: the 10 above and their NUL
+  Put(4, 0);
+  Put(4, 0);
+}
+
+void BinaryCopyRows::Put(int bytes, std::uint64_t v) {
+  for (int i = bytes - 1; i >= 0; --i) buf_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+BinaryCopyRows& BinaryCopyRows::Row(int fields) {
+  Put(2, static_cast<std::uint64_t>(fields));
+  ++rows_;
+  return *this;
+}
+
+BinaryCopyRows& BinaryCopyRows::Field(int bytes, std::uint64_t v) {
+  Put(4, static_cast<std::uint64_t>(bytes));
+  Put(bytes, v);
+  return *this;
+}
+
+BinaryCopyRows& BinaryCopyRows::Bytes(std::string_view v) {
+  Put(4, v.size());
+  buf_.append(v);
+  return *this;
+}
+
+std::string_view BinaryCopyRows::Finish() {
+  Put(2, 0xffff);  // -1: no more tuples
+  return buf_;
+}
+
 Result<std::unique_ptr<Conn>> Conn::Connect(const ConnectOptions& options) {
   const std::string timeout = std::to_string(options.connect_timeout_seconds);
   std::vector<const char*> keys{"dbname", "application_name", "connect_timeout"};
@@ -224,7 +259,7 @@ Status Conn::Error(std::string_view what, const PGresult* result) const {
   const std::string sqlstate = state ? state : "";
   std::string text = std::string(what) + ": " + msg;
   if (PQstatus(conn_) != CONNECTION_OK) return Status::Unavailable(text);
-  if (sqlstate == "23505") return Status::AlreadyExists(text);
+  if (sqlstate == "23505" || sqlstate == "23P01") return Status::AlreadyExists(text);  // unique, exclusion
   // 08 connection, 40 serialisation/deadlock, 53 resources, 55P03 lock not available, 57 operator
   // intervention (shutdown, idle-session timeout).
   if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("40", 0) == 0 || sqlstate.rfind("53", 0) == 0 ||
@@ -244,10 +279,10 @@ Result<PgResult> Conn::Run(const std::string& sql) {
 
 Status Conn::Exec(const std::string& sql) { return Run(sql).status(); }
 
-Result<PgResult> Conn::Query(const std::string& sql, const Params& params) {
+Result<PgResult> Conn::Query(const std::string& sql, const Params& params, bool binary) {
   if (!in_txn() && !EnsureConnected()) return Error("reconnect");
   const auto ptrs = params.Pointers();
-  PgResult r(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, ptrs.data(), nullptr, nullptr, 0));
+  PgResult r(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, ptrs.data(), nullptr, nullptr, binary ? 1 : 0));
   const ExecStatusType st = PQresultStatus(r.raw());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error("query failed", r.raw());
   return r;
@@ -286,7 +321,7 @@ Status Conn::CopyIn(const std::string& copy_sql, std::string_view data) {
 }
 
 Status Conn::Scan(const std::string& select_sql, const Params& params,
-                  const std::function<bool(const PgResult&, int row)>& fn, int batch) {
+                  const std::function<bool(const PgResult&, int row)>& fn, int batch, bool binary) {
   const bool own_txn = !in_txn();
   if (own_txn) TP_RETURN_IF_ERROR(Exec("BEGIN READ ONLY"));
   const std::string cursor = "tp_scan_" + std::to_string(++cursor_counter_);
@@ -294,7 +329,7 @@ Status Conn::Scan(const std::string& select_sql, const Params& params,
     TP_RETURN_IF_ERROR(Query("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + select_sql, params).status());
     const std::string fetch = "FETCH " + std::to_string(batch) + " FROM " + cursor;
     for (;;) {
-      TP_ASSIGN_OR_RETURN(PgResult r, Query(fetch));
+      TP_ASSIGN_OR_RETURN(PgResult r, Query(fetch, {}, binary));
       const int n = r.rows();
       for (int i = 0; i < n; ++i) {
         if (!fn(r, i)) return Status::Ok();

@@ -54,6 +54,17 @@ class PgResult {
     std::from_chars(v.data(), v.data() + v.size(), out);
     return out;
   }
+  // A bigint, integer or smallint of a result in binary format (network byte order).
+  std::int64_t BinaryInt(int row, int col) const {
+    std::string_view v = Get(row, col);
+    std::uint64_t u = 0;
+    for (char c : v) u = (u << 8) | static_cast<unsigned char>(c);
+    if (v.size() < 8 && !v.empty()) {  // sign-extend integer and smallint
+      const unsigned bits = static_cast<unsigned>(v.size()) * 8;
+      if ((u >> (bits - 1)) & 1) u |= ~std::uint64_t{0} << bits;
+    }
+    return static_cast<std::int64_t>(u);
+  }
   double Real(int row, int col) const {
     std::string_view v = Get(row, col);
     double out = 0;
@@ -144,6 +155,30 @@ class CopyRows {
   bool first_ = true;
 };
 
+// Rows for COPY … FROM STDIN (FORMAT binary): a header, tuples of big-endian integers and raw
+// bytes, a trailer. For bytea columns: the server copies the bytes as they come (text format
+// would double them in hex and make the server decode every byte).
+class BinaryCopyRows {
+ public:
+  BinaryCopyRows();
+  // Starts a row of `fields` values; the caller adds exactly that many.
+  BinaryCopyRows& Row(int fields);
+  BinaryCopyRows& Int8(std::int64_t v) { return Field(8, static_cast<std::uint64_t>(v)); }
+  BinaryCopyRows& Int4(std::int32_t v) { return Field(4, static_cast<std::uint32_t>(v)); }
+  BinaryCopyRows& Int2(std::int16_t v) { return Field(2, static_cast<std::uint16_t>(v)); }
+  BinaryCopyRows& Bytes(std::string_view v);
+  // The data to send, trailer included (call once, after the last row).
+  std::string_view Finish();
+  std::int64_t rows() const { return rows_; }
+  bool empty() const { return rows_ == 0; }
+
+ private:
+  BinaryCopyRows& Field(int bytes, std::uint64_t v);
+  void Put(int bytes, std::uint64_t v);
+  std::string buf_;
+  std::int64_t rows_ = 0;
+};
+
 // Text made valid for a UTF8 database (as CopyRows does): NULs dropped, bad sequences → U+FFFD.
 std::string CleanText(std::string_view v);
 
@@ -199,8 +234,8 @@ class Conn {
   Status Exec(const std::string& sql);
   // `sql` (several statements allowed, no parameters); the last statement's rows.
   Result<PgResult> Run(const std::string& sql);
-  // One statement with text parameters; rows in text format.
-  Result<PgResult> Query(const std::string& sql, const Params& params = {});
+  // One statement with text parameters; rows in text format (binary format when `binary`).
+  Result<PgResult> Query(const std::string& sql, const Params& params = {}, bool binary = false);
   // A single bigint (0 when there is no row or it is NULL).
   Result<std::int64_t> QueryInt(const std::string& sql, const Params& params = {});
   // COPY `copy_sql` (… FROM STDIN) with `rows` (text format, as CopyRows writes them).
@@ -209,9 +244,10 @@ class Conn {
     return rows.empty() ? Status::Ok() : CopyIn(copy_sql, std::string_view(rows.data()));
   }
   // Streams the rows of `select_sql` to `fn` through a cursor, `batch` rows per FETCH, inside
-  // the open transaction or a read-only one of its own. `fn` returns false to stop.
+  // the open transaction or a read-only one of its own. `fn` returns false to stop. `binary`:
+  // rows in binary format (bytea as raw bytes; read integers with PgResult::BinaryInt).
   Status Scan(const std::string& select_sql, const Params& params,
-              const std::function<bool(const PgResult&, int row)>& fn, int batch = 5000);
+              const std::function<bool(const PgResult&, int row)>& fn, int batch = 5000, bool binary = false);
 
   // A transaction block: BEGIN/COMMIT/ROLLBACK and whether one is open.
   Status Begin() { return Exec("BEGIN"); }

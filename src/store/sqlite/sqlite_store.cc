@@ -24,14 +24,14 @@
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/sqlite.h>
 
+#include <touchpoint/store/chunk/event_chunk.h>
 #include "store/sqlite/db.h"
-#include "store/sqlite/event_chunk.h"
 #include "store/sqlite/writer_lock.h"
 
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -125,7 +125,7 @@ CREATE TABLE api_keys(
   created_at INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL DEFAULT 0);
 )sql",
-    // 2: the event log moves into compressed chunks (store/sqlite/event_chunk.h); the code step
+    // 2: the event log moves into compressed chunks (store/chunk/event_chunk.h); the code step
     // copies version-1 rows over and drops the old table.
     R"sql(
 CREATE TABLE event_chunks(
@@ -239,6 +239,7 @@ CREATE TABLE signing_keys(
   public_key TEXT NOT NULL,
   created_at INTEGER NOT NULL);
 )sql",
+    "SELECT 1  -- 7: PostgreSQL's event chunks (chunks here since version 2)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -382,22 +383,6 @@ class SqliteEventLog final : public EventLog {
   }
 
  private:
-  // Calls fn for each run of events that makes one chunk (by count and raw size).
-  template <typename Span, typename Fn>
-  static Status ForEachChunk(Span events, Fn&& fn) {
-    size_t begin = 0;
-    size_t bytes = 0;
-    for (size_t i = 0; i < events.size(); ++i) {
-      bytes += events[i].body.size() + events[i].message_id.size() + events[i].name.size() + 16;
-      if (i + 1 - begin == kMaxChunkEvents || bytes >= kMaxChunkRawBytes || i + 1 == events.size()) {
-        TP_RETURN_IF_ERROR(fn(events.subspan(begin, i + 1 - begin)));
-        begin = i + 1;
-        bytes = 0;
-      }
-    }
-    return Status::Ok();
-  }
-
   // Writes `events` as one chunk numbered from *seq (encoded ahead by Prepare when `encoded` is
   // given and matches); advances *seq.
   Status InsertChunk(std::span<EventRecord> events, const EncodedChunk* encoded, std::int64_t* seq) {

@@ -1,10 +1,10 @@
-#include "store/sqlite/event_chunk.h"
+#include <touchpoint/store/chunk/event_chunk.h>
 
 #include <zstd.h>
 
 #include <cstring>
 
-namespace touchpoint::store::sqlite {
+namespace touchpoint::store {
 namespace {
 
 // LEB128 varints, written by hand: a dozen lines, and no Debian library offers them alone.
@@ -174,4 +174,4 @@ Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::in
   return Status::Ok();
 }
 
-}  // namespace touchpoint::store::sqlite
+}  // namespace touchpoint::store
