@@ -254,6 +254,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                        [self = this->shared_from_this()](beast::error_code, size_t) {
                          beast::error_code ignored;
                          self->Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                         self->drain_raw_ = true;
                          self->LingerClose();
                        });
       return;
@@ -574,15 +575,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void DrainSome() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kLingerDrainLimit) {
-                                self->Close();
-                                return;
-                              }
-                              self->DrainSome();
-                            });
+    auto on_read = [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kLingerDrainLimit) {
+        self->Close();
+        return;
+      }
+      self->DrainSome();
+    };
+    // After a failed TLS handshake there is no TLS session to read through: drain the socket.
+    if (drain_raw_) {
+      Lowest().async_read_some(buffer_.prepare(64 * 1024), std::move(on_read));
+    } else {
+      stream_.async_read_some(buffer_.prepare(64 * 1024), std::move(on_read));
+    }
   }
 
   void Close() {
@@ -604,6 +610,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = true;
   int version_ = 11;
   size_t drained_ = 0;
+  bool drain_raw_ = false;  // LingerClose reads the TCP socket, not the (failed) TLS session
   Clock::time_point idle_deadline_;
   const std::string remote_address_;
   const uint16_t remote_port_;
