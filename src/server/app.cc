@@ -113,6 +113,7 @@ class App::Impl {
   std::unique_ptr<PooledCustomerView> reader_view;
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<DpLedger> dp_ledger;  // writer: the DP budget's ledger (its own connection)
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   ServerContext context;  // what the handlers use; filled before the routes are registered
@@ -298,6 +299,7 @@ void App::Impl::Stop() {
   job_reader.reset();
   segments.reset();
   segments_store.reset();
+  dp_ledger.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -342,6 +344,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .customers = &engine,
                           .stats = [&engine]() -> Result<pipeline::EngineStats> { return engine.Stats(); },
                           .node = node};
+  TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
+  dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
+  context.dp = dp_ledger.get();
   return Status::Ok();
 }
 

@@ -2,9 +2,12 @@
 // routes_<module>.cc each; see the top of router.h for adding one).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/status.h>
@@ -26,12 +29,32 @@ namespace spdlog {
 class logger;
 }
 
+namespace touchpoint::store {
+class Store;
+}
+
 namespace touchpoint::server {
 
 // The parts of the running server that handlers use. Owned by App; outlives the router and
 // every request. Registration only stores a reference: the members may still be null while
 // routes are registered (router_test lists the routes without a server).
 //
+// The differential-privacy ledger (privacy/dp.h) on a store connection of its own: every DP
+// release of the API records its epsilon here first. Thread-safe (one spend at a time).
+class DpLedger {
+ public:
+  explicit DpLedger(std::unique_ptr<store::Store> store);
+  ~DpLedger();
+  DpLedger(const DpLedger&) = delete;
+  DpLedger& operator=(const DpLedger&) = delete;
+  // kFailedPrecondition when the customers data set's budget would be exceeded.
+  Status Spend(std::string_view report, std::int64_t epsilon_micros, std::string_view actor);
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<store::Store> store_;  // guarded by mu_
+};
+
 // On a follower (server/node.h) only what routes served by any node need is set: config,
 // customers, stats, metrics, log, node; engine, jobs and segments are null (the writer's routes
 // are forwarded, their handlers never run there).
@@ -47,6 +70,7 @@ struct ServerContext {
   // Store-wide counts (GET /v1/stats, the store gauges of /metrics): the engine's or the database's.
   std::function<Result<pipeline::EngineStats>()> stats;
   NodeState* node = nullptr;  // role, epoch, the writer's address; write failures go here
+  DpLedger* dp = nullptr;     // writer: the DP budget ledger (GET /v1/reports/…)
 };
 
 void RegisterOpsRoutes(Router& router, const ServerContext& context);       // routes_ops.cc

@@ -267,7 +267,8 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "POST /v1/jobs/{job}", "GET /v1/jobs/{job}", "GET /v1/jobs",
                                       "GET /v1/segments", "PUT /v1/segments/{name}", "GET /v1/segments/{name}",
                                       "DELETE /v1/segments/{name}", "GET /v1/segments/{name}/members",
-                                      "POST /v1/segments/preview"}));
+                                      "POST /v1/segments/preview", "GET /v1/reports/segments",
+                                      "GET /v1/reports/rfm"}));
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and

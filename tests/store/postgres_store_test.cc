@@ -92,7 +92,7 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   EXPECT_NE(old_reader.status().message().find("predates"), std::string::npos);
   auto writer = Open(db->url());
   ASSERT_OK(writer.status());
-  EXPECT_EQ((*writer)->schema_version(), 4);
+  EXPECT_EQ((*writer)->schema_version(), 5);
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM jobs"), "0");
   writer->reset();
 
