@@ -81,10 +81,12 @@ TEST(PostgresStoreTest, WrongPasswordAndMissingDatabaseAreClearErrorsThatNeverSh
 TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   TP_PG_DATABASE_OR_SKIP(db);
   { ASSERT_OK(Open(db->url()).status()); }
-  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), "4");
+  EXPECT_EQ(*db->QueryValue("SELECT version FROM schema_version"), "5");
 
-  // An installation of schema 3 (before jobs and segments): readers refuse, a writer migrates.
-  ASSERT_OK(db->Exec("DROP TABLE jobs; DROP TABLE segments; UPDATE schema_version SET version = 3"));
+  // An installation of schema 3 (before jobs, segments and privacy budgets): readers refuse, a
+  // writer migrates.
+  ASSERT_OK(db->Exec("DROP TABLE jobs; DROP TABLE segments; DROP TABLE dp_releases; DROP TABLE dp_budgets; "
+                     "UPDATE schema_version SET version = 3"));
   OpenOptions ro;
   ro.read_only = true;
   auto old_reader = Open(db->url(), ro);
@@ -94,6 +96,7 @@ TEST(PostgresStoreTest, SchemaVersionsOlderAreMigratedNewerAreRefused) {
   ASSERT_OK(writer.status());
   EXPECT_EQ((*writer)->schema_version(), 5);
   EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM jobs"), "0");
+  EXPECT_EQ(*db->QueryValue("SELECT count(*) FROM dp_releases"), "0");
   writer->reset();
 
   ASSERT_OK(db->Exec("UPDATE schema_version SET version = 99"));
