@@ -21,6 +21,7 @@
 #include <touchpoint/insight/rfm.h>
 
 #include "cli/analytics_store.h"
+#include "cli/dp_commands.h"
 #include <touchpoint/ml/association.h>
 
 #include "cli/cli_util.h"
@@ -187,11 +188,25 @@ struct RfmArgs {
   double silver = 5000;
   double gold = 20000;
   bool tiers = false;
+  DpFlags dp;  // --dp-epsilon: the layers' aggregates with differential privacy (cli/dp_commands.h)
 };
 
 int RunRfm(const RfmArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   Millis as_of = 0;
+  if (!a.dp.epsilon.empty()) {
+    if (!a.orders.orders.empty()) {
+      return FailFile(Status::InvalidArgument(
+          "--dp-epsilon reports over a data directory (its budget is kept there): use --data, not --orders"));
+    }
+    if (!a.orders.as_of.empty()) {
+      auto t = insight::ParseOrderDate(a.orders.as_of);
+      if (!t.ok()) return FailFile(Status::InvalidArgument("--as-of: " + t.status().message()));
+      as_of = *t;
+    }
+    return RunRfmDpReport(a.orders.data_dir.empty() ? DefaultDataDir() : a.orders.data_dir, as_of, a.silver, a.gold,
+                          a.dp);
+  }
   if (a.orders.orders.empty()) {
     if (!a.orders.as_of.empty()) {
       auto t = insight::ParseOrderDate(a.orders.as_of);
@@ -574,6 +589,7 @@ void RegisterAnalyticsCommands(CLI::App& app, int* exit_code) {
   rfm->add_option("--gold", rfm_args.gold, "annual spend for gold (default 20000)")
       ->check(CLI::NonNegativeNumber);
   rfm->add_flag("--tiers", rfm_args.tiers, "also write headline,annual_spend,tier columns");
+  AddDpOptions(rfm, rfm_args.dp, 100000, 1);
   rfm->callback([exit_code] { *exit_code = RunRfm(rfm_args); });
 
   CLI::App* ltv = segment->add_subcommand(

@@ -14,6 +14,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/data_access.h"
+#include "cli/dp_commands.h"
 #include "cli/engine_options.h"
 #include "cli/reveal.h"
 
@@ -215,6 +216,8 @@ void RegisterSegmentCommands(CLI::App& app, int* exit_code) {
   exp->add_option("--data", export_args.data_dir, "Data directory");
   AddRevealOptions(exp, &export_args.reveal);
   exp->callback([exit_code] { *exit_code = RunExport(export_args); });
+
+  RegisterDpCommands(app, segment, exit_code);  // segment report, dp-budget
 }
 
 }  // namespace touchpoint::cli

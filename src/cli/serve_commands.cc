@@ -37,6 +37,11 @@ struct ServeFlags {
   std::string node_id;
   std::string advertise;
   std::string store_read;
+  std::string tls_cert;
+  std::string tls_key;
+  int tls_redirect_port = -1;
+  std::string tls_peer_ca;
+  bool insecure_listen = false;
 };
 
 int RunServeCommand(const ServeFlags& f) {
@@ -72,6 +77,11 @@ int RunServeCommand(const ServeFlags& f) {
   }
   if (!f.node_id.empty()) c.node_id = f.node_id;
   if (!f.advertise.empty()) c.advertise = f.advertise;
+  if (!f.tls_cert.empty()) c.tls_cert = f.tls_cert;
+  if (!f.tls_key.empty()) c.tls_key = f.tls_key;
+  if (f.tls_redirect_port >= 0) c.tls_redirect_port = f.tls_redirect_port;
+  if (!f.tls_peer_ca.empty()) c.tls_peer_ca = f.tls_peer_ca;
+  if (f.insecure_listen) c.insecure_listen = true;
   if (!StoreUrlOverride().empty()) c.store_url = StoreUrlOverride();
   if (!StorePasswordFile().empty()) c.store_password_file = StorePasswordFile();
   if (!MasterKeyFileOverride().empty()) c.master_key_file = MasterKeyFileOverride();
@@ -117,6 +127,15 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--store-read", flags->store_read,
                     "Several nodes: a PostgreSQL streaming replica of --store that followers read from "
                     "(default: they read the primary)");
+  serve->add_option("--tls-cert", flags->tls_cert, "Serve HTTPS with this PEM certificate chain (with --tls-key)");
+  serve->add_option("--tls-key", flags->tls_key, "The certificate's PEM private key (a file readable by its owner only)");
+  serve->add_option("--tls-redirect-port", flags->tls_redirect_port,
+                    "With TLS: also listen on this port in plain HTTP, answering 308 to the https URL")
+      ->check(CLI::Range(0, 65535));
+  serve->add_option("--tls-peer-ca", flags->tls_peer_ca,
+                    "Several nodes over TLS: CA file (PEM) to verify the writer's certificate with (default: system CAs)");
+  serve->add_flag("--insecure-listen", flags->insecure_listen,
+                  "Allow plain HTTP on a non-loopback --listen address (without TLS the default is loopback only)");
   serve->callback([flags, exit_code] { *exit_code = RunServeCommand(*flags); });
 }
 

@@ -112,5 +112,55 @@ bool IsHeaderValue(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+namespace {
+
+bool IsPlainHostName(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  if (h.front() == '[') {  // bracketed IPv6 literal
+    if (h.size() < 3 || h.back() != ']') return false;
+    for (char c : h.substr(1, h.size() - 2)) {
+      const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+      if (!ok) return false;
+    }
+    return true;
+  }
+  for (char c : h) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string HttpsRedirectLocation(const std::string* host_header, std::string_view fallback_host,
+                                  uint16_t https_port, std::string_view raw_target) {
+  std::string_view host;
+  if (host_header != nullptr) {
+    std::string_view h = *host_header;
+    if (!h.empty() && h.front() == '[') {
+      const size_t close = h.find(']');
+      host = close == std::string_view::npos ? std::string_view() : h.substr(0, close + 1);
+    } else {
+      host = h.substr(0, h.find(':'));
+    }
+  }
+  std::string out = "https://";
+  if (IsPlainHostName(host)) {
+    out += host;
+  } else if (fallback_host.find(':') != std::string_view::npos) {
+    out += "[" + std::string(fallback_host) + "]";
+  } else {
+    out += fallback_host;
+  }
+  if (https_port != 443) out += ":" + std::to_string(https_port);
+  bool origin_form = !raw_target.empty() && raw_target.front() == '/';
+  for (char c : raw_target) {
+    if (c <= ' ' || c > '~') origin_form = false;
+  }
+  out += origin_form ? raw_target : std::string_view("/");
+  return out;
+}
+
 }  // namespace internal
 }  // namespace touchpoint::http

@@ -11,6 +11,14 @@
 //   kHandling the handler runs on a worker thread
 //   kWriting  the response is written on the strand; then back to kIdle or closed
 //   kClosing  error response written / lingering close / closed
+//
+// TLS: a Session is a template over its stream: beast::tcp_stream (plain) or
+// beast::ssl_stream<beast::tcp_stream>. A TLS connection first completes its handshake (bounded
+// by read_timeout_seconds); while idle it keeps a read pending instead of a socket wait, since
+// OpenSSL may already hold decrypted bytes of the next request. Connections close without a
+// close_notify (every response is delimited by Content-Length or chunking, so truncation is
+// detectable without it). The redirect listener serves plain Sessions whose answers are built
+// on the strand (no handler, no worker).
 #include <touchpoint/http/server.h>
 
 // GCC 12 + -std=c++20 + Boost 1.74: asio/awaitable.hpp needs std::exchange declared first.
@@ -27,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
@@ -37,12 +46,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <touchpoint/core/strings.h>
 
 #include "http/target_internal.h"
+#include "http/tls_internal.h"
 #include "http/worker_pool_internal.h"
 
 namespace touchpoint::http {
@@ -51,6 +66,10 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
+namespace ssl = boost::asio::ssl;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -60,6 +79,7 @@ constexpr size_t kLingerDrainLimit = 16 * 1024 * 1024;  // bytes discarded after
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kIdleBufferKeep = 16 * 1024;  // idle connections keep at most this much buffer
 constexpr size_t kBodyReadChunk = 64 * 1024;   // read size while a body is arriving
+constexpr size_t kTlsIdleRead = 16 * 1024;     // an idle TLS connection's pending read (one record)
 
 // The Server::Impl whose worker or I/O thread this is (nullptr elsewhere): Stop() from such a
 // thread must not wait for the threads to finish.
@@ -80,7 +100,13 @@ const std::string& CachedHttpDate() {
 
 }  // namespace
 
-class Session;
+// What the server needs of any connection, whatever its stream.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Closes the connection if no request is under way (posted by Server::Stop()).
+  virtual void StopIfIdle() = 0;
+};
 
 class Server::Impl {
  public:
@@ -89,6 +115,9 @@ class Server::Impl {
         handler_(std::move(handler)),
         acceptor_(net::make_strand(ioc_)),
         accept_retry_timer_(acceptor_.get_executor()),
+        redirect_acceptor_(acceptor_.get_executor()),
+        redirect_retry_timer_(acceptor_.get_executor()),
+        tls_context_(ssl::context::tls_server),
         work_guard_(net::make_work_guard(ioc_)) {}
 
   Status Listen();
@@ -100,6 +129,9 @@ class Server::Impl {
     stop_cv_.wait(lock, [this] { return stopped_; });
   }
   uint16_t port() const { return port_; }
+  uint16_t redirect_port() const { return redirect_port_; }
+  bool tls() const { return options_.tls.has_value(); }
+  ssl::context& tls_context() { return tls_context_; }
 
   const ServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
@@ -107,27 +139,33 @@ class Server::Impl {
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   // Session registry: Register on start, Unregister from the destructor.
-  void Register(Session* session, std::weak_ptr<Session> weak);
-  void Unregister(Session* session);
+  void Register(SessionBase* session, std::weak_ptr<SessionBase> weak);
+  void Unregister(SessionBase* session);
 
  private:
-  void DoAccept();
-  void OnAccept(beast::error_code ec, tcp::socket socket);
+  // Binds `acceptor` to host:port; `what` names it in errors; the bound port goes to *bound.
+  Status Bind(tcp::acceptor& acceptor, uint16_t port, std::string_view what, uint16_t* bound);
+  void DoAccept(tcp::acceptor& acceptor, bool redirect);
+  void OnAccept(tcp::acceptor& acceptor, bool redirect, beast::error_code ec, tcp::socket socket);
 
   const ServerOptions options_;
   const Handler handler_;
   net::io_context ioc_;  // declared before every I/O object so it is destroyed last
   tcp::acceptor acceptor_;
   net::steady_timer accept_retry_timer_;
+  tcp::acceptor redirect_acceptor_;  // open only with options_.redirect_port
+  net::steady_timer redirect_retry_timer_;
+  ssl::context tls_context_;         // configured only with options_.tls; read-only after Listen()
   net::executor_work_guard<net::io_context::executor_type> work_guard_;
   std::unique_ptr<internal::WorkerPool> workers_;
   std::vector<std::thread> io_threads_;
   uint16_t port_ = 0;
+  uint16_t redirect_port_ = 0;
 
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mu_;
   std::condition_variable sessions_cv_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by sessions_mu_
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;  // guarded by sessions_mu_
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
@@ -135,39 +173,101 @@ class Server::Impl {
   bool stopped_ = false;       // guarded by stop_mu_
 };
 
-// One TCP connection. Owned by shared_ptrs held in its pending operations (the asio idiom:
-// the connection lives exactly as long as something is pending on it).
-class Session : public std::enable_shared_from_this<Session> {
+// One TCP connection over `Stream` (PlainStream or TlsStream). Owned by shared_ptrs held in its
+// pending operations (the asio idiom: the connection lives exactly as long as something is
+// pending on it). `redirect`: a connection of the plain redirect listener.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Server::Impl& server, tcp::socket socket, tcp::endpoint peer)
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(Server::Impl& server, tcp::socket socket, tcp::endpoint peer, bool redirect)
       : server_(server),
-        stream_(std::move(socket)),
+        stream_(MakeStream(server, std::move(socket))),
         idle_timer_(stream_.get_executor()),
         remote_address_(peer.address().to_string()),
-        remote_port_(peer.port()) {}
+        remote_port_(peer.port()),
+        redirect_(redirect) {}
 
-  ~Session() { server_.Unregister(this); }
+  ~Session() override { server_.Unregister(this); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // Called once from the acceptor after construction.
   void Start() {
-    server_.Register(this, weak_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    server_.Register(this, this->weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       self->StartIdleTimer();
-      self->WaitForRequest();
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->WaitForRequest();
+      }
     });
   }
 
   // Posted by Server::Stop(): closes the connection if no request is under way.
-  void StopIfIdle() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->phase_ == Phase::kIdle) self->Close();
+  void StopIfIdle() override {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->phase_ == Phase::kIdle || self->phase_ == Phase::kHandshake) self->Close();
     });
   }
 
  private:
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing };
+  enum class Phase { kHandshake, kIdle, kReading, kHandling, kWriting, kClosing };
+
+  static Stream MakeStream(Server::Impl& server, tcp::socket socket) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), server.tls_context());
+    } else {
+      (void)server;
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS: the server side of the handshake, bounded by the read timeout. A client that speaks
+  // plain HTTP here is told so in clear text; any other failure (old protocol version, no
+  // common cipher, a scanner) just closes the connection.
+  void Handshake() {
+    if constexpr (kTls) {
+      phase_ = Phase::kHandshake;
+      Lowest().expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (phase_ != Phase::kHandshake) return;  // closed meanwhile (stop, idle timer)
+    if (!ec) {
+      Lowest().expires_never();
+      WaitForRequest();
+      return;
+    }
+    if (ec.category() == net::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+      phase_ = Phase::kClosing;
+      static const std::string kAnswer = PlainHttpToTlsAnswer();
+      net::async_write(Lowest(), net::buffer(kAnswer),
+                       [self = this->shared_from_this()](beast::error_code, size_t) {
+                         beast::error_code ignored;
+                         self->Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                         self->drain_raw_ = true;
+                         self->LingerClose();
+                       });
+      return;
+    }
+    Close();
+  }
+
+  static std::string PlainHttpToTlsAnswer() {
+    const Response r = JsonError(400, "tls_required", "this port speaks HTTPS: use an https:// URL");
+    return "HTTP/1.1 400 Bad Request\r\nServer: touchpoint\r\nContent-Type: application/json\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+  }
 
   void WaitForRequest() {
     phase_ = Phase::kIdle;
@@ -181,8 +281,18 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (buffer_.capacity() > kIdleBufferKeep) buffer_.shrink_to_fit();
     idle_deadline_ = Clock::now() + IdleTimeout();
-    stream_.socket().async_wait(tcp::socket::wait_read,
-                                beast::bind_front_handler(&Session::OnReadable, shared_from_this()));
+    if constexpr (kTls) {
+      // OpenSSL (or the SSL stream's input buffer) may hold the next request already: a socket
+      // wait would not see it. Read at least one byte instead.
+      stream_.async_read_some(buffer_.prepare(kTlsIdleRead),
+                              [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                                self->buffer_.commit(n);
+                                self->OnReadable(ec);
+                              });
+    } else {
+      Lowest().socket().async_wait(tcp::socket::wait_read,
+                                   beast::bind_front_handler(&Session::OnReadable, this->shared_from_this()));
+    }
   }
 
   using Clock = net::steady_timer::clock_type;
@@ -194,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // connection when it has been idle since idle_deadline_; otherwise it sleeps again.
   void StartIdleTimer() {
     idle_timer_.expires_after(IdleTimeout());
-    idle_timer_.async_wait(beast::bind_front_handler(&Session::OnIdleTimer, shared_from_this()));
+    idle_timer_.async_wait(beast::bind_front_handler(&Session::OnIdleTimer, this->shared_from_this()));
   }
 
   void OnIdleTimer(beast::error_code ec) {
@@ -205,7 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     idle_timer_.expires_at(phase_ == Phase::kIdle ? idle_deadline_ : now + IdleTimeout());
-    idle_timer_.async_wait(beast::bind_front_handler(&Session::OnIdleTimer, shared_from_this()));
+    idle_timer_.async_wait(beast::bind_front_handler(&Session::OnIdleTimer, this->shared_from_this()));
   }
 
   void OnReadable(beast::error_code ec) {
@@ -222,9 +332,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_.options().max_body_bytes);
-    stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+    Lowest().expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+                             beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t /*bytes*/) {
@@ -246,7 +356,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (header.version() >= 11 && beast::iequals(expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue),
-                       [self = shared_from_this()](beast::error_code wec, size_t) {
+                       [self = this->shared_from_this()](beast::error_code wec, size_t) {
                          if (wec) {
                            self->Close();
                            return;
@@ -263,7 +373,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // this a 500 KB body takes ~1000 reads instead of 8 (the "92 req/s" naive Beast server).
     buffer_.reserve(buffer_.size() + kBodyReadChunk);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+                      beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
   }
 
   void OnBody(beast::error_code ec, size_t /*bytes*/) {
@@ -297,7 +407,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Moves the parsed request into request_ and hands it to a worker thread.
   void Dispatch() {
     phase_ = Phase::kHandling;
-    stream_.expires_never();
+    Lowest().expires_never();
     auto message = parser_->release();
     parser_.reset();
     keep_alive_ = message.keep_alive();
@@ -308,6 +418,25 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = request_.version == 10 ? 10 : 11;
     request_.remote_address = remote_address_;
     request_.remote_port = remote_port_;
+    request_.tls = kTls;
+    if (redirect_) {
+      // Answered here on the strand: the redirect listener runs no handler.
+      const auto host = message.find(bhttp::field::host);
+      const std::string host_value = host == message.end() ? std::string() : std::string(host->value());
+      Response r;
+      r.status = 308;
+      r.content_type = "text/plain";
+      const std::string location = internal::HttpsRedirectLocation(
+          host == message.end() ? nullptr : &host_value, server_.options().host, server_.port(),
+          std::string_view(message.target().data(), message.target().size()));
+      r.body = "see " + location + "\n";
+      r.headers.emplace_back("Location", location);
+      keep_alive_ = false;  // the client reconnects over TLS anyway
+      request_ = Request{};
+      BuildResponse(std::move(r), version_, message.method() == bhttp::verb::head);
+      WriteResponse();
+      return;
+    }
     auto target = internal::ParseTarget(std::string_view(message.target().data(), message.target().size()));
     if (!target.ok()) {
       keep_alive_ = false;
@@ -324,7 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request_.body = std::move(message.body());
 
-    server_.workers().Post([self = shared_from_this()]() mutable {
+    server_.workers().Post([self = this->shared_from_this()]() mutable {
       Session* session = self.get();
       session->RunHandler();
       auto executor = session->stream_.get_executor();
@@ -389,9 +518,9 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kWriting;
     const bool keep = keep_alive_ && !server_.stopping();
     response_.keep_alive(keep);
-    stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+    Lowest().expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
     bhttp::async_write(stream_, response_,
-                       [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
                          self->OnWrite(keep, ec);
                        });
   }
@@ -404,15 +533,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!keep || server_.stopping()) {
       beast::error_code ignored;
-      if (buffer_.size() == 0 && stream_.socket().available(ignored) == 0) {
+      if (buffer_.size() == 0 && Lowest().socket().available(ignored) == 0) {
         Close();  // nothing unread: closing sends a plain FIN
         return;
       }
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
       LingerClose();  // pipelined bytes are unread: avoid a RST that could eat the response
       return;
     }
-    stream_.expires_never();
+    Lowest().expires_never();
     WaitForRequest();
   }
 
@@ -422,15 +551,15 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     BuildResponse(std::move(response), 11);
     response_.keep_alive(false);
-    stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
-    bhttp::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    Lowest().expires_after(std::chrono::seconds(server_.options().read_timeout_seconds));
+    bhttp::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->response_ = {};
       if (ec) {
         self->Close();
         return;
       }
       beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
       self->LingerClose();
     });
   }
@@ -440,33 +569,38 @@ class Session : public std::enable_shared_from_this<Session> {
   void LingerClose() {
     phase_ = Phase::kClosing;
     buffer_.clear();
-    stream_.expires_after(kLingerTime);
+    Lowest().expires_after(kLingerTime);
     DrainSome();
   }
 
   void DrainSome() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kLingerDrainLimit) {
-                                self->Close();
-                                return;
-                              }
-                              self->DrainSome();
-                            });
+    auto on_read = [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kLingerDrainLimit) {
+        self->Close();
+        return;
+      }
+      self->DrainSome();
+    };
+    // After a failed TLS handshake there is no TLS session to read through: drain the socket.
+    if (drain_raw_) {
+      Lowest().async_read_some(buffer_.prepare(64 * 1024), std::move(on_read));
+    } else {
+      stream_.async_read_some(buffer_.prepare(64 * 1024), std::move(on_read));
+    }
   }
 
   void Close() {
     phase_ = Phase::kClosing;
     idle_timer_.cancel();
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close();
   }
 
   Server::Impl& server_;
-  beast::tcp_stream stream_;  // its executor is this connection's strand
+  Stream stream_;  // its executor is this connection's strand
   net::steady_timer idle_timer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -476,37 +610,58 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   int version_ = 11;
   size_t drained_ = 0;
+  bool drain_raw_ = false;  // LingerClose reads the TCP socket, not the (failed) TLS session
   Clock::time_point idle_deadline_;
   const std::string remote_address_;
   const uint16_t remote_port_;
+  const bool redirect_;
 };
 
 // ---- Server::Impl ----
 
-Status Server::Impl::Listen() {
+Status Server::Impl::Bind(tcp::acceptor& acceptor, uint16_t port, std::string_view what, uint16_t* bound) {
   beast::error_code ec;
   const auto address = net::ip::make_address(options_.host, ec);
   if (ec) return Status::InvalidArgument("http: bad listen address '" + options_.host + "'");
-  const tcp::endpoint endpoint(address, options_.port);
-  const std::string where = options_.host + ":" + std::to_string(options_.port);
-  acceptor_.open(endpoint.protocol(), ec);
+  const tcp::endpoint endpoint(address, port);
+  const std::string where = std::string(what) + options_.host + ":" + std::to_string(port);
+  acceptor.open(endpoint.protocol(), ec);
   if (ec) return Status::Unavailable("http: cannot open socket for " + where + ": " + ec.message());
   // SO_REUSEADDR only (restart while old connections sit in TIME_WAIT); never SO_REUSEPORT,
   // which would let a second server share the port silently.
-  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  acceptor_.bind(endpoint, ec);
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  acceptor.bind(endpoint, ec);
   if (ec) return Status::Unavailable("http: cannot bind " + where + ": " + ec.message());
-  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return Status::Unavailable("http: cannot listen on " + where + ": " + ec.message());
-  port_ = acceptor_.local_endpoint(ec).port();
+  *bound = acceptor.local_endpoint(ec).port();
   if (ec) return Status::Unavailable("http: cannot read the bound port: " + ec.message());
+  return Status::Ok();
+}
+
+Status Server::Impl::Listen() {
+  if (options_.tls) {
+    TP_RETURN_IF_ERROR(internal::ConfigureServerTls(tls_context_.native_handle(), *options_.tls));
+  } else if (options_.redirect_port != 0) {
+    return Status::InvalidArgument("http: a redirect to HTTPS needs TLS on the main port");
+  }
+  TP_RETURN_IF_ERROR(Bind(acceptor_, options_.port, "", &port_));
+  if (options_.tls && options_.redirect_port != 0) {
+    if (options_.redirect_port == port_) {
+      return Status::InvalidArgument("http: the redirect port must differ from the HTTPS port");
+    }
+    TP_RETURN_IF_ERROR(Bind(redirect_acceptor_, options_.redirect_port, "redirect listener ", &redirect_port_));
+  }
   return Status::Ok();
 }
 
 void Server::Impl::Run() {
   workers_ = std::make_unique<internal::WorkerPool>(options_.worker_threads,
                                                       [this] { tls_owner = this; });
-  net::dispatch(acceptor_.get_executor(), [this] { DoAccept(); });
+  net::dispatch(acceptor_.get_executor(), [this] {
+    DoAccept(acceptor_, false);
+    if (redirect_acceptor_.is_open()) DoAccept(redirect_acceptor_, true);
+  });
   io_threads_.reserve(static_cast<size_t>(options_.io_threads));
   for (int i = 0; i < options_.io_threads; ++i) {
     io_threads_.emplace_back([this] {
@@ -523,18 +678,20 @@ void Server::Impl::Run() {
   }
 }
 
-void Server::Impl::DoAccept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
-                         beast::bind_front_handler(&Server::Impl::OnAccept, this));
+void Server::Impl::DoAccept(tcp::acceptor& acceptor, bool redirect) {
+  acceptor.async_accept(net::make_strand(ioc_), [this, &acceptor, redirect](beast::error_code ec, tcp::socket socket) {
+    OnAccept(acceptor, redirect, ec, std::move(socket));
+  });
 }
 
-void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
-  if (!acceptor_.is_open() || stopping()) return;
+void Server::Impl::OnAccept(tcp::acceptor& acceptor, bool redirect, beast::error_code ec, tcp::socket socket) {
+  if (!acceptor.is_open() || stopping()) return;
   if (ec) {
     // Typically EMFILE/ENFILE: back off instead of spinning on the failing accept.
-    accept_retry_timer_.expires_after(std::chrono::milliseconds(50));
-    accept_retry_timer_.async_wait([this](beast::error_code tec) {
-      if (!tec && acceptor_.is_open()) DoAccept();
+    net::steady_timer& timer = redirect ? redirect_retry_timer_ : accept_retry_timer_;
+    timer.expires_after(std::chrono::milliseconds(50));
+    timer.async_wait([this, &acceptor, redirect](beast::error_code tec) {
+      if (!tec && acceptor.is_open()) DoAccept(acceptor, redirect);
     });
     return;
   }
@@ -549,17 +706,21 @@ void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     socket.close(opt_ec);
   } else {
     socket.set_option(tcp::no_delay(true), opt_ec);
-    std::make_shared<Session>(*this, std::move(socket), peer)->Start();
+    if (options_.tls && !redirect) {
+      std::make_shared<Session<TlsStream>>(*this, std::move(socket), peer, false)->Start();
+    } else {
+      std::make_shared<Session<PlainStream>>(*this, std::move(socket), peer, redirect)->Start();
+    }
   }
-  DoAccept();
+  DoAccept(acceptor, redirect);
 }
 
-void Server::Impl::Register(Session* session, std::weak_ptr<Session> weak) {
+void Server::Impl::Register(SessionBase* session, std::weak_ptr<SessionBase> weak) {
   std::scoped_lock lock(sessions_mu_);
   sessions_.emplace(session, std::move(weak));
 }
 
-void Server::Impl::Unregister(Session* session) {
+void Server::Impl::Unregister(SessionBase* session) {
   {
     std::scoped_lock lock(sessions_mu_);
     sessions_.erase(session);
@@ -594,13 +755,15 @@ void Server::Impl::StopNow() {
   net::post(acceptor_.get_executor(), [this, &closed] {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    redirect_acceptor_.close(ignored);
     accept_retry_timer_.cancel();
+    redirect_retry_timer_.cancel();
     closed.set_value();
   });
   if (!io_threads_.empty()) closed.get_future().wait();
 
   // 2. Close idle connections; busy ones close themselves after their response.
-  std::vector<std::shared_ptr<Session>> snapshot;
+  std::vector<std::shared_ptr<SessionBase>> snapshot;
   {
     std::scoped_lock lock(sessions_mu_);
     for (auto& [ptr, weak] : sessions_) {
@@ -651,6 +814,10 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Stop(); }
 
 uint16_t Server::port() const { return impl_->port(); }
+
+uint16_t Server::redirect_port() const { return impl_->redirect_port(); }
+
+bool Server::tls() const { return impl_->tls(); }
 
 void Server::Stop() { impl_->Stop(); }
 

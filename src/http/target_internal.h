@@ -1,6 +1,7 @@
 // http/target_internal.h — request-target parsing and small HTTP helpers (no Boost here).
 #pragma once
 
+#include <cstdint>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -25,5 +26,12 @@ std::string FormatHttpDate(std::time_t t);
 // True when `s` may appear in a header name (an RFC 7230 token) / value (no CR, LF or NUL).
 bool IsHeaderName(std::string_view s);
 bool IsHeaderValue(std::string_view s);
+
+// The Location of the redirect listener's 308: "https://" + the host of the request's Host
+// header (its port dropped; `fallback_host` when the header is absent or not a plain host name,
+// IPv4 or bracketed IPv6 address) + ":" + https_port (omitted for 443) + `raw_target` (as
+// received; "/" unless it is origin-form).
+std::string HttpsRedirectLocation(const std::string* host_header, std::string_view fallback_host,
+                                  uint16_t https_port, std::string_view raw_target);
 
 }  // namespace touchpoint::http::internal

@@ -127,6 +127,7 @@ class App::Impl {
   std::unique_ptr<PooledCustomerView> reader_view;
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<DpLedger> dp_ledger;  // writer: the DP budget's ledger (its own connection)
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   privacy::Masker masker;  // [privacy.masking]; set before the context
@@ -418,6 +419,7 @@ void App::Impl::Stop() {
   login.reset();
   audit.reset();
   audit_store.reset();
+  dp_ledger.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -468,6 +470,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .audit = audit.get(),
                           .fresh_customers = nullptr,  // the engine is fresh
                           .fresh_stats = {}};
+  TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
+  dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
+  context.dp = dp_ledger.get();
   return Status::Ok();
 }
 
@@ -501,7 +506,8 @@ Status App::Impl::OpenFollower(const std::string& url) {
       customers = replica.get();
     }
   }
-  forwarder = std::make_unique<Forwarder>(*node, app_role.cluster_secret, config.read_timeout_seconds);
+  forwarder = std::make_unique<Forwarder>(*node, app_role.cluster_secret, config.read_timeout_seconds,
+                                          TlsEnabled(config), config.tls_peer_ca);
   ReadPool* pool = readers.get();
   context = ServerContext{.config = &config,
                           .engine = nullptr,
@@ -587,16 +593,20 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
   o.idle_timeout_seconds = config.idle_timeout_seconds;
   o.read_timeout_seconds = config.read_timeout_seconds;
   o.max_connections = config.max_connections;
+  if (TlsEnabled(config)) {
+    o.tls = http::TlsOptions{.cert_file = config.tls_cert, .key_file = config.tls_key};
+    o.redirect_port = static_cast<uint16_t>(config.tls_redirect_port);
+  }
   Impl* raw = impl.get();
   TP_ASSIGN_OR_RETURN(impl->http, http::Server::Start(o, [raw](const http::Request& req) { return raw->Handle(req); }));
   if (impl->data) {
     const auto stats = impl->data->engine->Stats();
-    impl->log->info("started role={} epoch={} port={} io_threads={} worker_threads={} events={} customers={}",
-                    NodeRoleName(role.role), role.epoch, impl->http->port(), config.io_threads,
+    impl->log->info("started role={} epoch={} port={} tls={} io_threads={} worker_threads={} events={} customers={}",
+                    NodeRoleName(role.role), role.epoch, impl->http->port(), impl->http->tls(), config.io_threads,
                     config.worker_threads, stats.events, stats.customers);
   } else {
-    impl->log->info("started role={} port={} io_threads={} worker_threads={}", NodeRoleName(role.role),
-                    impl->http->port(), config.io_threads, config.worker_threads);
+    impl->log->info("started role={} port={} tls={} io_threads={} worker_threads={}", NodeRoleName(role.role),
+                    impl->http->port(), impl->http->tls(), config.io_threads, config.worker_threads);
   }
   return std::unique_ptr<App>(new App(std::move(impl)));
 }

@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 #include <filesystem>
 #include <limits>
@@ -69,6 +72,11 @@ Status Apply(std::string_view path, std::string_view key, const toml::node& node
   if (key == "session_idle_minutes") return SetInt(node, path, key, &c->session_idle_minutes);
   if (key == "session_absolute_hours") return SetInt(node, path, key, &c->session_absolute_hours);
   if (key == "cookie_secure") return SetBool(node, path, key, &c->cookie_secure);
+  if (key == "tls_cert") return SetString(node, path, key, &c->tls_cert);
+  if (key == "tls_key") return SetString(node, path, key, &c->tls_key);
+  if (key == "tls_redirect_port") return SetInt(node, path, key, &c->tls_redirect_port);
+  if (key == "tls_peer_ca") return SetString(node, path, key, &c->tls_peer_ca);
+  if (key == "insecure_listen") return SetBool(node, path, key, &c->insecure_listen);
   return Status::InvalidArgument(std::string(path) + ": unknown option '" + std::string(key) +
                                  "' (see docs/operations.md)");
 }
@@ -188,6 +196,12 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       TP_RETURN_IF_ERROR(ApplyPrivacy(path, node, &config));
       continue;
     }
+    if (key.str() == "server") {  // [server]: the same keys as the top level
+      const toml::table* server = node.as_table();
+      if (server == nullptr) return WrongType(path, "server", "a table ([server])");
+      for (const auto& [skey, snode] : *server) TP_RETURN_IF_ERROR(Apply(path, skey.str(), snode, &config));
+      continue;
+    }
     TP_RETURN_IF_ERROR(Apply(path, key.str(), node, &config));
   }
   TP_RETURN_IF_ERROR(ValidateConfig(config));
@@ -273,7 +287,39 @@ Status ValidateConfig(const ServerConfig& c) {
   if (!c.cluster_secret.empty() && !c.cluster_secret_file.empty()) {
     return Status::InvalidArgument("cluster: set secret or secret_file, not both");
   }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Status::InvalidArgument("tls_cert and tls_key (--tls-cert, --tls-key) must be given together");
+  }
+  if (c.tls_redirect_port < 0 || c.tls_redirect_port > 65535) {
+    return Status::InvalidArgument("tls_redirect_port must be 0..65535");
+  }
+  if (c.tls_redirect_port != 0 && !TlsEnabled(c)) {
+    return Status::InvalidArgument("tls_redirect_port (--tls-redirect-port) needs tls_cert and tls_key");
+  }
+  if (c.tls_redirect_port != 0 && c.tls_redirect_port == port) {
+    return Status::InvalidArgument("tls_redirect_port must differ from the listen port");
+  }
+  if (!TlsEnabled(c) && !c.insecure_listen && !IsLoopbackHost(host)) {
+    return Status::InvalidArgument(
+        "listen: " + c.listen +
+        " is not a loopback address, and without TLS the server listens on loopback only: give "
+        "--tls-cert and --tls-key (tls_cert, tls_key) to serve HTTPS there, or --insecure-listen "
+        "(insecure_listen = true) to serve plain HTTP on it, e.g. behind a TLS-terminating proxy");
+  }
   return Status::Ok();
+}
+
+bool TlsEnabled(const ServerConfig& config) { return !config.tls_cert.empty() && !config.tls_key.empty(); }
+
+bool IsLoopbackHost(const std::string& host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 std::string StoreUrlFor(const ServerConfig& config) {

@@ -57,8 +57,12 @@ std::string EncodePath(std::string_view decoded) {
   return out;
 }
 
-Forwarder::Forwarder(NodeState& node, std::string secret, int timeout_seconds)
-    : node_(node), secret_(std::move(secret)), timeout_seconds_(timeout_seconds) {}
+Forwarder::Forwarder(NodeState& node, std::string secret, int timeout_seconds, bool tls, std::string tls_ca_file)
+    : node_(node),
+      secret_(std::move(secret)),
+      timeout_seconds_(timeout_seconds),
+      tls_(tls),
+      tls_ca_file_(std::move(tls_ca_file)) {}
 
 Forwarder::~Forwarder() = default;
 
@@ -80,7 +84,12 @@ std::unique_ptr<httplib::Client> Forwarder::Take(const std::string& address) {
   std::string host;
   uint16_t port = 0;
   if (!ParseListen(address, &host, &port).ok()) return nullptr;
-  auto client = std::make_unique<httplib::Client>(host, port);
+  const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  auto client = std::make_unique<httplib::Client>((tls_ ? "https://" : "http://") + bracketed + ":" + std::to_string(port));
+  if (tls_) {
+    if (!tls_ca_file_.empty()) client->set_ca_cert_path(tls_ca_file_);
+    client->enable_server_certificate_verification(true);
+  }
   client->set_keep_alive(true);
   client->set_tcp_nodelay(true);
   client->set_url_encode(false);  // the path is encoded here (EncodePath)

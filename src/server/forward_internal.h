@@ -37,8 +37,10 @@ std::string EncodePath(std::string_view decoded);
 // Thread-safe: keeps up to kMaxIdle idle keep-alive connections to the current writer.
 class Forwarder {
  public:
-  // `node` gives the writer's address; must outlive this.
-  Forwarder(NodeState& node, std::string secret, int timeout_seconds);
+  // `node` gives the writer's address; must outlive this. `tls`: the nodes speak HTTPS to each
+  // other (they all serve TLS); the writer's certificate is verified against `tls_ca_file`
+  // (the system's trust store when empty), its name against the writer's registered host.
+  Forwarder(NodeState& node, std::string secret, int timeout_seconds, bool tls = false, std::string tls_ca_file = {});
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
@@ -60,6 +62,8 @@ class Forwarder {
   NodeState& node_;
   const std::string secret_;
   const int timeout_seconds_;
+  const bool tls_;
+  const std::string tls_ca_file_;
   std::mutex mu_;
   std::string address_;                                 // of the idle clients; guarded by mu_
   std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mu_

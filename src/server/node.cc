@@ -509,7 +509,8 @@ int RunServe(const ServerConfig& config) {
     std::fprintf(stderr, "touchpoint: %s\n", node.status().message().c_str());
     return node.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
-  std::printf("touchpoint listening on http://%s\n", HostPort((*node)->host(), (*node)->port()).c_str());
+  std::printf("touchpoint listening on %s://%s\n", TlsEnabled(config) ? "https" : "http",
+              HostPort((*node)->host(), (*node)->port()).c_str());
   std::fflush(stdout);
 
   // This thread is the signal thread: it waits for SIGTERM/SIGINT and then stops gracefully.

@@ -2,9 +2,11 @@
 // routes_<module>.cc each; see the top of router.h for adding one).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -36,12 +38,32 @@ namespace spdlog {
 class logger;
 }
 
+namespace touchpoint::store {
+class Store;
+}
+
 namespace touchpoint::server {
 
 // The parts of the running server that handlers use. Owned by App; outlives the router and
 // every request. Registration only stores a reference: the members may still be null while
 // routes are registered (router_test lists the routes without a server).
 //
+// The differential-privacy ledger (privacy/dp.h) on a store connection of its own: every DP
+// release of the API records its epsilon here first. Thread-safe (one spend at a time).
+class DpLedger {
+ public:
+  explicit DpLedger(std::unique_ptr<store::Store> store);
+  ~DpLedger();
+  DpLedger(const DpLedger&) = delete;
+  DpLedger& operator=(const DpLedger&) = delete;
+  // kFailedPrecondition when the customers data set's budget would be exceeded.
+  Status Spend(std::string_view report, std::int64_t epsilon_micros, std::string_view actor);
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<store::Store> store_;  // guarded by mu_
+};
+
 // On a follower (server/node.h) only what routes served by any node need is set: config,
 // customers, stats, metrics, log, node; engine, jobs and segments are null (the writer's routes
 // are forwarded, their handlers never run there).
@@ -67,6 +89,7 @@ struct ServerContext {
   // is fresh.
   const pipeline::CustomerView* fresh_customers = nullptr;
   std::function<Result<pipeline::EngineStats>()> fresh_stats;
+  DpLedger* dp = nullptr;     // writer: the DP budget ledger (GET /v1/reports/…)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).

@@ -119,7 +119,7 @@ http::Response Login(const ServerContext& context, const http::Request& req) {
   }
   out["csrf_token"] = s.csrf_token;
   http::Response r = NoStore(JsonResponse(200, out.dump()));
-  r.headers.emplace_back("Set-Cookie", Cookie(s.token, policy.absolute_timeout / 1000, context.config->cookie_secure));
+  r.headers.emplace_back("Set-Cookie", Cookie(s.token, policy.absolute_timeout / 1000, context.config->cookie_secure || TlsEnabled(*context.config)));
   return r;
 }
 
@@ -158,7 +158,7 @@ void RegisterAuthRoutes(Router& router, const ServerContext& context) {
                 Status s = context.auth->Logout(p->session->session, req.remote_address);
                 if (!s.ok()) return ResponseFromStatus(s);
                 http::Response r = JsonResponse(200, R"({"logged_out":true})");
-                r.headers.emplace_back("Set-Cookie", Cookie("", 0, context.config->cookie_secure));
+                r.headers.emplace_back("Set-Cookie", Cookie("", 0, context.config->cookie_secure || TlsEnabled(*context.config)));
                 return r;
               },
               Served::kByAnyNode});

@@ -1,6 +1,11 @@
 // Segment routes: saved segments (insight::SegmentIndex) with live counts, their members, and a
-// preview of a rule; plus the post-commit adapter that keeps the counts current.
+// preview of a rule; plus the post-commit adapter that keeps the counts current; and the
+// aggregate reports by segment and by RFM layer, with differential privacy on request
+// (GET /v1/reports/segments, GET /v1/reports/rfm; privacy/dp.h).
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,8 +15,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <touchpoint/core/time.h>
+#include <touchpoint/insight/rfm.h>
 #include <touchpoint/insight/segment_index.h>
+#include <touchpoint/privacy/dp.h>
+#include <touchpoint/privacy/roles.h>
+#include <touchpoint/profile/features.h>
 #include <touchpoint/profile/segment.h>
+#include <touchpoint/store/dp_budget_repository.h>
+#include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/store.h>
 
 #include "server/routes.h"
 
@@ -119,7 +132,177 @@ http::Response Members(const ServerContext& context, const http::Request& req, c
   return r;
 }
 
+// ---- aggregate reports (differential privacy) ----
+
+namespace dp = privacy::dp;
+
+// Values are released in hundredths (two decimals): exact integers for the mechanism.
+constexpr std::int64_t kValueScale = 100;
+
+std::int64_t ToUnits(double v) { return static_cast<std::int64_t>(std::llround(v * kValueScale)); }
+
+Result<double> NumberParam(std::string_view query, std::string_view key, double fallback) {
+  const auto text = QueryParam(query, key);
+  if (!text) return fallback;
+  const std::string s(*text);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) {
+    return Status::InvalidArgument(std::string(key) + " must be a number");
+  }
+  return v;
+}
+
+// The DP options of a report request: dp_epsilon (required for noise), lower, upper,
+// max_groups, min_count. nullopt without dp_epsilon (exact numbers).
+Result<std::optional<dp::ReleaseOptions>> DpOptions(const http::Request& req, bool with_values,
+                                                     double default_upper, int default_max_groups) {
+  const auto epsilon = QueryParam(req.query, "dp_epsilon");
+  if (!epsilon) return std::optional<dp::ReleaseOptions>();
+  dp::ReleaseOptions o;
+  TP_ASSIGN_OR_RETURN(o.epsilon_micros, dp::ParseEpsilon(*epsilon));
+  o.with_values = with_values;
+  TP_ASSIGN_OR_RETURN(double lower, NumberParam(req.query, "lower", 0));
+  TP_ASSIGN_OR_RETURN(double upper, NumberParam(req.query, "upper", default_upper));
+  TP_ASSIGN_OR_RETURN(double max_groups, NumberParam(req.query, "max_groups", default_max_groups));
+  TP_ASSIGN_OR_RETURN(double min_count, NumberParam(req.query, "min_count", 10));
+  if (lower > upper) return Status::InvalidArgument("lower must not exceed upper");
+  if (max_groups < 1 || max_groups > 1000 || max_groups != std::floor(max_groups)) {
+    return Status::InvalidArgument("max_groups must be an integer 1..1000");
+  }
+  if (min_count < 0 || min_count > 1e9 || min_count != std::floor(min_count)) {
+    return Status::InvalidArgument("min_count must be a non-negative integer");
+  }
+  o.lower = ToUnits(lower);
+  o.upper = ToUnits(upper);
+  o.max_groups_per_person = static_cast<int>(max_groups);
+  o.min_count = static_cast<std::int64_t>(min_count);
+  return std::optional<dp::ReleaseOptions>(std::move(o));
+}
+
+// Exact aggregates (no DP): for callers inside the company.
+std::string ExactJson(const std::vector<std::string>& groups, const std::vector<dp::Contribution>& contributions,
+                      bool with_values) {
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> exact;
+  for (const std::string& g : groups) exact[g] = {0, 0};
+  for (const dp::Contribution& c : contributions) {
+    auto& [count, sum] = exact[c.group];
+    ++count;
+    sum += c.value;
+  }
+  Json out = Json::array();
+  for (const std::string& g : groups) {
+    const auto& [count, sum] = exact[g];
+    Json j = {{"group", g}, {"count", count}};
+    if (with_values) {
+      j["sum"] = static_cast<double>(sum) / kValueScale;
+      j["mean"] = count > 0 ? static_cast<double>(sum) / kValueScale / static_cast<double>(count) : 0.0;
+    }
+    out.push_back(std::move(j));
+  }
+  return out.dump();
+}
+
+// Answers a report: exact without options, else records the spend and releases with noise.
+http::Response Report(const ServerContext& context, const RouteMatch& match, Json head,
+                      const std::optional<dp::ReleaseOptions>& options, std::string_view report,
+                      const std::vector<std::string>& groups, const std::vector<dp::Contribution>& contributions,
+                      bool with_values) {
+  if (!options) {
+    head["differential_privacy"] = false;
+    head["groups"] = Json::parse(ExactJson(groups, contributions, with_values));
+    return JsonResponse(200, head.dump());
+  }
+  const std::string actor = "api:" + std::string(match.role() ? privacy::RoleName(*match.role()) : "public");
+  if (Status s = context.dp->Spend(report, options->epsilon_micros, actor); !s.ok()) return ResponseFromStatus(s);
+  auto release = dp::ReleaseGroups(contributions, *options);
+  if (!release.ok()) return ResponseFromStatus(release.status());
+  head["differential_privacy"] = true;
+  Json body = Json::parse(dp::ReleaseJson(*release, *options, kValueScale));
+  for (auto& [key, value] : body.items()) head[key] = std::move(value);
+  return JsonResponse(200, head.dump());
+}
+
+// GET /v1/reports/segments[?value=FEATURE][&dp_epsilon=E&lower=&upper=&max_groups=&min_count=]
+http::Response SegmentsReport(const ServerContext& context, const http::Request& req, const RouteMatch& match) {
+  const profile::FeatureInfo* feature = nullptr;
+  if (const auto value = QueryParam(req.query, "value")) {
+    feature = profile::FindFeature(*value);
+    if (feature == nullptr || !feature->on_profile ||
+        (feature->type != profile::FeatureType::kNumber && feature->type != profile::FeatureType::kInteger)) {
+      return ResponseFromStatus(Status::InvalidArgument("value: '" + std::string(*value) +
+                                                        "' is not a numeric profile feature"));
+    }
+  }
+  auto options = DpOptions(req, feature != nullptr, 100000, 4);
+  if (!options.ok()) return ResponseFromStatus(options.status());
+  std::vector<std::string> groups;
+  std::vector<std::pair<std::string, profile::Segment>> rules;
+  for (const insight::SavedSegment& s : context.segments->List()) {
+    groups.push_back(s.name);
+    if (!s.error.empty()) continue;
+    auto compiled = profile::Segment::Compile(s.rule);
+    if (compiled.ok()) rules.emplace_back(s.name, std::move(*compiled));
+  }
+  if (*options) (*options)->public_groups = groups;
+  const Millis as_of = context.engine->as_of();
+  std::vector<dp::Contribution> contributions;
+  context.engine->ForEach([&](CustomerId customer, const profile::Profile& p) {
+    std::optional<std::int64_t> value;
+    for (const auto& [name, rule] : rules) {
+      if (!rule.Matches(p, as_of)) continue;
+      if (feature != nullptr && !value) {
+        const profile::FeatureValue v = p.ComputeFeatures(as_of, profile::FeatureBit(feature->id)).Get(feature->id);
+        value = v.kind == profile::FeatureValue::Kind::kNumber ? ToUnits(v.number) : 0;  // null counts as 0
+      }
+      contributions.push_back(dp::Contribution{customer.value(), name, value.value_or(0)});
+    }
+  });
+  Json head = {{"report", "segments"}, {"as_of", FormatTimestamp(as_of)}};
+  if (feature != nullptr) head["value"] = std::string(feature->name);
+  return Report(context, match, std::move(head), *options, "segment-report", groups, contributions,
+                feature != nullptr);
+}
+
+// GET /v1/reports/rfm[?dp_epsilon=E&lower=&upper=&min_count=]: the RFM layers the last rfm job
+// tagged (tags.rfm_layer), with each layer's customers and their monetary (lifetime revenue).
+http::Response RfmReport(const ServerContext& context, const http::Request& req, const RouteMatch& match) {
+  auto options = DpOptions(req, /*with_values=*/true, 100000, 1);
+  if (!options.ok()) return ResponseFromStatus(options.status());
+  std::vector<std::string> groups;
+  for (size_t i = 0; i < insight::kRfmLayerCount; ++i) {
+    groups.emplace_back(insight::RfmLayerName(static_cast<insight::RfmLayer>(i)));
+  }
+  if (*options) {
+    (*options)->public_groups = groups;
+    (*options)->max_groups_per_person = 1;  // one layer per customer
+  }
+  const Millis as_of = context.engine->as_of();
+  std::vector<dp::Contribution> contributions;
+  context.engine->ForEach([&](CustomerId customer, const profile::Profile& p) {
+    const std::string* tag = p.FindTag("rfm_layer");
+    if (tag == nullptr) return;
+    auto layer = Json::parse(*tag, nullptr, false);
+    if (!layer.is_string()) return;
+    const profile::FeatureValue v =
+        p.ComputeFeatures(as_of, profile::FeatureBit(profile::FeatureId::kMonetary)).Get(profile::FeatureId::kMonetary);
+    contributions.push_back(dp::Contribution{customer.value(), layer.get<std::string>(),
+                                             v.kind == profile::FeatureValue::Kind::kNumber ? ToUnits(v.number) : 0});
+  });
+  Json head = {{"report", "rfm"}, {"as_of", FormatTimestamp(as_of)}, {"value", "monetary"}};
+  return Report(context, match, std::move(head), *options, "rfm-report", groups, contributions, true);
+}
+
 }  // namespace
+
+DpLedger::DpLedger(std::unique_ptr<store::Store> store) : store_(std::move(store)) {}
+DpLedger::~DpLedger() = default;
+
+Status DpLedger::Spend(std::string_view report, std::int64_t epsilon_micros, std::string_view actor) {
+  std::scoped_lock lock(mu_);
+  return dp::SpendBudget(store_->Get<store::DpBudgetRepository>(), dp::kCustomersDataset, report, epsilon_micros,
+                         actor, SystemClock::Instance().Now());
+}
 
 std::shared_ptr<pipeline::CommitObserver> MakeSegmentObserver(insight::SegmentIndex& index) {
   return std::make_shared<SegmentObserver>(index);
@@ -191,6 +374,16 @@ void RegisterSegmentRoutes(Router& router, const ServerContext& context) {
                             {"depends_on_as_of", segment->depends_on_as_of()},
                             {"as_of", FormatTimestamp(context.engine->newest_event_at())}};
                 return JsonResponse(200, out.dump());
+              }});
+
+  router.Add({"GET", "/v1/reports/segments", privacy::Permission::kReadSegments,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                return SegmentsReport(context, req, match);
+              }});
+
+  router.Add({"GET", "/v1/reports/rfm", privacy::Permission::kReadSegments,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                return RfmReport(context, req, match);
               }});
 }
 

@@ -97,6 +97,8 @@ constexpr ExpectedRow kExpected[] = {
     {"GET /v1/auth/me", {200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/users", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
     {"GET /v1/audit", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
+    {"GET /v1/reports/segments", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    {"GET /v1/reports/rfm", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -133,6 +135,8 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/auth/me", "/v1/auth/me", ""},
     {"GET /v1/users", "/v1/users", ""},
     {"GET /v1/audit", "/v1/audit", ""},
+    {"GET /v1/reports/segments", "/v1/reports/segments", ""},
+    {"GET /v1/reports/rfm", "/v1/reports/rfm", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 

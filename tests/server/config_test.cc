@@ -50,8 +50,9 @@ TEST_F(ConfigTest, MissingExplicitFileIsAnError) {
 }
 
 TEST_F(ConfigTest, FileOverridesDefaults) {
-  auto c = LoadConfig(Write("listen = \"0.0.0.0:9000\"\nworker_threads = 4\nsynchronous = \"normal\"\n"
-                            "max_message_bytes = 4096\ntext_analysis = false\nlog_level = \"warn\"\n"),
+  auto c = LoadConfig(Write("listen = \"0.0.0.0:9000\"\ninsecure_listen = true\nworker_threads = 4\n"
+                            "synchronous = \"normal\"\nmax_message_bytes = 4096\ntext_analysis = false\n"
+                            "log_level = \"warn\"\n"),
                       {});
   ASSERT_OK(c);
   EXPECT_EQ(c->listen, "0.0.0.0:9000");
@@ -112,6 +113,51 @@ TEST(ParseListenTest, SplitsHostAndPort) {
   }
 }
 
+TEST_F(ConfigTest, TlsKeysAndTheServerTable) {
+  auto c = LoadConfig(Write("listen = \"0.0.0.0:8443\"\ntls_cert = \"/etc/tp/cert.pem\"\n"
+                            "[server]\ntls_key = \"/etc/tp/key.pem\"\ntls_redirect_port = 8080\n"
+                            "tls_peer_ca = \"/etc/tp/ca.pem\"\n"),
+                      {});
+  ASSERT_OK(c);
+  EXPECT_TRUE(TlsEnabled(*c));
+  EXPECT_EQ(c->tls_cert, "/etc/tp/cert.pem");
+  EXPECT_EQ(c->tls_key, "/etc/tp/key.pem");
+  EXPECT_EQ(c->tls_redirect_port, 8080);
+  EXPECT_EQ(c->tls_peer_ca, "/etc/tp/ca.pem");
+  EXPECT_THAT(LoadConfig(Write("tls_cert = \"/c.pem\"\n"), {}).status().message(), HasSubstr("together"));
+  EXPECT_THAT(LoadConfig(Write("tls_redirect_port = 8080\n"), {}).status().message(), HasSubstr("needs tls_cert"));
+  EXPECT_THAT(LoadConfig(Write("[server]\nlisten = 1\n"), {}).status().message(), HasSubstr("'listen' must be a string"));
+}
+
+TEST(ValidateConfigTest, WithoutTlsOnlyLoopbackUnlessInsecureListen) {
+  struct Case {
+    const char* listen;
+    bool tls;
+    bool insecure;
+    bool ok;
+  } cases[] = {
+      {"127.0.0.1:8080", false, false, true}, {"127.3.4.5:8080", false, false, true},
+      {"[::1]:8080", false, false, true},     {"[::ffff:127.0.0.1]:8080", false, false, true},
+      {"0.0.0.0:8080", false, false, false},  {"[::]:8080", false, false, false},
+      {"10.0.0.5:8080", false, false, false}, {"0.0.0.0:8080", false, true, true},
+      {"0.0.0.0:8443", true, false, true},    {"10.0.0.5:8443", true, false, true},
+  };
+  for (const auto& c : cases) {
+    ServerConfig config;
+    config.listen = c.listen;
+    config.insecure_listen = c.insecure;
+    if (c.tls) {
+      config.tls_cert = "/c.pem";
+      config.tls_key = "/k.pem";
+    }
+    const Status s = ValidateConfig(config);
+    EXPECT_EQ(s.ok(), c.ok) << c.listen << " tls=" << c.tls << " insecure=" << c.insecure << ": " << s.message();
+    if (!c.ok) {
+      EXPECT_THAT(s.message(), HasSubstr("--insecure-listen")) << c.listen;
+    }
+  }
+}
+
 TEST(EngineOptionsForTest, CarriesTheMergeLimit) {
   ServerConfig c;
   c.max_customers_per_identifier = 9;
@@ -119,7 +165,7 @@ TEST(EngineOptionsForTest, CarriesTheMergeLimit) {
 }
 
 TEST_F(ConfigTest, ClusterTableNamesTheSecretFileNodeAndAdvertisedAddress) {
-  auto c = LoadConfig(Write("listen = \"0.0.0.0:8080\"\n[cluster]\nsecret_file = \"/etc/touchpoint/cluster.secret\"\n"
+  auto c = LoadConfig(Write("listen = \"0.0.0.0:8080\"\ninsecure_listen = true\n[cluster]\nsecret_file = \"/etc/touchpoint/cluster.secret\"\n"
                             "node_id = \"tp-2\"\nadvertise = \"10.0.0.5:8080\"\n"),
                       {});
   ASSERT_OK(c);

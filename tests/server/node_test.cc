@@ -559,6 +559,7 @@ TEST_F(NodeTest, ClusterSettingsAreCheckedAtStart) {
   config_.cluster_secret_file.clear();
   config_.cluster_secret = kSecret;
   config_.listen = "0.0.0.0:0";
+  config_.insecure_listen = true;  // plain HTTP off loopback: allowed explicitly
   auto anywhere = Node::Start(config_, Fast());
   EXPECT_THAT(anywhere.status(), testing::StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(anywhere.status().message(), HasSubstr("advertise"));

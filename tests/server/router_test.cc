@@ -268,7 +268,8 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/segments", "PUT /v1/segments/{name}", "GET /v1/segments/{name}",
                                       "DELETE /v1/segments/{name}", "GET /v1/segments/{name}/members",
                                       "POST /v1/segments/preview", "POST /v1/auth/login", "POST /v1/auth/logout",
-                                      "GET /v1/auth/me", "GET /v1/users", "GET /v1/audit"}));
+                                      "GET /v1/auth/me", "GET /v1/users", "GET /v1/audit", "GET /v1/reports/segments",
+                                      "GET /v1/reports/rfm"}));
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and

@@ -15,6 +15,7 @@
 
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/segment_repository.h>
 
@@ -26,6 +27,7 @@ namespace touchpoint::server {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using ::touchpoint::privacy::Role;
 using ::touchpoint::testing::HttpClient;
@@ -254,6 +256,58 @@ TEST_F(SegmentsHttpTest, SavedSegmentsAreCountedAgainAfterARestart) {
   HttpResponse r = Get("/v1/segments/buyers");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["count"], 1);
+}
+
+TEST_F(SegmentsHttpTest, ReportsAreExactOrReleasedWithDifferentialPrivacyAgainstTheBudget) {
+  StartApp();
+  std::vector<std::string> orders;
+  for (int i = 0; i < 30; ++i) {
+    orders.push_back(Order("r" + std::to_string(i), "ro" + std::to_string(i), i < 12 ? 5000 : 50));
+  }
+  Ingest(orders);
+  ASSERT_EQ(Send("PUT", "/v1/segments/big", R"({"rule": "monetary >= 1000"})", Role::kAdmin).status, 201);
+  ASSERT_EQ(Send("PUT", "/v1/segments/buyers", R"({"rule": "orders_total >= 1"})", Role::kAdmin).status, 201);
+
+  // Exact numbers (inside the company).
+  HttpResponse exact = Get("/v1/reports/segments?value=monetary");
+  ASSERT_EQ(exact.status, 200) << exact.body;
+  json e = json::parse(exact.body);
+  EXPECT_EQ(e["differential_privacy"], false);
+  ASSERT_EQ(e["groups"].size(), 2u);
+  EXPECT_EQ(e["groups"][0]["group"], "big");
+  EXPECT_EQ(e["groups"][0]["count"], 12);
+  EXPECT_DOUBLE_EQ(e["groups"][0]["sum"].get<double>(), 60000.0);
+  EXPECT_EQ(e["groups"][1]["count"], 30);
+
+  // With differential privacy: noisy, and the spend is in the store's ledger first.
+  HttpResponse noisy = Get("/v1/reports/segments?value=monetary&dp_epsilon=0.5&upper=10000&min_count=0",
+                           Role::kAnalyst);
+  ASSERT_EQ(noisy.status, 200) << noisy.body;
+  json n = json::parse(noisy.body);
+  EXPECT_EQ(n["differential_privacy"], true);
+  EXPECT_EQ(n["mechanism"], "discrete_laplace");
+  EXPECT_EQ(n["epsilon"], "0.5");
+  ASSERT_EQ(n["groups"].size(), 2u);
+  EXPECT_EQ(n["groups"][0]["group"], "big");
+  auto ledger = store_->Get<store::DpBudgetRepository>().Releases("customers");
+  ASSERT_OK(ledger);
+  ASSERT_EQ(ledger->size(), 1u);
+  EXPECT_EQ((*ledger)[0].report, "segment-report");
+  EXPECT_EQ((*ledger)[0].epsilon_micros, 500'000);
+  EXPECT_EQ((*ledger)[0].actor, "api:analyst");
+
+  // The default budget (1) cannot pay for 0.6 more: refused, nothing recorded, no numbers.
+  HttpResponse refused = Get("/v1/reports/rfm?dp_epsilon=0.6");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("budget"));
+  EXPECT_THAT(refused.body, Not(HasSubstr("groups")));
+  EXPECT_EQ(*store_->Get<store::DpBudgetRepository>().Spent("customers"), 500'000);
+  // The RFM report: the eight layers, public groups, released even when empty.
+  HttpResponse rfm = Get("/v1/reports/rfm?dp_epsilon=0.5&min_count=0");
+  ASSERT_EQ(rfm.status, 200) << rfm.body;
+  EXPECT_EQ(json::parse(rfm.body)["groups"].size(), 8u);
+  EXPECT_EQ(Get("/v1/reports/segments?dp_epsilon=abc").status, 400);
+  EXPECT_EQ(Get("/v1/reports/segments", Role::kIngest).status, 403);
 }
 
 }  // namespace

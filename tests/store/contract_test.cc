@@ -11,10 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -127,6 +129,7 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<SessionRepository>(), nullptr);
   EXPECT_NE(s().Find<AuditRepository>(), nullptr);
   EXPECT_NE(s().Find<SigningKeyRepository>(), nullptr);
+  EXPECT_NE(s().Find<DpBudgetRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -779,6 +782,84 @@ TEST_P(StoreContractTest, AuditCheckpointsAndSigningKeysAreKept) {
   ASSERT_OK(listed.status());
   EXPECT_EQ(*listed, (std::vector<SigningKeyRecord>{{"0123456789abcdef", "cHViMQ==", 5},
                                                     {"fedcba9876543210", "cHViMg==", 7}}));
+}
+
+TEST_P(StoreContractTest, PrivacyBudgetIsSpentUpToItsLimitAndRefusedBeyond) {
+  auto& dp = repo<DpBudgetRepository>();
+  const auto release = [](const std::string& dataset, std::int64_t micros, Millis at) {
+    DpRelease r;
+    r.dataset = dataset;
+    r.report = "segment-report";
+    r.epsilon_micros = micros;
+    r.actor = "cli";
+    r.released_at = at;
+    return r;
+  };
+  EXPECT_FALSE(dp.Budget("customers")->has_value());
+  EXPECT_EQ(*dp.Spent("customers"), 0);
+  // Without a configured budget the default applies; exactly up to it is allowed.
+  auto first = dp.Spend(release("customers", 600'000, 10), 1'000'000);
+  ASSERT_OK(first);
+  EXPECT_GT(first->id, 0);
+  auto second = dp.Spend(release("customers", 400'000, 20), 1'000'000);
+  ASSERT_OK(second);
+  EXPECT_GT(second->id, first->id);
+  auto refused = dp.Spend(release("customers", 1, 30), 1'000'000);
+  EXPECT_THAT(refused, StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("spent 1 of 1, this release needs 0.000001"));
+  EXPECT_EQ(*dp.Spent("customers"), 1'000'000) << "a refused release records nothing";
+  // A configured budget replaces the default; other data sets have their own.
+  ASSERT_OK(dp.SetBudget("customers", 1'500'000, 40));
+  EXPECT_EQ(*dp.Budget("customers"), std::optional<std::int64_t>(1'500'000));
+  ASSERT_OK(dp.Spend(release("customers", 500'000, 50), 1'000'000));
+  EXPECT_THAT(dp.Spend(release("customers", 1, 60), 1'000'000), StatusIs(StatusCode::kFailedPrecondition));
+  ASSERT_OK(dp.Spend(release("orders-2024", 250'000, 70), 1'000'000));
+  EXPECT_THAT(dp.SetBudget("customers", 0, 80), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(dp.Spend(release("customers", 0, 90), 1'000'000), StatusIs(StatusCode::kInvalidArgument));
+  // The ledger, oldest first, survives a restart.
+  Reopen();
+  auto& reopened = repo<DpBudgetRepository>();
+  auto ledger = reopened.Releases("customers");
+  ASSERT_OK(ledger);
+  ASSERT_EQ(ledger->size(), 3u);
+  DpRelease expected = release("customers", 600'000, 10);
+  expected.id = first->id;
+  EXPECT_EQ((*ledger)[0], expected);
+  EXPECT_EQ((*ledger)[2].epsilon_micros, 500'000);
+  EXPECT_EQ(*reopened.Spent("customers"), 1'500'000);
+  EXPECT_EQ(reopened.Releases("orders-2024")->size(), 1u);
+}
+
+TEST_P(StoreContractTest, ConcurrentPrivacySpendsFromSeveralConnectionsNeverExceedTheBudget) {
+  ASSERT_OK(repo<DpBudgetRepository>().SetBudget("customers", 1'000'000, 1));
+  constexpr int kThreads = 4;
+  constexpr int kTries = 10;  // 40 tries of 0.1 against a budget of 1: exactly 10 succeed
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kThreads; ++i) {
+    stores.push_back(OpenStore());
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int t = 0; t < kTries; ++t) {
+        DpRelease r;
+        r.dataset = "customers";
+        r.report = "rfm-report";
+        r.epsilon_micros = 100'000;
+        r.actor = "thread-" + std::to_string(i);
+        for (int attempt = 0; attempt < 50; ++attempt) {  // a busy database is retried, a refusal is not
+          auto spent = stores[static_cast<size_t>(i)]->Get<DpBudgetRepository>().Spend(r, 1'000'000);
+          if (spent.ok()) ++granted;
+          if (spent.status().code() != StatusCode::kUnavailable) break;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 10);
+  EXPECT_EQ(*repo<DpBudgetRepository>().Spent("customers"), 1'000'000);
 }
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {

@@ -67,15 +67,33 @@ struct ServerConfig {
   std::string master_key_file;
   // [privacy]: the audit log's checkpoint file, best on another disk; empty: DATA/audit/checkpoints.
   std::string audit_checkpoints;
+  // TLS (docs/security.md, "TLS"): both set → the listen address speaks HTTPS only.
+  std::string tls_cert;   // PEM certificate chain (server certificate first)
+  std::string tls_key;    // PEM private key; refused when readable by group or others
+  int tls_redirect_port = 0;  // with TLS: a plain listener on this port answers 308 to https (0: none)
+  // Several nodes over TLS: the CA file (PEM) a follower verifies the writer's certificate
+  // against when it forwards; empty: the system's trust store.
+  std::string tls_peer_ca;
+  // Without TLS the server listens on loopback addresses only; true allows plain HTTP on any
+  // address (e.g. behind a TLS-terminating proxy on another host).
+  bool insecure_listen = false;
 };
+
+// Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag
+// and the scheme nodes use to reach each other follow it.
+bool TlsEnabled(const ServerConfig& config);
+
+// True for a loopback literal: 127.0.0.0/8, ::1, ::ffff:127.x.y.z.
+bool IsLoopbackHost(const std::string& host);
 
 // Reads a TOML file over `defaults`. A missing file is fine when `must_exist` is false (the
 // default touchpoint.toml); kNotFound when it must exist (--config). kInvalidArgument for a
 // syntax error (with line), an unknown key (named) or a value of the wrong type or range.
 Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, bool must_exist = false);
 
-// Checks ranges and enumerations (listen syntax, synchronous, log_level, positive sizes).
-// kInvalidArgument naming the option.
+// Checks ranges and enumerations (listen syntax, synchronous, log_level, positive sizes), that
+// tls_cert and tls_key come together, and that a plain-HTTP server listens on loopback only
+// unless insecure_listen. kInvalidArgument naming the option.
 Status ValidateConfig(const ServerConfig& config);
 
 // Splits "HOST:PORT" ("[::1]:8080" for IPv6). kInvalidArgument when malformed.

@@ -19,6 +19,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -68,6 +69,8 @@ struct State {
   std::vector<AuditEntryRecord> audit;  // in seq order (seq = index + 1)
   std::vector<AuditCheckpointRecord> audit_checkpoints;
   std::vector<SigningKeyRecord> signing_keys;
+  std::map<std::string, std::int64_t> dp_budgets;  // data set → micro-epsilon
+  std::vector<DpRelease> dp_releases;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -875,6 +878,59 @@ class MemSessions final : public SessionRepository {
   State& s_;
 };
 
+class MemDpBudgets final : public DpBudgetRepository {
+ public:
+  explicit MemDpBudgets(State& s) : s_(s) {}
+  Status SetBudget(const std::string& dataset, std::int64_t epsilon_micros, Millis /*now*/) override {
+    if (epsilon_micros <= 0) return Status::InvalidArgument("a privacy budget must be above 0");
+    std::scoped_lock lock(s_.mu);
+    s_.dp_budgets[dataset] = epsilon_micros;
+    return Status::Ok();
+  }
+  Result<std::optional<std::int64_t>> Budget(const std::string& dataset) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.dp_budgets.find(dataset);
+    if (it == s_.dp_budgets.end()) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(it->second);
+  }
+  Result<std::int64_t> Spent(const std::string& dataset) override {
+    std::scoped_lock lock(s_.mu);
+    return SpentLocked(dataset);
+  }
+  Result<DpRelease> Spend(const DpRelease& release, std::int64_t default_budget_micros) override {
+    if (release.epsilon_micros <= 0) return Status::InvalidArgument("a release must spend an epsilon above 0");
+    std::scoped_lock lock(s_.mu);
+    const std::int64_t spent = SpentLocked(release.dataset);
+    auto it = s_.dp_budgets.find(release.dataset);
+    const std::int64_t budget = it == s_.dp_budgets.end() ? default_budget_micros : it->second;
+    if (spent + release.epsilon_micros > budget) {
+      return DpBudgetExceeded(release.dataset, spent, budget, release.epsilon_micros);
+    }
+    DpRelease stored = release;
+    stored.id = static_cast<std::int64_t>(s_.dp_releases.size()) + 1;
+    s_.dp_releases.push_back(stored);
+    return stored;
+  }
+  Result<std::vector<DpRelease>> Releases(const std::string& dataset) override {
+    std::scoped_lock lock(s_.mu);
+    std::vector<DpRelease> out;
+    for (const DpRelease& r : s_.dp_releases) {
+      if (r.dataset == dataset) out.push_back(r);
+    }
+    return out;
+  }
+
+ private:
+  std::int64_t SpentLocked(const std::string& dataset) const {
+    std::int64_t total = 0;
+    for (const DpRelease& r : s_.dp_releases) {
+      if (r.dataset == dataset) total += r.epsilon_micros;
+    }
+    return total;
+  }
+  State& s_;
+};
+
 // A lease's "session" is the lease object: destroying it frees the writer lock, and
 // ExpireLeases ends it early (a lost database session).
 class MemLease final : public WriterLease {
@@ -966,7 +1022,8 @@ class MemoryStore final : public Store {
         teams_(*state_),
         sessions_(*state_),
         audit_(*state_, read_only),
-        signing_keys_(*state_, read_only) {
+        signing_keys_(*state_, read_only),
+        dp_budgets_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -980,6 +1037,7 @@ class MemoryStore final : public Store {
     Provide<SessionRepository>(sessions_);
     Provide<AuditRepository>(audit_);
     Provide<SigningKeyRepository>(signing_keys_);
+    Provide<DpBudgetRepository>(dp_budgets_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -1013,6 +1071,7 @@ class MemoryStore final : public Store {
   MemSessions sessions_;
   MemAudit audit_;
   MemSigningKeys signing_keys_;
+  MemDpBudgets dp_budgets_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

@@ -25,12 +25,14 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
@@ -42,13 +44,15 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
 constexpr std::int64_t kWriterLockKey = 0x7470'0001;
 constexpr std::int64_t kMigrationLockKey = 0x7470'0002;
 constexpr std::int64_t kAuditLockKey = 0x7470'0003;  // serialises audit appends (one chain order)
+// Serialises privacy-budget spends (transaction-scoped).
+constexpr std::int64_t kDpSpendLockKey = 0x7470'0005;
 // Database time in epoch milliseconds.
 constexpr const char* kNowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -275,6 +279,21 @@ CREATE TABLE event_chunks(
   data bytea NOT NULL,
   CONSTRAINT event_chunks_disjoint EXCLUDE USING gist (int8range(first_seq, first_seq + n) WITH &&));
 ALTER TABLE event_chunks ALTER COLUMN hashes SET STORAGE EXTERNAL, ALTER COLUMN data SET STORAGE EXTERNAL;
+)sql",
+    // 8: differential-privacy budgets and the ledger of releases (store/dp_budget_repository.h).
+    R"sql(
+CREATE TABLE dp_budgets(
+  dataset text PRIMARY KEY,
+  epsilon_micros bigint NOT NULL,
+  updated_at bigint NOT NULL);
+CREATE TABLE dp_releases(
+  id bigserial PRIMARY KEY,
+  dataset text NOT NULL,
+  report text NOT NULL,
+  epsilon_micros bigint NOT NULL,
+  actor text NOT NULL,
+  released_at bigint NOT NULL);
+CREATE INDEX dp_releases_dataset ON dp_releases(dataset, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1512,6 +1531,79 @@ class PgSigningKeys final : public SigningKeyRepository {
   Session& s_;
 };
 
+class PgDpBudgets final : public DpBudgetRepository {
+ public:
+  explicit PgDpBudgets(Session& s) : s_(s) {}
+
+  Status SetBudget(const std::string& dataset, std::int64_t epsilon_micros, Millis now) override {
+    if (s_.read_only()) return ReadOnlyError();
+    if (epsilon_micros <= 0) return Status::InvalidArgument("a privacy budget must be above 0");
+    return s_.conn()
+        .Query("INSERT INTO dp_budgets(dataset, epsilon_micros, updated_at) VALUES($1, $2, $3) "
+               "ON CONFLICT(dataset) DO UPDATE SET epsilon_micros = excluded.epsilon_micros, "
+               "updated_at = excluded.updated_at",
+               Params().Add(CleanText(dataset)).Add(epsilon_micros).Add(now))
+        .status();
+  }
+
+  Result<std::optional<std::int64_t>> Budget(const std::string& dataset) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT epsilon_micros FROM dp_budgets WHERE dataset = $1",
+                                                    Params().Add(CleanText(dataset))));
+    if (r.rows() == 0) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(r.Int(0, 0));
+  }
+
+  Result<std::int64_t> Spent(const std::string& dataset) override {
+    return s_.conn().QueryInt("SELECT coalesce(sum(epsilon_micros), 0)::bigint FROM dp_releases WHERE dataset = $1",
+                              Params().Add(CleanText(dataset)));
+  }
+
+  Result<DpRelease> Spend(const DpRelease& release, std::int64_t default_budget_micros) override {
+    if (s_.read_only()) return ReadOnlyError();
+    if (release.epsilon_micros <= 0) return Status::InvalidArgument("a release must spend an epsilon above 0");
+    if (s_.in_txn()) return Status::FailedPrecondition("a privacy spend must not join another transaction");
+    Conn& c = s_.conn();
+    TP_RETURN_IF_ERROR(c.Begin());
+    DpRelease stored = release;
+    Status st = [&]() -> Status {
+      // One spend at a time across every process on this database (released at COMMIT).
+      TP_RETURN_IF_ERROR(c.Query("SELECT pg_advisory_xact_lock($1)", Params().Add(kDpSpendLockKey)).status());
+      TP_ASSIGN_OR_RETURN(std::optional<std::int64_t> configured, Budget(release.dataset));
+      TP_ASSIGN_OR_RETURN(std::int64_t spent, Spent(release.dataset));
+      const std::int64_t budget = configured.value_or(default_budget_micros);
+      if (spent + release.epsilon_micros > budget) {
+        return DpBudgetExceeded(release.dataset, spent, budget, release.epsilon_micros);
+      }
+      TP_ASSIGN_OR_RETURN(stored.id,
+                          c.QueryInt("INSERT INTO dp_releases(dataset, report, epsilon_micros, actor, released_at) "
+                                     "VALUES($1, $2, $3, $4, $5) RETURNING id",
+                                     Params().Add(CleanText(release.dataset)).Add(CleanText(release.report))
+                                         .Add(release.epsilon_micros).Add(CleanText(release.actor))
+                                         .Add(release.released_at)));
+      return Status::Ok();
+    }();
+    if (!st.ok()) {
+      c.Rollback();
+      return st;
+    }
+    TP_RETURN_IF_ERROR(c.Commit());
+    return stored;
+  }
+
+  Result<std::vector<DpRelease>> Releases(const std::string& dataset) override {
+    return Collect<DpRelease>(s_.conn(),
+                              "SELECT id, dataset, report, epsilon_micros, actor, released_at FROM dp_releases "
+                              "WHERE dataset = $1 ORDER BY id",
+                              Params().Add(CleanText(dataset)), [](const PgResult& r, int i) {
+                                return DpRelease{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2),
+                                                 r.Int(i, 3), r.Text(i, 4), r.Int(i, 5)};
+                              });
+  }
+
+ private:
+  Session& s_;
+};
+
 // ---- the change feed ----
 
 class PgChangeFeed final : public ChangeFeed {
@@ -1775,6 +1867,7 @@ class PgStore final : public Store, public Maintenance {
         sessions_(session_),
         audit_(session_),
         signing_keys_(session_),
+        dp_budgets_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -1792,6 +1885,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<SessionRepository>(sessions_);
     Provide<AuditRepository>(audit_);
     Provide<SigningKeyRepository>(signing_keys_);
+    Provide<DpBudgetRepository>(dp_budgets_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -1973,6 +2067,7 @@ class PgStore final : public Store, public Maintenance {
   PgSessions sessions_;
   PgAudit audit_;
   PgSigningKeys signing_keys_;
+  PgDpBudgets dp_budgets_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

@@ -13,11 +13,13 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
@@ -31,7 +33,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -240,6 +242,21 @@ CREATE TABLE signing_keys(
   created_at INTEGER NOT NULL);
 )sql",
     "SELECT 1  -- 7: PostgreSQL's event chunks (chunks here since version 2)",
+    // 8: differential-privacy budgets and the ledger of releases (store/dp_budget_repository.h).
+    R"sql(
+CREATE TABLE dp_budgets(
+  dataset TEXT PRIMARY KEY,
+  epsilon_micros INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE TABLE dp_releases(
+  id INTEGER PRIMARY KEY,
+  dataset TEXT NOT NULL,
+  report TEXT NOT NULL,
+  epsilon_micros INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  released_at INTEGER NOT NULL);
+CREATE INDEX dp_releases_dataset ON dp_releases(dataset, id);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -1445,6 +1462,79 @@ class SqliteSigningKeys final : public SigningKeyRepository {
   Db& db_;
 };
 
+// ---- differential-privacy budgets ----
+
+class SqliteDpBudgets final : public DpBudgetRepository {
+ public:
+  explicit SqliteDpBudgets(Db& db) : db_(db) {}
+
+  Status SetBudget(const std::string& dataset, std::int64_t epsilon_micros, Millis now) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (epsilon_micros <= 0) return Status::InvalidArgument("a privacy budget must be above 0");
+    Stmt st(db_.raw(), "INSERT INTO dp_budgets(dataset, epsilon_micros, updated_at) VALUES(?1, ?2, ?3) "
+                       "ON CONFLICT(dataset) DO UPDATE SET epsilon_micros = excluded.epsilon_micros, "
+                       "updated_at = excluded.updated_at");
+    st.Bind(1, dataset).Bind(2, epsilon_micros).Bind(3, now);
+    if (st.Step() != SQLITE_DONE) return db_.Error("set privacy budget");
+    return Status::Ok();
+  }
+
+  Result<std::optional<std::int64_t>> Budget(const std::string& dataset) override {
+    Stmt st(db_.raw(), "SELECT epsilon_micros FROM dp_budgets WHERE dataset = ?1");
+    st.Bind(1, dataset);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<std::int64_t>(st.Int(0));
+    if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
+    return db_.Error("read privacy budget");
+  }
+
+  Result<std::int64_t> Spent(const std::string& dataset) override {
+    Stmt st(db_.raw(), "SELECT COALESCE(SUM(epsilon_micros), 0) FROM dp_releases WHERE dataset = ?1");
+    st.Bind(1, dataset);
+    if (st.Step() != SQLITE_ROW) return db_.Error("read privacy spend");
+    return st.Int(0);
+  }
+
+  Result<DpRelease> Spend(const DpRelease& release, std::int64_t default_budget_micros) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (release.epsilon_micros <= 0) return Status::InvalidArgument("a release must spend an epsilon above 0");
+    if (db_.in_txn()) return Status::FailedPrecondition("a privacy spend must not join another transaction");
+    // BEGIN IMMEDIATE: the database's write lock, so two processes cannot both pass the check.
+    TP_ASSIGN_OR_RETURN(auto txn, db_.Begin());
+    TP_ASSIGN_OR_RETURN(std::optional<std::int64_t> configured, Budget(release.dataset));
+    TP_ASSIGN_OR_RETURN(std::int64_t spent, Spent(release.dataset));
+    const std::int64_t budget = configured.value_or(default_budget_micros);
+    if (spent + release.epsilon_micros > budget) {
+      return DpBudgetExceeded(release.dataset, spent, budget, release.epsilon_micros);  // rolls back
+    }
+    Stmt st(db_.raw(), "INSERT INTO dp_releases(dataset, report, epsilon_micros, actor, released_at) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5)");
+    st.Bind(1, release.dataset).Bind(2, release.report).Bind(3, release.epsilon_micros).Bind(4, release.actor)
+        .Bind(5, release.released_at);
+    if (st.Step() != SQLITE_DONE) return db_.Error("record privacy spend");
+    DpRelease stored = release;
+    stored.id = sqlite3_last_insert_rowid(db_.raw());
+    TP_RETURN_IF_ERROR(txn->Commit());
+    return stored;
+  }
+
+  Result<std::vector<DpRelease>> Releases(const std::string& dataset) override {
+    Stmt st(db_.raw(), "SELECT id, dataset, report, epsilon_micros, actor, released_at FROM dp_releases "
+                       "WHERE dataset = ?1 ORDER BY id");
+    st.Bind(1, dataset);
+    std::vector<DpRelease> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(DpRelease{st.Int(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4), st.Int(5)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("list privacy releases");
+    return out;
+  }
+
+ private:
+  Db& db_;
+};
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -1465,7 +1555,8 @@ class SqliteStore final : public Store, public Maintenance {
         teams_(db_),
         sessions_(db_),
         audit_(db_),
-        signing_keys_(db_) {
+        signing_keys_(db_),
+        dp_budgets_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1479,6 +1570,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<SessionRepository>(sessions_);
     Provide<AuditRepository>(audit_);
     Provide<SigningKeyRepository>(signing_keys_);
+    Provide<DpBudgetRepository>(dp_budgets_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -1589,6 +1681,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteSessions sessions_;
   SqliteAudit audit_;
   SqliteSigningKeys signing_keys_;
+  SqliteDpBudgets dp_budgets_;
   int version_ = 0;
 };
 
