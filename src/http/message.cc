@@ -33,7 +33,6 @@ Response JsonError(int status, std::string_view code, std::string_view message) 
 }
 
 namespace internal {
-namespace {
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -41,6 +40,8 @@ int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+namespace {
 
 Result<std::string> PercentDecode(std::string_view in) {
   std::string out;

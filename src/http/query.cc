@@ -1,14 +1,9 @@
 #include <touchpoint/http/query.h>
 
+#include "http/target_internal.h"
+
 namespace touchpoint::http {
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> DecodeQueryValue(std::string_view in, std::string_view key) {
   std::string out;
@@ -19,8 +14,8 @@ Result<std::string> DecodeQueryValue(std::string_view in, std::string_view key) 
     } else if (in[i] != '%') {
       out += in[i];
     } else {
-      const int hi = i + 2 < in.size() ? HexDigit(in[i + 1]) : -1;
-      const int lo = i + 2 < in.size() ? HexDigit(in[i + 2]) : -1;
+      const int hi = i + 2 < in.size() ? internal::HexValue(in[i + 1]) : -1;
+      const int lo = i + 2 < in.size() ? internal::HexValue(in[i + 2]) : -1;
       if (hi < 0 || lo < 0) return Status::InvalidArgument("query parameter " + std::string(key) + ": bad %-escape");
       if (hi == 0 && lo == 0) return Status::InvalidArgument("query parameter " + std::string(key) + ": encoded NUL");
       out += static_cast<char>(hi * 16 + lo);

@@ -20,6 +20,10 @@ struct Target {
 // target, a bad or truncated %-escape, an encoded NUL, or a target that is not one of the forms.
 Result<Target> ParseTarget(std::string_view target);
 
+// The value of a hexadecimal digit (0-9, a-f, A-F); -1 for any other byte. %-escapes in paths
+// (ParseTarget) and query strings (http/query.h).
+int HexValue(char c);
+
 // RFC 7231 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string FormatHttpDate(std::time_t t);
 

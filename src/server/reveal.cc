@@ -20,7 +20,9 @@ Result<privacy::MaskPolicy> RequestMaskPolicy(const ServerContext& context, cons
   const auto& roles = context.config->reveal_roles;
   const std::string_view role = match.role() ? privacy::RoleName(*match.role()) : std::string_view();
   if (role.empty() || std::find(roles.begin(), roles.end(), role) == roles.end()) {
-    return Status::PermissionDenied("this key's role may not reveal personal data (privacy.reveal_roles)");
+    const std::string_view who = match.principal() != nullptr ? match.principal()->noun() : "caller";
+    return Status::PermissionDenied("this " + std::string(who) + "'s role (" + std::string(role) +
+                                    ") may not reveal personal data; [privacy] reveal_roles names the roles that may");
   }
   return privacy::MaskPolicy::Masked(masker, std::move(reveal));
 }
@@ -29,7 +31,8 @@ Status AuditReveal(const ServerContext& context, const http::Request& req, const
                    const privacy::MaskPolicy& policy) {
   if (policy.reveal.empty()) return Status::Ok();
   if (context.audit == nullptr) {
-    return Status::Unavailable("a reveal is recorded in the audit log by the writer node: send it to the writer");
+    return Status::Unavailable(
+        "a reveal is recorded in the audit log by the writer node: send it to the writer (GET /healthz names it)");
   }
   const privacy::Masker& masker = policy.masker != nullptr ? *policy.masker : privacy::DefaultMasker();
   nlohmann::json details = {{"fields", policy.reveal.fields}, {"reason", masker.MaskText(policy.reveal.reason)}};

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <touchpoint/core/time.h>
+#include <touchpoint/http/query.h>
 #include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/store/audit_repository.h>
@@ -25,40 +26,6 @@ using Json = nlohmann::ordered_json;
 constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// A query string's parameter, percent-decoded ('+' is a space); nullopt when absent.
-std::optional<std::string> Param(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key) {
-      const std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-      std::string out;
-      for (size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] == '+') {
-          out.push_back(' ');
-        } else if (raw[i] == '%' && i + 2 < raw.size() && HexDigit(raw[i + 1]) >= 0 && HexDigit(raw[i + 2]) >= 0) {
-          out.push_back(static_cast<char>(HexDigit(raw[i + 1]) * 16 + HexDigit(raw[i + 2])));
-          i += 2;
-        } else {
-          out.push_back(raw[i]);
-        }
-      }
-      return out;
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
 Result<std::int64_t> PositiveInt(const std::string& text, std::string_view name) {
   std::int64_t v = 0;
   auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -71,25 +38,31 @@ Result<std::int64_t> PositiveInt(const std::string& text, std::string_view name)
 Result<store::AuditQuery> ParseQuery(std::string_view query) {
   store::AuditQuery q;
   q.limit = kDefaultLimit;
-  if (auto v = Param(query, "actor")) q.actor = *v;
-  if (auto v = Param(query, "action")) q.action = *v;
-  if (auto v = Param(query, "from"); v && !v->empty()) {
-    auto t = ParseTimestamp(*v);
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> actor, http::QueryParam(query, "actor"));
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> action, http::QueryParam(query, "action"));
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> from, http::QueryParam(query, "from"));
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> to, http::QueryParam(query, "to"));
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> limit, http::QueryParam(query, "limit"));
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> before, http::QueryParam(query, "before"));
+  if (actor) q.actor = *actor;
+  if (action) q.action = *action;
+  if (from && !from->empty()) {
+    auto t = ParseTimestamp(*from);
     if (!t.ok()) return Status::InvalidArgument("from: " + t.status().message());
     q.from = *t;
   }
-  if (auto v = Param(query, "to"); v && !v->empty()) {
-    auto t = ParseTimestamp(*v);
+  if (to && !to->empty()) {
+    auto t = ParseTimestamp(*to);
     if (!t.ok()) return Status::InvalidArgument("to: " + t.status().message());
     q.to = *t;
   }
-  if (auto v = Param(query, "limit"); v && !v->empty()) {
-    TP_ASSIGN_OR_RETURN(std::int64_t limit, PositiveInt(*v, "limit"));
-    if (limit > kMaxLimit) return Status::InvalidArgument("limit: at most " + std::to_string(kMaxLimit));
-    q.limit = static_cast<int>(limit);
+  if (limit && !limit->empty()) {
+    TP_ASSIGN_OR_RETURN(std::int64_t n, PositiveInt(*limit, "limit"));
+    if (n > kMaxLimit) return Status::InvalidArgument("limit: at most " + std::to_string(kMaxLimit));
+    q.limit = static_cast<int>(n);
   }
-  if (auto v = Param(query, "before"); v && !v->empty()) {
-    TP_ASSIGN_OR_RETURN(q.before_seq, PositiveInt(*v, "before"));
+  if (before && !before->empty()) {
+    TP_ASSIGN_OR_RETURN(q.before_seq, PositiveInt(*before, "before"));
   }
   return q;
 }

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <touchpoint/http/query.h>
 #include <touchpoint/core/time.h>
 #include <touchpoint/insight/rfm.h>
 #include <touchpoint/insight/segment_index.h>
@@ -90,26 +91,12 @@ Result<SegmentBody> ParseBody(const std::string& body, bool with_description) {
   return out;
 }
 
-// The value of `key` in a query string ("format=csv&x=1"); nullopt when absent. Values here are
-// plain words, so no percent-decoding is needed.
-std::optional<std::string_view> QueryParam(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key)
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
 http::Response Members(const ServerContext& context, const http::Request& req, const RouteMatch& match) {
   const std::string_view name = match.Param("name");
   if (Status s = insight::SegmentIndex::ValidateName(name); !s.ok()) return ResponseFromStatus(s);
-  const std::string_view format_text = QueryParam(req.query, "format").value_or("csv");
-  auto format = insight::ParseSegmentExportFormat(format_text);
+  auto format_text = http::QueryParam(req.query, "format");
+  if (!format_text.ok()) return ResponseFromStatus(format_text.status());
+  auto format = insight::ParseSegmentExportFormat(format_text->value_or("csv"));
   if (!format.ok()) return ResponseFromStatus(format.status());
   auto policy = RequestMaskPolicy(context, req, match);
   if (!policy.ok()) return ResponseFromStatus(policy.status());
@@ -142,9 +129,9 @@ constexpr std::int64_t kValueScale = 100;
 std::int64_t ToUnits(double v) { return static_cast<std::int64_t>(std::llround(v * kValueScale)); }
 
 Result<double> NumberParam(std::string_view query, std::string_view key, double fallback) {
-  const auto text = QueryParam(query, key);
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> text, http::QueryParam(query, key));
   if (!text) return fallback;
-  const std::string s(*text);
+  const std::string& s = *text;
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) {
@@ -157,7 +144,7 @@ Result<double> NumberParam(std::string_view query, std::string_view key, double 
 // max_groups, min_count. nullopt without dp_epsilon (exact numbers).
 Result<std::optional<dp::ReleaseOptions>> DpOptions(const http::Request& req, bool with_values,
                                                      double default_upper, int default_max_groups) {
-  const auto epsilon = QueryParam(req.query, "dp_epsilon");
+  TP_ASSIGN_OR_RETURN(const std::optional<std::string> epsilon, http::QueryParam(req.query, "dp_epsilon"));
   if (!epsilon) return std::optional<dp::ReleaseOptions>();
   dp::ReleaseOptions o;
   TP_ASSIGN_OR_RETURN(o.epsilon_micros, dp::ParseEpsilon(*epsilon));
@@ -226,11 +213,13 @@ http::Response Report(const ServerContext& context, const RouteMatch& match, Jso
 // GET /v1/reports/segments[?value=FEATURE][&dp_epsilon=E&lower=&upper=&max_groups=&min_count=]
 http::Response SegmentsReport(const ServerContext& context, const http::Request& req, const RouteMatch& match) {
   const profile::FeatureInfo* feature = nullptr;
-  if (const auto value = QueryParam(req.query, "value")) {
+  auto value_param = http::QueryParam(req.query, "value");
+  if (!value_param.ok()) return ResponseFromStatus(value_param.status());
+  if (const std::optional<std::string>& value = *value_param) {
     feature = profile::FindFeature(*value);
     if (feature == nullptr || !feature->on_profile ||
         (feature->type != profile::FeatureType::kNumber && feature->type != profile::FeatureType::kInteger)) {
-      return ResponseFromStatus(Status::InvalidArgument("value: '" + std::string(*value) +
+      return ResponseFromStatus(Status::InvalidArgument("value: '" + *value +
                                                         "' is not a numeric profile feature"));
     }
   }

@@ -1,9 +1,11 @@
 #include <touchpoint/wiring/render.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/core/json_text.h>
+#include <touchpoint/core/sensitivity.h>
 
 namespace touchpoint::wiring {
 
@@ -53,7 +55,13 @@ std::string RenderCustomer(const CustomerData& c, Millis as_of, const privacy::M
   out += "],\"tags\":";
   out += c.profile.TagsJson();
   out += ",\"traits\":";
-  if (policy.masks()) {
+  // Most profiles carry no sensitive trait: look the catalogue's names up (a few hash probes)
+  // before parsing the traits' text again to mask some of them.
+  const auto sensitive = SensitiveFieldNames();
+  const bool any_sensitive = policy.masks() && std::any_of(sensitive.begin(), sensitive.end(), [&](std::string_view f) {
+                               return c.profile.FindTrait(f) != nullptr;
+                             });
+  if (any_sensitive) {
     const json traits = json::parse(c.profile.TraitsJson());
     out += '{';
     bool first_trait = true;

@@ -41,15 +41,9 @@ class AuditHttpTest : public ::testing::Test {
     auto st = store::Open(url_, {});
     ASSERT_OK(st);
     store_ = std::move(*st);
-    config_.data_dir = tmp_.path();
-    config_.store_url = url_;
-    config_.listen = "127.0.0.1:0";
-    config_.io_threads = 1;
-    config_.worker_threads = 4;
+    config_ = test::TestConfig(tmp_.path(), url_);
     config_.log_level = "off";
-    config_.key_cache_seconds = 0;
     config_.text_analysis = false;
-    config_.jobs_schedule = "off";
     config_.master_key_file = tmp_.File("keys/master.key");  // never the real home
     auto key = privacy::CreateMasterKeyFile(config_.master_key_file);
     ASSERT_OK(key.status());

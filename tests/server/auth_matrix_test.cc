@@ -159,15 +159,7 @@ class AuthServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::MakeTempDir("auth");
-    config_.data_dir = dir_.string();
-    config_.store_url = testing::StoreUrlForDir(config_.data_dir);
-    config_.listen = "127.0.0.1:0";
-    config_.io_threads = 1;
-    config_.worker_threads = 4;
-    config_.synchronous = "normal";
-    config_.log_level = "warn";
-    config_.key_cache_seconds = 0;
-    config_.jobs_schedule = "off";
+    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
     auto store = testing::OpenForKeys(config_.data_dir);
     ASSERT_OK(store.status());
     store_ = std::move(*store);

@@ -46,16 +46,9 @@ class JobsApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::MakeTempDir("jobs");
-    config_.data_dir = dir_.string();
-    config_.store_url = testing::StoreUrlForDir(config_.data_dir);  // SQLite, or PostgreSQL (testing/pg.h)
-    config_.listen = "127.0.0.1:0";
-    config_.io_threads = 1;
-    config_.worker_threads = 4;
-    config_.synchronous = "normal";
-    config_.log_level = "warn";
-    config_.key_cache_seconds = 0;
+    // SQLite, or PostgreSQL (testing/pg.h)
+    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
     config_.text_analysis = false;
-    config_.jobs_schedule = "off";
     ingest_key_ = test::MakeKey(config_.data_dir, Role::kIngest);
     analyst_key_ = test::MakeKey(config_.data_dir, Role::kAnalyst);
     agent_key_ = test::MakeKey(config_.data_dir, Role::kAgent);

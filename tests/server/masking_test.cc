@@ -50,14 +50,7 @@ class MaskingPropertyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::MakeTempDir("masking");
-    config_.data_dir = dir_.string();
-    config_.store_url = testing::StoreUrlForDir(config_.data_dir);
-    config_.listen = "127.0.0.1:0";
-    config_.io_threads = 1;
-    config_.worker_threads = 4;
-    config_.synchronous = "normal";
-    config_.log_level = "warn";
-    config_.key_cache_seconds = 0;
+    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
     for (Role r : privacy::kAllRoles) keys_[r] = test::MakeKey(config_.data_dir, r);
   }
   void TearDown() override {

@@ -7,6 +7,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/privacy/keys.h>
+#include <touchpoint/server/config.h>
 #include <touchpoint/store/api_key_repository.h>
 
 #include "testing/data_dir.h"
@@ -20,6 +21,23 @@ inline std::filesystem::path MakeTempDir(const std::string& tag) {
   auto dir = std::filesystem::temp_directory_path() / ("tp_server_" + tag + "_" + std::to_string(rd()));
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// A server configuration for a test over `data_dir` and `store_url`: loopback on a free port, one
+// I/O and four worker threads, SQLite's `normal` sync, warnings only, no API-key cache (keys
+// take effect at once) and no scheduled jobs. Tests change what they are about.
+inline ServerConfig TestConfig(const std::string& data_dir, const std::string& store_url) {
+  ServerConfig c;
+  c.data_dir = data_dir;
+  c.store_url = store_url;
+  c.listen = "127.0.0.1:0";
+  c.io_threads = 1;
+  c.worker_threads = 4;
+  c.synchronous = "normal";
+  c.log_level = "warn";
+  c.key_cache_seconds = 0;
+  c.jobs_schedule = "off";
+  return c;
 }
 
 // Creates a key with `role` in the data directory (as `touchpoint keys create` does).

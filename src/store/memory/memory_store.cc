@@ -2,6 +2,7 @@
 // buffer their writes as closures and apply them under the lock at Commit (all or nothing).
 // Named stores also implement store/cluster.h: the writer lease, the epoch that fences stale
 // writers, the node registry and the change sequence live in the shared state.
+#include <touchpoint/core/strings.h>
 #include <touchpoint/store/memory.h>
 
 #include <algorithm>
@@ -681,21 +682,13 @@ class MemSegments final : public SegmentRepository {
 
 // ---- users, teams, sessions ----
 
-std::string AsciiLower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 class MemUsers final : public UserRepository {
  public:
   explicit MemUsers(State& s) : s_(s) {}
   Result<UserRecord> Create(const UserRecord& user) override {
     std::scoped_lock lock(s_.mu);
-    const std::string key = AsciiLower(user.email);
     for (const auto& [id, u] : s_.users) {
-      if (AsciiLower(u.email) == key) return Status::AlreadyExists("a user with this e-mail exists");
+      if (EqualsIgnoreAsciiCase(u.email, user.email)) return Status::AlreadyExists("a user with this e-mail exists");
     }
     UserRecord r = user;
     r.id = s_.next_user_id++;
@@ -710,9 +703,8 @@ class MemUsers final : public UserRepository {
   }
   Result<std::optional<UserRecord>> FindByEmail(const std::string& email) override {
     std::scoped_lock lock(s_.mu);
-    const std::string key = AsciiLower(email);
     for (const auto& [id, u] : s_.users) {
-      if (AsciiLower(u.email) == key) return std::optional<UserRecord>(u);
+      if (EqualsIgnoreAsciiCase(u.email, email)) return std::optional<UserRecord>(u);
     }
     return std::optional<UserRecord>();
   }
