@@ -17,6 +17,7 @@
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -110,6 +111,28 @@ Result<std::int64_t> MergeIdOf(pipeline::Engine& engine, const std::string& ref)
   return j["merges"][0]["merge_id"].get<std::int64_t>();
 }
 
+// A stand-in for privacy::AuditLog's chain (the store does not know SHA-256): any function of
+// the predecessor's hash and the entry will do, as long as the copy keeps what it gave.
+std::string TestChain(std::string_view prev, const AuditEntryRecord& e) {
+  char buf[65];
+  const auto h = std::hash<std::string>{}(std::string(prev) + "|" + std::to_string(e.seq) + "|" + e.action);
+  std::snprintf(buf, sizeof buf, "%016zx%048d", static_cast<size_t>(h), 0);
+  return buf;
+}
+
+// Appends `n` audit entries and a checkpoint of the chain's head.
+void AddAudit(Store& store, int n, const std::string& action, Millis at) {
+  auto& audit = store.Get<AuditRepository>();
+  std::vector<AuditEntryRecord> entries;
+  for (int i = 0; i < n; ++i) {
+    entries.push_back(AuditEntryRecord{0, at + i, "cli:uid:1000", action, "segment:vip", R"({"i":)" + std::to_string(i) + "}", "", ""});
+  }
+  auto stored = audit.Append(entries, TestChain);
+  ASSERT_OK(stored);
+  ASSERT_OK(audit.AddCheckpoint(AuditCheckpointRecord{0, stored->back().seq, stored->back().hash, at + n, "00112233aabbccdd",
+                                                      "c2lnbmF0dXJl"}));
+}
+
 // Runs the engine (with text analysis and the escalation rules) over `dir`, then writes keys,
 // jobs and a segment as `keys create|revoke`, the job runner and `segment define` do.
 void BuildSource(const std::string& dir) {
@@ -168,6 +191,10 @@ void BuildSource(const std::string& dir) {
   ann.failed_logins = 2;
   ASSERT_OK(users.Create(ann));
   ASSERT_OK((*store)->Get<TeamRepository>().AddSupervisor(team->id, created_sue->id));
+  // The audit chain, its checkpoints and the key they are signed with.
+  ASSERT_OK((*store)->Get<SigningKeyRepository>().Put(
+      SigningKeyRecord{"00112233aabbccdd", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", 1'709'300'000'000}));
+  AddAudit(**store, 12, "segment.define", 1'709'300'001'000);
 }
 
 // Adds the second round of events to `dir` through the engine, and moves a job on.
@@ -194,6 +221,7 @@ void GrowSource(const std::string& dir) {
   promoted.role = "supervisor";
   promoted.disabled_at = 1'712'000'000'000;
   ASSERT_OK((*store)->Get<UserRepository>().Update((*ann)->id, promoted));
+  AddAudit(**store, 3, "user.update", 1'712'000'000'100);
 }
 
 // ---- everything a store holds, read through every repository ----
@@ -219,6 +247,9 @@ struct Snapshot {
   std::vector<SegmentRecord> segments;
   std::vector<UserRecord> users;
   std::vector<TeamRecord> teams;
+  std::vector<AuditEntryRecord> audit;
+  std::vector<AuditCheckpointRecord> audit_checkpoints;
+  std::vector<SigningKeyRecord> signing_keys;
 };
 
 Snapshot Take(Store& s) {
@@ -246,6 +277,13 @@ Snapshot Take(Store& s) {
   out.segments = *s.Get<SegmentRepository>().List();
   out.users = *s.Get<UserRepository>().List();
   out.teams = *s.Get<TeamRepository>().List();
+  EXPECT_OK(s.Get<AuditRepository>().Scan(0, [&](AuditEntryRecord&& e) {
+    out.audit.push_back(std::move(e));
+    return true;
+  }));
+  out.audit_checkpoints = *s.Get<AuditRepository>().Checkpoints();
+  for (auto& c : out.audit_checkpoints) c.id = 0;  // the target numbers its own
+  out.signing_keys = *s.Get<SigningKeyRepository>().List();
   return out;
 }
 
@@ -267,6 +305,9 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.segments, b.segments);
   EXPECT_EQ(a.users, b.users);
   EXPECT_EQ(a.teams, b.teams);
+  EXPECT_EQ(a.audit, b.audit) << "seq numbers and hashes kept: `audit verify` checks the same chain";
+  EXPECT_EQ(a.audit_checkpoints, b.audit_checkpoints);
+  EXPECT_EQ(a.signing_keys, b.signing_keys);
 }
 
 // Records every progress call.
@@ -377,6 +418,9 @@ TEST_P(StoreCopyTest, TheSourceHoldsEveryKindOfRow) {
   EXPECT_EQ(s.users.size(), 2u);
   ASSERT_EQ(s.teams.size(), 1u);
   EXPECT_EQ(s.teams[0].supervisors.size(), 1u);
+  EXPECT_EQ(s.audit.size(), 12u);
+  EXPECT_EQ(s.audit_checkpoints.size(), 1u);
+  EXPECT_EQ(s.signing_keys.size(), 1u);
 }
 
 TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
@@ -387,7 +431,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   auto report = Copy(SourceUrl(), target, options, &progress);
   ASSERT_OK(report);
   EXPECT_EQ(report->FirstMismatch(), nullptr);
-  ASSERT_EQ(report->tables.size(), 14u);
+  ASSERT_EQ(report->tables.size(), 17u);
   EXPECT_EQ(report->tables[0].table, "events");
   EXPECT_EQ(report->tables[0].source, 59);
   EXPECT_GT(report->rows_written, report->tables[0].source);
@@ -409,7 +453,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   }
   EXPECT_EQ(tables, (std::vector<std::string>{"events", "customers", "identifiers", "merges", "merge blocks",
                                               "profiles", "orders", "messages", "surveys", "escalations", "api keys",
-                                              "jobs", "segments", "users and teams"}));
+                                              "jobs", "segments", "users and teams", "audit entries"}));
 }
 
 TEST_P(StoreCopyTest, TheCopyServesTheSameCustomers) {
@@ -572,6 +616,19 @@ TEST_P(StoreCopyTest, RefusesATargetWithAnotherKey) {
   auto r = Copy(SourceUrl(), target);
   ASSERT_THAT(r, StatusIs(StatusCode::kFailedPrecondition));
   EXPECT_NE(r.status().message().find("tp_ffffff"), std::string::npos) << r.status().message();
+  EXPECT_EQ(SnapshotOf(target).events.size(), 0u);
+}
+
+TEST_P(StoreCopyTest, RefusesATargetWithAnotherAuditChain) {
+  const std::string target = NewTargetUrl();
+  {
+    auto dst = OpenWriter(target);
+    ASSERT_NE(dst, nullptr);
+    AddAudit(*dst, 1, "someone.else", 5);
+  }
+  auto r = Copy(SourceUrl(), target);
+  ASSERT_THAT(r, StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_NE(r.status().message().find("audit entry 1"), std::string::npos) << r.status().message();
   EXPECT_EQ(SnapshotOf(target).events.size(), 0u);
 }
 

@@ -6,8 +6,10 @@
 //  - Everything: the event log (same seq numbers, same newest-event time), customers, identifiers,
 //    merges, merge blocks, profiles and their checkpoint, orders, messages, surveys, escalations,
 //    API keys (hashes, roles, creation and revocation times), job records, saved segments, users
-//    (password hashes, roles, TOTP secrets, locks) and teams with their supervisors. Login
-//    sessions are not copied: people log in again on the new store.
+//    (password hashes, roles, TOTP secrets, locks) and teams with their supervisors, the audit
+//    chain (same seq numbers and hashes), its signed checkpoints and the signing keys. Login
+//    sessions are not copied: people log in again on the new store. Not copied yet: the
+//    differential-privacy budgets and their ledger (the repository cannot list its data sets).
 //  - Bounded memory: rows are read as a stream and written in batches of CopyOptions::batch_rows,
 //    one target transaction per batch.
 //  - Resumable: a copy that stopped midway (killed, database gone) and is run again continues where
@@ -23,6 +25,9 @@
 //                             (same name, creation time, trigger, parameters); it is updated when
 //                             it differs, later ones are created
 //      segments               put by name when absent or different
+//      audit entries          appended after the target's head, which must be the source's entry
+//                             of that seq with the same hash; checkpoints: the target's must be
+//                             the source's first ones; signing keys put (idempotent)
 //      teams, users           created by name / e-mail when absent, else updated; the target
 //                             assigns ids, so team membership and supervisors are mapped over
 //    The profile checkpoint and the newest-event time are written last, so a target cut off midway
@@ -77,7 +82,8 @@ struct TableCount {
 
 struct CopyReport {
   // events, customers (live, not merged away), identifiers, merges (in force), orders, messages,
-  // surveys, escalations, api keys, jobs, segments, profile checkpoint.
+  // surveys, escalations, api keys, jobs, segments, users, teams, audit entries, audit
+  // checkpoints, signing keys, profile checkpoint.
   std::vector<TableCount> tables;
   // Rows this run wrote, counting the identity and profile rows every run upserts again.
   std::int64_t rows_written = 0;

@@ -12,6 +12,7 @@
 
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
@@ -107,6 +108,9 @@ struct Counts {
   std::int64_t segments = 0;
   std::int64_t users = 0;
   std::int64_t teams = 0;
+  std::int64_t audit_entries = 0;
+  std::int64_t audit_checkpoints = 0;
+  std::int64_t signing_keys = 0;
   std::int64_t checkpoint = 0;
 };
 
@@ -125,6 +129,12 @@ Result<Counts> ReadCounts(Store& s) {
   c.users = static_cast<std::int64_t>(users.size());
   TP_ASSIGN_OR_RETURN(std::vector<TeamRecord> teams, s.Get<TeamRepository>().List());
   c.teams = static_cast<std::int64_t>(teams.size());
+  TP_ASSIGN_OR_RETURN(std::optional<AuditEntryRecord> head, s.Get<AuditRepository>().Head());
+  c.audit_entries = head ? head->seq : 0;
+  TP_ASSIGN_OR_RETURN(std::vector<AuditCheckpointRecord> checkpoints, s.Get<AuditRepository>().Checkpoints());
+  c.audit_checkpoints = static_cast<std::int64_t>(checkpoints.size());
+  TP_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> signing, s.Get<SigningKeyRepository>().List());
+  c.signing_keys = static_cast<std::int64_t>(signing.size());
   TP_ASSIGN_OR_RETURN(c.checkpoint, s.Get<ProfileRepository>().Checkpoint());
   return c;
 }
@@ -155,6 +165,7 @@ class Copier {
     TP_RETURN_IF_ERROR(CopyJobs());
     TP_RETURN_IF_ERROR(CopySegments());
     TP_RETURN_IF_ERROR(CopyUsersAndTeams());
+    TP_RETURN_IF_ERROR(CopyAudit());
     TP_RETURN_IF_ERROR(Finish());
     TP_ASSIGN_OR_RETURN(CopyReport report, CompareCounts(from_, to_));
     report.rows_written = written_;
@@ -229,7 +240,48 @@ class Copier {
     }
     TP_RETURN_IF_ERROR(CheckKeys());
     TP_RETURN_IF_ERROR(CheckJobs());
-    return CheckSegments();
+    TP_RETURN_IF_ERROR(CheckSegments());
+    return CheckAudit();
+  }
+
+  // The target's audit chain is the source's first entries (its head entry has the source's
+  // hash: each hash covers its predecessor's, so the head pins the whole chain), its checkpoints
+  // the source's first ones, and its signing keys the source's.
+  Status CheckAudit() {
+    AuditRepository& src = from_.Get<AuditRepository>();
+    AuditRepository& dst = to_.Get<AuditRepository>();
+    TP_ASSIGN_OR_RETURN(const std::optional<AuditEntryRecord> head, dst.Head());
+    if (head) {
+      std::optional<AuditEntryRecord> same;
+      TP_RETURN_IF_ERROR(src.Scan(head->seq - 1, [&](AuditEntryRecord&& e) {
+        if (e.seq == head->seq) same = std::move(e);
+        return false;
+      }));
+      if (!same || same->hash != head->hash) {
+        return NotAPrefix("audit entry " + N(head->seq) + " of the target is not the source's");
+      }
+    }
+    TP_ASSIGN_OR_RETURN(const std::vector<AuditCheckpointRecord> sc, src.Checkpoints());
+    TP_ASSIGN_OR_RETURN(const std::vector<AuditCheckpointRecord> tc, dst.Checkpoints());
+    for (size_t i = 0; i < tc.size(); ++i) {
+      if (i >= sc.size() || !SameCheckpoint(sc[i], tc[i])) {
+        return NotAPrefix("audit checkpoint " + N(static_cast<std::int64_t>(i + 1)) + " of the target is not the source's");
+      }
+    }
+    TP_ASSIGN_OR_RETURN(const std::vector<SigningKeyRecord> sk, from_.Get<SigningKeyRepository>().List());
+    TP_ASSIGN_OR_RETURN(const std::vector<SigningKeyRecord> tk, to_.Get<SigningKeyRepository>().List());
+    for (const SigningKeyRecord& t : tk) {
+      const bool known = std::any_of(sk.begin(), sk.end(), [&](const SigningKeyRecord& s) {
+        return s.key_id == t.key_id && s.public_key == t.public_key;
+      });
+      if (!known) return NotAPrefix("signing key " + t.key_id + " of the target is not the source's");
+    }
+    return Status::Ok();
+  }
+
+  static bool SameCheckpoint(const AuditCheckpointRecord& a, const AuditCheckpointRecord& b) {
+    return a.count == b.count && a.head_hash == b.head_hash && a.time == b.time && a.key_id == b.key_id &&
+           a.signature == b.signature;
   }
 
   // Every key of the target is the source's key with that hash.
@@ -614,6 +666,65 @@ class Copier {
     return Status::Ok();
   }
 
+  // The audit chain keeps its seq numbers and hashes (so `audit verify` on the target checks the
+  // same chain, and the checkpoint file written for the source still matches): entries are
+  // appended after the target's head with the source's own hashes, in batches; then the
+  // checkpoints the target lacks and the signing keys (old signatures stay verifiable).
+  Status CopyAudit() {
+    AuditRepository& src = from_.Get<AuditRepository>();
+    AuditRepository& dst = to_.Get<AuditRepository>();
+    TP_ASSIGN_OR_RETURN(const std::optional<AuditEntryRecord> source_head, src.Head());
+    TP_ASSIGN_OR_RETURN(const std::optional<AuditEntryRecord> target_head, dst.Head());
+    const std::int64_t total = source_head ? source_head->seq : 0;
+    std::int64_t done = target_head ? target_head->seq : 0;
+    Report("audit entries", done, total);
+    std::vector<AuditEntryRecord> batch;
+    std::map<std::int64_t, std::string> hashes;  // seq → the source's hash, for the batch
+    Status failed = Status::Ok();
+    const AuditChainFn keep = [&](std::string_view prev_hash, const AuditEntryRecord& e) -> std::string {
+      auto it = hashes.find(e.seq);
+      if (it == hashes.end() || batch.empty() || prev_hash != batch[static_cast<size_t>(e.seq - batch.front().seq)].prev_hash) {
+        failed = Status::Internal("audit entry " + N(e.seq) + " would not keep the source's chain");
+        return std::string(64, '0');
+      }
+      return it->second;
+    };
+    const auto flush = [&]() -> Status {
+      if (batch.empty()) return Status::Ok();
+      TP_ASSIGN_OR_RETURN(std::vector<AuditEntryRecord> stored, dst.Append(batch, keep));
+      TP_RETURN_IF_ERROR(failed);
+      if (stored.size() != batch.size() || stored.front().seq != batch.front().seq) {
+        return Status::Internal("the target numbered audit entries differently from the source");
+      }
+      done += static_cast<std::int64_t>(batch.size());
+      TP_RETURN_IF_ERROR(Wrote(static_cast<std::int64_t>(batch.size())));
+      Report("audit entries", done, total);
+      batch.clear();
+      hashes.clear();
+      return Status::Ok();
+    };
+    Status inner = Status::Ok();
+    TP_RETURN_IF_ERROR(src.Scan(done, [&](AuditEntryRecord&& e) {
+      hashes[e.seq] = e.hash;
+      batch.push_back(std::move(e));
+      if (Full(batch.size())) inner = flush();
+      return inner.ok();
+    }));
+    TP_RETURN_IF_ERROR(inner);
+    TP_RETURN_IF_ERROR(flush());
+    Report("audit entries", done, done);
+
+    TP_ASSIGN_OR_RETURN(const std::vector<AuditCheckpointRecord> sc, src.Checkpoints());
+    TP_ASSIGN_OR_RETURN(const std::vector<AuditCheckpointRecord> tc, dst.Checkpoints());
+    for (size_t i = tc.size(); i < sc.size(); ++i) {
+      TP_RETURN_IF_ERROR(dst.AddCheckpoint(sc[i]).status());
+      TP_RETURN_IF_ERROR(Wrote(1));
+    }
+    TP_ASSIGN_OR_RETURN(const std::vector<SigningKeyRecord> keys, from_.Get<SigningKeyRepository>().List());
+    for (const SigningKeyRecord& k : keys) TP_RETURN_IF_ERROR(to_.Get<SigningKeyRepository>().Put(k));
+    return Status::Ok();
+  }
+
   Status CopySegments() {
     SegmentRepository& dst = to_.Get<SegmentRepository>();
     TP_ASSIGN_OR_RETURN(const std::vector<SegmentRecord> segments, from_.Get<SegmentRepository>().List());
@@ -677,6 +788,9 @@ Result<CopyReport> CompareCounts(Store& from, Store& to) {
               {"segments", s.segments, t.segments},
               {"users", s.users, t.users},
               {"teams", s.teams, t.teams},
+              {"audit entries", s.audit_entries, t.audit_entries},
+              {"audit checkpoints", s.audit_checkpoints, t.audit_checkpoints},
+              {"signing keys", s.signing_keys, t.signing_keys},
               {"profile checkpoint", s.checkpoint, t.checkpoint}};
   return r;
 }
