@@ -113,14 +113,25 @@ struct Parser::Impl {
       type = std::string(type_override);
     } else {
       auto t = Field(o, "type");
-      if (!t || !t->is_string()) return Bad("missing \"type\" (identify, track, page or alias)");
+      if (!t || !t->is_string()) return Bad("missing \"type\" (identify, track, page, screen, alias or group)");
       type = std::string(t->get_string().value_unsafe());
     }
+    // Segment's `group` (a person joins an account or company) is kept as a track event named
+    // "Group" with its groupId; its traits describe the group, not the person, so they are
+    // neither the person's traits nor identifiers (context.traits still are).
+    const bool group = type == "group";
     if (type == "identify") ev.kind = store::EventKind::kIdentify;
-    else if (type == "track") ev.kind = store::EventKind::kTrack;
+    else if (type == "track" || group) ev.kind = store::EventKind::kTrack;
     else if (type == "page" || type == "screen") ev.kind = store::EventKind::kPage;
     else if (type == "alias") ev.kind = store::EventKind::kAlias;
-    else return Bad("unknown type \"" + type.substr(0, 40) + "\" (expected identify, track, page or alias)");
+    else return Bad("unknown type \"" + type.substr(0, 40) + "\" (expected identify, track, page, screen, alias or group)");
+    if (group) {
+      auto g = Field(o, "groupId");
+      if (!g) return Bad("group needs a groupId");
+      TP_ASSIGN_OR_RETURN(std::string group_id, ScalarText(*g, "groupId"));
+      if (group_id.empty()) return Bad("group needs a non-empty groupId");
+      if (group_id.size() > kMaxIdBytes) return Bad("groupId is longer than 256 bytes");
+    }
 
     // messageId: given, or derived from the content so a re-sent file stays idempotent.
     if (auto m = Field(o, "messageId")) {
@@ -177,7 +188,7 @@ struct Parser::Impl {
       if (anon) TP_RETURN_IF_ERROR(ids.Add(IdentifierKind::kAnon, *anon, "anonymousId"));
     }
 
-    std::optional<object> traits = ObjectField(o, "traits");
+    std::optional<object> traits = group ? std::nullopt : ObjectField(o, "traits");
     if (!traits && context) traits = ObjectField(*context, "traits");
     if (traits) {
       static constexpr std::pair<const char*, IdentifierKind> kTraitIds[] = {
@@ -213,7 +224,9 @@ struct Parser::Impl {
                      [](const Identifier& a, const Identifier& b) { return a.kind < b.kind; });
     ev.identifiers = std::move(ids.ids);
 
-    if (ev.kind == store::EventKind::kTrack || ev.kind == store::EventKind::kPage) {
+    if (group) {
+      ev.name = "Group";
+    } else if (ev.kind == store::EventKind::kTrack || ev.kind == store::EventKind::kPage) {
       auto name = Field(o, ev.kind == store::EventKind::kTrack ? "event" : "name");
       if (name) {
         TP_ASSIGN_OR_RETURN(ev.name, ScalarText(*name, "event"));

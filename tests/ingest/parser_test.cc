@@ -29,6 +29,29 @@ TEST(ParserTest, SegmentIdentifyFromTheSpec) {
   EXPECT_EQ(ev->traits.size(), 4u);
 }
 
+TEST(ParserTest, GroupIsKeptAsATrackEventAndItsTraitsAreTheGroups) {
+  Parser p;
+  auto ev = p.ParseMessage(R"({"type":"group","userId":"u1","groupId":"acme","messageId":"g1",
+    "timestamp":"2024-03-01T10:00:00Z","traits":{"name":"Acme Ltd","email":"billing@acme.example","plan":"gold"},
+    "context":{"traits":{"phone":"13812345678"}}})");
+  ASSERT_OK(ev);
+  EXPECT_EQ(ev->kind, store::EventKind::kTrack);
+  EXPECT_EQ(ev->name, "Group");
+  // The group's e-mail is not the person's identifier and the group's name not the person's.
+  ASSERT_EQ(ev->identifiers.size(), 2u);
+  EXPECT_EQ(ev->identifiers[0].kind, IdentifierKind::kUser);
+  EXPECT_EQ(ev->identifiers[1].kind, IdentifierKind::kPhone) << "context.traits are still the person's";
+  ASSERT_EQ(ev->traits.size(), 1u);
+  EXPECT_EQ(ev->traits[0].first, "phone");
+  // The typed route works as well, and a group needs its id.
+  ASSERT_OK(p.ParseTyped(R"({"userId":"u1","groupId":"acme"})", "group"));
+  for (const char* bad : {R"({"type":"group","userId":"u1"})", R"({"type":"group","userId":"u1","groupId":""})"}) {
+    auto r = p.ParseMessage(bad);
+    ASSERT_THAT(r, StatusIs(StatusCode::kInvalidArgument)) << bad;
+    EXPECT_NE(r.status().message().find("groupId"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(ParserTest, OrdersMessagesAndSurveysAreFirstClass) {
   Parser p;
   auto order = p.ParseMessage(R"({"type":"track","event":"Order Completed","userId":"u1","messageId":"o1",
