@@ -31,6 +31,7 @@ LoginService::LoginService(std::unique_ptr<store::Store> store, PasswordHasher& 
       sink_(std::move(sink)),
       accounts_(options.account),
       addresses_(options.address),
+      last_purge_(clock.Now()),
       bookkeeper_([this] { RunBookkeeping(); }) {}
 
 LoginService::~LoginService() {
@@ -192,6 +193,13 @@ Result<LoginResult> LoginService::Login(const LoginRequest& request) {
     }
     TP_ASSIGN_OR_RETURN(result.session,
                         IssueSession(store_->Get<store::SessionRepository>(), user->id, !request.bearer, now));
+    if (options_.purge_interval > 0 && now - last_purge_ >= options_.purge_interval) {
+      last_purge_ = now;
+      const SessionPolicy& p = options_.sessions;
+      // A failure here costs nothing but a larger table: the login itself succeeded.
+      (void)store_->Get<store::SessionRepository>().DeleteExpired(
+          now - p.absolute_timeout - options_.purge_grace, now - p.idle_timeout - options_.purge_grace);
+    }
   }
   if (verdict.needs_rehash) {
     // The hashing parameters changed since this password was set: store a hash with today's.

@@ -217,6 +217,33 @@ TEST_F(LoginTest, DisablingAUserOrChangingTheirPasswordOrRoleRevokesTheirSession
   EXPECT_EQ(login_->Authenticate(d.session.token)->problem, SessionProblem::kUserDisabled);
 }
 
+TEST_F(LoginTest, ALaterLoginDeletesSessionsLongExpiredOrRevoked) {
+  MakeUser("ann@example.com", Role::kAgent);
+  const LoginOptions options = login_->options();
+  auto& sessions = admin_store_->Get<store::SessionRepository>();
+  auto stored = [&](const LoginResult& r) {
+    auto s = sessions.FindByHash(HashKey(r.session.token));
+    EXPECT_OK(s.status());
+    return s.ok() && s->has_value();
+  };
+  const LoginResult old = Login("ann@example.com", kPassword);
+  const LoginResult out = Login("ann@example.com", kPassword);
+  ASSERT_OK(login_->Logout(out.session.record, "192.0.2.1"));
+  // Expired, but within the grace: still there, still answered "expired".
+  clock_.Advance(options.sessions.absolute_timeout + 1);
+  const LoginResult fresh = Login("ann@example.com", kPassword);
+  EXPECT_TRUE(stored(old));
+  EXPECT_EQ(login_->Authenticate(old.session.token)->problem, SessionProblem::kExpired);
+  EXPECT_FALSE(stored(out)) << "a revoked session is gone at the first purge";
+  // Past the grace, the next login (an interval later) deletes it; the live one stays.
+  clock_.Advance(options.purge_grace);
+  ASSERT_TRUE(login_->Authenticate(fresh.session.token).ok());
+  const LoginResult later = Login("ann@example.com", kPassword);
+  EXPECT_FALSE(stored(old));
+  EXPECT_EQ(login_->Authenticate(old.session.token)->problem, SessionProblem::kUnknown);
+  EXPECT_TRUE(stored(later));
+}
+
 TEST_F(LoginTest, LogoutRevokesTheSession) {
   MakeUser("ann@example.com", Role::kAgent);
   const LoginResult a = Login("ann@example.com", kPassword);

@@ -38,6 +38,12 @@ namespace touchpoint::privacy {
 
 struct LoginOptions {
   SessionPolicy sessions;
+  // Sessions expired (idle or absolute) more than `purge_grace` ago, and revoked ones, are
+  // deleted from the store by a login at most once per `purge_interval` (0: never), so the
+  // table does not grow with every login ever made. Within the grace an expired token is still
+  // answered as "expired", after it as "unknown" (both 401).
+  Millis purge_interval = 3'600'000;
+  Millis purge_grace = 24 * 3'600'000;
   ThrottlePolicy account = ThrottlePolicy::Account();
   ThrottlePolicy address = ThrottlePolicy::Address();
 };
@@ -110,6 +116,7 @@ class LoginService {
   AuthEventSink sink_;
   LoginThrottle accounts_;
   LoginThrottle addresses_;
+  Millis last_purge_ TP_GUARDED_BY(mu_) = 0;  // when a login last deleted expired sessions
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
