@@ -268,8 +268,8 @@ std::string MaskPii(std::string_view text, const std::vector<PiiSpan>& spans) {
         mask_from = 6;
         mask_to = 12;
         break;
-      case PiiKind::kBankCard:
-        mask_from = 6;
+      case PiiKind::kBankCard:  // all but the last four, as privacy::Masker's default card rule
+        mask_from = 0;
         mask_to = n - 4;
         break;
       case PiiKind::kEmail:

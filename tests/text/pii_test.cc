@@ -20,8 +20,8 @@ TEST(PiiTest, MasksEachKindAsProductSays) {
       {"0755-2345678", "0755-***5678"},
       // 11010519491231002X is the standard example ID (check digit X).
       {"身份证11010519491231002X", "身份证110105******31002X"},
-      {"卡号6222021234567890128到账", "卡号622202*********0128到账"},
-      {"card 4111 1111 1111 1111.", "card 4111 11** **** 1111."},
+      {"卡号6222021234567890128到账", "卡号***************0128到账"},
+      {"card 4111 1111 1111 1111.", "card **** **** **** 1111."},
       {"mail zhang.san@example.com ok", "mail z***@example.com ok"},
       {"发到 a@b.cn", "发到 a***@b.cn"},
       {"no pii here", "no pii here"},

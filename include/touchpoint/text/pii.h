@@ -33,7 +33,7 @@ std::vector<PiiSpan> FindPii(std::string_view text);
 
 // Returns `text` with each item masked: mobile 138****5678 (middle four), landline keeps the
 // area code and last four digits, ID number hides its middle six characters, bank card keeps
-// the first six and last four digits, e-mail keeps the first character of the local part
+// only its last four digits, e-mail keeps the first character of the local part
 // (z***@example.com). Separators inside numbers are kept. Thread-safe.
 std::string MaskPii(std::string_view text);
 // Same, reusing spans already found by FindPii(text).
