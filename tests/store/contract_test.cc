@@ -828,6 +828,11 @@ TEST_P(StoreContractTest, PrivacyBudgetIsSpentUpToItsLimitAndRefusedBeyond) {
   EXPECT_EQ((*ledger)[2].epsilon_micros, 500'000);
   EXPECT_EQ(*reopened.Spent("customers"), 1'500'000);
   EXPECT_EQ(reopened.Releases("orders-2024")->size(), 1u);
+  // Data sets with a budget or a release, in name order; one with only a budget counts too.
+  ASSERT_OK(reopened.SetBudget("Zeta", 1'000'000, 100));
+  auto datasets = reopened.Datasets();
+  ASSERT_OK(datasets);
+  EXPECT_EQ(*datasets, (std::vector<std::string>{"Zeta", "customers", "orders-2024"}));
 }
 
 TEST_P(StoreContractTest, ConcurrentPrivacySpendsFromSeveralConnectionsNeverExceedTheBudget) {

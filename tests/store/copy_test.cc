@@ -18,6 +18,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -195,6 +196,13 @@ void BuildSource(const std::string& dir) {
   ASSERT_OK((*store)->Get<SigningKeyRepository>().Put(
       SigningKeyRecord{"00112233aabbccdd", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", 1'709'300'000'000}));
   AddAudit(**store, 12, "segment.define", 1'709'300'001'000);
+  // The privacy budget of reports: a budget lowered below what was already spent still copies.
+  auto& dp = (*store)->Get<DpBudgetRepository>();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(dp.Spend(DpRelease{0, "customers", "segment-report", 300'000, "cli", 1'709'400'000'000 + i}, 1'000'000));
+  }
+  ASSERT_OK(dp.Spend(DpRelease{0, "orders", "rfm-report", 500'000, "api:analyst", 1'709'400'001'000}, 1'000'000));
+  ASSERT_OK(dp.SetBudget("customers", 500'000, 1'709'400'002'000));
 }
 
 // Adds the second round of events to `dir` through the engine, and moves a job on.
@@ -222,6 +230,8 @@ void GrowSource(const std::string& dir) {
   promoted.disabled_at = 1'712'000'000'000;
   ASSERT_OK((*store)->Get<UserRepository>().Update((*ann)->id, promoted));
   AddAudit(**store, 3, "user.update", 1'712'000'000'100);
+  ASSERT_OK((*store)->Get<DpBudgetRepository>().Spend(
+      DpRelease{0, "orders", "rfm-report", 250'000, "cli", 1'712'000'000'200}, 1'000'000));
 }
 
 // ---- everything a store holds, read through every repository ----
@@ -250,6 +260,8 @@ struct Snapshot {
   std::vector<AuditEntryRecord> audit;
   std::vector<AuditCheckpointRecord> audit_checkpoints;
   std::vector<SigningKeyRecord> signing_keys;
+  std::vector<DpRelease> dp_releases;  // ids cleared: the target numbers its own
+  std::vector<std::pair<std::string, std::optional<std::int64_t>>> dp_budgets;
 };
 
 Snapshot Take(Store& s) {
@@ -284,6 +296,16 @@ Snapshot Take(Store& s) {
   out.audit_checkpoints = *s.Get<AuditRepository>().Checkpoints();
   for (auto& c : out.audit_checkpoints) c.id = 0;  // the target numbers its own
   out.signing_keys = *s.Get<SigningKeyRepository>().List();
+  auto& dp = s.Get<DpBudgetRepository>();
+  const std::vector<std::string> datasets = *dp.Datasets();  // a range-for over *temporary dangles
+  for (const std::string& d : datasets) {
+    const std::vector<DpRelease> releases = *dp.Releases(d);
+    for (DpRelease r : releases) {
+      r.id = 0;
+      out.dp_releases.push_back(r);
+    }
+    out.dp_budgets.emplace_back(d, *dp.Budget(d));
+  }
   return out;
 }
 
@@ -308,6 +330,8 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.audit, b.audit) << "seq numbers and hashes kept: `audit verify` checks the same chain";
   EXPECT_EQ(a.audit_checkpoints, b.audit_checkpoints);
   EXPECT_EQ(a.signing_keys, b.signing_keys);
+  EXPECT_EQ(a.dp_releases, b.dp_releases);
+  EXPECT_EQ(a.dp_budgets, b.dp_budgets);
 }
 
 // Records every progress call.
@@ -421,6 +445,9 @@ TEST_P(StoreCopyTest, TheSourceHoldsEveryKindOfRow) {
   EXPECT_EQ(s.audit.size(), 12u);
   EXPECT_EQ(s.audit_checkpoints.size(), 1u);
   EXPECT_EQ(s.signing_keys.size(), 1u);
+  EXPECT_EQ(s.dp_releases.size(), 4u);
+  ASSERT_EQ(s.dp_budgets.size(), 2u);
+  EXPECT_EQ(s.dp_budgets[0].second, std::optional<std::int64_t>(500'000)) << "below the 900,000 spent";
 }
 
 TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
@@ -431,7 +458,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   auto report = Copy(SourceUrl(), target, options, &progress);
   ASSERT_OK(report);
   EXPECT_EQ(report->FirstMismatch(), nullptr);
-  ASSERT_EQ(report->tables.size(), 17u);
+  ASSERT_EQ(report->tables.size(), 18u);
   EXPECT_EQ(report->tables[0].table, "events");
   EXPECT_EQ(report->tables[0].source, 59);
   EXPECT_GT(report->rows_written, report->tables[0].source);

@@ -43,6 +43,8 @@ class DpBudgetRepository {
   virtual Result<DpRelease> Spend(const DpRelease& release, std::int64_t default_budget_micros) = 0;
   // `dataset`'s releases, oldest first.
   virtual Result<std::vector<DpRelease>> Releases(const std::string& dataset) = 0;
+  // Every data set with a budget or a release, in name order (byte order).
+  virtual Result<std::vector<std::string>> Datasets() = 0;
 };
 
 // "0.5" for 500000: the exact decimal of micro-units (for the repositories' messages).

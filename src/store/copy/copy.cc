@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -13,6 +14,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
@@ -111,6 +113,7 @@ struct Counts {
   std::int64_t audit_entries = 0;
   std::int64_t audit_checkpoints = 0;
   std::int64_t signing_keys = 0;
+  std::int64_t dp_releases = 0;
   std::int64_t checkpoint = 0;
 };
 
@@ -135,6 +138,12 @@ Result<Counts> ReadCounts(Store& s) {
   c.audit_checkpoints = static_cast<std::int64_t>(checkpoints.size());
   TP_ASSIGN_OR_RETURN(std::vector<SigningKeyRecord> signing, s.Get<SigningKeyRepository>().List());
   c.signing_keys = static_cast<std::int64_t>(signing.size());
+  auto& dp = s.Get<DpBudgetRepository>();
+  TP_ASSIGN_OR_RETURN(const std::vector<std::string> datasets, dp.Datasets());
+  for (const std::string& d : datasets) {
+    TP_ASSIGN_OR_RETURN(const std::vector<DpRelease> releases, dp.Releases(d));
+    c.dp_releases += static_cast<std::int64_t>(releases.size());
+  }
   TP_ASSIGN_OR_RETURN(c.checkpoint, s.Get<ProfileRepository>().Checkpoint());
   return c;
 }
@@ -166,6 +175,7 @@ class Copier {
     TP_RETURN_IF_ERROR(CopySegments());
     TP_RETURN_IF_ERROR(CopyUsersAndTeams());
     TP_RETURN_IF_ERROR(CopyAudit());
+    TP_RETURN_IF_ERROR(CopyPrivacyBudgets());
     TP_RETURN_IF_ERROR(Finish());
     TP_ASSIGN_OR_RETURN(CopyReport report, CompareCounts(from_, to_));
     report.rows_written = written_;
@@ -241,7 +251,31 @@ class Copier {
     TP_RETURN_IF_ERROR(CheckKeys());
     TP_RETURN_IF_ERROR(CheckJobs());
     TP_RETURN_IF_ERROR(CheckSegments());
-    return CheckAudit();
+    TP_RETURN_IF_ERROR(CheckAudit());
+    return CheckPrivacyBudgets();
+  }
+
+  // Each data set's ledger in the target is the source's first releases of it.
+  Status CheckPrivacyBudgets() {
+    DpBudgetRepository& src = from_.Get<DpBudgetRepository>();
+    DpBudgetRepository& dst = to_.Get<DpBudgetRepository>();
+    TP_ASSIGN_OR_RETURN(const std::vector<std::string> datasets, dst.Datasets());
+    for (const std::string& d : datasets) {
+      TP_ASSIGN_OR_RETURN(const std::vector<DpRelease> t, dst.Releases(d));
+      TP_ASSIGN_OR_RETURN(const std::vector<DpRelease> s, src.Releases(d));
+      for (size_t i = 0; i < t.size(); ++i) {
+        if (i >= s.size() || !SameRelease(s[i], t[i])) {
+          return NotAPrefix("privacy release " + N(static_cast<std::int64_t>(i + 1)) + " of data set '" + d +
+                            "' in the target is not the source's");
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  static bool SameRelease(const DpRelease& a, const DpRelease& b) {
+    return a.dataset == b.dataset && a.report == b.report && a.epsilon_micros == b.epsilon_micros &&
+           a.actor == b.actor && a.released_at == b.released_at;
   }
 
   // The target's audit chain is the source's first entries (its head entry has the source's
@@ -725,6 +759,32 @@ class Copier {
     return Status::Ok();
   }
 
+  // The differential-privacy ledger, data set by data set (the releases the target lacks, in the
+  // source's order), then the budgets. Releases go first, recorded against an unlimited budget:
+  // the source's budget may be below what was spent (a lowered budget refuses only new releases).
+  Status CopyPrivacyBudgets() {
+    DpBudgetRepository& src = from_.Get<DpBudgetRepository>();
+    DpBudgetRepository& dst = to_.Get<DpBudgetRepository>();
+    TP_ASSIGN_OR_RETURN(const std::vector<std::string> datasets, src.Datasets());
+    for (const std::string& d : datasets) {
+      TP_ASSIGN_OR_RETURN(const std::vector<DpRelease> s, src.Releases(d));
+      TP_ASSIGN_OR_RETURN(const std::vector<DpRelease> t, dst.Releases(d));
+      TP_ASSIGN_OR_RETURN(const std::optional<std::int64_t> target_budget, dst.Budget(d));
+      if (target_budget && t.size() < s.size()) {
+        // An earlier run finished this data set and the source released more since: lift the
+        // target's budget while the missing releases are recorded; it is set again below.
+        TP_RETURN_IF_ERROR(dst.SetBudget(d, std::numeric_limits<std::int64_t>::max() / 2, 0));
+      }
+      for (size_t i = t.size(); i < s.size(); ++i) {
+        TP_RETURN_IF_ERROR(dst.Spend(s[i], std::numeric_limits<std::int64_t>::max() / 2).status());
+        TP_RETURN_IF_ERROR(Wrote(1));
+      }
+      TP_ASSIGN_OR_RETURN(const std::optional<std::int64_t> budget, src.Budget(d));
+      if (budget) TP_RETURN_IF_ERROR(dst.SetBudget(d, *budget, 0));
+    }
+    return Status::Ok();
+  }
+
   Status CopySegments() {
     SegmentRepository& dst = to_.Get<SegmentRepository>();
     TP_ASSIGN_OR_RETURN(const std::vector<SegmentRecord> segments, from_.Get<SegmentRepository>().List());
@@ -791,6 +851,7 @@ Result<CopyReport> CompareCounts(Store& from, Store& to) {
               {"audit entries", s.audit_entries, t.audit_entries},
               {"audit checkpoints", s.audit_checkpoints, t.audit_checkpoints},
               {"signing keys", s.signing_keys, t.signing_keys},
+              {"privacy releases", s.dp_releases, t.dp_releases},
               {"profile checkpoint", s.checkpoint, t.checkpoint}};
   return r;
 }

@@ -911,6 +911,13 @@ class MemDpBudgets final : public DpBudgetRepository {
     }
     return out;
   }
+  Result<std::vector<std::string>> Datasets() override {
+    std::scoped_lock lock(s_.mu);
+    std::set<std::string> names;
+    for (const auto& [name, budget] : s_.dp_budgets) names.insert(name);
+    for (const DpRelease& r : s_.dp_releases) names.insert(r.dataset);
+    return std::vector<std::string>(names.begin(), names.end());
+  }
 
  private:
   std::int64_t SpentLocked(const std::string& dataset) const {

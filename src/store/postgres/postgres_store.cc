@@ -1600,6 +1600,13 @@ class PgDpBudgets final : public DpBudgetRepository {
                               });
   }
 
+  Result<std::vector<std::string>> Datasets() override {
+    return Collect<std::string>(s_.conn(),
+                                "SELECT dataset FROM (SELECT dataset FROM dp_budgets UNION SELECT dataset "
+                                "FROM dp_releases) d ORDER BY dataset COLLATE \"C\"",
+                                Params(), [](const PgResult& r, int i) { return r.Text(i, 0); });
+  }
+
  private:
   Session& s_;
 };

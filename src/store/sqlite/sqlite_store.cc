@@ -1531,6 +1531,15 @@ class SqliteDpBudgets final : public DpBudgetRepository {
     return out;
   }
 
+  Result<std::vector<std::string>> Datasets() override {
+    Stmt st(db_.raw(), "SELECT dataset FROM dp_budgets UNION SELECT dataset FROM dp_releases ORDER BY 1");
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
+    if (rc != SQLITE_DONE) return db_.Error("list privacy data sets");
+    return out;
+  }
+
  private:
   Db& db_;
 };
