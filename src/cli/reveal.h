@@ -36,4 +36,10 @@ inline Result<privacy::MaskPolicy> MaskPolicyFor(RevealArgs& a, const std::strin
   return privacy::MaskPolicy::Masked(a.masker, std::move(reveal));
 }
 
+// Records the reveal `policy` asks for (nothing when it reveals nothing) in the audit log of
+// `data_dir` as `pii.reveal` on `target` ("customer:42", "segment:vip"), with the fields and
+// the reason (masked), before anything is shown — as the server does. kUnavailable when it
+// cannot be recorded: then nothing may be revealed.
+Status AuditCliReveal(const privacy::MaskPolicy& policy, const std::string& data_dir, const std::string& target);
+
 }  // namespace touchpoint::cli

@@ -154,6 +154,7 @@ int RunExport(SegmentArgs& a) {
   Opened& o = **opened;
   auto segment = Load(o.repository(), a.name);
   if (!segment.ok()) return Fail(segment.status());
+  if (Status audited = AuditCliReveal(*policy, a.data_dir, "segment:" + a.name); !audited.ok()) return Fail(audited);
 
   std::FILE* f = stdout;
   const bool to_file = !a.out.empty() && a.out != "-";

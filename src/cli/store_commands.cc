@@ -183,7 +183,13 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
       *exit_code = Fail(json.status());
       return;
     }
-    std::printf("%s\n", nlohmann::json::parse(*json).dump(2).c_str());
+    const nlohmann::json shown = nlohmann::json::parse(*json);
+    const std::string target = "customer:" + std::to_string(shown.value("id", std::int64_t{0}));
+    if (Status audited = AuditCliReveal(*policy, *show_data, target); !audited.ok()) {
+      *exit_code = Fail(audited);
+      return;
+    }
+    std::printf("%s\n", shown.dump(2).c_str());
   });
 
   // identity explain | split | shared
@@ -210,6 +216,12 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
     auto json = wiring::ExplainJson(*pipeline::StoreCustomerView(**store), *id_ref, *policy);
     if (!json.ok()) {
       *exit_code = Fail(json.status());
+      return;
+    }
+    const std::string target =
+        "customer:" + std::to_string(nlohmann::json::parse(*json).value("customer", std::int64_t{0}));
+    if (Status audited = AuditCliReveal(*policy, *id_data, target); !audited.ok()) {
+      *exit_code = Fail(audited);
       return;
     }
     std::printf("%s\n", json->c_str());

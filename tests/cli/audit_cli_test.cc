@@ -70,6 +70,57 @@ TEST_F(AuditCliTest, AKeyReadableByOthersRefusesTheChange) {
       << "no key was created";
 }
 
+TEST_F(AuditCliTest, RevealsOnTheCommandLineAreRecordedBeforeAnythingIsShown) {
+  ASSERT_EQ(Touchpoint("keys init-master --key-file " + KeyFile() + " >/dev/null 2>&1").code, 0);
+  ASSERT_EQ(Touchpoint("keys public-key --key-file " + KeyFile() + " > " + tmp_.File("signing.pub")).code, 0);
+  {
+    std::ofstream f(tmp_.File("one.ndjson"));
+    f << R"({"type":"identify","userId":"u-1","messageId":"m-1","timestamp":"2024-03-01T10:00:00Z","traits":{"phone":"13800001007"}})"
+      << "\n";
+  }
+  ASSERT_EQ(Touchpoint(Audit() + "ingest --data " + Data() + " " + tmp_.File("one.ndjson") + " >/dev/null 2>&1").code, 0);
+  const std::string verify = "audit verify --data " + Data() + " --checkpoints " + Checkpoints() +
+                             " --public-key " + tmp_.File("signing.pub") + " 2>/dev/null";
+  auto entries = [&] {
+    const auto v = Touchpoint(verify);
+    const size_t at = v.out.find("intact: ");
+    return at == std::string::npos ? -1 : std::stoi(v.out.substr(at + 8));
+  };
+  // Nothing is recorded yet (no entry, so no checkpoint file: verify has nothing to check).
+  const int before = 0;
+  EXPECT_EQ(entries(), -1);
+  auto masked = Touchpoint(Audit() + "customer show --data " + Data() + " phone:13800001007 2>/dev/null");
+  ASSERT_EQ(masked.code, 0) << masked.out;
+  EXPECT_EQ(entries(), -1) << "a masked view is not a reveal";
+  auto shown = Touchpoint(Audit() + "customer show --data " + Data() +
+                          " phone:13800001007 --reveal phone --reason 'call back 13800001007' 2>/dev/null");
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("+8613800001007"), std::string::npos);
+  EXPECT_EQ(entries(), before + 1);
+  auto explained = Touchpoint(Audit() + "identity explain --data " + Data() +
+                              " user:u-1 --reveal phone --reason 'checking a merge' 2>/dev/null");
+  ASSERT_EQ(explained.code, 0) << explained.out;
+  EXPECT_EQ(entries(), before + 2);
+  if (::touchpoint::testing::TestOnPostgres()) return;
+  // What was recorded: who, on which customer, the fields and the reason — masked.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((Data() + "/touchpoint.db").c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT actor, target, details FROM audit_entries WHERE action = 'pii.reveal' ORDER BY seq",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  const std::string actor = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  const std::string target = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  const std::string details = reinterpret_cast<const char*>(sqlite3_column_text(st, 2));
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  EXPECT_EQ(actor.rfind("cli:uid:", 0), 0u) << actor;
+  EXPECT_EQ(target.rfind("customer:", 0), 0u) << target;
+  EXPECT_NE(details.find("phone"), std::string::npos) << details;
+  EXPECT_EQ(details.find("13800001007"), std::string::npos) << "the reason is masked too: " << details;
+}
+
 TEST_F(AuditCliTest, KeyChangesAreRecordedAndVerifyFindsTampering) {
   ASSERT_EQ(Touchpoint("keys init-master --key-file " + KeyFile() + " >/dev/null 2>&1").code, 0);
   ASSERT_EQ(Touchpoint("keys public-key --key-file " + KeyFile() + " > " + tmp_.File("signing.pub")).code, 0);
