@@ -196,6 +196,9 @@ Result<DenseMatrix> EncodeTable(const TabularSchema& schema, const RawTable& tab
             *out = 1.0;
           } else if (v == enc.false_token) {
             *out = 0.0;
+          } else if (enc.true_token == "1" && enc.false_token == "0" && ParseNumberCell(cell, out)) {
+            // A 1/0 column is a number that happened to be 0 or 1 in the training rows (a
+            // feature that is whole at the cut-off may be fractional when scored): keep it.
           } else {
             return Status::InvalidArgument(CellContext(table, r, enc.name) + ": expected '" +
                                            enc.true_token + "' or '" + enc.false_token +

@@ -44,6 +44,19 @@ TEST(TabularTest, InfersKinds) {
   }
 }
 
+TEST(TabularTest, AOneZeroColumnTakesOtherNumbersWhenScored) {
+  auto schema = InferSchema(Parse("f,b\n1,yes\n0,no\n"), {"f", "b"});
+  ASSERT_OK(schema);
+  ASSERT_EQ(schema->columns[0].kind, ColumnKind::kBinary);
+  auto m = EncodeTable(*schema, Parse("f,b\n0.25,yes\n3,no\n"));
+  ASSERT_OK(m);
+  EXPECT_EQ(m->At(0, 0), 0.25);
+  EXPECT_EQ(m->At(1, 0), 3.0);
+  // A yes/no column still refuses what is neither.
+  EXPECT_FALSE(EncodeTable(*schema, Parse("f,b\n1,maybe\n")).ok());
+  EXPECT_FALSE(EncodeTable(*schema, Parse("f,b\nx,yes\n")).ok());
+}
+
 TEST(TabularTest, EncodesOneHotBinaryAndMissing) {
   RawTable t = Parse("n,b,c\n1.5,yes,a\n\" \",no,b\n3,,\n");
   auto schema = InferSchema(t, {"n", "b", "c"});
