@@ -289,7 +289,28 @@ std::string CalendarToJson(const CalendarSpec& spec) {
   }
   root["makeup_days"] = ms;
   root["holiday_years"] = spec.list_years;
-  return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  // One line per weekday, holiday and make-up day: readable in `calendar show` and in diffs.
+  auto compact = [](const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); };
+  std::string out = "{\n";
+  size_t k = 0;
+  for (auto it = root.begin(); it != root.end(); ++it, ++k) {
+    out += "  " + compact(it.key()) + ": ";
+    const Json& v = it.value();
+    if ((v.is_object() || v.is_array()) && !v.empty() && it.key() != "holiday_years") {
+      const bool obj = v.is_object();
+      out += obj ? "{\n" : "[\n";
+      size_t i = 0;
+      for (auto e = v.begin(); e != v.end(); ++e, ++i) {
+        out += "    " + (obj ? compact(e.key()) + ": " : std::string()) + compact(e.value());
+        out += i + 1 < v.size() ? ",\n" : "\n";
+      }
+      out += obj ? "  }" : "  ]";
+    } else {
+      out += compact(v);
+    }
+    out += k + 1 < root.size() ? ",\n" : "\n";
+  }
+  return out + "}\n";
 }
 
 }  // namespace touchpoint::calendar
