@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache git curl ca-certificates python3
+  tzdata
   nlohmann-json3-dev libsimdjson-dev libxxhash-dev libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev libjemalloc-dev
   libboost-dev libcpp-httplib-dev libpq-dev postgresql
   libicu-dev libfriso-dev friso-dict libopencc-dev opencc python3-jieba
