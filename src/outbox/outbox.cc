@@ -251,10 +251,7 @@ Outbox::Outbox(store::Store& store, OutboxOptions options) : store_(store), opti
   }
 }
 
-Outbox::~Outbox() {
-  std::scoped_lock lock(mu_);
-  TP_CHECK(!started_, "Outbox destroyed without Stop()");
-}
+Outbox::~Outbox() { Stop(); }
 
 Millis Outbox::Now() const { return options_.clock->Now(); }
 
@@ -423,13 +420,16 @@ Status Outbox::Start() {
   {
     std::scoped_lock lock(mu_);
     if (started_) return Status::FailedPrecondition("the outbox dispatcher is already started");
-    started_ = true;
-    stopping_ = false;
   }
   {
     std::scoped_lock lock(store_mu_);
     // The previous dispatcher of this database is gone: what it had claimed is due again.
     TP_RETURN_IF_ERROR(store_.Get<OutboxRepository>().ReleaseClaims(Now()).status());
+  }
+  {
+    std::scoped_lock lock(mu_);
+    started_ = true;
+    stopping_ = false;
   }
   for (auto& lane_ptr : lanes_) {
     Lane* lane = lane_ptr.get();

@@ -131,7 +131,7 @@ class Outbox {
   // outbox and is used only under the outbox's lock. kInvalidArgument for a bad option (names
   // it: duplicate or empty endpoint name, URL not http(s), secret shorter than 16 bytes, …).
   static Result<std::unique_ptr<Outbox>> Create(store::Store& store, OutboxOptions options);
-  ~Outbox();  // REQUIRES: Stop() ran, or Start() never did
+  ~Outbox();  // Stop()s a started dispatcher (a composition root failing half-way never has to)
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
