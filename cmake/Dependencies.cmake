@@ -19,6 +19,7 @@ pkg_check_modules(FRISO    REQUIRED IMPORTED_TARGET friso)         # PkgConfig::
 pkg_check_modules(OPENCC   REQUIRED IMPORTED_TARGET opencc)        # PkgConfig::OPENCC
 pkg_check_modules(FASTTEXT REQUIRED IMPORTED_TARGET fasttext)      # PkgConfig::FASTTEXT
 pkg_check_modules(SODIUM   REQUIRED IMPORTED_TARGET libsodium)     # PkgConfig::SODIUM
+pkg_check_modules(CURL     REQUIRED IMPORTED_TARGET libcurl)       # PkgConfig::CURL (outbox: webhooks, SMTP)
 
 # liblinear ships no .pc or CMake config (STACK.md pitfall 17).
 find_path(LIBLINEAR_INCLUDE_DIR linear.h REQUIRED)

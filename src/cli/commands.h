@@ -36,5 +36,7 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates
 // (cli/demo_commands.cc)
 void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);
+// outbox list|retry (cli/outbox_commands.cc)
+void RegisterOutboxCommands(CLI::App& app, int* exit_code);
 
 }  // namespace touchpoint::cli

@@ -21,6 +21,7 @@
 #include <touchpoint/http/server.h>
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/insight/segment_index.h>
+#include <touchpoint/outbox/outbox.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/wiring.h>
 #include <touchpoint/privacy/audit.h>
@@ -128,6 +129,9 @@ class App::Impl {
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<DpLedger> dp_ledger;  // writer: the DP budget's ledger (its own connection)
+  // Writer: outgoing deliveries ([[webhooks]], [email]) on a connection of their own.
+  std::unique_ptr<store::Store> outbox_store;
+  std::unique_ptr<outbox::Outbox> outbox;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   privacy::Masker masker;  // [privacy.masking]; set before the context
@@ -390,6 +394,7 @@ void App::Impl::Stop() {
   if (http) http->Stop();
   log->info("stopping phase=jobs");
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
+  if (outbox) outbox->Stop();  // attempts in flight end (each within its timeout), unstarted ones wait
   forwarder.reset();
   replica.reset();
   reader_view.reset();
@@ -420,6 +425,8 @@ void App::Impl::Stop() {
   audit.reset();
   audit_store.reset();
   dp_ledger.reset();
+  outbox.reset();
+  outbox_store.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -473,6 +480,14 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
   dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
   context.dp = dp_ledger.get();
+  if (!config.outbox.webhooks.empty() || !config.outbox.smtp.host.empty()) {
+    TP_ASSIGN_OR_RETURN(outbox_store, store::Open(url, side));
+    TP_ASSIGN_OR_RETURN(outbox, outbox::Outbox::Create(*outbox_store, config.outbox));
+    TP_RETURN_IF_ERROR(outbox->Start());
+    log->info("outbox started webhooks={} email={}", config.outbox.webhooks.size(),
+              config.outbox.smtp.host.empty() ? "off" : "on");
+    context.outbox = outbox.get();
+  }
   return Status::Ok();
 }
 

@@ -17,6 +17,8 @@
 
 #include <toml++/toml.h>
 
+#include "server/outbox_config_internal.h"
+
 namespace touchpoint::server {
 namespace {
 
@@ -200,6 +202,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       const toml::table* server = node.as_table();
       if (server == nullptr) return WrongType(path, "server", "a table ([server])");
       for (const auto& [skey, snode] : *server) TP_RETURN_IF_ERROR(Apply(path, skey.str(), snode, &config));
+      continue;
+    }
+    if (IsOutboxConfigKey(key.str())) {  // [[webhooks]], [email], [outbox]
+      TP_RETURN_IF_ERROR(ApplyOutboxConfig(path, key.str(), node, &config));
       continue;
     }
     TP_RETURN_IF_ERROR(Apply(path, key.str(), node, &config));

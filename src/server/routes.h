@@ -90,6 +90,7 @@ struct ServerContext {
   const pipeline::CustomerView* fresh_customers = nullptr;
   std::function<Result<pipeline::EngineStats>()> fresh_stats;
   DpLedger* dp = nullptr;     // writer: the DP budget ledger (GET /v1/reports/…)
+  outbox::Outbox* outbox = nullptr;  // writer with [[webhooks]] or [email]: outgoing deliveries
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).

@@ -52,6 +52,21 @@ std::string Gauges(const ServerContext& context) {
       context.log->warn("metrics store gauges unavailable error={}", s.status().message());
     }
   }
+  if (context.outbox != nullptr) {
+    auto s = context.outbox->Stats();
+    if (s.ok()) {
+      std::string lines = "# HELP touchpoint_outbox_deliveries Outgoing deliveries (webhooks, e-mail) in the store by "
+                          "state.\n# TYPE touchpoint_outbox_deliveries gauge\n";
+      for (int i = 0; i < store::kDeliveryStateCount; ++i) {
+        lines += "touchpoint_outbox_deliveries{state=\"" +
+                 std::string(store::DeliveryStateName(static_cast<store::DeliveryState>(i))) + "\"} " +
+                 std::to_string(s->by_state[static_cast<size_t>(i)]) + "\n";
+      }
+      out += lines;
+    } else {
+      context.log->warn("metrics outbox gauges unavailable error={}", s.status().message());
+    }
+  }
   return out;
 }
 

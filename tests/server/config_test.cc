@@ -252,3 +252,51 @@ TEST_F(ConfigTest, StoreTableNamesAReadReplicaAndItsLagLimit) {
 
 }  // namespace
 }  // namespace touchpoint::server
+
+namespace touchpoint::server {
+namespace {
+
+TEST_F(ConfigTest, WebhooksEmailAndOutboxTablesConfigureTheOutbox) {
+  const std::string secret_file = (dir_ / "crm.secret").string();
+  std::ofstream(secret_file) << "whsec_from_a_file_0123456789\n";
+  std::filesystem::permissions(secret_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto c = LoadConfig(Write("[[webhooks]]\nname = \"crm\"\nurl = \"https://crm.example.com/hooks\"\n"
+                            "secret_file = \"" + secret_file + "\"\nevents = [\"ticket.*\", \"sla.breached\"]\n"
+                            "timeout_seconds = 5\nconcurrency = 3\n"
+                            "[[webhooks]]\nname = \"sms\"\nurl = \"http://127.0.0.1:9000/sms\"\n"
+                            "secret = \"whsec_inline_secret_0123\"\n"
+                            "[email]\nhost = \"smtp.example.com\"\nport = 587\ntls = \"starttls\"\n"
+                            "username = \"touchpoint\"\nfrom = \"service@example.com\"\nfrom_name = \"客服\"\n"
+                            "[outbox]\nmax_attempts = 8\ninitial_backoff_seconds = 10\nmax_backoff_seconds = 600\n"
+                            "jitter = 0.1\nkeep_delivered_days = 30\n"),
+                      ServerConfig{}, true);
+  ASSERT_OK(c);
+  const outbox::OutboxOptions& o = c->outbox;
+  ASSERT_EQ(o.webhooks.size(), 2u);
+  EXPECT_EQ(o.webhooks[0].name, "crm");
+  EXPECT_EQ(o.webhooks[0].url, "https://crm.example.com/hooks");
+  EXPECT_EQ(o.webhooks[0].secret, "whsec_from_a_file_0123456789");
+  EXPECT_EQ(o.webhooks[0].events, (std::vector<std::string>{"ticket.*", "sla.breached"}));
+  EXPECT_EQ(o.webhooks[0].timeout_ms, 5'000);
+  EXPECT_EQ(o.webhooks[0].concurrency, 3);
+  EXPECT_EQ(o.webhooks[1].secret, "whsec_inline_secret_0123");
+  EXPECT_EQ(o.smtp.host, "smtp.example.com");
+  EXPECT_EQ(o.smtp.port, 587);
+  EXPECT_EQ(o.smtp.from_name, "客服");
+  EXPECT_EQ(o.retry.max_attempts, 8);
+  EXPECT_EQ(o.retry.initial_backoff, 10'000);
+  EXPECT_EQ(o.retry.max_backoff, 600'000);
+  EXPECT_DOUBLE_EQ(o.retry.jitter, 0.1);
+  EXPECT_EQ(o.keep_delivered, 30 * kMillisPerDay);
+
+  EXPECT_THAT(LoadConfig(Write("[[webhooks]]\nname = \"crm\"\nsecrett = \"x\"\n"), ServerConfig{}, true).status()
+                  .message(),
+              HasSubstr("unknown option 'webhooks[0].secrett'"));
+  EXPECT_THAT(LoadConfig(Write("[email]\nport = 70000\n"), ServerConfig{}, true).status().message(),
+              HasSubstr("email.port"));
+  EXPECT_THAT(LoadConfig(Write("[outbox]\njitter = 2.0\n"), ServerConfig{}, true).status().message(),
+              HasSubstr("outbox.jitter"));
+}
+
+}  // namespace
+}  // namespace touchpoint::server

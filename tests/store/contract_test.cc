@@ -2,6 +2,7 @@
 // the throwaway server of ctest's `pg` fixture or TP_TEST_PG_URL, one fresh database per case). A
 // backend is correct when it passes all of them unchanged. Backends are opened by URL through
 // store::Open, as the composition roots open them.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/memory.h>
 #include <touchpoint/store/open.h>
+#include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
@@ -130,6 +132,7 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<AuditRepository>(), nullptr);
   EXPECT_NE(s().Find<SigningKeyRepository>(), nullptr);
   EXPECT_NE(s().Find<DpBudgetRepository>(), nullptr);
+  EXPECT_NE(s().Find<OutboxRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -865,6 +868,196 @@ TEST_P(StoreContractTest, ConcurrentPrivacySpendsFromSeveralConnectionsNeverExce
   for (auto& t : threads) t.join();
   EXPECT_EQ(granted.load(), 10);
   EXPECT_EQ(*repo<DpBudgetRepository>().Spent("customers"), 1'000'000);
+}
+
+Delivery Webhook(const std::string& key, const std::string& target = "crm", Millis due = 100) {
+  Delivery d;
+  d.kind = DeliveryKind::kWebhook;
+  d.target = target;
+  d.event = "ticket.created";
+  d.payload = R"({"type":"ticket.created","data":{"number":"TP-000001","subject":"退款"}})";
+  d.idempotency_key = key;
+  d.next_attempt_at = due;
+  d.created_at = due;
+  return d;
+}
+
+TEST_P(StoreContractTest, OutboxEnqueueJoinsTheCallersTransactionAndIsIdempotentByKey) {
+  auto& outbox = repo<OutboxRepository>();
+  std::int64_t first = 0;
+  InTxn([&](Transaction& t) {
+    auto id = outbox.Enqueue(t, Webhook("k1"));
+    ASSERT_OK(id);
+    first = *id;
+  });
+  {  // rolled back with the rest of its transaction
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    ASSERT_OK(outbox.Enqueue(**txn, Webhook("k-rolled-back")));
+  }
+  std::int64_t again = 0;
+  InTxn([&](Transaction& t) {
+    auto id = outbox.Enqueue(t, Webhook("k1"));  // the same event emitted twice
+    ASSERT_OK(id);
+    again = *id;
+    ASSERT_OK(outbox.Enqueue(t, Webhook("k2")));
+  });
+  EXPECT_EQ(again, first);
+  InTxn([&](Transaction& t) {
+    EXPECT_THAT(outbox.Enqueue(t, Webhook("")), StatusIs(StatusCode::kInvalidArgument));
+    EXPECT_THAT(outbox.Enqueue(t, Webhook("k3", "")), StatusIs(StatusCode::kInvalidArgument));
+  });
+  auto all = outbox.List({});
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].id, first);
+  EXPECT_GT((*all)[0].id, first) << "newest first";
+  Delivery expected = Webhook("k1");
+  expected.id = first;
+  EXPECT_EQ((*all)[1], expected) << "stored as given, pending with no attempts";
+  // Survives a restart.
+  Reopen();
+  auto found = repo<OutboxRepository>().Find(first);
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, expected);
+  EXPECT_FALSE(repo<OutboxRepository>().Find(first + 1000)->has_value());
+}
+
+TEST_P(StoreContractTest, OutboxClaimsDueDeliveriesOncePerTargetAndRecordsOutcomes) {
+  auto& outbox = repo<OutboxRepository>();
+  InTxn([&](Transaction& t) {
+    ASSERT_OK(outbox.Enqueue(t, Webhook("a1", "crm", 100)));
+    ASSERT_OK(outbox.Enqueue(t, Webhook("a2", "crm", 300)));  // not due yet at 200
+    ASSERT_OK(outbox.Enqueue(t, Webhook("b1", "sms-gateway", 100)));
+    Delivery mail = Webhook("m1", "li@example.com", 100);
+    mail.kind = DeliveryKind::kEmail;
+    ASSERT_OK(outbox.Enqueue(t, mail));
+  });
+  EXPECT_EQ(*outbox.NextDue(DeliveryKind::kWebhook, "crm"), std::optional<Millis>(100));
+  auto claimed = outbox.Claim(DeliveryKind::kWebhook, "crm", 200, 10'200, 10);
+  ASSERT_OK(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].idempotency_key, "a1");
+  EXPECT_EQ((*claimed)[0].state, DeliveryState::kDelivering);
+  EXPECT_EQ((*claimed)[0].attempts, 1);
+  EXPECT_EQ((*claimed)[0].next_attempt_at, 10'200);
+  EXPECT_TRUE(outbox.Claim(DeliveryKind::kWebhook, "crm", 200, 10'200, 10)->empty()) << "claimed once";
+  auto mails = outbox.Claim(DeliveryKind::kEmail, "", 200, 10'200, 10);
+  ASSERT_OK(mails);
+  ASSERT_EQ(mails->size(), 1u);
+  EXPECT_EQ((*mails)[0].target, "li@example.com");
+
+  // A failure is due again at its next attempt; a success is final.
+  const std::int64_t a1 = (*claimed)[0].id;
+  std::vector<DeliveryOutcome> outcomes{{a1, DeliveryState::kFailed, 250, 5'000, "HTTP 503"},
+                                        {(*mails)[0].id, DeliveryState::kDelivered, 260, 0, ""}};
+  ASSERT_OK(outbox.Finish(outcomes));
+  auto failed = *outbox.Find(a1);
+  EXPECT_EQ(failed->state, DeliveryState::kFailed);
+  EXPECT_EQ(failed->last_error, "HTTP 503");
+  EXPECT_EQ(failed->next_attempt_at, 5'000);
+  auto mail = *outbox.Find((*mails)[0].id);
+  EXPECT_EQ(mail->state, DeliveryState::kDelivered);
+  EXPECT_EQ(mail->delivered_at, 260);
+  ASSERT_OK(outbox.Finish(outcomes));  // no longer delivering: skipped
+  EXPECT_EQ((*outbox.Find((*mails)[0].id))->delivered_at, 260);
+
+  auto later = outbox.Claim(DeliveryKind::kWebhook, "crm", 5'000, 15'000, 10);
+  ASSERT_OK(later);
+  ASSERT_EQ(later->size(), 2u) << "a1 (retry) and a2";
+  EXPECT_EQ((*later)[0].id, a1);
+  EXPECT_EQ((*later)[0].attempts, 2);
+  std::vector<DeliveryOutcome> dead{{a1, DeliveryState::kDead, 5'100, 0, "HTTP 503; gave up after 2 attempts"}};
+  ASSERT_OK(outbox.Finish(dead));
+
+  auto counts = outbox.CountByState();
+  ASSERT_OK(counts);
+  EXPECT_EQ((*counts)[static_cast<size_t>(DeliveryState::kDelivering)], 1);  // a2
+  EXPECT_EQ((*counts)[static_cast<size_t>(DeliveryState::kPending)], 1);     // b1, never claimed
+  EXPECT_EQ((*counts)[static_cast<size_t>(DeliveryState::kDead)], 1);
+  EXPECT_EQ((*counts)[static_cast<size_t>(DeliveryState::kDelivered)], 1);
+
+  // The log filters by state and target, newest first, with a cursor.
+  DeliveryQuery q;
+  q.state = DeliveryState::kDead;
+  auto dead_log = outbox.List(q);
+  ASSERT_OK(dead_log);
+  ASSERT_EQ(dead_log->size(), 1u);
+  EXPECT_EQ((*dead_log)[0].idempotency_key, "a1");
+  DeliveryQuery page;
+  page.limit = 2;
+  auto p1 = *outbox.List(page);
+  ASSERT_EQ(p1.size(), 2u);
+  page.before_id = p1.back().id;
+  auto p2 = *outbox.List(page);
+  ASSERT_EQ(p2.size(), 2u);
+  EXPECT_LT(p2.front().id, p1.back().id);
+  DeliveryQuery by_target;
+  by_target.target = "sms-gateway";
+  EXPECT_EQ(outbox.List(by_target)->size(), 1u);
+
+  // An operator's retry makes the dead delivery pending again.
+  EXPECT_EQ(*outbox.Retry(0, 9'000), 1);
+  auto retried = *outbox.Find(a1);
+  EXPECT_EQ(retried->state, DeliveryState::kPending);
+  EXPECT_EQ(retried->attempts, 0);
+  EXPECT_EQ(retried->next_attempt_at, 9'000);
+  EXPECT_THAT(outbox.Retry(a1 + 1000, 9'000), StatusIs(StatusCode::kNotFound));
+
+  // Delivered rows are pruned by age.
+  EXPECT_EQ(*outbox.PruneDelivered(261), 1);
+  EXPECT_FALSE(outbox.Find((*mails)[0].id)->has_value());
+}
+
+TEST_P(StoreContractTest, OutboxClaimsExpireAndAreReleasedAfterARestart) {
+  auto& outbox = repo<OutboxRepository>();
+  InTxn([&](Transaction& t) { ASSERT_OK(outbox.Enqueue(t, Webhook("k", "crm", 100))); });
+  ASSERT_EQ(outbox.Claim(DeliveryKind::kWebhook, "crm", 100, 60'100, 10)->size(), 1u);
+  EXPECT_TRUE(outbox.Claim(DeliveryKind::kWebhook, "crm", 60'099, 120'000, 10)->empty()) << "claim still held";
+  auto expired = outbox.Claim(DeliveryKind::kWebhook, "crm", 60'100, 120'100, 10);
+  ASSERT_OK(expired);
+  ASSERT_EQ(expired->size(), 1u) << "the claim expired: its dispatcher died";
+  EXPECT_EQ((*expired)[0].attempts, 2);
+  // A restarted dispatcher releases every claim at once.
+  Reopen();
+  auto& reopened = repo<OutboxRepository>();
+  EXPECT_EQ(*reopened.ReleaseClaims(500), 1);
+  auto again = reopened.Claim(DeliveryKind::kWebhook, "crm", 500, 60'500, 10);
+  ASSERT_OK(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].attempts, 3);
+}
+
+TEST_P(StoreContractTest, OutboxConcurrentClaimsFromSeveralConnectionsNeverShareADelivery) {
+  constexpr int kDeliveries = 60;
+  InTxn([&](Transaction& t) {
+    for (int i = 0; i < kDeliveries; ++i) ASSERT_OK(repo<OutboxRepository>().Enqueue(t, Webhook("k" + std::to_string(i))));
+  });
+  constexpr int kThreads = 3;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kThreads; ++i) {
+    stores.push_back(OpenStore());
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::vector<std::vector<std::int64_t>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 200; ++round) {
+        auto c = stores[static_cast<size_t>(i)]->Get<OutboxRepository>().Claim(DeliveryKind::kWebhook, "crm", 1'000,
+                                                                               100'000, 4);
+        if (!c.ok()) continue;  // busy: try again
+        for (const Delivery& d : *c) got[static_cast<size_t>(i)].push_back(d.id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<std::int64_t> all;
+  for (auto& g : got) all.insert(all.end(), g.begin(), g.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kDeliveries));
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a delivery claimed twice";
 }
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <touchpoint/core/result.h>
+#include <touchpoint/outbox/outbox.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/privacy/masking.h>
 
@@ -77,6 +78,9 @@ struct ServerConfig {
   // Without TLS the server listens on loopback addresses only; true allows plain HTTP on any
   // address (e.g. behind a TLS-terminating proxy on another host).
   bool insecure_listen = false;
+  // [[webhooks]], [email], [outbox]: outgoing deliveries (docs/outbox.md). The writer runs the
+  // dispatcher when at least one webhook or an SMTP host is configured.
+  outbox::OutboxOptions outbox;
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag

@@ -24,6 +24,7 @@
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
@@ -72,6 +73,9 @@ struct State {
   std::vector<SigningKeyRecord> signing_keys;
   std::map<std::string, std::int64_t> dp_budgets;  // data set → micro-epsilon
   std::vector<DpRelease> dp_releases;
+  std::map<std::int64_t, Delivery> outbox;                   // id → delivery
+  std::unordered_map<std::string, std::int64_t> outbox_keys;  // idempotency key → id
+  std::int64_t next_outbox_id = 1;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -870,6 +874,161 @@ class MemSessions final : public SessionRepository {
   State& s_;
 };
 
+class MemOutbox final : public OutboxRepository {
+ public:
+  explicit MemOutbox(State& s) : s_(s) {}
+
+  Result<std::int64_t> Enqueue(Transaction& txn, const Delivery& d) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    if (d.idempotency_key.empty()) return Status::InvalidArgument("a delivery needs an idempotency key");
+    if (d.target.empty()) return Status::InvalidArgument("a delivery needs a target");
+    Delivery row = d;
+    {
+      std::scoped_lock lock(s_.mu);
+      auto it = s_.outbox_keys.find(d.idempotency_key);
+      if (it != s_.outbox_keys.end()) return it->second;
+      row.id = s_.next_outbox_id++;  // ids of rolled-back enqueues are never reused
+    }
+    row.state = DeliveryState::kPending;
+    row.attempts = 0;
+    row.last_error.clear();
+    row.delivered_at = 0;
+    const std::int64_t id = row.id;
+    t.Add([row = std::move(row)](State& s) {
+      if (!s.outbox_keys.emplace(row.idempotency_key, row.id).second) return;  // the same key twice in one commit
+      s.outbox.emplace(row.id, row);
+    });
+    return id;
+  }
+
+  Result<std::vector<Delivery>> Claim(DeliveryKind kind, const std::string& target, Millis now, Millis claim_until,
+                                      int limit) override {
+    std::scoped_lock lock(s_.mu);
+    std::vector<Delivery*> due;
+    for (auto& [id, d] : s_.outbox) {
+      if (Active(d) && d.kind == kind && (target.empty() || d.target == target) && d.next_attempt_at <= now) {
+        due.push_back(&d);
+      }
+    }
+    std::sort(due.begin(), due.end(), [](const Delivery* a, const Delivery* b) {
+      return a->next_attempt_at != b->next_attempt_at ? a->next_attempt_at < b->next_attempt_at : a->id < b->id;
+    });
+    if (due.size() > static_cast<size_t>(std::max(limit, 0))) due.resize(static_cast<size_t>(std::max(limit, 0)));
+    std::sort(due.begin(), due.end(), [](const Delivery* a, const Delivery* b) { return a->id < b->id; });
+    std::vector<Delivery> out;
+    for (Delivery* d : due) {
+      d->state = DeliveryState::kDelivering;
+      d->attempts += 1;
+      d->next_attempt_at = claim_until;
+      out.push_back(*d);
+    }
+    return out;
+  }
+
+  Status Finish(std::span<const DeliveryOutcome> outcomes) override {
+    std::scoped_lock lock(s_.mu);
+    for (const DeliveryOutcome& o : outcomes) {
+      auto it = s_.outbox.find(o.id);
+      if (it == s_.outbox.end() || it->second.state != DeliveryState::kDelivering) continue;
+      Delivery& d = it->second;
+      d.state = o.state;
+      d.next_attempt_at = o.next_attempt_at;
+      d.last_error = o.error;
+      if (o.state == DeliveryState::kDelivered) d.delivered_at = o.at;
+      if (o.state == DeliveryState::kPending) d.attempts -= 1;  // released unattempted
+    }
+    return Status::Ok();
+  }
+
+  Result<std::int64_t> ReleaseClaims(Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    std::int64_t n = 0;
+    for (auto& [id, d] : s_.outbox) {
+      if (d.state == DeliveryState::kDelivering) {
+        d.next_attempt_at = now;
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  Result<std::int64_t> Retry(std::int64_t id, Millis now) override {
+    std::scoped_lock lock(s_.mu);
+    std::int64_t n = 0;
+    for (auto& [did, d] : s_.outbox) {
+      const bool match = id > 0 ? did == id && (d.state == DeliveryState::kDead || d.state == DeliveryState::kFailed)
+                                : d.state == DeliveryState::kDead;
+      if (!match) continue;
+      d.state = DeliveryState::kPending;
+      d.attempts = 0;
+      d.next_attempt_at = now;
+      ++n;
+    }
+    if (id > 0 && n == 0) return Status::NotFound("no dead or failed delivery with id " + std::to_string(id));
+    return n;
+  }
+
+  Result<std::optional<Delivery>> Find(std::int64_t id) override {
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.outbox.find(id);
+    if (it == s_.outbox.end()) return std::optional<Delivery>();
+    return std::optional<Delivery>(it->second);
+  }
+
+  Result<std::vector<Delivery>> List(const DeliveryQuery& q) override {
+    std::scoped_lock lock(s_.mu);
+    std::vector<Delivery> out;
+    for (auto it = s_.outbox.rbegin(); it != s_.outbox.rend() && static_cast<int>(out.size()) < q.limit; ++it) {
+      const Delivery& d = it->second;
+      if (q.before_id > 0 && d.id >= q.before_id) continue;
+      if (q.state && d.state != *q.state) continue;
+      if (q.kind && d.kind != *q.kind) continue;
+      if (!q.target.empty() && d.target != q.target) continue;
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  Result<std::array<std::int64_t, kDeliveryStateCount>> CountByState() override {
+    std::scoped_lock lock(s_.mu);
+    std::array<std::int64_t, kDeliveryStateCount> out{};
+    for (const auto& [id, d] : s_.outbox) ++out[static_cast<size_t>(d.state)];
+    return out;
+  }
+
+  Result<std::optional<Millis>> NextDue(DeliveryKind kind, const std::string& target) override {
+    std::scoped_lock lock(s_.mu);
+    std::optional<Millis> out;
+    for (const auto& [id, d] : s_.outbox) {
+      if (!Active(d) || d.kind != kind || (!target.empty() && d.target != target)) continue;
+      if (!out || d.next_attempt_at < *out) out = d.next_attempt_at;
+    }
+    return out;
+  }
+
+  Result<std::int64_t> PruneDelivered(Millis before) override {
+    std::scoped_lock lock(s_.mu);
+    std::int64_t n = 0;
+    for (auto it = s_.outbox.begin(); it != s_.outbox.end();) {
+      if (it->second.state == DeliveryState::kDelivered && it->second.delivered_at < before) {
+        s_.outbox_keys.erase(it->second.idempotency_key);
+        it = s_.outbox.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
+ private:
+  static bool Active(const Delivery& d) {
+    return d.state == DeliveryState::kPending || d.state == DeliveryState::kFailed ||
+           d.state == DeliveryState::kDelivering;
+  }
+  State& s_;
+};
+
 class MemDpBudgets final : public DpBudgetRepository {
  public:
   explicit MemDpBudgets(State& s) : s_(s) {}
@@ -1022,7 +1181,8 @@ class MemoryStore final : public Store {
         sessions_(*state_),
         audit_(*state_, read_only),
         signing_keys_(*state_, read_only),
-        dp_budgets_(*state_) {
+        dp_budgets_(*state_),
+        outbox_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1037,6 +1197,7 @@ class MemoryStore final : public Store {
     Provide<AuditRepository>(audit_);
     Provide<SigningKeyRepository>(signing_keys_);
     Provide<DpBudgetRepository>(dp_budgets_);
+    Provide<OutboxRepository>(outbox_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -1071,6 +1232,7 @@ class MemoryStore final : public Store {
   MemAudit audit_;
   MemSigningKeys signing_keys_;
   MemDpBudgets dp_budgets_;
+  MemOutbox outbox_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

@@ -31,6 +31,7 @@
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/segment_repository.h>
@@ -44,7 +45,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -294,6 +295,26 @@ CREATE TABLE dp_releases(
   actor text NOT NULL,
   released_at bigint NOT NULL);
 CREATE INDEX dp_releases_dataset ON dp_releases(dataset, id);
+)sql",
+    // 9: the outbox's queue of outgoing deliveries (store/outbox_repository.h).
+    R"sql(
+CREATE TABLE outbox(
+  id bigserial PRIMARY KEY,
+  kind text NOT NULL,
+  target text NOT NULL,
+  event text NOT NULL,
+  payload text NOT NULL,
+  idempotency_key text NOT NULL UNIQUE,
+  state text NOT NULL,
+  attempts integer NOT NULL,
+  next_attempt_at bigint NOT NULL,
+  last_error text NOT NULL,
+  created_at bigint NOT NULL,
+  delivered_at bigint NOT NULL);
+CREATE INDEX outbox_due ON outbox(kind, next_attempt_at) WHERE state IN ('pending', 'failed', 'delivering');
+CREATE INDEX outbox_target_due ON outbox(kind, target, next_attempt_at)
+  WHERE state IN ('pending', 'failed', 'delivering');
+CREATE INDEX outbox_state ON outbox(state, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1611,6 +1632,168 @@ class PgDpBudgets final : public DpBudgetRepository {
   Session& s_;
 };
 
+// ---- the outbox's deliveries ----
+
+class PgOutbox final : public OutboxRepository {
+ public:
+  explicit PgOutbox(Session& s) : s_(s) {}
+
+  Result<std::int64_t> Enqueue(Transaction& txn, const Delivery& d) override {
+    s_.RequireTxn(txn);
+    if (d.idempotency_key.empty()) return Status::InvalidArgument("a delivery needs an idempotency key");
+    if (d.target.empty()) return Status::InvalidArgument("a delivery needs a target");
+    const std::string key = CleanText(d.idempotency_key);
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query("INSERT INTO outbox(kind, target, event, payload, idempotency_key, state, attempts, "
+                        "next_attempt_at, last_error, created_at, delivered_at) "
+                        "VALUES($1, $2, $3, $4, $5, 'pending', 0, $6, '', $7, 0) "
+                        "ON CONFLICT(idempotency_key) DO NOTHING RETURNING id",
+                        Params().Add(std::string(DeliveryKindName(d.kind))).Add(CleanText(d.target))
+                            .Add(CleanText(d.event)).Add(CleanText(d.payload)).Add(key).Add(d.next_attempt_at)
+                            .Add(d.created_at)));
+    if (r.rows() == 1) return r.Int(0, 0);
+    return s_.conn().QueryInt("SELECT id FROM outbox WHERE idempotency_key = $1", Params().Add(key));
+  }
+
+  Result<std::vector<Delivery>> Claim(DeliveryKind kind, const std::string& target, Millis now, Millis claim_until,
+                                      int limit) override {
+    TP_RETURN_IF_ERROR(Writable());
+    // One statement; SKIP LOCKED: two dispatchers never claim the same row.
+    TP_ASSIGN_OR_RETURN(
+        auto out,
+        Collect<Delivery>(s_.conn(),
+                          "UPDATE outbox SET state = 'delivering', attempts = attempts + 1, next_attempt_at = $4 "
+                          "WHERE id IN (SELECT id FROM outbox WHERE kind = $1 AND ($2 = '' OR target = $2) "
+                          "AND state IN ('pending', 'failed', 'delivering') AND next_attempt_at <= $3 "
+                          "ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING " +
+                              std::string(kColumns),
+                          Params().Add(std::string(DeliveryKindName(kind))).Add(CleanText(target)).Add(now)
+                              .Add(claim_until).Add(limit),
+                          Read));
+    std::sort(out.begin(), out.end(), [](const Delivery& a, const Delivery& b) { return a.id < b.id; });
+    return out;
+  }
+
+  Status Finish(std::span<const DeliveryOutcome> outcomes) override {
+    TP_RETURN_IF_ERROR(Writable());
+    if (outcomes.empty()) return Status::Ok();
+    Conn& c = s_.conn();
+    TP_RETURN_IF_ERROR(c.Begin());
+    Status st = [&]() -> Status {
+      for (const DeliveryOutcome& o : outcomes) {
+        TP_RETURN_IF_ERROR(
+            c.Query("UPDATE outbox SET state = $2, next_attempt_at = $3, last_error = $4, "
+                    "attempts = attempts - CASE WHEN $2 = 'pending' THEN 1 ELSE 0 END, "
+                    "delivered_at = CASE WHEN $2 = 'delivered' THEN $5::bigint ELSE delivered_at END "
+                    "WHERE id = $1 AND state = 'delivering'",
+                    Params().Add(o.id).Add(std::string(DeliveryStateName(o.state))).Add(o.next_attempt_at)
+                        .Add(CleanText(o.error)).Add(o.at))
+                .status());
+      }
+      return Status::Ok();
+    }();
+    if (!st.ok()) {
+      c.Rollback();
+      return st;
+    }
+    return c.Commit();
+  }
+
+  Result<std::int64_t> ReleaseClaims(Millis now) override {
+    TP_RETURN_IF_ERROR(Writable());
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE outbox SET next_attempt_at = $1 WHERE state = 'delivering'",
+                                                    Params().Add(now)));
+    return r.affected();
+  }
+
+  Result<std::int64_t> Retry(std::int64_t id, Millis now) override {
+    TP_RETURN_IF_ERROR(Writable());
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        id > 0 ? s_.conn().Query("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $1 "
+                                 "WHERE id = $2 AND state IN ('dead', 'failed')",
+                                 Params().Add(now).Add(id))
+               : s_.conn().Query("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $1 "
+                                 "WHERE state = 'dead'",
+                                 Params().Add(now)));
+    if (id > 0 && r.affected() == 0) return Status::NotFound("no dead or failed delivery with id " + std::to_string(id));
+    return r.affected();
+  }
+
+  Result<std::optional<Delivery>> Find(std::int64_t id) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<Delivery>(s_.conn(), "SELECT " + std::string(kColumns) +
+                                                                    " FROM outbox WHERE id = $1",
+                                                     Params().Add(id), Read));
+    if (rows.empty()) return std::optional<Delivery>();
+    return std::optional<Delivery>(std::move(rows[0]));
+  }
+
+  Result<std::vector<Delivery>> List(const DeliveryQuery& q) override {
+    return Collect<Delivery>(
+        s_.conn(),
+        "SELECT " + std::string(kColumns) +
+            " FROM outbox WHERE ($1 = '' OR state = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR target = $3) "
+            "AND ($4 <= 0 OR id < $4) ORDER BY id DESC LIMIT $5",
+        Params().Add(q.state ? std::string(DeliveryStateName(*q.state)) : std::string())
+            .Add(q.kind ? std::string(DeliveryKindName(*q.kind)) : std::string()).Add(CleanText(q.target))
+            .Add(q.before_id).Add(q.limit),
+        Read);
+  }
+
+  Result<std::array<std::int64_t, kDeliveryStateCount>> CountByState() override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT state, count(*) FROM outbox GROUP BY state"));
+    std::array<std::int64_t, kDeliveryStateCount> out{};
+    for (int i = 0; i < r.rows(); ++i) {
+      if (auto st = ParseDeliveryState(r.Get(i, 0))) out[static_cast<size_t>(*st)] = r.Int(i, 1);
+    }
+    return out;
+  }
+
+  Result<std::optional<Millis>> NextDue(DeliveryKind kind, const std::string& target) override {
+    TP_ASSIGN_OR_RETURN(PgResult r,
+                        s_.conn().Query("SELECT min(next_attempt_at) FROM outbox WHERE kind = $1 AND "
+                                        "($2 = '' OR target = $2) AND state IN ('pending', 'failed', 'delivering')",
+                                        Params().Add(std::string(DeliveryKindName(kind))).Add(CleanText(target))));
+    if (r.rows() == 0 || r.IsNull(0, 0)) return std::optional<Millis>();
+    return std::optional<Millis>(r.Int(0, 0));
+  }
+
+  Result<std::int64_t> PruneDelivered(Millis before) override {
+    TP_RETURN_IF_ERROR(Writable());
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < $1",
+                                                    Params().Add(before)));
+    return r.affected();
+  }
+
+ private:
+  static constexpr const char* kColumns =
+      "id, kind, target, event, payload, idempotency_key, state, attempts, next_attempt_at, last_error, created_at, "
+      "delivered_at";
+  static Delivery Read(const PgResult& r, int i) {
+    Delivery d;
+    d.id = r.Int(i, 0);
+    d.kind = ParseDeliveryKind(r.Get(i, 1)).value_or(DeliveryKind::kWebhook);
+    d.target = r.Text(i, 2);
+    d.event = r.Text(i, 3);
+    d.payload = r.Text(i, 4);
+    d.idempotency_key = r.Text(i, 5);
+    d.state = ParseDeliveryState(r.Get(i, 6)).value_or(DeliveryState::kPending);
+    d.attempts = static_cast<int>(r.Int(i, 7));
+    d.next_attempt_at = r.Int(i, 8);
+    d.last_error = r.Text(i, 9);
+    d.created_at = r.Int(i, 10);
+    d.delivered_at = r.Int(i, 11);
+    return d;
+  }
+  Status Writable() const {
+    if (s_.read_only()) return ReadOnlyError();
+    if (s_.in_txn()) return Status::FailedPrecondition("an outbox update must not join another transaction");
+    return Status::Ok();
+  }
+  Session& s_;
+};
+
 // ---- the change feed ----
 
 class PgChangeFeed final : public ChangeFeed {
@@ -1875,6 +2058,7 @@ class PgStore final : public Store, public Maintenance {
         audit_(session_),
         signing_keys_(session_),
         dp_budgets_(session_),
+        outbox_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -1893,6 +2077,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<AuditRepository>(audit_);
     Provide<SigningKeyRepository>(signing_keys_);
     Provide<DpBudgetRepository>(dp_budgets_);
+    Provide<OutboxRepository>(outbox_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -2075,6 +2260,7 @@ class PgStore final : public Store, public Maintenance {
   PgAudit audit_;
   PgSigningKeys signing_keys_;
   PgDpBudgets dp_budgets_;
+  PgOutbox outbox_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

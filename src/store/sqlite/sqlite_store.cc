@@ -18,6 +18,7 @@
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/segment_repository.h>
@@ -33,7 +34,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -256,6 +257,26 @@ CREATE TABLE dp_releases(
   actor TEXT NOT NULL,
   released_at INTEGER NOT NULL);
 CREATE INDEX dp_releases_dataset ON dp_releases(dataset, id);
+)sql",
+    // 9: the outbox's queue of outgoing deliveries (store/outbox_repository.h).
+    R"sql(
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  delivered_at INTEGER NOT NULL);
+CREATE INDEX outbox_due ON outbox(kind, next_attempt_at) WHERE state IN ('pending', 'failed', 'delivering');
+CREATE INDEX outbox_target_due ON outbox(kind, target, next_attempt_at)
+  WHERE state IN ('pending', 'failed', 'delivering');
+CREATE INDEX outbox_state ON outbox(state, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1544,6 +1565,184 @@ class SqliteDpBudgets final : public DpBudgetRepository {
   Db& db_;
 };
 
+// ---- the outbox's deliveries ----
+
+#define TP_OUTBOX_COLUMNS \
+  "id, kind, target, event, payload, idempotency_key, state, attempts, next_attempt_at, last_error, created_at, " \
+  "delivered_at"
+
+class SqliteOutbox final : public OutboxRepository {
+ public:
+  explicit SqliteOutbox(Db& db) : db_(db) {}
+
+  Result<std::int64_t> Enqueue(Transaction& txn, const Delivery& d) override {
+    db_.RequireTxn(txn);
+    if (d.idempotency_key.empty()) return Status::InvalidArgument("a delivery needs an idempotency key");
+    if (d.target.empty()) return Status::InvalidArgument("a delivery needs a target");
+    Stmt& ins = db_.Prepared(
+        "INSERT INTO outbox(kind, target, event, payload, idempotency_key, state, attempts, next_attempt_at, "
+        "last_error, created_at, delivered_at) VALUES(?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, '', ?7, 0) "
+        "ON CONFLICT(idempotency_key) DO NOTHING");
+    ins.Reset();
+    const std::string kind(DeliveryKindName(d.kind));
+    ins.Bind(1, kind).Bind(2, d.target).Bind(3, d.event).Bind(4, d.payload).Bind(5, d.idempotency_key)
+        .Bind(6, d.next_attempt_at).Bind(7, d.created_at);
+    if (ins.Step() != SQLITE_DONE) return db_.Error("enqueue delivery");
+    if (sqlite3_changes(db_.raw()) == 1) return sqlite3_last_insert_rowid(db_.raw());
+    Stmt& find = db_.Prepared("SELECT id FROM outbox WHERE idempotency_key = ?1");
+    find.Reset();
+    find.Bind(1, d.idempotency_key);
+    if (find.Step() != SQLITE_ROW) return db_.Error("find delivery by key");
+    return find.Int(0);
+  }
+
+  Result<std::vector<Delivery>> Claim(DeliveryKind kind, const std::string& target, Millis now, Millis claim_until,
+                                      int limit) override {
+    TP_RETURN_IF_ERROR(Writable());
+    // One statement: atomic against every other connection (SQLite's write lock).
+    Stmt& st = db_.Prepared(
+        "UPDATE outbox SET state = 'delivering', attempts = attempts + 1, next_attempt_at = ?4 WHERE id IN ("
+        "SELECT id FROM outbox WHERE kind = ?1 AND (?2 = '' OR target = ?2) "
+        "AND state IN ('pending', 'failed', 'delivering') AND next_attempt_at <= ?3 "
+        "ORDER BY next_attempt_at, id LIMIT ?5) RETURNING " TP_OUTBOX_COLUMNS);
+    st.Reset();
+    const std::string k(DeliveryKindName(kind));
+    st.Bind(1, k).Bind(2, target).Bind(3, now).Bind(4, claim_until).Bind(5, limit);
+    std::vector<Delivery> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+    if (rc != SQLITE_DONE) {
+      Status s = db_.Error("claim deliveries");
+      st.Reset();
+      return s;
+    }
+    st.Reset();
+    std::sort(out.begin(), out.end(), [](const Delivery& a, const Delivery& b) { return a.id < b.id; });
+    return out;
+  }
+
+  Status Finish(std::span<const DeliveryOutcome> outcomes) override {
+    TP_RETURN_IF_ERROR(Writable());
+    if (outcomes.empty()) return Status::Ok();
+    TP_ASSIGN_OR_RETURN(auto txn, db_.Begin());
+    Stmt& st = db_.Prepared(
+        "UPDATE outbox SET state = ?2, next_attempt_at = ?3, last_error = ?4, "
+        "attempts = attempts - CASE WHEN ?2 = 'pending' THEN 1 ELSE 0 END, "
+        "delivered_at = CASE WHEN ?2 = 'delivered' THEN ?5 ELSE delivered_at END "
+        "WHERE id = ?1 AND state = 'delivering'");
+    for (const DeliveryOutcome& o : outcomes) {
+      st.Reset();
+      const std::string state(DeliveryStateName(o.state));
+      st.Bind(1, o.id).Bind(2, state).Bind(3, o.next_attempt_at).Bind(4, o.error).Bind(5, o.at);
+      if (st.Step() != SQLITE_DONE) {
+        Status s = db_.Error("record delivery outcome");
+        st.Reset();
+        return s;
+      }
+    }
+    st.Reset();
+    return txn->Commit();
+  }
+
+  Result<std::int64_t> ReleaseClaims(Millis now) override {
+    TP_RETURN_IF_ERROR(Writable());
+    Stmt st(db_.raw(), "UPDATE outbox SET next_attempt_at = ?1 WHERE state = 'delivering'");
+    st.Bind(1, now);
+    if (st.Step() != SQLITE_DONE) return db_.Error("release delivery claims");
+    return static_cast<std::int64_t>(sqlite3_changes(db_.raw()));
+  }
+
+  Result<std::int64_t> Retry(std::int64_t id, Millis now) override {
+    TP_RETURN_IF_ERROR(Writable());
+    Stmt st(db_.raw(), id > 0 ? "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?1 "
+                                "WHERE id = ?2 AND state IN ('dead', 'failed')"
+                              : "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?1 "
+                                "WHERE state = 'dead'");
+    st.Bind(1, now);
+    if (id > 0) st.Bind(2, id);
+    if (st.Step() != SQLITE_DONE) return db_.Error("retry deliveries");
+    const std::int64_t n = sqlite3_changes(db_.raw());
+    if (id > 0 && n == 0) return Status::NotFound("no dead or failed delivery with id " + std::to_string(id));
+    return n;
+  }
+
+  Result<std::optional<Delivery>> Find(std::int64_t id) override {
+    Stmt st(db_.raw(), "SELECT " TP_OUTBOX_COLUMNS " FROM outbox WHERE id = ?1");
+    st.Bind(1, id);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<Delivery>(Read(st));
+    if (rc == SQLITE_DONE) return std::optional<Delivery>();
+    return db_.Error("find delivery");
+  }
+
+  Result<std::vector<Delivery>> List(const DeliveryQuery& q) override {
+    Stmt st(db_.raw(), "SELECT " TP_OUTBOX_COLUMNS " FROM outbox WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR kind = ?2) "
+                       "AND (?3 = '' OR target = ?3) AND (?4 <= 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");
+    const std::string state = q.state ? std::string(DeliveryStateName(*q.state)) : std::string();
+    const std::string kind = q.kind ? std::string(DeliveryKindName(*q.kind)) : std::string();
+    st.Bind(1, state).Bind(2, kind).Bind(3, q.target).Bind(4, q.before_id).Bind(5, q.limit);
+    std::vector<Delivery> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+    if (rc != SQLITE_DONE) return db_.Error("list deliveries");
+    return out;
+  }
+
+  Result<std::array<std::int64_t, kDeliveryStateCount>> CountByState() override {
+    Stmt st(db_.raw(), "SELECT state, count(*) FROM outbox GROUP BY state");
+    std::array<std::int64_t, kDeliveryStateCount> out{};
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      if (auto s = ParseDeliveryState(st.Text(0))) out[static_cast<size_t>(*s)] = st.Int(1);
+    }
+    if (rc != SQLITE_DONE) return db_.Error("count deliveries");
+    return out;
+  }
+
+  Result<std::optional<Millis>> NextDue(DeliveryKind kind, const std::string& target) override {
+    Stmt st(db_.raw(), "SELECT min(next_attempt_at) FROM outbox WHERE kind = ?1 AND (?2 = '' OR target = ?2) "
+                       "AND state IN ('pending', 'failed', 'delivering')");
+    const std::string k(DeliveryKindName(kind));
+    st.Bind(1, k).Bind(2, target);
+    if (st.Step() != SQLITE_ROW) return db_.Error("next due delivery");
+    if (st.IsNull(0)) return std::optional<Millis>();
+    return std::optional<Millis>(st.Int(0));
+  }
+
+  Result<std::int64_t> PruneDelivered(Millis before) override {
+    TP_RETURN_IF_ERROR(Writable());
+    Stmt st(db_.raw(), "DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?1");
+    st.Bind(1, before);
+    if (st.Step() != SQLITE_DONE) return db_.Error("prune deliveries");
+    return static_cast<std::int64_t>(sqlite3_changes(db_.raw()));
+  }
+
+ private:
+  static Delivery Read(Stmt& st) {
+    Delivery d;
+    d.id = st.Int(0);
+    d.kind = ParseDeliveryKind(st.Text(1)).value_or(DeliveryKind::kWebhook);
+    d.target = st.Text(2);
+    d.event = st.Text(3);
+    d.payload = st.Text(4);
+    d.idempotency_key = st.Text(5);
+    d.state = ParseDeliveryState(st.Text(6)).value_or(DeliveryState::kPending);
+    d.attempts = static_cast<int>(st.Int(7));
+    d.next_attempt_at = st.Int(8);
+    d.last_error = st.Text(9);
+    d.created_at = st.Int(10);
+    d.delivered_at = st.Int(11);
+    return d;
+  }
+  Status Writable() const {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (db_.in_txn()) return Status::FailedPrecondition("an outbox update must not join another transaction");
+    return Status::Ok();
+  }
+  Db& db_;
+};
+#undef TP_OUTBOX_COLUMNS
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -1565,7 +1764,8 @@ class SqliteStore final : public Store, public Maintenance {
         sessions_(db_),
         audit_(db_),
         signing_keys_(db_),
-        dp_budgets_(db_) {
+        dp_budgets_(db_),
+        outbox_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1580,6 +1780,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<AuditRepository>(audit_);
     Provide<SigningKeyRepository>(signing_keys_);
     Provide<DpBudgetRepository>(dp_budgets_);
+    Provide<OutboxRepository>(outbox_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -1691,6 +1892,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteAudit audit_;
   SqliteSigningKeys signing_keys_;
   SqliteDpBudgets dp_budgets_;
+  SqliteOutbox outbox_;
   int version_ = 0;
 };
 
