@@ -50,7 +50,7 @@ Result<std::optional<CalendarSpec>> FindNamed(const std::string& name, const std
 // CALENDAR: a built-in or imported name, or a JSON/TOML file (a holiday-cn file is laid over cn).
 Result<CalendarSpec> ResolveSpec(const std::string& arg, const std::string& data_dir) {
   std::error_code ec;
-  if (LooksLikeFile(arg) || fs::is_regular_file(arg, ec)) {
+  if (LooksLikeFile(arg)) {
     if (!fs::is_regular_file(arg, ec)) return Status::InvalidArgument("calendar file " + arg + " does not exist");
     auto doc = calendar::ReadCalendarFile(arg);
     if (!doc.ok()) return Status::InvalidArgument(doc.status().message());
@@ -107,7 +107,8 @@ void NoteMissingLists(const Calendar& cal, const std::vector<int>& years) {
   }
 }
 
-// Runs fn; a failure prints "touchpoint: error: …" and exits 2 (bad calendar, instant or number).
+// Runs fn; a failure prints "touchpoint: error: …" and exits 2 (bad calendar, instant or number),
+// or 1 when the data directory cannot be written (kUnavailable).
 void Run(int* exit_code, const std::function<Status()>& fn) {
   const Status s = fn();
   if (s.ok()) {
@@ -115,7 +116,7 @@ void Run(int* exit_code, const std::function<Status()>& fn) {
     return;
   }
   std::fprintf(stderr, "touchpoint: error: %s\n", s.message().c_str());
-  *exit_code = kExitUsage;
+  *exit_code = s.code() == StatusCode::kUnavailable ? kExitUnavailable : kExitUsage;
 }
 
 Status WriteFileAtomically(const fs::path& path, const std::string& text) {
@@ -228,12 +229,7 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code) {
       auto built = Calendar::Build(spec);  // checks the zone
       if (!built.ok()) return built.status();
       const fs::path path = CalendarsDir(args->data) / (spec.name + ".json");
-      const Status written = WriteFileAtomically(path, calendar::CalendarToJson(spec));
-      if (!written.ok()) {
-        *exit_code = kExitUnavailable;
-        std::fprintf(stderr, "touchpoint: error: %s\n", written.message().c_str());
-        return Status::Ok();
-      }
+      TP_RETURN_IF_ERROR(WriteFileAtomically(path, calendar::CalendarToJson(spec)));
       std::printf("imported %s (zone %s, holiday lists: %s) into %s\n", what.c_str(), spec.zone.c_str(),
                   Years(spec.list_years).c_str(), path.string().c_str());
       return Status::Ok();

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -22,9 +23,14 @@ class CalendarCliTest : public ::testing::Test {
     std::random_device rd;
     dir_ = std::filesystem::temp_directory_path() / ("tp_calendar_cli_" + std::to_string(rd()));
     std::filesystem::create_directories(dir_);
-    data_ = " --data '" + (dir_ / "data").string() + "'";
+    // The data directory through the environment rather than --data: these commands open no
+    // store, so the PostgreSQL run of this binary need not create a database per test.
+    setenv("TOUCHPOINT_DATA", (dir_ / "data").c_str(), 1);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    unsetenv("TOUCHPOINT_DATA");
+    std::filesystem::remove_all(dir_);
+  }
   std::string File(const std::string& name, const std::string& content) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path) << content;
@@ -33,40 +39,38 @@ class CalendarCliTest : public ::testing::Test {
   // stdout and stderr together
   testing::CmdRun Both(const std::string& args) { return Touchpoint(args + " 2>&1"); }
   std::filesystem::path dir_;
-  std::string data_;
 };
 
 TEST_F(CalendarCliTest, DueMinutesAndDaysOnTheBuiltInCn) {
-  auto r = Touchpoint("calendar due cn 2026-02-13T17:00:00+08:00 120" + data_);
+  auto r = Touchpoint("calendar due cn 2026-02-13T17:00:00+08:00 120");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "2026-02-14T02:00:00Z\n");  // the make-up Saturday before the Spring Festival
-  r = Touchpoint("calendar due cn 2026-03-02T09:00:00+08:00 540" + data_);
+  r = Touchpoint("calendar due cn 2026-03-02T09:00:00+08:00 540");
   EXPECT_EQ(r.out, "2026-03-02T10:00:00Z\n");  // ends at closing time: that closing time
-  r = Touchpoint("calendar due cn 2026-03-02T09:00:00+08:00 600 --pause 2026-03-02T17:00:00+08:00/2026-03-03T10:00:00+08:00" +
-                 data_);
+  r = Touchpoint("calendar due cn 2026-03-02T09:00:00+08:00 600 --pause 2026-03-02T17:00:00+08:00/2026-03-03T10:00:00+08:00");
   EXPECT_EQ(r.out, "2026-03-03T04:00:00Z\n");
-  r = Touchpoint("calendar minutes cn 2026-03-02T09:00:00+08:00 2026-03-02T10:30:30+08:00" + data_);
+  r = Touchpoint("calendar minutes cn 2026-03-02T09:00:00+08:00 2026-03-02T10:30:30+08:00");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "90.5\n");
-  r = Touchpoint("calendar minutes cn 2026-03-02T09:00:00Z 2026-03-02T09:00:01Z" + data_);
+  r = Touchpoint("calendar minutes cn 2026-03-02T09:00:00Z 2026-03-02T09:00:01Z");
   EXPECT_EQ(r.out, "0.0167\n");
-  r = Touchpoint("calendar minutes cn 2026-02-13T01:00:00Z 2026-02-24T10:00:00Z" + data_);
+  r = Touchpoint("calendar minutes cn 2026-02-13T01:00:00Z 2026-02-24T10:00:00Z");
   EXPECT_EQ(r.out, "1620\n");  // Fri, the make-up Sat and Tue 02-24: three days of 540
-  r = Touchpoint("calendar days cn 2026-09-30 3" + data_);
+  r = Touchpoint("calendar days cn 2026-09-30 3");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "2026-10-10\n");
-  r = Touchpoint("calendar days cn 2026-09-30 0" + data_);
+  r = Touchpoint("calendar days cn 2026-09-30 0");
   EXPECT_EQ(r.out, "2026-09-30\n");
 }
 
 TEST_F(CalendarCliTest, YearsWithoutAListAreNotedOnStderr) {
-  auto r = Touchpoint("calendar due cn 2026-12-31T17:30:00+08:00 60" + data_ + " 2>" + (dir_ / "err").string());
+  auto r = Touchpoint("calendar due cn 2026-12-31T17:30:00+08:00 60 2>" + (dir_ / "err").string());
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "2027-01-01T01:30:00Z\n");
   std::ifstream err(dir_ / "err");
   const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
   EXPECT_THAT(text, HasSubstr("no holiday list for 2027"));
-  r = Both("calendar due cn 2026-03-02T09:00:00+08:00 60" + data_);
+  r = Both("calendar due cn 2026-03-02T09:00:00+08:00 60");
   EXPECT_THAT(r.out, Not(HasSubstr("holiday list")));
 }
 
@@ -95,7 +99,7 @@ TEST_F(CalendarCliTest, BadInputExitsTwoWithAClearMessage) {
       {"calendar due missing.json 2026-03-02T09:00:00Z 60", "does not exist"},
   };
   for (const Case& c : cases) {
-    auto r = Both(c.args + data_);
+    auto r = Both(c.args);
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
     EXPECT_THAT(r.out, HasSubstr(c.message)) << c.args;
   }
@@ -114,36 +118,40 @@ from = "2026-02-16"
 to = "2026-02-20"
 name = "春节"
 )");
-  auto r = Touchpoint("calendar import " + toml + data_);
+  auto r = Touchpoint("calendar import " + toml);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("imported calendar support-sh"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "data" / "calendars" / "support-sh.json"));
-  r = Touchpoint("calendar due support-sh 2026-03-02T11:00:00+08:00 90" + data_);
+  r = Touchpoint("calendar due support-sh 2026-03-02T11:00:00+08:00 90");
   EXPECT_EQ(r.out, "2026-03-02T06:00:00Z\n");  // lunch 12:00–13:30 skipped
-  r = Touchpoint("calendar list" + data_);
+  r = Touchpoint("calendar list");
   EXPECT_THAT(r.out, HasSubstr("cn"));
   EXPECT_THAT(r.out, HasSubstr("support-sh"));
-  r = Touchpoint("calendar show support-sh" + data_);
+  r = Touchpoint("calendar show support-sh");
   EXPECT_THAT(r.out, HasSubstr(R"({"from":"2026-02-16","to":"2026-02-20","name":"春节"})"));
 
   // A holiday-cn file for 2027 lays its list over cn; the note about 2027 goes away.
   const std::string year = File("2027.json", R"({"year":2027,"papers":[],"days":[
       {"name":"元旦","date":"2027-01-01","isOffDay":true}]})");
-  r = Touchpoint("calendar due " + year + " 2026-12-31T17:30:00+08:00 60" + data_);  // used directly as CALENDAR
+  r = Touchpoint("calendar due " + year + " 2026-12-31T17:30:00+08:00 60");  // used directly as CALENDAR
   EXPECT_EQ(r.out, "2027-01-04T01:30:00Z\n");
-  r = Touchpoint("calendar import " + year + data_);
+  r = Touchpoint("calendar import " + year);
   ASSERT_EQ(r.code, 0);
   EXPECT_THAT(r.out, HasSubstr("holiday list (1 days off, 0 make-up days) into calendar cn"));
-  r = Both("calendar due cn 2026-12-31T17:30:00+08:00 60" + data_);
+  r = Both("calendar due cn 2026-12-31T17:30:00+08:00 60");
   EXPECT_EQ(r.out, "2027-01-04T01:30:00Z\n");
-  r = Touchpoint("calendar list" + data_);
+  r = Touchpoint("calendar list");
   EXPECT_THAT(r.out, HasSubstr("replaces the built-in"));
   // A bad file is not imported.
-  r = Both("calendar import " + File("bad.json", R"({"zone":"Nowhere/Land","week":{"mon":["09:00-18:00"]}})") + data_);
+  r = Both("calendar import " + File("bad.json", R"({"zone":"Nowhere/Land","week":{"mon":["09:00-18:00"]}})"));
   EXPECT_EQ(r.code, 2);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "data" / "calendars" / "bad.json"));
-  r = Both("calendar import " + (dir_ / "absent.json").string() + data_);
+  r = Both("calendar import " + (dir_ / "absent.json").string());
   EXPECT_EQ(r.code, 1);
+  // A data directory that cannot be written (here: a file) is exit 1, as for other commands.
+  const std::string not_a_dir = File("not-a-dir", "x");
+  r = Both("calendar import " + toml + " --data '" + not_a_dir + "'");
+  EXPECT_EQ(r.code, 1) << r.out;
 }
 
 }  // namespace
