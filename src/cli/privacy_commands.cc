@@ -96,16 +96,20 @@ int RunSet(const ConsentArgs& a) {
   if (!change.ok()) return Fail(change.status());
   auto policy = PolicyFor(a.data_dir);
   if (!policy.ok()) return Fail(policy.status());
-  auto store = OpenForKeys(a.data_dir);
-  if (!store.ok()) return Fail(store.status());
-  auto view = pipeline::StoreCustomerView(**store);
-  auto data = view->Find(a.identifier);
-  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
-  // The audit log on a connection of its own; opened first: an unusable key refuses the change.
+  // Three connections: identities are read on a read-only one (a read left open there never
+  // keeps the others from writing, also next to a running server), decisions and audit entries
+  // are written on their own. The audit log first: an unusable key refuses the change.
   auto audit_store = OpenForKeys(a.data_dir);
   if (!audit_store.ok()) return Fail(audit_store.status());
   auto audit = OpenCliAudit(**audit_store, a.data_dir);
   if (!audit.ok()) return Fail(audit.status());
+  auto reader = OpenReadOnly(a.data_dir);
+  if (!reader.ok()) return Fail(reader.status());
+  auto view = pipeline::StoreCustomerView(**reader);
+  auto data = view->Find(a.identifier);
+  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
+  auto store = OpenForKeys(a.data_dir);
+  if (!store.ok()) return Fail(store.status());
   privacy::Consent consent(**store, StoreResolver(*view), *policy, SystemClock::Instance());
   auto changed = consent.Change(data->id, *change, privacy::ConsentSource::kCli, CliActor(), audit->get());
   if (!changed.ok()) return Fail(changed.status());
@@ -132,13 +136,15 @@ int RunCustomerToken(const ConsentArgs& a) {
                     ? Status::Unavailable(key.status().message() + " (customer tokens need the master key)")
                     : key.status());
   }
-  auto store = OpenForKeys(a.data_dir);
+  auto store = OpenForKeys(a.data_dir);  // the audit log's
   if (!store.ok()) return Fail(store.status());
-  auto view = pipeline::StoreCustomerView(**store);
-  auto data = view->Find(a.identifier);
-  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
   auto audit = OpenCliAudit(**store, a.data_dir);
   if (!audit.ok()) return Fail(audit.status());
+  auto reader = OpenReadOnly(a.data_dir);
+  if (!reader.ok()) return Fail(reader.status());
+  auto view = pipeline::StoreCustomerView(**reader);
+  auto data = view->Find(a.identifier);
+  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
   const privacy::CustomerTokens tokens = privacy::CustomerTokens::FromMasterKey(*key);
   auto issued = tokens.Issue(data->id, SystemClock::Instance().Now(), *ttl);
   if (!issued.ok()) return Fail(issued.status());
