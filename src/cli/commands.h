@@ -33,6 +33,9 @@ void RegisterPredictCommands(CLI::App& app, int* exit_code);
 void RegisterUserCommands(CLI::App& app, int* exit_code);
 // calendar list|show|import|due|minutes|days (cli/calendar_commands.cc)
 void RegisterCalendarCommands(CLI::App& app, int* exit_code);
+// privacy consent show|set, privacy customer-token (cli/privacy_commands.cc); creates the
+// `privacy` command unless another area did (the subject-rights commands share it)
+void RegisterPrivacyCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates
 // (cli/demo_commands.cc)
 void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);

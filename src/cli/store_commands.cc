@@ -5,9 +5,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <span>
+#include <string>
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/pipeline/file_ingest.h>
+#include <touchpoint/privacy/consent.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
@@ -61,6 +65,46 @@ void DrawProgress(std::uint64_t done, std::uint64_t total, std::int64_t records,
   std::fflush(stderr);
 }
 
+// Audits the consent decisions of committed identify calls, as the server's hook consumer does
+// (privacy/consent.h); the audit log is opened at the first decision, so loads without any print
+// nothing about it. At most once, like every hook consumer.
+class IngestConsentAudit final : public pipeline::CommitObserver {
+ public:
+  explicit IngestConsentAudit(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  void OnCommitted(std::span<const pipeline::CommittedEvent> events) override {
+    for (const auto& e : events) {
+      for (const store::ConsentRecord& r : e.consents) {
+        if (!Ready() ||
+            !privacy::AuditConsentRecord(*audit_, "pipeline:identify/event:" + std::to_string(e.seq), r).ok()) {
+          ++lost_;
+        }
+      }
+    }
+  }
+  // After the engine stopped (its hook drained): the last checkpoint.
+  Status Close() { return audit_ ? audit_->Close() : Status::Ok(); }
+  std::int64_t lost() const { return lost_; }
+
+ private:
+  bool Ready() {
+    if (audit_ != nullptr) return true;
+    if (failed_) return false;
+    auto store = OpenForKeys(data_dir_);
+    if (store.ok()) {
+      store_ = std::move(*store);
+      auto audit = OpenCliAudit(*store_, data_dir_);
+      if (audit.ok()) audit_ = std::move(*audit);
+    }
+    failed_ = audit_ == nullptr;
+    return !failed_;
+  }
+  std::string data_dir_;
+  std::unique_ptr<store::Store> store_;  // declared before the log that uses it
+  std::unique_ptr<privacy::AuditLog> audit_;
+  bool failed_ = false;
+  std::int64_t lost_ = 0;
+};
+
 int RunIngest(const IngestArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   KeepFreedMemory();  // a bulk load that exits when done
@@ -76,6 +120,8 @@ int RunIngest(const IngestArgs& a) {
     std::fprintf(stderr, "touchpoint: %s\n", dir.status().message().c_str());
     return kExitUnavailable;
   }
+  auto consent_audit = std::make_shared<IngestConsentAudit>(a.data_dir);
+  (*dir)->engine->Subscribe(consent_audit);
   pipeline::FileIngestOptions o;
   o.format = a.format;
   o.kind = a.kind;
@@ -97,6 +143,11 @@ int RunIngest(const IngestArgs& a) {
   }
   const auto stats = (*dir)->engine->Stats();
   (*dir)->engine->Stop();
+  if (Status closed = consent_audit->Close(); !closed.ok() || consent_audit->lost() > 0) {
+    std::fprintf(stderr, "touchpoint: %lld consent decisions were stored but not audited%s%s\n",
+                 static_cast<long long>(consent_audit->lost()), closed.ok() ? "" : ": ",
+                 closed.ok() ? "" : closed.message().c_str());
+  }
   for (const auto& u : summary->unreadable) std::fprintf(stderr, "touchpoint: %s\n", u.c_str());
   if (summary->rejected > 0) {
     std::fprintf(stderr, "touchpoint: %lld records rejected; see %s\n", static_cast<long long>(summary->rejected),

@@ -16,10 +16,12 @@
 #include <touchpoint/core/thread_annotations.h>
 #include <touchpoint/ingest/parser.h>
 #include <touchpoint/profile/profile.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/text/analyzer.h>
 
+#include "pipeline/consent_traits.h"
 #include "pipeline/customer_ref.h"
 
 namespace touchpoint::pipeline {
@@ -106,6 +108,7 @@ struct Batch {
   std::vector<store::OrderRecord> orders;
   std::vector<store::MessageRecord> messages;
   std::vector<store::SurveyRecord> surveys;
+  std::vector<store::ConsentRecord> consents;  // identify traits' decisions (pipeline/consent_traits.h)
   Millis newest_event_at = 0;  // raises the stored high-water mark when larger
   // True when the stored profiles, with this batch's, reflect every event up to and including
   // this batch's last event (the store records that seq as the profile checkpoint).
@@ -119,12 +122,15 @@ struct Batch {
     std::int32_t order = -1;
     std::int32_t message = -1;
     std::int32_t survey = -1;
+    std::int32_t consent_begin = 0;  // the event's decisions: consents[begin, begin + count)
+    std::int32_t consent_count = 0;
   };
   std::vector<EventMeta> meta;
   std::vector<std::string> normalized;  // per message: the folded text of its analysis
   bool empty() const {
     return events.empty() && identifiers.empty() && customers.empty() && merges.empty() && profiles.empty() &&
-           orders.empty() && messages.empty() && surveys.empty() && merge_blocks.empty() && !profile_checkpoint;
+           orders.empty() && messages.empty() && surveys.empty() && merge_blocks.empty() && consents.empty() &&
+           !profile_checkpoint;
   }
 };
 
@@ -152,6 +158,7 @@ struct Engine::Impl {
   store::IdentityRepository* identity_repo = nullptr;
   store::ProfileRepository* profile_repo = nullptr;
   store::ActivityRepository* activity_repo = nullptr;
+  store::ConsentRepository* consent_repo = nullptr;
   EngineOptions options;
   const Clock* clock = &SystemClock::Instance();
 
@@ -213,6 +220,7 @@ struct Engine::Impl {
     identity_repo = &store->Get<store::IdentityRepository>();
     profile_repo = &store->Get<store::ProfileRepository>();
     activity_repo = &store->Get<store::ActivityRepository>();
+    consent_repo = &store->Get<store::ConsentRepository>();
     TP_RETURN_IF_ERROR(graph.Load(*identity_repo));
     TP_RETURN_IF_ERROR(event_log->ScanHashes([&](const store::MessageHash& h) { seen.Insert(h); }));
     Status bad;
@@ -263,6 +271,7 @@ struct Engine::Impl {
     if (!b.orders.empty()) TP_RETURN_IF_ERROR(activity_repo->AddOrders(*txn, b.orders));
     if (!b.messages.empty()) TP_RETURN_IF_ERROR(activity_repo->AddMessages(*txn, b.messages));
     if (!b.surveys.empty()) TP_RETURN_IF_ERROR(activity_repo->AddSurveys(*txn, b.surveys));
+    if (!b.consents.empty()) TP_RETURN_IF_ERROR(consent_repo->Add(*txn, b.consents));
     const std::int64_t end_seq = b.events.empty() ? last_seq : b.events.back().seq;
     if (b.profile_checkpoint) TP_RETURN_IF_ERROR(profile_repo->SetCheckpoint(*txn, end_seq));
     if (b.newest_event_at != 0) TP_RETURN_IF_ERROR(event_log->RaiseNewestEventAt(*txn, b.newest_event_at));
@@ -313,6 +322,10 @@ struct Engine::Impl {
         ce.name = e.name;
         if (m.order >= 0) ce.order = &b.orders[static_cast<size_t>(m.order)];
         if (m.survey >= 0) ce.survey = &b.surveys[static_cast<size_t>(m.survey)];
+        if (m.consent_count > 0) {
+          ce.consents = std::span<const store::ConsentRecord>(b.consents).subspan(
+              static_cast<size_t>(m.consent_begin), static_cast<size_t>(m.consent_count));
+        }
         if (m.message >= 0) {
           ce.message = &b.messages[static_cast<size_t>(m.message)];
           ce.normalized_text = b.normalized[static_cast<size_t>(m.message)];
@@ -503,6 +516,11 @@ struct Engine::Impl {
     batch.events.push_back(std::move(rec));
     Batch::EventMeta& meta = batch.meta.emplace_back();
     meta.live = r.customer;
+    if (e.kind == store::EventKind::kIdentify && !e.traits.empty()) {
+      meta.consent_begin = static_cast<std::int32_t>(batch.consents.size());
+      meta.consent_count = static_cast<std::int32_t>(
+          ConsentRecordsFromTraits(e.traits, r.anchor_original, e.timestamp, e.message_id, &batch.consents));
+    }
     if (e.order) {
       meta.order = static_cast<std::int32_t>(batch.orders.size());
       nlohmann::json items = nlohmann::json::array();

@@ -12,7 +12,8 @@ using enum Role;
 // The one permission × role table. Rows in Permission's order (checked below).
 constexpr PermissionRow kMatrix[] = {
     {Permission::kTrack, "track", "send tracking events", {kIngest, kAdmin}},
-    {Permission::kReadCustomers, "read_customers", "read customers", {kAdmin, kSupervisor, kAgent, kAnalyst}},
+    // kCustomer: its own profile only (the route checks the customer).
+    {Permission::kReadCustomers, "read_customers", "read customers", {kAdmin, kSupervisor, kAgent, kAnalyst, kCustomer}},
     {Permission::kReadStats, "read_stats", "read statistics", {kAdmin, kSupervisor, kAgent, kAnalyst}},
     {Permission::kRunJobs, "run_jobs", "run jobs", {kAdmin, kAnalyst}},
     {Permission::kReadJobs, "read_jobs", "read jobs", {kAdmin, kAnalyst}},
@@ -21,6 +22,12 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kOwnSession, "own_session", "see or end its own login", {kIngest, kAdmin, kSupervisor, kAgent, kAnalyst}},
     {Permission::kManageUsers, "manage_users", "manage users and teams", {kAdmin}},
     {Permission::kReadAudit, "read_audit", "read the audit log", {kAdmin}},
+    // Consents: staff who talk to customers record what they said; analysts read them like the
+    // profile; a customer token its own only.
+    {Permission::kReadConsents, "read_consents", "read consents", {kAdmin, kSupervisor, kAgent, kAnalyst, kCustomer}},
+    {Permission::kManageConsents, "manage_consents", "record consents", {kAdmin, kSupervisor, kAgent, kCustomer}},
+    {Permission::kIssueCustomerTokens, "issue_customer_tokens", "issue customer tokens", {kAdmin}},
+    {Permission::kSubjectRequest, "subject_request", "request an export or erasure", {kAdmin, kCustomer}},
 };
 
 constexpr bool RowsInEnumOrder() {
@@ -48,6 +55,7 @@ std::string_view RoleName(Role role) {
     case kSupervisor: return "supervisor";
     case kAgent: return "agent";
     case kAnalyst: return "analyst";
+    case kCustomer: return "customer";
   }
   return "unknown";
 }

@@ -26,6 +26,8 @@
 #include <touchpoint/wiring/wiring.h>
 #include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/auth_events.h>
+#include <touchpoint/privacy/consent.h>
+#include <touchpoint/privacy/customer_token.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/privacy/login.h>
 #include <touchpoint/privacy/master_key.h>
@@ -71,6 +73,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterSegmentRoutes(router, context);
   RegisterAuthRoutes(router, context);
   RegisterAuditRoutes(router, context);
+  RegisterConsentRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -113,6 +116,11 @@ class App::Impl {
   // The audit log on a connection of its own (writer only), checkpointed by its timer and at stop.
   std::unique_ptr<store::Store> audit_store;
   std::unique_ptr<privacy::AuditLog> audit;
+  // Consents (writer): THE consent check over a connection of its own.
+  std::unique_ptr<store::Store> consent_store;
+  std::unique_ptr<privacy::Consent> consent;
+  // Customer self-service tokens (every node), keyed from the master key; unset without one.
+  std::optional<privacy::CustomerTokens> customer_tokens;
   std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
   // Analytics jobs: a read-only connection for their scans, their records on a connection of
   // their own, and the runner (stopped before the engine: jobs write tags through it).
@@ -170,6 +178,8 @@ class App::Impl {
   // default path; kInvalidArgument when the configured file is missing or unusable (readable by
   // others, malformed). Checked before the engine loads, so a bad key fails fast.
   Result<std::optional<privacy::Signer>> LoadSigner() const;
+  // The customer tokens' key from the master key file, as LoadSigner finds it; nullopt without a key.
+  Result<std::optional<privacy::CustomerTokens>> LoadCustomerTokens() const;
   // Opens the audit log with `signer` and starts its checkpoint timer.
   Status OpenAudit(const std::string& url, const store::OpenOptions& side, std::optional<privacy::Signer> signer);
 
@@ -178,6 +188,8 @@ class App::Impl {
   std::variant<Principal, http::Response> Authenticate(const http::Request& req);
   std::variant<Principal, http::Response> AuthenticateSession(const http::Request& req, const std::string& token,
                                                               Principal::Kind kind);
+  // A customer self-service token (privacy/customer_token.h): 401 when forged, malformed or expired.
+  std::variant<Principal, http::Response> AuthenticateCustomer(const std::string& token);
   // The key's role; nullopt for an unknown or revoked key; kUnavailable when the key table
   // cannot be read (the database is away): that is no reason to tell a client its key is bad.
   Result<std::optional<privacy::Role>> LookupKey(const std::string& hash);
@@ -229,6 +241,33 @@ Result<std::optional<privacy::Signer>> App::Impl::LoadSigner() const {
   // No key yet (and none configured): entries are still chained; OpenAudit's warning says so.
   if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::Signer>();
   return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
+}
+
+Result<std::optional<privacy::CustomerTokens>> App::Impl::LoadCustomerTokens() const {
+  const bool configured = !config.master_key_file.empty();
+  const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
+  auto key = privacy::LoadMasterKey(key_path);
+  if (key.ok()) return std::optional<privacy::CustomerTokens>(privacy::CustomerTokens::FromMasterKey(*key));
+  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::CustomerTokens>();
+  return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
+}
+
+std::variant<Principal, http::Response> App::Impl::AuthenticateCustomer(const std::string& token) {
+  if (!customer_tokens) {
+    log->info("auth rejected reason=customer_token_without_master_key");
+    return http::JsonError(401, "unauthorized", "customer tokens are not accepted here (no master key)");
+  }
+  privacy::CustomerTokenCheck check = customer_tokens->Check(token, SystemClock::Instance().Now());
+  if (!check.ok()) {
+    log->info("auth rejected reason=customer_token_{}", privacy::CustomerTokenProblemName(check.problem));
+    return http::JsonError(401, "unauthorized",
+                           check.problem == privacy::CustomerTokenProblem::kExpired
+                               ? "expired customer token; ask for a new one"
+                               : "invalid customer token");
+  }
+  Principal principal(privacy::Role::kCustomer, Principal::Kind::kCustomerToken);
+  principal.customer = std::move(check.claims);
+  return principal;
 }
 
 Status App::Impl::OpenAudit(const std::string& url, const store::OpenOptions& side,
@@ -325,6 +364,16 @@ std::variant<Principal, http::Response> App::Impl::Authenticate(const http::Requ
       return http::JsonError(401, "unauthorized", "cluster secret rejected");
     }
     const std::string* forwarded_role = req.Header(kForwardedRoleHeader);
+    if (forwarded_role != nullptr && *forwarded_role == privacy::RoleName(privacy::Role::kCustomer)) {
+      // A customer token's request: the follower passed the token on; it is checked here again,
+      // so the writer knows the customer (and never trusts a bare "customer" role).
+      const std::string* header = req.Header("authorization");
+      std::optional<std::string> token = header ? privacy::KeyFromAuthorization(*header) : std::nullopt;
+      if (!token || !privacy::IsCustomerToken(*token)) {
+        return http::JsonError(401, "unauthorized", "a forwarded customer request carries no customer token");
+      }
+      return AuthenticateCustomer(*token);
+    }
     if (forwarded_role != nullptr) {
       if (auto parsed = privacy::ParseRole(*forwarded_role); parsed.ok()) {
         return Principal(*parsed, Principal::Kind::kForwarded);
@@ -344,6 +393,7 @@ std::variant<Principal, http::Response> App::Impl::Authenticate(const http::Requ
   std::optional<std::string> key = privacy::KeyFromAuthorization(*header);
   if (!key) return http::JsonError(401, "unauthorized", "malformed Authorization header");
   if (privacy::IsSessionToken(*key)) return AuthenticateSession(req, *key, Principal::Kind::kSessionBearer);
+  if (privacy::IsCustomerToken(*key)) return AuthenticateCustomer(*key);
   auto looked_up = LookupKey(privacy::HashKey(*key));
   if (!looked_up.ok()) {
     http::Response r = http::JsonError(503, "unavailable", "API keys cannot be checked right now; retry");
@@ -400,19 +450,21 @@ void App::Impl::Stop() {
   reader_view.reset();
   replica_readers.reset();
   readers.reset();
+  log->info("stopping phase=engine");
+  if (data) {
+    // Drains the hook: the escalation consumer's last flush, the last identify consents' audit
+    // entries (so the audit log closes after it).
+    data->engine->Stop();
+    if (data->escalation && data->escalation->lost() > 0) {
+      log->error("escalation firings lost count={} (their store refused writes)", data->escalation->lost());
+    }
+  }
   if (audit) {
     // A clean exit: the last checkpoint covers every entry this process recorded.
     Status closed = audit->Close();
     if (!closed.ok()) log->error("audit checkpoint at stop failed error={}", closed.message());
   }
-  log->info("stopping phase=engine");
-  if (data) {
-    data->engine->Stop();  // drains the hook: the escalation consumer's last flush
-    if (data->escalation && data->escalation->lost() > 0) {
-      log->error("escalation firings lost count={} (their store refused writes)", data->escalation->lost());
-    }
-    data.reset();  // closes the store and releases its writer lock
-  }
+  if (data) data.reset();  // closes the store and releases its writer lock
   jobs.reset();
   job_tags.reset();
   job_sink.reset();
@@ -422,6 +474,8 @@ void App::Impl::Stop() {
   segments.reset();
   segments_store.reset();
   login.reset();
+  consent.reset();
+  consent_store.reset();
   audit.reset();
   audit_store.reset();
   dp_ledger.reset();
@@ -464,6 +518,20 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   engine.Subscribe(MakeSegmentObserver(*segments));
   TP_RETURN_IF_ERROR(StartJobs(url, side));
   TP_RETURN_IF_ERROR(OpenAudit(url, side, std::move(signer)));
+  // Consents: identify traits' decisions commit with their events; the hook audits them.
+  engine.Subscribe(MakeConsentAuditObserver(*audit, log.get()));
+  TP_ASSIGN_OR_RETURN(consent_store, store::Open(url, side));
+  privacy::ConsentPolicy consent_policy;
+  TP_ASSIGN_OR_RETURN(consent_policy.default_personalisation, privacy::ParseIntensity(config.personalisation_default));
+  consent = std::make_unique<privacy::Consent>(
+      *consent_store,
+      [&engine](CustomerId customer) -> Result<std::vector<CustomerId>> {
+        TP_ASSIGN_OR_RETURN(pipeline::CustomerData found, engine.Find(std::to_string(customer.value())));
+        std::vector<CustomerId> person{found.id};
+        person.insert(person.end(), found.merged.begin(), found.merged.end());
+        return person;
+      },
+      consent_policy, SystemClock::Instance());
   context = ServerContext{.config = &config,
                           .engine = &engine,
                           .metrics = &metrics,
@@ -488,6 +556,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
               config.outbox.smtp.host.empty() ? "off" : "on");
     context.outbox = outbox.get();
   }
+  context.consent = consent.get();
   return Status::Ok();
 }
 
@@ -577,6 +646,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
     url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
   }
   TP_ASSIGN_OR_RETURN(impl->store_password, StorePassword(config));
+  TP_ASSIGN_OR_RETURN(impl->customer_tokens, impl->LoadCustomerTokens());
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
   side.password = impl->store_password;
@@ -597,6 +667,7 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
                                                           MakeAuthEventSink(impl->log.get(), impl->audit.get()));
     impl->context.auth = impl->login.get();
   }
+  impl->context.customer_tokens = impl->customer_tokens ? &*impl->customer_tokens : nullptr;
   RegisterAllRoutes(impl->router, impl->context);
 
   http::ServerOptions o;

@@ -2,6 +2,7 @@
 
 #include <touchpoint/core/secret_file.h>
 #include <touchpoint/insight/job_runner.h>
+#include <touchpoint/privacy/consent.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/store/open.h>
 
@@ -106,6 +107,10 @@ Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfi
     }
     if (k == "audit_checkpoints") {
       TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy.audit_checkpoints", &c->audit_checkpoints));
+      continue;
+    }
+    if (k == "personalisation_default") {
+      TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy.personalisation_default", &c->personalisation_default));
       continue;
     }
     if (k == "masking") {
@@ -247,6 +252,9 @@ Status ValidateConfig(const ServerConfig& c) {
     if (*role == privacy::Role::kIngest) {
       return Status::InvalidArgument("privacy.reveal_roles: the ingest role only sends events; it cannot reveal");
     }
+  }
+  if (auto level = privacy::ParseIntensity(c.personalisation_default); !level.ok()) {
+    return level.status().WithContext("privacy.personalisation_default");
   }
   if (c.io_threads < 1 || c.io_threads > 64) return Status::InvalidArgument("io_threads must be 1..64");
   if (c.worker_threads < 1 || c.worker_threads > 1024)

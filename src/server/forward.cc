@@ -133,6 +133,10 @@ http::Response Forwarder::Forward(const http::Request& request, const std::optio
   if (const std::string* accept = request.Header("accept")) out.headers.emplace("Accept", *accept);
   out.headers.emplace(std::string(kClusterSecretHeader), secret_);
   if (role) out.headers.emplace(std::string(kForwardedRoleHeader), std::string(privacy::RoleName(*role)));
+  if (role == privacy::Role::kCustomer) {
+    // The writer checks a customer token itself (it needs the token's customer, not only the role).
+    if (const std::string* auth = request.Header("authorization")) out.headers.emplace("Authorization", *auth);
+  }
   out.headers.emplace(std::string(kForwardedByHeader), node_.node_id());
 
   {

@@ -38,6 +38,7 @@ std::string_view Principal::noun() const {
     case Kind::kSessionCookie:
     case Kind::kSessionBearer: return "user";
     case Kind::kForwarded: return "forwarded request";
+    case Kind::kCustomerToken: return "customer token";
   }
   return "caller";
 }
@@ -71,6 +72,7 @@ void Router::Add(Route route) {
                     .access = route.access,
                     .handler = std::move(route.handler),
                     .served = route.served,
+                    .customer_self = route.customer_self,
                     .order = added_++};
   size_t pos = 1;
   bool prefix_done = false;
@@ -215,6 +217,10 @@ http::Response Router::Dispatch(const http::Request& request, const std::string*
     Principal& principal = std::get<Principal>(auth);
     const privacy::Role role = principal.role;
     const privacy::Permission permission = endpoint->access.permission();
+    // A customer's token reaches only the routes that serve its own customer (router.h).
+    if (role == privacy::Role::kCustomer && !endpoint->customer_self) {
+      return http::JsonError(403, "forbidden", "a customer token may only read and change its own customer's data");
+    }
     if (!privacy::Allows(role, permission)) {
       const privacy::PermissionRow* row = privacy::FindPermission(permission);
       return http::JsonError(403, "forbidden",
@@ -235,7 +241,8 @@ std::vector<RouteInfo> Router::Routes() const {
   for (const Path& p : paths_) {
     for (const Endpoint& e : p.endpoints) {
       out[e.order] = RouteInfo{
-          .method = e.method, .pattern = e.pattern, .label = e.label, .access = e.access, .served = e.served};
+          .method = e.method, .pattern = e.pattern, .label = e.label, .access = e.access, .served = e.served,
+          .customer_self = e.customer_self};
     }
   }
   return out;

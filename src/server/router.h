@@ -48,6 +48,7 @@
 #include <vector>
 
 #include <touchpoint/http/server.h>
+#include <touchpoint/privacy/customer_token.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/privacy/sessions.h>
 
@@ -78,6 +79,7 @@ struct Principal {
     kSessionCookie,  // the tp_session cookie (state-changing requests need X-CSRF-Token)
     kSessionBearer,  // Authorization: Bearer with a session token
     kForwarded,      // a follower forwarding a request it authenticated (cluster secret)
+    kCustomerToken,  // Authorization: Bearer tpc_… — a customer's self-service token (role kCustomer)
   };
   Principal(privacy::Role r) : role(r) {}  // NOLINT: implicit — an API key's principal
   Principal(privacy::Role r, Kind k) : role(r), kind(k) {}
@@ -85,6 +87,8 @@ struct Principal {
   privacy::Role role;
   Kind kind = Kind::kApiKey;
   std::optional<privacy::SessionCheck> session;  // kSession*: the session and its user
+  // kCustomerToken (also when a follower forwarded one): the token's customer, expiry and id.
+  std::optional<privacy::CustomerTokenClaims> customer;
 
   bool is_session() const { return kind == Kind::kSessionCookie || kind == Kind::kSessionBearer; }
   // "key", "user", "forwarded request": completes "this …'s role may not …".
@@ -127,6 +131,11 @@ struct Route {
   Access access;
   RouteHandler handler;
   Served served = Served::kByWriter;
+  // Whether a customer token may call it at all (its permission must also be granted to
+  // Role::kCustomer). Such a route serves only the token's own customer: its handler checks the
+  // customer (CustomerForRequest in routes.h) and answers 404 for any other. The router answers
+  // 403 to a customer token on every other route, whatever the matrix says.
+  bool customer_self = false;
 };
 
 // A registered route as the route × role table shows it.
@@ -136,6 +145,7 @@ struct RouteInfo {
   std::string label;  // the pattern without "...": the metrics label
   Access access;
   Served served = Served::kByWriter;
+  bool customer_self = false;
 };
 
 class Router {
@@ -179,6 +189,7 @@ class Router {
     Access access;
     RouteHandler handler;
     Served served;
+    bool customer_self;
     size_t order;  // registration order, for Routes()
   };
   // Routes sharing one path shape (segments, whatever their parameters are named).

@@ -32,6 +32,8 @@ class LoginService;
 
 namespace touchpoint::privacy {
 class AuditLog;
+class Consent;
+class CustomerTokens;
 }
 
 namespace spdlog {
@@ -91,6 +93,11 @@ struct ServerContext {
   std::function<Result<pipeline::EngineStats>()> fresh_stats;
   DpLedger* dp = nullptr;     // writer: the DP budget ledger (GET /v1/reports/…)
   outbox::Outbox* outbox = nullptr;  // writer with [[webhooks]] or [email]: outgoing deliveries
+  // Writer: THE consent check and the consent records (privacy/consent.h), on a connection of its own.
+  privacy::Consent* consent = nullptr;
+  // Customer self-service tokens (every node; null without a master key: such tokens are then
+  // refused, 401, and none can be issued).
+  const privacy::CustomerTokens* customer_tokens = nullptr;
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -111,6 +118,18 @@ void RegisterAuthRoutes(Router& router, const ServerContext& context);      // r
 inline constexpr std::string_view kSessionCookie = "tp_session";
 std::optional<std::string> SessionCookieValue(const http::Request& request);  // routes_auth.cc
 void RegisterAuditRoutes(Router& router, const ServerContext& context);     // routes_audit.cc
+void RegisterConsentRoutes(Router& router, const ServerContext& context);   // routes_consent.cc
+
+// The customer `ref` ("kind:value" or a decimal id) names, read through `view` — for a customer
+// token's request only the token's own customer (the live customer its id now belongs to): any
+// other customer is kNotFound exactly as an unknown one ("no customer with this identifier"), so
+// a token cannot learn who else exists. Defined in routes_consent.cc.
+Result<pipeline::CustomerData> CustomerForRequest(const pipeline::CustomerView& view, const RouteMatch& match,
+                                                  std::string_view ref);
+// The post-commit adapter that audits the consent decisions of committed identify calls
+// ("consent.change" by "pipeline:identify"). At most once, like every hook consumer: a crash
+// between the commit and the hook loses the audit entries, not the decisions (routes_consent.cc).
+std::shared_ptr<pipeline::CommitObserver> MakeConsentAuditObserver(privacy::AuditLog& audit, spdlog::logger* log);
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

@@ -74,6 +74,10 @@ std::string AuditActor(const http::Request& req, const RouteMatch& match) {
   if (const Principal* p = match.principal(); p != nullptr && p->is_session() && p->session) {
     return "user:" + std::to_string(p->session->user.id);
   }
+  // A customer's token: the customer and the token's id, never the token.
+  if (const Principal* p = match.principal(); p != nullptr && p->customer) {
+    return "customer:" + std::to_string(p->customer->customer.value()) + "/token:" + p->customer->token_id;
+  }
   if (const std::string* header = req.Header("authorization")) {
     if (auto key = privacy::KeyFromAuthorization(*header)) return "key:" + privacy::KeyPrefix(*key);
   }

@@ -1,4 +1,4 @@
-// Customer routes: a customer's profile by identifier or id. Every node answers them: the writer
+// Customer routes: a customer's profile by identifier or id (staff, or a customer token for its own). Every node answers them: the writer
 // from its engine, a follower from the database (ServerContext::customers).
 #include <string>
 #include <string_view>
@@ -19,7 +19,8 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
                 if (!policy.ok()) return ResponseFromStatus(policy.status());
                 const pipeline::CustomerView* view = context.customers;
                 if (context.fresh_customers != nullptr && WantsFresh(req)) view = context.fresh_customers;
-                auto data = view->Find(match.Param("id"));
+                // A customer token: its own customer only (others answer 404 like unknown ones).
+                auto data = CustomerForRequest(*view, match, match.Param("id"));
                 if (!data.ok()) {
                   if (data.status().code() == StatusCode::kNotFound) {
                     // The engine's message may echo the identifier: keep personal data out of
@@ -37,7 +38,7 @@ void RegisterCustomerRoutes(Router& router, const ServerContext& context) {
                 }
                 return JsonResponse(200, wiring::RenderCustomer(*data, *as_of, *policy));
               },
-              Served::kByAnyNode});
+              Served::kByAnyNode, /*customer_self=*/true});
 }
 
 }  // namespace touchpoint::server

@@ -1,8 +1,12 @@
 #include <touchpoint/pipeline/engine.h>
 
 #include <gtest/gtest.h>
+
+#include <mutex>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <touchpoint/ingest/parser.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/wiring/render.h>
@@ -160,6 +164,56 @@ TEST_F(EngineTest, ReadOnlyPathSeesWhatTheEngineCommitted) {
   ASSERT_OK(j);
   EXPECT_EQ(json::parse(*j), live);
   EXPECT_THAT(wiring::CustomerJson(*StoreCustomerView(**store), "user:ghost", 0, privacy::MaskPolicy::Clear()), StatusIs(StatusCode::kNotFound));
+}
+
+// Identify traits with the documented names become consent records that commit with the event
+// (pipeline/consent_traits.h): the decision is on disk once the identify is acknowledged; a
+// duplicate adds nothing; values that are no decision are ignored; the hook sees them.
+TEST_F(EngineTest, IdentifyConsentTraitsCommitWithTheEventAndReachTheHook) {
+  Open();
+  struct Seen final : CommitObserver {
+    void OnCommitted(std::span<const CommittedEvent> events) override {
+      std::scoped_lock lock(mu);
+      for (const auto& e : events) {
+        for (const auto& r : e.consents) channels.push_back(r.channel.empty() ? r.value : r.channel);
+      }
+    }
+    std::mutex mu;
+    std::vector<std::string> channels;
+  };
+  auto seen = std::make_shared<Seen>();
+  engine().Subscribe(seen);
+  const std::vector<std::string> lines = {
+      R"({"type":"identify","userId":"u1","messageId":"c1","timestamp":"2024-03-01T10:00:00Z","traits":{"consent_marketing_email":true,"consent_marketing_sms":false,"personalisation_intensity":"high","consent_version":"2024-02","city":"Shanghai"}})",
+      // Not decisions: a number, an unknown channel, an unknown level; a track's context traits.
+      R"({"type":"identify","userId":"u1","messageId":"c2","timestamp":"2024-03-01T11:00:00Z","traits":{"consent_marketing_push":1,"consent_marketing_fax":true,"personalisation_intensity":"max"}})",
+      R"({"type":"track","event":"Viewed","userId":"u1","messageId":"c3","timestamp":"2024-03-01T12:00:00Z","context":{"traits":{"consent_marketing_wechat":true}}})",
+      R"({"type":"identify","userId":"u1","messageId":"c4","timestamp":"2024-03-02T10:00:00Z","traits":{"consent_marketing_wechat":"opt_in"}})",
+  };
+  ASSERT_OK(engine().Submit(Parse(lines)));
+  ASSERT_OK(engine().Submit(Parse({lines[0]})));  // a duplicate: no second decision
+  auto store = OpenReadOnly(tmp_.path());
+  ASSERT_OK(store);
+  const auto id = Customer("user:u1")["id"].get<std::int64_t>();
+  const std::vector<CustomerId> person = {CustomerId(id)};
+  auto records = (*store)->Get<store::ConsentRepository>().ForCustomers(person);
+  ASSERT_OK(records);
+  ASSERT_EQ(records->size(), 4u);
+  EXPECT_EQ((*records)[0].purpose, "marketing");
+  EXPECT_EQ((*records)[0].source, "identify");
+  EXPECT_EQ((*records)[0].actor, "message:c1");
+  EXPECT_EQ((*records)[0].wording_version, "2024-02");
+  EXPECT_EQ((*records)[0].at, 1709287200000);  // the event's time
+  std::vector<std::string> decisions;
+  for (const auto& r : *records) decisions.push_back(r.purpose + "/" + r.channel + "=" + r.value);
+  EXPECT_EQ(decisions, (std::vector<std::string>{"marketing/email=opt_in", "marketing/sms=opt_out",
+                                                 "personalisation/=high", "marketing/wechat=opt_in"}));
+  EXPECT_EQ((*records)[3].wording_version, "") << "no consent_version trait in that call";
+  // The consent traits stay ordinary profile traits as well.
+  EXPECT_EQ(Customer("user:u1")["traits"]["city"], "Shanghai");
+  engine().Stop();
+  std::scoped_lock lock(seen->mu);
+  EXPECT_EQ(seen->channels, (std::vector<std::string>{"email", "sms", "high", "wechat"}));
 }
 
 TEST_F(EngineTest, SecondWriterIsRefusedWithTheOtherProcessNamed) {

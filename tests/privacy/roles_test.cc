@@ -83,7 +83,25 @@ TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
     for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
     EXPECT_TRUE(anyone) << "a permission nobody has";
   }
-  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadAudit) + 1);
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kSubjectRequest) + 1);
+}
+
+// A customer token's role: its own data only (the routes check which customer); never a key's or
+// a user's role, and nothing of staff's.
+TEST(RolesTest, TheCustomerRoleIsNoKeyOrUserRoleAndHasOnlySelfServicePermissions) {
+  EXPECT_THAT(ParseRole("customer"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_EQ(RoleName(Role::kCustomer), "customer");
+  std::set<std::string_view> granted;
+  for (const PermissionRow& row : PermissionMatrix()) {
+    if (row.roles.contains(Role::kCustomer)) granted.insert(row.name);
+  }
+  EXPECT_EQ(granted, (std::set<std::string_view>{"read_customers", "read_consents", "manage_consents",
+                                                 "subject_request"}));
+  EXPECT_FALSE(Allows(Role::kAnalyst, Permission::kManageConsents));
+  EXPECT_TRUE(Allows(Role::kAgent, Permission::kManageConsents));
+  EXPECT_FALSE(Allows(Role::kIngest, Permission::kReadConsents));
+  EXPECT_TRUE(Allows(Role::kAdmin, Permission::kIssueCustomerTokens));
+  EXPECT_FALSE(Allows(Role::kSupervisor, Permission::kIssueCustomerTokens));
 }
 
 TEST(RolesTest, PermissionWithoutRowIsGrantedToNobody) {

@@ -20,7 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/core/time.h>
+#include <touchpoint/privacy/customer_token.h>
 #include <touchpoint/privacy/keys.h>
+#include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/passwords.h>
 #include <touchpoint/privacy/sessions.h>
 #include <touchpoint/privacy/totp.h>
@@ -98,6 +100,11 @@ constexpr ExpectedRow kExpected[] = {
     {"GET /v1/audit", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
     {"GET /v1/reports/segments", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/reports/rfm", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    // Consents: read like the profile; recorded by the staff who talk to customers (not analysts).
+    {"GET /v1/customers/{id}/consents", {403, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401, 401, 401, 401, 404}},
+    {"POST /v1/customers/{id}/consents", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    // Customer tokens are issued by admins only (the company's own login holds an admin key).
+    {"POST /v1/privacy/customer-tokens", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -136,7 +143,64 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/audit", "/v1/audit", ""},
     {"GET /v1/reports/segments", "/v1/reports/segments", ""},
     {"GET /v1/reports/rfm", "/v1/reports/rfm", ""},
+    {"GET /v1/customers/{id}/consents", "/v1/customers/user:nobody-here/consents", ""},
+    {"POST /v1/customers/{id}/consents", "/v1/customers/user:nobody-here/consents", R"({"marketing":{"email":true}})"},
+    {"POST /v1/privacy/customer-tokens", "/v1/privacy/customer-tokens", R"({"customer":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
+};
+
+// Customer self-service tokens (privacy/customer_token.h), on every route: a token of the customer
+// the path names ("own"), a token of another existing customer on the same path ("other": 404,
+// exactly as an unknown customer — existence is not leaked), an expired token and a forged one
+// (401). A customer token reaches only the routes marked for it; everything else is 403.
+enum CustomerCaller { kOwnToken, kOtherToken, kExpiredToken, kForgedToken, kCustomerCallers };
+constexpr const char* kCustomerCallerNames[kCustomerCallers] = {"own customer's token", "another customer's token",
+                                                                "expired customer token", "forged customer token"};
+struct CustomerExpectedRow {
+  const char* route;
+  std::array<int, kCustomerCallers> status;
+};
+// own other expired forged
+constexpr CustomerExpectedRow kCustomerExpected[] = {
+    {"GET /healthz", {200, 200, 200, 200}},
+    {"GET /metrics", {200, 200, 200, 200}},
+    {"GET /v1/stats", {403, 403, 401, 401}},
+    {"POST /v1/identify", {403, 403, 401, 401}},
+    {"POST /v1/track", {403, 403, 401, 401}},
+    {"POST /v1/page", {403, 403, 401, 401}},
+    {"POST /v1/alias", {403, 403, 401, 401}},
+    {"POST /v1/screen", {403, 403, 401, 401}},
+    {"POST /v1/group", {403, 403, 401, 401}},
+    {"POST /v1/batch", {403, 403, 401, 401}},
+    {"GET /v1/customers/{id}", {200, 404, 401, 401}},
+    {"POST /v1/jobs/{job}", {403, 403, 401, 401}},
+    {"GET /v1/jobs/{job}", {403, 403, 401, 401}},
+    {"GET /v1/jobs", {403, 403, 401, 401}},
+    {"GET /v1/segments", {403, 403, 401, 401}},
+    {"PUT /v1/segments/{name}", {403, 403, 401, 401}},
+    {"GET /v1/segments/{name}", {403, 403, 401, 401}},
+    {"DELETE /v1/segments/{name}", {403, 403, 401, 401}},
+    {"GET /v1/segments/{name}/members", {403, 403, 401, 401}},
+    {"POST /v1/segments/preview", {403, 403, 401, 401}},
+    {"POST /v1/auth/login", {400, 400, 400, 400}},
+    {"GET /v1/auth/me", {403, 403, 401, 401}},
+    {"GET /v1/users", {403, 403, 401, 401}},
+    {"GET /v1/audit", {403, 403, 401, 401}},
+    {"GET /v1/reports/segments", {403, 403, 401, 401}},
+    {"GET /v1/reports/rfm", {403, 403, 401, 401}},
+    {"GET /v1/customers/{id}/consents", {200, 404, 401, 401}},
+    {"POST /v1/customers/{id}/consents", {200, 404, 401, 401}},
+    {"POST /v1/privacy/customer-tokens", {403, 403, 401, 401}},
+    {"POST /v1/auth/logout", {403, 403, 401, 401}},
+};
+// The paths customer callers use where kRequests' would name nobody: the own customer.
+// TODO(lead): the subject-rights routes (POST /v1/privacy/exports, /v1/privacy/erasures) take
+// permission `subject_request`, which a customer token has for its own customer: give them
+// rows here (own 2xx, other 404) and Route::customer_self.
+constexpr RouteRequest kCustomerRequests[] = {
+    {"GET /v1/customers/{id}", "/v1/customers/user:self-1", ""},
+    {"GET /v1/customers/{id}/consents", "/v1/customers/user:self-1/consents", ""},
+    {"POST /v1/customers/{id}/consents", "/v1/customers/user:self-1/consents", R"({"marketing":{"email":true}})"},
 };
 
 // The routes the server registers, "METHOD label" each, in registration order.
@@ -159,6 +223,10 @@ class AuthServerTest : public ::testing::Test {
   void SetUp() override {
     dir_ = test::MakeTempDir("auth");
     config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
+    // A master key of its own (customer tokens are keyed from it), outside the data directory's files.
+    key_dir_ = test::MakeTempDir("auth_key");  // apart from the data directory (a restore replaces it)
+    config_.master_key_file = (key_dir_ / "master.key").string();
+    ASSERT_OK(privacy::CreateMasterKeyFile(config_.master_key_file).status());
     auto store = testing::OpenForKeys(config_.data_dir);
     ASSERT_OK(store.status());
     store_ = std::move(*store);
@@ -174,6 +242,7 @@ class AuthServerTest : public ::testing::Test {
     store_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
+    std::filesystem::remove_all(key_dir_, ec);
   }
   void Start() {
     auto app = App::Start(config_);
@@ -225,6 +294,7 @@ class AuthServerTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  std::filesystem::path key_dir_;
   ServerConfig config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<privacy::PasswordHasher> hasher_;
@@ -243,6 +313,12 @@ TEST(AuthMatrixTableTest, EveryServedRouteHasAnExpectedRowAndARequest) {
                                          [&](const RouteRequest& r) { return route == r.route; });
     EXPECT_TRUE(has_row) << route << " has no row in kExpected: decide who may call it";
     EXPECT_TRUE(has_request) << route << " has no entry in kRequests";
+    const bool has_customer_row = std::any_of(std::begin(kCustomerExpected), std::end(kCustomerExpected),
+                                              [&](const CustomerExpectedRow& r) { return route == r.route; });
+    EXPECT_TRUE(has_customer_row) << route << " has no row in kCustomerExpected: decide what a customer token gets";
+  }
+  for (const CustomerExpectedRow& row : kCustomerExpected) {
+    EXPECT_NE(std::find(routes.begin(), routes.end(), row.route), routes.end()) << row.route << " is not served";
   }
   for (const ExpectedRow& row : kExpected) {
     EXPECT_NE(std::find(routes.begin(), routes.end(), row.route), routes.end()) << row.route << " is not served";
@@ -318,6 +394,62 @@ TEST_F(AuthServerTest, EveryRouteWithEveryCallerAnswersAsTheMatrixSays) {
     }
   }
   EXPECT_EQ(checked, static_cast<int>(std::size(kExpected)) * kCallers);
+}
+
+TEST_F(AuthServerTest, EveryRouteWithACustomerTokenAnswersAsTheCustomerMatrixSays) {
+  const std::string admin = MakeKey(Role::kAdmin);
+  Start();
+  for (const char* user : {"self-1", "other-2"}) {
+    auto r = client_->Post("/v1/identify",
+                           std::string(R"({"userId":")") + user + R"(","traits":{"email":")" + user + R"(@example.com"}})",
+                           "application/json", test::BearerAuth(admin));
+    ASSERT_OK(r.status());
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  const auto customer_id = [&](const std::string& ref) {
+    auto r = client_->Get("/v1/customers/" + ref, test::BearerAuth(admin));
+    EXPECT_EQ(r->status, 200) << r->body;
+    return CustomerId(json::parse(r->body)["id"].get<std::int64_t>());
+  };
+  auto master = privacy::LoadMasterKey(config_.master_key_file);
+  ASSERT_OK(master.status());
+  const privacy::CustomerTokens tokens = privacy::CustomerTokens::FromMasterKey(*master);
+  const Millis now = SystemClock::Instance().Now();
+  std::array<HttpHeaders, kCustomerCallers> headers;
+  headers[kOwnToken] = test::BearerAuth(tokens.Issue(customer_id("user:self-1"), now, 600'000)->token);
+  headers[kOtherToken] = test::BearerAuth(tokens.Issue(customer_id("user:other-2"), now, 600'000)->token);
+  headers[kExpiredToken] = test::BearerAuth(tokens.Issue(customer_id("user:self-1"), now - 700'000, 600'000)->token);
+  // Forged: the own customer's token, re-signed with another installation's key.
+  const privacy::CustomerTokens foreign = privacy::CustomerTokens::FromMasterKey(privacy::MasterKey::Generate());
+  headers[kForgedToken] = test::BearerAuth(foreign.Issue(customer_id("user:self-1"), now, 600'000)->token);
+
+  int n = 0;
+  int checked = 0;
+  for (int caller = 0; caller < kCustomerCallers; ++caller) {
+    for (const CustomerExpectedRow& row : kCustomerExpected) {
+      const RouteRequest* req = nullptr;
+      for (const RouteRequest& r : kRequests) {
+        if (std::string_view(r.route) == row.route) req = &r;
+      }
+      for (const RouteRequest& r : kCustomerRequests) {
+        if (std::string_view(r.route) == row.route) req = &r;
+      }
+      ASSERT_NE(req, nullptr) << row.route;
+      const std::string route = row.route;
+      const std::string method = route.substr(0, route.find(' '));
+      std::string path = req->path;
+      if (auto pos = path.find("{n}"); pos != std::string::npos) path.replace(pos, 3, std::to_string(++n));
+      auto r = client_->Send(method, path, req->body, "application/json", headers[static_cast<size_t>(caller)]);
+      ASSERT_OK(r.status());
+      EXPECT_EQ(r->status, row.status[static_cast<size_t>(caller)])
+          << route << " as " << kCustomerCallerNames[caller] << ": " << r->body.substr(0, 300);
+      if (r->status == 404 && caller == kOtherToken) {
+        EXPECT_THAT(r->body, HasSubstr("no customer with this identifier")) << "the same answer as an unknown customer";
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(std::size(kCustomerExpected)) * kCustomerCallers);
 }
 
 TEST_F(AuthServerTest, LoginSetsAStrictHttpOnlyCookieAndTheSessionWorksUntilLogout) {

@@ -269,7 +269,29 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "DELETE /v1/segments/{name}", "GET /v1/segments/{name}/members",
                                       "POST /v1/segments/preview", "POST /v1/auth/login", "POST /v1/auth/logout",
                                       "GET /v1/auth/me", "GET /v1/users", "GET /v1/audit", "GET /v1/reports/segments",
-                                      "GET /v1/reports/rfm"}));
+                                      "GET /v1/reports/rfm", "GET /v1/customers/{id}/consents",
+                                      "POST /v1/customers/{id}/consents", "POST /v1/privacy/customer-tokens"}));
+}
+
+// A customer token reaches only routes marked customer_self, whatever the matrix grants.
+TEST(RouterCustomerTokenTest, IsRefusedOnRoutesNotMarkedForIt) {
+  Router router([](const http::Request&) -> std::variant<Principal, http::Response> {
+    return Principal(Role::kCustomer, Principal::Kind::kCustomerToken);
+  });
+  const auto ok = [](const http::Request&, const RouteMatch&) { return http::Response{}; };
+  router.Add({"GET", "/v1/customers/{id}", privacy::Permission::kReadCustomers, ok});  // not marked
+  router.Add({"GET", "/v1/customers/{id}/consents", privacy::Permission::kReadConsents, ok, Served::kByWriter,
+              /*customer_self=*/true});
+  router.Add({"GET", "/v1/users", privacy::Permission::kManageUsers, ok, Served::kByWriter, /*customer_self=*/true});
+  const std::string* label = nullptr;
+  http::Request req;
+  req.method = "GET";
+  req.path = "/v1/customers/7";
+  EXPECT_EQ(router.Dispatch(req, &label).status, 403) << "the matrix grants read_customers, the route is not marked";
+  req.path = "/v1/customers/7/consents";
+  EXPECT_EQ(router.Dispatch(req, &label).status, 200);
+  req.path = "/v1/users";
+  EXPECT_EQ(router.Dispatch(req, &label).status, 403) << "marked, but the matrix does not grant it";
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and
@@ -282,7 +304,7 @@ TEST(AppRoutesTest, DocumentedTableMatchesTheRoutes) {
     if (!r.access.is_public()) {
       permission = "`" + std::string(privacy::PermissionName(r.access.permission())) + "`";
       roles.clear();
-      for (Role role : privacy::kAllRoles) {
+      for (Role role : privacy::kAllPrincipalRoles) {
         if (!privacy::Allows(role, r.access.permission())) continue;
         if (!roles.empty()) roles += ", ";
         roles += privacy::RoleName(role);

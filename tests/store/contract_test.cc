@@ -17,6 +17,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
@@ -133,6 +134,7 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<SigningKeyRepository>(), nullptr);
   EXPECT_NE(s().Find<DpBudgetRepository>(), nullptr);
   EXPECT_NE(s().Find<OutboxRepository>(), nullptr);
+  EXPECT_NE(s().Find<ConsentRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -1058,6 +1060,70 @@ TEST_P(StoreContractTest, OutboxConcurrentClaimsFromSeveralConnectionsNeverShare
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all.size(), static_cast<size_t>(kDeliveries));
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a delivery claimed twice";
+
+TEST_P(StoreContractTest, ConsentsAreAppendedInOrderReadPerCustomerAndSurviveARestart) {
+  auto& consents = repo<ConsentRepository>();
+  const auto decision = [](std::int64_t customer, std::string_view purpose, std::string_view channel,
+                           std::string_view value, std::string_view source, Millis at) {
+    ConsentRecord r;
+    r.customer = CustomerId(customer);
+    r.purpose = purpose;
+    r.channel = channel;
+    r.value = value;
+    r.source = source;
+    r.wording_version = "2026-01";
+    r.at = at;
+    r.actor = "key:tp_3f9c12";
+    return r;
+  };
+  // The write path's: inside the commit of the events that carried them.
+  std::vector<ConsentRecord> in_commit = {
+      decision(7, kConsentMarketing, "email", kConsentOptIn, "identify", 100),
+      decision(8, kConsentPersonalisation, "", "high", "identify", 100)};
+  in_commit[0].actor = "message:m-1";
+  InTxn([&](Transaction& t) { ASSERT_OK(consents.Add(t, in_commit)); });
+  // An uncommitted transaction leaves nothing.
+  {
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    std::vector<ConsentRecord> lost = {decision(7, kConsentMarketing, "sms", kConsentOptIn, "identify", 150)};
+    ASSERT_OK(consents.Add(**txn, lost));
+  }
+  EXPECT_EQ(*consents.Count(), 2);
+  // The API's and the CLI's: a transaction of their own, returned with ids.
+  std::vector<ConsentRecord> own = {decision(7, kConsentMarketing, "email", kConsentOptOut, "api", 200),
+                                    decision(9, kConsentMarketing, "push", kConsentOptIn, "cli", 50)};
+  auto stored = consents.Record(own);
+  ASSERT_OK(stored);
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_GT((*stored)[1].id, (*stored)[0].id);
+  Reopen();
+  auto& reopened = repo<ConsentRepository>();
+  const std::vector<CustomerId> seven_and_nine = {CustomerId(7), CustomerId(9)};
+  auto history = reopened.ForCustomers(seven_and_nine);
+  ASSERT_OK(history);
+  ASSERT_EQ(history->size(), 3u) << "customer 8's record is not theirs";
+  // In recording order, every field as written (the in-commit record's id assigned at commit).
+  EXPECT_EQ((*history)[0].actor, "message:m-1");
+  EXPECT_GT((*history)[0].id, 0);
+  ConsentRecord expected = own[0];
+  expected.id = (*stored)[0].id;
+  EXPECT_EQ((*history)[1], expected);
+  EXPECT_EQ((*history)[2].source, "cli");
+  EXPECT_LT((*history)[0].id, (*history)[1].id);
+  EXPECT_LT((*history)[1].id, (*history)[2].id);
+  const std::vector<CustomerId> none = {CustomerId(12345)};
+  EXPECT_TRUE(reopened.ForCustomers(none)->empty());
+  std::vector<ConsentRecord> all;
+  ASSERT_OK(reopened.Scan([&](ConsentRecord&& r) { all.push_back(std::move(r)); }));
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].customer, CustomerId(8));
+  EXPECT_EQ(all[1].value, "high");
+  // A read-only connection reads them and refuses to record.
+  auto reader = OpenStore(/*read_only=*/true);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->Get<ConsentRepository>().ForCustomers(seven_and_nine)->size(), 3u);
+  EXPECT_THAT(reader->Get<ConsentRepository>().Record(own).status(), StatusIs(StatusCode::kFailedPrecondition));
 }
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {

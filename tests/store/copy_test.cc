@@ -11,6 +11,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <touchpoint/ingest/parser.h>
 #include <touchpoint/pipeline/customer_view.h>
@@ -19,6 +21,7 @@
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -151,6 +154,10 @@ void BuildSource(const std::string& dir) {
 
   auto store = Open(UrlForDataDir(dir), {});
   ASSERT_OK(store);
+  // Consent decisions (the identify path's are in FirstRound when its traits carry them).
+  ConsentRecord opt_out{0, CustomerId(1), "marketing", "sms", "opt_out", "cli", "v2", 1'709'000'000'500, "cli:uid:0"};
+  ConsentRecord off{0, CustomerId(2), "personalisation", "", "off", "api", "", 1'709'000'000'600, "key:tp_bbbbbb"};
+  ASSERT_OK((*store)->Get<ConsentRepository>().Record(std::vector<ConsentRecord>{opt_out, off}).status());
   auto& keys = (*store)->Get<ApiKeyRepository>();
   ASSERT_OK(keys.Create("ingest", std::string(64, 'a'), "tp_aaaaaa", 1'709'000'000'000));
   ASSERT_OK(keys.Create("admin", std::string(64, 'b'), "tp_bbbbbb", 1'709'000'001'000));
@@ -252,6 +259,7 @@ struct Snapshot {
   std::vector<MessageRecord> messages;
   std::vector<SurveyRecord> surveys;
   std::vector<EscalationRecord> escalations;
+  std::vector<ConsentRecord> consents;
   std::vector<ApiKeyRecord> keys;
   std::vector<JobRecord> jobs;
   std::vector<SegmentRecord> segments;
@@ -284,6 +292,10 @@ Snapshot Take(Store& s) {
   EXPECT_OK(activity.ScanMessages([&](MessageRecord&& r) { out.messages.push_back(std::move(r)); }));
   EXPECT_OK(activity.ScanSurveys([&](SurveyRecord&& r) { out.surveys.push_back(std::move(r)); }));
   EXPECT_OK(s.Get<EscalationRepository>().Scan([&](EscalationRecord&& r) { out.escalations.push_back(std::move(r)); }));
+  EXPECT_OK(s.Get<ConsentRepository>().Scan([&](ConsentRecord&& r) {
+    r.id = 0;  // the target assigns its own
+    out.consents.push_back(std::move(r));
+  }));
   out.keys = *s.Get<ApiKeyRepository>().List();
   out.jobs = *s.Get<JobRepository>().Recent(1'000'000);
   out.segments = *s.Get<SegmentRepository>().List();
@@ -322,6 +334,7 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.messages, b.messages);
   EXPECT_EQ(a.surveys, b.surveys);
   EXPECT_EQ(a.escalations, b.escalations);
+  EXPECT_EQ(a.consents, b.consents);
   EXPECT_EQ(a.keys, b.keys);
   EXPECT_EQ(a.jobs, b.jobs);
   EXPECT_EQ(a.segments, b.segments);
@@ -458,7 +471,12 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   auto report = Copy(SourceUrl(), target, options, &progress);
   ASSERT_OK(report);
   EXPECT_EQ(report->FirstMismatch(), nullptr);
-  ASSERT_EQ(report->tables.size(), 18u);
+  ASSERT_EQ(report->tables.size(), 19u);
+  const auto consents = std::find_if(report->tables.begin(), report->tables.end(),
+                                     [](const TableCount& t) { return t.table == "consents"; });
+  ASSERT_NE(consents, report->tables.end());
+  EXPECT_EQ(consents->source, 2);
+  EXPECT_EQ(consents->target, 2);
   EXPECT_EQ(report->tables[0].table, "events");
   EXPECT_EQ(report->tables[0].source, 59);
   EXPECT_GT(report->rows_written, report->tables[0].source);
@@ -479,7 +497,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
     }
   }
   EXPECT_EQ(tables, (std::vector<std::string>{"events", "customers", "identifiers", "merges", "merge blocks",
-                                              "profiles", "orders", "messages", "surveys", "escalations", "api keys",
+                                              "profiles", "orders", "messages", "surveys", "escalations", "consents", "api keys",
                                               "jobs", "segments", "users and teams", "audit entries"}));
 }
 

@@ -22,6 +22,7 @@
 #include <touchpoint/ingest/event.h>
 #include <touchpoint/profile/profile_source.h>
 #include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/store.h>
 
 namespace touchpoint::pipeline {
@@ -61,6 +62,9 @@ struct CommittedEvent {
   std::string_view normalized_text;
   // For messages: the lifetime revenue of `customer` when the event was committed.
   double customer_revenue = 0;
+  // For identify calls: the consent decisions its traits carried, committed with it (ids are not
+  // known here: 0). Consumers that act on consent still ask privacy::Consent.
+  std::span<const store::ConsentRecord> consents;
 };
 
 // A consumer of committed events (the service desk, measurement, outreach). Subscribe before

@@ -18,13 +18,19 @@
 
 namespace touchpoint::privacy {
 
-enum class Role { kIngest, kAdmin, kSupervisor, kAgent, kAnalyst };
+// kCustomer is the role of a customer self-service token (privacy/customer_token.h): never a
+// key's or a user's. A permission granted to it is only ever for routes that serve the token's
+// own customer (server: Route::customer_self, and the handler's check of the customer).
+enum class Role { kIngest, kAdmin, kSupervisor, kAgent, kAnalyst, kCustomer };
 
-// Every role, in enum order.
+// The roles of API keys and users, in enum order (ParseRole accepts only these).
 inline constexpr std::array<Role, 5> kAllRoles = {Role::kIngest, Role::kAdmin, Role::kSupervisor,
                                                   Role::kAgent, Role::kAnalyst};
+// Every role a caller can have: kAllRoles and the customer's.
+inline constexpr std::array<Role, 6> kAllPrincipalRoles = {Role::kIngest, Role::kAdmin,   Role::kSupervisor,
+                                                           Role::kAgent,  Role::kAnalyst, Role::kCustomer};
 
-// "ingest", "admin", ... ; kInvalidArgument listing the valid roles otherwise.
+// "ingest", "admin", ... (not "customer"); kInvalidArgument listing the valid roles otherwise.
 Result<Role> ParseRole(std::string_view name);
 std::string_view RoleName(Role role);
 
@@ -40,6 +46,12 @@ enum class Permission {
   kOwnSession,      // see or end the caller's own login (GET /v1/auth/me, POST /v1/auth/logout)
   kManageUsers,     // see and administer users and teams (GET /v1/users)
   kReadAudit,       // read the audit log (GET /v1/audit)
+  kReadConsents,    // read a customer's consents and their history (GET /v1/customers/{id}/consents)
+  kManageConsents,  // record a customer's consent decisions (POST /v1/customers/{id}/consents)
+  kIssueCustomerTokens,  // issue customer self-service tokens (POST /v1/privacy/customer-tokens)
+  // Ask for a data subject's export or erasure (the subject-rights routes; a customer token only
+  // for its own customer).
+  kSubjectRequest,
 };
 
 // A set of roles (a bit per role).

@@ -66,6 +66,9 @@ struct ServerConfig {
   privacy::MaskingConfig masking;
   // [privacy]: the master key file (privacy/master_key.h); empty: ~/.config/touchpoint/master.key.
   std::string master_key_file;
+  // [privacy] personalisation_default: the personalisation intensity of a customer who decided
+  // nothing (off, low, medium, high; privacy/consent.h).
+  std::string personalisation_default = "low";
   // [privacy]: the audit log's checkpoint file, best on another disk; empty: DATA/audit/checkpoints.
   std::string audit_checkpoints;
   // TLS (docs/security.md, "TLS"): both set → the listen address speaks HTTPS only.

@@ -4,7 +4,7 @@
 //
 // What a copy guarantees:
 //  - Everything: the event log (same seq numbers, same newest-event time), customers, identifiers,
-//    merges, merge blocks, profiles and their checkpoint, orders, messages, surveys, escalations,
+//    merges, merge blocks, profiles and their checkpoint, orders, messages, surveys, escalations, consents,
 //    API keys (hashes, roles, creation and revocation times), job records, saved segments, users
 //    (password hashes, roles, TOTP secrets, locks) and teams with their supervisors, the audit
 //    chain (same seq numbers and hashes), its signed checkpoints and the signing keys, and the
@@ -18,7 +18,8 @@
 //      events                 appended after the target's last seq (the target must be a prefix)
 //      identity, profiles     upserted by id (every run rewrites them)
 //      orders, messages,      append-only without ids: the first N source rows are skipped, N the
-//      surveys, escalations   target's count (insertion order is the contract); row N must be equal
+//      surveys, escalations,  target's count (insertion order is the contract); row N must be equal
+//      consents               (consents: compared without their ids, which the target assigns)
 //      API keys               created when the target has no key with the hash; a revocation the
 //                             target lacks is applied
 //      jobs                   paired in id order: the target's i-th job must be the source's i-th

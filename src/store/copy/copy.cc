@@ -15,6 +15,7 @@
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
@@ -105,6 +106,7 @@ struct Counts {
   IdentityCounts identity;
   ActivityCounts activity;
   std::int64_t escalations = 0;
+  std::int64_t consents = 0;
   std::int64_t keys = 0;
   std::int64_t jobs = 0;
   std::int64_t segments = 0;
@@ -123,6 +125,7 @@ Result<Counts> ReadCounts(Store& s) {
   TP_ASSIGN_OR_RETURN(c.identity, s.Get<IdentityRepository>().Counts());
   TP_ASSIGN_OR_RETURN(c.activity, s.Get<ActivityRepository>().Counts());
   TP_ASSIGN_OR_RETURN(c.escalations, s.Get<EscalationRepository>().Count());
+  TP_ASSIGN_OR_RETURN(c.consents, s.Get<ConsentRepository>().Count());
   TP_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, s.Get<ApiKeyRepository>().List());
   c.keys = static_cast<std::int64_t>(keys.size());
   TP_ASSIGN_OR_RETURN(c.jobs, CountJobs(s.Get<JobRepository>()));
@@ -241,6 +244,7 @@ class Copier {
                                 {"messages", source.activity.messages, target.activity.messages},
                                 {"surveys", source.activity.surveys, target.activity.surveys},
                                 {"escalations", source.escalations, target.escalations},
+                                {"consents", source.consents, target.consents},
                                 {"api keys", source.keys, target.keys},
                                 {"jobs", source.jobs, target.jobs}};
     for (const TableCount& g : grows) {
@@ -574,10 +578,28 @@ class Copier {
     EscalationRepository& edst = to_.Get<EscalationRepository>();
     TP_ASSIGN_OR_RETURN(const std::int64_t es, esrc.Count());
     TP_ASSIGN_OR_RETURN(const std::int64_t et, edst.Count());
-    return CopyAppendOnly<EscalationRecord>(
+    TP_RETURN_IF_ERROR(CopyAppendOnly<EscalationRecord>(
         "escalations", es, et, [&](const Sink<EscalationRecord>& sink) { return esrc.Scan(sink); },
         [&](const Sink<EscalationRecord>& sink) { return edst.Scan(sink); },
-        [&](Transaction& txn, std::span<const EscalationRecord> rows) { return edst.Add(txn, rows); });
+        [&](Transaction& txn, std::span<const EscalationRecord> rows) { return edst.Add(txn, rows); }));
+
+    // Consent decisions: append-only in recording order; the target assigns its own ids (compared
+    // without them: a database's sequence may have gaps).
+    ConsentRepository& csrc = from_.Get<ConsentRepository>();
+    ConsentRepository& cdst = to_.Get<ConsentRepository>();
+    TP_ASSIGN_OR_RETURN(const std::int64_t cs, csrc.Count());
+    TP_ASSIGN_OR_RETURN(const std::int64_t ct, cdst.Count());
+    const auto without_ids = [](ConsentRepository& repo) {
+      return [&repo](const Sink<ConsentRecord>& sink) {
+        return repo.Scan([&](ConsentRecord&& r) {
+          r.id = 0;
+          sink(std::move(r));
+        });
+      };
+    };
+    return CopyAppendOnly<ConsentRecord>(
+        "consents", cs, ct, without_ids(csrc), without_ids(cdst),
+        [&](Transaction& txn, std::span<const ConsentRecord> rows) { return cdst.Add(txn, rows); });
   }
 
   // Keys are their own small transactions (store/api_key_repository.h); the target assigns ids.
@@ -843,6 +865,7 @@ Result<CopyReport> CompareCounts(Store& from, Store& to) {
               {"messages", s.activity.messages, t.activity.messages},
               {"surveys", s.activity.surveys, t.activity.surveys},
               {"escalations", s.escalations, t.escalations},
+              {"consents", s.consents, t.consents},
               {"api keys", s.keys, t.keys},
               {"jobs", s.jobs, t.jobs},
               {"segments", s.segments, t.segments},

@@ -20,6 +20,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
@@ -76,6 +77,7 @@ struct State {
   std::map<std::int64_t, Delivery> outbox;                   // id → delivery
   std::unordered_map<std::string, std::int64_t> outbox_keys;  // idempotency key → id
   std::int64_t next_outbox_id = 1;
+  std::vector<ConsentRecord> consents;  // in id order (id = index + 1)
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -1089,6 +1091,58 @@ class MemDpBudgets final : public DpBudgetRepository {
   State& s_;
 };
 
+class MemConsents final : public ConsentRepository {
+ public:
+  MemConsents(State& s, bool read_only) : s_(s), read_only_(read_only) {}
+  Status Add(Transaction& txn, std::span<const ConsentRecord> records) override {
+    std::vector<ConsentRecord> copy(records.begin(), records.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) mutable {
+      for (auto& r : copy) {
+        r.id = static_cast<std::int64_t>(s.consents.size()) + 1;
+        s.consents.push_back(std::move(r));
+      }
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<ConsentRecord>> Record(std::span<const ConsentRecord> records) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    std::vector<ConsentRecord> out;
+    for (const ConsentRecord& r : records) {
+      ConsentRecord stored = r;
+      stored.id = static_cast<std::int64_t>(s_.consents.size()) + 1;
+      s_.consents.push_back(stored);
+      out.push_back(std::move(stored));
+    }
+    return out;
+  }
+  Result<std::vector<ConsentRecord>> ForCustomers(std::span<const CustomerId> customers) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<ConsentRecord> out;
+    for (const ConsentRecord& r : s_.consents) {
+      if (std::find(customers.begin(), customers.end(), r.customer) != customers.end()) out.push_back(r);
+    }
+    return out;
+  }
+  Status Scan(const std::function<void(ConsentRecord&&)>& fn) override {
+    std::vector<ConsentRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      all = s_.consents;
+    }
+    for (auto& r : all) fn(std::move(r));
+    return Status::Ok();
+  }
+  Result<std::int64_t> Count() override {
+    std::shared_lock lock(s_.mu);
+    return static_cast<std::int64_t>(s_.consents.size());
+  }
+
+ private:
+  State& s_;
+  bool read_only_;
+};
+
 // A lease's "session" is the lease object: destroying it frees the writer lock, and
 // ExpireLeases ends it early (a lost database session).
 class MemLease final : public WriterLease {
@@ -1182,7 +1236,8 @@ class MemoryStore final : public Store {
         audit_(*state_, read_only),
         signing_keys_(*state_, read_only),
         dp_budgets_(*state_),
-        outbox_(*state_) {
+        outbox_(*state_),
+        consents_(*state_, read_only) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1198,6 +1253,7 @@ class MemoryStore final : public Store {
     Provide<SigningKeyRepository>(signing_keys_);
     Provide<DpBudgetRepository>(dp_budgets_);
     Provide<OutboxRepository>(outbox_);
+    Provide<ConsentRepository>(consents_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -1233,6 +1289,7 @@ class MemoryStore final : public Store {
   MemSigningKeys signing_keys_;
   MemDpBudgets dp_budgets_;
   MemOutbox outbox_;
+  MemConsents consents_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

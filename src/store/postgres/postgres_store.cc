@@ -25,6 +25,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/escalation_repository.h>
@@ -45,7 +46,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -315,6 +316,20 @@ CREATE INDEX outbox_due ON outbox(kind, next_attempt_at) WHERE state IN ('pendin
 CREATE INDEX outbox_target_due ON outbox(kind, target, next_attempt_at)
   WHERE state IN ('pending', 'failed', 'delivering');
 CREATE INDEX outbox_state ON outbox(state, id);
+)sql",
+    // 10: consent and preference decisions, append-only (store/consent_repository.h).
+    R"sql(
+CREATE TABLE consents(
+  id bigserial PRIMARY KEY,
+  customer_id bigint NOT NULL,
+  purpose text NOT NULL,
+  channel text NOT NULL,
+  value text NOT NULL,
+  source text NOT NULL,
+  wording_version text NOT NULL,
+  at bigint NOT NULL,
+  actor text NOT NULL);
+CREATE INDEX consents_customer ON consents(customer_id, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1794,6 +1809,73 @@ class PgOutbox final : public OutboxRepository {
   Session& s_;
 };
 
+class PgConsents final : public ConsentRepository {
+ public:
+  explicit PgConsents(Session& s) : s_(s) {}
+
+  Status Add(Transaction& txn, std::span<const ConsentRecord> records) override {
+    s_.RequireTxn(txn);
+    if (records.empty()) return Status::Ok();
+    CopyRows rows;
+    for (const ConsentRecord& r : records) {
+      rows.Int(r.customer.value()).Text(CleanText(r.purpose)).Text(CleanText(r.channel)).Text(CleanText(r.value))
+          .Text(CleanText(r.source)).Text(CleanText(r.wording_version)).Int(r.at).Text(CleanText(r.actor)).EndRow();
+    }
+    return s_.conn().CopyIn(
+        "COPY consents(customer_id, purpose, channel, value, source, wording_version, at, actor) FROM STDIN", rows);
+  }
+
+  Result<std::vector<ConsentRecord>> Record(std::span<const ConsentRecord> records) override {
+    if (s_.read_only()) return ReadOnlyError();
+    if (s_.in_txn()) return Status::FailedPrecondition("a consent record must not join another transaction");
+    Conn& c = s_.conn();
+    TP_RETURN_IF_ERROR(c.Begin());
+    std::vector<ConsentRecord> out;
+    Status st = [&]() -> Status {
+      for (const ConsentRecord& r : records) {
+        ConsentRecord stored = r;
+        TP_ASSIGN_OR_RETURN(stored.id,
+                            c.QueryInt("INSERT INTO consents(customer_id, purpose, channel, value, source, "
+                                       "wording_version, at, actor) VALUES($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                                       Params().Add(r.customer.value()).Add(CleanText(r.purpose))
+                                           .Add(CleanText(r.channel)).Add(CleanText(r.value)).Add(CleanText(r.source))
+                                           .Add(CleanText(r.wording_version)).Add(r.at).Add(CleanText(r.actor))));
+        out.push_back(std::move(stored));
+      }
+      return Status::Ok();
+    }();
+    if (!st.ok()) {
+      c.Rollback();
+      return st;
+    }
+    TP_RETURN_IF_ERROR(c.Commit());
+    return out;
+  }
+
+  Result<std::vector<ConsentRecord>> ForCustomers(std::span<const CustomerId> customers) override {
+    return Collect<ConsentRecord>(s_.conn(), std::string(kSelect) + " WHERE customer_id = ANY($1::bigint[]) ORDER BY id",
+                                  Params().AddIntArray(Ids(customers)), Row);
+  }
+
+  Status Scan(const std::function<void(ConsentRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kSelect) + " ORDER BY id", {}, [&](const PgResult& r, int i) {
+      fn(Row(r, i));
+      return true;
+    });
+  }
+
+  Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT count(*) FROM consents"); }
+
+ private:
+  static constexpr std::string_view kSelect =
+      "SELECT id, customer_id, purpose, channel, value, source, wording_version, at, actor FROM consents";
+  static ConsentRecord Row(const PgResult& r, int i) {
+    return ConsentRecord{r.Int(i, 0),  CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Text(i, 4),
+                         r.Text(i, 5), r.Text(i, 6),            r.Int(i, 7),  r.Text(i, 8)};
+  }
+  Session& s_;
+};
+
 // ---- the change feed ----
 
 class PgChangeFeed final : public ChangeFeed {
@@ -2059,6 +2141,7 @@ class PgStore final : public Store, public Maintenance {
         signing_keys_(session_),
         dp_budgets_(session_),
         outbox_(session_),
+        consents_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -2078,6 +2161,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<SigningKeyRepository>(signing_keys_);
     Provide<DpBudgetRepository>(dp_budgets_);
     Provide<OutboxRepository>(outbox_);
+    Provide<ConsentRepository>(consents_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -2261,6 +2345,7 @@ class PgStore final : public Store, public Maintenance {
   PgSigningKeys signing_keys_;
   PgDpBudgets dp_budgets_;
   PgOutbox outbox_;
+  PgConsents consents_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

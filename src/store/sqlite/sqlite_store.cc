@@ -13,6 +13,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
@@ -34,7 +35,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -277,6 +278,20 @@ CREATE INDEX outbox_due ON outbox(kind, next_attempt_at) WHERE state IN ('pendin
 CREATE INDEX outbox_target_due ON outbox(kind, target, next_attempt_at)
   WHERE state IN ('pending', 'failed', 'delivering');
 CREATE INDEX outbox_state ON outbox(state, id);
+)sql",
+    // 10: consent and preference decisions, append-only (store/consent_repository.h).
+    R"sql(
+CREATE TABLE consents(
+  id INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  purpose TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  value TEXT NOT NULL,
+  source TEXT NOT NULL,
+  wording_version TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL);
+CREATE INDEX consents_customer ON consents(customer_id, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1743,6 +1758,81 @@ class SqliteOutbox final : public OutboxRepository {
 };
 #undef TP_OUTBOX_COLUMNS
 
+// ---- consents (append-only) ----
+
+class SqliteConsents final : public ConsentRepository {
+ public:
+  explicit SqliteConsents(Db& db) : db_(db) {}
+
+  Status Add(Transaction& txn, std::span<const ConsentRecord> records) override {
+    db_.RequireTxn(txn);
+    return Insert(records, nullptr);
+  }
+
+  Result<std::vector<ConsentRecord>> Record(std::span<const ConsentRecord> records) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (db_.in_txn()) return Status::FailedPrecondition("a consent record must not join another transaction");
+    TP_ASSIGN_OR_RETURN(auto txn, db_.Begin());
+    std::vector<ConsentRecord> out;
+    TP_RETURN_IF_ERROR(Insert(records, &out));
+    TP_RETURN_IF_ERROR(txn->Commit());
+    return out;
+  }
+
+  Result<std::vector<ConsentRecord>> ForCustomers(std::span<const CustomerId> customers) override {
+    std::vector<ConsentRecord> out;
+    const std::string sql = std::string(kSelect) + " WHERE customer_id = ?1";
+    Stmt st(db_.raw(), sql.c_str());
+    if (!st.ok()) return db_.Error("prepare read consents");
+    for (CustomerId c : customers) {
+      st.Reset();
+      st.Bind(1, c.value());
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Row(st));
+      if (rc != SQLITE_DONE) return db_.Error("read consents");
+    }
+    std::sort(out.begin(), out.end(), [](const ConsentRecord& a, const ConsentRecord& b) { return a.id < b.id; });
+    return out;
+  }
+
+  Status Scan(const std::function<void(ConsentRecord&&)>& fn) override {
+    const std::string sql = std::string(kSelect) + " ORDER BY id";
+    Stmt st(db_.raw(), sql.c_str());
+    if (!st.ok()) return db_.Error("prepare scan consents");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) fn(Row(st));
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("scan consents");
+  }
+
+  Result<std::int64_t> Count() override { return db_.QueryInt("SELECT count(*) FROM consents"); }
+
+ private:
+  static constexpr std::string_view kSelect =
+      "SELECT id, customer_id, purpose, channel, value, source, wording_version, at, actor FROM consents";
+  static ConsentRecord Row(Stmt& st) {
+    return ConsentRecord{st.Int(0),  CustomerId(st.Int(1)), st.Text(2), st.Text(3), st.Text(4),
+                         st.Text(5), st.Text(6),            st.Int(7),  st.Text(8)};
+  }
+  // REQUIRES: a transaction is open. Fills *stored (when given) with the rows and their ids.
+  Status Insert(std::span<const ConsentRecord> records, std::vector<ConsentRecord>* stored) {
+    Stmt& st = db_.Prepared("INSERT INTO consents(customer_id, purpose, channel, value, source, wording_version, "
+                            "at, actor) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    for (const ConsentRecord& r : records) {
+      st.Reset();
+      st.Bind(1, r.customer.value()).Bind(2, r.purpose).Bind(3, r.channel).Bind(4, r.value).Bind(5, r.source)
+          .Bind(6, r.wording_version).Bind(7, r.at).Bind(8, r.actor);
+      if (st.Step() != SQLITE_DONE) return db_.Error("insert consent");
+      if (stored != nullptr) {
+        ConsentRecord copy = r;
+        copy.id = sqlite3_last_insert_rowid(db_.raw());
+        stored->push_back(std::move(copy));
+      }
+    }
+    return Status::Ok();
+  }
+  Db& db_;
+};
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -1765,7 +1855,8 @@ class SqliteStore final : public Store, public Maintenance {
         audit_(db_),
         signing_keys_(db_),
         dp_budgets_(db_),
-        outbox_(db_) {
+        outbox_(db_),
+        consents_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1781,6 +1872,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<SigningKeyRepository>(signing_keys_);
     Provide<DpBudgetRepository>(dp_budgets_);
     Provide<OutboxRepository>(outbox_);
+    Provide<ConsentRepository>(consents_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -1893,6 +1985,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteSigningKeys signing_keys_;
   SqliteDpBudgets dp_budgets_;
   SqliteOutbox outbox_;
+  SqliteConsents consents_;
   int version_ = 0;
 };
 
