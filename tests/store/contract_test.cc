@@ -1060,6 +1060,7 @@ TEST_P(StoreContractTest, OutboxConcurrentClaimsFromSeveralConnectionsNeverShare
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all.size(), static_cast<size_t>(kDeliveries));
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a delivery claimed twice";
+}
 
 TEST_P(StoreContractTest, ConsentsAreAppendedInOrderReadPerCustomerAndSurviveARestart) {
   auto& consents = repo<ConsentRepository>();
