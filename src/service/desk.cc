@@ -244,6 +244,7 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
     c.history.push_back(Row(t, now, actor, "status", t.status, c.ticket.status));
   }
   c.ticket.updated_at = now;
+  if (!in.internal) c.ticket.last_message_at = std::max(c.ticket.last_message_at, now);
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(txn->Commit());
@@ -352,16 +353,19 @@ Status Desk::CatchUp(std::function<void(ingest::MessagePayload&)> analyze) {
   analyze_ = std::move(analyze);
   if (store_ == nullptr) return Status::Unavailable("the desk is closed");
   store::TicketRepository& repo = store_->Get<store::TicketRepository>();
-  TP_ASSIGN_OR_RETURN(cursor_, repo.Cursor(options_.cursor_name));
+  TP_ASSIGN_OR_RETURN(std::optional<std::int64_t> stored, repo.Cursor(options_.cursor_name));
   TP_ASSIGN_OR_RETURN(std::int64_t last, store_->Get<store::EventLog>().LastSeq());
-  if (cursor_ == 0 && !options_.backfill && last > 0) {
-    // A desk new to an installation with history starts at its end (DeskOptions::backfill).
+  if (!stored) {
+    // The desk's first start: it begins at the end of the log (DeskOptions::backfill: at its
+    // start), and says so in the store at once, so that events committed from now on are never
+    // skipped by a later start.
+    const std::int64_t start = options_.backfill ? 0 : last;
     TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
-    TP_RETURN_IF_ERROR(repo.SetCursor(*txn, options_.cursor_name, last));
+    TP_RETURN_IF_ERROR(repo.SetCursor(*txn, options_.cursor_name, start));
     TP_RETURN_IF_ERROR(txn->Commit());
-    cursor_ = last;
-    return Status::Ok();
+    stored = start;
   }
+  cursor_ = *stored;
   return CatchUpLocked(last);
 }
 
@@ -385,8 +389,15 @@ void Desk::OnCommitted(std::span<const pipeline::CommittedEvent> events) {
   }
   size_t skip = 0;
   while (skip < events.size() && events[skip].seq <= cursor_) ++skip;  // handled already
-  if (skip == events.size()) return;
-  if (!HandleEvents(events.subspan(skip)).ok()) feed_failures_.fetch_add(1, std::memory_order_relaxed);
+  if (skip < events.size() && !HandleEvents(events.subspan(skip)).ok()) {
+    feed_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
+  firings_.clear();
+}
+
+void Desk::OnEscalations(std::span<const store::EscalationRecord> firings) {
+  std::scoped_lock lock(mu_);
+  for (const store::EscalationRecord& f : firings) firings_.emplace(f.message_id, f);
 }
 
 void Desk::OnStop() {
@@ -423,7 +434,7 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     Change* c = it == by_customer.end() ? nullptr : &it->second;
     // A solved ticket past its continuity window stays solved: the message opens a new one.
     if (c != nullptr && c->ticket.status == "solved" &&
-        e.timestamp - c->ticket.last_message_at > ContinuityMs(channel)) {
+        e.timestamp - std::max(c->ticket.last_message_at, c->ticket.created_at) > ContinuityMs(channel)) {
       finished.push_back(std::move(*c));
       by_customer.erase(it);
       std::erase(order, e.customer.value());
@@ -471,6 +482,20 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
                                               m.message_id, m.sentiment_label, m.sentiment_score, m.intent});
     c->history.push_back(Row(c->ticket, e.timestamp, Actor{Actor::Kind::kCustomer, 0, "customer"}, "message", "",
                              channel));
+    // The escalation rules' firings on this message (OnEscalations).
+    auto [first, last] = firings_.equal_range(m.message_id);
+    for (auto f = first; f != last; ++f) {
+      const store::EscalationRecord& r = f->second;
+      const Actor rule{Actor::Kind::kSystem, 0, r.rule};
+      c->history.push_back(Row(c->ticket, e.timestamp, rule, "escalation", "", r.action));
+      std::string raised = c->ticket.priority;
+      if (r.action == "high_risk" || r.action == "supervisor_alert") raised = "high";
+      if (r.action == "handoff" && raised == "low") raised = "medium";
+      if (raised != c->ticket.priority) {
+        c->history.push_back(Row(c->ticket, e.timestamp, rule, "priority", c->ticket.priority, raised));
+        c->ticket.priority = raised;
+      }
+    }
     c->ticket.last_message_at = std::max(c->ticket.last_message_at, e.timestamp);
     c->ticket.updated_at = std::max(c->ticket.updated_at, e.timestamp);
   }

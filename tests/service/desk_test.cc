@@ -334,6 +334,38 @@ TEST_F(DeskTest, InboundMessagesOpenJoinAndReopenTicketsAcrossChannels) {
   EXPECT_EQ(replied->ticket.status, "open");
 }
 
+TEST_F(DeskTest, EscalationFiringsOfABatchActOnTheTicketsOfTheirMessages) {
+  ASSERT_OK(desk_->CatchUp({}));
+  Feed feed;
+  feed.Message(7, kT0, "chat", "refund now");  // message id m1
+  store::EscalationRecord handoff{kT0, CustomerId(7), "c", "m1", "refund_handoff", "handoff", "refund"};
+  store::EscalationRecord risk{kT0, CustomerId(7), "c", "m1", "repeated_negative", "high_risk", "3 negative"};
+  store::EscalationRecord elsewhere{kT0, CustomerId(9), "c", "not-in-batch", "x", "supervisor_alert", ""};
+  std::vector<store::EscalationRecord> firings = {handoff, risk, elsewhere};
+  desk_->OnEscalations(firings);
+  feed.Commit(*desk_);
+  auto tickets = desk_->List({});
+  ASSERT_OK(tickets);
+  ASSERT_EQ(tickets->size(), 1u);
+  EXPECT_EQ((*tickets)[0].priority, "high");
+  auto rows = desk_->History((*tickets)[0].number);
+  ASSERT_OK(rows);
+  std::vector<std::string> by_rules;
+  for (const auto& r : *rows) {
+    if (r.actor_kind == "system" && r.actor != "inbound") by_rules.push_back(r.actor + " " + r.field + ">" + r.after);
+  }
+  EXPECT_THAT(by_rules, ElementsAre("refund_handoff escalation>handoff", "repeated_negative escalation>high_risk"));
+  // The firing of a message that was not in the batch is dropped, not applied later.
+  feed.Message(9, kT0 + 1, "chat", "hello");
+  feed.Commit(*desk_);
+  tickets = desk_->List({});
+  ASSERT_OK(tickets);
+  EXPECT_EQ((*tickets)[0].priority, "high");  // very negative by the feed's analysis, not the firing
+  auto nine = desk_->History((*tickets)[0].number);
+  ASSERT_OK(nine);
+  for (const auto& r : *nine) EXPECT_NE(r.field, "escalation");
+}
+
 TEST_F(DeskTest, ContinuityIsConfigurablePerChannel) {
   DeskOptions options;
   options.continuity_hours_by_channel["email"] = 1;
@@ -420,7 +452,7 @@ TEST_F(DeskTest, CatchUpReadsWhatTheHookMissedFromTheLogAndNeverHandlesAnEventTw
   seven = desk_->Get(seven->ticket.number);
   ASSERT_OK(seven);
   EXPECT_EQ(seven->messages.size(), 3u);
-  EXPECT_EQ(*admin_store_->Get<store::TicketRepository>().Cursor("desk"), 5);
+  EXPECT_EQ(*admin_store_->Get<store::TicketRepository>().Cursor("desk"), std::optional<std::int64_t>(5));
 }
 
 TEST_F(DeskTest, ANewDeskOverAnInstallationWithHistoryStartsAtTheEndOfTheLog) {

@@ -32,6 +32,7 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/service/ticket.h>
+#include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/store.h>
 #include <touchpoint/store/ticket_repository.h>
 
@@ -164,6 +165,12 @@ class Desk final : public pipeline::CommitObserver {
   Status CatchUp(std::function<void(ingest::MessagePayload&)> analyze);
   void OnCommitted(std::span<const pipeline::CommittedEvent> events) override;
   void OnStop() override;
+  // Escalation firings of the batch about to be delivered (service::EscalationConsumer's
+  // listener, on the hook thread before OnCommitted): applied to the tickets of their messages
+  // in that batch — a history row named after the rule; high_risk and supervisor_alert raise the
+  // priority to high, handoff raises low to medium. Firings of messages not in the next batch
+  // are dropped (replayed messages have none).
+  void OnEscalations(std::span<const store::EscalationRecord> firings);
   // The last event seq handled (and stored).
   std::int64_t cursor() const;
   // Hook batches whose tickets could not be written (retried from the log at the next batch).
@@ -188,6 +195,7 @@ class Desk final : public pipeline::CommitObserver {
   std::function<void(ingest::MessagePayload&)> analyze_ TP_GUARDED_BY(mu_);
   std::int64_t cursor_ TP_GUARDED_BY(mu_) = -1;  // -1 until loaded
   std::map<std::int64_t, std::string> user_names_ TP_GUARDED_BY(mu_);
+  std::multimap<std::string, store::EscalationRecord> firings_ TP_GUARDED_BY(mu_);  // by message id
   std::atomic<std::int64_t> feed_failures_{0};
 };
 

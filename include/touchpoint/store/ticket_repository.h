@@ -116,8 +116,8 @@ class TicketRepository {
   // Every history row, by ticket then id (reports).
   virtual Status ScanHistory(const std::function<void(TicketHistoryRecord&&)>& fn) = 0;
 
-  // The feed cursor named `name` (0 when never set), and setting it in a transaction.
-  virtual Result<std::int64_t> Cursor(const std::string& name) = 0;
+  // The feed cursor named `name` (nullopt when never set), and setting it in a transaction.
+  virtual Result<std::optional<std::int64_t>> Cursor(const std::string& name) = 0;
   virtual Status SetCursor(Transaction& txn, const std::string& name, std::int64_t seq) = 0;
 };
 

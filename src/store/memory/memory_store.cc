@@ -604,10 +604,11 @@ class MemTickets final : public TicketRepository {
     for (auto& h : all) fn(std::move(h));
     return Status::Ok();
   }
-  Result<std::int64_t> Cursor(const std::string& name) override {
+  Result<std::optional<std::int64_t>> Cursor(const std::string& name) override {
     std::shared_lock lock(s_.mu);
     auto it = s_.desk_cursors.find(name);
-    return it == s_.desk_cursors.end() ? std::int64_t{0} : it->second;
+    if (it == s_.desk_cursors.end()) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(it->second);
   }
   Status SetCursor(Transaction& txn, const std::string& name, std::int64_t seq) override {
     Txn(txn, s_).Add([name, seq](State& s) { s.desk_cursors[name] = seq; });

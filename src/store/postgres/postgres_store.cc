@@ -1151,8 +1151,10 @@ class PgTickets final : public TicketRepository {
     });
   }
 
-  Result<std::int64_t> Cursor(const std::string& name) override {
-    return s_.conn().QueryInt("SELECT seq FROM desk_cursors WHERE name = $1", Params().Add(name));
+  Result<std::optional<std::int64_t>> Cursor(const std::string& name) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT seq FROM desk_cursors WHERE name = $1", Params().Add(name)));
+    if (r.rows() == 0) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(r.Int(0, 0));
   }
 
   Status SetCursor(Transaction& txn, const std::string& name, std::int64_t seq) override {

@@ -1066,12 +1066,12 @@ class SqliteTickets final : public TicketRepository {
     return ScanHistoryWhere(" WHERE ?1 = ?1 ORDER BY ticket, id", 0, fn);
   }
 
-  Result<std::int64_t> Cursor(const std::string& name) override {
+  Result<std::optional<std::int64_t>> Cursor(const std::string& name) override {
     Stmt st(db_.raw(), "SELECT seq FROM desk_cursors WHERE name = ?1");
     st.Bind(1, name);
     const int rc = st.Step();
-    if (rc == SQLITE_ROW) return st.Int(0);
-    if (rc == SQLITE_DONE) return std::int64_t{0};
+    if (rc == SQLITE_ROW) return std::optional<std::int64_t>(st.Int(0));
+    if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
     return db_.Error("read desk cursor");
   }
 
