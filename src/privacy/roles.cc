@@ -21,6 +21,9 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kOwnSession, "own_session", "see or end its own login", {kIngest, kAdmin, kSupervisor, kAgent, kAnalyst}},
     {Permission::kManageUsers, "manage_users", "manage users and teams", {kAdmin}},
     {Permission::kReadAudit, "read_audit", "read the audit log", {kAdmin}},
+    {Permission::kReadTickets, "read_tickets", "read tickets", {kAdmin, kSupervisor, kAgent}},
+    {Permission::kChangeTickets, "change_tickets", "change tickets", {kAdmin, kSupervisor, kAgent}},
+    {Permission::kReadDeskReports, "read_desk_reports", "read desk reports", {kAdmin, kSupervisor, kAnalyst}},
 };
 
 constexpr bool RowsInEnumOrder() {

@@ -70,6 +70,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterSegmentRoutes(router, context);
   RegisterAuthRoutes(router, context);
   RegisterAuditRoutes(router, context);
+  RegisterDeskRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -448,7 +449,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
   if (app_role.role == NodeRole::kWriter) engine_options.profile_checkpoint_ms = 0;
-  TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true));
+  TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true,
+                                                    /*desk=*/true));
   pipeline::Engine& engine = *data->engine;
   // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
   TP_ASSIGN_OR_RETURN(segments_store, store::Open(url, side));
@@ -473,6 +475,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
   dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
   context.dp = dp_ledger.get();
+  context.desk = data->desk.get();
   return Status::Ok();
 }
 

@@ -41,6 +41,9 @@ class logger;
 namespace touchpoint::store {
 class Store;
 }
+namespace touchpoint::service {
+class Desk;
+}
 
 namespace touchpoint::server {
 
@@ -90,6 +93,7 @@ struct ServerContext {
   const pipeline::CustomerView* fresh_customers = nullptr;
   std::function<Result<pipeline::EngineStats>()> fresh_stats;
   DpLedger* dp = nullptr;     // writer: the DP budget ledger (GET /v1/reports/…)
+  service::Desk* desk = nullptr;  // writer: the service desk (routes_desk.cc)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -110,6 +114,7 @@ void RegisterAuthRoutes(Router& router, const ServerContext& context);      // r
 inline constexpr std::string_view kSessionCookie = "tp_session";
 std::optional<std::string> SessionCookieValue(const http::Request& request);  // routes_auth.cc
 void RegisterAuditRoutes(Router& router, const ServerContext& context);     // routes_audit.cc
+void RegisterDeskRoutes(Router& router, const ServerContext& context);      // routes_desk.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

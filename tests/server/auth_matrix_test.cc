@@ -98,6 +98,16 @@ constexpr ExpectedRow kExpected[] = {
     {"GET /v1/audit", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
     {"GET /v1/reports/segments", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/reports/rfm", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    // The service desk: staff work tickets (unknown ones here: 404); analysts see aggregates only.
+    {"POST /v1/tickets", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/tickets", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    {"GET /v1/tickets/{number}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"GET /v1/tickets/{number}/history", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"POST /v1/tickets/{number}/messages", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/status", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/assign", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/merge", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/desk/steps", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -136,6 +146,15 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/audit", "/v1/audit", ""},
     {"GET /v1/reports/segments", "/v1/reports/segments", ""},
     {"GET /v1/reports/rfm", "/v1/reports/rfm", ""},
+    {"POST /v1/tickets", "/v1/tickets", R"({"customer":"user:nobody-here","subject":"s","channel":"chat"})"},
+    {"GET /v1/tickets", "/v1/tickets", ""},
+    {"GET /v1/tickets/{number}", "/v1/tickets/TP-999999", ""},
+    {"GET /v1/tickets/{number}/history", "/v1/tickets/TP-999999/history", ""},
+    {"POST /v1/tickets/{number}/messages", "/v1/tickets/TP-999999/messages", R"({"text":"hello"})"},
+    {"POST /v1/tickets/{number}/status", "/v1/tickets/TP-999999/status", R"({"status":"open"})"},
+    {"POST /v1/tickets/{number}/assign", "/v1/tickets/TP-999999/assign", R"({"agent":null})"},
+    {"POST /v1/tickets/merge", "/v1/tickets/merge", R"({"source":"TP-999998","target":"TP-999999"})"},
+    {"GET /v1/desk/steps", "/v1/desk/steps", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 

@@ -40,6 +40,9 @@ enum class Permission {
   kOwnSession,      // see or end the caller's own login (GET /v1/auth/me, POST /v1/auth/logout)
   kManageUsers,     // see and administer users and teams (GET /v1/users)
   kReadAudit,       // read the audit log (GET /v1/audit)
+  kReadTickets,     // read tickets, their threads and history (GET /v1/tickets…)
+  kChangeTickets,   // create, reply to, change, assign and merge tickets (scoped by the desk)
+  kReadDeskReports,  // aggregate desk reports without ticket texts (GET /v1/desk/steps)
 };
 
 // A set of roles (a bit per role).
