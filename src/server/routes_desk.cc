@@ -12,6 +12,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/http/query.h>
+#include <touchpoint/privacy/masking.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/service/desk.h>
 #include <touchpoint/service/ticket.h>
@@ -28,7 +29,9 @@ constexpr int kMaxPage = 500;
 
 Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
 
-Json TicketJson(const store::TicketRecord& t) {
+// Texts (subject, messages) leave with the personal data the text module finds in them masked
+// (privacy::Masker::MaskText, as every other exit does); `masker` null: as stored.
+Json TicketJson(const store::TicketRecord& t, const privacy::Masker* masker) {
   Json j;
   j["number"] = service::FormatTicketNumber(t.number);
   j["status"] = t.status;
@@ -40,7 +43,7 @@ Json TicketJson(const store::TicketRecord& t) {
   j["queue"] = t.queue;
   j["assignee"] = t.assignee != 0 ? Json(t.assignee) : Json(nullptr);
   j["customer_id"] = t.customer.value();
-  j["subject"] = t.subject;
+  j["subject"] = masker ? masker->MaskText(t.subject) : t.subject;
   j["created_at"] = Time(t.created_at);
   j["updated_at"] = Time(t.updated_at);
   j["last_message_at"] = Time(t.last_message_at);
@@ -51,7 +54,7 @@ Json TicketJson(const store::TicketRecord& t) {
   return j;
 }
 
-Json MessageJson(const store::TicketMessageRecord& m) {
+Json MessageJson(const store::TicketMessageRecord& m, const privacy::Masker* masker) {
   Json j;
   j["id"] = m.id;
   j["at"] = Time(m.at);
@@ -59,7 +62,7 @@ Json MessageJson(const store::TicketMessageRecord& m) {
   if (m.agent != 0) j["agent"] = m.agent;
   j["channel"] = m.channel;
   j["internal"] = m.internal;
-  j["text"] = m.text;
+  j["text"] = masker ? masker->MaskText(m.text) : m.text;
   if (!m.sentiment_label.empty()) {
     j["sentiment"] = m.sentiment_label;
     j["sentiment_score"] = m.sentiment_score;
@@ -167,7 +170,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 t.customer_revenue = data->profile.revenue();
                 auto created = context.desk->Create(t, ActorOf(req, match));
                 if (!created.ok()) return Error(created.status());
-                return JsonResponse(201, TicketJson(*created).dump());
+                return JsonResponse(201, TicketJson(*created, context.masker).dump());
               }});
 
   router.Add({"GET", "/v1/tickets", privacy::Permission::kReadTickets,
@@ -222,7 +225,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (!list.ok()) return Error(list.status());
                 Json out;
                 out["tickets"] = Json::array();
-                for (const auto& t : *list) out["tickets"].push_back(TicketJson(t));
+                for (const auto& t : *list) out["tickets"].push_back(TicketJson(t, context.masker));
                 out["next_cursor"] = static_cast<int>(list->size()) == f.limit && !list->empty()
                                          ? Json(service::FormatTicketNumber(list->back().number))
                                          : Json(nullptr);
@@ -236,9 +239,9 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (!n.ok()) return Error(n.status());
                 auto view = context.desk->Get(*n);
                 if (!view.ok()) return Error(view.status());
-                Json j = TicketJson(view->ticket);
+                Json j = TicketJson(view->ticket, context.masker);
                 j["messages"] = Json::array();
-                for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m));
+                for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
                 return JsonResponse(200, j.dump());
               }});
 
@@ -283,7 +286,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 }
                 auto t = context.desk->AddMessage(*n, m, ActorOf(req, match));
                 if (!t.ok()) return Error(t.status());
-                return JsonResponse(200, TicketJson(*t).dump());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 
   router.Add({"POST", "/v1/tickets/{number}/status", privacy::Permission::kChangeTickets,
@@ -299,7 +302,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (!to.ok()) return Error(to.status());
                 auto t = context.desk->SetStatus(*n, *to, ActorOf(req, match));
                 if (!t.ok()) return Error(t.status());
-                return JsonResponse(200, TicketJson(*t).dump());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 
   router.Add({"POST", "/v1/tickets/{number}/assign", privacy::Permission::kChangeTickets,
@@ -323,7 +326,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 }
                 auto t = context.desk->Assign(*n, agent, actor);
                 if (!t.ok()) return Error(t.status());
-                return JsonResponse(200, TicketJson(*t).dump());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 
   router.Add({"POST", "/v1/tickets/merge", privacy::Permission::kChangeTickets,
@@ -342,7 +345,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 }
                 auto t = context.desk->Merge(numbers[0], numbers[1], ActorOf(req, match));
                 if (!t.ok()) return Error(t.status());
-                return JsonResponse(200, TicketJson(*t).dump());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 
   router.Add({"GET", "/v1/desk/steps", privacy::Permission::kReadDeskReports,
