@@ -36,6 +36,8 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code);
 // privacy consent show|set, privacy customer-token (cli/privacy_commands.cc); creates the
 // `privacy` command unless another area did (the subject-rights commands share it)
 void RegisterPrivacyCommands(CLI::App& app, int* exit_code);
+// ticket list|show|create|reply|status|assign|merge, desk steps (cli/desk_commands.cc)
+void RegisterDeskCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates
 // (cli/demo_commands.cc)
 void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);

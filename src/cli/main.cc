@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterCalendarCommands(app, &exit_code);
   touchpoint::cli::RegisterOutboxCommands(app, &exit_code);
   touchpoint::cli::RegisterPrivacyCommands(app, &exit_code);
+  touchpoint::cli::RegisterDeskCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

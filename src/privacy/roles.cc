@@ -28,6 +28,9 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kManageConsents, "manage_consents", "record consents", {kAdmin, kSupervisor, kAgent, kCustomer}},
     {Permission::kIssueCustomerTokens, "issue_customer_tokens", "issue customer tokens", {kAdmin}},
     {Permission::kSubjectRequest, "subject_request", "request an export or erasure", {kAdmin, kCustomer}},
+    {Permission::kReadTickets, "read_tickets", "read tickets", {kAdmin, kSupervisor, kAgent}},
+    {Permission::kChangeTickets, "change_tickets", "change tickets", {kAdmin, kSupervisor, kAgent}},
+    {Permission::kReadDeskReports, "read_desk_reports", "read desk reports", {kAdmin, kSupervisor, kAnalyst}},
 };
 
 constexpr bool RowsInEnumOrder() {

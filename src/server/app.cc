@@ -74,6 +74,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterAuthRoutes(router, context);
   RegisterAuditRoutes(router, context);
   RegisterConsentRoutes(router, context);
+  RegisterDeskRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -509,7 +510,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
   if (app_role.role == NodeRole::kWriter) engine_options.profile_checkpoint_ms = 0;
-  TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true));
+  TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true,
+                                                    /*desk=*/true));
   pipeline::Engine& engine = *data->engine;
   // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
   TP_ASSIGN_OR_RETURN(segments_store, store::Open(url, side));
@@ -557,6 +559,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     context.outbox = outbox.get();
   }
   context.consent = consent.get();
+  context.desk = data->desk.get();
   return Status::Ok();
 }
 

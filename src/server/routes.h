@@ -43,6 +43,9 @@ class logger;
 namespace touchpoint::store {
 class Store;
 }
+namespace touchpoint::service {
+class Desk;
+}
 
 namespace touchpoint::server {
 
@@ -98,6 +101,7 @@ struct ServerContext {
   // Customer self-service tokens (every node; null without a master key: such tokens are then
   // refused, 401, and none can be issued).
   const privacy::CustomerTokens* customer_tokens = nullptr;
+  service::Desk* desk = nullptr;  // writer: the service desk (routes_desk.cc)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -130,6 +134,7 @@ Result<pipeline::CustomerData> CustomerForRequest(const pipeline::CustomerView& 
 // ("consent.change" by "pipeline:identify"). At most once, like every hook consumer: a crash
 // between the commit and the hook loses the audit entries, not the decisions (routes_consent.cc).
 std::shared_ptr<pipeline::CommitObserver> MakeConsentAuditObserver(privacy::AuditLog& audit, spdlog::logger* log);
+void RegisterDeskRoutes(Router& router, const ServerContext& context);      // routes_desk.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

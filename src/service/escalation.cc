@@ -36,6 +36,9 @@ void EscalationConsumer::OnCommitted(std::span<const pipeline::CommittedEvent> e
                                             f.action, std::move(reason)});
     }
   }
+  if (listener_ && out.size() > before) {
+    listener_(std::span<const store::EscalationRecord>(out.data() + before, out.size() - before));
+  }
   if (before == 0 && !out.empty()) oldest_pending_ = std::chrono::steady_clock::now();
   if (out.size() >= options_.flush_records ||
       (!out.empty() && std::chrono::steady_clock::now() - oldest_pending_ >=

@@ -5,9 +5,10 @@
 namespace touchpoint::wiring {
 
 Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipeline::EngineOptions engine_options,
-                                                 const store::OpenOptions& options, bool escalation) {
+                                                 const store::OpenOptions& options, bool escalation, bool desk) {
   TP_ASSIGN_OR_RETURN(auto writer, store::Open(url, options));
   const bool analysed = static_cast<bool>(engine_options.analyze_message);
+  auto analyze = engine_options.analyze_message;  // the desk re-analyses the messages it catches up on
   auto out = std::make_unique<OpenedEngine>();
   TP_ASSIGN_OR_RETURN(out->engine, pipeline::Engine::Open(std::move(writer), std::move(engine_options)));
   if (escalation && analysed) {
@@ -18,6 +19,21 @@ Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipelin
     TP_ASSIGN_OR_RETURN(auto side_store, store::Open(url, side));
     auto attached = service::AttachEscalation(*out->engine, std::move(side_store));
     if (attached.ok()) out->escalation = std::move(*attached);  // else: rule data missing, run without
+  }
+  if (desk) {
+    store::OpenOptions side;  // beside the writer: no writer lock; tickets are acknowledged (fsync)
+    side.password = options.password;
+    side.cache_mib = 8;
+    TP_ASSIGN_OR_RETURN(auto desk_store, store::Open(url, side));
+    TP_ASSIGN_OR_RETURN(out->desk, service::AttachDesk(*out->engine, std::move(desk_store), std::move(analyze),
+                                                       SystemClock::Instance()));
+    if (out->escalation) {
+      // Subscribed before the desk: a batch's firings reach the desk before its messages do.
+      std::weak_ptr<service::Desk> weak = out->desk;
+      out->escalation->SetListener([weak](std::span<const store::EscalationRecord> firings) {
+        if (auto d = weak.lock()) d->OnEscalations(firings);
+      });
+    }
   }
   return out;
 }

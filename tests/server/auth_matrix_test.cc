@@ -105,6 +105,16 @@ constexpr ExpectedRow kExpected[] = {
     {"POST /v1/customers/{id}/consents", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     // Customer tokens are issued by admins only (the company's own login holds an admin key).
     {"POST /v1/privacy/customer-tokens", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    // The service desk: staff work tickets (unknown ones here: 404); analysts see aggregates only.
+    {"POST /v1/tickets", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/tickets", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    {"GET /v1/tickets/{number}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"GET /v1/tickets/{number}/history", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"POST /v1/tickets/{number}/messages", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/status", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/assign", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/merge", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/desk/steps", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -146,6 +156,15 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/customers/{id}/consents", "/v1/customers/user:nobody-here/consents", ""},
     {"POST /v1/customers/{id}/consents", "/v1/customers/user:nobody-here/consents", R"({"marketing":{"email":true}})"},
     {"POST /v1/privacy/customer-tokens", "/v1/privacy/customer-tokens", R"({"customer":"user:nobody-here"})"},
+    {"POST /v1/tickets", "/v1/tickets", R"({"customer":"user:nobody-here","subject":"s","channel":"chat"})"},
+    {"GET /v1/tickets", "/v1/tickets", ""},
+    {"GET /v1/tickets/{number}", "/v1/tickets/TP-999999", ""},
+    {"GET /v1/tickets/{number}/history", "/v1/tickets/TP-999999/history", ""},
+    {"POST /v1/tickets/{number}/messages", "/v1/tickets/TP-999999/messages", R"({"text":"hello"})"},
+    {"POST /v1/tickets/{number}/status", "/v1/tickets/TP-999999/status", R"({"status":"open"})"},
+    {"POST /v1/tickets/{number}/assign", "/v1/tickets/TP-999999/assign", R"({"agent":null})"},
+    {"POST /v1/tickets/merge", "/v1/tickets/merge", R"({"source":"TP-999998","target":"TP-999999"})"},
+    {"GET /v1/desk/steps", "/v1/desk/steps", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 
@@ -191,6 +210,16 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"GET /v1/customers/{id}/consents", {200, 404, 401, 401}},
     {"POST /v1/customers/{id}/consents", {200, 404, 401, 401}},
     {"POST /v1/privacy/customer-tokens", {403, 403, 401, 401}},
+    // The service desk is staff's: a customer token reaches none of it.
+    {"POST /v1/tickets", {403, 403, 401, 401}},
+    {"GET /v1/tickets", {403, 403, 401, 401}},
+    {"GET /v1/tickets/{number}", {403, 403, 401, 401}},
+    {"GET /v1/tickets/{number}/history", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/messages", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/status", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/assign", {403, 403, 401, 401}},
+    {"POST /v1/tickets/merge", {403, 403, 401, 401}},
+    {"GET /v1/desk/steps", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths customer callers use where kRequests' would name nobody: the own customer.

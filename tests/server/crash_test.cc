@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include <touchpoint/privacy/keys.h>
+#include <touchpoint/store/ticket_repository.h>
 
 #include "testing/data_dir.h"
 
@@ -191,6 +193,98 @@ TEST(CrashTest, AcknowledgedEventsSurviveKill9) {
   EXPECT_THAT(logs, ::testing::Not(HasSubstr("crash-user-")));
   EXPECT_THAT(logs, ::testing::Not(HasSubstr("@example.org")));
   EXPECT_THAT(logs, ::testing::Not(HasSubstr(key)));
+  std::filesystem::remove_all(dir);
+}
+
+// The service desk across kill -9: every ticket acknowledged by POST /v1/tickets exists after the
+// restart, and every acknowledged inbound message is in exactly one ticket's thread — also those
+// whose hook call the kill cut off (the restarted desk catches up from its stored cursor).
+TEST(CrashTest, DeskTicketsAndInboundMessagesSurviveKill9ExactlyOnce) {
+  if (!std::filesystem::exists(TP_TOUCHPOINT_BIN)) GTEST_SKIP() << "build the touchpoint binary first";
+  const auto dir = test::MakeTempDir("desk_crash");
+  const std::string data = dir.string();
+  const std::string log = (dir / "server.log").string();
+  const std::string key = test::MakeKey(data, Role::kAdmin);
+  ASSERT_FALSE(key.empty());
+  Child server = Spawn(data, log);
+  ASSERT_GT(server.pid, 0);
+  const uint16_t port = WaitForPort(server, 20s);
+  ASSERT_NE(port, 0) << ReadFile(log);
+
+  std::mutex mu;
+  std::vector<std::string> acked_messages;
+  std::vector<std::string> acked_tickets;
+  std::atomic<int> batches{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient c(port);
+      for (int b = 0; b < 100'000; ++b) {
+        std::string body = "{\"batch\":[";
+        std::vector<std::string> ids;
+        for (int i = 0; i < 20; ++i) {
+          ids.push_back("desk-" + std::to_string(t) + "-" + std::to_string(b) + "-" + std::to_string(i));
+          if (i) body += ",";
+          body += R"({"type":"track","event":"Message Received","userId":"desk-user-)" + std::to_string(t) + "-" +
+                  std::to_string((b * 20 + i) % 301) + R"(","messageId":")" + ids.back() +
+                  R"(","properties":{"text":"help","channel":"chat"}})";
+        }
+        body += "]}";
+        auto r = c.Post("/v1/batch", body, "application/json", test::BearerAuth(key));
+        if (!r.ok() || r->status != 200) return;  // the server died
+        auto created = c.Post("/v1/tickets",
+                              R"({"customer":"user:desk-user-)" + std::to_string(t) + R"(-0","subject":"s","channel":"phone"})",
+                              "application/json", test::BearerAuth(key));
+        std::scoped_lock lock(mu);
+        acked_messages.insert(acked_messages.end(), ids.begin(), ids.end());
+        if (created.ok() && created->status == 201) {
+          const size_t at = created->body.find("\"TP-");
+          if (at != std::string::npos) acked_tickets.push_back(created->body.substr(at + 4, created->body.find('"', at + 1) - at - 4));
+        }
+        ++batches;
+      }
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (batches < 20 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(kill(server.pid, SIGKILL), 0);
+  EXPECT_EQ(WaitExit(server.pid, 10s), 128 + SIGKILL);
+  for (auto& th : clients) th.join();
+  close(server.out_fd);
+  ASSERT_GE(batches.load(), 20) << ReadFile(log);
+
+  Child again = Spawn(data, log);  // catches up before it listens
+  ASSERT_NE(WaitForPort(again, 30s), 0) << ReadFile(log);
+  ASSERT_EQ(kill(again.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(again.pid, 30s), 0);
+  close(again.out_fd);
+
+  auto store = testing::OpenReadOnly(data);
+  ASSERT_OK(store);
+  auto& tickets = (*store)->Get<store::TicketRepository>();
+  std::vector<std::int64_t> numbers;
+  ASSERT_OK(tickets.Scan([&](store::TicketRecord&& t) { numbers.push_back(t.number); }));
+  std::map<std::string, int> in_threads;
+  for (std::int64_t n : numbers) {
+    auto messages = tickets.Messages(n);
+    ASSERT_OK(messages);
+    for (const auto& m : *messages) ++in_threads[m.message_id];
+  }
+  size_t missing = 0, doubled = 0;
+  for (const auto& id : acked_messages) {
+    const int n = in_threads.count(id) ? in_threads[id] : 0;
+    if (n == 0) ++missing;
+    if (n > 1) ++doubled;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << acked_messages.size() << " acknowledged messages";
+  EXPECT_EQ(doubled, 0u);
+  for (const std::string& digits : acked_tickets) {
+    auto found = tickets.Find(std::stoll(digits));
+    ASSERT_OK(found);
+    EXPECT_TRUE(found->has_value()) << "TP-" << digits;
+  }
+  EXPECT_GT(acked_tickets.size(), 0u);
   std::filesystem::remove_all(dir);
 }
 

@@ -103,7 +103,17 @@ TEST_F(MaskingPropertyTest, NoRouteShowsASensitiveFieldInClearToAnyRoleThatDidNo
       {"id", {"user:prop-1", "phone:" + clear["phone"], "email:" + clear["email"]}},
       {"name", {"everything"}},
       {"job", {"1", "rfm"}},
+      {"number", {"TP-000001"}},
   };
+  // A ticket whose subject and thread carry the customer's phone and e-mail.
+  HttpResponse ticket = Send("POST", "/v1/tickets",
+                             json{{"customer", "user:prop-1"}, {"subject", "call " + clear["phone"]}, {"channel", "chat"}}
+                                 .dump(),
+                             Role::kAdmin);
+  ASSERT_EQ(ticket.status, 201) << ticket.body;
+  HttpResponse reply = Send("POST", "/v1/tickets/TP-000001/messages",
+                            json{{"text", "mail sent to " + clear["email"]}}.dump(), Role::kAdmin);
+  ASSERT_EQ(reply.status, 200) << reply.body;
   Router router([](const http::Request&) -> std::variant<Principal, http::Response> { return Role::kAdmin; });
   const ServerContext no_server;
   RegisterAllRoutes(router, no_server);

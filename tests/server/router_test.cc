@@ -270,7 +270,12 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "POST /v1/segments/preview", "POST /v1/auth/login", "POST /v1/auth/logout",
                                       "GET /v1/auth/me", "GET /v1/users", "GET /v1/audit", "GET /v1/reports/segments",
                                       "GET /v1/reports/rfm", "GET /v1/customers/{id}/consents",
-                                      "POST /v1/customers/{id}/consents", "POST /v1/privacy/customer-tokens"}));
+                                      "POST /v1/customers/{id}/consents", "POST /v1/privacy/customer-tokens",
+                                      "POST /v1/tickets", "GET /v1/tickets",
+                                      "GET /v1/tickets/{number}", "GET /v1/tickets/{number}/history",
+                                      "POST /v1/tickets/{number}/messages", "POST /v1/tickets/{number}/status",
+                                      "POST /v1/tickets/{number}/assign", "POST /v1/tickets/merge",
+                                      "GET /v1/desk/steps"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

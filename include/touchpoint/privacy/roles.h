@@ -52,6 +52,9 @@ enum class Permission {
   // Ask for a data subject's export or erasure (the subject-rights routes; a customer token only
   // for its own customer).
   kSubjectRequest,
+  kReadTickets,     // read tickets, their threads and history (GET /v1/tickets…)
+  kChangeTickets,   // create, reply to, change, assign and merge tickets (scoped by the desk)
+  kReadDeskReports,  // aggregate desk reports without ticket texts (GET /v1/desk/steps)
 };
 
 // A set of roles (a bit per role).

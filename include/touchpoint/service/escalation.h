@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 #include <memory>
 #include <span>
@@ -46,6 +47,13 @@ class EscalationConsumer final : public pipeline::CommitObserver {
   // A last flush; what still cannot be written is counted in lost().
   void OnStop() override;
 
+  // Called on the hook thread with the firings of each committed batch as they are found (before
+  // they are stored), e.g. by the service desk, subscribed after this consumer, to act on the
+  // tickets of the same batch. Set before events flow.
+  void SetListener(std::function<void(std::span<const store::EscalationRecord>)> listener) {
+    listener_ = std::move(listener);
+  }
+
   // Closes the consumer's store. REQUIRES: the engine's hook has stopped (Engine::Stop ran).
   void Close() { store_.reset(); }
 
@@ -63,6 +71,7 @@ class EscalationConsumer final : public pipeline::CommitObserver {
   std::chrono::steady_clock::time_point oldest_pending_;
   std::unique_ptr<text::EscalationEngine> rules_;
   EscalationOptions options_;
+  std::function<void(std::span<const store::EscalationRecord>)> listener_;
   std::atomic<std::int64_t> fired_{0};
   std::atomic<std::int64_t> lost_{0};
 };

@@ -13,6 +13,7 @@
 #include <touchpoint/core/result.h>
 #include <touchpoint/insight/jobs.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/service/desk.h>
 #include <touchpoint/service/escalation.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/open.h>
@@ -25,15 +26,19 @@ namespace touchpoint::wiring {
 struct OpenedEngine {
   std::unique_ptr<pipeline::Engine> engine;  // owns the writer's store and its lock
   std::shared_ptr<service::EscalationConsumer> escalation;  // null unless asked for and available
+  std::shared_ptr<service::Desk> desk;  // the service desk's feed and API; null unless asked for
   ~OpenedEngine() { engine.reset(); }
 };
 
 // Opens `url` for writing (options.purpose names the writer lock's holder), loads the engine and,
 // with `escalation` and text analysis on, subscribes the escalation rules writing through a
-// second connection (no fsync per batch: firings are not acknowledged to anyone). kUnavailable
-// and the other store::Open errors as they come.
+// second connection (no fsync per batch: firings are not acknowledged to anyone). With `desk`,
+// the service desk on a third connection, caught up from the event log since its stored cursor
+// and subscribed to the hook (service/desk.h). kUnavailable and the other store::Open errors as
+// they come.
 Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipeline::EngineOptions engine_options,
-                                                 const store::OpenOptions& options, bool escalation);
+                                                 const store::OpenOptions& options, bool escalation,
+                                                 bool desk = false);
 
 // The jobs' input from the engine: stored orders and messages mapped to live customers, and
 // every live customer. With `reader` (a read-only store of the same database, owned by the

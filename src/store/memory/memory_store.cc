@@ -30,6 +30,7 @@
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
 namespace touchpoint::store::memory {
@@ -78,6 +79,12 @@ struct State {
   std::unordered_map<std::string, std::int64_t> outbox_keys;  // idempotency key → id
   std::int64_t next_outbox_id = 1;
   std::vector<ConsentRecord> consents;  // in id order (id = index + 1)
+  // The service desk (store/ticket_repository.h).
+  std::map<std::int64_t, TicketRecord> tickets;
+  std::int64_t next_ticket = 1;  // handed out at NextNumber, never again
+  std::vector<TicketMessageRecord> ticket_messages;
+  std::vector<TicketHistoryRecord> ticket_history;
+  std::map<std::string, std::int64_t> desk_cursors;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -467,6 +474,151 @@ class MemEscalations final : public EscalationRepository {
   Result<std::int64_t> Count() override {
     std::scoped_lock lock(s_.mu);
     return static_cast<std::int64_t>(s_.escalations.size());
+  }
+
+ private:
+  State& s_;
+};
+
+// ---- the service desk's tickets ----
+
+class MemTickets final : public TicketRepository {
+ public:
+  explicit MemTickets(State& s) : s_(s) {}
+  Result<std::int64_t> NextNumber(Transaction& txn) override {
+    Txn(txn, s_);
+    std::scoped_lock lock(s_.mu);
+    return s_.next_ticket++;
+  }
+  Status Create(Transaction& txn, const TicketRecord& ticket) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::scoped_lock lock(s_.mu);
+      if (s_.tickets.count(ticket.number)) {
+        return Status::AlreadyExists("ticket " + std::to_string(ticket.number) + " exists");
+      }
+    }
+    TicketRecord copy = ticket;
+    copy.version = 1;
+    t.Add([copy = std::move(copy)](State& s) { s.tickets[copy.number] = copy; });
+    return Status::Ok();
+  }
+  // The open transaction holds txn_mu, so no other writer commits between this check and Commit.
+  Status Update(Transaction& txn, const TicketRecord& ticket, std::int64_t expected_version) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::scoped_lock lock(s_.mu);
+      auto it = s_.tickets.find(ticket.number);
+      if (it == s_.tickets.end()) return Status::NotFound("no ticket " + std::to_string(ticket.number));
+      if (it->second.version != expected_version) {
+        return Status::FailedPrecondition("ticket " + std::to_string(ticket.number) + " changed concurrently");
+      }
+    }
+    TicketRecord copy = ticket;
+    copy.version = expected_version + 1;
+    t.Add([copy = std::move(copy)](State& s) { s.tickets[copy.number] = copy; });
+    return Status::Ok();
+  }
+  Result<std::optional<TicketRecord>> Find(std::int64_t number) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.tickets.find(number);
+    if (it == s_.tickets.end()) return std::optional<TicketRecord>();
+    return std::optional<TicketRecord>(it->second);
+  }
+  Result<std::optional<TicketRecord>> FindActive(CustomerId customer) override {
+    std::shared_lock lock(s_.mu);
+    for (auto it = s_.tickets.rbegin(); it != s_.tickets.rend(); ++it) {
+      const TicketRecord& t = it->second;
+      if (t.customer == customer && t.status != "closed" && t.merged_into == 0) return std::optional<TicketRecord>(t);
+    }
+    return std::optional<TicketRecord>();
+  }
+  Result<std::vector<TicketRecord>> List(const TicketFilter& f) override {
+    std::vector<TicketRecord> out;
+    std::shared_lock lock(s_.mu);
+    auto it = f.before > 0 ? std::make_reverse_iterator(s_.tickets.lower_bound(f.before)) : s_.tickets.rbegin();
+    for (; it != s_.tickets.rend() && static_cast<int>(out.size()) < f.limit; ++it) {
+      const TicketRecord& t = it->second;
+      if (!f.status.empty() && t.status != f.status) continue;
+      if (!f.queue.empty() && t.queue != f.queue) continue;
+      if (f.assignee >= 0 && t.assignee != f.assignee) continue;
+      if (f.customer.valid() && t.customer != f.customer) continue;
+      out.push_back(t);
+    }
+    return out;
+  }
+  Status Scan(const std::function<void(TicketRecord&&)>& fn) override {
+    std::vector<TicketRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [n, t] : s_.tickets) all.push_back(t);
+    }
+    for (auto& t : all) fn(std::move(t));
+    return Status::Ok();
+  }
+  Status AddMessages(Transaction& txn, std::span<const TicketMessageRecord> messages) override {
+    std::vector<TicketMessageRecord> copy(messages.begin(), messages.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) mutable {
+      for (auto& m : copy) {
+        m.id = static_cast<std::int64_t>(s.ticket_messages.size()) + 1;
+        s.ticket_messages.push_back(std::move(m));
+      }
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<TicketMessageRecord>> Messages(std::int64_t ticket) override {
+    std::vector<TicketMessageRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& m : s_.ticket_messages) {
+      if (m.ticket == ticket) out.push_back(m);
+    }
+    return out;
+  }
+  Status MoveMessages(Transaction& txn, std::int64_t from, std::int64_t to) override {
+    Txn(txn, s_).Add([from, to](State& s) {
+      for (auto& m : s.ticket_messages) {
+        if (m.ticket == from) m.ticket = to;
+      }
+    });
+    return Status::Ok();
+  }
+  Status AddHistory(Transaction& txn, std::span<const TicketHistoryRecord> rows) override {
+    std::vector<TicketHistoryRecord> copy(rows.begin(), rows.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) mutable {
+      for (auto& h : copy) {
+        h.id = static_cast<std::int64_t>(s.ticket_history.size()) + 1;
+        s.ticket_history.push_back(std::move(h));
+      }
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<TicketHistoryRecord>> History(std::int64_t ticket) override {
+    std::vector<TicketHistoryRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& h : s_.ticket_history) {
+      if (h.ticket == ticket) out.push_back(h);
+    }
+    return out;
+  }
+  Status ScanHistory(const std::function<void(TicketHistoryRecord&&)>& fn) override {
+    std::vector<TicketHistoryRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      all = s_.ticket_history;
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.ticket < b.ticket; });
+    for (auto& h : all) fn(std::move(h));
+    return Status::Ok();
+  }
+  Result<std::optional<std::int64_t>> Cursor(const std::string& name) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.desk_cursors.find(name);
+    if (it == s_.desk_cursors.end()) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(it->second);
+  }
+  Status SetCursor(Transaction& txn, const std::string& name, std::int64_t seq) override {
+    Txn(txn, s_).Add([name, seq](State& s) { s.desk_cursors[name] = seq; });
+    return Status::Ok();
   }
 
  private:
@@ -1237,7 +1389,8 @@ class MemoryStore final : public Store {
         signing_keys_(*state_, read_only),
         dp_budgets_(*state_),
         outbox_(*state_),
-        consents_(*state_, read_only) {
+        consents_(*state_, read_only),
+        tickets_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1254,6 +1407,7 @@ class MemoryStore final : public Store {
     Provide<DpBudgetRepository>(dp_budgets_);
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
+    Provide<TicketRepository>(tickets_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -1290,6 +1444,7 @@ class MemoryStore final : public Store {
   MemDpBudgets dp_budgets_;
   MemOutbox outbox_;
   MemConsents consents_;
+  MemTickets tickets_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

@@ -38,6 +38,7 @@
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
@@ -46,7 +47,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -330,6 +331,61 @@ CREATE TABLE consents(
   at bigint NOT NULL,
   actor text NOT NULL);
 CREATE INDEX consents_customer ON consents(customer_id, id);
+)sql",
+    // 11: the service desk's tickets, their threads, their append-only history and the desk's
+    // feed cursor (store/ticket_repository.h). Ticket numbers come from a sequence: never reused.
+    R"sql(
+CREATE SEQUENCE ticket_numbers;
+CREATE TABLE tickets(
+  number bigint PRIMARY KEY,
+  version bigint NOT NULL,
+  customer_id bigint NOT NULL,
+  status text NOT NULL,
+  priority text NOT NULL,
+  type text NOT NULL,
+  channel text NOT NULL,
+  skill text NOT NULL,
+  language text NOT NULL,
+  queue text NOT NULL,
+  assignee bigint NOT NULL,
+  subject text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  last_message_at bigint NOT NULL,
+  solved_at bigint NOT NULL,
+  reopen_count integer NOT NULL,
+  merged_into bigint NOT NULL);
+CREATE INDEX tickets_customer ON tickets(customer_id, number);
+CREATE INDEX tickets_status ON tickets(status, number);
+CREATE INDEX tickets_queue ON tickets(queue, number);
+CREATE INDEX tickets_assignee ON tickets(assignee, number);
+CREATE TABLE ticket_messages(
+  id bigserial PRIMARY KEY,
+  ticket bigint NOT NULL,
+  at bigint NOT NULL,
+  author text NOT NULL,
+  agent bigint NOT NULL,
+  channel text NOT NULL,
+  internal boolean NOT NULL,
+  text text NOT NULL,
+  message_id text NOT NULL,
+  sentiment_label text NOT NULL,
+  sentiment_score double precision NOT NULL,
+  intent text NOT NULL);
+CREATE INDEX ticket_messages_ticket ON ticket_messages(ticket, id);
+CREATE TABLE ticket_history(
+  id bigserial PRIMARY KEY,
+  ticket bigint NOT NULL,
+  at bigint NOT NULL,
+  actor_kind text NOT NULL,
+  actor text NOT NULL,
+  field text NOT NULL,
+  before text NOT NULL,
+  after text NOT NULL);
+CREATE INDEX ticket_history_ticket ON ticket_history(ticket, id);
+CREATE TABLE desk_cursors(
+  name text PRIMARY KEY,
+  seq bigint NOT NULL);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -997,6 +1053,185 @@ class PgEscalations final : public EscalationRepository {
   Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT count(*) FROM escalations"); }
 
  private:
+  Session& s_;
+};
+
+// ---- the service desk's tickets (writes inside the open transaction) ----
+
+class PgTickets final : public TicketRepository {
+ public:
+  explicit PgTickets(Session& s) : s_(s) {}
+
+  Result<std::int64_t> NextNumber(Transaction& txn) override {
+    s_.RequireTxn(txn);
+    return s_.conn().QueryInt("SELECT nextval('ticket_numbers')");
+  }
+
+  Status Create(Transaction& txn, const TicketRecord& t) override {
+    s_.RequireTxn(txn);
+    Params p = Fields(t);
+    auto r = s_.conn().Query(
+        "INSERT INTO tickets(number, version, customer_id, status, priority, type, channel, skill, language, queue, "
+        "assignee, subject, created_at, updated_at, last_message_at, solved_at, reopen_count, merged_into) "
+        "VALUES($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        p);
+    return r.status();
+  }
+
+  // Under READ COMMITTED a second writer's UPDATE waits for the first's row lock, then re-checks
+  // the version on the new row: 0 rows, "changed concurrently".
+  Status Update(Transaction& txn, const TicketRecord& t, std::int64_t expected_version) override {
+    s_.RequireTxn(txn);
+    Params p = Fields(t);
+    p.Add(expected_version);
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query(
+            "UPDATE tickets SET version = $18 + 1, customer_id = $2, status = $3, priority = $4, type = $5, "
+            "channel = $6, skill = $7, language = $8, queue = $9, assignee = $10, subject = $11, created_at = $12, "
+            "updated_at = $13, last_message_at = $14, solved_at = $15, reopen_count = $16, merged_into = $17 "
+            "WHERE number = $1 AND version = $18",
+            p));
+    if (r.affected() == 0) {
+      TP_ASSIGN_OR_RETURN(std::int64_t exists,
+                          s_.conn().QueryInt("SELECT count(*) FROM tickets WHERE number = $1", Params().Add(t.number)));
+      if (exists == 0) return Status::NotFound("no ticket " + std::to_string(t.number));
+      return Status::FailedPrecondition("ticket " + std::to_string(t.number) + " changed concurrently");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<TicketRecord>> Find(std::int64_t number) override {
+    return One(std::string(kSelect) + " WHERE number = $1", Params().Add(number));
+  }
+
+  Result<std::optional<TicketRecord>> FindActive(CustomerId customer) override {
+    return One(std::string(kSelect) +
+                   " WHERE customer_id = $1 AND status <> 'closed' AND merged_into = 0 ORDER BY number DESC LIMIT 1",
+               Params().Add(customer.value()));
+  }
+
+  Result<std::vector<TicketRecord>> List(const TicketFilter& f) override {
+    return Collect<TicketRecord>(
+        s_.conn(),
+        std::string(kSelect) +
+            " WHERE ($1 = '' OR status = $1) AND ($2 = '' OR queue = $2) AND ($3::bigint < 0 OR assignee = $3) "
+            "AND ($4::bigint = 0 OR customer_id = $4) AND ($5::bigint = 0 OR number < $5) "
+            "ORDER BY number DESC LIMIT $6",
+        Params().Add(CleanText(f.status)).Add(CleanText(f.queue)).Add(f.assignee).Add(f.customer.value())
+            .Add(f.before).Add(static_cast<std::int64_t>(f.limit)),
+        Read);
+  }
+
+  Status Scan(const std::function<void(TicketRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kSelect) + " ORDER BY number", {}, [&](const PgResult& r, int i) {
+      fn(Read(r, i));
+      return true;
+    });
+  }
+
+  Status AddMessages(Transaction& txn, std::span<const TicketMessageRecord> messages) override {
+    s_.RequireTxn(txn);
+    for (const TicketMessageRecord& m : messages) {
+      TP_RETURN_IF_ERROR(
+          s_.conn()
+              .Query("INSERT INTO ticket_messages(ticket, at, author, agent, channel, internal, text, message_id, "
+                     "sentiment_label, sentiment_score, intent) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     Params().Add(m.ticket).Add(m.at).Add(CleanText(m.author)).Add(m.agent).Add(CleanText(m.channel))
+                         .Add(m.internal ? "t" : "f").Add(CleanText(m.text)).Add(CleanText(m.message_id))
+                         .Add(CleanText(m.sentiment_label)).Add(m.sentiment_score).Add(CleanText(m.intent)))
+              .status());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<TicketMessageRecord>> Messages(std::int64_t ticket) override {
+    return Collect<TicketMessageRecord>(
+        s_.conn(),
+        "SELECT id, ticket, at, author, agent, channel, internal, text, message_id, sentiment_label, sentiment_score, "
+        "intent FROM ticket_messages WHERE ticket = $1 ORDER BY id",
+        Params().Add(ticket), [](const PgResult& r, int i) {
+          return TicketMessageRecord{r.Int(i, 0),  r.Int(i, 1),  r.Int(i, 2),  r.Text(i, 3),
+                                     r.Int(i, 4),  r.Text(i, 5), r.Int(i, 6) != 0, r.Text(i, 7),
+                                     r.Text(i, 8), r.Text(i, 9), r.Real(i, 10), r.Text(i, 11)};
+        });
+  }
+
+  Status MoveMessages(Transaction& txn, std::int64_t from, std::int64_t to) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("UPDATE ticket_messages SET ticket = $2 WHERE ticket = $1", Params().Add(from).Add(to))
+        .status();
+  }
+
+  Status AddHistory(Transaction& txn, std::span<const TicketHistoryRecord> rows) override {
+    s_.RequireTxn(txn);
+    CopyRows copy;
+    for (const TicketHistoryRecord& h : rows) {
+      copy.Int(h.ticket).Int(h.at).Text(h.actor_kind).Text(h.actor).Text(h.field).Text(h.before).Text(h.after)
+          .EndRow();
+    }
+    return s_.conn().CopyIn("COPY ticket_history(ticket, at, actor_kind, actor, field, before, after) FROM STDIN",
+                            copy);
+  }
+
+  Result<std::vector<TicketHistoryRecord>> History(std::int64_t ticket) override {
+    return Collect<TicketHistoryRecord>(s_.conn(), std::string(kHistory) + " WHERE ticket = $1 ORDER BY id",
+                                        Params().Add(ticket), ReadHistory);
+  }
+
+  Status ScanHistory(const std::function<void(TicketHistoryRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kHistory) + " ORDER BY ticket, id", {}, [&](const PgResult& r, int i) {
+      fn(ReadHistory(r, i));
+      return true;
+    });
+  }
+
+  Result<std::optional<std::int64_t>> Cursor(const std::string& name) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT seq FROM desk_cursors WHERE name = $1", Params().Add(name)));
+    if (r.rows() == 0) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(r.Int(0, 0));
+  }
+
+  Status SetCursor(Transaction& txn, const std::string& name, std::int64_t seq) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO desk_cursors(name, seq) VALUES($1, $2) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
+               Params().Add(CleanText(name)).Add(seq))
+        .status();
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT number, version, customer_id, status, priority, type, channel, skill, language, queue, assignee, "
+      "subject, created_at, updated_at, last_message_at, solved_at, reopen_count, merged_into FROM tickets";
+  static constexpr const char* kHistory =
+      "SELECT id, ticket, at, actor_kind, actor, field, before, after FROM ticket_history";
+
+  static Params Fields(const TicketRecord& t) {
+    Params p;
+    p.Add(t.number).Add(t.customer.value()).Add(CleanText(t.status)).Add(CleanText(t.priority)).Add(CleanText(t.type))
+        .Add(CleanText(t.channel)).Add(CleanText(t.skill)).Add(CleanText(t.language)).Add(CleanText(t.queue))
+        .Add(t.assignee).Add(CleanText(t.subject)).Add(t.created_at).Add(t.updated_at).Add(t.last_message_at)
+        .Add(t.solved_at).Add(static_cast<std::int64_t>(t.reopen_count)).Add(t.merged_into);
+    return p;
+  }
+  static TicketRecord Read(const PgResult& r, int i) {
+    return TicketRecord{r.Int(i, 0),  r.Int(i, 1),  CustomerId(r.Int(i, 2)), r.Text(i, 3),  r.Text(i, 4),
+                        r.Text(i, 5), r.Text(i, 6), r.Text(i, 7),            r.Text(i, 8),  r.Text(i, 9),
+                        r.Int(i, 10), r.Text(i, 11), r.Int(i, 12),           r.Int(i, 13),  r.Int(i, 14),
+                        r.Int(i, 15), static_cast<std::int32_t>(r.Int(i, 16)), r.Int(i, 17)};
+  }
+  static TicketHistoryRecord ReadHistory(const PgResult& r, int i) {
+    return TicketHistoryRecord{r.Int(i, 0),  r.Int(i, 1),  r.Int(i, 2),  r.Text(i, 3),
+                               r.Text(i, 4), r.Text(i, 5), r.Text(i, 6), r.Text(i, 7)};
+  }
+  Result<std::optional<TicketRecord>> One(const std::string& sql, const Params& params) {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketRecord>(s_.conn(), sql, params, Read));
+    if (rows.empty()) return std::optional<TicketRecord>();
+    return std::optional<TicketRecord>(std::move(rows[0]));
+  }
+
   Session& s_;
 };
 
@@ -2142,6 +2377,7 @@ class PgStore final : public Store, public Maintenance {
         dp_budgets_(session_),
         outbox_(session_),
         consents_(session_),
+        tickets_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -2162,6 +2398,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<DpBudgetRepository>(dp_budgets_);
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
+    Provide<TicketRepository>(tickets_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -2346,6 +2583,7 @@ class PgStore final : public Store, public Maintenance {
   PgDpBudgets dp_budgets_;
   PgOutbox outbox_;
   PgConsents consents_;
+  PgTickets tickets_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

@@ -25,6 +25,7 @@
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/sqlite.h>
 
@@ -35,7 +36,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -292,6 +293,63 @@ CREATE TABLE consents(
   at INTEGER NOT NULL,
   actor TEXT NOT NULL);
 CREATE INDEX consents_customer ON consents(customer_id, id);
+)sql",
+    // 11: the service desk's tickets, their threads, their append-only history and the desk's
+    // feed cursor and number counter (store/ticket_repository.h).
+    R"sql(
+CREATE TABLE tickets(
+  number INTEGER PRIMARY KEY,
+  version INTEGER NOT NULL,
+  customer_id INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  type TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  skill TEXT NOT NULL,
+  language TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  assignee INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_message_at INTEGER NOT NULL,
+  solved_at INTEGER NOT NULL,
+  reopen_count INTEGER NOT NULL,
+  merged_into INTEGER NOT NULL);
+CREATE INDEX tickets_customer ON tickets(customer_id, number);
+CREATE INDEX tickets_status ON tickets(status, number);
+CREATE INDEX tickets_queue ON tickets(queue, number);
+CREATE INDEX tickets_assignee ON tickets(assignee, number);
+CREATE TABLE ticket_messages(
+  id INTEGER PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  agent INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  internal INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  sentiment_label TEXT NOT NULL,
+  sentiment_score REAL NOT NULL,
+  intent TEXT NOT NULL);
+CREATE INDEX ticket_messages_ticket ON ticket_messages(ticket, id);
+CREATE TABLE ticket_history(
+  id INTEGER PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  actor_kind TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  field TEXT NOT NULL,
+  before TEXT NOT NULL,
+  after TEXT NOT NULL);
+CREATE INDEX ticket_history_ticket ON ticket_history(ticket, id);
+CREATE TABLE desk_counters(
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+CREATE TABLE desk_cursors(
+  name TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -889,6 +947,217 @@ class SqliteEscalations final : public EscalationRepository {
   Result<std::int64_t> Count() override { return db_.QueryInt("SELECT count(*) FROM escalations"); }
 
  private:
+  Db& db_;
+};
+
+// ---- the service desk's tickets (writes inside the open transaction) ----
+
+class SqliteTickets final : public TicketRepository {
+ public:
+  explicit SqliteTickets(Db& db) : db_(db) {}
+
+  Result<std::int64_t> NextNumber(Transaction& txn) override {
+    db_.RequireTxn(txn);
+    Stmt& up = db_.Prepared("INSERT INTO desk_counters(name, value) VALUES('ticket', 1) "
+                            "ON CONFLICT(name) DO UPDATE SET value = value + 1");
+    up.Reset();
+    if (up.Step() != SQLITE_DONE) return db_.Error("next ticket number");
+    return db_.QueryInt("SELECT value FROM desk_counters WHERE name = 'ticket'");
+  }
+
+  Status Create(Transaction& txn, const TicketRecord& t) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT INTO tickets(number, version, customer_id, status, priority, type, channel, skill, language, queue, "
+        "assignee, subject, created_at, updated_at, last_message_at, solved_at, reopen_count, merged_into) "
+        "VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+    st.Reset();
+    BindFields(st, t);
+    const int rc = st.Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("ticket " + std::to_string(t.number) + " exists");
+    if (rc != SQLITE_DONE) return db_.Error("insert ticket");
+    return Status::Ok();
+  }
+
+  Status Update(Transaction& txn, const TicketRecord& t, std::int64_t expected_version) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "UPDATE tickets SET version = ?18 + 1, customer_id = ?2, status = ?3, priority = ?4, type = ?5, channel = ?6, "
+        "skill = ?7, language = ?8, queue = ?9, assignee = ?10, subject = ?11, created_at = ?12, updated_at = ?13, "
+        "last_message_at = ?14, solved_at = ?15, reopen_count = ?16, merged_into = ?17 "
+        "WHERE number = ?1 AND version = ?18");
+    st.Reset();
+    BindFields(st, t);
+    st.Bind(18, expected_version);
+    if (st.Step() != SQLITE_DONE) return db_.Error("update ticket");
+    if (sqlite3_changes(db_.raw()) == 0) {
+      Stmt& ex = db_.Prepared("SELECT count(*) FROM tickets WHERE number = ?1");
+      ex.Reset();
+      ex.Bind(1, t.number);
+      if (ex.Step() != SQLITE_ROW) return db_.Error("find ticket");
+      const std::int64_t exists = ex.Int(0);
+      ex.Reset();
+      if (exists == 0) return Status::NotFound("no ticket " + std::to_string(t.number));
+      return Status::FailedPrecondition("ticket " + std::to_string(t.number) + " changed concurrently");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<TicketRecord>> Find(std::int64_t number) override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " WHERE number = ?1").c_str());
+    st.Bind(1, number);
+    return One(st);
+  }
+
+  Result<std::optional<TicketRecord>> FindActive(CustomerId customer) override {
+    Stmt st(db_.raw(), (std::string(kSelect) +
+                        " WHERE customer_id = ?1 AND status <> 'closed' AND merged_into = 0 ORDER BY number DESC LIMIT 1")
+                           .c_str());
+    st.Bind(1, customer.value());
+    return One(st);
+  }
+
+  Result<std::vector<TicketRecord>> List(const TicketFilter& f) override {
+    Stmt st(db_.raw(), (std::string(kSelect) +
+                        " WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR queue = ?2) AND (?3 < 0 OR assignee = ?3) "
+                        "AND (?4 = 0 OR customer_id = ?4) AND (?5 = 0 OR number < ?5) ORDER BY number DESC LIMIT ?6")
+                           .c_str());
+    if (!st.ok()) return db_.Error("prepare list tickets");
+    st.Bind(1, f.status).Bind(2, f.queue).Bind(3, f.assignee).Bind(4, f.customer.value()).Bind(5, f.before)
+        .Bind(6, f.limit);
+    std::vector<TicketRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+    if (rc != SQLITE_DONE) return db_.Error("list tickets");
+    return out;
+  }
+
+  Status Scan(const std::function<void(TicketRecord&&)>& fn) override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " ORDER BY number").c_str());
+    if (!st.ok()) return db_.Error("prepare scan tickets");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) fn(Read(st));
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("scan tickets");
+  }
+
+  Status AddMessages(Transaction& txn, std::span<const TicketMessageRecord> messages) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT INTO ticket_messages(ticket, at, author, agent, channel, internal, text, message_id, sentiment_label, "
+        "sentiment_score, intent) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    for (const TicketMessageRecord& m : messages) {
+      st.Reset();
+      st.Bind(1, m.ticket).Bind(2, m.at).Bind(3, m.author).Bind(4, m.agent).Bind(5, m.channel)
+          .Bind(6, m.internal ? 1 : 0).Bind(7, m.text).Bind(8, m.message_id).Bind(9, m.sentiment_label)
+          .Bind(10, m.sentiment_score).Bind(11, m.intent);
+      if (st.Step() != SQLITE_DONE) return db_.Error("insert ticket message");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<TicketMessageRecord>> Messages(std::int64_t ticket) override {
+    Stmt st(db_.raw(), "SELECT id, ticket, at, author, agent, channel, internal, text, message_id, sentiment_label, "
+                       "sentiment_score, intent FROM ticket_messages WHERE ticket = ?1 ORDER BY id");
+    if (!st.ok()) return db_.Error("prepare ticket messages");
+    st.Bind(1, ticket);
+    std::vector<TicketMessageRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(TicketMessageRecord{st.Int(0), st.Int(1), st.Int(2), st.Text(3), st.Int(4), st.Text(5),
+                                        st.Int(6) != 0, st.Text(7), st.Text(8), st.Text(9), st.Real(10), st.Text(11)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("ticket messages");
+    return out;
+  }
+
+  Status MoveMessages(Transaction& txn, std::int64_t from, std::int64_t to) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("UPDATE ticket_messages SET ticket = ?2 WHERE ticket = ?1");
+    st.Reset();
+    st.Bind(1, from).Bind(2, to);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("move ticket messages");
+  }
+
+  Status AddHistory(Transaction& txn, std::span<const TicketHistoryRecord> rows) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT INTO ticket_history(ticket, at, actor_kind, actor, field, before, after) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    for (const TicketHistoryRecord& h : rows) {
+      st.Reset();
+      st.Bind(1, h.ticket).Bind(2, h.at).Bind(3, h.actor_kind).Bind(4, h.actor).Bind(5, h.field).Bind(6, h.before)
+          .Bind(7, h.after);
+      if (st.Step() != SQLITE_DONE) return db_.Error("insert ticket history");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<TicketHistoryRecord>> History(std::int64_t ticket) override {
+    std::vector<TicketHistoryRecord> out;
+    TP_RETURN_IF_ERROR(ScanHistoryWhere(" WHERE ticket = ?1 ORDER BY id", ticket,
+                                        [&](TicketHistoryRecord&& h) { out.push_back(std::move(h)); }));
+    return out;
+  }
+
+  Status ScanHistory(const std::function<void(TicketHistoryRecord&&)>& fn) override {
+    return ScanHistoryWhere(" WHERE ?1 = ?1 ORDER BY ticket, id", 0, fn);
+  }
+
+  Result<std::optional<std::int64_t>> Cursor(const std::string& name) override {
+    Stmt st(db_.raw(), "SELECT seq FROM desk_cursors WHERE name = ?1");
+    st.Bind(1, name);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<std::int64_t>(st.Int(0));
+    if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
+    return db_.Error("read desk cursor");
+  }
+
+  Status SetCursor(Transaction& txn, const std::string& name, std::int64_t seq) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT INTO desk_cursors(name, seq) VALUES(?1, ?2) "
+                            "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq");
+    st.Reset();
+    st.Bind(1, name).Bind(2, seq);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("set desk cursor");
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT number, version, customer_id, status, priority, type, channel, skill, language, queue, assignee, "
+      "subject, created_at, updated_at, last_message_at, solved_at, reopen_count, merged_into FROM tickets";
+
+  static void BindFields(Stmt& st, const TicketRecord& t) {
+    st.Bind(1, t.number).Bind(2, t.customer.value()).Bind(3, t.status).Bind(4, t.priority).Bind(5, t.type)
+        .Bind(6, t.channel).Bind(7, t.skill).Bind(8, t.language).Bind(9, t.queue).Bind(10, t.assignee)
+        .Bind(11, t.subject).Bind(12, t.created_at).Bind(13, t.updated_at).Bind(14, t.last_message_at)
+        .Bind(15, t.solved_at).Bind(16, static_cast<std::int64_t>(t.reopen_count)).Bind(17, t.merged_into);
+  }
+  static TicketRecord Read(Stmt& st) {
+    return TicketRecord{st.Int(0),  st.Int(1),  CustomerId(st.Int(2)), st.Text(3),  st.Text(4),  st.Text(5),
+                        st.Text(6), st.Text(7), st.Text(8),            st.Text(9),  st.Int(10),  st.Text(11),
+                        st.Int(12), st.Int(13), st.Int(14),            st.Int(15),  static_cast<std::int32_t>(st.Int(16)),
+                        st.Int(17)};
+  }
+  Result<std::optional<TicketRecord>> One(Stmt& st) {
+    if (!st.ok()) return db_.Error("prepare find ticket");
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<TicketRecord>(Read(st));
+    if (rc == SQLITE_DONE) return std::optional<TicketRecord>();
+    return db_.Error("find ticket");
+  }
+  Status ScanHistoryWhere(const char* where, std::int64_t ticket, const std::function<void(TicketHistoryRecord&&)>& fn) {
+    Stmt st(db_.raw(), (std::string("SELECT id, ticket, at, actor_kind, actor, field, before, after FROM ticket_history") +
+                        where)
+                           .c_str());
+    if (!st.ok()) return db_.Error("prepare ticket history");
+    st.Bind(1, ticket);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(TicketHistoryRecord{st.Int(0), st.Int(1), st.Int(2), st.Text(3), st.Text(4), st.Text(5), st.Text(6),
+                             st.Text(7)});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("ticket history");
+  }
+
   Db& db_;
 };
 
@@ -1856,7 +2125,8 @@ class SqliteStore final : public Store, public Maintenance {
         signing_keys_(db_),
         dp_budgets_(db_),
         outbox_(db_),
-        consents_(db_) {
+        consents_(db_),
+        tickets_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1873,6 +2143,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<DpBudgetRepository>(dp_budgets_);
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
+    Provide<TicketRepository>(tickets_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -1986,6 +2257,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteDpBudgets dp_budgets_;
   SqliteOutbox outbox_;
   SqliteConsents consents_;
+  SqliteTickets tickets_;
   int version_ = 0;
 };
 

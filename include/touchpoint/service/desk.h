@@ -1,0 +1,208 @@
+// service/desk.h — the service desk: tickets with their thread and history, changed only through
+// here, and fed by the engine's post-commit hook (every inbound customer message opens, joins or
+// reopens its customer's ticket).
+//
+// One writer: every change takes the desk's lock and is one store transaction (the ticket, its
+// messages, its history rows and — for the feed — the cursor), and tickets carry a version the
+// store checks, so concurrent changes never lose an update: of two agents claiming one ticket,
+// exactly one wins and the other gets kFailedPrecondition (409). A second process (the CLI next
+// to a server) is caught by the version check.
+//
+// The feed keeps a cursor (the last event seq handled) in the store, written in the transaction
+// of the tickets it produced; at start, and whenever the hook skipped events (it is at most
+// once), the desk catches up from the event log. So nothing committed is missed across a crash
+// and nothing is handled twice.
+//
+// Thread safety: every public method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <touchpoint/core/result.h>
+#include <touchpoint/core/thread_annotations.h>
+#include <touchpoint/core/time.h>
+#include <touchpoint/pipeline/engine.h>
+#include <touchpoint/service/ticket.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/store.h>
+#include <touchpoint/store/ticket_repository.h>
+
+namespace touchpoint::service {
+
+struct DeskOptions {
+  // An inbound message within this many hours after the last message of a solved ticket reopens
+  // it; later, it opens a new ticket. Per channel overrides by channel name.
+  int continuity_hours = 72;
+  std::map<std::string, int> continuity_hours_by_channel;
+  std::string default_queue = "general";
+  PriorityRule priority;
+  std::string cursor_name = "desk";
+  size_t replay_batch = 1024;
+  // Where the feed starts when no cursor was ever stored: false (default) at the end of the
+  // event log, so a desk added to an installation with history does not open a ticket for every
+  // past message; true: from the first event.
+  bool backfill = false;
+};
+
+// Who makes a change; scopes what they may change (CheckCanChange) and names them in the history.
+struct Actor {
+  enum class Kind { kAdmin, kSupervisor, kAgent, kBot, kCustomer, kSystem };
+  Kind kind = Kind::kSystem;
+  std::int64_t user_id = 0;  // staff with a login; 0 for API keys, rules and customers
+  std::string name;          // e-mail, "key:<prefix>", the rule's name
+};
+std::string_view ActorKindName(Actor::Kind kind);
+
+struct NewTicket {
+  CustomerId customer;
+  double customer_revenue = 0;  // for the default priority
+  std::string subject;
+  std::string channel;
+  std::optional<Priority> priority;  // default: DefaultPriority
+  TicketType type = TicketType::kRequest;
+  std::string skill;
+  std::string language;
+  std::string queue;  // default: DeskOptions::default_queue
+};
+
+struct NewMessage {
+  std::string text;
+  bool internal = false;  // an internal note
+  std::string channel;    // empty: the ticket's channel
+};
+
+struct TicketView {
+  store::TicketRecord ticket;
+  std::vector<store::TicketMessageRecord> messages;
+};
+
+// The seam for business time in the step report: how long a step from `from` to `to` lasted.
+// WallClockMeter counts every second; the `calendar` module's business-seconds arithmetic
+// (calendar::Calendar) plugs in here as another StepMeter, connected by the composition root.
+class StepMeter {
+ public:
+  virtual ~StepMeter() = default;
+  virtual double Seconds(Millis from, Millis to) const = 0;
+  virtual std::string_view unit() const = 0;  // "wall-clock seconds", "business seconds"
+};
+class WallClockMeter final : public StepMeter {
+ public:
+  double Seconds(Millis from, Millis to) const override { return to > from ? static_cast<double>(to - from) / 1000.0 : 0; }
+  std::string_view unit() const override { return "wall-clock seconds"; }
+};
+
+struct StepQuery {
+  Millis from = 0;  // tickets created at or after; 0: no bound
+  Millis to = 0;    // … and before; 0: no bound
+  std::string type;     // empty: any
+  std::string channel;  // empty: any
+};
+struct StepStat {
+  std::string kind;  // status | queue | assignee
+  std::string name;  // "pending_third_party", "refunds", "li@example.com"
+  std::int64_t count = 0;  // tickets that spent time in it
+  double median_seconds = 0;
+  double p90_seconds = 0;
+  double total_seconds = 0;
+  double share = 0;  // of the total handling time (time in new, open and pending_*)
+};
+struct StepReport {
+  std::int64_t tickets = 0;
+  double handling_seconds = 0;
+  std::string unit;
+  std::vector<StepStat> steps;  // statuses, then queues, then assignees; slowest (median) first in each
+};
+
+class Desk final : public pipeline::CommitObserver {
+ public:
+  // `store` is the desk's own connection (owned). `clock` must outlive the desk.
+  Desk(std::unique_ptr<store::Store> store, const Clock& clock, DeskOptions options = {});
+  ~Desk() override;
+  Desk(const Desk&) = delete;
+  Desk& operator=(const Desk&) = delete;
+
+  // kInvalidArgument naming the field (subject, channel); kNotFound for an unknown customer is
+  // the caller's check (it resolves the identifier).
+  Result<store::TicketRecord> Create(const NewTicket& ticket, const Actor& actor);
+  // kNotFound for an unknown ticket.
+  Result<TicketView> Get(std::int64_t number);
+  Result<std::vector<store::TicketRecord>> List(const store::TicketFilter& filter);
+  Result<std::vector<store::TicketHistoryRecord>> History(std::int64_t number);
+
+  // An agent's reply or internal note. A reply to a new ticket opens it. kPermissionDenied when
+  // `actor` may not change the ticket; kFailedPrecondition on a closed ticket.
+  Result<store::TicketRecord> AddMessage(std::int64_t number, const NewMessage& message, const Actor& actor);
+  // kFailedPrecondition naming the allowed statuses for an illegal transition.
+  Result<store::TicketRecord> SetStatus(std::int64_t number, TicketStatus status, const Actor& actor);
+  // Assigns to the agent with user id `agent` (0: unassigns). An agent may only claim an
+  // unassigned ticket of their queue for themselves: kFailedPrecondition (409) when someone else
+  // has it. kNotFound for an unknown or disabled agent.
+  Result<store::TicketRecord> Assign(std::int64_t number, std::int64_t agent, const Actor& actor);
+  // Moves `source`'s thread into `target` and closes `source` (merged_into = target). Both must
+  // belong to the same customer and neither may be closed (kFailedPrecondition).
+  Result<store::TicketRecord> Merge(std::int64_t source, std::int64_t target, const Actor& actor);
+
+  // Step durations over the history (docs/service-desk.md, "Steps").
+  Result<StepReport> Steps(const StepQuery& query, const StepMeter& meter);
+
+  // kPermissionDenied unless `actor` may change `ticket`: admins anything; supervisors tickets
+  // whose queue is a team they supervise or whose assignee is in one (or themselves); agents
+  // tickets assigned to them or in their team's queue.
+  Status CheckCanChange(const store::TicketRecord& ticket, const Actor& actor);
+
+  // ---- the feed ----
+  // Catches up from the event log: every event after the stored cursor. Call before events
+  // flow (AttachDesk does). `analyze` re-runs text analysis on replayed messages (may be empty).
+  Status CatchUp(std::function<void(ingest::MessagePayload&)> analyze);
+  void OnCommitted(std::span<const pipeline::CommittedEvent> events) override;
+  void OnStop() override;
+  // Escalation firings of the batch about to be delivered (service::EscalationConsumer's
+  // listener, on the hook thread before OnCommitted): applied to the tickets of their messages
+  // in that batch — a history row named after the rule; high_risk and supervisor_alert raise the
+  // priority to high, handoff raises low to medium. Firings of messages not in the next batch
+  // are dropped (replayed messages have none).
+  void OnEscalations(std::span<const store::EscalationRecord> firings);
+  // The last event seq handled (and stored).
+  std::int64_t cursor() const;
+  // Hook batches whose tickets could not be written (retried from the log at the next batch).
+  std::int64_t feed_failures() const { return feed_failures_.load(std::memory_order_relaxed); }
+
+  // Closes the desk's store. REQUIRES: the engine's hook has stopped.
+  void Close();
+
+ private:
+  struct Batch;
+  Status HandleEvents(std::span<const pipeline::CommittedEvent> events) TP_REQUIRES(mu_);
+  Status CatchUpLocked(std::int64_t to_seq) TP_REQUIRES(mu_);
+  Result<store::TicketRecord> Load(std::int64_t number) TP_REQUIRES(mu_);
+  Status CheckCanChangeLocked(const store::TicketRecord& ticket, const Actor& actor) TP_REQUIRES(mu_);
+  std::string UserName(std::int64_t user_id) TP_REQUIRES(mu_);
+  Millis ContinuityMs(const std::string& channel) const;
+
+  mutable std::mutex mu_;
+  std::unique_ptr<store::Store> store_ TP_GUARDED_BY(mu_);
+  const Clock& clock_;
+  DeskOptions options_;
+  std::function<void(ingest::MessagePayload&)> analyze_ TP_GUARDED_BY(mu_);
+  std::int64_t cursor_ TP_GUARDED_BY(mu_) = -1;  // -1 until loaded
+  std::map<std::int64_t, std::string> user_names_ TP_GUARDED_BY(mu_);
+  std::multimap<std::string, store::EscalationRecord> firings_ TP_GUARDED_BY(mu_);  // by message id
+  std::atomic<std::int64_t> feed_failures_{0};
+};
+
+// Creates a desk over `store`, catches it up from the event log and subscribes it to `engine`.
+// REQUIRES: no events submitted yet.
+Result<std::shared_ptr<Desk>> AttachDesk(pipeline::Engine& engine, std::unique_ptr<store::Store> store,
+                                         std::function<void(ingest::MessagePayload&)> analyze, const Clock& clock,
+                                         DeskOptions options = {});
+
+}  // namespace touchpoint::service

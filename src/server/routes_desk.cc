@@ -1,0 +1,393 @@
+// Service desk routes: tickets (create, read, list, reply, status, assign, merge, history) and
+// the step report (docs/service-desk.md, docs/http-api.md). Every change goes through
+// service::Desk, which serialises changes and scopes them by the caller (agents: their tickets
+// and their team's queue; supervisors: their teams; admins: everything).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include <touchpoint/core/time.h>
+#include <touchpoint/http/query.h>
+#include <touchpoint/privacy/masking.h>
+#include <touchpoint/privacy/roles.h>
+#include <touchpoint/service/desk.h>
+#include <touchpoint/service/ticket.h>
+
+#include "server/routes.h"
+
+namespace touchpoint::server {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int kDefaultPage = 50;
+constexpr int kMaxPage = 500;
+
+Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
+
+// Texts (subject, messages) leave with the personal data the text module finds in them masked
+// (privacy::Masker::MaskText, as every other exit does); `masker` null: as stored.
+Json TicketJson(const store::TicketRecord& t, const privacy::Masker* masker) {
+  Json j;
+  j["number"] = service::FormatTicketNumber(t.number);
+  j["status"] = t.status;
+  j["priority"] = t.priority;
+  j["type"] = t.type;
+  j["channel"] = t.channel;
+  j["skill"] = t.skill;
+  j["language"] = t.language;
+  j["queue"] = t.queue;
+  j["assignee"] = t.assignee != 0 ? Json(t.assignee) : Json(nullptr);
+  j["customer_id"] = t.customer.value();
+  j["subject"] = masker ? masker->MaskText(t.subject) : t.subject;
+  j["created_at"] = Time(t.created_at);
+  j["updated_at"] = Time(t.updated_at);
+  j["last_message_at"] = Time(t.last_message_at);
+  j["solved_at"] = Time(t.solved_at);
+  j["reopen_count"] = t.reopen_count;
+  j["merged_into"] = t.merged_into != 0 ? Json(service::FormatTicketNumber(t.merged_into)) : Json(nullptr);
+  j["version"] = t.version;
+  return j;
+}
+
+Json MessageJson(const store::TicketMessageRecord& m, const privacy::Masker* masker) {
+  Json j;
+  j["id"] = m.id;
+  j["at"] = Time(m.at);
+  j["author"] = m.author;
+  if (m.agent != 0) j["agent"] = m.agent;
+  j["channel"] = m.channel;
+  j["internal"] = m.internal;
+  j["text"] = masker ? masker->MaskText(m.text) : m.text;
+  if (!m.sentiment_label.empty()) {
+    j["sentiment"] = m.sentiment_label;
+    j["sentiment_score"] = m.sentiment_score;
+  }
+  if (!m.intent.empty()) j["intent"] = m.intent;
+  return j;
+}
+
+// Who calls, for the desk: the session's user, or an API key (no user: it cannot change tickets
+// as an agent or supervisor, having no queue).
+service::Actor ActorOf(const http::Request& req, const RouteMatch& match) {
+  service::Actor a;
+  const Principal* p = match.principal();
+  const privacy::Role role = p != nullptr ? p->role : privacy::Role::kAdmin;
+  a.kind = role == privacy::Role::kAdmin        ? service::Actor::Kind::kAdmin
+           : role == privacy::Role::kSupervisor ? service::Actor::Kind::kSupervisor
+                                                : service::Actor::Kind::kAgent;
+  if (p != nullptr && p->is_session() && p->session) {
+    a.user_id = p->session->user.id;
+    a.name = p->session->user.email;
+  } else {
+    a.name = AuditActor(req, match);
+  }
+  return a;
+}
+
+Result<Json> ParseObject(const std::string& body, std::initializer_list<std::string_view> allowed) {
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: expected a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || it.key() == a;
+    if (!known) return Status::InvalidArgument(it.key() + ": unknown field");
+  }
+  return j;
+}
+
+// The string field `name` of `j`; nullopt when absent; kInvalidArgument when not a string.
+Result<std::optional<std::string>> StringField(const Json& j, std::string_view name, bool required) {
+  auto it = j.find(std::string(name));
+  if (it == j.end() || it->is_null()) {
+    if (required) return Status::InvalidArgument(std::string(name) + ": required");
+    return std::optional<std::string>();
+  }
+  if (!it->is_string()) return Status::InvalidArgument(std::string(name) + ": expected a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+http::Response Error(const Status& s) {
+  if (s.code() == StatusCode::kFailedPrecondition) return http::JsonError(409, "conflict", s.message());
+  return ResponseFromStatus(s);
+}
+
+Result<std::int64_t> NumberParam(const RouteMatch& match) {
+  return service::ParseTicketNumber(match.Param("number"), "number");
+}
+
+http::Response Unavailable() { return http::JsonError(503, "unavailable", "the service desk is not running on this node"); }
+
+}  // namespace
+
+void RegisterDeskRoutes(Router& router, const ServerContext& context) {
+  router.Add({"POST", "/v1/tickets", privacy::Permission::kChangeTickets,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                if (context.desk == nullptr || context.customers == nullptr) return Unavailable();
+                auto body = ParseObject(req.body, {"customer", "subject", "channel", "priority", "skill", "language",
+                                                   "type", "queue"});
+                if (!body.ok()) return Error(body.status());
+                service::NewTicket t;
+                for (auto [name, required, out] :
+                     {std::tuple<std::string_view, bool, std::string*>{"subject", true, &t.subject},
+                      {"channel", true, &t.channel},
+                      {"skill", false, &t.skill},
+                      {"language", false, &t.language},
+                      {"queue", false, &t.queue}}) {
+                  auto v = StringField(*body, name, required);
+                  if (!v.ok()) return Error(v.status());
+                  if (*v) *out = **v;
+                }
+                auto priority = StringField(*body, "priority", false);
+                if (!priority.ok()) return Error(priority.status());
+                if (*priority) {
+                  auto p = service::ParsePriority(**priority);
+                  if (!p.ok()) return Error(p.status());
+                  t.priority = *p;
+                }
+                auto type = StringField(*body, "type", false);
+                if (!type.ok()) return Error(type.status());
+                if (*type) {
+                  auto ty = service::ParseType(**type);
+                  if (!ty.ok()) return Error(ty.status());
+                  t.type = *ty;
+                }
+                auto customer = StringField(*body, "customer", true);
+                if (!customer.ok()) return Error(customer.status());
+                if (Status s = service::CheckChannel(t.channel); !s.ok()) return Error(s);
+                auto data = context.customers->Find(**customer);
+                if (!data.ok()) {
+                  if (data.status().code() == StatusCode::kNotFound) {
+                    return http::JsonError(404, "not_found", "customer: no customer with this identifier");
+                  }
+                  return Error(Status::InvalidArgument("customer: " + std::string(data.status().message())));
+                }
+                t.customer = data->id;
+                t.customer_revenue = data->profile.revenue();
+                auto created = context.desk->Create(t, ActorOf(req, match));
+                if (!created.ok()) return Error(created.status());
+                return JsonResponse(201, TicketJson(*created, context.masker).dump());
+              }});
+
+  router.Add({"GET", "/v1/tickets", privacy::Permission::kReadTickets,
+              [&context](const http::Request& req, const RouteMatch&) {
+                if (context.desk == nullptr) return Unavailable();
+                store::TicketFilter f;
+                f.limit = kDefaultPage;
+                for (std::string_view key : {"status", "queue", "assignee", "customer", "cursor", "limit"}) {
+                  auto v = http::QueryParam(req.query, key);
+                  if (!v.ok()) return Error(v.status());
+                  if (!*v) continue;
+                  const std::string& value = **v;
+                  if (key == "status") {
+                    auto s = service::ParseStatus(value, "status");
+                    if (!s.ok()) return Error(s.status());
+                    f.status = value;
+                  } else if (key == "queue") {
+                    f.queue = value;
+                  } else if (key == "assignee") {
+                    if (value == "none") {
+                      f.assignee = 0;
+                    } else {
+                      auto n = service::ParseTicketNumber(value, "assignee");  // a positive integer
+                      if (!n.ok() || value.rfind("TP-", 0) == 0) {
+                        return Error(Status::InvalidArgument("assignee: expected a user id or none"));
+                      }
+                      f.assignee = *n;
+                    }
+                  } else if (key == "customer") {
+                    if (context.customers == nullptr) return Unavailable();
+                    auto data = context.customers->Find(value);
+                    if (!data.ok()) {
+                      if (data.status().code() == StatusCode::kNotFound) {
+                        return http::JsonError(404, "not_found", "customer: no customer with this identifier");
+                      }
+                      return Error(Status::InvalidArgument("customer: " + std::string(data.status().message())));
+                    }
+                    f.customer = data->id;
+                  } else if (key == "cursor") {
+                    auto n = service::ParseTicketNumber(value, "cursor");
+                    if (!n.ok()) return Error(n.status());
+                    f.before = *n;
+                  } else if (key == "limit") {
+                    auto n = service::ParseTicketNumber(value, "limit");
+                    if (!n.ok() || *n > kMaxPage) {
+                      return Error(Status::InvalidArgument("limit: expected 1 to " + std::to_string(kMaxPage)));
+                    }
+                    f.limit = static_cast<int>(*n);
+                  }
+                }
+                auto list = context.desk->List(f);
+                if (!list.ok()) return Error(list.status());
+                Json out;
+                out["tickets"] = Json::array();
+                for (const auto& t : *list) out["tickets"].push_back(TicketJson(t, context.masker));
+                out["next_cursor"] = static_cast<int>(list->size()) == f.limit && !list->empty()
+                                         ? Json(service::FormatTicketNumber(list->back().number))
+                                         : Json(nullptr);
+                return JsonResponse(200, out.dump());
+              }});
+
+  router.Add({"GET", "/v1/tickets/{number}", privacy::Permission::kReadTickets,
+              [&context](const http::Request&, const RouteMatch& match) {
+                if (context.desk == nullptr) return Unavailable();
+                auto n = NumberParam(match);
+                if (!n.ok()) return Error(n.status());
+                auto view = context.desk->Get(*n);
+                if (!view.ok()) return Error(view.status());
+                Json j = TicketJson(view->ticket, context.masker);
+                j["messages"] = Json::array();
+                for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
+                return JsonResponse(200, j.dump());
+              }});
+
+  router.Add({"GET", "/v1/tickets/{number}/history", privacy::Permission::kReadTickets,
+              [&context](const http::Request&, const RouteMatch& match) {
+                if (context.desk == nullptr) return Unavailable();
+                auto n = NumberParam(match);
+                if (!n.ok()) return Error(n.status());
+                auto rows = context.desk->History(*n);
+                if (!rows.ok()) return Error(rows.status());
+                Json out;
+                out["number"] = service::FormatTicketNumber(*n);
+                out["history"] = Json::array();
+                for (const auto& h : *rows) {
+                  out["history"].push_back(Json{{"at", Time(h.at)},
+                                                {"actor_kind", h.actor_kind},
+                                                {"actor", h.actor},
+                                                {"field", h.field},
+                                                {"before", h.before},
+                                                {"after", h.after}});
+                }
+                return JsonResponse(200, out.dump());
+              }});
+
+  router.Add({"POST", "/v1/tickets/{number}/messages", privacy::Permission::kChangeTickets,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                if (context.desk == nullptr) return Unavailable();
+                auto n = NumberParam(match);
+                if (!n.ok()) return Error(n.status());
+                auto body = ParseObject(req.body, {"text", "internal", "channel"});
+                if (!body.ok()) return Error(body.status());
+                service::NewMessage m;
+                auto text = StringField(*body, "text", true);
+                if (!text.ok()) return Error(text.status());
+                m.text = **text;
+                auto channel = StringField(*body, "channel", false);
+                if (!channel.ok()) return Error(channel.status());
+                if (*channel) m.channel = **channel;
+                if (auto it = body->find("internal"); it != body->end()) {
+                  if (!it->is_boolean()) return Error(Status::InvalidArgument("internal: expected true or false"));
+                  m.internal = it->get<bool>();
+                }
+                auto t = context.desk->AddMessage(*n, m, ActorOf(req, match));
+                if (!t.ok()) return Error(t.status());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
+              }});
+
+  router.Add({"POST", "/v1/tickets/{number}/status", privacy::Permission::kChangeTickets,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                if (context.desk == nullptr) return Unavailable();
+                auto n = NumberParam(match);
+                if (!n.ok()) return Error(n.status());
+                auto body = ParseObject(req.body, {"status"});
+                if (!body.ok()) return Error(body.status());
+                auto status = StringField(*body, "status", true);
+                if (!status.ok()) return Error(status.status());
+                auto to = service::ParseStatus(**status);
+                if (!to.ok()) return Error(to.status());
+                auto t = context.desk->SetStatus(*n, *to, ActorOf(req, match));
+                if (!t.ok()) return Error(t.status());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
+              }});
+
+  router.Add({"POST", "/v1/tickets/{number}/assign", privacy::Permission::kChangeTickets,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                if (context.desk == nullptr) return Unavailable();
+                auto n = NumberParam(match);
+                if (!n.ok()) return Error(n.status());
+                auto body = ParseObject(req.body, {"agent"});
+                if (!body.ok()) return Error(body.status());
+                const service::Actor actor = ActorOf(req, match);
+                std::int64_t agent = 0;
+                auto it = body->find("agent");
+                if (it == body->end()) return Error(Status::InvalidArgument("agent: required (a user id, \"me\" or null)"));
+                if (it->is_string() && it->get<std::string>() == "me") {
+                  if (actor.user_id == 0) return Error(Status::InvalidArgument("agent: \"me\" needs a user login"));
+                  agent = actor.user_id;
+                } else if (it->is_number_integer() && it->get<std::int64_t>() > 0) {
+                  agent = it->get<std::int64_t>();
+                } else if (!it->is_null()) {
+                  return Error(Status::InvalidArgument("agent: expected a user id, \"me\" or null"));
+                }
+                auto t = context.desk->Assign(*n, agent, actor);
+                if (!t.ok()) return Error(t.status());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
+              }});
+
+  router.Add({"POST", "/v1/tickets/merge", privacy::Permission::kChangeTickets,
+              [&context](const http::Request& req, const RouteMatch& match) {
+                if (context.desk == nullptr) return Unavailable();
+                auto body = ParseObject(req.body, {"source", "target"});
+                if (!body.ok()) return Error(body.status());
+                std::int64_t numbers[2] = {0, 0};
+                int i = 0;
+                for (std::string_view field : {"source", "target"}) {
+                  auto v = StringField(*body, field, true);
+                  if (!v.ok()) return Error(v.status());
+                  auto n = service::ParseTicketNumber(**v, field);
+                  if (!n.ok()) return Error(n.status());
+                  numbers[i++] = *n;
+                }
+                auto t = context.desk->Merge(numbers[0], numbers[1], ActorOf(req, match));
+                if (!t.ok()) return Error(t.status());
+                return JsonResponse(200, TicketJson(*t, context.masker).dump());
+              }});
+
+  router.Add({"GET", "/v1/desk/steps", privacy::Permission::kReadDeskReports,
+              [&context](const http::Request& req, const RouteMatch&) {
+                if (context.desk == nullptr) return Unavailable();
+                service::StepQuery q;
+                for (std::string_view key : {"from", "to", "type", "channel"}) {
+                  auto v = http::QueryParam(req.query, key);
+                  if (!v.ok()) return Error(v.status());
+                  if (!*v) continue;
+                  if (key == "from" || key == "to") {
+                    auto t = ParseTimestamp(**v);
+                    if (!t.ok()) return Error(Status::InvalidArgument(std::string(key) + ": " + t.status().message()));
+                    (key == "from" ? q.from : q.to) = *t;
+                  } else if (key == "type") {
+                    auto ty = service::ParseType(**v);
+                    if (!ty.ok()) return Error(ty.status());
+                    q.type = **v;
+                  } else {
+                    if (Status s = service::CheckChannel(**v); !s.ok()) return Error(s);
+                    q.channel = **v;
+                  }
+                }
+                const service::WallClockMeter meter;
+                auto report = context.desk->Steps(q, meter);
+                if (!report.ok()) return Error(report.status());
+                Json out;
+                out["tickets"] = report->tickets;
+                out["unit"] = report->unit;
+                out["handling_seconds"] = report->handling_seconds;
+                out["steps"] = Json::array();
+                for (const auto& s : report->steps) {
+                  out["steps"].push_back(Json{{"kind", s.kind},
+                                              {"name", s.name},
+                                              {"count", s.count},
+                                              {"median_seconds", s.median_seconds},
+                                              {"p90_seconds", s.p90_seconds},
+                                              {"total_seconds", s.total_seconds},
+                                              {"share", s.share}});
+                }
+                return JsonResponse(200, out.dump());
+              }});
+}
+
+}  // namespace touchpoint::server
