@@ -21,6 +21,7 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kOwnSession, "own_session", "see or end its own login", {kIngest, kAdmin, kSupervisor, kAgent, kAnalyst}},
     {Permission::kManageUsers, "manage_users", "manage users and teams", {kAdmin}},
     {Permission::kReadAudit, "read_audit", "read the audit log", {kAdmin}},
+    {Permission::kSubjectRequest, "subject_request", "export or erase a person's data", {kAdmin}},
 };
 
 constexpr bool RowsInEnumOrder() {

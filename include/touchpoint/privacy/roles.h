@@ -40,6 +40,8 @@ enum class Permission {
   kOwnSession,      // see or end the caller's own login (GET /v1/auth/me, POST /v1/auth/logout)
   kManageUsers,     // see and administer users and teams (GET /v1/users)
   kReadAudit,       // read the audit log (GET /v1/audit)
+  kSubjectRequest,  // a person's export or erasure (POST /v1/privacy/exports|erasures); the
+                    // customer's own self-service token is granted it for its own person
 };
 
 // A set of roles (a bit per role).
