@@ -31,6 +31,9 @@ void RegisterPredictCommands(CLI::App& app, int* exit_code);
 // users create|list|disable|enable|reset-password|set-role|totp-enroll, teams
 // create|list|add-supervisor|add-member (cli/users_commands.cc)
 void RegisterUserCommands(CLI::App& app, int* exit_code);
+// privacy export|erase|verify-receipt (cli/rights_commands.cc); creates the `privacy` command
+// unless another area did
+void RegisterRightsCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates
 // (cli/demo_commands.cc)
 void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterSegmentCommands(app, &exit_code);
   touchpoint::cli::RegisterPredictCommands(app, &exit_code);
   touchpoint::cli::RegisterUserCommands(app, &exit_code);
+  touchpoint::cli::RegisterRightsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,7 @@
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/wiring/subject_rights.h>
 #include <touchpoint/wiring/wiring.h>
 #include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/auth_events.h>
@@ -29,6 +30,7 @@
 #include <touchpoint/privacy/login.h>
 #include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/passwords.h>
+#include <touchpoint/privacy/retention.h>
 #include <touchpoint/privacy/signing.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/privacy/sessions.h>
@@ -70,6 +72,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterSegmentRoutes(router, context);
   RegisterAuthRoutes(router, context);
   RegisterAuditRoutes(router, context);
+  RegisterPrivacyRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -128,6 +131,11 @@ class App::Impl {
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<DpLedger> dp_ledger;  // writer: the DP budget's ledger (its own connection)
+  // Writer: subject rights (exports read through their own read-only connection; receipts are
+  // signed with the installation's key) and the retention pass (its own connection).
+  std::optional<privacy::Signer> receipt_signer;
+  std::unique_ptr<SubjectRightsContext> rights;
+  std::unique_ptr<privacy::RetentionJob> retention;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   privacy::Masker masker;  // [privacy.masking]; set before the context
@@ -389,6 +397,7 @@ void App::Impl::Stop() {
   if (forwarder) forwarder->Cancel();  // requests waiting on the writer are answered 503 at once
   if (http) http->Stop();
   log->info("stopping phase=jobs");
+  if (retention) retention->Stop();
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   forwarder.reset();
   replica.reset();
@@ -420,6 +429,8 @@ void App::Impl::Stop() {
   audit.reset();
   audit_store.reset();
   dp_ledger.reset();
+  retention.reset();
+  rights.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -445,6 +456,16 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   writer.password = store_password;
   TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
+  // The master key keys the suppression list (erased people's identifiers, as blind indexes) and
+  // signs erasure receipts; without one, events are not checked and erasures are refused.
+  {
+    const std::string key_path = config.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : config.master_key_file;
+    auto master = privacy::LoadMasterKey(key_path);
+    if (master.ok()) {
+      engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
+      receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
+    }
+  }
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
   if (app_role.role == NodeRole::kWriter) engine_options.profile_checkpoint_ms = 0;
@@ -473,6 +494,34 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
   dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
   context.dp = dp_ledger.get();
+  rights = std::make_unique<SubjectRightsContext>();
+  {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    ro.cache_mib = 8;
+    ro.password = store_password;
+    TP_ASSIGN_OR_RETURN(rights->reader, store::Open(url, ro));
+  }
+  rights->signer = receipt_signer ? &*receipt_signer : nullptr;
+  rights->backend = std::string(data->engine ? rights->reader->backend() : "");
+  context.rights = rights.get();
+  if (config.retention.any()) {
+    privacy::RetentionPolicy policy = config.retention;
+    if (policy.rejects_path.empty()) policy.rejects_path = config.data_dir + "/rejects.ndjson";
+    TP_ASSIGN_OR_RETURN(auto retention_store, store::Open(url, side));
+    spdlog::logger* logger = log.get();
+    retention = std::make_unique<privacy::RetentionJob>(
+        std::move(retention_store), std::move(policy), SystemClock::Instance(),
+        [logger](const Result<privacy::RetentionCounts>& r) {
+          // Counts only: never a record.
+          if (r.ok()) {
+            logger->info("retention pass {}", privacy::RetentionSummary(*r));
+          } else {
+            logger->error("retention pass failed error={}", r.status().message());
+          }
+        });
+    retention->Start(std::chrono::minutes(config.retention_interval_minutes));
+  }
   return Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,7 @@ class LoginService;
 
 namespace touchpoint::privacy {
 class AuditLog;
+class Signer;
 }
 
 namespace spdlog {
@@ -64,6 +66,17 @@ class DpLedger {
   std::unique_ptr<store::Store> store_;  // guarded by mu_
 };
 
+// Subject rights on the writer (routes_privacy.cc): the read-only connection exports read
+// through (one request at a time), the receipts' signer, the crypto-shredding hook.
+struct SubjectRightsContext {
+  std::mutex mu;                          // one export at a time on `reader`
+  std::unique_ptr<store::Store> reader;   // read-only, beside the writer
+  const privacy::Signer* signer = nullptr;  // null without a master key: erasures are refused
+  // LEAD: the encryption keyring's crypto-shredding (wiring::ErasureOptions::shred), at merge.
+  std::function<Status(std::span<const CustomerId>)> shred;
+  std::string backend;                    // "sqlite", "postgres", "memory"
+};
+
 // On a follower (server/node.h) only what routes served by any node need is set: config,
 // customers, stats, metrics, log, node; engine, jobs and segments are null (the writer's routes
 // are forwarded, their handlers never run there).
@@ -90,6 +103,7 @@ struct ServerContext {
   const pipeline::CustomerView* fresh_customers = nullptr;
   std::function<Result<pipeline::EngineStats>()> fresh_stats;
   DpLedger* dp = nullptr;     // writer: the DP budget ledger (GET /v1/reports/…)
+  SubjectRightsContext* rights = nullptr;  // writer: exports and erasures (POST /v1/privacy/…)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -110,6 +124,7 @@ void RegisterAuthRoutes(Router& router, const ServerContext& context);      // r
 inline constexpr std::string_view kSessionCookie = "tp_session";
 std::optional<std::string> SessionCookieValue(const http::Request& request);  // routes_auth.cc
 void RegisterAuditRoutes(Router& router, const ServerContext& context);     // routes_audit.cc
+void RegisterPrivacyRoutes(Router& router, const ServerContext& context);   // routes_privacy.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

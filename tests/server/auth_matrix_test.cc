@@ -99,6 +99,8 @@ constexpr ExpectedRow kExpected[] = {
     {"GET /v1/audit", {403, 200, 403, 403, 403, 200, 403, 403, 403, 403, 401, 401, 401, 401, 200}},
     {"GET /v1/reports/segments", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/reports/rfm", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    {"POST /v1/privacy/exports", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/privacy/erasures", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -137,6 +139,8 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/audit", "/v1/audit", ""},
     {"GET /v1/reports/segments", "/v1/reports/segments", ""},
     {"GET /v1/reports/rfm", "/v1/reports/rfm", ""},
+    {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
+    {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 
