@@ -269,7 +269,7 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "DELETE /v1/segments/{name}", "GET /v1/segments/{name}/members",
                                       "POST /v1/segments/preview", "POST /v1/auth/login", "POST /v1/auth/logout",
                                       "GET /v1/auth/me", "GET /v1/users", "GET /v1/audit", "GET /v1/reports/segments",
-                                      "GET /v1/reports/rfm"}));
+                                      "GET /v1/reports/rfm", "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
 }
 
 // docs/http-api.md shows the route × role table between <!-- routes:begin --> and
