@@ -69,6 +69,9 @@ TEST(RolesTest, OnlyAdminsReadTheAuditLog) {
     EXPECT_EQ(Allows(r, Permission::kReadAudit), r == Role::kAdmin) << RoleName(r);
   }
   EXPECT_EQ(PermissionName(Permission::kReadAudit), "read_audit");
+  // A person's export or erasure: admins (the customer's own token is connected by the consent work).
+  for (Role r : kAllRoles) EXPECT_EQ(Allows(r, Permission::kSubjectRequest), r == Role::kAdmin) << RoleName(r);
+  EXPECT_EQ(PermissionName(Permission::kSubjectRequest), "subject_request");
 }
 
 TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
@@ -83,7 +86,7 @@ TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
     for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
     EXPECT_TRUE(anyone) << "a permission nobody has";
   }
-  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadAudit) + 1);
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kSubjectRequest) + 1);
 }
 
 TEST(RolesTest, PermissionWithoutRowIsGrantedToNobody) {

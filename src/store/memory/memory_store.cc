@@ -35,6 +35,11 @@
 namespace touchpoint::store::memory {
 namespace {
 
+// An erased event's tombstone (as store/chunk/event_chunk.h defines it for the chunked stores).
+bool IsTombstone(const EventRecord& e) {
+  return !e.customer.valid() && e.message_id.empty() && e.hash == MessageHash{};
+}
+
 struct State {
   std::mutex txn_mu;  // held by the open transaction: one at a time
   // Guards everything below. Shared by the point reads that serve customer lookups (a
@@ -173,7 +178,7 @@ class MemEventLog final : public EventLog {
       std::scoped_lock lock(s_.mu);
       hashes.reserve(s_.events.size());
       for (const auto& e : s_.events) {
-        if (e.customer.valid()) hashes.push_back(e.hash);  // tombstones have no hash
+        if (!IsTombstone(e)) hashes.push_back(e.hash);
       }
     }
     for (const auto& h : hashes) fn(h);
@@ -192,7 +197,7 @@ class MemEventLog final : public EventLog {
         i = k;
       }
       for (auto& e : slice) {
-        if (!e.customer.valid()) continue;  // an erased event's tombstone
+        if (IsTombstone(e)) continue;
         if (!fn(std::move(e))) return Status::Ok();
       }
     }
@@ -1042,7 +1047,7 @@ ErasureCounts EraseIn(State& s, const std::set<std::int64_t>& ids, bool apply) {
   ErasureCounts c;
   const auto has = [&](CustomerId id) { return ids.count(id.value()) > 0; };
   for (auto& e : s.events) {
-    if (!e.customer.valid() || !has(e.customer)) continue;
+    if (IsTombstone(e) || !has(e.customer)) continue;
     ++c.events;
     if (apply) {
       const std::int64_t seq = e.seq;
@@ -1172,7 +1177,7 @@ class MemErasure final : public ErasureRepository {
         std::vector<size_t> hit;
         for (size_t i = 0; i + 1 < s_.events.size() && static_cast<std::int64_t>(hit.size()) < max; ++i) {
           const EventRecord& e = s_.events[i];
-          if (e.customer.valid() && e.timestamp < before) hit.push_back(i);
+          if (!IsTombstone(e) && e.timestamp < before) hit.push_back(i);
         }
         n = static_cast<std::int64_t>(hit.size());
         t.Add([hit = std::move(hit)](State& s) {

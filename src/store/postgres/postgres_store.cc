@@ -301,10 +301,10 @@ CREATE INDEX dp_releases_dataset ON dp_releases(dataset, id);
     // count their tombstones (erased events) and list their customers, so an erasure decodes only
     // the chunks that name the person; the suppression list holds blind-index values only.
     R"sql(
-ALTER TABLE event_chunks ADD COLUMN erased integer NOT NULL DEFAULT 0;
-ALTER TABLE event_chunks ADD COLUMN customers bytea;
+ALTER TABLE event_chunks ADD COLUMN IF NOT EXISTS erased integer NOT NULL DEFAULT 0;
+ALTER TABLE event_chunks ADD COLUMN IF NOT EXISTS customers bytea;
 ALTER TABLE event_chunks ALTER COLUMN customers SET STORAGE EXTERNAL;
-CREATE TABLE suppressions(
+CREATE TABLE IF NOT EXISTS suppressions(
   value bigint NOT NULL,
   key_version integer NOT NULL,
   added_at bigint NOT NULL,

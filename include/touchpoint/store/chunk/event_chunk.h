@@ -88,7 +88,9 @@ class EventChunkCodec {
 };
 
 // Whether a record is a tombstone (an erased event; see the top of this file).
-inline bool IsTombstone(const EventRecord& e) { return !e.customer.valid(); }
+inline bool IsTombstone(const EventRecord& e) {
+  return !e.customer.valid() && e.message_id.empty() && e.hash == MessageHash{};
+}
 
 // The sorted distinct customer ids of `events` (tombstones left out) as delta varints: a chunk
 // row's `customers` column.
