@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <touchpoint/core/secret_file.h>
+#include <touchpoint/privacy/master_key.h>
 #include <touchpoint/store/open.h>
+#include <touchpoint/wiring/subject_rights.h>
+
+#include "cli/audit_access.h"
 
 namespace touchpoint::cli {
 
@@ -39,6 +43,16 @@ Result<std::unique_ptr<OpenedEngine>> OpenForWriting(const std::string& data_dir
   TP_ASSIGN_OR_RETURN(store::OpenOptions o, BaseOpenOptions());
   o.purpose = purpose;
   o.synchronous = synchronous;
+  if (!options.suppression_key) {
+    // Events of erased people are dropped (the suppression list is keyed by the master key's
+    // blind-index key); without a master key there is nothing to check against.
+    auto master = privacy::LoadMasterKey(MasterKeyPathFor(data_dir));
+    if (master.ok()) {
+      options.suppression_key = wiring::SuppressionKeyFrom(*master);
+    } else if (master.status().code() != StatusCode::kNotFound) {
+      return master.status().WithContext("the master key (its blind-index key checks the suppression list)");
+    }
+  }
   return wiring::OpenEngine(StoreUrl(data_dir), std::move(options), o, escalation);
 }
 

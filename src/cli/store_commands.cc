@@ -159,6 +159,8 @@ int RunIngest(const IngestArgs& a) {
                         {"duplicates", summary->duplicates},
                         {"customers", stats.customers},
                         {"seconds", std::round(secs * 1000) / 1000}};
+  // Only when there were some: events of erased people (the suppression list), dropped.
+  if (summary->suppressed > 0) out["suppressed"] = summary->suppressed;
   std::printf("%s\n", out.dump().c_str());
   pipeline::Engine::CloseForExit(std::move((*dir)->engine));  // the process exits next
   if ((*dir)->escalation) {

@@ -62,15 +62,22 @@ void IdentityGraph::IndexInsert(size_t idx) {
 }
 
 Status IdentityGraph::Load(store::IdentityRepository& store) {
+  std::vector<bool> present;
   TP_RETURN_IF_ERROR(store.ScanCustomers([&](const store::CustomerRecord& c) {
     const auto id = static_cast<size_t>(c.id.value());
     if (parent_.size() <= id) {
       parent_.resize(id + 1, 0);
       created_.resize(id + 1, 0);
+      present.resize(id + 1, false);
     }
     parent_[id] = c.merged_into.value();
     created_[id] = c.created_at;
+    present[id] = true;
   }));
+  // Ids without a row were erased (subject rights): never live.
+  for (size_t c = 1; c < present.size(); ++c) {
+    if (!present[c]) absent_.insert(static_cast<std::int64_t>(c));
+  }
   TP_RETURN_IF_ERROR(store.ScanIdentifiers([&](store::IdentifierRecord&& r) {
     auto kind = ParseKind(r.kind);
     if (!kind) return;  // written by a newer binary; ignore rather than guess
@@ -80,6 +87,7 @@ Status IdentityGraph::Load(store::IdentityRepository& store) {
                      std::move(r.first_message_id)};
     IndexInsert(idx);
   }));
+  for (const Node& n : ids_) absent_identifiers_ += n.id.valid() ? 0 : 1;
   TP_RETURN_IF_ERROR(store.ScanMerges([&](store::MergeRecord&& m) {
     const auto idx = static_cast<size_t>(m.id.value() - 1);
     if (merges_.size() <= idx) merges_.resize(idx + 1);
@@ -98,7 +106,7 @@ void IdentityGraph::RebuildMembers() {
   }
   live_customers_ = 0;
   for (size_t c = 1; c < parent_.size(); ++c) {
-    if (parent_[c] == 0) ++live_customers_;
+    if (parent_[c] == 0 && (absent_.empty() || !absent_.count(static_cast<std::int64_t>(c)))) ++live_customers_;
   }
   for (size_t i = 0; i < ids_.size(); ++i) {
     if (!ids_[i].id.valid()) continue;
@@ -360,6 +368,7 @@ Status IdentityGraph::Split(MergeId merge, Millis at, GraphChanges* changes) {
     return Status::NotFound("no merge with id " + std::to_string(merge.value()));
   }
   const size_t i = static_cast<size_t>(merge.value() - 1);
+  if (!merges_[i].id.valid()) return Status::NotFound("no merge with id " + std::to_string(merge.value()));
   if (merges_[i].undone_at != 0) {
     return Status::FailedPrecondition("merge " + std::to_string(merge.value()) + " was undone already");
   }
@@ -379,6 +388,40 @@ std::vector<IdentityGraph::MemberIdentifier> IdentityGraph::IdentifiersOf(Custom
                                    n.first_message_id, n.customer, n.joins});
   }
   return out;
+}
+
+void IdentityGraph::Erase(std::span<const CustomerId> customers) {
+  std::unordered_set<std::int64_t> gone;
+  for (CustomerId c : customers) {
+    if (c.valid()) gone.insert(c.value());
+  }
+  if (gone.empty()) return;
+  for (Node& n : ids_) {
+    if (n.id.valid() && gone.count(n.customer.value())) {
+      n = Node{};
+      ++absent_identifiers_;
+    }
+  }
+  // Open addressing cannot simply drop slots: rebuild the index from the nodes left.
+  index_.assign(index_.size(), IndexSlot{});
+  index_size_ = 0;
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    if (ids_[i].id.valid()) IndexInsert(i);
+  }
+  for (store::MergeRecord& m : merges_) {
+    if (m.id.valid() && (gone.count(m.winner.value()) || gone.count(m.loser.value()))) m = store::MergeRecord{};
+  }
+  std::erase_if(blocks_, [&](const auto& p) { return gone.count(p.first.value()) || gone.count(p.second.value()); });
+  for (std::int64_t c : gone) {
+    if (static_cast<size_t>(c) < parent_.size()) {
+      parent_[static_cast<size_t>(c)] = 0;
+      created_[static_cast<size_t>(c)] = 0;
+    }
+    absent_.insert(c);
+  }
+  // Customers merged into an erased one (only when its merge record was erased too, i.e. none
+  // outside `customers`) would point at a gone root: none exist when `customers` is a whole tree.
+  RebuildMembers();
 }
 
 std::vector<store::MergeRecord> IdentityGraph::MergesOf(const std::vector<CustomerId>& customers) const {

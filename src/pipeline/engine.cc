@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -97,6 +98,16 @@ profile::Activity ToActivity(const ingest::Event& e) {
   return a;
 }
 
+// A subject-rights erasure on its way to the store: decided (and applied to memory) by the
+// writer, written by the committer in a transaction of its own after the batch's records.
+struct ErasureJob {
+  std::vector<CustomerId> members;
+  std::vector<store::SuppressionRecord> suppressed;
+  std::function<Status(std::span<const CustomerId>)> shred;
+  std::int64_t merges_in_force = 0;  // for the engine's merge count
+  store::ErasureCounts counts;       // filled by the committer before the caller is answered
+};
+
 // Everything one group commit writes, in one store transaction. Upserts replace by key.
 struct Batch {
   std::vector<store::EventRecord> events;
@@ -127,11 +138,14 @@ struct Batch {
   };
   std::vector<EventMeta> meta;
   std::vector<std::string> normalized;  // per message: the folded text of its analysis
-  bool empty() const {
-    return events.empty() && identifiers.empty() && customers.empty() && merges.empty() && profiles.empty() &&
-           orders.empty() && messages.empty() && surveys.empty() && merge_blocks.empty() && consents.empty() &&
-           !profile_checkpoint;
+  // Erasures decided in this batch, each committed in its own transaction after the records.
+  std::vector<std::shared_ptr<ErasureJob>> erasures;
+  bool has_records() const {
+    return !(events.empty() && identifiers.empty() && customers.empty() && merges.empty() && profiles.empty() &&
+             orders.empty() && messages.empty() && surveys.empty() && merge_blocks.empty() && consents.empty() &&
+             !profile_checkpoint);
   }
+  bool empty() const { return !has_records() && erasures.empty(); }
 };
 
 struct Pending {
@@ -159,6 +173,8 @@ struct Engine::Impl {
   store::ProfileRepository* profile_repo = nullptr;
   store::ActivityRepository* activity_repo = nullptr;
   store::ConsentRepository* consent_repo = nullptr;
+  store::ErasureRepository* erasure_repo = nullptr;
+  store::SuppressionRepository* suppression_repo = nullptr;
   EngineOptions options;
   const Clock* clock = &SystemClock::Instance();
 
@@ -182,6 +198,12 @@ struct Engine::Impl {
   std::int64_t batches_built = 0;  // by the writer loop (writer thread only)
   EngineStats stats TP_GUARDED_BY(state_mu);
   Millis newest TP_GUARDED_BY(state_mu) = 0;
+  // Blind-index values of erased people's identifiers (the suppression list). Changed by the
+  // writer under state_mu; read by the writer without it.
+  std::unordered_set<std::int64_t> suppressed TP_GUARDED_BY(state_mu);
+  // Incremented (under state_mu, exclusively) by every erasure: profiles were removed, so
+  // pointers into `profiles` taken before may dangle (ForEach checks it).
+  std::atomic<std::uint64_t> erasures{0};
   // Profiles are derived from events, so they are written at checkpoints (every
   // profile_checkpoint_ms, at Stop, and with tags) rather than on every commit; a restart
   // replays the events after the last checkpoint. `dirty`: changed since it (writer thread only).
@@ -221,6 +243,9 @@ struct Engine::Impl {
     profile_repo = &store->Get<store::ProfileRepository>();
     activity_repo = &store->Get<store::ActivityRepository>();
     consent_repo = &store->Get<store::ConsentRepository>();
+    erasure_repo = &store->Get<store::ErasureRepository>();
+    suppression_repo = &store->Get<store::SuppressionRepository>();
+    TP_RETURN_IF_ERROR(suppression_repo->Scan([&](const store::SuppressionRecord& r) { suppressed.insert(r.value); }));
     TP_RETURN_IF_ERROR(graph.Load(*identity_repo));
     TP_RETURN_IF_ERROR(event_log->ScanHashes([&](const store::MessageHash& h) { seen.Insert(h); }));
     Status bad;
@@ -259,8 +284,29 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
-  // Writes one batch in one transaction. store_mu held.
+  // Writes one batch: its records in one transaction, then each erasure in one of its own.
+  // store_mu held.
   Status Write(Batch& b) {
+    if (b.has_records()) TP_RETURN_IF_ERROR(WriteRecords(b));
+    for (auto& job : b.erasures) TP_RETURN_IF_ERROR(WriteErasure(*job));
+    return Status::Ok();
+  }
+
+  // One erasure, all or nothing: the person's rows, their suppression entries, and the shred
+  // callback (their data keys) before the commit. Then the freed bytes are scrubbed where the
+  // backend can (a failure there is not the erasure's: the next checkpoint finishes it).
+  Status WriteErasure(ErasureJob& job) {
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<store::Transaction> txn, store->Begin());
+    TP_ASSIGN_OR_RETURN(job.counts, erasure_repo->Erase(*txn, job.members));
+    TP_RETURN_IF_ERROR(suppression_repo->Add(*txn, job.suppressed));
+    if (job.shred) TP_RETURN_IF_ERROR(job.shred(job.members).WithContext("destroying the person's data keys"));
+    TP_RETURN_IF_ERROR(txn->Commit());
+    (void)erasure_repo->Scrub();
+    return Status::Ok();
+  }
+
+  // Writes one batch's records in one transaction. store_mu held.
+  Status WriteRecords(Batch& b) {
     TP_ASSIGN_OR_RETURN(std::unique_ptr<store::Transaction> txn, store->Begin());
     if (!b.events.empty()) TP_RETURN_IF_ERROR(event_log->Append(*txn, b.events, b.prepared.get()));
     if (!b.customers.empty()) TP_RETURN_IF_ERROR(identity_repo->PutCustomers(*txn, b.customers));
@@ -410,6 +456,16 @@ struct Engine::Impl {
       if (status.ok() && !c->batch.empty()) {
         std::scoped_lock lock(store_mu);
         status = Write(c->batch);
+      }
+      if (status.ok() && !c->batch.erasures.empty()) {
+        std::unique_lock state(state_mu);
+        for (const auto& job : c->batch.erasures) {
+          stats.events -= job->counts.events;
+          stats.messages -= job->counts.messages;
+          stats.surveys -= job->counts.surveys;
+          stats.orders -= job->counts.orders;
+          stats.merges -= job->merges_in_force;
+        }
       }
       if (!status.ok()) {
         std::unique_lock state(state_mu);
@@ -595,6 +651,11 @@ struct Engine::Impl {
               seen.Prefetch(events[k + kPrefetchAhead].hash);
               graph.Prefetch(events[k + kPrefetchAhead].identifiers);
             }
+            if (!suppressed.empty() && Suppressed(e)) {
+              ++result.suppressed;
+              ++stats.suppressed_events;
+              continue;
+            }
             if (!seen.Insert(e.hash)) {
               ++result.duplicates;
               continue;
@@ -623,6 +684,65 @@ struct Engine::Impl {
       c->batch.prepared = m->PrepareEvents(c->batch.events);  // compression here, so the committer only writes
     }
     HandOff(std::move(c));
+  }
+
+  // Whether an event carries an identifier of an erased person. Only identifiers the graph does
+  // not know can be (an erasure removed theirs from it), so known ones cost no hash. Writer.
+  bool Suppressed(const ingest::Event& e) const {
+    if (!options.suppression_key) return false;
+    for (const identity::Identifier& id : e.identifiers) {
+      if (graph.Lookup(id)) continue;
+      if (suppressed.count(options.suppression_key(identity::KindName(id.kind), id.value).value)) return true;
+    }
+    return false;
+  }
+
+  // The erasure of the person `ref` names, decided on the writer thread (state_mu held
+  // exclusively): memory forgets them now, the committer removes their rows (WriteErasure).
+  Status EraseOnWriter(const ErasureRequest& request, Batch& batch, ErasureResult* out,
+                       std::shared_ptr<ErasureJob>* job_out) {
+    if (!options.suppression_key) {
+      return Status::FailedPrecondition(
+          "erasure needs the master key (its blind-index key makes the suppression list): none is configured");
+    }
+    TP_ASSIGN_OR_RETURN(CustomerData d, Collect(request.ref));
+    auto job = std::make_shared<ErasureJob>();
+    job->members.push_back(d.id);
+    job->members.insert(job->members.end(), d.merged.begin(), d.merged.end());
+    std::sort(job->members.begin(), job->members.end());
+    job->shred = request.shred;
+    const Millis now = clock->Now();
+    for (const auto& m : d.identifiers) {
+      const std::string_view kind = identity::KindName(m.identifier.kind);
+      store::SuppressionRecord key = options.suppression_key(kind, m.identifier.value);
+      key.added_at = now;
+      job->suppressed.push_back(key);
+      out->identifier_kinds.emplace_back(kind);
+    }
+    std::sort(job->suppressed.begin(), job->suppressed.end(), [](const auto& a, const auto& b) {
+      return a.value != b.value ? a.value < b.value : a.key_version < b.key_version;
+    });
+    job->suppressed.erase(std::unique(job->suppressed.begin(), job->suppressed.end(),
+                                      [](const auto& a, const auto& b) {
+                                        return a.value == b.value && a.key_version == b.key_version;
+                                      }),
+                          job->suppressed.end());
+    for (const auto& m : d.merges) job->merges_in_force += m.undone_at == 0 ? 1 : 0;
+    // Memory forgets them (the writer holds state_mu exclusively).
+    graph.Erase(job->members);
+    for (CustomerId m : job->members) {
+      profiles.erase(m.value());
+      dirty.erase(m.value());
+    }
+    for (const auto& s : job->suppressed) suppressed.insert(s.value);
+    erasures.fetch_add(1);
+    out->customer = d.id;
+    out->members = job->members;
+    out->suppressed = job->suppressed;
+    out->at = now;
+    batch.erasures.push_back(job);
+    *job_out = std::move(job);
+    return Status::Ok();
   }
 
   // Runs `op` on the writer thread in order with submitted events; ready once its changes are
@@ -756,6 +876,17 @@ Status Engine::Split(MergeId merge) {
   });
 }
 
+Result<ErasureResult> Engine::Erase(const ErasureRequest& request) {
+  Impl* impl = impl_.get();
+  auto out = std::make_shared<ErasureResult>();
+  auto job = std::make_shared<std::shared_ptr<ErasureJob>>();
+  TP_RETURN_IF_ERROR(impl->RunOnWriter([impl, &request, out, job](Batch& batch) {
+    return impl->EraseOnWriter(request, batch, out.get(), job.get());
+  }));
+  out->counts = (*job)->counts;  // written by the committer before the answer
+  return std::move(*out);
+}
+
 Result<std::vector<Engine::OrderRow>> Engine::Orders(bool with_items, store::ActivityRepository* from) {
   std::vector<OrderRow> rows;
   const auto scan = [&](store::ActivityRepository& repo) {
@@ -856,6 +987,7 @@ EngineStats Engine::Stats() const {
   s.customers = impl_->graph.live_customers();
   s.identifiers = impl_->graph.identifier_count();
   s.shared_identifiers = static_cast<std::int64_t>(impl_->graph.SharedIdentifiers().size());
+  s.suppression_entries = static_cast<std::int64_t>(impl_->suppressed.size());
   return s;
 }
 
@@ -1029,12 +1161,15 @@ bool VisitLive(const identity::IdentityGraph& graph,
 
 void Engine::ForEach(const std::function<void(CustomerId, const profile::Profile&)>& fn) const {
   // The live customers that hold an accumulator, each with its own accumulator when it has one
-  // (profiles are never erased and unordered_map nodes never move, so the pointer stays valid).
+  // (unordered_map nodes never move, and profiles are removed only by an erasure, which the
+  // `erasures` count reveals: the pointer is used only while it has not changed).
   // Collected bucket by bucket, a slice of buckets per shared hold: walking a million profiles
   // in one hold kept the writer waiting ~0.15 s. A rehash between slices (the table grew) starts
   // over; after two, the walk is done in one hold. Customers added meanwhile may be missed.
   std::vector<std::pair<std::int64_t, const profile::Profile*>> roots;
   constexpr size_t kBucketSlice = 16384;
+  // An erasure removes profiles: after one, the pointers taken below are not used.
+  const std::uint64_t erasures = impl_->erasures.load();
   for (int attempt = 0;; ++attempt) {
     roots.clear();
     size_t buckets = 0;
@@ -1073,7 +1208,7 @@ void Engine::ForEach(const std::function<void(CustomerId, const profile::Profile
     for (size_t i = begin; i < end; ++i) {
       const CustomerId c(roots[i].first);
       if (impl_->graph.Find(c) != c) continue;  // merged away since the list was taken
-      if (roots[i].second != nullptr && !impl_->graph.HasMerged(c)) {
+      if (roots[i].second != nullptr && !impl_->graph.HasMerged(c) && impl_->erasures.load() == erasures) {
         fn(c, *roots[i].second);  // most customers: their own accumulator, no second lookup
       } else {
         VisitLive(impl_->graph, impl_->profiles, c, [&](const profile::Profile& p) { fn(c, p); });

@@ -97,6 +97,7 @@ class Driver {
       if (!r.ok()) return r.status();
       summary_.accepted += r->accepted;
       summary_.duplicates += r->duplicates;
+      summary_.suppressed += r->suppressed;
     }
     return Status::Ok();
   }

@@ -23,6 +23,7 @@
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/outbox/outbox.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/wiring/subject_rights.h>
 #include <touchpoint/wiring/wiring.h>
 #include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/auth_events.h>
@@ -32,6 +33,7 @@
 #include <touchpoint/privacy/login.h>
 #include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/passwords.h>
+#include <touchpoint/privacy/retention.h>
 #include <touchpoint/privacy/signing.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/privacy/sessions.h>
@@ -75,6 +77,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterAuditRoutes(router, context);
   RegisterConsentRoutes(router, context);
   RegisterDeskRoutes(router, context);
+  RegisterPrivacyRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -141,6 +144,11 @@ class App::Impl {
   // Writer: outgoing deliveries ([[webhooks]], [email]) on a connection of their own.
   std::unique_ptr<store::Store> outbox_store;
   std::unique_ptr<outbox::Outbox> outbox;
+  // Writer: subject rights (exports read through their own read-only connection; receipts are
+  // signed with the installation's key) and the retention pass (its own connection).
+  std::optional<privacy::Signer> receipt_signer;
+  std::unique_ptr<SubjectRightsContext> rights;
+  std::unique_ptr<privacy::RetentionJob> retention;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   privacy::Masker masker;  // [privacy.masking]; set before the context
@@ -444,6 +452,7 @@ void App::Impl::Stop() {
   if (forwarder) forwarder->Cancel();  // requests waiting on the writer are answered 503 at once
   if (http) http->Stop();
   log->info("stopping phase=jobs");
+  if (retention) retention->Stop();
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   if (outbox) outbox->Stop();  // attempts in flight end (each within its timeout), unstarted ones wait
   forwarder.reset();
@@ -482,6 +491,8 @@ void App::Impl::Stop() {
   dp_ledger.reset();
   outbox.reset();
   outbox_store.reset();
+  retention.reset();
+  rights.reset();
   {
     std::scoped_lock lock(keys_mu);
     keys.reset();
@@ -507,6 +518,16 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   writer.password = store_password;
   TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
+  // The master key keys the suppression list (erased people's identifiers, as blind indexes) and
+  // signs erasure receipts; without one, events are not checked and erasures are refused.
+  {
+    const std::string key_path = config.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : config.master_key_file;
+    auto master = privacy::LoadMasterKey(key_path);
+    if (master.ok()) {
+      engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
+      receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
+    }
+  }
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
   if (app_role.role == NodeRole::kWriter) engine_options.profile_checkpoint_ms = 0;
@@ -560,6 +581,34 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   }
   context.consent = consent.get();
   context.desk = data->desk.get();
+  rights = std::make_unique<SubjectRightsContext>();
+  {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    ro.cache_mib = 8;
+    ro.password = store_password;
+    TP_ASSIGN_OR_RETURN(rights->reader, store::Open(url, ro));
+  }
+  rights->signer = receipt_signer ? &*receipt_signer : nullptr;
+  rights->backend = std::string(data->engine ? rights->reader->backend() : "");
+  context.rights = rights.get();
+  if (config.retention.any()) {
+    privacy::RetentionPolicy policy = config.retention;
+    if (policy.rejects_path.empty()) policy.rejects_path = config.data_dir + "/rejects.ndjson";
+    TP_ASSIGN_OR_RETURN(auto retention_store, store::Open(url, side));
+    spdlog::logger* logger = log.get();
+    retention = std::make_unique<privacy::RetentionJob>(
+        std::move(retention_store), std::move(policy), SystemClock::Instance(),
+        [logger](const Result<privacy::RetentionCounts>& r) {
+          // Counts only: never a record.
+          if (r.ok()) {
+            logger->info("retention pass {}", privacy::RetentionSummary(*r));
+          } else {
+            logger->error("retention pass failed error={}", r.status().message());
+          }
+        });
+    retention->Start(std::chrono::minutes(config.retention_interval_minutes));
+  }
   return Status::Ok();
 }
 

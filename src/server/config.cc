@@ -84,6 +84,46 @@ Status Apply(std::string_view path, std::string_view key, const toml::node& node
                                  "' (see docs/operations.md)");
 }
 
+// [retention] events|messages|surveys|orders|escalations|rejects = "365d" (privacy/retention.h),
+// batch, interval_minutes. Audit entries are refused: the hash chain keeps them all.
+Status ApplyRetention(const std::string& path, const toml::node& node, ServerConfig* c) {
+  const toml::table* retention = node.as_table();
+  if (retention == nullptr) return WrongType(path, "retention", "a table ([retention])");
+  for (const auto& [rkey, rnode] : *retention) {
+    const std::string_view k = rkey.str();
+    if (k == "batch") {
+      TP_RETURN_IF_ERROR(SetInt(rnode, path, "retention.batch", &c->retention.batch));
+      continue;
+    }
+    if (k == "interval_minutes") {
+      TP_RETURN_IF_ERROR(SetInt(rnode, path, "retention.interval_minutes", &c->retention_interval_minutes));
+      continue;
+    }
+    if (k == "audit") {
+      return Status::InvalidArgument(path + ": retention.audit: audit entries are kept (the hash chain's "
+                                            "checkpoints vouch for every entry; see docs/security.md, \"Retention\")");
+    }
+    Millis* period = k == "events"        ? &c->retention.events
+                     : k == "messages"    ? &c->retention.messages
+                     : k == "surveys"     ? &c->retention.surveys
+                     : k == "orders"      ? &c->retention.orders
+                     : k == "escalations" ? &c->retention.escalations
+                     : k == "rejects"     ? &c->retention.rejects
+                                          : nullptr;
+    if (period == nullptr) {
+      return Status::InvalidArgument(path + ": unknown option 'retention." + std::string(k) +
+                                     "' (events, messages, surveys, orders, escalations, rejects, batch, "
+                                     "interval_minutes; see docs/operations.md)");
+    }
+    std::string text;
+    TP_RETURN_IF_ERROR(SetString(rnode, path, "retention." + std::string(k), &text));
+    auto parsed = privacy::ParseRetentionPeriod(text);
+    if (!parsed.ok()) return parsed.status().WithContext(path + ": retention." + std::string(k));
+    *period = *parsed;
+  }
+  return Status::Ok();
+}
+
 // [privacy] reveal_roles = ["admin", …], master_key_file, audit_checkpoints;
 // [privacy.masking] phone|id_number|bank_card = "rule".
 Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfig* c) {
@@ -203,6 +243,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       TP_RETURN_IF_ERROR(ApplyPrivacy(path, node, &config));
       continue;
     }
+    if (key.str() == "retention") {
+      TP_RETURN_IF_ERROR(ApplyRetention(path, node, &config));
+      continue;
+    }
     if (key.str() == "server") {  // [server]: the same keys as the top level
       const toml::table* server = node.as_table();
       if (server == nullptr) return WrongType(path, "server", "a table ([server])");
@@ -256,6 +300,9 @@ Status ValidateConfig(const ServerConfig& c) {
   if (auto level = privacy::ParseIntensity(c.personalisation_default); !level.ok()) {
     return level.status().WithContext("privacy.personalisation_default");
   }
+  if (c.retention.batch < 1 || c.retention.batch > 100'000)
+    return Status::InvalidArgument("retention.batch must be 1..100000");
+  if (c.retention_interval_minutes < 1) return Status::InvalidArgument("retention.interval_minutes must be at least 1");
   if (c.io_threads < 1 || c.io_threads > 64) return Status::InvalidArgument("io_threads must be 1..64");
   if (c.worker_threads < 1 || c.worker_threads > 1024)
     return Status::InvalidArgument("worker_threads must be 1..1024");

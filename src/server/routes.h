@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,7 @@ namespace touchpoint::privacy {
 class AuditLog;
 class Consent;
 class CustomerTokens;
+class Signer;
 }
 
 namespace spdlog {
@@ -69,6 +71,17 @@ class DpLedger {
   std::unique_ptr<store::Store> store_;  // guarded by mu_
 };
 
+// Subject rights on the writer (routes_privacy.cc): the read-only connection exports read
+// through (one request at a time), the receipts' signer, the crypto-shredding hook.
+struct SubjectRightsContext {
+  std::mutex mu;                          // one export at a time on `reader`
+  std::unique_ptr<store::Store> reader;   // read-only, beside the writer
+  const privacy::Signer* signer = nullptr;  // null without a master key: erasures are refused
+  // LEAD: the encryption keyring's crypto-shredding (wiring::ErasureOptions::shred), at merge.
+  std::function<Status(std::span<const CustomerId>)> shred;
+  std::string backend;                    // "sqlite", "postgres", "memory"
+};
+
 // On a follower (server/node.h) only what routes served by any node need is set: config,
 // customers, stats, metrics, log, node; engine, jobs and segments are null (the writer's routes
 // are forwarded, their handlers never run there).
@@ -102,6 +115,7 @@ struct ServerContext {
   // refused, 401, and none can be issued).
   const privacy::CustomerTokens* customer_tokens = nullptr;
   service::Desk* desk = nullptr;  // writer: the service desk (routes_desk.cc)
+  SubjectRightsContext* rights = nullptr;  // writer: exports and erasures (POST /v1/privacy/…)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -135,6 +149,7 @@ Result<pipeline::CustomerData> CustomerForRequest(const pipeline::CustomerView& 
 // between the commit and the hook loses the audit entries, not the decisions (routes_consent.cc).
 std::shared_ptr<pipeline::CommitObserver> MakeConsentAuditObserver(privacy::AuditLog& audit, spdlog::logger* log);
 void RegisterDeskRoutes(Router& router, const ServerContext& context);      // routes_desk.cc
+void RegisterPrivacyRoutes(Router& router, const ServerContext& context);   // routes_privacy.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

@@ -48,6 +48,11 @@ std::string Gauges(const ServerContext& context) {
       Gauge(out, "touchpoint_store_events", "Events stored.", std::to_string(s->events));
       Gauge(out, "touchpoint_store_customers", "Customers (after merges).", std::to_string(s->customers));
       Gauge(out, "touchpoint_store_identifiers", "Identifiers known.", std::to_string(s->identifiers));
+      Gauge(out, "touchpoint_events_suppressed",
+            "Events dropped since start-up because an identifier of theirs belongs to an erased person.",
+            std::to_string(s->suppressed_events));
+      Gauge(out, "touchpoint_suppression_entries", "Identifiers of erased people on the suppression list.",
+            std::to_string(s->suppression_entries));
     } else {
       context.log->warn("metrics store gauges unavailable error={}", s.status().message());
     }

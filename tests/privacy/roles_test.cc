@@ -69,6 +69,9 @@ TEST(RolesTest, OnlyAdminsReadTheAuditLog) {
     EXPECT_EQ(Allows(r, Permission::kReadAudit), r == Role::kAdmin) << RoleName(r);
   }
   EXPECT_EQ(PermissionName(Permission::kReadAudit), "read_audit");
+  // A person's export or erasure: admins (the customer's own token is connected by the consent work).
+  for (Role r : kAllRoles) EXPECT_EQ(Allows(r, Permission::kSubjectRequest), r == Role::kAdmin) << RoleName(r);
+  EXPECT_EQ(PermissionName(Permission::kSubjectRequest), "subject_request");
 }
 
 // The service desk: staff work tickets (the desk scopes agents and supervisors further);

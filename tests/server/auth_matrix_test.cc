@@ -115,6 +115,8 @@ constexpr ExpectedRow kExpected[] = {
     {"POST /v1/tickets/{number}/assign", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"POST /v1/tickets/merge", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"GET /v1/desk/steps", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    {"POST /v1/privacy/exports", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/privacy/erasures", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -165,6 +167,8 @@ constexpr RouteRequest kRequests[] = {
     {"POST /v1/tickets/{number}/assign", "/v1/tickets/TP-999999/assign", R"({"agent":null})"},
     {"POST /v1/tickets/merge", "/v1/tickets/merge", R"({"source":"TP-999998","target":"TP-999999"})"},
     {"GET /v1/desk/steps", "/v1/desk/steps", ""},
+    {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
+    {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 
@@ -220,6 +224,9 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"POST /v1/tickets/{number}/assign", {403, 403, 401, 401}},
     {"POST /v1/tickets/merge", {403, 403, 401, 401}},
     {"GET /v1/desk/steps", {403, 403, 401, 401}},
+    // Not yet open to customer tokens (the routes are not marked customer_self; see the TODO below).
+    {"POST /v1/privacy/exports", {403, 403, 401, 401}},
+    {"POST /v1/privacy/erasures", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths customer callers use where kRequests' would name nobody: the own customer.

@@ -19,6 +19,7 @@
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -28,6 +29,7 @@
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/store.h>
@@ -135,6 +137,8 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<DpBudgetRepository>(), nullptr);
   EXPECT_NE(s().Find<OutboxRepository>(), nullptr);
   EXPECT_NE(s().Find<ConsentRepository>(), nullptr);
+  EXPECT_NE(s().Find<SuppressionRepository>(), nullptr);
+  EXPECT_NE(s().Find<ErasureRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -1126,6 +1130,178 @@ TEST_P(StoreContractTest, ConsentsAreAppendedInOrderReadPerCustomerAndSurviveARe
   EXPECT_EQ(reader->Get<ConsentRepository>().ForCustomers(seven_and_nine)->size(), 3u);
   EXPECT_THAT(reader->Get<ConsentRepository>().Record(own).status(), StatusIs(StatusCode::kFailedPrecondition));
 }
+
+// ---- subject rights (store/erasure_repository.h, store/suppression_repository.h) ----
+
+TEST_P(StoreContractTest, SuppressionEntriesAreASetAndSurviveARestart) {
+  std::vector<SuppressionRecord> first{{-42, 1, 1000}, {7, 1, 1000}};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<SuppressionRepository>().Add(t, first)); });
+  std::vector<SuppressionRecord> again{{7, 1, 2000}, {7, 2, 2000}};  // (7, 1) is there: kept as it was
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<SuppressionRepository>().Add(t, again)); });
+  Reopen();
+  std::vector<SuppressionRecord> got;
+  ASSERT_OK(repo<SuppressionRepository>().Scan([&](const SuppressionRecord& r) { got.push_back(r); }));
+  EXPECT_EQ(got, (std::vector<SuppressionRecord>{{-42, 1, 1000}, {7, 1, 1000}, {7, 2, 2000}}));
+  EXPECT_EQ(*repo<SuppressionRepository>().Count(), 3);
+}
+
+class ErasureContractTest : public StoreContractTest {
+ protected:
+  // Customers 5 and 6 (6 merged into 5) are one person; 7 is someone else. Events of customers
+  // 1..100 (customer = 1 + i % 100) in two appends.
+  void Populate() {
+    std::vector<EventRecord> a, b;
+    for (int i = 0; i < 200; ++i) a.push_back(Event(i));
+    for (int i = 200; i < 300; ++i) b.push_back(Event(i));
+    InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, a)); });
+    InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, b)); });
+    const CustomerId c5(5), c6(6), c7(7);
+    std::vector<CustomerRecord> customers{{c5, {}, 10}, {c6, c5, 11}, {c7, {}, 12}};
+    std::vector<IdentifierRecord> ids{{IdentifierId(1), "phone", "13800000005", c5, false, 0, 10, "m5"},
+                                      {IdentifierId(2), "email", "six@example.com", c6, false, 0, 11, "m6"},
+                                      {IdentifierId(3), "phone", "13800000007", c7, false, 0, 12, "m7"}};
+    std::vector<MergeRecord> merges{{MergeId(1), 20, c5, c6, IdentifierId(1), "m56", "bridge", 0},
+                                    {MergeId(2), 21, c7, CustomerId(8), IdentifierId(3), "m78", "bridge", 0}};
+    std::vector<MergeBlock> blocks{{c5, c7}, {c7, CustomerId(9)}};
+    std::vector<ProfileRecord> profiles{{c5, "{\"p\":5}", 1}, {c6, "{\"p\":6}", 1}, {c7, "{\"p\":7}", 1}};
+    std::vector<OrderRecord> orders{{"o5", c5, 1, 10, "CNY", "web", "[]"}, {"o7", c7, 2, 20, "CNY", "web", "[]"}};
+    std::vector<MessageRecord> messages{
+        {"m5", c5, 1, "conv5", "chat", "customer", "in", "my phone is 13800000005", "en", "neutral", 0, "", ""},
+        {"m6", c6, 2, "conv6", "chat", "customer", "in", "hello from six", "en", "neutral", 0, "", ""},
+        {"m7", c7, 3, "conv7", "chat", "customer", "in", "hello from seven", "en", "neutral", 0, "", ""}};
+    std::vector<SurveyRecord> surveys{{"s6", c6, 1, 9, -1, "great", "web"}, {"s7", c7, 1, 3, -1, "bad", "web"}};
+    std::vector<EscalationRecord> escalations{{1, c5, "conv5", "m5", "angry", "handoff", "r"},
+                                              {2, c7, "conv7", "m7", "angry", "handoff", "r"}};
+    InTxn([&](Transaction& t) {
+      ASSERT_OK(repo<IdentityRepository>().PutCustomers(t, customers));
+      ASSERT_OK(repo<IdentityRepository>().PutIdentifiers(t, ids));
+      ASSERT_OK(repo<IdentityRepository>().PutMerges(t, merges));
+      ASSERT_OK(repo<IdentityRepository>().AddMergeBlocks(t, blocks));
+      ASSERT_OK(repo<ProfileRepository>().Put(t, profiles));
+      ASSERT_OK(repo<ActivityRepository>().AddOrders(t, orders));
+      ASSERT_OK(repo<ActivityRepository>().AddMessages(t, messages));
+      ASSERT_OK(repo<ActivityRepository>().AddSurveys(t, surveys));
+      ASSERT_OK(repo<EscalationRepository>().Add(t, escalations));
+    });
+  }
+};
+
+TEST_P(ErasureContractTest, EraseRemovesEveryRecordOfThePersonAndNothingElse) {
+  Populate();
+  const std::vector<CustomerId> person{CustomerId(5), CustomerId(6)};
+  ErasureCounts counts;
+  InTxn([&](Transaction& t) {
+    auto erased = repo<ErasureRepository>().Erase(t, person);
+    ASSERT_OK(erased);
+    counts = *erased;
+  });
+  EXPECT_EQ(counts, (ErasureCounts{.events = 6, .customers = 2, .identifiers = 2, .merges = 1, .merge_blocks = 1,
+                                   .profiles = 2, .orders = 1, .messages = 2, .surveys = 1, .escalations = 1}));
+  ASSERT_OK(repo<ErasureRepository>().Scrub());
+  Reopen();
+  // Events: theirs gone, everyone else's kept with their seq; numbering goes on after the last.
+  std::vector<EventRecord> events = AllEvents();
+  ASSERT_EQ(events.size(), 294u);
+  for (const EventRecord& e : events) {
+    EXPECT_NE(e.customer, CustomerId(5));
+    EXPECT_NE(e.customer, CustomerId(6));
+    EXPECT_EQ(e.message_id, "msg-" + std::to_string(e.seq - 1));  // Event(i) got seq i + 1
+  }
+  EXPECT_EQ(*repo<EventLog>().Count(), 294);
+  EXPECT_EQ(*repo<EventLog>().LastSeq(), 300);
+  std::int64_t hashes = 0;
+  ASSERT_OK(repo<EventLog>().ScanHashes([&](const MessageHash& h) {
+    ++hashes;
+    EXPECT_FALSE(h == Event(4).hash) << "an erased event's hash";
+  }));
+  EXPECT_EQ(hashes, 294);
+  std::vector<EventRecord> next{Event(300)};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, next)); });
+  EXPECT_EQ(next[0].seq, 301);
+  // Identity: the person's rows are gone, the other person's are whole.
+  IdentityRepository& idr = repo<IdentityRepository>();
+  EXPECT_FALSE(idr.FindIdentifier("phone", "13800000005")->has_value());
+  EXPECT_FALSE(idr.FindIdentifier("email", "six@example.com")->has_value());
+  EXPECT_TRUE(idr.FindIdentifier("phone", "13800000007")->has_value());
+  EXPECT_FALSE(idr.FindCustomer(CustomerId(5))->has_value());
+  EXPECT_FALSE(idr.FindCustomer(CustomerId(6))->has_value());
+  EXPECT_TRUE(idr.FindCustomer(CustomerId(7))->has_value());
+  EXPECT_TRUE(idr.MergesInvolving(person)->empty());
+  EXPECT_EQ(idr.MergesInvolving(std::vector<CustomerId>{CustomerId(7)})->size(), 1u);
+  std::vector<MergeBlock> blocks;
+  ASSERT_OK(idr.ScanMergeBlocks([&](CustomerId a, CustomerId b) { blocks.emplace_back(a, b); }));
+  EXPECT_EQ(blocks, (std::vector<MergeBlock>{{CustomerId(7), CustomerId(9)}}));
+  EXPECT_TRUE(idr.CustomersMergedInto(CustomerId(5))->empty());
+  // Profiles and activity.
+  EXPECT_FALSE(repo<ProfileRepository>().Find(CustomerId(5))->has_value());
+  EXPECT_FALSE(repo<ProfileRepository>().Find(CustomerId(6))->has_value());
+  EXPECT_TRUE(repo<ProfileRepository>().Find(CustomerId(7))->has_value());
+  std::vector<std::int64_t> owners;
+  ASSERT_OK(repo<ActivityRepository>().ScanOrders([&](OrderRecord&& r) { owners.push_back(r.customer.value()); }));
+  ASSERT_OK(repo<ActivityRepository>().ScanMessages([&](MessageRecord&& r) { owners.push_back(r.customer.value()); }));
+  ASSERT_OK(repo<ActivityRepository>().ScanSurveys([&](SurveyRecord&& r) { owners.push_back(r.customer.value()); }));
+  ASSERT_OK(repo<EscalationRepository>().Scan([&](EscalationRecord&& r) { owners.push_back(r.customer.value()); }));
+  EXPECT_EQ(owners, (std::vector<std::int64_t>{7, 7, 7, 7}));
+}
+
+TEST_P(ErasureContractTest, AnErasureNotCommittedLeavesEverything) {
+  Populate();
+  {
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    ASSERT_OK(repo<ErasureRepository>().Erase(**txn, std::vector<CustomerId>{CustomerId(5)}));
+  }  // rolled back
+  Reopen();
+  EXPECT_EQ(*repo<EventLog>().Count(), 300);
+  EXPECT_TRUE(repo<IdentityRepository>().FindIdentifier("phone", "13800000005")->has_value());
+  EXPECT_TRUE(repo<ProfileRepository>().Find(CustomerId(5))->has_value());
+}
+
+TEST_P(ErasureContractTest, ErasingTwiceOrAnUnknownCustomerFindsNothing) {
+  Populate();
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<ErasureRepository>().Erase(t, std::vector<CustomerId>{CustomerId(5)})); });
+  InTxn([&](Transaction& t) {
+    auto again = repo<ErasureRepository>().Erase(t, std::vector<CustomerId>{CustomerId(5), CustomerId(424242)});
+    ASSERT_OK(again);
+    EXPECT_EQ(*again, ErasureCounts{});
+  });
+  EXPECT_EQ(*repo<EventLog>().Count(), 297);
+}
+
+TEST_P(ErasureContractTest, RetentionDeletesTheOldestInSmallBatchesButNeverTheLastChunk) {
+  Populate();
+  RetentionKind messages = RetentionKind::kMessages;
+  // Messages at t = 1, 2, 3: those before 3, one at a time.
+  for (std::int64_t want : {1, 1, 0}) {
+    InTxn([&](Transaction& t) {
+      auto n = repo<ErasureRepository>().DeleteOlderThan(t, messages, 3, 1);
+      ASSERT_OK(n);
+      EXPECT_EQ(*n, want);
+    });
+  }
+  std::vector<std::string> left;
+  ASSERT_OK(repo<ActivityRepository>().ScanMessages([&](MessageRecord&& m) { left.push_back(m.message_id); }));
+  EXPECT_EQ(left, std::vector<std::string>{"m7"});
+  // Events: the first append (times ..0 to ..199) is older than ..200; the second append is the
+  // last chunk and stays even when everything is older.
+  InTxn([&](Transaction& t) {
+    auto n = repo<ErasureRepository>().DeleteOlderThan(t, RetentionKind::kEvents, 1'700'000'000'200, 10'000);
+    ASSERT_OK(n);
+    EXPECT_EQ(*n, 200);
+  });
+  InTxn([&](Transaction& t) {
+    auto n = repo<ErasureRepository>().DeleteOlderThan(t, RetentionKind::kEvents, 1'800'000'000'000, 10'000);
+    ASSERT_OK(n);
+    EXPECT_LE(*n, 99);  // the memory store keeps only the very last event; chunked stores the last chunk
+  });
+  std::vector<EventRecord> events = AllEvents();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().seq, 300);
+  EXPECT_EQ(*repo<EventLog>().LastSeq(), 300);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ErasureContractTest, ::testing::Values("memory", "sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {
   std::vector<EventRecord> events{Event(0)};

@@ -15,9 +15,11 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <touchpoint/core/ids.h>
@@ -81,6 +83,12 @@ class IdentityGraph {
   // kFailedPrecondition when it was undone already.
   Status Split(MergeId merge, Millis at, GraphChanges* changes);
 
+  // Forgets `customers` (original ids: a person and everything merged into it) for a
+  // subject-rights erasure: their identifiers (no longer found), the merges and merge blocks
+  // naming them; they are never live again and their ids are not reused. The caller removes
+  // the stored rows (store::ErasureRepository) in the same commit.
+  void Erase(std::span<const CustomerId> customers);
+
   struct MemberIdentifier {
     Identifier identifier;
     bool blocked = false;
@@ -103,7 +111,7 @@ class IdentityGraph {
   bool HasMerged(CustomerId root) const;
 
   std::int64_t live_customers() const { return live_customers_; }
-  std::int64_t identifier_count() const { return static_cast<std::int64_t>(ids_.size()); }
+  std::int64_t identifier_count() const { return static_cast<std::int64_t>(ids_.size()) - absent_identifiers_; }
 
  private:
   struct Node {
@@ -155,6 +163,10 @@ class IdentityGraph {
   std::vector<store::MergeRecord> merges_;         // index = merge id - 1
   std::vector<std::pair<CustomerId, CustomerId>> blocks_;
   std::int64_t live_customers_ = 0;
+  // Customer ids that are not customers: erased ones, and gaps in the stored ids (an erasure
+  // deleted their rows). Never live.
+  std::unordered_set<std::int64_t> absent_;
+  std::int64_t absent_identifiers_ = 0;  // erased identifier nodes (and gaps in the stored ids)
 };
 
 }  // namespace touchpoint::identity

@@ -23,7 +23,9 @@
 #include <touchpoint/profile/profile_source.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/store.h>
+#include <touchpoint/store/suppression_repository.h>
 
 namespace touchpoint::pipeline {
 
@@ -40,8 +42,31 @@ struct EngineOptions {
   // commit, so that readers of the store (StoreCustomerView: followers of several nodes) have
   // nothing to replay.
   int profile_checkpoint_ms = 5000;
-  // Time of identity splits; null: the system clock. Must outlive the engine.
+  // Time of identity splits and erasures; null: the system clock. Must outlive the engine.
   const Clock* clock = nullptr;
+  // The suppression key of an identifier (privacy::BlindIndexer::Of(kind name, normalised
+  // value): value and key version; added_at is ignored). Events carrying an identifier on the
+  // suppression list are dropped and counted (SubmitResult::suppressed); erasures put the
+  // person's identifiers on it. Empty (no master key): no check, and Erase is refused.
+  std::function<store::SuppressionRecord(std::string_view kind, std::string_view value)> suppression_key;
+};
+
+// A subject-rights erasure (Engine::Erase).
+struct ErasureRequest {
+  std::string ref;  // "kind:value" (normalised as at ingest) or a decimal customer id
+  // Optional: destroys the person's data keys (crypto-shredding) with the ids erased; called
+  // inside the erasure's transaction, before its commit: a failure rolls the erasure back.
+  std::function<Status(std::span<const CustomerId>)> shred;
+};
+
+// What an erasure did.
+struct ErasureResult {
+  CustomerId customer;               // the live customer the reference resolved to
+  std::vector<CustomerId> members;   // every original customer erased (customer included), ascending
+  std::vector<std::string> identifier_kinds;  // kind of each identifier erased ("phone", …), never values
+  std::vector<store::SuppressionRecord> suppressed;  // the entries added to the suppression list
+  store::ErasureCounts counts;       // records removed from the store, per kind
+  Millis at = 0;                     // when (the engine's clock)
 };
 
 // One event as committed, for the post-commit hook. Views into the engine's commit: valid only
@@ -80,6 +105,7 @@ class CommitObserver {
 struct SubmitResult {
   std::int64_t accepted = 0;
   std::int64_t duplicates = 0;
+  std::int64_t suppressed = 0;  // dropped: an identifier is on the suppression list (erased person)
 };
 
 // Options with the text module wired in: language, sentiment, intent and PII masking of every
@@ -95,6 +121,8 @@ struct EngineStats {
   std::int64_t orders = 0;
   std::int64_t merges = 0;
   std::int64_t shared_identifiers = 0;
+  std::int64_t suppressed_events = 0;  // dropped since start-up: identifiers of erased people
+  std::int64_t suppression_entries = 0;
 };
 
 class Engine : public CustomerView, public profile::ProfileSource {
@@ -128,6 +156,14 @@ class Engine : public CustomerView, public profile::ProfileSource {
   Result<Millis> NewestEventAt() const override { return newest_event_at(); }
   // Undoes a merge: the two customers' profiles are re-folded from their members (durable when OK).
   Status Split(MergeId merge);
+  // Erases the person `request.ref` resolves to — the live customer and every customer merged
+  // into it — from memory and the store, and puts their identifiers on the suppression list,
+  // in order with submitted events (the single writer) and in one transaction (durable when
+  // OK; after a crash either all of it or none). Events already queued behind it that carry
+  // their identifiers are dropped. kNotFound for an unknown person, kInvalidArgument for a
+  // malformed reference, kFailedPrecondition without a suppression key (no master key).
+  Result<ErasureResult> Erase(const ErasureRequest& request);
+
   // Identifiers that stopped being merge keys, as a JSON array.
   std::string SharedIdentifiersJson() const;
 

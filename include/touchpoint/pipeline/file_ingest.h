@@ -34,6 +34,7 @@ struct FileIngestSummary {
   std::int64_t accepted = 0;
   std::int64_t rejected = 0;
   std::int64_t duplicates = 0;
+  std::int64_t suppressed = 0;  // dropped: identifiers of an erased person (the suppression list)
   std::vector<std::string> unreadable;  // "path: reason" for files that could not be read
 };
 

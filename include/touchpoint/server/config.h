@@ -12,6 +12,7 @@
 #include <touchpoint/outbox/outbox.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/privacy/masking.h>
+#include <touchpoint/privacy/retention.h>
 
 namespace touchpoint::server {
 
@@ -71,6 +72,11 @@ struct ServerConfig {
   std::string personalisation_default = "low";
   // [privacy]: the audit log's checkpoint file, best on another disk; empty: DATA/audit/checkpoints.
   std::string audit_checkpoints;
+  // [retention] events, messages, surveys, orders, escalations, rejects = "365d" | "12h" | "off"
+  // (privacy/retention.h; all off by default: keep forever), batch = records per transaction,
+  // interval_minutes = how often the server's retention pass runs (60).
+  privacy::RetentionPolicy retention;
+  int retention_interval_minutes = 60;
   // TLS (docs/security.md, "TLS"): both set → the listen address speaks HTTPS only.
   std::string tls_cert;   // PEM certificate chain (server certificate first)
   std::string tls_key;    // PEM private key; refused when readable by group or others

@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace touchpoint::store {
 namespace {
@@ -45,6 +47,7 @@ class Reader {
     }
     return false;
   }
+  bool AtEnd() const { return p_ == end_; }
   bool Byte(unsigned char* b) {
     if (p_ == end_) return false;
     *b = static_cast<unsigned char>(*p_++);
@@ -166,12 +169,82 @@ Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::in
     e.customer = CustomerId(static_cast<std::int64_t>(customer));
     e.timestamp = UnZigZag(ts);
     e.kind = static_cast<EventKind>(kind);
+    if (skip_tombstones_ && IsTombstone(e)) continue;
     if (!fn(std::move(e))) {
       *stopped = true;
       return Status::Ok();
     }
   }
   return Status::Ok();
+}
+
+Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first_seq, int n, int codec,
+                                                              std::int64_t raw_size, std::string_view hashes,
+                                                              std::string_view data,
+                                                              std::span<const std::int64_t> erase, EncodedChunk& out) {
+  std::vector<EventRecord> all;
+  all.reserve(static_cast<size_t>(std::max(n, 0)));
+  bool stopped = false;
+  skip_tombstones_ = false;
+  Status decoded = Decode(first_seq, n, codec, raw_size, hashes, data, [&](EventRecord&& e) {
+    all.push_back(std::move(e));
+    return true;
+  }, &stopped);
+  skip_tombstones_ = true;
+  TP_RETURN_IF_ERROR(decoded);
+  Rewritten r;
+  bool first = true;
+  for (EventRecord& e : all) {
+    if (IsTombstone(e)) continue;
+    if (std::binary_search(erase.begin(), erase.end(), e.customer.value())) {
+      e = EventRecord{};
+      e.seq = first_seq;  // unused by Encode
+      ++r.removed;
+      continue;
+    }
+    ++r.live;
+    r.min_ts = first ? e.timestamp : std::min(r.min_ts, e.timestamp);
+    r.max_ts = first ? e.timestamp : std::max(r.max_ts, e.timestamp);
+    first = false;
+  }
+  if (r.removed == 0) return r;
+  Encode(all, out);
+  r.customers = CustomerSetOf(all);
+  return r;
+}
+
+std::string CustomerSetOf(std::span<const EventRecord> events) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(events.size());
+  for (const EventRecord& e : events) {
+    if (e.customer.valid()) ids.push_back(e.customer.value());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string out;
+  out.reserve(ids.size() * 3);
+  std::int64_t prev = 0;
+  for (std::int64_t id : ids) {
+    PutVarint(static_cast<std::uint64_t>(id - prev), out);
+    prev = id;
+  }
+  return out;
+}
+
+bool CustomerSetIntersects(std::string_view set, std::span<const std::int64_t> sorted) {
+  if (sorted.empty()) return false;
+  Reader r(set);
+  std::int64_t id = 0;
+  size_t k = 0;
+  while (!r.AtEnd()) {
+    std::uint64_t delta = 0;
+    if (!r.Varint(&delta)) return true;  // does not parse: let the caller decode the chunk
+    id += static_cast<std::int64_t>(delta);
+    while (k < sorted.size() && sorted[k] < id) ++k;
+    if (k == sorted.size()) return false;
+    if (sorted[k] == id) return true;
+  }
+  return false;
 }
 
 }  // namespace touchpoint::store

@@ -22,6 +22,8 @@
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
+#include <touchpoint/store/erasure_repository.h>
+#include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -36,12 +38,18 @@
 namespace touchpoint::store::memory {
 namespace {
 
+// An erased event's tombstone (as store/chunk/event_chunk.h defines it for the chunked stores).
+bool IsTombstone(const EventRecord& e) {
+  return !e.customer.valid() && e.message_id.empty() && e.hash == MessageHash{};
+}
+
 struct State {
   std::mutex txn_mu;  // held by the open transaction: one at a time
   // Guards everything below. Shared by the point reads that serve customer lookups (a
   // follower's warm copy answers tens of thousands a second from many threads); exclusive else.
   std::shared_mutex mu;
-  std::vector<EventRecord> events;
+  std::vector<EventRecord> events;  // index = seq - 1; erased events are tombstones (event_chunk.h)
+  std::int64_t erased_events = 0;   // tombstones in `events`
   Millis newest_event_at = 0;
   std::map<std::int64_t, CustomerRecord> customers;
   std::map<std::int64_t, IdentifierRecord> identifiers;
@@ -85,6 +93,8 @@ struct State {
   std::vector<TicketMessageRecord> ticket_messages;
   std::vector<TicketHistoryRecord> ticket_history;
   std::map<std::string, std::int64_t> desk_cursors;
+  std::set<std::pair<std::int64_t, int>> suppressions;            // (value, key_version)
+  std::map<std::pair<std::int64_t, int>, Millis> suppression_added;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -180,7 +190,9 @@ class MemEventLog final : public EventLog {
     {
       std::scoped_lock lock(s_.mu);
       hashes.reserve(s_.events.size());
-      for (const auto& e : s_.events) hashes.push_back(e.hash);
+      for (const auto& e : s_.events) {
+        if (!IsTombstone(e)) hashes.push_back(e.hash);
+      }
     }
     for (const auto& h : hashes) fn(h);
     return Status::Ok();
@@ -192,11 +204,13 @@ class MemEventLog final : public EventLog {
       std::vector<EventRecord> slice;
       {
         std::shared_lock lock(s_.mu);  // readers share
-        for (size_t k = i; k < s_.events.size() && slice.size() < 1024; ++k) slice.push_back(s_.events[k]);
+        size_t k = i;
+        for (; k < s_.events.size() && slice.size() < 1024; ++k) slice.push_back(s_.events[k]);
+        if (k == i) return Status::Ok();
+        i = k;
       }
-      if (slice.empty()) return Status::Ok();
-      i += slice.size();
       for (auto& e : slice) {
+        if (IsTombstone(e)) continue;
         if (!fn(std::move(e))) return Status::Ok();
       }
     }
@@ -211,7 +225,7 @@ class MemEventLog final : public EventLog {
   }
   Result<std::int64_t> Count() override {
     std::scoped_lock lock(s_.mu);
-    return static_cast<std::int64_t>(s_.events.size());
+    return static_cast<std::int64_t>(s_.events.size()) - s_.erased_events;
   }
 
  private:
@@ -1366,6 +1380,196 @@ class MemCluster final : public Cluster {
   std::shared_ptr<State> s_;
 };
 
+// ---- subject rights: suppression list, erasure, retention ----
+
+class MemSuppressions final : public SuppressionRepository {
+ public:
+  explicit MemSuppressions(State& s) : s_(s) {}
+  Status Add(Transaction& txn, std::span<const SuppressionRecord> entries) override {
+    std::vector<SuppressionRecord> copy(entries.begin(), entries.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& e : copy) {
+        if (s.suppressions.emplace(e.value, e.key_version).second) {
+          s.suppression_added[{e.value, e.key_version}] = e.added_at;
+        }
+      }
+    });
+    return Status::Ok();
+  }
+  Status Scan(const std::function<void(const SuppressionRecord&)>& fn) override {
+    std::vector<SuppressionRecord> all;
+    {
+      std::scoped_lock lock(s_.mu);
+      for (const auto& k : s_.suppressions) all.push_back({k.first, k.second, s_.suppression_added[k]});
+    }
+    for (const auto& e : all) fn(e);
+    return Status::Ok();
+  }
+  Result<std::int64_t> Count() override {
+    std::scoped_lock lock(s_.mu);
+    return static_cast<std::int64_t>(s_.suppressions.size());
+  }
+
+ private:
+  State& s_;
+};
+
+// Counts (apply = false) or removes (apply = true) everything of `ids` in `s`; s.mu held.
+ErasureCounts EraseIn(State& s, const std::set<std::int64_t>& ids, bool apply) {
+  ErasureCounts c;
+  const auto has = [&](CustomerId id) { return ids.count(id.value()) > 0; };
+  for (auto& e : s.events) {
+    if (IsTombstone(e) || !has(e.customer)) continue;
+    ++c.events;
+    if (apply) {
+      const std::int64_t seq = e.seq;
+      e = EventRecord{};
+      e.seq = seq;
+      ++s.erased_events;
+    }
+  }
+  const auto sweep = [&](auto& table, std::int64_t* n) {
+    for (const auto& r : table) *n += has(r.customer) ? 1 : 0;
+    if (apply) std::erase_if(table, [&](const auto& r) { return has(r.customer); });
+  };
+  sweep(s.orders, &c.orders);
+  sweep(s.messages, &c.messages);
+  sweep(s.surveys, &c.surveys);
+  sweep(s.escalations, &c.escalations);
+  for (std::int64_t id : ids) {
+    c.profiles += static_cast<std::int64_t>(s.profiles.count(id));
+    c.customers += static_cast<std::int64_t>(s.customers.count(id));
+    if (auto it = s.identifiers_by_customer.find(id); it != s.identifiers_by_customer.end()) {
+      c.identifiers += static_cast<std::int64_t>(it->second.size());
+    }
+  }
+  std::set<std::int64_t> merges;
+  for (const auto& [id, m] : s.merges) {
+    if (has(m.winner) || has(m.loser)) merges.insert(id);
+  }
+  c.merges = static_cast<std::int64_t>(merges.size());
+  for (const auto& [a, b] : s.merge_blocks) c.merge_blocks += ids.count(a) || ids.count(b) ? 1 : 0;
+  if (!apply) return c;
+  for (std::int64_t id : ids) {
+    s.profiles.erase(id);
+    if (auto it = s.customers.find(id); it != s.customers.end()) {
+      if (it->second.merged_into.valid()) s.customers_by_merged_into[it->second.merged_into.value()].erase(id);
+      s.customers.erase(it);
+    }
+    s.customers_by_merged_into.erase(id);
+    if (auto it = s.identifiers_by_customer.find(id); it != s.identifiers_by_customer.end()) {
+      for (std::int64_t ident : it->second) {
+        if (auto r = s.identifiers.find(ident); r != s.identifiers.end()) {
+          s.identifier_by_key.erase(r->second.kind + '\0' + r->second.value);
+          s.identifiers.erase(r);
+        }
+      }
+      s.identifiers_by_customer.erase(it);
+    }
+  }
+  for (std::int64_t m : merges) {
+    const MergeRecord& rec = s.merges[m];
+    s.merges_by_customer[rec.winner.value()].erase(m);
+    s.merges_by_customer[rec.loser.value()].erase(m);
+    s.merges.erase(m);
+  }
+  for (std::int64_t id : ids) s.merges_by_customer.erase(id);
+  std::erase_if(s.merge_blocks, [&](const auto& p) { return ids.count(p.first) || ids.count(p.second); });
+  return c;
+}
+
+class MemErasure final : public ErasureRepository {
+ public:
+  explicit MemErasure(State& s) : s_(s) {}
+  Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    std::set<std::int64_t> ids;
+    for (CustomerId c : customers) {
+      if (c.valid()) ids.insert(c.value());
+    }
+    ErasureCounts counts;
+    {
+      std::scoped_lock lock(s_.mu);
+      counts = EraseIn(s_, ids, /*apply=*/false);
+    }
+    t.Add([ids = std::move(ids)](State& s) { EraseIn(s, ids, /*apply=*/true); });
+    return counts;
+  }
+  Status Scrub() override { return Status::Ok(); }
+  Result<std::int64_t> DeleteOlderThan(Transaction& txn, RetentionKind kind, Millis before, int limit) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    const auto max = static_cast<std::int64_t>(std::max(limit, 1));
+    std::int64_t n = 0;
+    std::scoped_lock lock(s_.mu);
+    // Counted now, removed at commit (the oldest first, as the SQL backends do).
+    const auto plan = [&](const auto& table, auto ts) {
+      std::int64_t k = 0;
+      for (const auto& r : table) {
+        if (k >= max) break;
+        if (ts(r) < before) ++k;
+      }
+      return k;
+    };
+    const auto remove = [before, max](auto& table, auto ts) {
+      std::int64_t k = 0;
+      std::erase_if(table, [&](const auto& r) {
+        if (k >= max || ts(r) >= before) return false;
+        ++k;
+        return true;
+      });
+    };
+    switch (kind) {
+      case RetentionKind::kMessages: {
+        auto ts = [](const MessageRecord& r) { return r.timestamp; };
+        n = plan(s_.messages, ts);
+        t.Add([remove, ts](State& s) { remove(s.messages, ts); });
+        break;
+      }
+      case RetentionKind::kSurveys: {
+        auto ts = [](const SurveyRecord& r) { return r.timestamp; };
+        n = plan(s_.surveys, ts);
+        t.Add([remove, ts](State& s) { remove(s.surveys, ts); });
+        break;
+      }
+      case RetentionKind::kOrders: {
+        auto ts = [](const OrderRecord& r) { return r.timestamp; };
+        n = plan(s_.orders, ts);
+        t.Add([remove, ts](State& s) { remove(s.orders, ts); });
+        break;
+      }
+      case RetentionKind::kEscalations: {
+        auto ts = [](const EscalationRecord& r) { return r.at; };
+        n = plan(s_.escalations, ts);
+        t.Add([remove, ts](State& s) { remove(s.escalations, ts); });
+        break;
+      }
+      case RetentionKind::kEvents: {
+        // Tombstones, so seq numbers keep their meaning; never the last event (as the SQL
+        // backends never delete the last chunk).
+        std::vector<size_t> hit;
+        for (size_t i = 0; i + 1 < s_.events.size() && static_cast<std::int64_t>(hit.size()) < max; ++i) {
+          const EventRecord& e = s_.events[i];
+          if (!IsTombstone(e) && e.timestamp < before) hit.push_back(i);
+        }
+        n = static_cast<std::int64_t>(hit.size());
+        t.Add([hit = std::move(hit)](State& s) {
+          for (size_t i : hit) {
+            const std::int64_t seq = s.events[i].seq;
+            s.events[i] = EventRecord{};
+            s.events[i].seq = seq;
+            ++s.erased_events;
+          }
+        });
+        break;
+      }
+    }
+    return n;
+  }
+
+ private:
+  State& s_;
+};
+
 class MemoryStore final : public Store {
  public:
   // `shared`: opened by name, so other stores (nodes) may share it: it has a cluster().
@@ -1390,7 +1594,9 @@ class MemoryStore final : public Store {
         dp_budgets_(*state_),
         outbox_(*state_),
         consents_(*state_, read_only),
-        tickets_(*state_) {
+        tickets_(*state_),
+        suppressions_(*state_),
+        erasure_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1408,6 +1614,8 @@ class MemoryStore final : public Store {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<SuppressionRepository>(suppressions_);
+    Provide<ErasureRepository>(erasure_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -1445,6 +1653,8 @@ class MemoryStore final : public Store {
   MemOutbox outbox_;
   MemConsents consents_;
   MemTickets tickets_;
+  MemSuppressions suppressions_;
+  MemErasure erasure_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

@@ -28,6 +28,7 @@
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/cluster.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
@@ -37,6 +38,7 @@
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
@@ -47,7 +49,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -387,6 +389,19 @@ CREATE TABLE desk_cursors(
   name text PRIMARY KEY,
   seq bigint NOT NULL);
 )sql",
+    // 12: subject rights (store/erasure_repository.h, store/suppression_repository.h): event chunks
+    // count their tombstones (erased events) and list their customers, so an erasure decodes only
+    // the chunks that name the person; the suppression list holds blind-index values only.
+    R"sql(
+ALTER TABLE event_chunks ADD COLUMN IF NOT EXISTS erased integer NOT NULL DEFAULT 0;
+ALTER TABLE event_chunks ADD COLUMN IF NOT EXISTS customers bytea;
+ALTER TABLE event_chunks ALTER COLUMN customers SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS suppressions(
+  value bigint NOT NULL,
+  key_version integer NOT NULL,
+  added_at bigint NOT NULL,
+  PRIMARY KEY(value, key_version));
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -448,8 +463,16 @@ class Session {
 // write ~565 bytes of heap plus WAL per event, as much CPU as Touchpoint's whole ingest. Each
 // chunk row carries its writer's epoch (the fencing proof: one chunk is one writer's commit).
 constexpr const char* kCopyChunks =
+    "COPY event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, epoch, hashes, data, customers) FROM STDIN "
+    "(FORMAT binary)";
+// The schema-7 migration's (before schema 9 added the customers column).
+constexpr const char* kCopyChunksV7 =
     "COPY event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, epoch, hashes, data) FROM STDIN "
     "(FORMAT binary)";
+// An erasure's rewritten chunks (store/erasure_repository.h).
+constexpr const char* kCopyRewrittenChunks =
+    "COPY event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, epoch, hashes, data, erased, customers) "
+    "FROM STDIN (FORMAT binary)";
 
 struct PreparedChunks final : PreparedEvents {
   const void* log = nullptr;
@@ -508,7 +531,7 @@ class PgEventLog final : public EventLog {
         codec_.Encode(run, chunk_);
         encoded = &chunk_;
       }
-      AddChunk(run, *encoded, epoch_, &txn_seq_, rows);
+      AddChunk(run, *encoded, epoch_, &txn_seq_, rows, /*with_customers=*/true);
       return Status::Ok();
     }));
     return s_.conn().CopyIn(kCopyChunks, rows.Finish());
@@ -526,7 +549,10 @@ class PgEventLog final : public EventLog {
   Status ScanHashes(const std::function<void(const MessageHash&)>& fn) override {
     return s_.conn().Scan("SELECT hashes FROM event_chunks ORDER BY first_seq", {}, [&](const PgResult& r, int i) {
       std::string_view h = r.Get(i, 0);
-      for (size_t j = 0; j + 16 <= h.size(); j += 16) fn(ReadHash(h.data() + j));
+      for (size_t j = 0; j + 16 <= h.size(); j += 16) {
+        const MessageHash hash = ReadHash(h.data() + j);
+        if (hash.hi != 0 || hash.lo != 0) fn(hash);  // (0, 0): an erased event's tombstone
+      }
       return true;
     }, 64, /*binary=*/true);
   }
@@ -556,7 +582,9 @@ class PgEventLog final : public EventLog {
   Result<Millis> NewestEventAt() override {
     return s_.conn().QueryInt("SELECT value FROM meta WHERE key = 'newest_event_at'");
   }
-  Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT coalesce(sum(n), 0) FROM event_chunks"); }
+  Result<std::int64_t> Count() override {
+    return s_.conn().QueryInt("SELECT coalesce(sum(n - erased), 0) FROM event_chunks");
+  }
 
   // Schema 6 → 7: copies the row-per-event table into chunks (same seq numbers; a chunk never
   // spans two epochs or a gap in seq), then drops it. Inside the migration's transaction.
@@ -571,12 +599,12 @@ class PgEventLog final : public EventLog {
       std::int64_t seq = run.front().seq;
       TP_RETURN_IF_ERROR(ForEachChunk(std::span<EventRecord>(run), [&](std::span<EventRecord> part) {
         codec_.Encode(part, chunk_);
-        AddChunk(part, chunk_, run_epoch, &seq, rows);
+        AddChunk(part, chunk_, run_epoch, &seq, rows, /*with_customers=*/false);
         return Status::Ok();
       }));
       copied += static_cast<std::int64_t>(run.size());
       run.clear();
-      return s_.conn().CopyIn(kCopyChunks, rows.Finish());
+      return s_.conn().CopyIn(kCopyChunksV7, rows.Finish());
     };
     TP_RETURN_IF_ERROR(s_.conn().Scan(
         "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body, epoch FROM events ORDER BY seq",
@@ -613,7 +641,7 @@ class PgEventLog final : public EventLog {
   // Adds `chunk` (the encoding of `run`) as one row numbered from *seq; numbers the run's events
   // and advances *seq.
   static void AddChunk(std::span<EventRecord> run, const EncodedChunk& chunk, std::int64_t epoch, std::int64_t* seq,
-                       BinaryCopyRows& rows) {
+                       BinaryCopyRows& rows, bool with_customers) {
     const std::int64_t first = *seq;
     Millis min_ts = run.front().timestamp;
     Millis max_ts = min_ts;
@@ -622,8 +650,9 @@ class PgEventLog final : public EventLog {
       min_ts = std::min(min_ts, e.timestamp);
       max_ts = std::max(max_ts, e.timestamp);
     }
-    rows.Row(9).Int8(first).Int4(chunk.n).Int2(static_cast<std::int16_t>(chunk.codec)).Int8(chunk.raw_size)
-        .Int8(min_ts).Int8(max_ts).Int8(epoch).Bytes(chunk.hashes).Bytes(chunk.data);
+    rows.Row(with_customers ? 10 : 9).Int8(first).Int4(chunk.n).Int2(static_cast<std::int16_t>(chunk.codec))
+        .Int8(chunk.raw_size).Int8(min_ts).Int8(max_ts).Int8(epoch).Bytes(chunk.hashes).Bytes(chunk.data);
+    if (with_customers) rows.Bytes(CustomerSetOf(run));
   }
 
   Session& s_;
@@ -2342,6 +2371,161 @@ class PgCluster final : public Cluster {
 
 // ---- the store ----
 
+// ---- subject rights: suppression list, erasure, retention ----
+
+class PgSuppressions final : public SuppressionRepository {
+ public:
+  explicit PgSuppressions(Session& s) : s_(s) {}
+  Status Add(Transaction& txn, std::span<const SuppressionRecord> entries) override {
+    s_.RequireTxn(txn);
+    if (entries.empty()) return Status::Ok();
+    ArrayLiteral values, versions, added;
+    for (const SuppressionRecord& e : entries) {
+      values.Int(e.value);
+      versions.Int(e.key_version);
+      added.Int(e.added_at);
+    }
+    return s_.conn()
+        .Query("INSERT INTO suppressions(value, key_version, added_at) SELECT * FROM "
+               "unnest($1::bigint[], $2::integer[], $3::bigint[]) ON CONFLICT DO NOTHING",
+               Params().Add(values.Take()).Add(versions.Take()).Add(added.Take()))
+        .status();
+  }
+  Status Scan(const std::function<void(const SuppressionRecord&)>& fn) override {
+    return s_.conn().Scan("SELECT value, key_version, added_at FROM suppressions ORDER BY value, key_version", {},
+                          [&](const PgResult& r, int i) {
+                            fn(SuppressionRecord{r.Int(i, 0), static_cast<int>(r.Int(i, 1)), r.Int(i, 2)});
+                            return true;
+                          });
+  }
+  Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT count(*) FROM suppressions"); }
+
+ private:
+  Session& s_;
+};
+
+class PgErasure final : public ErasureRepository {
+ public:
+  explicit PgErasure(Session& s) : s_(s), codec_(kEventCompressionLevel) {}
+
+  Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) override {
+    s_.RequireTxn(txn);
+    ErasureCounts counts;
+    std::vector<std::int64_t> ids;
+    for (CustomerId c : customers) {
+      if (c.valid()) ids.push_back(c.value());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (ids.empty()) return counts;
+    TP_ASSIGN_OR_RETURN(counts.events, EraseEvents(ids));
+    auto del = [&](const std::string& sql) -> Result<std::int64_t> {
+      TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(sql, Params().AddIntArray(ids)));
+      return r.affected();
+    };
+    TP_ASSIGN_OR_RETURN(counts.orders, del("DELETE FROM orders WHERE customer_id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.messages, del("DELETE FROM messages WHERE customer_id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.surveys, del("DELETE FROM surveys WHERE customer_id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.escalations, del("DELETE FROM escalations WHERE customer_id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.profiles, del("DELETE FROM profiles WHERE customer_id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.identifiers, del("DELETE FROM identifiers WHERE customer_id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.merges,
+                        del("DELETE FROM merges WHERE winner = ANY($1::bigint[]) OR loser = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.merge_blocks,
+                        del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
+    return counts;
+  }
+
+  // Dead tuples stay in PostgreSQL's files until vacuumed and in its WAL and backups: on
+  // PostgreSQL crypto-shredding is what guarantees an erasure (docs/security.md).
+  Status Scrub() override { return Status::Ok(); }
+
+  Result<std::int64_t> DeleteOlderThan(Transaction& txn, RetentionKind kind, Millis before, int limit) override {
+    s_.RequireTxn(txn);
+    const std::int64_t lim = std::max(limit, 1);
+    auto del = [&](const std::string& table, const char* ts) -> Result<std::int64_t> {
+      TP_ASSIGN_OR_RETURN(PgResult r,
+                          s_.conn().Query("DELETE FROM " + table + " WHERE seq IN (SELECT seq FROM " + table +
+                                              " WHERE " + ts + " < $1 ORDER BY seq LIMIT $2)",
+                                          Params().Add(before).Add(lim)));
+      return r.affected();
+    };
+    switch (kind) {
+      case RetentionKind::kMessages: return del("messages", "ts");
+      case RetentionKind::kSurveys: return del("surveys", "ts");
+      case RetentionKind::kOrders: return del("orders", "ts");
+      case RetentionKind::kEscalations: return del("escalations", "at");
+      case RetentionKind::kEvents: break;
+    }
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(
+        "SELECT first_seq, n - erased FROM event_chunks WHERE max_ts < $1 AND first_seq < "
+        "(SELECT max(first_seq) FROM event_chunks) ORDER BY first_seq",
+        Params().Add(before)));
+    std::vector<std::int64_t> chunks;
+    std::int64_t events = 0;
+    for (int i = 0; i < r.rows() && events < lim; ++i) {
+      chunks.push_back(r.Int(i, 0));
+      events += r.Int(i, 1);
+    }
+    if (chunks.empty()) return std::int64_t{0};
+    TP_RETURN_IF_ERROR(s_.conn()
+                           .Query("DELETE FROM event_chunks WHERE first_seq = ANY($1::bigint[])",
+                                  Params().AddIntArray(chunks))
+                           .status());
+    return events;
+  }
+
+ private:
+  // Tombstones the events of `ids` (sorted) in every chunk naming one of them: the chunks are
+  // read, rewritten, deleted and copied back (same seq range and epoch) in the transaction.
+  Result<std::int64_t> EraseEvents(const std::vector<std::int64_t>& ids) {
+    std::vector<std::int64_t> candidates;
+    TP_RETURN_IF_ERROR(s_.conn().Scan(
+        "SELECT first_seq, customers FROM event_chunks WHERE n > erased ORDER BY first_seq", {},
+        [&](const PgResult& r, int i) {
+          if (r.IsNull(i, 1) || CustomerSetIntersects(r.Get(i, 1), ids)) candidates.push_back(r.BinaryInt(i, 0));
+          return true;
+        }, 1000, /*binary=*/true));
+    std::int64_t erased = 0;
+    BinaryCopyRows rows;
+    std::vector<std::int64_t> rewritten;
+    for (size_t begin = 0; begin < candidates.size(); begin += 64) {
+      const size_t end = std::min(candidates.size(), begin + 64);
+      std::vector<std::int64_t> part(candidates.begin() + static_cast<std::ptrdiff_t>(begin),
+                                     candidates.begin() + static_cast<std::ptrdiff_t>(end));
+      TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(
+          "SELECT first_seq, n, codec, raw_size, hashes, data, epoch, erased FROM event_chunks "
+          "WHERE first_seq = ANY($1::bigint[]) ORDER BY first_seq",
+          Params().AddIntArray(part), /*binary=*/true));
+      for (int i = 0; i < r.rows(); ++i) {
+        const std::int64_t first_seq = r.BinaryInt(i, 0);
+        const auto n = static_cast<int>(r.BinaryInt(i, 1));
+        TP_ASSIGN_OR_RETURN(EventChunkCodec::Rewritten w,
+                            codec_.EraseFrom(first_seq, n, static_cast<int>(r.BinaryInt(i, 2)), r.BinaryInt(i, 3),
+                                             r.Get(i, 4), r.Get(i, 5), ids, chunk_));
+        if (w.removed == 0) continue;
+        rows.Row(11).Int8(first_seq).Int4(n).Int2(static_cast<std::int16_t>(chunk_.codec)).Int8(chunk_.raw_size)
+            .Int8(w.min_ts).Int8(w.max_ts).Int8(r.BinaryInt(i, 6)).Bytes(chunk_.hashes).Bytes(chunk_.data)
+            .Int4(static_cast<std::int32_t>(r.BinaryInt(i, 7) + w.removed)).Bytes(w.customers);
+        rewritten.push_back(first_seq);
+        erased += w.removed;
+      }
+    }
+    if (rewritten.empty()) return erased;
+    TP_RETURN_IF_ERROR(s_.conn()
+                           .Query("DELETE FROM event_chunks WHERE first_seq = ANY($1::bigint[])",
+                                  Params().AddIntArray(rewritten))
+                           .status());
+    TP_RETURN_IF_ERROR(s_.conn().CopyIn(kCopyRewrittenChunks, rows.Finish()));
+    return erased;
+  }
+
+  Session& s_;
+  EventChunkCodec codec_;
+  EncodedChunk chunk_;
+};
+
 class PgStore;
 
 class PgTransaction final : public Transaction {
@@ -2378,6 +2562,8 @@ class PgStore final : public Store, public Maintenance {
         outbox_(session_),
         consents_(session_),
         tickets_(session_),
+        suppressions_(session_),
+        erasure_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -2399,6 +2585,8 @@ class PgStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<SuppressionRepository>(suppressions_);
+    Provide<ErasureRepository>(erasure_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -2584,6 +2772,8 @@ class PgStore final : public Store, public Maintenance {
   PgOutbox outbox_;
   PgConsents consents_;
   PgTickets tickets_;
+  PgSuppressions suppressions_;
+  PgErasure erasure_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

@@ -15,6 +15,7 @@
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
@@ -24,6 +25,7 @@
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
@@ -36,7 +38,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -351,6 +353,18 @@ CREATE TABLE desk_cursors(
   name TEXT PRIMARY KEY,
   seq INTEGER NOT NULL);
 )sql",
+    // 12: subject rights (store/erasure_repository.h, store/suppression_repository.h): event chunks
+    // count their tombstones (erased events) and list their customers, so an erasure decodes only
+    // the chunks that name the person; the suppression list holds blind-index values only.
+    R"sql(
+ALTER TABLE event_chunks ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE event_chunks ADD COLUMN customers BLOB;
+CREATE TABLE suppressions(
+  value INTEGER NOT NULL,
+  key_version INTEGER NOT NULL,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY(value, key_version)) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -427,7 +441,10 @@ class SqliteEventLog final : public EventLog {
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       std::string_view h = st.Blob(0);
-      for (size_t i = 0; i + 16 <= h.size(); i += 16) fn(ReadHash(h.data() + i));
+      for (size_t i = 0; i + 16 <= h.size(); i += 16) {
+        const MessageHash hash = ReadHash(h.data() + i);
+        if (hash.hi != 0 || hash.lo != 0) fn(hash);  // (0, 0): an erased event's tombstone
+      }
     }
     return rc == SQLITE_DONE ? Status::Ok() : db_.Error("scan hashes");
   }
@@ -457,11 +474,18 @@ class SqliteEventLog final : public EventLog {
   Result<Millis> NewestEventAt() override {
     return db_.QueryInt("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'newest_event_at'");
   }
-  Result<std::int64_t> Count() override { return db_.QueryInt("SELECT coalesce(sum(n), 0) FROM event_chunks"); }
+  Result<std::int64_t> Count() override {
+    return db_.QueryInt("SELECT coalesce(sum(n - erased), 0) FROM event_chunks");
+  }
 
   // Version 1 → 2: copies the row-per-event log into chunks, then drops it. Inside the
   // migration's transaction.
   Status MigrateEventsToChunks() {
+    migrating_v2_ = true;
+    struct Done {
+      bool* flag;
+      ~Done() { *flag = false; }
+    } done{&migrating_v2_};
     std::int64_t seq = 1;
     {
       Stmt st(db_.raw(), "SELECT seq, hash_hi, hash_lo, message_id, customer_id, ts, kind, name, body "
@@ -509,11 +533,17 @@ class SqliteEventLog final : public EventLog {
       min_ts = std::min(min_ts, e.timestamp);
       max_ts = std::max(max_ts, e.timestamp);
     }
-    Stmt& st = db_.Prepared("INSERT INTO event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, hashes, data) "
-                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    customers_ = CustomerSetOf(events);
+    // The schema-2 migration runs before schema 9 added the customers column.
+    Stmt& st = migrating_v2_
+                   ? db_.Prepared("INSERT INTO event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, hashes, "
+                                  "data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                   : db_.Prepared("INSERT INTO event_chunks(first_seq, n, codec, raw_size, min_ts, max_ts, hashes, "
+                                  "data, customers) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     st.Reset();
     st.Bind(1, events.front().seq).Bind(2, chunk.n).Bind(3, static_cast<int>(chunk.codec)).Bind(4, chunk.raw_size)
         .Bind(5, min_ts).Bind(6, max_ts).BindBlob(7, chunk.hashes).BindBlob(8, chunk.data);
+    if (!migrating_v2_) st.BindBlob(9, customers_);
     if (st.Step() != SQLITE_DONE) return db_.Error("insert event chunk");
     return Status::Ok();
   }
@@ -532,6 +562,8 @@ class SqliteEventLog final : public EventLog {
   Db& db_;
   EventChunkCodec codec_;       // Append's (the committing thread)
   EncodedChunk chunk_;          // scratch for InsertChunk
+  std::string customers_;       // scratch for InsertChunk
+  bool migrating_v2_ = false;   // inside MigrateEventsToChunks (no customers column yet)
   std::mutex prepare_mu_;       // Prepare's own codec, apart from Append's
   EventChunkCodec prepare_codec_;
   EventChunkCodec scan_codec_{1};
@@ -2104,6 +2136,173 @@ class SqliteConsents final : public ConsentRepository {
 
 // ---- the store ----
 
+// ---- subject rights: suppression list, erasure, retention ----
+
+class SqliteSuppressions final : public SuppressionRepository {
+ public:
+  explicit SqliteSuppressions(Db& db) : db_(db) {}
+  Status Add(Transaction& txn, std::span<const SuppressionRecord> entries) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT OR IGNORE INTO suppressions(value, key_version, added_at) VALUES(?1, ?2, ?3)");
+    for (const SuppressionRecord& e : entries) {
+      st.Reset();
+      st.Bind(1, e.value).Bind(2, e.key_version).Bind(3, e.added_at);
+      if (st.Step() != SQLITE_DONE) return db_.Error("add suppression entry");
+    }
+    return Status::Ok();
+  }
+  Status Scan(const std::function<void(const SuppressionRecord&)>& fn) override {
+    Stmt st(db_.raw(), "SELECT value, key_version, added_at FROM suppressions ORDER BY value, key_version");
+    if (!st.ok()) return db_.Error("prepare scan suppressions");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(SuppressionRecord{st.Int(0), static_cast<int>(st.Int(1)), st.Int(2)});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("scan suppressions");
+  }
+  Result<std::int64_t> Count() override { return db_.QueryInt("SELECT count(*) FROM suppressions"); }
+
+ private:
+  Db& db_;
+};
+
+// "(1,2,3)": customer ids are integers, so the list is safe to splice into SQL.
+std::string IdList(std::span<const std::int64_t> ids) {
+  std::string out = "(";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += std::to_string(ids[i]);
+  }
+  out.push_back(')');
+  return out;
+}
+
+class SqliteErasure final : public ErasureRepository {
+ public:
+  SqliteErasure(Db& db, int compression_level) : db_(db), codec_(compression_level) {}
+
+  Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) override {
+    db_.RequireTxn(txn);
+    ErasureCounts counts;
+    std::vector<std::int64_t> ids;
+    for (CustomerId c : customers) {
+      if (c.valid()) ids.push_back(c.value());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (ids.empty()) return counts;
+    // Freed pages and cells are overwritten with zeros from here on (Scrub turns it off again
+    // after the commit): what is deleted does not linger in free space of the database file.
+    TP_RETURN_IF_ERROR(db_.Exec("PRAGMA secure_delete=ON"));
+    TP_ASSIGN_OR_RETURN(counts.events, EraseEvents(ids));
+    const std::string in = IdList(ids);
+    auto del = [&](const std::string& sql) -> Result<std::int64_t> {
+      TP_RETURN_IF_ERROR(db_.Exec(sql));
+      return static_cast<std::int64_t>(sqlite3_changes64(db_.raw()));
+    };
+    TP_ASSIGN_OR_RETURN(counts.orders, del("DELETE FROM orders WHERE customer_id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.messages, del("DELETE FROM messages WHERE customer_id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.surveys, del("DELETE FROM surveys WHERE customer_id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.escalations, del("DELETE FROM escalations WHERE customer_id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.profiles, del("DELETE FROM profiles WHERE customer_id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.identifiers, del("DELETE FROM identifiers WHERE customer_id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.merges, del("DELETE FROM merges WHERE winner IN " + in + " OR loser IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.merge_blocks, del("DELETE FROM merge_blocks WHERE a IN " + in + " OR b IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id IN " + in));
+    return counts;
+  }
+
+  Status Scrub() override {
+    if (db_.in_txn()) return Status::FailedPrecondition("scrub inside a transaction");
+    TP_RETURN_IF_ERROR(db_.Exec("PRAGMA secure_delete=OFF"));
+    int log_frames = 0;
+    int checkpointed = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                             &checkpointed);
+    if (rc != SQLITE_OK) {
+      return Status::Unavailable(std::string("the WAL could not be truncated yet (") + sqlite3_errstr(rc) +
+                                 "): readers hold it; it is folded in at the next checkpoint");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::int64_t> DeleteOlderThan(Transaction& txn, RetentionKind kind, Millis before, int limit) override {
+    db_.RequireTxn(txn);
+    const std::string lim = std::to_string(std::max(limit, 1));
+    const std::string cut = std::to_string(before);
+    auto del = [&](const std::string& table, const char* ts) -> Result<std::int64_t> {
+      TP_RETURN_IF_ERROR(db_.Exec("DELETE FROM " + table + " WHERE seq IN (SELECT seq FROM " + table + " WHERE " +
+                                  ts + " < " + cut + " ORDER BY seq LIMIT " + lim + ")"));
+      return static_cast<std::int64_t>(sqlite3_changes64(db_.raw()));
+    };
+    switch (kind) {
+      case RetentionKind::kMessages: return del("messages", "ts");
+      case RetentionKind::kSurveys: return del("surveys", "ts");
+      case RetentionKind::kOrders: return del("orders", "ts");
+      case RetentionKind::kEscalations: return del("escalations", "at");
+      case RetentionKind::kEvents: break;
+    }
+    // Whole chunks whose newest event is older, never the last chunk (it numbers the next seq).
+    Stmt st(db_.raw(),
+            "SELECT first_seq, n - erased FROM event_chunks WHERE max_ts < ?1 AND first_seq < "
+            "(SELECT max(first_seq) FROM event_chunks) ORDER BY first_seq");
+    if (!st.ok()) return db_.Error("prepare retention scan");
+    st.Bind(1, before);
+    std::vector<std::int64_t> chunks;
+    std::int64_t events = 0;
+    int rc;
+    while (events < limit && (rc = st.Step()) == SQLITE_ROW) {
+      chunks.push_back(st.Int(0));
+      events += st.Int(1);
+    }
+    if (chunks.empty()) return std::int64_t{0};
+    TP_RETURN_IF_ERROR(db_.Exec("DELETE FROM event_chunks WHERE first_seq IN " + IdList(chunks)));
+    return events;
+  }
+
+ private:
+  // Tombstones the events of `ids` (sorted) in every chunk that names one of them.
+  Result<std::int64_t> EraseEvents(const std::vector<std::int64_t>& ids) {
+    std::vector<std::int64_t> candidates;
+    {
+      Stmt st(db_.raw(), "SELECT first_seq, customers FROM event_chunks WHERE n > erased ORDER BY first_seq");
+      if (!st.ok()) return db_.Error("prepare erasure scan");
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        if (st.IsNull(1) || CustomerSetIntersects(st.Blob(1), ids)) candidates.push_back(st.Int(0));
+      }
+      if (rc != SQLITE_DONE) return db_.Error("erasure scan");
+    }
+    std::int64_t erased = 0;
+    Stmt get(db_.raw(), "SELECT n, codec, raw_size, hashes, data FROM event_chunks WHERE first_seq = ?1");
+    Stmt put(db_.raw(),
+             "UPDATE event_chunks SET codec = ?2, raw_size = ?3, min_ts = ?4, max_ts = ?5, hashes = ?6, data = ?7, "
+             "erased = erased + ?8, customers = ?9 WHERE first_seq = ?1");
+    if (!get.ok() || !put.ok()) return db_.Error("prepare chunk rewrite");
+    for (std::int64_t first_seq : candidates) {
+      get.Reset();
+      get.Bind(1, first_seq);
+      if (get.Step() != SQLITE_ROW) return db_.Error("read event chunk");
+      TP_ASSIGN_OR_RETURN(EventChunkCodec::Rewritten r,
+                          codec_.EraseFrom(first_seq, static_cast<int>(get.Int(0)), static_cast<int>(get.Int(1)),
+                                           get.Int(2), get.Blob(3), get.Blob(4), ids, chunk_));
+      get.Reset();  // before writing the row it read
+      if (r.removed == 0) continue;
+      put.Reset();
+      put.Bind(1, first_seq).Bind(2, static_cast<int>(chunk_.codec)).Bind(3, chunk_.raw_size).Bind(4, r.min_ts)
+          .Bind(5, r.max_ts).BindBlob(6, chunk_.hashes).BindBlob(7, chunk_.data).Bind(8, r.removed)
+          .BindBlob(9, r.customers);
+      if (put.Step() != SQLITE_DONE) return db_.Error("rewrite event chunk");
+      erased += r.removed;
+    }
+    return erased;
+  }
+
+  Db& db_;
+  EventChunkCodec codec_;
+  EncodedChunk chunk_;
+};
+
 class SqliteStore final : public Store, public Maintenance {
  public:
   SqliteStore(sqlite3* db, Options options, std::unique_ptr<WriterLock> lock)
@@ -2126,7 +2325,9 @@ class SqliteStore final : public Store, public Maintenance {
         dp_budgets_(db_),
         outbox_(db_),
         consents_(db_),
-        tickets_(db_) {
+        tickets_(db_),
+        suppressions_(db_),
+        erasure_(db_, options_.event_compression_level) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -2144,6 +2345,8 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<SuppressionRepository>(suppressions_);
+    Provide<ErasureRepository>(erasure_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -2258,6 +2461,8 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteOutbox outbox_;
   SqliteConsents consents_;
   SqliteTickets tickets_;
+  SqliteSuppressions suppressions_;
+  SqliteErasure erasure_;
   int version_ = 0;
 };
 

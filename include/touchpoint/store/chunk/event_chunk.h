@@ -13,6 +13,12 @@
 // decompressing anything) and data (the records, compressed as `codec` says). Each record is
 //   varint customer | zigzag-varint timestamp | kind byte | varint len + message_id |
 //   varint len + name | varint len + body
+//
+// Erasure (store/erasure_repository.h) rewrites a chunk in place with the erased events replaced
+// by tombstones: customer 0, timestamp 0, empty id, name and body, zero hash. seq numbers stay;
+// Decode skips tombstones. A chunk row also holds `customers`: the sorted distinct customer ids
+// of its events as delta varints (CustomerSetOf), so an erasure decodes only the chunks that
+// name the person (NULL in chunks written before schema 9: those are decoded).
 #pragma once
 
 #include <cstdint>
@@ -57,6 +63,20 @@ class EventChunkCodec {
   Status Decode(std::int64_t first_seq, int n, int codec, std::int64_t raw_size, std::string_view hashes,
                 std::string_view data, const std::function<bool(EventRecord&&)>& fn, bool* stopped);
 
+  // What EraseFrom wrote.
+  struct Rewritten {
+    int removed = 0;           // events tombstoned now (0: `out` was not written)
+    int live = 0;              // events left that are not tombstones
+    Millis min_ts = 0;         // of the live events (0 when none)
+    Millis max_ts = 0;
+    std::string customers;     // CustomerSetOf the live events
+  };
+  // Re-encodes a stored chunk into `out` with every event of a customer in `erase` (sorted
+  // ascending) replaced by a tombstone (above). kInternal when the chunk does not decode.
+  Result<Rewritten> EraseFrom(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
+                              std::string_view hashes, std::string_view data, std::span<const std::int64_t> erase,
+                              EncodedChunk& out);
+
  private:
   struct Contexts;
   int level_;
@@ -64,7 +84,20 @@ class EventChunkCodec {
   std::string raw_;  // scratch: uncompressed records
   std::unique_ptr<char[]> zbuf_;  // scratch: compressed records
   size_t zcap_ = 0;
+  bool skip_tombstones_ = true;  // Decode's; EraseFrom reads tombstones too
 };
+
+// Whether a record is a tombstone (an erased event; see the top of this file).
+inline bool IsTombstone(const EventRecord& e) {
+  return !e.customer.valid() && e.message_id.empty() && e.hash == MessageHash{};
+}
+
+// The sorted distinct customer ids of `events` (tombstones left out) as delta varints: a chunk
+// row's `customers` column.
+std::string CustomerSetOf(std::span<const EventRecord> events);
+// Whether a `customers` column names any of `sorted` (ascending). A set that does not parse
+// answers true (the caller then decodes the chunk).
+bool CustomerSetIntersects(std::string_view set, std::span<const std::int64_t> sorted);
 
 // The 16-byte encoding of a message hash in a chunk's `hashes` column.
 void AppendHash(const MessageHash& h, std::string& out);

@@ -1,0 +1,259 @@
+#include <touchpoint/privacy/subject_rights.h>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+#include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/escalation_repository.h>
+#include <touchpoint/store/event_log.h>
+#include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/profile_repository.h>
+
+namespace touchpoint::privacy {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// A stored JSON text as a value (a string when it does not parse: shown as stored).
+Json Embedded(const std::string& text) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? Json(text) : j;
+}
+
+const char* KindName(store::EventKind k) {
+  switch (k) {
+    case store::EventKind::kIdentify: return "identify";
+    case store::EventKind::kTrack: return "track";
+    case store::EventKind::kPage: return "page";
+    case store::EventKind::kAlias: return "alias";
+  }
+  return "unknown";
+}
+
+Json CountsJson(const store::ErasureCounts& c) {
+  // Sorted keys anyway (canonical form); listed in that order for the reader.
+  return Json{{"customers", c.customers},   {"escalations", c.escalations}, {"events", c.events},
+              {"identifiers", c.identifiers}, {"merge_blocks", c.merge_blocks}, {"merges", c.merges},
+              {"messages", c.messages},     {"orders", c.orders},           {"profiles", c.profiles},
+              {"surveys", c.surveys}};
+}
+
+}  // namespace
+
+Result<SubjectExport> ExportSubject(store::Store& store, const Subject& subject, const ExportOptions& options) {
+  SubjectExport out;
+  ExportCounts& n = out.counts;
+  std::unordered_set<std::int64_t> members;
+  for (CustomerId c : subject.members) members.insert(c.value());
+  const auto mine = [&](CustomerId c) { return members.count(c.value()) > 0; };
+
+  Json doc = Json::object();
+  Json ids = Json::array();
+  for (CustomerId c : subject.members) ids.push_back(c.value());
+  doc["export"] = {{"version", 1},
+                   {"kind", "touchpoint.subject_export"},
+                   {"generated_at", FormatTimestamp(options.now)},
+                   {"requested_by", options.requested_by},
+                   {"customer", subject.customer.value()},
+                   {"customer_ids", ids}};
+  doc["profile"] = options.profile_json.empty() ? Json(nullptr) : Embedded(options.profile_json);
+
+  store::IdentityRepository& identity = store.Get<store::IdentityRepository>();
+  Json identifiers = Json::array();
+  TP_ASSIGN_OR_RETURN(auto id_rows, identity.IdentifiersOf(subject.members));
+  for (const auto& r : id_rows) {
+    identifiers.push_back({{"kind", r.kind},
+                           {"value", r.value},
+                           {"first_seen", FormatTimestamp(r.first_seen)},
+                           {"first_message_id", r.first_message_id},
+                           {"customer", r.customer.value()},
+                           {"shared", r.blocked}});
+  }
+  n.identifiers = static_cast<std::int64_t>(identifiers.size());
+  doc["identifiers"] = std::move(identifiers);
+
+  Json merges = Json::array();
+  TP_ASSIGN_OR_RETURN(auto merge_rows, identity.MergesInvolving(subject.members));
+  for (const auto& m : merge_rows) {
+    merges.push_back({{"id", m.id.value()},
+                      {"at", FormatTimestamp(m.at)},
+                      {"winner", m.winner.value()},
+                      {"loser", m.loser.value()},
+                      {"message_id", m.message_id},
+                      {"reason", m.reason},
+                      {"undone", m.undone_at != 0}});
+  }
+  n.merges = static_cast<std::int64_t>(merges.size());
+  doc["merges"] = std::move(merges);
+
+  // Stored accumulators per original customer: traits, tags and scores as they are kept.
+  Json stored = Json::array();
+  for (CustomerId c : subject.members) {
+    TP_ASSIGN_OR_RETURN(auto p, store.Get<store::ProfileRepository>().Find(c));
+    if (p) stored.push_back({{"customer", c.value()}, {"data", Embedded(p->data)}, {"updated_at", FormatTimestamp(p->updated_at)}});
+  }
+  doc["stored_profiles"] = std::move(stored);
+
+  Json events = Json::array();
+  TP_RETURN_IF_ERROR(store.Get<store::EventLog>().ScanFrom(1, [&](store::EventRecord&& e) {
+    if (!mine(e.customer)) return true;
+    events.push_back({{"seq", e.seq},
+                      {"message_id", e.message_id},
+                      {"timestamp", FormatTimestamp(e.timestamp)},
+                      {"type", KindName(e.kind)},
+                      {"name", e.name},
+                      {"customer", e.customer.value()},
+                      {"body", Embedded(e.body)}});
+    return true;
+  }));
+  n.events = static_cast<std::int64_t>(events.size());
+  doc["events"] = std::move(events);
+
+  store::ActivityRepository& activity = store.Get<store::ActivityRepository>();
+  Json orders = Json::array();
+  TP_RETURN_IF_ERROR(activity.ScanOrders([&](store::OrderRecord&& o) {
+    if (!mine(o.customer)) return;
+    orders.push_back({{"order_id", o.order_id},
+                      {"timestamp", FormatTimestamp(o.timestamp)},
+                      {"total", o.total},
+                      {"currency", o.currency},
+                      {"channel", o.channel},
+                      {"items", Embedded(o.items_json)}});
+  }));
+  n.orders = static_cast<std::int64_t>(orders.size());
+  doc["orders"] = std::move(orders);
+
+  Json messages = Json::array();
+  TP_RETURN_IF_ERROR(activity.ScanMessages([&](store::MessageRecord&& m) {
+    if (!mine(m.customer)) return;
+    messages.push_back({{"message_id", m.message_id},
+                        {"timestamp", FormatTimestamp(m.timestamp)},
+                        {"conversation_id", m.conversation_id},
+                        {"channel", m.channel},
+                        {"author", m.author},
+                        {"direction", m.direction},
+                        {"text", m.text},
+                        {"language", m.language},
+                        {"sentiment", m.sentiment_label},
+                        {"sentiment_score", m.sentiment_score},
+                        {"intent", m.intent}});
+  }));
+  n.messages = static_cast<std::int64_t>(messages.size());
+  doc["messages"] = std::move(messages);
+
+  Json surveys = Json::array();
+  TP_RETURN_IF_ERROR(activity.ScanSurveys([&](store::SurveyRecord&& v) {
+    if (!mine(v.customer)) return;
+    surveys.push_back({{"message_id", v.message_id},
+                       {"timestamp", FormatTimestamp(v.timestamp)},
+                       {"nps", v.nps >= 0 ? Json(v.nps) : Json(nullptr)},
+                       {"csat", v.csat >= 0 ? Json(v.csat) : Json(nullptr)},
+                       {"comment", v.comment},
+                       {"touchpoint", v.touchpoint}});
+  }));
+  n.surveys = static_cast<std::int64_t>(surveys.size());
+  doc["surveys"] = std::move(surveys);
+
+  Json escalations = Json::array();
+  TP_RETURN_IF_ERROR(store.Get<store::EscalationRepository>().Scan([&](store::EscalationRecord&& e) {
+    if (!mine(e.customer)) return;
+    escalations.push_back({{"at", FormatTimestamp(e.at)},
+                           {"conversation_id", e.conversation_id},
+                           {"message_id", e.message_id},
+                           {"rule", e.rule},
+                           {"action", e.action},
+                           {"reason", e.reason}});
+  }));
+  n.escalations = static_cast<std::int64_t>(escalations.size());
+  doc["escalations"] = std::move(escalations);
+
+  // CONSENT (lead, at merge): the consent repository of the `consent` branch fills this with
+  // the person's consent history (privacy::Consent), one object per change.
+  doc["consents"] = Json::array();
+
+  // Audit entries about them: targets name customer ids ("customer:42").
+  std::unordered_set<std::string> targets;
+  for (CustomerId c : subject.members) targets.insert("customer:" + std::to_string(c.value()));
+  Json audit = Json::array();
+  TP_RETURN_IF_ERROR(store.Get<store::AuditRepository>().Scan(0, [&](store::AuditEntryRecord&& e) {
+    if (targets.count(e.target)) {
+      audit.push_back({{"seq", e.seq},
+                       {"time", FormatTimestamp(e.time)},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"details", Embedded(e.details_json)}});
+    }
+    return true;
+  }));
+  n.audit_entries = static_cast<std::int64_t>(audit.size());
+  doc["audit"] = std::move(audit);
+
+  out.json = doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return out;
+}
+
+std::string NewErasureId() {
+  unsigned char bytes[16];
+  randombytes_buf(bytes, sizeof bytes);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::string ReceiptJson(const ErasureFacts& f) {
+  Json ids = Json::array();
+  for (CustomerId c : f.subject.members) ids.push_back(c.value());
+  Json kinds = Json::array();
+  std::vector<std::string> sorted = f.identifier_kinds;
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& k : sorted) kinds.push_back(k);
+  Json suppression = Json::array();
+  for (const auto& s : f.suppressed) {
+    suppression.push_back({{"blind_index", std::to_string(s.value)}, {"key_version", s.key_version}});
+  }
+  std::string guarantee;
+  if (f.backend == "sqlite") {
+    guarantee = "rows deleted with secure_delete; WAL checkpointed and truncated";
+  } else if (f.backend == "postgres") {
+    guarantee = "rows deleted; old row versions, WAL and backups are unreadable once the person's keys are destroyed";
+  } else {
+    guarantee = "rows deleted";
+  }
+  if (f.keys_destroyed) guarantee += "; the person's data keys were destroyed";
+  Json r = {{"backend", f.backend},
+            {"by", f.by},
+            {"counts", CountsJson(f.counts)},
+            {"customer", f.subject.customer.value()},
+            {"customer_ids", ids},
+            {"erased_at", FormatTimestamp(f.at)},
+            {"erasure_id", f.erasure_id},
+            {"guarantee", guarantee},
+            {"identifier_kinds", kinds},
+            {"kind", "touchpoint.erasure_receipt"},
+            {"reason", f.reason},
+            {"suppression", suppression},
+            {"version", 1}};
+  return r.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string ErasureAuditDetails(const ErasureFacts& f) {
+  Json ids = Json::array();
+  for (CustomerId c : f.subject.members) ids.push_back(c.value());
+  Json d = {{"erasure_id", f.erasure_id},
+            {"customer_ids", ids},
+            {"counts", CountsJson(f.counts)},
+            {"suppression_entries", f.suppressed.size()},
+            {"keys_destroyed", f.keys_destroyed}};
+  return d.dump();
+}
+
+}  // namespace touchpoint::privacy

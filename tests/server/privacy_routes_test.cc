@@ -1,0 +1,132 @@
+// Subject rights over real HTTP: POST /v1/privacy/exports returns everything held on the person,
+// POST /v1/privacy/erasures erases them from the running server (memory and store at once),
+// answers with a receipt signed by the installation's key, and the person's later events are
+// dropped and counted (the metrics gauge).
+#include <touchpoint/server/app.h>
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <touchpoint/privacy/keys.h>
+#include <touchpoint/privacy/master_key.h>
+#include <touchpoint/privacy/receipt.h>
+#include <touchpoint/privacy/signing.h>
+#include <touchpoint/store/api_key_repository.h>
+#include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/open.h>
+
+#include "pipeline/test_dir.h"
+#include "server/test_util.h"
+#include "testing/http_client.h"
+#include "testing/matchers.h"
+
+namespace touchpoint::server {
+namespace {
+
+using ::touchpoint::privacy::Role;
+using ::touchpoint::testing::HttpClient;
+using ::touchpoint::testing::HttpResponse;
+using json = nlohmann::json;
+
+constexpr char kBatch[] = R"({"batch":[
+ {"type":"identify","userId":"wanda-1","messageId":"w1","timestamp":"2024-03-01T10:00:00Z","traits":{"phone":"13912345678","email":"wanda@example.com"}},
+ {"type":"track","event":"Order Completed","userId":"wanda-1","messageId":"w2","timestamp":"2024-03-02T10:00:00Z","properties":{"order_id":"wo-1","total":99}},
+ {"type":"track","event":"Message Received","userId":"wanda-1","messageId":"w3","timestamp":"2024-03-03T10:00:00Z","properties":{"text":"call me back"}},
+ {"type":"identify","userId":"bob-2","messageId":"b1","timestamp":"2024-03-01T11:00:00Z","traits":{"phone":"13700000001"}}]})";
+
+class PrivacyRoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    url_ = "memory:privacy-http-" + std::to_string(rd());
+    auto st = store::Open(url_, {});
+    ASSERT_OK(st);
+    store_ = std::move(*st);
+    config_ = test::TestConfig(tmp_.path(), url_);
+    config_.log_level = "off";
+    config_.text_analysis = false;
+    config_.master_key_file = tmp_.File("keys/master.key");  // never the real home
+    auto key = privacy::CreateMasterKeyFile(config_.master_key_file);
+    ASSERT_OK(key.status());
+    public_key_ = privacy::Signer::FromMasterKey(*key).public_key();
+    for (Role role : {Role::kAdmin, Role::kIngest, Role::kAgent}) {
+      auto created = privacy::CreateApiKey(store_->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
+      ASSERT_OK(created);
+      keys_[static_cast<size_t>(role)] = created->key;
+    }
+    auto app = App::Start(config_);
+    ASSERT_OK(app);
+    app_ = std::move(app).value();
+    client_ = std::make_unique<HttpClient>(app_->port());
+  }
+  void TearDown() override { app_.reset(); }
+  HttpResponse Send(const std::string& method, const std::string& path, const std::string& body, Role role) {
+    auto r = client_->Send(method, path, body, "application/json",
+                           test::BearerAuth(keys_[static_cast<size_t>(role)]));
+    EXPECT_OK(r) << method << " " << path;
+    return r.ok() ? *r : HttpResponse{};
+  }
+
+  ::touchpoint::testing::TempDir tmp_;
+  std::string url_;
+  std::unique_ptr<store::Store> store_;
+  ServerConfig config_;
+  privacy::PublicKey public_key_;
+  std::string keys_[privacy::kAllRoles.size()];
+  std::unique_ptr<App> app_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(PrivacyRoutesTest, ExportThenEraseThroughTheRunningServer) {
+  ASSERT_EQ(Send("POST", "/v1/batch", kBatch, Role::kIngest).status, 200);
+  // Export: everything of hers, nothing of Bob's.
+  HttpResponse ex = Send("POST", "/v1/privacy/exports", R"({"identifier":"phone:139 1234 5678"})", Role::kAdmin);
+  ASSERT_EQ(ex.status, 200) << ex.body;
+  json doc = json::parse(ex.body);
+  EXPECT_EQ(doc["events"].size(), 3u);
+  EXPECT_EQ(doc["orders"].size(), 1u);
+  ASSERT_EQ(doc["messages"].size(), 1u);
+  EXPECT_EQ(doc["messages"][0]["text"], "call me back");
+  EXPECT_EQ(ex.body.find("13700000001"), std::string::npos);
+  EXPECT_EQ(Send("POST", "/v1/privacy/exports", R"({"identifier":"phone:139 1234 5678"})", Role::kAgent).status, 403);
+  EXPECT_EQ(Send("POST", "/v1/privacy/exports", R"({"nobody":1})", Role::kAdmin).status, 400);
+
+  // Erasure: the receipt verifies with the installation's public key; she is gone at once.
+  HttpResponse er = Send("POST", "/v1/privacy/erasures", R"({"identifier":"user:wanda-1","reason":"ticket 7"})",
+                         Role::kAdmin);
+  ASSERT_EQ(er.status, 200) << er.body;
+  const privacy::ReceiptCheck check = privacy::VerifyReceipt(er.body, std::vector<privacy::PublicKey>{public_key_});
+  EXPECT_EQ(check.verdict, privacy::ReceiptVerdict::kValid) << check.message;
+  json receipt = json::parse(er.body)["receipt"];
+  EXPECT_EQ(receipt["counts"]["events"], 3);
+  EXPECT_EQ(receipt["counts"]["identifiers"], 3);
+  EXPECT_EQ(Send("GET", "/v1/customers/phone:13912345678", "", Role::kAdmin).status, 404);
+  EXPECT_EQ(Send("GET", "/v1/customers/phone:13700000001", "", Role::kAdmin).status, 200);
+  EXPECT_EQ(Send("POST", "/v1/privacy/erasures", R"({"identifier":"user:wanda-1"})", Role::kAdmin).status, 404);
+
+  // Her events again: accepted as a request (200), dropped and counted.
+  ASSERT_EQ(Send("POST", "/v1/batch", kBatch, Role::kIngest).status, 200);
+  EXPECT_EQ(Send("GET", "/v1/customers/user:wanda-1", "", Role::kAdmin).status, 404);
+  auto metrics = client_->Send("GET", "/metrics", "", "", {});
+  ASSERT_OK(metrics);
+  EXPECT_NE(metrics->body.find("touchpoint_events_suppressed 3"), std::string::npos) << metrics->body;
+
+  // Both are in the audit log, with counts and ids only.
+  std::vector<std::string> actions;
+  ASSERT_OK(store_->Get<store::AuditRepository>().Scan(0, [&](store::AuditEntryRecord&& e) {
+    actions.push_back(e.action);
+    EXPECT_EQ(e.details_json.find("13912345678"), std::string::npos);
+    EXPECT_EQ(e.details_json.find("ticket 7"), std::string::npos);
+    return true;
+  }));
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "subject.export"), actions.end());
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "subject.erase"), actions.end());
+}
+
+}  // namespace
+}  // namespace touchpoint::server
