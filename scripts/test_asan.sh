@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset asan >/dev/null
-wanted=(tp_core_test tp_http_test tp_identity_test tp_ingest_test tp_store_test tp_profile_test tp_pipeline_test tp_privacy_test tp_service_test tp_insight_test tp_server_test)
+wanted=(tp_core_test tp_http_test tp_identity_test tp_ingest_test tp_store_test tp_profile_test tp_pipeline_test tp_privacy_test tp_service_test tp_insight_test tp_server_test tp_calendar_test tp_outbox_test)
 available=$(ninja -C build/asan -t targets all 2>/dev/null | cut -d: -f1)
 targets=()
 for t in "${wanted[@]}"; do
