@@ -20,6 +20,7 @@
 #include <touchpoint/store/open.h>
 
 #include "pipeline/test_dir.h"
+#include "server/role_keys.h"
 #include "server/test_util.h"
 #include "testing/http_client.h"
 #include "testing/matchers.h"
@@ -45,13 +46,10 @@ class ConsentHttpTest : public ::testing::Test {
     config_ = test::TestConfig(tmp_.path(), url_);
     config_.log_level = "off";
     config_.text_analysis = false;
-    config_.master_key_file = tmp_.File("keys/master.key");  // never the real home
-    ASSERT_OK(privacy::CreateMasterKeyFile(config_.master_key_file).status());
-    for (Role role : {Role::kAdmin, Role::kAgent, Role::kAnalyst, Role::kIngest}) {
-      auto created = privacy::CreateApiKey(store_->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
-      ASSERT_OK(created);
-      keys_[static_cast<size_t>(role)] = created->key;
-    }
+    ASSERT_OK(test::UseNewMasterKey(config_, tmp_.File("keys/master.key")).status());
+    auto keys = test::CreateRoleKeys(*store_, std::array{Role::kAdmin, Role::kAgent, Role::kAnalyst, Role::kIngest});
+    ASSERT_OK(keys.status());
+    keys_ = std::move(*keys);
     auto app = App::Start(config_);
     ASSERT_OK(app);
     app_ = std::move(app).value();
@@ -90,7 +88,7 @@ class ConsentHttpTest : public ::testing::Test {
   std::string url_;
   std::unique_ptr<store::Store> store_;
   ServerConfig config_;
-  std::string keys_[privacy::kAllRoles.size()];
+  test::RoleKeys keys_;
   std::unique_ptr<App> app_;
   std::unique_ptr<HttpClient> client_;
 };

@@ -21,6 +21,7 @@
 #include <touchpoint/store/open.h>
 
 #include "pipeline/test_dir.h"
+#include "server/role_keys.h"
 #include "server/test_util.h"
 #include "testing/http_client.h"
 #include "testing/matchers.h"
@@ -50,15 +51,12 @@ class PrivacyRoutesTest : public ::testing::Test {
     config_ = test::TestConfig(tmp_.path(), url_);
     config_.log_level = "off";
     config_.text_analysis = false;
-    config_.master_key_file = tmp_.File("keys/master.key");  // never the real home
-    auto key = privacy::CreateMasterKeyFile(config_.master_key_file);
+    auto key = test::UseNewMasterKey(config_, tmp_.File("keys/master.key"));
     ASSERT_OK(key.status());
     public_key_ = privacy::Signer::FromMasterKey(*key).public_key();
-    for (Role role : {Role::kAdmin, Role::kIngest, Role::kAgent}) {
-      auto created = privacy::CreateApiKey(store_->Get<store::ApiKeyRepository>(), role, 1'700'000'000'000);
-      ASSERT_OK(created);
-      keys_[static_cast<size_t>(role)] = created->key;
-    }
+    auto keys = test::CreateRoleKeys(*store_, std::array{Role::kAdmin, Role::kIngest, Role::kAgent});
+    ASSERT_OK(keys.status());
+    keys_ = std::move(*keys);
     auto app = App::Start(config_);
     ASSERT_OK(app);
     app_ = std::move(app).value();
@@ -77,7 +75,7 @@ class PrivacyRoutesTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   ServerConfig config_;
   privacy::PublicKey public_key_;
-  std::string keys_[privacy::kAllRoles.size()];
+  test::RoleKeys keys_;
   std::unique_ptr<App> app_;
   std::unique_ptr<HttpClient> client_;
 };
