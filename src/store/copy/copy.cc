@@ -738,8 +738,9 @@ class Copier {
     std::map<std::int64_t, std::string> hashes;  // seq → the source's hash, for the batch
     Status failed = Status::Ok();
     const AuditChainFn keep = [&](std::string_view prev_hash, const AuditEntryRecord& e) -> std::string {
+      // `hashes` holds exactly the batch's seqs, so a found seq indexes the batch.
       auto it = hashes.find(e.seq);
-      if (it == hashes.end() || batch.empty() || prev_hash != batch[static_cast<size_t>(e.seq - batch.front().seq)].prev_hash) {
+      if (it == hashes.end() || prev_hash != batch[static_cast<size_t>(e.seq - batch.front().seq)].prev_hash) {
         failed = Status::Internal("audit entry " + N(e.seq) + " would not keep the source's chain");
         return std::string(64, '0');
       }
