@@ -46,5 +46,7 @@ void RegisterRightsCommands(CLI::App& app, int* exit_code);
 void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);
 // outbox list|retry (cli/outbox_commands.cc)
 void RegisterOutboxCommands(CLI::App& app, int* exit_code);
+// experiment analyze|plan (cli/experiment_commands.cc)
+void RegisterExperimentCommands(CLI::App& app, int* exit_code);
 
 }  // namespace touchpoint::cli

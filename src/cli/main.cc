@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterUserCommands(app, &exit_code);
   touchpoint::cli::RegisterCalendarCommands(app, &exit_code);
   touchpoint::cli::RegisterOutboxCommands(app, &exit_code);
+  touchpoint::cli::RegisterExperimentCommands(app, &exit_code);
   touchpoint::cli::RegisterPrivacyCommands(app, &exit_code);
   touchpoint::cli::RegisterDeskCommands(app, &exit_code);
   touchpoint::cli::RegisterRightsCommands(app, &exit_code);

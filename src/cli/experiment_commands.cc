@@ -1,0 +1,432 @@
+// `touchpoint experiment analyze|plan` — A/B test statistics from files (docs/measurement.md,
+// "Experiments"): summary statistics per arm (`--summary`), or one row per unit (`--units`),
+// through insight/experiment_stats.h. Exit codes: 0 ok, 1 a file cannot be read, 2 bad usage or
+// bad input (the file and line named).
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <touchpoint/core/csv.h>
+#include <touchpoint/insight/experiment_stats.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
+namespace touchpoint::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using insight::ArmSummary;
+
+bool ParseDouble(std::string_view s, double* out) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  if (s.empty()) return false;
+  const char* end = s.data() + s.size();
+  auto [p, ec] = std::from_chars(s.data(), end, *out);
+  return ec == std::errc() && p == end && std::isfinite(*out);
+}
+
+Result<std::vector<double>> ParseList(const std::string& text, const char* what) {
+  std::vector<double> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    double v = 0;
+    if (!ParseDouble(std::string_view(text).substr(start, comma - start), &v) || v <= 0) {
+      return Status::InvalidArgument(std::string(what) + ": \"" + text + "\" is not a list of positive numbers");
+    }
+    out.push_back(v);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The summary file: header `variant,units,sum,sum_squares` (sum_squares optional for
+// proportions), optionally `pre_sum,pre_sum_squares,sum_products`; the first row the control.
+Result<std::vector<ArmSummary>> ReadSummary(const std::string& path, insight::MetricKind metric) {
+  auto reader = CsvReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  std::vector<std::string> f;
+  TP_ASSIGN_OR_RETURN(bool any, (*reader)->Next(&f));
+  if (!any) return Status::InvalidArgument(path + ": empty file (expected a header variant,units,sum,sum_squares)");
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < f.size(); ++i) col[f[i]] = i;
+  for (const char* need : {"variant", "units", "sum"}) {
+    if (!col.count(need)) return Status::InvalidArgument(path + ":1: the header lacks the column " + need);
+  }
+  if (metric == insight::MetricKind::kMean && !col.count("sum_squares")) {
+    return Status::InvalidArgument(path + ":1: the header lacks the column sum_squares (required for means)");
+  }
+  const int pre = static_cast<int>(col.count("pre_sum")) + static_cast<int>(col.count("pre_sum_squares")) +
+                  static_cast<int>(col.count("sum_products"));
+  if (pre != 0 && pre != 3) {
+    return Status::InvalidArgument(path + ":1: CUPED needs all of pre_sum, pre_sum_squares and sum_products");
+  }
+  std::vector<ArmSummary> arms;
+  while (true) {
+    TP_ASSIGN_OR_RETURN(bool more, (*reader)->Next(&f));
+    if (!more) break;
+    const std::string where = path + ":" + std::to_string((*reader)->record_line()) + ": ";
+    if (f.size() == 1 && f[0].empty()) continue;
+    if (f.size() != col.size()) {
+      return Status::InvalidArgument(where + std::to_string(f.size()) + " fields, the header has " +
+                                     std::to_string(col.size()));
+    }
+    ArmSummary a;
+    a.variant = f[col["variant"]];
+    if (a.variant.empty()) return Status::InvalidArgument(where + "variant: empty");
+    auto number = [&](const char* name, double* out) -> Status {
+      if (!col.count(name)) return Status::Ok();
+      if (!ParseDouble(f[col[name]], out)) {
+        return Status::InvalidArgument(where + name + ": \"" + f[col[name]] + "\" is not a number");
+      }
+      return Status::Ok();
+    };
+    TP_RETURN_IF_ERROR(number("units", &a.units));
+    TP_RETURN_IF_ERROR(number("sum", &a.sum));
+    TP_RETURN_IF_ERROR(number("sum_squares", &a.sum_squares));
+    if (pre == 3) {
+      a.has_pre = true;
+      TP_RETURN_IF_ERROR(number("pre_sum", &a.pre_sum));
+      TP_RETURN_IF_ERROR(number("pre_sum_squares", &a.pre_sum_squares));
+      TP_RETURN_IF_ERROR(number("sum_products", &a.sum_products));
+    }
+    if (a.units < 0) return Status::InvalidArgument(where + "units: must not be negative");
+    arms.push_back(std::move(a));
+  }
+  if (arms.size() < 2) return Status::InvalidArgument(path + ": a control row and at least one variant row are needed");
+  return arms;
+}
+
+// One row per unit: header `variant,value` and optionally `pre`. Read in large blocks and split
+// by hand — 10 M rows in about a second, where a general CSV reader allocating a string per
+// field takes several. Quoted fields are not expected here (variant names and numbers) and are
+// rejected like any other malformed row: each with its line and reason on stderr, the rest used.
+struct UnitsRead {
+  std::vector<ArmSummary> arms;
+  std::int64_t rejected = 0;
+};
+
+Result<UnitsRead> ReadUnits(const std::string& path, const std::string& control) {
+  std::FILE* in = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (in == nullptr) return Status::NotFound(path + ": cannot open");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in == stdin ? nullptr : in, &std::fclose);
+  UnitsRead out;
+  std::map<std::string, size_t, std::less<>> index;
+  int value_col = -1, pre_col = -1, variant_col = -1;
+  size_t columns = 0;
+  std::int64_t line_no = 0;
+  std::string carry;
+  std::vector<char> buf(1 << 20);
+  auto reject = [&](const std::string& why) {
+    if (++out.rejected <= 20) std::fprintf(stderr, "touchpoint: %s:%lld: %s\n", path.c_str(), static_cast<long long>(line_no), why.c_str());
+  };
+  auto handle = [&](std::string_view line) -> Status {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line_no == 1) {
+      size_t start = 0, i = 0;
+      while (start <= line.size()) {
+        const size_t comma = std::min(line.find(',', start), line.size());
+        const std::string_view name = line.substr(start, comma - start);
+        if (name == "variant") variant_col = static_cast<int>(i);
+        if (name == "value") value_col = static_cast<int>(i);
+        if (name == "pre") pre_col = static_cast<int>(i);
+        ++i;
+        start = comma + 1;
+      }
+      columns = i;
+      if (variant_col < 0 || value_col < 0) {
+        return Status::InvalidArgument(path + ":1: the header must name the columns variant and value (and optionally pre)");
+      }
+      return Status::Ok();
+    }
+    if (line.empty()) return Status::Ok();
+    std::string_view fields[8];
+    size_t n = 0, start = 0;
+    while (start <= line.size() && n < 8) {
+      const size_t comma = std::min(line.find(',', start), line.size());
+      fields[n++] = line.substr(start, comma - start);
+      start = comma + 1;
+    }
+    if (n != columns || start <= line.size()) {
+      reject(std::to_string(n) + " fields, the header has " + std::to_string(columns));
+      return Status::Ok();
+    }
+    const std::string_view variant = fields[variant_col];
+    double value = 0, pre = 0;
+    if (variant.empty() || variant.find('"') != std::string_view::npos) {
+      reject("variant: empty or quoted");
+      return Status::Ok();
+    }
+    if (!ParseDouble(fields[value_col], &value)) {
+      reject("value: \"" + std::string(fields[value_col]) + "\" is not a number");
+      return Status::Ok();
+    }
+    if (pre_col >= 0 && !ParseDouble(fields[pre_col], &pre)) {
+      reject("pre: \"" + std::string(fields[pre_col]) + "\" is not a number");
+      return Status::Ok();
+    }
+    auto it = index.find(variant);
+    if (it == index.end()) {
+      it = index.emplace(std::string(variant), out.arms.size()).first;
+      ArmSummary a;
+      a.variant = std::string(variant);
+      a.has_pre = pre_col >= 0;
+      out.arms.push_back(std::move(a));
+    }
+    ArmSummary& a = out.arms[it->second];
+    a.units += 1;
+    a.sum += value;
+    a.sum_squares += value * value;
+    if (pre_col >= 0) {
+      a.pre_sum += pre;
+      a.pre_sum_squares += pre * pre;
+      a.sum_products += value * pre;
+    }
+    return Status::Ok();
+  };
+  while (true) {
+    const size_t got = std::fread(buf.data(), 1, buf.size(), in);
+    if (got == 0) break;
+    std::string_view chunk(buf.data(), got);
+    size_t pos = 0;
+    while (true) {
+      const size_t nl = chunk.find('\n', pos);
+      if (nl == std::string_view::npos) {
+        carry.append(chunk.substr(pos));
+        break;
+      }
+      if (!carry.empty()) {
+        carry.append(chunk.substr(pos, nl - pos));
+        TP_RETURN_IF_ERROR(handle(carry));
+        carry.clear();
+      } else {
+        TP_RETURN_IF_ERROR(handle(chunk.substr(pos, nl - pos)));
+      }
+      pos = nl + 1;
+    }
+  }
+  if (std::ferror(in)) return Status::Unavailable(path + ": read error");
+  if (!carry.empty()) TP_RETURN_IF_ERROR(handle(carry));
+  if (line_no == 0) return Status::InvalidArgument(path + ": empty file (expected a header variant,value)");
+  if (out.rejected > 20) std::fprintf(stderr, "touchpoint: %s: %lld malformed rows in all\n", path.c_str(), static_cast<long long>(out.rejected));
+  if (!control.empty()) {
+    auto it = std::find_if(out.arms.begin(), out.arms.end(), [&](const ArmSummary& a) { return a.variant == control; });
+    if (it == out.arms.end()) return Status::InvalidArgument("--control: no unit has the variant " + control);
+    std::rotate(out.arms.begin(), it, it + 1);
+  }
+  return out;
+}
+
+Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+std::string Fixed(double v, int digits) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+struct AnalyzeArgs {
+  std::string summary;
+  std::string units;
+  std::string control;
+  std::string metric = "mean";
+  std::string lift = "relative";
+  std::string correction;
+  std::string weights;
+  double alpha = 0.05;
+  double sequential = 0;
+};
+
+int RunAnalyze(const AnalyzeArgs& a) {
+  insight::AnalysisOptions o;
+  if (a.metric != "mean" && a.metric != "proportion") {
+    return Fail(Status::InvalidArgument("--metric: \"" + a.metric + "\" (expected mean or proportion)"));
+  }
+  o.metric = a.metric == "proportion" ? insight::MetricKind::kProportion : insight::MetricKind::kMean;
+  if (a.lift != "relative" && a.lift != "absolute") {
+    return Fail(Status::InvalidArgument("--lift: \"" + a.lift + "\" (expected relative or absolute)"));
+  }
+  o.lift = a.lift == "absolute" ? insight::LiftKind::kAbsolute : insight::LiftKind::kRelative;
+  if (a.correction == "holm") {
+    o.correction = insight::Correction::kHolm;
+  } else if (a.correction == "bh") {
+    o.correction = insight::Correction::kBenjaminiHochberg;
+  } else if (!a.correction.empty()) {
+    return Fail(Status::InvalidArgument("--correction: \"" + a.correction + "\" (expected holm or bh)"));
+  }
+  o.alpha = a.alpha;
+  o.sequential_tuning = a.sequential;
+  if (!a.weights.empty()) {
+    auto w = ParseList(a.weights, "--weights");
+    if (!w.ok()) return Fail(w.status());
+    o.weights = std::move(*w);
+  }
+  if (a.summary.empty() == a.units.empty()) {
+    return Fail(Status::InvalidArgument("give exactly one of --summary FILE and --units FILE"));
+  }
+  std::vector<ArmSummary> arms;
+  std::int64_t rejected = 0;
+  if (!a.summary.empty()) {
+    auto s = ReadSummary(a.summary, o.metric);
+    if (!s.ok()) return FailFile(s.status());
+    arms = std::move(*s);
+  } else {
+    auto u = ReadUnits(a.units, a.control);
+    if (!u.ok()) return FailFile(u.status());
+    arms = std::move(u->arms);
+    rejected = u->rejected;
+  }
+  auto r = insight::AnalyzeExperiment(arms, o);
+  if (!r.ok()) return FailFile(r.status());
+  if (rejected > 0) r->warnings.push_back(std::to_string(rejected) + " malformed rows skipped (see stderr)");
+
+  // The table, then the JSON object as the last line.
+  const bool rel = o.lift == insight::LiftKind::kRelative;
+  std::printf("%-16s %10s %12s %12s %24s %10s%s\n", "variant", "units", "mean", rel ? "lift (rel.)" : "lift (abs.)",
+              o.sequential_tuning > 0 ? "confidence sequence" : "confidence interval", "p",
+              o.correction != insight::Correction::kNone ? "     p adj." : "");
+  for (const auto& v : r->variants) {
+    std::printf("%-16s %10.0f %12.6g", v.variant.c_str(), v.units, v.mean);
+    if (v.has_lift) {
+      const std::string ci = "[" + Fixed(v.ci_low, 5) + ", " + Fixed(v.ci_high, 5) + "]";
+      std::printf(" %12.5f %24s %10.5f", v.lift, ci.c_str(), v.p_value);
+      if (v.p_adjusted) std::printf(" %10.5f", *v.p_adjusted);
+    } else if (&v != &r->variants.front()) {
+      std::printf(" %12s", "(no variance)");
+    } else {
+      std::printf(" %12s", "(control)");
+    }
+    std::printf("\n");
+  }
+  std::printf("sample ratio mismatch p = %.6g", r->srm_p);
+  if (r->theta) std::printf("   CUPED theta = %.6g", *r->theta);
+  std::printf("\n");
+  for (const auto& w : r->warnings) std::printf("warning: %s\n", w.c_str());
+
+  Json j;
+  j["srm_p"] = Number(r->srm_p);
+  j["warnings"] = r->warnings;
+  Json vs = Json::array();
+  for (const auto& v : r->variants) {
+    Json e;
+    e["variant"] = v.variant;
+    if (v.units == std::floor(v.units) && v.units < 9e15) {
+      e["units"] = static_cast<std::int64_t>(v.units);
+    } else {
+      e["units"] = v.units;
+    }
+    e["mean"] = Number(v.mean);
+    if (v.has_lift) {
+      e["lift"] = Number(v.lift);
+      e["ci_low"] = Number(v.ci_low);
+      e["ci_high"] = Number(v.ci_high);
+      e["se"] = Number(v.se);
+      e["p_value"] = Number(v.p_value);
+      if (v.p_adjusted) e["p_adjusted"] = Number(*v.p_adjusted);
+    }
+    vs.push_back(std::move(e));
+  }
+  j["variants"] = std::move(vs);
+  std::printf("%s\n", j.dump().c_str());
+  return std::fflush(stdout) == 0 ? kExitOk : kExitUnavailable;
+}
+
+struct PlanArgs {
+  std::string metric = "proportion";
+  double baseline = 0;
+  double variance = 0;
+  double traffic = 0;
+  double effect = 0;
+  double days = 0;
+  double alpha = 0.05;
+  double power = 0.8;
+  std::string weights;
+};
+
+int RunPlan(const PlanArgs& a) {
+  insight::PowerInput in;
+  if (a.metric != "mean" && a.metric != "proportion") {
+    return Fail(Status::InvalidArgument("--metric: \"" + a.metric + "\" (expected mean or proportion)"));
+  }
+  in.metric = a.metric == "mean" ? insight::MetricKind::kMean : insight::MetricKind::kProportion;
+  in.baseline_mean = a.baseline;
+  in.variance = a.variance;
+  in.daily_units = a.traffic;
+  in.alpha = a.alpha;
+  in.power = a.power;
+  if (!a.weights.empty()) {
+    auto w = ParseList(a.weights, "--weights");
+    if (!w.ok()) return Fail(w.status());
+    in.weights = std::move(*w);
+  }
+  if ((a.effect > 0) == (a.days > 0)) return Fail(Status::InvalidArgument("give exactly one of --effect and --days"));
+  Json j;
+  if (a.effect > 0) {
+    auto plan = insight::UnitsForEffect(in, a.effect);
+    if (!plan.ok()) return Fail(plan.status());
+    j["relative_effect"] = plan->relative_effect;
+    j["units"] = plan->units;
+    j["days"] = plan->days;
+    std::printf("%.0f units in all (%.1f days at %.0f a day) to detect %+.2f %% with power %.0f %% at alpha %.3g\n",
+                plan->units, plan->days, a.traffic, 100 * a.effect, 100 * a.power, a.alpha);
+  } else {
+    auto mde = insight::MinimumDetectableEffect(in, a.days);
+    if (!mde.ok()) return Fail(mde.status());
+    j["days"] = a.days;
+    j["units"] = a.days * a.traffic;
+    j["minimum_detectable_effect"] = *mde;
+    std::printf("after %.1f days (%.0f units): minimum detectable relative effect %.2f %% (power %.0f %%, alpha %.3g)\n",
+                a.days, a.days * a.traffic, 100 * *mde, 100 * a.power, a.alpha);
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterExperimentCommands(CLI::App& app, int* exit_code) {
+  auto* exp = app.add_subcommand("experiment", "A/B tests of service flows: analysis and planning");
+  exp->require_subcommand(1);
+
+  auto aa = std::make_shared<AnalyzeArgs>();
+  auto* an = exp->add_subcommand("analyze", "Welch t-test (CUPED, sequential, corrections) from per-arm sums or per-unit rows");
+  an->add_option("--summary", aa->summary, "CSV variant,units,sum,sum_squares[,pre_sum,pre_sum_squares,sum_products]; first row the control");
+  an->add_option("--units", aa->units, "CSV variant,value[,pre]: one row per unit");
+  an->add_option("--control", aa->control, "with --units: the control's variant (default: the first seen)");
+  an->add_option("--metric", aa->metric, "mean | proportion")->capture_default_str();
+  an->add_option("--lift", aa->lift, "relative | absolute")->capture_default_str();
+  an->add_option("--alpha", aa->alpha, "significance level")->capture_default_str();
+  an->add_option("--sequential", aa->sequential, "sequential mode with tuning parameter N* (e.g. 5000)");
+  an->add_option("--weights", aa->weights, "expected shares of the arms, e.g. 50,50");
+  an->add_option("--correction", aa->correction, "holm | bh");
+  an->callback([aa, exit_code] { *exit_code = RunAnalyze(*aa); });
+
+  auto pa = std::make_shared<PlanArgs>();
+  auto* pl = exp->add_subcommand("plan", "units and days to detect an effect, or the effect detectable in some days");
+  pl->add_option("--metric", pa->metric, "proportion | mean")->capture_default_str();
+  pl->add_option("--baseline", pa->baseline, "the control's mean (a rate for proportions)")->required();
+  pl->add_option("--variance", pa->variance, "per-unit variance (means only)");
+  pl->add_option("--traffic", pa->traffic, "units entering the test per day, all arms")->required();
+  pl->add_option("--effect", pa->effect, "relative effect to detect, e.g. 0.05");
+  pl->add_option("--days", pa->days, "days the test runs");
+  pl->add_option("--alpha", pa->alpha, "significance level")->capture_default_str();
+  pl->add_option("--power", pa->power, "power")->capture_default_str();
+  pl->add_option("--weights", pa->weights, "shares of the arms, e.g. 50,50 (the first is the control)");
+  pl->callback([pa, exit_code] { *exit_code = RunPlan(*pa); });
+}
+
+}  // namespace touchpoint::cli
