@@ -3,7 +3,7 @@
 #   make test   set up, build the dev preset, run the whole test suite
 # Everything else is a convenience around CMake presets (see CONTRIBUTING.md).
 
-.PHONY: setup demo test test-asan build release bench clean
+.PHONY: setup demo test test-asan test-tsan build release bench clean
 
 JOBS ?= 2
 
@@ -28,6 +28,9 @@ test: build
 
 test-asan: setup
 	scripts/test_asan.sh
+
+test-tsan: setup
+	scripts/test_tsan.sh
 
 bench: setup
 	scripts/setup.sh --bench
