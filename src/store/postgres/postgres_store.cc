@@ -49,7 +49,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 12;
+constexpr int kSchemaVersion = 13;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -401,6 +401,14 @@ CREATE TABLE IF NOT EXISTS suppressions(
   key_version integer NOT NULL,
   added_at bigint NOT NULL,
   PRIMARY KEY(value, key_version));
+)sql",
+    // 13: erasures in the change feed (store/change_feed.h): the customer ids an erasure removed,
+    // with the erasure's change number, so that followers' warm copies forget them too. Ids only.
+    R"sql(
+CREATE TABLE IF NOT EXISTS erased_customers(
+  customer_id bigint PRIMARY KEY,
+  changed bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS erased_customers_changed ON erased_customers(changed);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -2176,6 +2184,11 @@ class PgChangeFeed final : public ChangeFeed {
                                   out.profiles.push_back(ProfileRecord{CustomerId(r.Int(i, 0)), r.Text(i, 1), r.Int(i, 2)});
                                   return true;
                                 }, 5'000));
+      TP_RETURN_IF_ERROR(c.Scan("SELECT customer_id FROM erased_customers WHERE changed > $1", after,
+                                [&](const PgResult& r, int i) {
+                                  out.erased.emplace_back(r.Int(i, 0));
+                                  return true;
+                                }));
       TP_ASSIGN_OR_RETURN(out.profile_checkpoint, c.QueryInt("SELECT value FROM meta WHERE key = 'profile_checkpoint'"));
       TP_ASSIGN_OR_RETURN(out.newest_event_at, c.QueryInt("SELECT value FROM meta WHERE key = 'newest_event_at'"));
       return Status::Ok();
@@ -2434,6 +2447,13 @@ class PgErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merge_blocks,
                         del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
+    // For the change feed: followers' warm copies forget them (store/change_feed.h).
+    TP_ASSIGN_OR_RETURN(const std::int64_t change, s_.ChangeNumber());
+    TP_RETURN_IF_ERROR(s_.conn()
+                           .Query("INSERT INTO erased_customers(customer_id, changed) SELECT unnest($1::bigint[]), $2 "
+                                  "ON CONFLICT (customer_id) DO UPDATE SET changed = excluded.changed",
+                                  Params().AddIntArray(ids).Add(change))
+                           .status());
     return counts;
   }
 
