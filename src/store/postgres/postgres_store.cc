@@ -2419,7 +2419,7 @@ class PgSuppressions final : public SuppressionRepository {
 
 class PgErasure final : public ErasureRepository {
  public:
-  explicit PgErasure(Session& s) : s_(s), codec_(kEventCompressionLevel) {}
+  explicit PgErasure(Session& s) : s_(s) {}
 
   Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) override {
     s_.RequireTxn(txn);
@@ -2518,17 +2518,27 @@ class PgErasure final : public ErasureRepository {
           "SELECT first_seq, n, codec, raw_size, hashes, data, epoch, erased FROM event_chunks "
           "WHERE first_seq = ANY($1::bigint[]) ORDER BY first_seq",
           Params().AddIntArray(part), /*binary=*/true));
+      // Rewritten on ErasureThreads() threads (the rewrite is CPU: zstd both ways).
+      std::vector<ChunkErasure> jobs(static_cast<size_t>(r.rows()));
       for (int i = 0; i < r.rows(); ++i) {
-        const std::int64_t first_seq = r.BinaryInt(i, 0);
-        const auto n = static_cast<int>(r.BinaryInt(i, 1));
-        TP_ASSIGN_OR_RETURN(EventChunkCodec::Rewritten w,
-                            codec_.EraseFrom(first_seq, n, static_cast<int>(r.BinaryInt(i, 2)), r.BinaryInt(i, 3),
-                                             r.Get(i, 4), r.Get(i, 5), ids, chunk_));
+        ChunkErasure& job = jobs[static_cast<size_t>(i)];
+        job.first_seq = r.BinaryInt(i, 0);
+        job.n = static_cast<int>(r.BinaryInt(i, 1));
+        job.codec = static_cast<int>(r.BinaryInt(i, 2));
+        job.raw_size = r.BinaryInt(i, 3);
+        job.hashes.assign(r.Get(i, 4));
+        job.data.assign(r.Get(i, 5));
+      }
+      EraseFromAll(jobs, ids, ErasureThreads(), codecs_, kEventCompressionLevel);
+      for (int i = 0; i < r.rows(); ++i) {
+        ChunkErasure& job = jobs[static_cast<size_t>(i)];
+        TP_RETURN_IF_ERROR(job.status);
+        const EventChunkCodec::Rewritten& w = job.result;
         if (w.removed == 0) continue;
-        rows.Row(11).Int8(first_seq).Int4(n).Int2(static_cast<std::int16_t>(chunk_.codec)).Int8(chunk_.raw_size)
-            .Int8(w.min_ts).Int8(w.max_ts).Int8(r.BinaryInt(i, 6)).Bytes(chunk_.hashes).Bytes(chunk_.data)
-            .Int4(static_cast<std::int32_t>(r.BinaryInt(i, 7) + w.removed)).Bytes(w.customers);
-        rewritten.push_back(first_seq);
+        rows.Row(11).Int8(job.first_seq).Int4(job.n).Int2(static_cast<std::int16_t>(job.out.codec))
+            .Int8(job.out.raw_size).Int8(w.min_ts).Int8(w.max_ts).Int8(r.BinaryInt(i, 6)).Bytes(job.out.hashes)
+            .Bytes(job.out.data).Int4(static_cast<std::int32_t>(r.BinaryInt(i, 7) + w.removed)).Bytes(w.customers);
+        rewritten.push_back(job.first_seq);
         erased += w.removed;
       }
     }
@@ -2542,8 +2552,7 @@ class PgErasure final : public ErasureRepository {
   }
 
   Session& s_;
-  EventChunkCodec codec_;
-  EncodedChunk chunk_;
+  std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
 };
 
 class PgStore;
