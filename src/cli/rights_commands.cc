@@ -18,6 +18,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/customer_view.h>
+#include <touchpoint/privacy/export_archive.h>
 #include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/receipt.h>
 #include <touchpoint/privacy/signing.h>
@@ -73,9 +74,12 @@ struct ExportArgs {
   std::string data_dir;
   std::string ref;
   std::string out;
+  std::string format;  // json | zip; empty: zip when --out ends in .zip, else json
 };
 
 int RunExport(const ExportArgs& a) {
+  const bool zip = a.format.empty() ? a.out.size() > 4 && a.out.compare(a.out.size() - 4, 4, ".zip") == 0
+                                    : a.format == "zip";
   auto store = OpenReadOnly(a.data_dir);
   if (!store.ok()) return Fail(store.status());
   std::unique_ptr<pipeline::CustomerView> view = pipeline::StoreCustomerView(**store);
@@ -84,10 +88,17 @@ int RunExport(const ExportArgs& a) {
   if (!audit_store.ok()) return Fail(audit_store.status().WithContext("the export cannot be audited"));
   auto audit = OpenCliAudit(**audit_store, a.data_dir);
   if (!audit.ok()) return Fail(audit.status().WithContext("the export cannot be audited"));
-  auto exported = wiring::ExportPerson(*view, **store, a.ref, CliActor(), audit->get(), SystemClock::Instance().Now());
+  const Millis now = SystemClock::Instance().Now();
+  auto exported = wiring::ExportPerson(*view, **store, a.ref, CliActor(), audit->get(), now);
   if (!exported.ok()) return Fail(exported.status());
   (void)(*audit)->Close();
-  if (Status s = WriteOut(a.out, exported->json); !s.ok()) return Fail(s);
+  std::string document = std::move(exported->json);
+  if (zip) {
+    auto archive = privacy::ExportArchive(document, now);
+    if (!archive.ok()) return Fail(archive.status());
+    document = std::move(*archive);
+  }
+  if (Status s = WriteOut(a.out, document); !s.ok()) return Fail(s);
   if (!a.out.empty() && a.out != "-") {
     const privacy::ExportCounts& c = exported->counts;
     std::fprintf(stderr, "exported %lld events, %lld messages, %lld orders, %lld surveys to %s\n",
@@ -127,8 +138,10 @@ int RunErase(const EraseArgs& a) {
   o.signer = &signer;
   o.audit = audit->get();
   o.backend = BackendOf(StoreUrl(a.data_dir));
-  // Fault injection for the crash tests (tests/cli/rights_cli_test.cc): SIGKILL inside the
-  // erasure's transaction (after its deletes, before its commit) or right after its commit.
+#ifdef TP_TEST_FAULTS
+  // Fault injection for the crash tests (tests/cli/rights_cli_test.cc), only in the test binary
+  // `touchpoint-faults` (src/cli/CMakeLists.txt): SIGKILL inside the erasure's transaction (after
+  // its deletes, before its commit: the shred hook runs there) or right after its commit.
   const char* kill_at = std::getenv("TOUCHPOINT_TEST_KILL_IN_ERASURE");
   const std::string kill(kill_at != nullptr ? kill_at : "");
   if (kill == "before-commit") {
@@ -137,8 +150,11 @@ int RunErase(const EraseArgs& a) {
       return Status::Ok();
     };
   }
+#endif
   auto erased = wiring::ErasePerson(*(*opened)->engine, a.ref, CliActor(), a.reason, o);
+#ifdef TP_TEST_FAULTS
   if (kill == "after-commit") ::raise(SIGKILL);
+#endif
   if (!erased.ok()) return Fail(erased.status());
   if (!erased->audit_status.ok()) {
     std::fprintf(stderr, "touchpoint: warning: the erasure is done but its audit entry failed: %s\n",
@@ -244,9 +260,14 @@ void RegisterRightsCommands(CLI::App& app, int* exit_code) {
   auto ex = std::make_shared<ExportArgs>();
   ex->data_dir = DefaultDataDir();
   CLI::App* exp = privacy->add_subcommand(
-      "export", "Everything held on the person IDENTIFIER resolves to, as one JSON file (audited)");
+      "export", "Everything held on the person IDENTIFIER resolves to, as one JSON file or a zip of CSV files "
+                "(audited)");
   exp->add_option("identifier", ex->ref, "kind:value (phone:…, email:…, user:…) or a customer id")->required();
   exp->add_option("--out", ex->out, "Write here (mode 600) instead of stdout");
+  exp->add_option("--format", ex->format,
+                  "json (one document) or zip (a CSV file per kind of record and a README); "
+                  "default: zip when --out ends in .zip, else json")
+      ->check(CLI::IsMember({"json", "zip"}));
   exp->add_option("--data", ex->data_dir, "Data directory");
   exp->callback([=] { *exit_code = RunExport(*ex); });
 

@@ -7,11 +7,14 @@
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/store/activity_repository.h>
+#include <touchpoint/privacy/consent.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/profile_repository.h>
+#include <touchpoint/store/ticket_repository.h>
 
 namespace touchpoint::privacy {
 namespace {
@@ -171,9 +174,61 @@ Result<SubjectExport> ExportSubject(store::Store& store, const Subject& subject,
   n.escalations = static_cast<std::int64_t>(escalations.size());
   doc["escalations"] = std::move(escalations);
 
-  // CONSENT (lead, at merge): the consent repository of the `consent` branch fills this with
-  // the person's consent history (privacy::Consent), one object per change.
-  doc["consents"] = Json::array();
+  // Their consent decisions, oldest first (the history the consent routes answer).
+  TP_ASSIGN_OR_RETURN(auto consents, store.Get<store::ConsentRepository>().ForCustomers(subject.members));
+  doc["consents"] = Embedded(ConsentHistoryJson(consents));
+  n.consents = static_cast<std::int64_t>(consents.size());
+
+  // Their service tickets, with the threads and what changed (who changed it only as a kind:
+  // a staff member's name is not the person's data).
+  Json tickets = Json::array();
+  Json ticket_messages = Json::array();
+  Json ticket_history = Json::array();
+  store::TicketRepository& desk = store.Get<store::TicketRepository>();
+  for (CustomerId c : subject.members) {
+    store::TicketFilter filter;
+    filter.customer = c;
+    filter.limit = 500;
+    for (;;) {
+      TP_ASSIGN_OR_RETURN(std::vector<store::TicketRecord> page, desk.List(filter));
+      for (const store::TicketRecord& t : page) {
+        tickets.push_back({{"number", t.number},
+                           {"customer", t.customer.value()},
+                           {"status", t.status},
+                           {"priority", t.priority},
+                           {"type", t.type},
+                           {"channel", t.channel},
+                           {"subject", t.subject},
+                           {"created_at", FormatTimestamp(t.created_at)},
+                           {"updated_at", FormatTimestamp(t.updated_at)},
+                           {"solved_at", t.solved_at != 0 ? Json(FormatTimestamp(t.solved_at)) : Json(nullptr)}});
+        TP_ASSIGN_OR_RETURN(auto thread, desk.Messages(t.number));
+        for (const store::TicketMessageRecord& m : thread) {
+          ticket_messages.push_back({{"ticket", m.ticket},
+                                     {"at", FormatTimestamp(m.at)},
+                                     {"author", m.author},
+                                     {"channel", m.channel},
+                                     {"internal", m.internal},
+                                     {"text", m.text}});
+        }
+        TP_ASSIGN_OR_RETURN(auto history, desk.History(t.number));
+        for (const store::TicketHistoryRecord& h : history) {
+          ticket_history.push_back({{"ticket", h.ticket},
+                                    {"at", FormatTimestamp(h.at)},
+                                    {"actor_kind", h.actor_kind},
+                                    {"field", h.field},
+                                    {"before", h.before},
+                                    {"after", h.after}});
+        }
+      }
+      if (page.size() < static_cast<size_t>(filter.limit)) break;
+      filter.before = page.back().number;  // newest first: the next page is below it
+    }
+  }
+  n.tickets = static_cast<std::int64_t>(tickets.size());
+  doc["tickets"] = std::move(tickets);
+  doc["ticket_messages"] = std::move(ticket_messages);
+  doc["ticket_history"] = std::move(ticket_history);
 
   // Audit entries about them: targets name customer ids ("customer:42").
   std::unordered_set<std::string> targets;

@@ -241,12 +241,52 @@ Status Replica::Apply(store::Changes&& c) {
     if (cu.profile == nullptr) ++profiles_;
     cu.profile = std::move(profile);  // the old one is freed under the lock: no reader holds it
   }
+  // Last: an erasure deleted every row naming them, so nothing above can name them after it.
+  for (CustomerId erased : c.erased) Forget(erased.value());
   lock.unlock();
   Millis newest = newest_event_at_.load(std::memory_order_relaxed);
   while (c.newest_event_at > newest &&
          !newest_event_at_.compare_exchange_weak(newest, c.newest_event_at, std::memory_order_relaxed)) {
   }
   return Status::Ok();
+}
+
+void Replica::Forget(std::int64_t customer) {
+  auto it = customers_.find(customer);
+  if (it == customers_.end()) return;
+  Customer& cu = it->second;
+  if (cu.merged_into != 0) {
+    if (auto parent = customers_.find(cu.merged_into); parent != customers_.end()) {
+      EraseSorted(parent->second.children, customer);
+    }
+  }
+  for (std::int64_t child : cu.children) {  // erased with it as a rule (one person); else live again
+    if (auto c = customers_.find(child); c != customers_.end() && c->second.merged_into == customer) {
+      c->second.merged_into = 0;
+    }
+  }
+  for (std::int64_t ident : cu.identifiers) {
+    auto rec = identifiers_.find(ident);
+    if (rec == identifiers_.end()) continue;
+    auto [begin, end] = identifier_by_key_.equal_range(store::IdentifierKey(rec->second.kind, rec->second.value));
+    for (auto k = begin; k != end; ++k) {
+      if (k->second == ident) {
+        identifier_by_key_.erase(k);
+        break;
+      }
+    }
+    identifiers_.erase(rec);
+  }
+  for (std::int64_t merge : cu.merges) {
+    auto m = merges_.find(merge);
+    if (m == merges_.end()) continue;
+    const std::int64_t other =
+        m->second.winner.value() == customer ? m->second.loser.value() : m->second.winner.value();
+    if (auto o = customers_.find(other); o != customers_.end()) EraseSorted(o->second.merges, merge);
+    merges_.erase(m);
+  }
+  if (cu.profile != nullptr) --profiles_;
+  customers_.erase(it);
 }
 
 Replica::Sizes Replica::sizes() const {

@@ -10,6 +10,10 @@
 // lag is measured against. A replica that cannot be reached, or lags by more than max_lag, is
 // left for the primary until it is current again; the copy never goes back in time (its mark only
 // grows), so switching between the two loses and repeats nothing.
+//
+// An erasure on the writer reaches the copy through the feed too (Changes::erased): the copy
+// forgets the erased customers within one poll, so a follower stops serving a person the writer
+// erased (docs/security.md, "Subject rights").
 #pragma once
 
 #include <atomic>
@@ -129,6 +133,8 @@ class Replica final : public pipeline::CustomerView {
   // `replica_behind`: the replica has not yet replayed the primary's last announced commit.
   Status Follow(bool* replica_behind);
   Result<pipeline::CustomerData> Collect(std::string_view ref) const;  // mu_ shared
+  // Forgets an erased original customer: its row, identifiers, merges and profile (mu_ held).
+  void Forget(std::int64_t customer);
   void Report(bool reading_replica, bool reachable);
 
   const ReplicaOptions options_;

@@ -30,6 +30,18 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
+// Runs `cmd` through the shell; its stdout.
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
 void Write(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -120,6 +132,38 @@ TEST_F(RightsCliTest, ExportHoldsEverythingIngestWroteAboutThePerson) {
   EXPECT_EQ(Touchpoint(Global() + "privacy export phone:13000000000 --data " + Data() + " 2>/dev/null").code, 4);
 }
 
+// The same export as a zip of CSV files (--out *.zip, or --format zip), checked with unzip.
+TEST_F(RightsCliTest, ExportAsAZipOfCsvFilesWithAReadme) {
+  if (std::system("command -v unzip >/dev/null 2>&1") != 0) GTEST_SKIP() << "unzip is not installed (scripts/setup.sh)";
+  const std::string zip = tmp_.File("wanda-export.zip");
+  auto exported = Touchpoint(Global() + "privacy export user:wanda-1 --out " + zip + " --data " + Data() + " 2>/dev/null");
+  ASSERT_EQ(exported.code, 0) << exported.out;
+  EXPECT_EQ(std::filesystem::status(zip).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  const auto unzip = [&](const std::string& args) { return Shell("unzip " + args + " 2>&1"); };
+  const std::string listing = unzip("-Z1 " + zip);
+  for (const char* name : {"profile.csv", "identifiers.csv", "events.csv", "orders.csv", "messages.csv",
+                           "surveys.csv", "consents.csv", "audit.csv", "README.txt"}) {
+    EXPECT_NE(listing.find(std::string(name) + "\n"), std::string::npos) << name << " in\n" << listing;
+  }
+  EXPECT_EQ(unzip("-tq " + zip).find("No errors detected"), 0u) << unzip("-tq " + zip);
+  const std::string events = unzip("-p " + zip + " events.csv");
+  EXPECT_EQ(events.rfind("seq,message_id,timestamp,type,name,customer,body\r\n", 0), 0u) << events;
+  for (const char* id : {",w0,", ",w1,", ",w2,", ",w3,", ",w4,", ",w5,"}) EXPECT_NE(events.find(id), std::string::npos) << id;
+  EXPECT_EQ(events.find("BOBTEXT"), std::string::npos) << "nothing of anyone else";
+  const std::string messages = unzip("-p " + zip + " messages.csv");
+  EXPECT_NE(messages.find(",please call me back QUOKKA-SECRET-77,"), std::string::npos) << messages;
+  const std::string identifiers = unzip("-p " + zip + " identifiers.csv");
+  EXPECT_NE(identifiers.find("\r\nphone,+8613912345678,"), std::string::npos) << identifiers;
+  const std::string readme = unzip("-p " + zip + " README.txt");
+  EXPECT_NE(readme.find("events.csv"), std::string::npos);
+  EXPECT_NE(readme.find("  body: "), std::string::npos) << readme;
+  // --format zip to stdout: the same files.
+  auto piped = Touchpoint(Global() + "privacy export user:wanda-1 --format zip --data " + Data() + " 2>/dev/null");
+  ASSERT_EQ(piped.code, 0);
+  EXPECT_EQ(piped.out.substr(0, 4), std::string("PK\x03\x04", 4));
+}
+
 TEST_F(RightsCliTest, EraseRemovesThePersonSignsAReceiptAndSuppressesLaterEvents) {
   // The raw-byte search is SQLite's guarantee (a plain-text install); on PostgreSQL the data is
   // in the server's files and crypto-shredding is the guarantee (docs/security.md).
@@ -197,25 +241,17 @@ TEST_F(RightsCliTest, EraseRemovesThePersonSignsAReceiptAndSuppressesLaterEvents
 namespace touchpoint {
 namespace {
 
-// Runs `cmd` through the shell; its stdout.
-std::string Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 // Erasure is atomic across kill -9: killed inside its transaction, the person is entirely there
 // (and a second erasure finishes the job); killed right after its commit, entirely gone. Then
 // kills at arbitrary moments of a run: every time, one or the other.
 class RightsCrashTest : public RightsCliTest {
  protected:
-  std::string Erase(const std::string& env) const {
-    return env + " " + std::string(TP_CLI_BINARY) + " " + testing::StoreOptionFor("--data " + Data()) + Global() +
+  // `privacy erase` of her, run with the environment `env`: by `touchpoint` without one, else by
+  // the test-only binary with the fault injection (TOUCHPOINT_TEST_KILL_IN_ERASURE), unless
+  // `binary` names one.
+  std::string Erase(const std::string& env, std::string binary = "") const {
+    if (binary.empty()) binary = env.empty() ? TP_CLI_BINARY : TP_CLI_FAULT_BINARY;
+    return env + " " + binary + " " + testing::StoreOptionFor("--data " + Data()) + Global() +
            "privacy erase phone:13912345678 --data " + Data() + " >/dev/null 2>&1";
   }
   // 0: whole (shown, and her values in the files); 1: gone (neither); -1: half. The next writer
@@ -235,6 +271,12 @@ TEST_F(RightsCrashTest, KilledInsideTheTransactionLeavesThePersonWholeAndAReRunE
   EXPECT_EQ(Shell(Erase("TOUCHPOINT_TEST_KILL_IN_ERASURE=before-commit") + "; echo $?"), "137\n") << "SIGKILL";
   EXPECT_EQ(State(), 0);
   ASSERT_EQ(Shell(Erase("") + "; echo $?"), "0\n");
+  EXPECT_EQ(State(), 1);
+}
+
+// The fault injection is not in the product: `touchpoint` itself ignores the variable and erases.
+TEST_F(RightsCrashTest, TheProductionBinaryHasNoFaultInjection) {
+  EXPECT_EQ(Shell(Erase("TOUCHPOINT_TEST_KILL_IN_ERASURE=before-commit", TP_CLI_BINARY) + "; echo $?"), "0\n");
   EXPECT_EQ(State(), 1);
 }
 

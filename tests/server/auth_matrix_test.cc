@@ -224,19 +224,20 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"POST /v1/tickets/{number}/assign", {403, 403, 401, 401}},
     {"POST /v1/tickets/merge", {403, 403, 401, 401}},
     {"GET /v1/desk/steps", {403, 403, 401, 401}},
-    // Not yet open to customer tokens (the routes are not marked customer_self; see the TODO below).
-    {"POST /v1/privacy/exports", {403, 403, 401, 401}},
-    {"POST /v1/privacy/erasures", {403, 403, 401, 401}},
+    // Subject rights: a customer exports and erases only itself. Another customer's identifier is
+    // 403 — as any identifier that is not the token's own, known or not (nothing leaks). The own
+    // token's erasure really erases self-1: the own token goes last (see the loop).
+    {"POST /v1/privacy/exports", {200, 403, 401, 401}},
+    {"POST /v1/privacy/erasures", {200, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
-// The paths customer callers use where kRequests' would name nobody: the own customer.
-// TODO(lead): the subject-rights routes (POST /v1/privacy/exports, /v1/privacy/erasures) take
-// permission `subject_request`, which a customer token has for its own customer: give them
-// rows here (own 2xx, other 404) and Route::customer_self.
+// The paths (and bodies) customer callers use where kRequests' would name nobody: the own customer.
 constexpr RouteRequest kCustomerRequests[] = {
     {"GET /v1/customers/{id}", "/v1/customers/user:self-1", ""},
     {"GET /v1/customers/{id}/consents", "/v1/customers/user:self-1/consents", ""},
     {"POST /v1/customers/{id}/consents", "/v1/customers/user:self-1/consents", R"({"marketing":{"email":true}})"},
+    {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:self-1"})"},
+    {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:self-1","reason":"matrix"})"},
 };
 
 // The routes the server registers, "METHOD label" each, in registration order.
@@ -461,7 +462,9 @@ TEST_F(AuthServerTest, EveryRouteWithACustomerTokenAnswersAsTheCustomerMatrixSay
 
   int n = 0;
   int checked = 0;
-  for (int caller = 0; caller < kCustomerCallers; ++caller) {
+  // The own customer's token last: its erasure row erases self-1, which the other callers' rows name.
+  constexpr std::array<int, kCustomerCallers> kOrder = {kOtherToken, kExpiredToken, kForgedToken, kOwnToken};
+  for (int caller : kOrder) {
     for (const CustomerExpectedRow& row : kCustomerExpected) {
       const RouteRequest* req = nullptr;
       for (const RouteRequest& r : kRequests) {

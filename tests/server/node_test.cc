@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -32,6 +33,7 @@
 #include <touchpoint/store/profile_repository.h>
 
 #include "server/forward_internal.h"
+#include "server/role_keys.h"
 #include "server/test_util.h"
 #include "testing/http_client.h"
 #include "testing/matchers.h"
@@ -160,6 +162,8 @@ class WriterFollowerTest : public ClusterTest {
  protected:
   void SetUp() override {
     ClusterTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    Configure();
     if (HasFatalFailure()) return;
     auto lease = cluster().TryAcquire("w");
     ASSERT_OK(lease);
@@ -189,6 +193,8 @@ class WriterFollowerTest : public ClusterTest {
     follower_.reset();
     writer_.reset();
   }
+  // Changes config_ before the nodes start.
+  virtual void Configure() {}
 
   std::unique_ptr<store::WriterLease> lease_;
   std::unique_ptr<NodeState> writer_state_, follower_state_;
@@ -267,6 +273,43 @@ TEST_F(PgWriterFollowerTest, TheWarmCopyAnswersAsTheWritersMemory) {
       << "merged";
   EXPECT_THAT(Get(follower_->port(), "/v1/customers/user:u-a", Role::kAgent).body, Not(HasSubstr("a@example.com")));
   EXPECT_EQ(Get(follower_->port(), "/v1/customers/user:nobody", Role::kAdmin).status, 404);
+}
+
+// With the master key (erasures sign receipts with it).
+class PgErasureFollowerTest : public PgWriterFollowerTest {
+ protected:
+  void Configure() override {
+    key_dir_ = test::MakeTempDir("node_erasure_key");
+    ASSERT_OK(test::UseNewMasterKey(config_, (key_dir_ / "master.key").string()).status());
+  }
+  void TearDown() override {
+    PgWriterFollowerTest::TearDown();
+    std::error_code ec;
+    std::filesystem::remove_all(key_dir_, ec);
+  }
+  std::filesystem::path key_dir_;
+};
+
+// The writer erases a person: the follower's warm copy forgets them (by every identifier) and
+// keeps everyone else.
+TEST_F(PgErasureFollowerTest, AFollowerForgetsAPersonTheWriterErased) {
+  ASSERT_EQ(Post(writer_->port(), "/v1/batch", Batch("u-gone", "gone@example.com", 0, 3), Role::kIngest).status, 200);
+  ASSERT_EQ(Post(writer_->port(), "/v1/batch", Batch("u-stay", "stay@example.com", 0, 2), Role::kIngest).status, 200);
+  // u-twin shares u-gone's e-mail: merged into the same person, erased with them.
+  ASSERT_EQ(Post(writer_->port(), "/v1/batch", Batch("u-twin", "gone@example.com", 10, 1), Role::kIngest).status, 200);
+  for (const std::string ref : {"user:u-gone", "user:u-twin", "email:gone@example.com", "user:u-stay"}) {
+    EXPECT_TRUE(Eventually([&] { return Get(follower_->port(), "/v1/customers/" + ref, Role::kAdmin).status == 200; }))
+        << ref << " reaches the warm copy";
+  }
+  HttpResponse erased = Post(writer_->port(), "/v1/privacy/erasures", R"({"identifier":"user:u-gone"})", Role::kAdmin);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  ASSERT_EQ(json::parse(erased.body)["receipt"]["customer_ids"].size(), 2u) << erased.body;
+  for (const std::string ref : {"user:u-gone", "user:u-twin", "email:gone@example.com"}) {
+    EXPECT_TRUE(Eventually([&] { return Get(follower_->port(), "/v1/customers/" + ref, Role::kAdmin).status == 404; }))
+        << ref << " still served by the follower: " << Get(follower_->port(), "/v1/customers/" + ref, Role::kAdmin).body;
+  }
+  EXPECT_EQ(Get(follower_->port(), "/v1/customers/user:u-stay", Role::kAdmin).status, 200);
+  EXPECT_EQ(Get(writer_->port(), "/v1/customers/user:u-gone", Role::kAdmin).status, 404);
 }
 
 TEST_F(PgWriterFollowerTest, AFreshReadSeesAWriteAtOnce) {

@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/memory.h>
@@ -126,6 +127,7 @@ class ReplicaTest : public ::testing::Test {
     ASSERT_OK(identity.PutMerges(**txn, changes.merges));
     ASSERT_OK(reference_->Get<store::ProfileRepository>().Put(**txn, changes.profiles));
     ASSERT_OK(reference_->Get<store::EventLog>().RaiseNewestEventAt(**txn, changes.newest_event_at));
+    if (!changes.erased.empty()) ASSERT_OK(reference_->Get<store::ErasureRepository>().Erase(**txn, changes.erased));
     ASSERT_OK((*txn)->Commit());
     ASSERT_OK(replica_->Apply(std::move(changes)));
   }
@@ -227,6 +229,45 @@ TEST_F(ReplicaTest, AnUnreadableProfileLeavesTheOneBeforeIt) {
   auto alice = replica_->Find("user:alice");
   ASSERT_OK(alice);
   EXPECT_DOUBLE_EQ(alice->profile.revenue(), 30.0);
+}
+
+// An erasure on the writer (Changes::erased): the copy forgets the person — every identifier,
+// the merge, the profile — and keeps everyone else as they were.
+TEST_F(ReplicaTest, ForgetsErasedCustomers) {
+  store::Changes three = TwoCustomers();
+  three.customers.push_back({CustomerId(3), CustomerId(), 300});
+  three.identifiers.push_back(Ident(6, "user", "carol", 3));
+  three.profiles.push_back({CustomerId(3), ProfileData(1'700'000'050'000, 10, "carol@example.com"), 0});
+  Apply(std::move(three));
+  // Bob merged into Alice: one person of two customers.
+  store::Changes merge;
+  merge.customers = {{CustomerId(2), CustomerId(1), 200}};
+  merge.merges = {{MergeId(1), 1'700'000'200'000, CustomerId(1), CustomerId(2), IdentifierId(2), "m-9", "shared email", 0}};
+  Apply(merge);
+  ASSERT_OK(replica_->Find("user:bob"));
+
+  store::Changes erased;
+  erased.mark = 9;
+  erased.erased = {CustomerId(1), CustomerId(2)};
+  Apply(erased);
+  for (const std::string ref : {"user:alice", "email:alice@example.com", "user:bob", "phone:+8613800000002", "1", "2",
+                                "user:carol", "3"}) {
+    ExpectSame(ref);
+  }
+  EXPECT_THAT(replica_->Find("user:alice"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(replica_->Find("phone:+8613800000002"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(replica_->Find("2"), StatusIs(StatusCode::kNotFound));
+  ASSERT_OK(replica_->Find("user:carol"));
+  const Replica::Sizes n = replica_->sizes();
+  EXPECT_EQ(n.customers, 1u);
+  EXPECT_EQ(n.identifiers, 1u);
+  EXPECT_EQ(n.merges, 0u);
+  EXPECT_EQ(n.profiles, 1u);
+  // An erasure read again (a first load reads every erasure ever made) changes nothing.
+  store::Changes again;
+  again.erased = {CustomerId(1), CustomerId(2)};
+  ASSERT_OK(replica_->Apply(std::move(again)));
+  ASSERT_OK(replica_->Find("user:carol"));
 }
 
 }  // namespace

@@ -78,6 +78,72 @@ TEST(EventChunkTest, StopsEarlyWhenAsked) {
   EXPECT_TRUE(d->stopped);
 }
 
+// Erasure rewrites a chunk with the erased customers' events as tombstones: the others come back
+// unchanged with their seq, the erased bytes are gone, and a second pass finds nothing new.
+TEST(EventChunkTest, EraseFromTombstonesOnlyTheErasedCustomers) {
+  for (int level : {1, 0}) {
+    SCOPED_TRACE(level);
+    EventChunkCodec codec(level);
+    std::vector<EventRecord> events = Events(70, 30);
+    events[2].body = "SECRET-OF-1002";  // customer 1000 + 2 % 7
+    events[2].message_id = "MSGID-OF-1002";
+    EncodedChunk c;
+    codec.Encode(events, c);
+    const std::vector<std::int64_t> erase = {1002, 1004};
+    EncodedChunk out;
+    auto r = codec.EraseFrom(11, c.n, static_cast<int>(c.codec), c.raw_size, c.hashes, c.data, erase, out);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->removed, 20);
+    EXPECT_EQ(r->live, 50);
+    EXPECT_EQ(out.n, 70);
+    EXPECT_EQ(out.hashes.size(), 70u * 16);
+    // The live customers as delta varints: 1000, 1001, 1003, 1005, 1006.
+    EXPECT_EQ(r->customers, std::string("\xe8\x07\x01\x02\x02\x01", 6));
+    auto d = DecodeAll(codec, out, 11);
+    ASSERT_OK(d);
+    ASSERT_EQ(d->events.size(), 50u);
+    Millis lo = 0, hi = 0;
+    bool first = true;
+    size_t k = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const EventRecord& want = events[i];
+      if (want.customer.value() == 1002 || want.customer.value() == 1004) continue;
+      const EventRecord& got = d->events[k++];
+      EXPECT_EQ(got.seq, 11 + static_cast<std::int64_t>(i)) << "seq numbers keep their meaning";
+      EXPECT_EQ(got.customer, want.customer);
+      EXPECT_EQ(got.hash, want.hash);
+      EXPECT_EQ(got.message_id, want.message_id);
+      EXPECT_EQ(got.kind, want.kind);
+      EXPECT_EQ(got.name, want.name);
+      EXPECT_EQ(got.body, want.body);
+      EXPECT_EQ(got.timestamp, want.timestamp);
+      lo = first ? want.timestamp : std::min(lo, want.timestamp);
+      hi = first ? want.timestamp : std::max(hi, want.timestamp);
+      first = false;
+    }
+    EXPECT_EQ(r->min_ts, lo);
+    EXPECT_EQ(r->max_ts, hi);
+    if (level == 0) {
+      EXPECT_EQ(out.data.find("SECRET-OF-1002"), std::string::npos);
+      EXPECT_EQ(out.data.find("MSGID-OF-1002"), std::string::npos);
+      EXPECT_NE(c.data.find("MSGID-OF-1002"), std::string::npos) << "the search sees it before";
+    }
+    // Again, with one more customer: the tombstones are not counted twice.
+    EncodedChunk again;
+    const std::vector<std::int64_t> more = {1002, 1003, 1004};
+    auto r2 = codec.EraseFrom(11, out.n, static_cast<int>(out.codec), out.raw_size, out.hashes, out.data, more, again);
+    ASSERT_OK(r2);
+    EXPECT_EQ(r2->removed, 10);
+    EXPECT_EQ(r2->live, 40);
+    EncodedChunk none;
+    auto r3 = codec.EraseFrom(11, again.n, static_cast<int>(again.codec), again.raw_size, again.hashes, again.data,
+                              std::vector<std::int64_t>{999}, none);
+    ASSERT_OK(r3);
+    EXPECT_EQ(r3->removed, 0);
+    EXPECT_EQ(r3->live, 40);
+  }
+}
+
 TEST(EventChunkTest, CorruptChunksAreClearErrorsNeverCrashes) {
   EventChunkCodec codec(1);
   EncodedChunk c;

@@ -44,6 +44,8 @@ struct ExportCounts {
   std::int64_t escalations = 0;
   std::int64_t merges = 0;
   std::int64_t audit_entries = 0;
+  std::int64_t consents = 0;
+  std::int64_t tickets = 0;
 };
 
 struct SubjectExport {
@@ -53,8 +55,10 @@ struct SubjectExport {
 
 // Everything `store` holds on `subject`, as one JSON document: the rendered profile, stored
 // profile accumulators (traits, tags, scores), identifiers, merges, events (with their bodies),
-// orders, messages, surveys, escalation firings, and the audit entries whose target is one of
-// their customer ids. A read-only store is enough. Fails as the store does.
+// orders, messages, surveys, escalation firings, consent decisions, service tickets (with their
+// messages and history), and the audit entries whose target is one of their customer ids. A
+// read-only store is enough. Fails as the store does. privacy/export_archive.h turns the
+// document into a zip of CSV files.
 Result<SubjectExport> ExportSubject(store::Store& store, const Subject& subject, const ExportOptions& options);
 
 // What an erasure did, for its receipt.

@@ -21,6 +21,9 @@ struct Changes {
   std::vector<IdentifierRecord> identifiers;
   std::vector<MergeRecord> merges;
   std::vector<ProfileRecord> profiles;
+  // Original customers an erasure removed (store/erasure_repository.h): their customer rows,
+  // identifiers, merges and profiles are gone, so no row above names them; a copy forgets them.
+  std::vector<CustomerId> erased;
   std::int64_t profile_checkpoint = 0;
   Millis newest_event_at = 0;
 };
@@ -30,6 +33,8 @@ class ChangeFeed {
   virtual ~ChangeFeed() = default;
   // Every row written by commits after `mark` (0: every row), read in one consistent snapshot,
   // with the mark that covers them. Rows changed several times come once, as they are now.
+  // Erasures committed after `mark` come as the erased customer ids (rows deleted leave nothing
+  // else to read).
   virtual Result<Changes> ChangesSince(std::int64_t mark) = 0;
 };
 

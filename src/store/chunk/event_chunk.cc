@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 namespace touchpoint::store {
@@ -48,6 +49,19 @@ class Reader {
     return false;
   }
   bool AtEnd() const { return p_ == end_; }
+  const char* position() const { return p_; }
+  // A length-prefixed field, as a view into the records.
+  bool View(std::string_view* s) {
+    std::uint64_t n = 0;
+    if (!Varint(&n) || n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    *s = std::string_view(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+  bool Skip() {
+    std::string_view ignored;
+    return View(&ignored);
+  }
   bool Byte(unsigned char* b) {
     if (p_ == end_) return false;
     *b = static_cast<unsigned char>(*p_++);
@@ -113,22 +127,26 @@ void EventChunkCodec::Encode(std::span<const EventRecord> events, EncodedChunk& 
     PutBytes(e.body, raw_);
   }
   out.n = static_cast<int>(events.size());
-  out.raw_size = static_cast<std::int64_t>(raw_.size());
+  Compress(raw_, out);
+}
+
+void EventChunkCodec::Compress(const std::string& records, EncodedChunk& out) {
+  out.raw_size = static_cast<std::int64_t>(records.size());
   if (level_ > 0 && ctx_->c != nullptr) {
     // Into a reused scratch buffer: sizing out.data to the bound would zero-fill ~2 MiB a chunk.
-    const size_t bound = ZSTD_compressBound(raw_.size());
+    const size_t bound = ZSTD_compressBound(records.size());
     if (bound > zcap_) {
       zbuf_ = std::make_unique_for_overwrite<char[]>(bound);
       zcap_ = bound;
     }
-    const size_t got = ZSTD_compressCCtx(ctx_->c, zbuf_.get(), zcap_, raw_.data(), raw_.size(), level_);
-    if (!ZSTD_isError(got) && got < raw_.size()) {
+    const size_t got = ZSTD_compressCCtx(ctx_->c, zbuf_.get(), zcap_, records.data(), records.size(), level_);
+    if (!ZSTD_isError(got) && got < records.size()) {
       out.data.assign(zbuf_.get(), got);
       out.codec = ChunkCodec::kZstd;
       return;
     }
   }
-  out.data.assign(raw_);
+  out.data.assign(records);
   out.codec = ChunkCodec::kRaw;
 }
 
@@ -169,7 +187,7 @@ Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::in
     e.customer = CustomerId(static_cast<std::int64_t>(customer));
     e.timestamp = UnZigZag(ts);
     e.kind = static_cast<EventKind>(kind);
-    if (skip_tombstones_ && IsTombstone(e)) continue;
+    if (IsTombstone(e)) continue;
     if (!fn(std::move(e))) {
       *stopped = true;
       return Status::Ok();
@@ -182,36 +200,96 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
                                                               std::int64_t raw_size, std::string_view hashes,
                                                               std::string_view data,
                                                               std::span<const std::int64_t> erase, EncodedChunk& out) {
-  std::vector<EventRecord> all;
-  all.reserve(static_cast<size_t>(std::max(n, 0)));
-  bool stopped = false;
-  skip_tombstones_ = false;
-  Status decoded = Decode(first_seq, n, codec, raw_size, hashes, data, [&](EventRecord&& e) {
-    all.push_back(std::move(e));
-    return true;
-  }, &stopped);
-  skip_tombstones_ = true;
-  TP_RETURN_IF_ERROR(decoded);
+  // On the records' bytes, not on decoded EventRecords: a kept record is copied as it is, an
+  // erased one becomes the tombstone record, and nothing is allocated per event (the erasure of
+  // a person in every chunk rewrites the whole log: docs/performance.md).
+  auto corrupt = [&](const char* what) {
+    return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
+  };
+  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return corrupt("hash column size");
+  std::string_view records;
+  if (codec == static_cast<int>(ChunkCodec::kRaw)) {
+    records = data;
+  } else if (codec == static_cast<int>(ChunkCodec::kZstd)) {
+    if (raw_size < 0 || raw_size > (std::int64_t{1} << 32)) return corrupt("raw size");
+    raw_.resize(static_cast<size_t>(raw_size));
+    const size_t got = ZSTD_decompressDCtx(ctx_->d, raw_.data(), raw_.size(), data.data(), data.size());
+    if (ZSTD_isError(got) || got != raw_.size()) return corrupt("zstd frame");
+    records = raw_;
+  } else {
+    return corrupt("unknown codec");
+  }
+  static const MessageHash kNoHash{};
   Rewritten r;
+  kept_.clear();
+  kept_.reserve(records.size());
+  out.hashes.assign(hashes);
+  customers_.clear();
   bool first = true;
-  for (EventRecord& e : all) {
-    if (IsTombstone(e)) continue;
-    if (std::binary_search(erase.begin(), erase.end(), e.customer.value())) {
-      e = EventRecord{};
-      e.seq = first_seq;  // unused by Encode
+  Reader reader(records);
+  for (int i = 0; i < n; ++i) {
+    const char* begin = reader.position();
+    std::uint64_t customer = 0;
+    std::uint64_t ts = 0;
+    unsigned char kind = 0;
+    std::string_view id;
+    if (!reader.Varint(&customer) || !reader.Varint(&ts) || !reader.Byte(&kind) || !reader.View(&id) ||
+        !reader.Skip() || !reader.Skip()) {
+      return corrupt("truncated record");
+    }
+    const char* end = reader.position();
+    const std::string_view hash = hashes.substr(static_cast<size_t>(i) * 16, 16);
+    const bool tombstone = customer == 0 && id.empty() && ReadHash(hash.data()) == kNoHash;
+    if (!tombstone && std::binary_search(erase.begin(), erase.end(), static_cast<std::int64_t>(customer))) {
+      // The tombstone: customer 0, timestamp 0, kind 0, empty id, name and body; a zero hash.
+      kept_.append(6, '\0');
+      std::memset(out.hashes.data() + static_cast<size_t>(i) * 16, 0, 16);
       ++r.removed;
       continue;
     }
+    kept_.append(begin, static_cast<size_t>(end - begin));
+    if (tombstone) continue;
     ++r.live;
-    r.min_ts = first ? e.timestamp : std::min(r.min_ts, e.timestamp);
-    r.max_ts = first ? e.timestamp : std::max(r.max_ts, e.timestamp);
+    const Millis at = UnZigZag(ts);
+    r.min_ts = first ? at : std::min(r.min_ts, at);
+    r.max_ts = first ? at : std::max(r.max_ts, at);
     first = false;
+    if (customer != 0) customers_.push_back(static_cast<std::int64_t>(customer));
   }
+  if (!reader.AtEnd()) return corrupt("trailing bytes");
   if (r.removed == 0) return r;
-  Encode(all, out);
-  r.customers = CustomerSetOf(all);
+  std::sort(customers_.begin(), customers_.end());
+  customers_.erase(std::unique(customers_.begin(), customers_.end()), customers_.end());
+  std::int64_t prev = 0;
+  for (std::int64_t id : customers_) {
+    PutVarint(static_cast<std::uint64_t>(id - prev), r.customers);
+    prev = id;
+  }
+  Compress(kept_, out);
+  out.n = n;
   return r;
 }
+
+void EraseFromAll(std::span<ChunkErasure> jobs, std::span<const std::int64_t> erase, size_t threads,
+                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level) {
+  threads = std::clamp<size_t>(threads, 1, std::max<size_t>(jobs.size(), 1));
+  while (codecs.size() < threads) codecs.push_back(std::make_unique<EventChunkCodec>(level));
+  const auto run = [&](size_t worker) {
+    for (size_t k = worker; k < jobs.size(); k += threads) {
+      ChunkErasure& job = jobs[k];
+      auto r = codecs[worker]->EraseFrom(job.first_seq, job.n, job.codec, job.raw_size, job.hashes, job.data, erase,
+                                         job.out);
+      job.status = r.status();
+      if (r.ok()) job.result = std::move(*r);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < threads; ++w) pool.emplace_back(run, w);
+  run(0);
+  for (std::thread& t : pool) t.join();
+}
+
+size_t ErasureThreads() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4); }
 
 std::string CustomerSetOf(std::span<const EventRecord> events) {
   std::vector<std::int64_t> ids;

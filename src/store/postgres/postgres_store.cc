@@ -49,7 +49,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 12;
+constexpr int kSchemaVersion = 13;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -401,6 +401,14 @@ CREATE TABLE IF NOT EXISTS suppressions(
   key_version integer NOT NULL,
   added_at bigint NOT NULL,
   PRIMARY KEY(value, key_version));
+)sql",
+    // 13: erasures in the change feed (store/change_feed.h): the customer ids an erasure removed,
+    // with the erasure's change number, so that followers' warm copies forget them too. Ids only.
+    R"sql(
+CREATE TABLE IF NOT EXISTS erased_customers(
+  customer_id bigint PRIMARY KEY,
+  changed bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS erased_customers_changed ON erased_customers(changed);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -2176,6 +2184,11 @@ class PgChangeFeed final : public ChangeFeed {
                                   out.profiles.push_back(ProfileRecord{CustomerId(r.Int(i, 0)), r.Text(i, 1), r.Int(i, 2)});
                                   return true;
                                 }, 5'000));
+      TP_RETURN_IF_ERROR(c.Scan("SELECT customer_id FROM erased_customers WHERE changed > $1", after,
+                                [&](const PgResult& r, int i) {
+                                  out.erased.emplace_back(r.Int(i, 0));
+                                  return true;
+                                }));
       TP_ASSIGN_OR_RETURN(out.profile_checkpoint, c.QueryInt("SELECT value FROM meta WHERE key = 'profile_checkpoint'"));
       TP_ASSIGN_OR_RETURN(out.newest_event_at, c.QueryInt("SELECT value FROM meta WHERE key = 'newest_event_at'"));
       return Status::Ok();
@@ -2406,7 +2419,7 @@ class PgSuppressions final : public SuppressionRepository {
 
 class PgErasure final : public ErasureRepository {
  public:
-  explicit PgErasure(Session& s) : s_(s), codec_(kEventCompressionLevel) {}
+  explicit PgErasure(Session& s) : s_(s) {}
 
   Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) override {
     s_.RequireTxn(txn);
@@ -2434,6 +2447,13 @@ class PgErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merge_blocks,
                         del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
+    // For the change feed: followers' warm copies forget them (store/change_feed.h).
+    TP_ASSIGN_OR_RETURN(const std::int64_t change, s_.ChangeNumber());
+    TP_RETURN_IF_ERROR(s_.conn()
+                           .Query("INSERT INTO erased_customers(customer_id, changed) SELECT unnest($1::bigint[]), $2 "
+                                  "ON CONFLICT (customer_id) DO UPDATE SET changed = excluded.changed",
+                                  Params().AddIntArray(ids).Add(change))
+                           .status());
     return counts;
   }
 
@@ -2498,17 +2518,27 @@ class PgErasure final : public ErasureRepository {
           "SELECT first_seq, n, codec, raw_size, hashes, data, epoch, erased FROM event_chunks "
           "WHERE first_seq = ANY($1::bigint[]) ORDER BY first_seq",
           Params().AddIntArray(part), /*binary=*/true));
+      // Rewritten on ErasureThreads() threads (the rewrite is CPU: zstd both ways).
+      std::vector<ChunkErasure> jobs(static_cast<size_t>(r.rows()));
       for (int i = 0; i < r.rows(); ++i) {
-        const std::int64_t first_seq = r.BinaryInt(i, 0);
-        const auto n = static_cast<int>(r.BinaryInt(i, 1));
-        TP_ASSIGN_OR_RETURN(EventChunkCodec::Rewritten w,
-                            codec_.EraseFrom(first_seq, n, static_cast<int>(r.BinaryInt(i, 2)), r.BinaryInt(i, 3),
-                                             r.Get(i, 4), r.Get(i, 5), ids, chunk_));
+        ChunkErasure& job = jobs[static_cast<size_t>(i)];
+        job.first_seq = r.BinaryInt(i, 0);
+        job.n = static_cast<int>(r.BinaryInt(i, 1));
+        job.codec = static_cast<int>(r.BinaryInt(i, 2));
+        job.raw_size = r.BinaryInt(i, 3);
+        job.hashes.assign(r.Get(i, 4));
+        job.data.assign(r.Get(i, 5));
+      }
+      EraseFromAll(jobs, ids, ErasureThreads(), codecs_, kEventCompressionLevel);
+      for (int i = 0; i < r.rows(); ++i) {
+        ChunkErasure& job = jobs[static_cast<size_t>(i)];
+        TP_RETURN_IF_ERROR(job.status);
+        const EventChunkCodec::Rewritten& w = job.result;
         if (w.removed == 0) continue;
-        rows.Row(11).Int8(first_seq).Int4(n).Int2(static_cast<std::int16_t>(chunk_.codec)).Int8(chunk_.raw_size)
-            .Int8(w.min_ts).Int8(w.max_ts).Int8(r.BinaryInt(i, 6)).Bytes(chunk_.hashes).Bytes(chunk_.data)
-            .Int4(static_cast<std::int32_t>(r.BinaryInt(i, 7) + w.removed)).Bytes(w.customers);
-        rewritten.push_back(first_seq);
+        rows.Row(11).Int8(job.first_seq).Int4(job.n).Int2(static_cast<std::int16_t>(job.out.codec))
+            .Int8(job.out.raw_size).Int8(w.min_ts).Int8(w.max_ts).Int8(r.BinaryInt(i, 6)).Bytes(job.out.hashes)
+            .Bytes(job.out.data).Int4(static_cast<std::int32_t>(r.BinaryInt(i, 7) + w.removed)).Bytes(w.customers);
+        rewritten.push_back(job.first_seq);
         erased += w.removed;
       }
     }
@@ -2522,8 +2552,7 @@ class PgErasure final : public ErasureRepository {
   }
 
   Session& s_;
-  EventChunkCodec codec_;
-  EncodedChunk chunk_;
+  std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
 };
 
 class PgStore;

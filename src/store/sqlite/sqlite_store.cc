@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
@@ -2179,7 +2182,7 @@ std::string IdList(std::span<const std::int64_t> ids) {
 
 class SqliteErasure final : public ErasureRepository {
  public:
-  SqliteErasure(Db& db, int compression_level) : db_(db), codec_(compression_level) {}
+  SqliteErasure(Db& db, int compression_level) : db_(db), compression_level_(compression_level) {}
 
   Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) override {
     db_.RequireTxn(txn);
@@ -2273,34 +2276,51 @@ class SqliteErasure final : public ErasureRepository {
       }
       if (rc != SQLITE_DONE) return db_.Error("erasure scan");
     }
+    // Chunks are read here, rewritten on ErasureThreads() threads a wave at a time (the rewrite
+    // is CPU: zstd both ways), and written here in order (docs/performance.md, "erasure").
+    const size_t threads = ErasureThreads();
     std::int64_t erased = 0;
     Stmt get(db_.raw(), "SELECT n, codec, raw_size, hashes, data FROM event_chunks WHERE first_seq = ?1");
     Stmt put(db_.raw(),
              "UPDATE event_chunks SET codec = ?2, raw_size = ?3, min_ts = ?4, max_ts = ?5, hashes = ?6, data = ?7, "
              "erased = erased + ?8, customers = ?9 WHERE first_seq = ?1");
     if (!get.ok() || !put.ok()) return db_.Error("prepare chunk rewrite");
-    for (std::int64_t first_seq : candidates) {
-      get.Reset();
-      get.Bind(1, first_seq);
-      if (get.Step() != SQLITE_ROW) return db_.Error("read event chunk");
-      TP_ASSIGN_OR_RETURN(EventChunkCodec::Rewritten r,
-                          codec_.EraseFrom(first_seq, static_cast<int>(get.Int(0)), static_cast<int>(get.Int(1)),
-                                           get.Int(2), get.Blob(3), get.Blob(4), ids, chunk_));
-      get.Reset();  // before writing the row it read
-      if (r.removed == 0) continue;
-      put.Reset();
-      put.Bind(1, first_seq).Bind(2, static_cast<int>(chunk_.codec)).Bind(3, chunk_.raw_size).Bind(4, r.min_ts)
-          .Bind(5, r.max_ts).BindBlob(6, chunk_.hashes).BindBlob(7, chunk_.data).Bind(8, r.removed)
-          .BindBlob(9, r.customers);
-      if (put.Step() != SQLITE_DONE) return db_.Error("rewrite event chunk");
-      erased += r.removed;
+    std::vector<ChunkErasure> wave(threads * 2);
+    for (size_t begin = 0; begin < candidates.size(); begin += wave.size()) {
+      const size_t count = std::min(wave.size(), candidates.size() - begin);
+      for (size_t k = 0; k < count; ++k) {
+        ChunkErasure& job = wave[k];
+        job.first_seq = candidates[begin + k];
+        get.Reset();
+        get.Bind(1, job.first_seq);
+        if (get.Step() != SQLITE_ROW) return db_.Error("read event chunk");
+        job.n = static_cast<int>(get.Int(0));
+        job.codec = static_cast<int>(get.Int(1));
+        job.raw_size = get.Int(2);
+        job.hashes.assign(get.Blob(3));
+        job.data.assign(get.Blob(4));
+        get.Reset();
+      }
+      EraseFromAll(std::span<ChunkErasure>(wave.data(), count), ids, threads, codecs_, compression_level_);
+      for (size_t k = 0; k < count; ++k) {
+        ChunkErasure& job = wave[k];
+        TP_RETURN_IF_ERROR(job.status);
+        const EventChunkCodec::Rewritten& r = job.result;
+        if (r.removed == 0) continue;
+        put.Reset();
+        put.Bind(1, job.first_seq).Bind(2, static_cast<int>(job.out.codec)).Bind(3, job.out.raw_size)
+            .Bind(4, r.min_ts).Bind(5, r.max_ts).BindBlob(6, job.out.hashes).BindBlob(7, job.out.data)
+            .Bind(8, r.removed).BindBlob(9, r.customers);
+        if (put.Step() != SQLITE_DONE) return db_.Error("rewrite event chunk");
+        erased += r.removed;
+      }
     }
     return erased;
   }
 
   Db& db_;
-  EventChunkCodec codec_;
-  EncodedChunk chunk_;
+  int compression_level_;
+  std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
 };
 
 class SqliteStore final : public Store, public Maintenance {

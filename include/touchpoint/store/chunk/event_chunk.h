@@ -27,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/store/event_log.h>
@@ -81,11 +82,36 @@ class EventChunkCodec {
   struct Contexts;
   int level_;
   std::unique_ptr<Contexts> ctx_;
+  // Compresses `records` into out.data (codec, raw_size); n and hashes are the caller's.
+  void Compress(const std::string& records, EncodedChunk& out);
+
   std::string raw_;  // scratch: uncompressed records
+  std::string kept_;  // scratch: EraseFrom's rewritten records
+  std::vector<std::int64_t> customers_;  // scratch: EraseFrom's live customers
   std::unique_ptr<char[]> zbuf_;  // scratch: compressed records
   size_t zcap_ = 0;
-  bool skip_tombstones_ = true;  // Decode's; EraseFrom reads tombstones too
 };
+
+// One stored chunk as an erasure reads it, and what EraseFrom made of it.
+struct ChunkErasure {
+  std::int64_t first_seq = 0;
+  int n = 0;
+  int codec = 0;
+  std::int64_t raw_size = 0;
+  std::string hashes;
+  std::string data;
+  Status status;                        // EraseFrom's
+  EventChunkCodec::Rewritten result;    // valid when status is OK
+  EncodedChunk out;                     // written when result.removed > 0
+};
+
+// Runs EraseFrom on every job, spread over up to `threads` threads (the calling one included;
+// the rewrite is CPU: zstd both ways). `codecs` grows to one codec per thread and is kept for the
+// next call (a store's erasure repository holds it).
+void EraseFromAll(std::span<ChunkErasure> jobs, std::span<const std::int64_t> erase, size_t threads,
+                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level);
+// The erasure's threads: the machine's cores, at most 4.
+size_t ErasureThreads();
 
 // Whether a record is a tombstone (an erased event; see the top of this file).
 inline bool IsTombstone(const EventRecord& e) {
