@@ -31,6 +31,14 @@ constexpr int kPersonEvents = 10'000;
 constexpr int kHeavy = 3;  // one per repetition
 constexpr int kOthers = 20'000;  // the other customers
 
+// A phone of `user` at event i: never shared between people (a shared one would merge them,
+// and the person erased would be many): heavy-k has one of its own, c-k five (i % 100,000 is
+// c-(i % 20,000)'s alone).
+std::string PhoneOf(int i, const std::string& user) {
+  if (user.rfind("heavy-", 0) == 0) return "1390000000" + user.substr(6);
+  return "138" + std::to_string(10000000 + i % 100000);
+}
+
 std::string Line(int i, const std::string& user) {
   const std::string ts = "2024-0" + std::to_string(1 + i % 9) + "-1" + std::to_string(i % 10) + "T1" +
                          std::to_string(i % 10) + ":00:00Z";
@@ -44,8 +52,7 @@ std::string Line(int i, const std::string& user) {
   return R"({"type":"track","event":"Product Viewed","userId":")" + user + R"(","messageId":"m)" +
          std::to_string(i) + R"(","timestamp":")" + ts + R"(","properties":{"product_id":"p)" +
          std::to_string(i % 5000) + R"(","category":"phones","dwell_seconds":)" + std::to_string(i % 300) +
-         R"(},"context":{"channel":"web","traits":{"phone":"138)" + std::to_string(10000000 + i % 100000) +
-         R"("}}})";
+         R"(},"context":{"channel":"web","traits":{"phone":")" + PhoneOf(i, user) + R"("}}})";
 }
 
 struct Dataset {

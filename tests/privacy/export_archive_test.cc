@@ -19,6 +19,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::touchpoint::testing::StatusIs;
 
 // A small export document as ExportSubject writes it: a profile, two events (one with a comma,
 // quotes and a line break in its text), an identifier, a consent and a ticket.

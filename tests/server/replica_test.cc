@@ -127,7 +127,9 @@ class ReplicaTest : public ::testing::Test {
     ASSERT_OK(identity.PutMerges(**txn, changes.merges));
     ASSERT_OK(reference_->Get<store::ProfileRepository>().Put(**txn, changes.profiles));
     ASSERT_OK(reference_->Get<store::EventLog>().RaiseNewestEventAt(**txn, changes.newest_event_at));
-    if (!changes.erased.empty()) ASSERT_OK(reference_->Get<store::ErasureRepository>().Erase(**txn, changes.erased));
+    if (!changes.erased.empty()) {
+      ASSERT_OK(reference_->Get<store::ErasureRepository>().Erase(**txn, changes.erased));
+    }
     ASSERT_OK((*txn)->Commit());
     ASSERT_OK(replica_->Apply(std::move(changes)));
   }
