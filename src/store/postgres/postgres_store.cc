@@ -405,7 +405,7 @@ CREATE TABLE IF NOT EXISTS suppressions(
 )sql",
     // 13: the service desk's agents and routing decisions (store/agent_repository.h).
     R"sql(
-CREATE TABLE desk_agents(
+CREATE TABLE IF NOT EXISTS desk_agents(
   user_id bigint PRIMARY KEY,
   name text NOT NULL,
   skills text NOT NULL,
@@ -418,7 +418,7 @@ CREATE TABLE desk_agents(
   state_changed_at bigint NOT NULL,
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL);
-CREATE TABLE routing_decisions(
+CREATE TABLE IF NOT EXISTS routing_decisions(
   id bigserial PRIMARY KEY,
   ticket bigint NOT NULL,
   at bigint NOT NULL,
@@ -426,7 +426,7 @@ CREATE TABLE routing_decisions(
   rule text NOT NULL,
   agent bigint NOT NULL,
   detail text NOT NULL);
-CREATE INDEX routing_decisions_ticket ON routing_decisions(ticket, id);
+CREATE INDEX IF NOT EXISTS routing_decisions_ticket ON routing_decisions(ticket, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);

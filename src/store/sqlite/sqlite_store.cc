@@ -1255,8 +1255,11 @@ class SqliteAgents final : public AgentRepository {
         "state_changed_at = excluded.state_changed_at, created_at = excluded.created_at, "
         "updated_at = excluded.updated_at");
     st.Reset();
-    st.Bind(1, a.user_id).Bind(2, a.name).Bind(3, JoinNames(a.skills)).Bind(4, JoinNames(a.languages))
-        .Bind(5, JoinNames(a.attributes)).Bind(6, static_cast<std::int64_t>(a.capacity)).Bind(7, a.state)
+    // Bound text is not copied (SQLITE_STATIC): the joined lists live until Step.
+    const std::string skills = JoinNames(a.skills), languages = JoinNames(a.languages),
+                      attributes = JoinNames(a.attributes);
+    st.Bind(1, a.user_id).Bind(2, a.name).Bind(3, skills).Bind(4, languages)
+        .Bind(5, attributes).Bind(6, static_cast<std::int64_t>(a.capacity)).Bind(7, a.state)
         .Bind(8, a.team).Bind(9, a.shift).Bind(10, a.state_changed_at).Bind(11, a.created_at).Bind(12, a.updated_at);
     return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put agent");
   }
