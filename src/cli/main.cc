@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterExperimentCommands(app, &exit_code);
   touchpoint::cli::RegisterPrivacyCommands(app, &exit_code);
   touchpoint::cli::RegisterDeskCommands(app, &exit_code);
+  touchpoint::cli::RegisterAgentCommands(app, &exit_code);  // routing: agents, queues, policies
   touchpoint::cli::RegisterRightsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -77,6 +77,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterAuditRoutes(router, context);
   RegisterConsentRoutes(router, context);
   RegisterDeskRoutes(router, context);
+  RegisterAgentRoutes(router, context);  // routing: agents, decisions, queues
   RegisterPrivacyRoutes(router, context);
 }
 
@@ -581,6 +582,10 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   }
   context.consent = consent.get();
   context.desk = data->desk.get();
+  if (context.desk != nullptr && !config.routing_policies_toml.empty()) {  // routing: [[routing.policies]]
+    TP_ASSIGN_OR_RETURN(auto policies, service::ParseRoutingPolicies(config.routing_policies_toml));
+    TP_RETURN_IF_ERROR(context.desk->SetRoutingPolicies(std::move(policies)));
+  }
   rights = std::make_unique<SubjectRightsContext>();
   {
     store::OpenOptions ro;

@@ -14,9 +14,12 @@
 #include <charconv>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 #include <string_view>
 
 #include <toml++/toml.h>
+
+#include <touchpoint/service/router.h>
 
 #include "server/outbox_config_internal.h"
 
@@ -251,6 +254,16 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       const toml::table* server = node.as_table();
       if (server == nullptr) return WrongType(path, "server", "a table ([server])");
       for (const auto& [skey, snode] : *server) TP_RETURN_IF_ERROR(Apply(path, skey.str(), snode, &config));
+      continue;
+    }
+    if (key.str() == "routing") {  // [[routing.policies]]: the desk's routing policies (service/router.h)
+      const toml::table* routing = node.as_table();
+      if (routing == nullptr) return WrongType(path, "routing", "a table ([[routing.policies]])");
+      std::ostringstream text;
+      text << *routing;
+      auto policies = service::ParseRoutingPolicies(text.str());
+      if (!policies.ok()) return policies.status().WithContext(path + ": routing");
+      config.routing_policies_toml = text.str();
       continue;
     }
     if (IsOutboxConfigKey(key.str())) {  // [[webhooks]], [email], [outbox]

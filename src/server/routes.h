@@ -149,6 +149,7 @@ Result<pipeline::CustomerData> CustomerForRequest(const pipeline::CustomerView& 
 // between the commit and the hook loses the audit entries, not the decisions (routes_consent.cc).
 std::shared_ptr<pipeline::CommitObserver> MakeConsentAuditObserver(privacy::AuditLog& audit, spdlog::logger* log);
 void RegisterDeskRoutes(Router& router, const ServerContext& context);      // routes_desk.cc
+void RegisterAgentRoutes(Router& router, const ServerContext& context);     // routes_agents.cc
 void RegisterPrivacyRoutes(Router& router, const ServerContext& context);   // routes_privacy.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`

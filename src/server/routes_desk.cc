@@ -129,7 +129,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
               [&context](const http::Request& req, const RouteMatch& match) {
                 if (context.desk == nullptr || context.customers == nullptr) return Unavailable();
                 auto body = ParseObject(req.body, {"customer", "subject", "channel", "priority", "skill", "language",
-                                                   "type", "queue"});
+                                                   "type", "queue", "routing_policy"});
                 if (!body.ok()) return Error(body.status());
                 service::NewTicket t;
                 for (auto [name, required, out] :
@@ -137,7 +137,8 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                       {"channel", true, &t.channel},
                       {"skill", false, &t.skill},
                       {"language", false, &t.language},
-                      {"queue", false, &t.queue}}) {
+                      {"queue", false, &t.queue},
+                      {"routing_policy", false, &t.routing_policy}}) {  // routing: a policy by name
                   auto v = StringField(*body, name, required);
                   if (!v.ok()) return Error(v.status());
                   if (*v) *out = **v;

@@ -11,6 +11,8 @@
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "service/routing_internal.h"
+
 namespace touchpoint::service {
 namespace {
 
@@ -82,7 +84,9 @@ std::string_view ActorKindName(Actor::Kind kind) {
 }
 
 Desk::Desk(std::unique_ptr<store::Store> store, const Clock& clock, DeskOptions options)
-    : store_(std::move(store)), clock_(clock), options_(std::move(options)) {}
+    : store_(std::move(store)), clock_(clock), options_(std::move(options)) {
+  routing_ = std::make_unique<RoutingCache>(options_);  // routing: agents, loads, policies (agents.cc)
+}
 
 Desk::~Desk() = default;
 
@@ -196,10 +200,14 @@ Result<TicketRecord> Desk::Create(const NewTicket& in, const Actor& actor) {
   c.history.push_back(Row(t, now, actor, "status", "", t.status));
   c.history.push_back(Row(t, now, actor, "priority", "", t.priority));
   c.history.push_back(Row(t, now, actor, "queue", "", t.queue));
+  // Routing: an agent for the new ticket (or it waits in its queue), in this transaction.
+  TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, in.routing_policy));
   TP_RETURN_IF_ERROR(Write(repo, *txn, c));
   TP_RETURN_IF_ERROR(txn->Commit());
-  t.version = 1;
-  return t;
+  c.ticket.version = 1;
+  txn.reset();
+  RoutingAfterChangeLocked(nullptr, c.ticket);  // routing: the agent's load
+  return c.ticket;
 }
 
 Result<TicketView> Desk::Get(std::int64_t number) {
@@ -271,9 +279,15 @@ Result<TicketRecord> Desk::SetStatus(std::int64_t number, TicketStatus to, const
   }
   c.history.push_back(Row(t, now, actor, "status", t.status, c.ticket.status));
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
+  // Routing: a reopened ticket without an assignee gets one (or waits), in this transaction.
+  if (from == TicketStatus::kSolved && to == TicketStatus::kOpen && c.ticket.assignee == 0) {
+    TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
+  }
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(txn->Commit());
   c.ticket.version = t.version + 1;
+  txn.reset();  // routing (below) may begin its own transaction
+  RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
   return c.ticket;
 }
 
@@ -310,6 +324,8 @@ Result<TicketRecord> Desk::Assign(std::int64_t number, std::int64_t agent, const
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(txn->Commit());
   c.ticket.version = t.version + 1;
+  txn.reset();  // routing (below) may begin its own transaction
+  RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
   return c.ticket;
 }
 
@@ -343,6 +359,9 @@ Result<TicketRecord> Desk::Merge(std::int64_t source, std::int64_t target, const
   TP_RETURN_IF_ERROR(Write(repo, *txn, b));
   TP_RETURN_IF_ERROR(txn->Commit());
   b.ticket.version = into.version + 1;
+  txn.reset();  // routing (below) may begin its own transaction
+  RoutingAfterChangeLocked(&into, b.ticket);  // routing: loads; a freed agent takes a waiting ticket
+  RoutingAfterChangeLocked(&from, a.ticket);
   return b.ticket;
 }
 
@@ -506,10 +525,28 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
   for (Change& c : finished) {
     if (!c.history.empty()) TP_RETURN_IF_ERROR(Write(repo, *txn, c));
   }
-  for (std::int64_t customer : order) TP_RETURN_IF_ERROR(Write(repo, *txn, by_customer.at(customer)));
+  // Routing: new and reopened tickets without an assignee get one (or wait); `before` keeps
+  // what they were for the loads.
+  std::vector<std::pair<TicketRecord, bool>> before;  // (as loaded, new in this batch)
+  for (std::int64_t customer : order) {
+    Change& c = by_customer.at(customer);
+    const bool reopened = std::any_of(c.history.begin(), c.history.end(),
+                                      [](const TicketHistoryRecord& h) { return h.field == "reopened"; });
+    before.emplace_back(c.ticket, c.loaded_version == 0);
+    if (reopened) before.back().first.status = "solved";
+    if (c.ticket.assignee == 0 && (c.loaded_version == 0 || reopened)) {
+      TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
+    }
+    TP_RETURN_IF_ERROR(Write(repo, *txn, c));
+  }
   TP_RETURN_IF_ERROR(repo.SetCursor(*txn, options_.cursor_name, events.back().seq));
   TP_RETURN_IF_ERROR(txn->Commit());
   cursor_ = events.back().seq;
+  txn.reset();  // routing (below) may begin its own transaction
+  for (size_t i = 0; i < order.size(); ++i) {
+    const TicketRecord& after = by_customer.at(order[i]).ticket;
+    RoutingAfterChangeLocked(before[i].second ? nullptr : &before[i].first, after);
+  }
   return Status::Ok();
 }
 

@@ -115,6 +115,14 @@ constexpr ExpectedRow kExpected[] = {
     {"POST /v1/tickets/{number}/assign", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"POST /v1/tickets/merge", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"GET /v1/desk/steps", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    // Routing: staff read agents and queues; agents set their own state (unknown agent here:
+    // 404); only admins create agents (they create users).
+    {"GET /v1/agents", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    {"POST /v1/agents", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/agents/{id}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"POST /v1/agents/{id}/state", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/tickets/{number}/routing", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"GET /v1/desk/queues", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
     {"POST /v1/privacy/exports", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     {"POST /v1/privacy/erasures", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     // Last for every caller: it ends the caller's session.
@@ -167,6 +175,12 @@ constexpr RouteRequest kRequests[] = {
     {"POST /v1/tickets/{number}/assign", "/v1/tickets/TP-999999/assign", R"({"agent":null})"},
     {"POST /v1/tickets/merge", "/v1/tickets/merge", R"({"source":"TP-999998","target":"TP-999999"})"},
     {"GET /v1/desk/steps", "/v1/desk/steps", ""},
+    {"GET /v1/agents", "/v1/agents", ""},
+    {"POST /v1/agents", "/v1/agents", R"({"name":"nobody","user":999999})"},
+    {"GET /v1/agents/{id}", "/v1/agents/999999", ""},
+    {"POST /v1/agents/{id}/state", "/v1/agents/999999/state", R"({"state":"online"})"},
+    {"GET /v1/tickets/{number}/routing", "/v1/tickets/TP-999999/routing", ""},
+    {"GET /v1/desk/queues", "/v1/desk/queues", ""},
     {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
@@ -224,6 +238,12 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"POST /v1/tickets/{number}/assign", {403, 403, 401, 401}},
     {"POST /v1/tickets/merge", {403, 403, 401, 401}},
     {"GET /v1/desk/steps", {403, 403, 401, 401}},
+    {"GET /v1/agents", {403, 403, 401, 401}},
+    {"POST /v1/agents", {403, 403, 401, 401}},
+    {"GET /v1/agents/{id}", {403, 403, 401, 401}},
+    {"POST /v1/agents/{id}/state", {403, 403, 401, 401}},
+    {"GET /v1/tickets/{number}/routing", {403, 403, 401, 401}},
+    {"GET /v1/desk/queues", {403, 403, 401, 401}},
     // Subject rights: a customer exports and erases only itself. Another customer's identifier is
     // 403 — as any identifier that is not the token's own, known or not (nothing leaks). The own
     // token's erasure really erases self-1: the own token goes last (see the loop).

@@ -275,7 +275,10 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/tickets/{number}", "GET /v1/tickets/{number}/history",
                                       "POST /v1/tickets/{number}/messages", "POST /v1/tickets/{number}/status",
                                       "POST /v1/tickets/{number}/assign", "POST /v1/tickets/merge",
-                                      "GET /v1/desk/steps", "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
+                                      "GET /v1/desk/steps", "GET /v1/agents", "POST /v1/agents",
+                                      "GET /v1/agents/{id}", "POST /v1/agents/{id}/state",
+                                      "GET /v1/tickets/{number}/routing", "GET /v1/desk/queues",
+                                      "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

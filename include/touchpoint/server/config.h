@@ -90,6 +90,9 @@ struct ServerConfig {
   // [[webhooks]], [email], [outbox]: outgoing deliveries (docs/outbox.md). The writer runs the
   // dispatcher when at least one webhook or an SMTP host is configured.
   outbox::OutboxOptions outbox;
+  // [[routing.policies]]: the service desk's routing policies as TOML (`[[policies]]` tables,
+  // service::ParseRoutingPolicies; checked at load; docs/service-desk.md, "Routing").
+  std::string routing_policies_toml;
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag

@@ -31,6 +31,8 @@
 #include <touchpoint/core/thread_annotations.h>
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/service/agents.h>
+#include <touchpoint/service/router.h>
 #include <touchpoint/service/ticket.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/store.h>
@@ -51,6 +53,16 @@ struct DeskOptions {
   // event log, so a desk added to an installation with history does not open a ticket for every
   // past message; true: from the first event.
   bool backfill = false;
+  // Routing (service/router.h, docs/service-desk.md "Routing"): the named policies ("default" is
+  // DefaultRoutingPolicy() unless one here is named so).
+  std::vector<RoutingPolicy> routing_policies;
+  // Routing: how long the desk trusts its cached agents and their loads before reading them
+  // again (changes made by another process, such as the CLI, show after at most this long).
+  Millis routing_refresh_ms = 5000;
+  // Routing: the policy of a ticket being routed when its creator named none (an experiment's
+  // assignment plugs in here); empty answer or no hook: the policy of the ticket's last routing
+  // decision, else "default".
+  std::function<std::string(const store::TicketRecord&)> routing_policy_for;
 };
 
 // Who makes a change; scopes what they may change (CheckCanChange) and names them in the history.
@@ -72,6 +84,7 @@ struct NewTicket {
   std::string skill;
   std::string language;
   std::string queue;  // default: DeskOptions::default_queue
+  std::string routing_policy;  // routing: a policy's name; empty: DeskOptions::routing_policy_for, else default
 };
 
 struct NewMessage {
@@ -121,6 +134,8 @@ struct StepReport {
   std::string unit;
   std::vector<StepStat> steps;  // statuses, then queues, then assignees; slowest (median) first in each
 };
+
+struct RoutingCache;  // routing's state in the desk (src/service/routing_internal.h)
 
 class Desk final : public pipeline::CommitObserver {
  public:
@@ -179,7 +194,42 @@ class Desk final : public pipeline::CommitObserver {
   // Closes the desk's store. REQUIRES: the engine's hook has stopped.
   void Close();
 
+  // ---- routing: agents, decisions, queues (src/service/agents.cc) ----
+  // Creates or replaces an agent (its user created with the agent role when agent.user_id is 0),
+  // then hands waiting tickets to it. kInvalidArgument naming the field; kNotFound for an unknown
+  // user or team; kAlreadyExists for a new user's e-mail in use.
+  Result<AgentView> PutAgent(NewAgent agent, const Actor& actor);
+  // Changes an agent's state; coming online (or any change) hands waiting tickets out.
+  // kNotFound for an unknown agent; kPermissionDenied when an agent changes someone else.
+  Result<AgentView> SetAgentState(std::int64_t agent, AgentState state, const Actor& actor);
+  Result<std::vector<AgentView>> Agents();
+  // kNotFound for an unknown agent.
+  Result<AgentView> Agent(std::int64_t agent);
+  // The routing decisions about a ticket, oldest first. kNotFound for an unknown ticket.
+  Result<std::vector<store::RoutingDecisionRecord>> Routing(std::int64_t number);
+  // Waiting tickets per queue (docs/service-desk.md, "Routing").
+  Result<std::vector<QueueStat>> Queues();
+  // The policies in effect (default first); Replace: kInvalidArgument naming the field.
+  std::vector<RoutingPolicy> RoutingPolicies() const;
+  Status SetRoutingPolicies(std::vector<RoutingPolicy> policies);
+  // Offers every waiting ticket (priority, then arrival) to the agents with room: what the desk
+  // does itself after a ticket is solved, closed, reassigned or merged and an agent changes;
+  // callable by a timer (shifts that begin). Returns how many tickets were assigned.
+  Result<int> RouteWaiting();
+
  private:
+  // ---- routing (src/service/agents.cc) ----
+  // Routes `ticket` (unassigned, being created or reopened in `txn`): sets its assignee when an
+  // agent fits, appends the history row and the decision to `history` / the store.
+  Status RouteInTxnLocked(store::Transaction& txn, store::TicketRecord& ticket,
+                          std::vector<store::TicketHistoryRecord>& history, const std::string& policy)
+      TP_REQUIRES(mu_);
+  // After a committed change: keeps the cached loads (before: the ticket as it was; null: new)
+  // and, when the change freed an agent, offers the waiting tickets (RouteWaitingLocked).
+  void RoutingAfterChangeLocked(const store::TicketRecord* before, const store::TicketRecord& after)
+      TP_REQUIRES(mu_);
+  Result<int> RouteWaitingLocked() TP_REQUIRES(mu_);
+
   struct Batch;
   Status HandleEvents(std::span<const pipeline::CommittedEvent> events) TP_REQUIRES(mu_);
   Status CatchUpLocked(std::int64_t to_seq) TP_REQUIRES(mu_);
@@ -197,6 +247,7 @@ class Desk final : public pipeline::CommitObserver {
   std::map<std::int64_t, std::string> user_names_ TP_GUARDED_BY(mu_);
   std::multimap<std::string, store::EscalationRecord> firings_ TP_GUARDED_BY(mu_);  // by message id
   std::atomic<std::int64_t> feed_failures_{0};
+  std::unique_ptr<RoutingCache> routing_ TP_GUARDED_BY(mu_);  // agents, loads, compiled shifts, policies
 };
 
 // Creates a desk over `store`, catches it up from the event log and subscribes it to `engine`.

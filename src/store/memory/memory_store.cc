@@ -18,6 +18,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/consent_repository.h>
@@ -93,6 +94,9 @@ struct State {
   std::vector<TicketMessageRecord> ticket_messages;
   std::vector<TicketHistoryRecord> ticket_history;
   std::map<std::string, std::int64_t> desk_cursors;
+  // The desk's agents and routing decisions (store/agent_repository.h).
+  std::map<std::int64_t, AgentRecord> agents;
+  std::vector<RoutingDecisionRecord> routing_decisions;
   std::set<std::pair<std::int64_t, int>> suppressions;            // (value, key_version)
   std::map<std::pair<std::int64_t, int>, Millis> suppression_added;
 
@@ -636,6 +640,70 @@ class MemTickets final : public TicketRepository {
   }
 
  private:
+  State& s_;
+};
+
+// ---- the service desk's agents and routing decisions ----
+
+class MemAgents final : public AgentRepository {
+ public:
+  explicit MemAgents(State& s) : s_(s) {}
+  Status Put(Transaction& txn, const AgentRecord& agent) override {
+    Txn(txn, s_).Add([copy = agent](State& s) { s.agents[copy.user_id] = copy; });
+    return Status::Ok();
+  }
+  Result<std::optional<AgentRecord>> Find(std::int64_t user_id) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.agents.find(user_id);
+    if (it == s_.agents.end()) return std::optional<AgentRecord>();
+    return std::optional<AgentRecord>(it->second);
+  }
+  Result<std::vector<AgentRecord>> List() override {
+    std::vector<AgentRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [id, a] : s_.agents) out.push_back(a);
+    return out;
+  }
+  Status AddDecision(Transaction& txn, const RoutingDecisionRecord& decision) override {
+    Txn(txn, s_).Add([copy = decision](State& s) mutable {
+      copy.id = static_cast<std::int64_t>(s.routing_decisions.size()) + 1;
+      s.routing_decisions.push_back(std::move(copy));
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<RoutingDecisionRecord>> Decisions(std::int64_t ticket) override {
+    std::vector<RoutingDecisionRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& d : s_.routing_decisions) {
+      if (d.ticket == ticket) out.push_back(d);
+    }
+    return out;
+  }
+  Result<std::map<std::int64_t, std::int32_t>> OpenLoads() override {
+    std::map<std::int64_t, std::int32_t> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [n, t] : s_.tickets) {
+      if (t.assignee != 0 && Handling(t)) ++out[t.assignee];
+    }
+    return out;
+  }
+  Result<std::vector<WaitingTicket>> Waiting() override {
+    std::vector<WaitingTicket> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [n, t] : s_.tickets) {
+      if (t.assignee == 0 && Handling(t)) {
+        out.push_back(WaitingTicket{t.number, t.customer, t.status, t.priority, t.skill, t.language, t.queue,
+                                    t.created_at});
+      }
+    }
+    return out;
+  }
+
+ private:
+  static bool Handling(const TicketRecord& t) {
+    return t.merged_into == 0 && (t.status == "new" || t.status == "open" || t.status == "pending_customer" ||
+                                  t.status == "pending_third_party");
+  }
   State& s_;
 };
 
@@ -1595,6 +1663,7 @@ class MemoryStore final : public Store {
         outbox_(*state_),
         consents_(*state_, read_only),
         tickets_(*state_),
+        agents_(*state_),
         suppressions_(*state_),
         erasure_(*state_) {
     Provide<EventLog>(events_);
@@ -1614,6 +1683,7 @@ class MemoryStore final : public Store {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
   }
@@ -1653,6 +1723,7 @@ class MemoryStore final : public Store {
   MemOutbox outbox_;
   MemConsents consents_;
   MemTickets tickets_;
+  MemAgents agents_;
   MemSuppressions suppressions_;
   MemErasure erasure_;
 };

@@ -42,6 +42,7 @@
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
+#include <touchpoint/store/agent_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
 #include "store/postgres/pg.h"
@@ -49,7 +50,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 13;
+constexpr int kSchemaVersion = 14;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -409,6 +410,31 @@ CREATE TABLE IF NOT EXISTS erased_customers(
   customer_id bigint PRIMARY KEY,
   changed bigint NOT NULL);
 CREATE INDEX IF NOT EXISTS erased_customers_changed ON erased_customers(changed);
+)sql",
+    // 14: the service desk's agents and routing decisions (store/agent_repository.h).
+    R"sql(
+CREATE TABLE IF NOT EXISTS desk_agents(
+  user_id bigint PRIMARY KEY,
+  name text NOT NULL,
+  skills text NOT NULL,
+  languages text NOT NULL,
+  attributes text NOT NULL,
+  capacity integer NOT NULL,
+  state text NOT NULL,
+  team text NOT NULL,
+  shift text NOT NULL,
+  state_changed_at bigint NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS routing_decisions(
+  id bigserial PRIMARY KEY,
+  ticket bigint NOT NULL,
+  at bigint NOT NULL,
+  policy text NOT NULL,
+  rule text NOT NULL,
+  agent bigint NOT NULL,
+  detail text NOT NULL);
+CREATE INDEX IF NOT EXISTS routing_decisions_ticket ON routing_decisions(ticket, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1094,6 +1120,112 @@ class PgEscalations final : public EscalationRepository {
 };
 
 // ---- the service desk's tickets (writes inside the open transaction) ----
+
+// ---- the service desk's agents and routing decisions ----
+
+// Lists of names are stored comma-separated (the names are tokens without commas).
+std::string JoinNames(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+std::vector<std::string> SplitNames(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+class PgAgents final : public AgentRepository {
+ public:
+  explicit PgAgents(Session& s) : s_(s) {}
+
+  Status Put(Transaction& txn, const AgentRecord& a) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO desk_agents(user_id, name, skills, languages, attributes, capacity, state, team, shift, "
+               "state_changed_at, created_at, updated_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+               "ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, skills = excluded.skills, "
+               "languages = excluded.languages, attributes = excluded.attributes, capacity = excluded.capacity, "
+               "state = excluded.state, team = excluded.team, shift = excluded.shift, "
+               "state_changed_at = excluded.state_changed_at, created_at = excluded.created_at, "
+               "updated_at = excluded.updated_at",
+               Params().Add(a.user_id).Add(CleanText(a.name)).Add(CleanText(JoinNames(a.skills)))
+                   .Add(CleanText(JoinNames(a.languages))).Add(CleanText(JoinNames(a.attributes)))
+                   .Add(static_cast<std::int64_t>(a.capacity)).Add(CleanText(a.state)).Add(CleanText(a.team))
+                   .Add(CleanText(a.shift)).Add(a.state_changed_at).Add(a.created_at).Add(a.updated_at))
+        .status();
+  }
+
+  Result<std::optional<AgentRecord>> Find(std::int64_t user_id) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<AgentRecord>(s_.conn(), std::string(kSelect) + " WHERE user_id = $1",
+                                                        Params().Add(user_id), Read));
+    if (rows.empty()) return std::optional<AgentRecord>();
+    return std::optional<AgentRecord>(std::move(rows.front()));
+  }
+
+  Result<std::vector<AgentRecord>> List() override {
+    return Collect<AgentRecord>(s_.conn(), std::string(kSelect) + " ORDER BY user_id", {}, Read);
+  }
+
+  Status AddDecision(Transaction& txn, const RoutingDecisionRecord& d) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO routing_decisions(ticket, at, policy, rule, agent, detail) VALUES($1, $2, $3, $4, $5, $6)",
+               Params().Add(d.ticket).Add(d.at).Add(CleanText(d.policy)).Add(CleanText(d.rule)).Add(d.agent)
+                   .Add(CleanText(d.detail)))
+        .status();
+  }
+
+  Result<std::vector<RoutingDecisionRecord>> Decisions(std::int64_t ticket) override {
+    return Collect<RoutingDecisionRecord>(
+        s_.conn(),
+        "SELECT id, ticket, at, policy, rule, agent, detail FROM routing_decisions WHERE ticket = $1 ORDER BY id",
+        Params().Add(ticket), [](const PgResult& r, int i) {
+          return RoutingDecisionRecord{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Text(i, 3),
+                                       r.Text(i, 4), r.Int(i, 5), r.Text(i, 6)};
+        });
+  }
+
+  Result<std::map<std::int64_t, std::int32_t>> OpenLoads() override {
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query("SELECT assignee, count(*) FROM tickets WHERE assignee <> 0 AND merged_into = 0 AND "
+                        "status IN ('new', 'open', 'pending_customer', 'pending_third_party') GROUP BY assignee",
+                        {}));
+    std::map<std::int64_t, std::int32_t> out;
+    for (int i = 0; i < r.rows(); ++i) out[r.Int(i, 0)] = static_cast<std::int32_t>(r.Int(i, 1));
+    return out;
+  }
+
+  Result<std::vector<WaitingTicket>> Waiting() override {
+    return Collect<WaitingTicket>(
+        s_.conn(),
+        "SELECT number, customer_id, status, priority, skill, language, queue, created_at FROM tickets "
+        "WHERE assignee = 0 AND merged_into = 0 AND "
+        "status IN ('new', 'open', 'pending_customer', 'pending_third_party') ORDER BY number",
+        {}, [](const PgResult& r, int i) {
+          return WaitingTicket{r.Int(i, 0),  CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3),
+                               r.Text(i, 4), r.Text(i, 5),            r.Text(i, 6), r.Int(i, 7)};
+        });
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT user_id, name, skills, languages, attributes, capacity, state, team, shift, state_changed_at, "
+      "created_at, updated_at FROM desk_agents";
+  static AgentRecord Read(const PgResult& r, int i) {
+    return AgentRecord{r.Int(i, 0),  r.Text(i, 1), SplitNames(r.Text(i, 2)), SplitNames(r.Text(i, 3)),
+                       SplitNames(r.Text(i, 4)), static_cast<std::int32_t>(r.Int(i, 5)), r.Text(i, 6), r.Text(i, 7),
+                       r.Text(i, 8), r.Int(i, 9), r.Int(i, 10), r.Int(i, 11)};
+  }
+  Session& s_;
+};
 
 class PgTickets final : public TicketRepository {
  public:
@@ -2591,6 +2723,7 @@ class PgStore final : public Store, public Maintenance {
         outbox_(session_),
         consents_(session_),
         tickets_(session_),
+        agents_(session_),
         suppressions_(session_),
         erasure_(session_),
         feed_(session_),
@@ -2614,6 +2747,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     if (own_lease_ != nullptr) {
@@ -2801,6 +2935,7 @@ class PgStore final : public Store, public Maintenance {
   PgOutbox outbox_;
   PgConsents consents_;
   PgTickets tickets_;
+  PgAgents agents_;
   PgSuppressions suppressions_;
   PgErasure erasure_;
   PgChangeFeed feed_;

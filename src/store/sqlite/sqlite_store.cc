@@ -32,6 +32,7 @@
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
+#include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/sqlite.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
@@ -41,7 +42,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 12;
+constexpr int kSchemaVersion = 14;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -367,6 +368,36 @@ CREATE TABLE suppressions(
   key_version INTEGER NOT NULL,
   added_at INTEGER NOT NULL,
   PRIMARY KEY(value, key_version)) WITHOUT ROWID;
+)sql",
+    // 13: nothing on SQLite. (On PostgreSQL, erased_customers: the change feed's erasures for
+    // followers, which only a shared PostgreSQL store has.) Kept so both backends number alike.
+    R"sql(
+SELECT 1;
+)sql",
+    // 14: the service desk's agents and routing decisions (store/agent_repository.h).
+    R"sql(
+CREATE TABLE desk_agents(
+  user_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  skills TEXT NOT NULL,
+  languages TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  team TEXT NOT NULL,
+  shift TEXT NOT NULL,
+  state_changed_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE TABLE routing_decisions(
+  id INTEGER PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  policy TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  agent INTEGER NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX routing_decisions_ticket ON routing_decisions(ticket, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1193,6 +1224,133 @@ class SqliteTickets final : public TicketRepository {
     return rc == SQLITE_DONE ? Status::Ok() : db_.Error("ticket history");
   }
 
+  Db& db_;
+};
+
+// ---- the service desk's agents and routing decisions ----
+
+// Lists of names (skills, languages, attributes) are stored comma-separated: the names are
+// tokens without commas (service/agents.h checks them).
+std::string JoinNames(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+std::vector<std::string> SplitNames(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+class SqliteAgents final : public AgentRepository {
+ public:
+  explicit SqliteAgents(Db& db) : db_(db) {}
+
+  Status Put(Transaction& txn, const AgentRecord& a) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT INTO desk_agents(user_id, name, skills, languages, attributes, capacity, state, team, shift, "
+        "state_changed_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+        "ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, skills = excluded.skills, "
+        "languages = excluded.languages, attributes = excluded.attributes, capacity = excluded.capacity, "
+        "state = excluded.state, team = excluded.team, shift = excluded.shift, "
+        "state_changed_at = excluded.state_changed_at, created_at = excluded.created_at, "
+        "updated_at = excluded.updated_at");
+    st.Reset();
+    // Bound text is not copied (SQLITE_STATIC): the joined lists live until Step.
+    const std::string skills = JoinNames(a.skills), languages = JoinNames(a.languages),
+                      attributes = JoinNames(a.attributes);
+    st.Bind(1, a.user_id).Bind(2, a.name).Bind(3, skills).Bind(4, languages)
+        .Bind(5, attributes).Bind(6, static_cast<std::int64_t>(a.capacity)).Bind(7, a.state)
+        .Bind(8, a.team).Bind(9, a.shift).Bind(10, a.state_changed_at).Bind(11, a.created_at).Bind(12, a.updated_at);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put agent");
+  }
+
+  Result<std::optional<AgentRecord>> Find(std::int64_t user_id) override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " WHERE user_id = ?1").c_str());
+    if (!st.ok()) return db_.Error("prepare find agent");
+    st.Bind(1, user_id);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<AgentRecord>(Read(st));
+    if (rc == SQLITE_DONE) return std::optional<AgentRecord>();
+    return db_.Error("find agent");
+  }
+
+  Result<std::vector<AgentRecord>> List() override {
+    Stmt st(db_.raw(), (std::string(kSelect) + " ORDER BY user_id").c_str());
+    if (!st.ok()) return db_.Error("prepare list agents");
+    std::vector<AgentRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+    if (rc != SQLITE_DONE) return db_.Error("list agents");
+    return out;
+  }
+
+  Status AddDecision(Transaction& txn, const RoutingDecisionRecord& d) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT INTO routing_decisions(ticket, at, policy, rule, agent, detail) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    st.Reset();
+    st.Bind(1, d.ticket).Bind(2, d.at).Bind(3, d.policy).Bind(4, d.rule).Bind(5, d.agent).Bind(6, d.detail);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("insert routing decision");
+  }
+
+  Result<std::vector<RoutingDecisionRecord>> Decisions(std::int64_t ticket) override {
+    Stmt st(db_.raw(), "SELECT id, ticket, at, policy, rule, agent, detail FROM routing_decisions "
+                       "WHERE ticket = ?1 ORDER BY id");
+    if (!st.ok()) return db_.Error("prepare routing decisions");
+    st.Bind(1, ticket);
+    std::vector<RoutingDecisionRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(RoutingDecisionRecord{st.Int(0), st.Int(1), st.Int(2), st.Text(3), st.Text(4), st.Int(5),
+                                          st.Text(6)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("routing decisions");
+    return out;
+  }
+
+  Result<std::map<std::int64_t, std::int32_t>> OpenLoads() override {
+    Stmt st(db_.raw(), "SELECT assignee, count(*) FROM tickets WHERE assignee <> 0 AND merged_into = 0 AND "
+                       "status IN ('new', 'open', 'pending_customer', 'pending_third_party') GROUP BY assignee");
+    if (!st.ok()) return db_.Error("prepare agent loads");
+    std::map<std::int64_t, std::int32_t> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out[st.Int(0)] = static_cast<std::int32_t>(st.Int(1));
+    if (rc != SQLITE_DONE) return db_.Error("agent loads");
+    return out;
+  }
+
+  Result<std::vector<WaitingTicket>> Waiting() override {
+    Stmt st(db_.raw(), "SELECT number, customer_id, status, priority, skill, language, queue, created_at FROM tickets "
+                       "WHERE assignee = 0 AND merged_into = 0 AND "
+                       "status IN ('new', 'open', 'pending_customer', 'pending_third_party') ORDER BY number");
+    if (!st.ok()) return db_.Error("prepare waiting tickets");
+    std::vector<WaitingTicket> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(WaitingTicket{st.Int(0), CustomerId(st.Int(1)), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
+                                  st.Text(6), st.Int(7)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("waiting tickets");
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT user_id, name, skills, languages, attributes, capacity, state, team, shift, state_changed_at, "
+      "created_at, updated_at FROM desk_agents";
+  static AgentRecord Read(Stmt& st) {
+    return AgentRecord{st.Int(0),  st.Text(1),  SplitNames(st.Text(2)), SplitNames(st.Text(3)),
+                       SplitNames(st.Text(4)), static_cast<std::int32_t>(st.Int(5)), st.Text(6), st.Text(7),
+                       st.Text(8), st.Int(9),  st.Int(10), st.Int(11)};
+  }
   Db& db_;
 };
 
@@ -2346,6 +2504,7 @@ class SqliteStore final : public Store, public Maintenance {
         outbox_(db_),
         consents_(db_),
         tickets_(db_),
+        agents_(db_),
         suppressions_(db_),
         erasure_(db_, options_.event_compression_level) {
     Provide<EventLog>(events_);
@@ -2365,6 +2524,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
   }
@@ -2481,6 +2641,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteOutbox outbox_;
   SqliteConsents consents_;
   SqliteTickets tickets_;
+  SqliteAgents agents_;
   SqliteSuppressions suppressions_;
   SqliteErasure erasure_;
   int version_ = 0;
