@@ -38,6 +38,8 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code);
 void RegisterPrivacyCommands(CLI::App& app, int* exit_code);
 // ticket list|show|create|reply|status|assign|merge, desk steps (cli/desk_commands.cc)
 void RegisterDeskCommands(CLI::App& app, int* exit_code);
+// desk sla-policies list|show|set|delete (cli/sla_commands.cc); after RegisterDeskCommands.
+void RegisterSlaCommands(CLI::App& app, int* exit_code);
 // privacy export|erase|verify-receipt (cli/rights_commands.cc); creates the `privacy` command
 // unless another area did
 void RegisterRightsCommands(CLI::App& app, int* exit_code);

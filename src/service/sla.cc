@@ -21,7 +21,9 @@ bool KnownAction(std::string_view a) {
   return a == "notify_assignee" || a == "notify_supervisor" || a == "notify_manager" || a == "raise_priority";
 }
 
-std::int64_t Seconds(double minutes) { return static_cast<std::int64_t>(std::floor(minutes * 60.0)); }
+// Whole seconds, fractions truncated (as the calendar's MINUTES); the epsilon keeps 2/60 minutes
+// at 2 s despite binary floating point.
+std::int64_t Seconds(double minutes) { return static_cast<std::int64_t>(std::floor(minutes * 60.0 + 1e-6)); }
 
 std::string MinutesLabel(double minutes) {
   if (minutes == std::floor(minutes)) return std::to_string(static_cast<std::int64_t>(minutes));

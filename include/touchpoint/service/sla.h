@@ -200,6 +200,9 @@ class SlaService {
   // row records it.
   Result<store::ComplaintTaskRecord> CompleteTask(std::int64_t number, std::int64_t id, const Actor& actor);
 
+  // The desk's calendar (SlaOptions::default_calendar); null: wall clock.
+  const calendar::Calendar* DefaultCalendar() const;
+
   std::int64_t warnings_fired() const { return warnings_.load(); }
   std::int64_t breaches_fired() const { return breaches_.load(); }
   std::int64_t overdue_fired() const { return overdue_.load(); }

@@ -2716,6 +2716,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<TicketRepository>(tickets_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
+    Provide<SlaRepository>(sla_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
