@@ -165,7 +165,9 @@ Status SlaService::Recompute(std::int64_t number) {
     }
   }
   TP_ASSIGN_OR_RETURN(TicketSpans spans, ComputeSpans(*ticket, history, messages, SpanOptions{cal, clock_.Now()}));
-  TP_ASSIGN_OR_RETURN(std::vector<SlaDue> dues, ComputeDues(policy, cal, *ticket, spans));
+  // Targets count on the policy's own calendar (none: wall clock); spans and tasks on the ticket's.
+  const calendar::Calendar* target_cal = policy.calendar.empty() ? nullptr : cal;
+  TP_ASSIGN_OR_RETURN(std::vector<SlaDue> dues, ComputeDues(policy, target_cal, *ticket, spans));
   for (const auto& t : tasks) {
     if (t.completed_at != 0) continue;
     dues.push_back(SlaDue{"task:" + t.kind, "overdue", t.id, t.due_at, t.due_at, 0, {"notify_supervisor"}});

@@ -275,7 +275,10 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/tickets/{number}", "GET /v1/tickets/{number}/history",
                                       "POST /v1/tickets/{number}/messages", "POST /v1/tickets/{number}/status",
                                       "POST /v1/tickets/{number}/assign", "POST /v1/tickets/merge",
-                                      "GET /v1/desk/steps", "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
+                                      "GET /v1/desk/steps", "GET /v1/desk/sla", "GET /v1/desk/tasks",
+                                      "GET /v1/tickets/{number}/sla", "GET /v1/tickets/{number}/tasks",
+                                      "POST /v1/tickets/{number}/tasks/{id}/complete", "POST /v1/tickets/{number}/type",
+                                      "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

@@ -214,6 +214,7 @@ class SlaService {
   Status Load();
   Status Recompute(std::int64_t number);
   Status Fire(std::int64_t number, const SlaDue& due);
+  // The ticket's calendar: its policy's, else the default (null: wall clock).
   const calendar::Calendar* CalendarFor(const SlaPolicy& policy) const;
   const SlaPolicy& PolicyOf(const store::TicketRecord& ticket) const;
   void Loop();
