@@ -180,7 +180,8 @@ class SlaService {
 
   // Targets whose state is `state` (warning | breached; empty: both), by ticket.
   std::vector<SlaState> States(std::string_view state) const;
-  // Tickets with a breached target not yet met, highest number first.
+  // Tickets with a fired breach of a target not yet met, highest number first (kept as the timer
+  // fires and tickets change: no scan).
   std::vector<std::int64_t> Breaching() const;
   // The spans of a ticket (its calendar: its policy's, else the default).
   Result<TicketSpans> Spans(std::int64_t number);
@@ -218,6 +219,7 @@ class SlaService {
   const calendar::Calendar* CalendarFor(const SlaPolicy& policy) const;
   const SlaPolicy& PolicyOf(const store::TicketRecord& ticket) const;
   void Loop();
+  void UpdateBreaching(const Tracked& tracked) TP_REQUIRES(mu_);
 
   Desk& desk_;
   const Clock& clock_;
@@ -238,6 +240,7 @@ class SlaService {
   std::unordered_map<std::int64_t, std::unique_ptr<Tracked>> tickets_ TP_GUARDED_BY(mu_);
   std::set<std::int64_t> dirty_ TP_GUARDED_BY(mu_);
   std::map<std::int64_t, store::ComplaintTaskRecord> tasks_ TP_GUARDED_BY(mu_);  // open tasks by id
+  std::set<std::int64_t> breaching_ TP_GUARDED_BY(mu_);  // see Breaching()
   bool stop_ TP_GUARDED_BY(mu_) = false;
   std::thread thread_;
   std::atomic<std::int64_t> warnings_{0}, breaches_{0}, overdue_{0};
