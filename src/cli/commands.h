@@ -41,6 +41,8 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code);
 // desk agents|agent-add|agent-state|queues|routing|routing-policies (cli/agent_commands.cc); after
 // RegisterDeskCommands (it adds to `desk`)
 void RegisterAgentCommands(CLI::App& app, int* exit_code);
+// desk sla-policies list|show|set|delete (cli/sla_commands.cc); after RegisterDeskCommands.
+void RegisterSlaCommands(CLI::App& app, int* exit_code);
 // privacy export|erase|verify-receipt (cli/rights_commands.cc); creates the `privacy` command
 // unless another area did
 void RegisterRightsCommands(CLI::App& app, int* exit_code);

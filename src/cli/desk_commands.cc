@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/privacy/masking.h>
+#include <touchpoint/calendar/calendar_file.h>
 #include <touchpoint/service/desk.h>
+#include <touchpoint/service/spans.h>
 #include <touchpoint/service/ticket.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
@@ -89,7 +92,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
   auto data = std::make_shared<std::string>(DefaultDataDir());
   struct Args {
     std::string status, queue, assignee, customer, cursor, number, text, channel, subject, priority, type, skill,
-        language, agent, source, target, from, to;
+        language, agent, source, target, from, to, calendar;
     int limit = 50;
     bool internal = false;
     bool history = false;
@@ -275,6 +278,8 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
   steps->add_option("--to", a->to, "… and before (ISO 8601)");
   steps->add_option("--type", a->type, "request | complaint | incident");
   steps->add_option("--channel", a->channel, "chat | email | social | phone | ivr | app");
+  steps->add_option("--calendar", a->calendar,
+                    "Business seconds on this calendar (a built-in name such as cn, or a calendar file)");
   steps->callback([=] {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       service::StepQuery q;
@@ -292,7 +297,22 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
         TP_RETURN_IF_ERROR(service::CheckChannel(a->channel, "--channel"));
         q.channel = a->channel;
       }
-      const service::WallClockMeter meter;
+      // SLA: --calendar reports business seconds (service::CalendarMeter).
+      const service::WallClockMeter wall;
+      std::optional<calendar::Calendar> cal;
+      std::optional<service::CalendarMeter> business;
+      if (!a->calendar.empty()) {
+        std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(a->calendar);
+        if (!spec) {
+          TP_ASSIGN_OR_RETURN(calendar::CalendarDocument doc, calendar::ReadCalendarFile(a->calendar));
+          if (!doc.calendar) return Status::InvalidArgument("--calendar: " + a->calendar + " is not a calendar file");
+          spec = std::move(doc.calendar);
+        }
+        TP_ASSIGN_OR_RETURN(calendar::Calendar built, calendar::Calendar::Build(std::move(*spec)));
+        cal.emplace(std::move(built));
+        business.emplace(*cal);
+      }
+      const service::StepMeter& meter = business ? static_cast<const service::StepMeter&>(*business) : wall;
       TP_ASSIGN_OR_RETURN(service::StepReport r, h.desk->Steps(q, meter));
       std::printf("%lld tickets, %.1f hours of handling time (%s)\n", static_cast<long long>(r.tickets),
                   r.handling_seconds / 3600.0, r.unit.c_str());

@@ -37,7 +37,10 @@
 #include <touchpoint/privacy/signing.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/privacy/sessions.h>
+#include <touchpoint/calendar/calendar_file.h>
 #include <touchpoint/service/escalation.h>
+#include <touchpoint/service/sla.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/segment_repository.h>
@@ -78,6 +81,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterConsentRoutes(router, context);
   RegisterDeskRoutes(router, context);
   RegisterAgentRoutes(router, context);  // routing: agents, decisions, queues
+  RegisterSlaRoutes(router, context);
   RegisterPrivacyRoutes(router, context);
 }
 
@@ -127,6 +131,10 @@ class App::Impl {
   // Customer self-service tokens (every node), keyed from the master key; unset without one.
   std::optional<privacy::CustomerTokens> customer_tokens;
   std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
+  // Writer: the SLA timer and the complaint loop over the desk (service/sla.h), with the
+  // calendars its policies name (declared after `data`: it goes first).
+  std::vector<std::unique_ptr<calendar::Calendar>> sla_calendars;
+  std::unique_ptr<service::SlaService> sla;
   // Analytics jobs: a read-only connection for their scans, their records on a connection of
   // their own, and the runner (stopped before the engine: jobs write tags through it).
   std::unique_ptr<store::Store> job_reader;
@@ -192,6 +200,9 @@ class App::Impl {
   Result<std::optional<privacy::CustomerTokens>> LoadCustomerTokens() const;
   // Opens the audit log with `signer` and starts its checkpoint timer.
   Status OpenAudit(const std::string& url, const store::OpenOptions& side, std::optional<privacy::Signer> signer);
+  // Starts the SLA timer over the desk: policies stored with the CLI, then [[sla.policies]],
+  // then the baseline; the calendars they and [sla] calendar name.
+  Status StartSla();
 
  private:
   // The caller, or an error response (401; 403 for a cookie without its CSRF token).
@@ -456,6 +467,8 @@ void App::Impl::Stop() {
   if (retention) retention->Stop();
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   if (outbox) outbox->Stop();  // attempts in flight end (each within its timeout), unstarted ones wait
+  if (sla) sla->Stop();  // before the desk it fires through
+  sla.reset();
   forwarder.reset();
   replica.reset();
   reader_view.reset();
@@ -586,6 +599,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     TP_ASSIGN_OR_RETURN(auto policies, service::ParseRoutingPolicies(config.routing_policies_toml));
     TP_RETURN_IF_ERROR(context.desk->SetRoutingPolicies(std::move(policies)));
   }
+  TP_RETURN_IF_ERROR(StartSla());
   rights = std::make_unique<SubjectRightsContext>();
   {
     store::OpenOptions ro;
@@ -614,6 +628,71 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
         });
     retention->Start(std::chrono::minutes(config.retention_interval_minutes));
   }
+  return Status::Ok();
+}
+
+Status App::Impl::StartSla() {
+  if (data == nullptr || data->desk == nullptr) return Status::Ok();
+  service::Desk& desk = *data->desk;
+  service::SlaOptions options;
+  // Policies stored with `touchpoint desk sla-policies set` first, then the config's.
+  Status read = desk.WithStore([&](store::Store& store) -> Status {
+    TP_ASSIGN_OR_RETURN(auto stored, store.Get<store::SlaRepository>().Policies());
+    for (const store::SlaPolicyRecord& r : stored) {
+      auto p = service::PolicyFromJson(r.body);
+      if (!p.ok()) return p.status().WithContext("stored sla policy " + r.name);
+      options.policies.push_back(std::move(*p));
+    }
+    return Status::Ok();
+  });
+  TP_RETURN_IF_ERROR(read);
+  const std::int64_t stored_count = static_cast<std::int64_t>(options.policies.size());
+  for (const std::string& json : config.sla_policies) {
+    TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(json));
+    bool shadowed = false;
+    for (size_t i = 0; i < static_cast<size_t>(stored_count); ++i) shadowed = shadowed || options.policies[i].name == p.name;
+    if (shadowed) continue;
+    p.position += 1'000'000'000;  // after the stored ones
+    options.policies.push_back(std::move(p));
+  }
+  // Calendars: [sla] calendar (a built-in name or a file) and the built-ins the policies name.
+  auto load = [&](const std::string& name) -> Status {
+    if (name.empty() || options.calendars.count(name)) return Status::Ok();
+    std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(name);
+    if (!spec) {
+      TP_ASSIGN_OR_RETURN(calendar::CalendarDocument doc, calendar::ReadCalendarFile(name));
+      if (!doc.calendar) return Status::InvalidArgument("sla calendar " + name + ": not a calendar file");
+      spec = std::move(*doc.calendar);
+    }
+    TP_ASSIGN_OR_RETURN(calendar::Calendar cal, calendar::Calendar::Build(std::move(*spec)));
+    sla_calendars.push_back(std::make_unique<calendar::Calendar>(std::move(cal)));
+    options.calendars[name] = sla_calendars.back().get();
+    return Status::Ok();
+  };
+  TP_RETURN_IF_ERROR(load(config.sla_calendar));
+  options.default_calendar = config.sla_calendar;
+  for (const service::SlaPolicy& p : options.policies) TP_RETURN_IF_ERROR(load(p.calendar));
+  pipeline::Engine* engine = data->engine.get();
+  options.customer_facts = [engine](CustomerId customer) {
+    service::CustomerFacts facts;
+    auto found = engine->Find(std::to_string(customer.value()));
+    if (!found.ok()) return facts;
+    if (const std::string* tier = found->profile.FindTag("tier")) {
+      facts.tier = *tier;
+      if (facts.tier.size() >= 2 && facts.tier.front() == '"') facts.tier = facts.tier.substr(1, facts.tier.size() - 2);
+    }
+    return facts;
+  };
+  spdlog::logger* logger = log.get();
+  // LEAD: deskflow's DeskEvents (outbox webhooks, live feed) joins this sink at merge.
+  options.sink = [logger](const service::SlaEvent& e) {
+    logger->info("sla event ticket={} target={} kind={} policy={} actions={}", service::FormatTicketNumber(e.ticket),
+                 e.target, e.kind, e.policy, e.actions.size());
+  };
+  TP_ASSIGN_OR_RETURN(sla, service::SlaService::Open(desk, SystemClock::Instance(), std::move(options)));
+  sla->Start();
+  context.sla = sla.get();
+  log->info("sla timer started tickets={} policies={}", sla->tracked(), config.sla_policies.size() + stored_count);
   return Status::Ok();
 }
 

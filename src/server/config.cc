@@ -4,6 +4,7 @@
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/privacy/consent.h>
 #include <touchpoint/privacy/roles.h>
+#include <touchpoint/service/sla.h>
 #include <touchpoint/store/open.h>
 
 #include <spdlog/spdlog.h>
@@ -123,6 +124,37 @@ Status ApplyRetention(const std::string& path, const toml::node& node, ServerCon
     auto parsed = privacy::ParseRetentionPeriod(text);
     if (!parsed.ok()) return parsed.status().WithContext(path + ": retention." + std::string(k));
     *period = *parsed;
+  }
+  return Status::Ok();
+}
+
+// [sla] calendar = "cn"; [[sla.policies]] tables with the fields of a policy's JSON document
+// (service::PolicyFromJson names the field of an error).
+Status ApplySla(const std::string& path, const toml::node& node, ServerConfig* c) {
+  const toml::table* sla = node.as_table();
+  if (sla == nullptr) return WrongType(path, "sla", "a table ([sla])");
+  for (const auto& [skey, snode] : *sla) {
+    const std::string_view k = skey.str();
+    if (k == "calendar") {
+      TP_RETURN_IF_ERROR(SetString(snode, path, "sla.calendar", &c->sla_calendar));
+      continue;
+    }
+    if (k != "policies") {
+      return Status::InvalidArgument(path + ": unknown option 'sla." + std::string(k) + "' (calendar, policies)");
+    }
+    const toml::array* policies = snode.as_array();
+    if (policies == nullptr) return WrongType(path, "sla.policies", "an array of tables ([[sla.policies]])");
+    size_t i = 0;
+    for (const toml::node& p : *policies) {
+      const std::string field = "sla.policies[" + std::to_string(i++) + "]";
+      const toml::table* t = p.as_table();
+      if (t == nullptr) return WrongType(path, field, "a table");
+      std::ostringstream json;
+      json << toml::json_formatter{*t};
+      auto policy = service::PolicyFromJson(json.str());
+      if (!policy.ok()) return policy.status().WithContext(path + ": " + field);
+      c->sla_policies.push_back(service::PolicyToJson(*policy));
+    }
   }
   return Status::Ok();
 }
@@ -264,6 +296,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       auto policies = service::ParseRoutingPolicies(text.str());
       if (!policies.ok()) return policies.status().WithContext(path + ": routing");
       config.routing_policies_toml = text.str();
+      continue;
+    }
+    if (key.str() == "sla") {  // [sla] calendar, [[sla.policies]]
+      TP_RETURN_IF_ERROR(ApplySla(path, node, &config));
       continue;
     }
     if (IsOutboxConfigKey(key.str())) {  // [[webhooks]], [email], [outbox]

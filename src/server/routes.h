@@ -47,6 +47,7 @@ class Store;
 }
 namespace touchpoint::service {
 class Desk;
+class SlaService;
 }
 
 namespace touchpoint::server {
@@ -115,6 +116,7 @@ struct ServerContext {
   // refused, 401, and none can be issued).
   const privacy::CustomerTokens* customer_tokens = nullptr;
   service::Desk* desk = nullptr;  // writer: the service desk (routes_desk.cc)
+  service::SlaService* sla = nullptr;  // writer: SLA clocks and complaint tasks (routes_sla.cc)
   SubjectRightsContext* rights = nullptr;  // writer: exports and erasures (POST /v1/privacy/…)
 };
 
@@ -151,6 +153,7 @@ std::shared_ptr<pipeline::CommitObserver> MakeConsentAuditObserver(privacy::Audi
 void RegisterDeskRoutes(Router& router, const ServerContext& context);      // routes_desk.cc
 void RegisterAgentRoutes(Router& router, const ServerContext& context);     // routes_agents.cc
 void RegisterPrivacyRoutes(Router& router, const ServerContext& context);   // routes_privacy.cc
+void RegisterSlaRoutes(Router& router, const ServerContext& context);       // routes_sla.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

@@ -15,6 +15,8 @@
 #include <touchpoint/privacy/masking.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/service/desk.h>
+#include <touchpoint/service/sla.h>
+#include <touchpoint/service/spans.h>
 #include <touchpoint/service/ticket.h>
 
 #include "server/routes.h"
@@ -122,6 +124,29 @@ Result<std::int64_t> NumberParam(const RouteMatch& match) {
 
 http::Response Unavailable() { return http::JsonError(503, "unavailable", "the service desk is not running on this node"); }
 
+// The tickets the SLA timer holds breached (highest number first), filtered and paged as `f`
+// says: the timer's in-memory set, each ticket then read by number.
+Result<std::vector<store::TicketRecord>> BreachingTickets(service::Desk& desk, service::SlaService& sla,
+                                                          const store::TicketFilter& f) {
+  std::vector<store::TicketRecord> out;
+  for (std::int64_t number : sla.Breaching()) {
+    if (static_cast<int>(out.size()) >= f.limit) break;
+    if (f.before > 0 && number >= f.before) continue;
+    auto view = desk.Get(number);
+    if (!view.ok()) {
+      if (view.status().code() == StatusCode::kNotFound) continue;
+      return view.status();
+    }
+    const store::TicketRecord& t = view->ticket;
+    if (!f.status.empty() && t.status != f.status) continue;
+    if (!f.queue.empty() && t.queue != f.queue) continue;
+    if (f.assignee >= 0 && t.assignee != f.assignee) continue;
+    if (f.customer.valid() && t.customer != f.customer) continue;
+    out.push_back(t);
+  }
+  return out;
+}
+
 }  // namespace
 
 void RegisterDeskRoutes(Router& router, const ServerContext& context) {
@@ -179,7 +204,9 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (context.desk == nullptr) return Unavailable();
                 store::TicketFilter f;
                 f.limit = kDefaultPage;
-                for (std::string_view key : {"status", "queue", "assignee", "customer", "cursor", "limit"}) {
+                bool breaching = false;  // SLA: only tickets with a breached target (service/sla.h)
+                for (std::string_view key :
+                     {"status", "queue", "assignee", "customer", "cursor", "limit", "breaching"}) {
                   auto v = http::QueryParam(req.query, key);
                   if (!v.ok()) return Error(v.status());
                   if (!*v) continue;
@@ -214,6 +241,11 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                     auto n = service::ParseTicketNumber(value, "cursor");
                     if (!n.ok()) return Error(n.status());
                     f.before = *n;
+                  } else if (key == "breaching") {
+                    if (value != "true" && value != "false") {
+                      return Error(Status::InvalidArgument("breaching: expected true or false"));
+                    }
+                    breaching = value == "true";
                   } else if (key == "limit") {
                     auto n = service::ParseTicketNumber(value, "limit");
                     if (!n.ok() || *n > kMaxPage) {
@@ -222,7 +254,13 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                     f.limit = static_cast<int>(*n);
                   }
                 }
-                auto list = context.desk->List(f);
+                Result<std::vector<store::TicketRecord>> list = std::vector<store::TicketRecord>();
+                if (breaching) {
+                  if (context.sla == nullptr) return Unavailable();
+                  list = BreachingTickets(*context.desk, *context.sla, f);
+                } else {
+                  list = context.desk->List(f);
+                }
                 if (!list.ok()) return Error(list.status());
                 Json out;
                 out["tickets"] = Json::array();
@@ -295,13 +333,21 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (context.desk == nullptr) return Unavailable();
                 auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
-                auto body = ParseObject(req.body, {"status"});
+                auto body = ParseObject(req.body, {"status", "reason", "override"});
                 if (!body.ok()) return Error(body.status());
                 auto status = StringField(*body, "status", true);
                 if (!status.ok()) return Error(status.status());
                 auto to = service::ParseStatus(**status);
                 if (!to.ok()) return Error(to.status());
-                auto t = context.desk->SetStatus(*n, *to, ActorOf(req, match));
+                // SLA: a pause's reason; the complaint loop: a supervisor's override of open tasks.
+                auto reason = StringField(*body, "reason", false);
+                if (!reason.ok()) return Error(reason.status());
+                bool override_tasks = false;
+                if (auto it = body->find("override"); it != body->end() && !it->is_null()) {
+                  if (!it->is_boolean()) return Error(Status::InvalidArgument("override: expected true or false"));
+                  override_tasks = it->get<bool>();
+                }
+                auto t = context.desk->ChangeStatus(*n, *to, ActorOf(req, match), reason->value_or(""), override_tasks);
                 if (!t.ok()) return Error(t.status());
                 return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
@@ -370,7 +416,21 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                     q.channel = **v;
                   }
                 }
-                const service::WallClockMeter meter;
+                // ?unit=business: business seconds on the desk's calendar ([sla] calendar).
+                auto unit = http::QueryParam(req.query, "unit");
+                if (!unit.ok()) return Error(unit.status());
+                const service::WallClockMeter wall;
+                std::optional<service::CalendarMeter> business;
+                if (*unit && **unit == "business") {
+                  const calendar::Calendar* cal = context.sla != nullptr ? context.sla->DefaultCalendar() : nullptr;
+                  if (cal == nullptr) {
+                    return Error(Status::FailedPrecondition("unit: business time needs [sla] calendar in the config"));
+                  }
+                  business.emplace(*cal);
+                } else if (*unit && **unit != "wall") {
+                  return Error(Status::InvalidArgument("unit: expected wall or business"));
+                }
+                const service::StepMeter& meter = business ? static_cast<const service::StepMeter&>(*business) : wall;
                 auto report = context.desk->Steps(q, meter);
                 if (!report.ok()) return Error(report.status());
                 Json out;

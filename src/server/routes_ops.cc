@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <touchpoint/service/sla.h>
+
 #include "server/routes.h"
 
 namespace touchpoint::server {
@@ -56,6 +58,19 @@ std::string Gauges(const ServerContext& context) {
     } else {
       context.log->warn("metrics store gauges unavailable error={}", s.status().message());
     }
+  }
+  if (context.sla != nullptr) {  // the SLA timer's events since start-up (service/sla.h)
+    out += "# HELP touchpoint_sla_warnings_total SLA warnings fired since start-up.\n"
+           "# TYPE touchpoint_sla_warnings_total counter\ntouchpoint_sla_warnings_total " +
+           std::to_string(context.sla->warnings_fired()) + "\n";
+    out += "# HELP touchpoint_sla_breaches_total SLA breaches fired since start-up.\n"
+           "# TYPE touchpoint_sla_breaches_total counter\ntouchpoint_sla_breaches_total " +
+           std::to_string(context.sla->breaches_fired()) + "\n";
+    out += "# HELP touchpoint_complaint_tasks_overdue_total Complaint tasks that became overdue since start-up.\n"
+           "# TYPE touchpoint_complaint_tasks_overdue_total counter\ntouchpoint_complaint_tasks_overdue_total " +
+           std::to_string(context.sla->overdue_fired()) + "\n";
+    Gauge(out, "touchpoint_sla_tracked_tickets", "Open tickets the SLA timer tracks.",
+          std::to_string(context.sla->tracked()));
   }
   if (context.outbox != nullptr) {
     auto s = context.outbox->Stats();

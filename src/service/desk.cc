@@ -207,6 +207,7 @@ Result<TicketRecord> Desk::Create(const NewTicket& in, const Actor& actor) {
   c.ticket.version = 1;
   txn.reset();
   RoutingAfterChangeLocked(nullptr, c.ticket);  // routing: the agent's load
+  Changed(c.ticket.number);  // SLA
   return c.ticket;
 }
 
@@ -257,10 +258,16 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(txn->Commit());
   c.ticket.version = t.version + 1;
+  Changed(number);  // SLA
   return c.ticket;
 }
 
 Result<TicketRecord> Desk::SetStatus(std::int64_t number, TicketStatus to, const Actor& actor) {
+  return ChangeStatus(number, to, actor, "", false);
+}
+
+Result<TicketRecord> Desk::ChangeStatus(std::int64_t number, TicketStatus to, const Actor& actor,
+                                        const std::string& reason, bool override_tasks) {
   std::scoped_lock lock(mu_);
   TP_ASSIGN_OR_RETURN(TicketRecord t, Load(number));
   TP_RETURN_IF_ERROR(CheckCanChangeLocked(t, actor));
@@ -278,6 +285,10 @@ Result<TicketRecord> Desk::SetStatus(std::int64_t number, TicketStatus to, const
                             std::to_string(c.ticket.reopen_count)));
   }
   c.history.push_back(Row(t, now, actor, "status", t.status, c.ticket.status));
+  // SLA: the pause's reason; the complaint loop's guard on solving with open tasks.
+  if (!reason.empty()) c.history.push_back(Row(t, now, actor, "pause_reason", "", Utf8Prefix(reason, kMaxSubject)));
+  if (status_guard_) TP_RETURN_IF_ERROR(status_guard_(*store_, t, to, actor, override_tasks, &c.history));
+  for (auto& row : c.history) row.at = now;
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   // Routing: a reopened ticket without an assignee gets one (or waits), in this transaction.
   if (from == TicketStatus::kSolved && to == TicketStatus::kOpen && c.ticket.assignee == 0) {
@@ -288,6 +299,7 @@ Result<TicketRecord> Desk::SetStatus(std::int64_t number, TicketStatus to, const
   c.ticket.version = t.version + 1;
   txn.reset();  // routing (below) may begin its own transaction
   RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
+  Changed(number);  // SLA
   return c.ticket;
 }
 
@@ -326,6 +338,7 @@ Result<TicketRecord> Desk::Assign(std::int64_t number, std::int64_t agent, const
   c.ticket.version = t.version + 1;
   txn.reset();  // routing (below) may begin its own transaction
   RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
+  Changed(number);  // SLA
   return c.ticket;
 }
 
@@ -362,6 +375,8 @@ Result<TicketRecord> Desk::Merge(std::int64_t source, std::int64_t target, const
   txn.reset();  // routing (below) may begin its own transaction
   RoutingAfterChangeLocked(&into, b.ticket);  // routing: loads; a freed agent takes a waiting ticket
   RoutingAfterChangeLocked(&from, a.ticket);
+  Changed(source);  // SLA
+  Changed(target);
   return b.ticket;
 }
 
@@ -547,6 +562,11 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     const TicketRecord& after = by_customer.at(order[i]).ticket;
     RoutingAfterChangeLocked(before[i].second ? nullptr : &before[i].first, after);
   }
+  // SLA: every ticket the batch wrote.
+  for (const Change& c : finished) {
+    if (!c.history.empty()) Changed(c.ticket.number);
+  }
+  for (std::int64_t customer : order) Changed(by_customer.at(customer).ticket.number);
   return Status::Ok();
 }
 
@@ -630,6 +650,50 @@ Result<StepReport> Desk::Steps(const StepQuery& q, const StepMeter& meter) {
     return a.name < b.name;
   });
   return report;
+}
+
+// ---- SLA clocks and the complaint loop ----
+
+void Desk::Changed(std::int64_t number) {
+  if (change_listener_) change_listener_(number);
+}
+
+void Desk::SetChangeListener(std::function<void(std::int64_t)> listener) {
+  std::scoped_lock lock(mu_);
+  change_listener_ = std::move(listener);
+}
+
+void Desk::SetStatusGuard(StatusGuard guard) {
+  std::scoped_lock lock(mu_);
+  status_guard_ = std::move(guard);
+}
+
+Status Desk::WithStore(const std::function<Status(store::Store&)>& fn) {
+  std::scoped_lock lock(mu_);
+  if (store_ == nullptr) return Status::Unavailable("the desk is closed");
+  return fn(*store_);
+}
+
+Result<std::optional<TicketRecord>> Desk::ApplyChange(std::int64_t number, const ChangeFn& fn) {
+  std::scoped_lock lock(mu_);
+  TP_ASSIGN_OR_RETURN(TicketRecord t, Load(number));
+  Change c{t, t.version, {}, {}};
+  TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
+  Status s = fn(*store_, *txn, c.ticket, c.history);
+  if (s.code() == StatusCode::kAlreadyExists) return std::optional<TicketRecord>();
+  TP_RETURN_IF_ERROR(s);
+  c.ticket.number = number;
+  c.ticket.version = t.version;
+  const bool changed = !(c.ticket == t);
+  if (changed) {
+    TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
+  } else if (!c.history.empty()) {
+    TP_RETURN_IF_ERROR(store_->Get<store::TicketRepository>().AddHistory(*txn, c.history));
+  }
+  TP_RETURN_IF_ERROR(txn->Commit());
+  if (changed) c.ticket.version = t.version + 1;
+  Changed(number);
+  return std::optional<TicketRecord>(c.ticket);
 }
 
 Result<std::shared_ptr<Desk>> AttachDesk(pipeline::Engine& engine, std::unique_ptr<store::Store> store,

@@ -123,6 +123,13 @@ constexpr ExpectedRow kExpected[] = {
     {"POST /v1/agents/{id}/state", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"GET /v1/tickets/{number}/routing", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"GET /v1/desk/queues", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    // SLA and the complaint loop: staff's, like tickets (unknown tickets here: 404).
+    {"GET /v1/desk/sla", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    {"GET /v1/desk/tasks", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    {"GET /v1/tickets/{number}/sla", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"GET /v1/tickets/{number}/tasks", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
+    {"POST /v1/tickets/{number}/tasks/{id}/complete", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/type", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"POST /v1/privacy/exports", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     {"POST /v1/privacy/erasures", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     // Last for every caller: it ends the caller's session.
@@ -181,6 +188,12 @@ constexpr RouteRequest kRequests[] = {
     {"POST /v1/agents/{id}/state", "/v1/agents/999999/state", R"({"state":"online"})"},
     {"GET /v1/tickets/{number}/routing", "/v1/tickets/TP-999999/routing", ""},
     {"GET /v1/desk/queues", "/v1/desk/queues", ""},
+    {"GET /v1/desk/sla", "/v1/desk/sla", ""},
+    {"GET /v1/desk/tasks", "/v1/desk/tasks", ""},
+    {"GET /v1/tickets/{number}/sla", "/v1/tickets/TP-999999/sla", ""},
+    {"GET /v1/tickets/{number}/tasks", "/v1/tickets/TP-999999/tasks", ""},
+    {"POST /v1/tickets/{number}/tasks/{id}/complete", "/v1/tickets/TP-999999/tasks/1/complete", ""},
+    {"POST /v1/tickets/{number}/type", "/v1/tickets/TP-999999/type", R"({"type":"complaint"})"},
     {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
@@ -249,6 +262,12 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     // token's erasure really erases self-1: the own token goes last (see the loop).
     {"POST /v1/privacy/exports", {200, 403, 401, 401}},
     {"POST /v1/privacy/erasures", {200, 403, 401, 401}},
+    {"GET /v1/desk/sla", {403, 403, 401, 401}},
+    {"GET /v1/desk/tasks", {403, 403, 401, 401}},
+    {"GET /v1/tickets/{number}/sla", {403, 403, 401, 401}},
+    {"GET /v1/tickets/{number}/tasks", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/tasks/{id}/complete", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/type", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths (and bodies) customer callers use where kRequests' would name nobody: the own customer.

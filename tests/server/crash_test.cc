@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <touchpoint/privacy/keys.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 
 #include "testing/data_dir.h"
@@ -285,6 +286,104 @@ TEST(CrashTest, DeskTicketsAndInboundMessagesSurviveKill9ExactlyOnce) {
     EXPECT_TRUE(found->has_value()) << "TP-" << digits;
   }
   EXPECT_GT(acked_tickets.size(), 0u);
+  std::filesystem::remove_all(dir);
+}
+
+// SLA timers across kill -9: tickets acknowledged with their first response pending; the server
+// is killed before anything is due and restarted after: the restarted timer computes the same due
+// times from the history (created_at + 6 s for every ticket) and fires each warning and breach
+// exactly once — also across a further restart.
+TEST(CrashTest, PendingSlaTimersFireOnceWithTheSameDueTimesAfterKill9) {
+  if (!std::filesystem::exists(TP_TOUCHPOINT_BIN)) GTEST_SKIP() << "build the touchpoint binary first";
+  const auto dir = test::MakeTempDir("sla_crash");
+  const std::string data = dir.string();
+  const std::string log = (dir / "server.log").string();
+  {
+    std::ofstream toml(dir / "touchpoint.toml");
+    toml << "[[sla.policies]]\nname = \"fast\"\nfirst_response = { minutes = 0.1, warning_minutes = 0.05 }\n";
+  }
+  const std::string key = test::MakeKey(data, Role::kAdmin);
+  ASSERT_FALSE(key.empty());
+  Child server = Spawn(data, log);
+  ASSERT_GT(server.pid, 0);
+  const uint16_t port = WaitForPort(server, 20s);
+  ASSERT_NE(port, 0) << ReadFile(log);
+  std::vector<std::int64_t> acked;
+  {
+    HttpClient c(port);
+    auto r = c.Post("/v1/batch", R"({"batch":[{"type":"identify","userId":"sla-user","messageId":"sla-id","traits":{}}]})",
+                    "application/json", test::BearerAuth(key));
+    ASSERT_OK(r.status());
+    for (int i = 0; i < 20; ++i) {
+      auto created = c.Post("/v1/tickets", R"({"customer":"user:sla-user","subject":"s","channel":"phone"})",
+                            "application/json", test::BearerAuth(key));
+      ASSERT_OK(created.status());
+      ASSERT_EQ(created->status, 201) << created->body;
+      const size_t at = created->body.find("\"TP-");
+      acked.push_back(std::stoll(created->body.substr(at + 4, created->body.find('"', at + 1) - at - 4)));
+    }
+  }
+  ASSERT_EQ(kill(server.pid, SIGKILL), 0);  // well before the first warning (3 s)
+  EXPECT_EQ(WaitExit(server.pid, 10s), 128 + SIGKILL);
+  close(server.out_fd);
+  std::this_thread::sleep_for(7s);  // past every due time while no server runs
+
+  auto events_of = [&](std::map<std::int64_t, std::vector<store::SlaEventRecord>>* out) {
+    auto store = testing::OpenReadOnly(data);
+    ASSERT_OK(store);
+    for (std::int64_t n : acked) {
+      auto events = (*store)->Get<store::SlaRepository>().Events(n);
+      ASSERT_OK(events);
+      (*out)[n] = *events;
+    }
+  };
+  Child again = Spawn(data, log);  // catches up: fires what came due while it was down
+  const uint16_t port2 = WaitForPort(again, 30s);
+  ASSERT_NE(port2, 0) << ReadFile(log);
+  {
+    HttpClient c(port2);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = c.Get("/v1/desk/sla?state=breached", test::BearerAuth(key));
+      if (r.ok() && r->body.find("\"breaches_fired\":20") != std::string::npos) break;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  ASSERT_EQ(kill(again.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(again.pid, 30s), 0);
+  close(again.out_fd);
+  std::map<std::int64_t, std::vector<store::SlaEventRecord>> first;
+  events_of(&first);
+
+  auto store = testing::OpenReadOnly(data);
+  ASSERT_OK(store);
+  for (std::int64_t n : acked) {
+    auto t = (*store)->Get<store::TicketRepository>().Find(n);
+    ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    const Millis created_s = (*t)->created_at / 1000 * 1000;
+    const auto& events = first[n];
+    ASSERT_EQ(events.size(), 2u) << "TP-" << n;
+    EXPECT_EQ(events[0].kind, "warning");
+    EXPECT_EQ(events[1].kind, "breach");
+    for (const auto& e : events) {
+      EXPECT_EQ(e.target, "first_response");
+      EXPECT_EQ(e.due_at, created_s + 6000) << "TP-" << n << " " << e.kind;  // as without the crash
+    }
+    EXPECT_EQ((*t)->priority, "high");
+  }
+  store->reset();
+
+  // Once more: a clean restart fires nothing twice.
+  Child third = Spawn(data, log);
+  ASSERT_NE(WaitForPort(third, 30s), 0) << ReadFile(log);
+  std::this_thread::sleep_for(500ms);
+  ASSERT_EQ(kill(third.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(third.pid, 30s), 0);
+  close(third.out_fd);
+  std::map<std::int64_t, std::vector<store::SlaEventRecord>> second;
+  events_of(&second);
+  EXPECT_EQ(first, second);
   std::filesystem::remove_all(dir);
 }
 

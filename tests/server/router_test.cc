@@ -278,6 +278,9 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/desk/steps", "GET /v1/agents", "POST /v1/agents",
                                       "GET /v1/agents/{id}", "POST /v1/agents/{id}/state",
                                       "GET /v1/tickets/{number}/routing", "GET /v1/desk/queues",
+                                      "GET /v1/desk/sla", "GET /v1/desk/tasks",
+                                      "GET /v1/tickets/{number}/sla", "GET /v1/tickets/{number}/tasks",
+                                      "POST /v1/tickets/{number}/tasks/{id}/complete", "POST /v1/tickets/{number}/type",
                                       "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
 }
 

@@ -93,6 +93,12 @@ struct ServerConfig {
   // [[routing.policies]]: the service desk's routing policies as TOML (`[[policies]]` tables,
   // service::ParseRoutingPolicies; checked at load; docs/service-desk.md, "Routing").
   std::string routing_policies_toml;
+  // [sla] calendar = "cn": the desk's calendar (a built-in name or a calendar file) for
+  // policies without one, complaint feedback and business time; empty: wall clock.
+  // [[sla.policies]]: SLA policies (docs/service-desk.md, "SLA policies and timers"); those
+  // stored with `touchpoint desk sla-policies set` come first, then these, then the baseline.
+  std::string sla_calendar;
+  std::vector<std::string> sla_policies;  // each as its JSON document (checked by service::PolicyFromJson)
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag

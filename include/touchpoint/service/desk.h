@@ -216,6 +216,29 @@ class Desk final : public pipeline::CommitObserver {
   // does itself after a ticket is solved, closed, reassigned or merged and an agent changes;
   // callable by a timer (shifts that begin). Returns how many tickets were assigned.
   Result<int> RouteWaiting();
+  // ---- SLA clocks and the complaint loop (service/sla.h, service/complaints.h) ----
+  // Called with a ticket's number after every committed change of it, under the desk's lock:
+  // the listener must only take locks of its own (it queues the number).
+  void SetChangeListener(std::function<void(std::int64_t)> listener);
+  // Checked under the lock before a status change is written: an error refuses the change; rows
+  // it appends go into the change's history (the complaint loop's supervisor override).
+  using StatusGuard = std::function<Status(store::Store& store, const store::TicketRecord& ticket, TicketStatus to,
+                                           const Actor& actor, bool override_tasks,
+                                           std::vector<store::TicketHistoryRecord>* rows)>;
+  void SetStatusGuard(StatusGuard guard);
+  // SetStatus with a reason (for pending_*: recorded as a `pause_reason` history row) and the
+  // supervisor's override of open complaint tasks (see the guard). Errors as SetStatus.
+  Result<store::TicketRecord> ChangeStatus(std::int64_t number, TicketStatus status, const Actor& actor,
+                                           const std::string& reason, bool override_tasks);
+  // Runs `fn` under the desk's lock with its store (consistent reads beside the desk's writes).
+  Status WithStore(const std::function<Status(store::Store&)>& fn);
+  // A change made by a system rule (the SLA timer, the complaint loop) in one transaction: `fn`
+  // may change the loaded ticket and append history rows, and writes its own rows (SLA events,
+  // tasks) in `txn`. `fn` returning kAlreadyExists means nothing to do: the transaction rolls
+  // back and the result is nullopt. kNotFound for an unknown ticket.
+  using ChangeFn = std::function<Status(store::Store& store, store::Transaction& txn, store::TicketRecord& ticket,
+                                        std::vector<store::TicketHistoryRecord>& rows)>;
+  Result<std::optional<store::TicketRecord>> ApplyChange(std::int64_t number, const ChangeFn& fn);
 
  private:
   // ---- routing (src/service/agents.cc) ----
@@ -248,6 +271,10 @@ class Desk final : public pipeline::CommitObserver {
   std::multimap<std::string, store::EscalationRecord> firings_ TP_GUARDED_BY(mu_);  // by message id
   std::atomic<std::int64_t> feed_failures_{0};
   std::unique_ptr<RoutingCache> routing_ TP_GUARDED_BY(mu_);  // agents, loads, compiled shifts, policies
+  // SLA clocks and the complaint loop (SetChangeListener, SetStatusGuard).
+  void Changed(std::int64_t number) TP_REQUIRES(mu_);
+  std::function<void(std::int64_t)> change_listener_ TP_GUARDED_BY(mu_);
+  StatusGuard status_guard_ TP_GUARDED_BY(mu_);
 };
 
 // Creates a desk over `store`, catches it up from the event log and subscribes it to `engine`.

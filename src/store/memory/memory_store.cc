@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -33,6 +34,7 @@
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
@@ -97,6 +99,12 @@ struct State {
   // The desk's agents and routing decisions (store/agent_repository.h).
   std::map<std::int64_t, AgentRecord> agents;
   std::vector<RoutingDecisionRecord> routing_decisions;
+  // SLA policies, events and complaint tasks (store/sla_repository.h).
+  std::map<std::string, SlaPolicyRecord> sla_policies;
+  std::vector<SlaEventRecord> sla_events;  // id = index + 1
+  std::set<std::tuple<std::int64_t, std::string, std::string, std::int64_t>> sla_event_keys;
+  std::map<std::int64_t, ComplaintTaskRecord> complaint_tasks;
+  std::int64_t next_task_id = 1;
   std::set<std::pair<std::int64_t, int>> suppressions;            // (value, key_version)
   std::map<std::pair<std::int64_t, int>, Millis> suppression_added;
 
@@ -1638,6 +1646,118 @@ class MemErasure final : public ErasureRepository {
   State& s_;
 };
 
+
+// ---- SLA policies, events and complaint tasks ----
+
+class MemSla final : public SlaRepository {
+ public:
+  explicit MemSla(State& s) : s_(s) {}
+  Result<std::vector<SlaPolicyRecord>> Policies() override {
+    std::vector<SlaPolicyRecord> out;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [n, p] : s_.sla_policies) out.push_back(p);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.position < b.position; });
+    return out;
+  }
+  Status PutPolicy(Transaction& txn, const SlaPolicyRecord& policy) override {
+    Txn(txn, s_).Add([policy](State& s) { s.sla_policies[policy.name] = policy; });
+    return Status::Ok();
+  }
+  Result<bool> DeletePolicy(Transaction& txn, const std::string& name) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::shared_lock lock(s_.mu);
+      if (!s_.sla_policies.count(name)) return false;
+    }
+    t.Add([name](State& s) { s.sla_policies.erase(name); });
+    return true;
+  }
+  // The open transaction holds txn_mu: no other writer adds an event between check and commit.
+  Result<bool> AddEvent(Transaction& txn, const SlaEventRecord& event) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    auto key = std::make_tuple(event.ticket, event.target, event.kind, event.cycle);
+    {
+      std::shared_lock lock(s_.mu);
+      if (s_.sla_event_keys.count(key)) return false;
+    }
+    t.Add([event, key](State& s) {
+      if (!s.sla_event_keys.insert(key).second) return;
+      SlaEventRecord e = event;
+      e.id = static_cast<std::int64_t>(s.sla_events.size()) + 1;
+      s.sla_events.push_back(std::move(e));
+    });
+    return true;
+  }
+  Result<std::vector<SlaEventRecord>> Events(std::int64_t ticket) override {
+    std::vector<SlaEventRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& e : s_.sla_events) {
+      if (e.ticket == ticket) out.push_back(e);
+    }
+    return out;
+  }
+  Status ScanEvents(std::int64_t from_ticket, const std::function<void(SlaEventRecord&&)>& fn) override {
+    std::vector<SlaEventRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& e : s_.sla_events) {
+        if (e.ticket >= from_ticket) all.push_back(e);
+      }
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.ticket < b.ticket; });
+    for (auto& e : all) fn(std::move(e));
+    return Status::Ok();
+  }
+  Result<std::int64_t> AddTask(Transaction& txn, const ComplaintTaskRecord& task) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    std::int64_t id = 0;
+    {
+      std::scoped_lock lock(s_.mu);
+      id = s_.next_task_id++;
+    }
+    ComplaintTaskRecord copy = task;
+    copy.id = id;
+    t.Add([copy = std::move(copy)](State& s) { s.complaint_tasks[copy.id] = copy; });
+    return id;
+  }
+  Status CompleteTask(Transaction& txn, std::int64_t id, Millis at, const std::string& by) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::shared_lock lock(s_.mu);
+      auto it = s_.complaint_tasks.find(id);
+      if (it == s_.complaint_tasks.end()) return Status::NotFound("no task " + std::to_string(id));
+      if (it->second.completed_at != 0) return Status::FailedPrecondition("task " + std::to_string(id) + " is done");
+    }
+    t.Add([id, at, by](State& s) {
+      auto& task = s.complaint_tasks[id];
+      task.completed_at = at;
+      task.completed_by = by;
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<ComplaintTaskRecord>> Tasks(std::int64_t ticket) override {
+    std::vector<ComplaintTaskRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [id, t] : s_.complaint_tasks) {
+      if (t.ticket == ticket) out.push_back(t);
+    }
+    return out;
+  }
+  Result<std::vector<ComplaintTaskRecord>> OpenTasks() override {
+    std::vector<ComplaintTaskRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [id, t] : s_.complaint_tasks) {
+      if (t.completed_at == 0) out.push_back(t);
+    }
+    return out;
+  }
+
+ private:
+  State& s_;
+};
+
 class MemoryStore final : public Store {
  public:
   // `shared`: opened by name, so other stores (nodes) may share it: it has a cluster().
@@ -1665,7 +1785,8 @@ class MemoryStore final : public Store {
         tickets_(*state_),
         agents_(*state_),
         suppressions_(*state_),
-        erasure_(*state_) {
+        erasure_(*state_),
+        sla_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -1686,6 +1807,7 @@ class MemoryStore final : public Store {
     Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
+    Provide<SlaRepository>(sla_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -1726,6 +1848,7 @@ class MemoryStore final : public Store {
   MemAgents agents_;
   MemSuppressions suppressions_;
   MemErasure erasure_;
+  MemSla sla_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

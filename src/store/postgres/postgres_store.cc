@@ -40,6 +40,7 @@
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/agent_repository.h>
@@ -50,7 +51,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 14;
+constexpr int kSchemaVersion = 15;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -435,6 +436,36 @@ CREATE TABLE IF NOT EXISTS routing_decisions(
   agent bigint NOT NULL,
   detail text NOT NULL);
 CREATE INDEX IF NOT EXISTS routing_decisions_ticket ON routing_decisions(ticket, id);
+)sql",
+    // 15: SLA policies, fired SLA events (unique per ticket, target, kind, cycle) and the
+    // complaint loop's tasks (store/sla_repository.h).
+    R"sql(
+CREATE TABLE IF NOT EXISTS sla_policies(
+  name text PRIMARY KEY,
+  position bigint NOT NULL,
+  body text NOT NULL,
+  updated_at bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS sla_events(
+  id bigserial PRIMARY KEY,
+  ticket bigint NOT NULL,
+  target text NOT NULL,
+  kind text NOT NULL,
+  cycle bigint NOT NULL,
+  due_at bigint NOT NULL,
+  fired_at bigint NOT NULL,
+  policy text NOT NULL,
+  actions text NOT NULL,
+  UNIQUE(ticket, target, kind, cycle));
+CREATE TABLE IF NOT EXISTS complaint_tasks(
+  id bigserial PRIMARY KEY,
+  ticket bigint NOT NULL,
+  kind text NOT NULL,
+  created_at bigint NOT NULL,
+  due_at bigint NOT NULL,
+  completed_at bigint NOT NULL,
+  completed_by text NOT NULL);
+CREATE INDEX IF NOT EXISTS complaint_tasks_ticket ON complaint_tasks(ticket, id);
+CREATE INDEX IF NOT EXISTS complaint_tasks_open ON complaint_tasks(completed_at, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1399,6 +1430,103 @@ class PgTickets final : public TicketRepository {
     TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketRecord>(s_.conn(), sql, params, Read));
     if (rows.empty()) return std::optional<TicketRecord>();
     return std::optional<TicketRecord>(std::move(rows[0]));
+  }
+
+  Session& s_;
+};
+
+
+// ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
+
+class PgSla final : public SlaRepository {
+ public:
+  explicit PgSla(Session& s) : s_(s) {}
+
+  Result<std::vector<SlaPolicyRecord>> Policies() override {
+    return Collect<SlaPolicyRecord>(s_.conn(),
+                                    "SELECT name, position, body, updated_at FROM sla_policies ORDER BY position, name",
+                                    Params(), [](const PgResult& r, int i) {
+                                      return SlaPolicyRecord{r.Text(i, 0), r.Int(i, 1), r.Text(i, 2), r.Int(i, 3)};
+                                    });
+  }
+  Status PutPolicy(Transaction& txn, const SlaPolicyRecord& p) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO sla_policies(name, position, body, updated_at) VALUES($1, $2, $3, $4) "
+               "ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body, "
+               "updated_at = excluded.updated_at",
+               Params().Add(CleanText(p.name)).Add(p.position).Add(CleanText(p.body)).Add(p.updated_at))
+        .status();
+  }
+  Result<bool> DeletePolicy(Transaction& txn, const std::string& name) override {
+    s_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(PgResult r,
+                        s_.conn().Query("DELETE FROM sla_policies WHERE name = $1", Params().Add(CleanText(name))));
+    return r.affected() > 0;
+  }
+
+  Result<bool> AddEvent(Transaction& txn, const SlaEventRecord& e) override {
+    s_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query("INSERT INTO sla_events(ticket, target, kind, cycle, due_at, fired_at, policy, actions) "
+                        "VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT(ticket, target, kind, cycle) DO NOTHING",
+                        Params().Add(e.ticket).Add(CleanText(e.target)).Add(CleanText(e.kind)).Add(e.cycle)
+                            .Add(e.due_at).Add(e.fired_at).Add(CleanText(e.policy)).Add(CleanText(e.actions))));
+    return r.affected() > 0;
+  }
+  Result<std::vector<SlaEventRecord>> Events(std::int64_t ticket) override {
+    return Collect<SlaEventRecord>(s_.conn(), std::string(kEvents) + " WHERE ticket = $1 ORDER BY id",
+                                   Params().Add(ticket), ReadEvent);
+  }
+  Status ScanEvents(std::int64_t from_ticket, const std::function<void(SlaEventRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kEvents) + " WHERE ticket >= $1 ORDER BY ticket, id", Params().Add(from_ticket),
+                          [&](const PgResult& r, int i) {
+                            fn(ReadEvent(r, i));
+                            return true;
+                          });
+  }
+
+  Result<std::int64_t> AddTask(Transaction& txn, const ComplaintTaskRecord& t) override {
+    s_.RequireTxn(txn);
+    return s_.conn().QueryInt(
+        "INSERT INTO complaint_tasks(ticket, kind, created_at, due_at, completed_at, completed_by) "
+        "VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
+        Params().Add(t.ticket).Add(CleanText(t.kind)).Add(t.created_at).Add(t.due_at).Add(t.completed_at)
+            .Add(CleanText(t.completed_by)));
+  }
+  Status CompleteTask(Transaction& txn, std::int64_t id, Millis at, const std::string& by) override {
+    s_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE complaint_tasks SET completed_at = $2, completed_by = $3 "
+                                                    "WHERE id = $1 AND completed_at = 0",
+                                                    Params().Add(id).Add(at).Add(CleanText(by))));
+    if (r.affected() > 0) return Status::Ok();
+    TP_ASSIGN_OR_RETURN(std::int64_t exists,
+                        s_.conn().QueryInt("SELECT count(*) FROM complaint_tasks WHERE id = $1", Params().Add(id)));
+    if (exists == 0) return Status::NotFound("no task " + std::to_string(id));
+    return Status::FailedPrecondition("task " + std::to_string(id) + " is done");
+  }
+  Result<std::vector<ComplaintTaskRecord>> Tasks(std::int64_t ticket) override {
+    return Collect<ComplaintTaskRecord>(s_.conn(), std::string(kTasks) + " WHERE ticket = $1 ORDER BY id",
+                                        Params().Add(ticket), ReadTask);
+  }
+  Result<std::vector<ComplaintTaskRecord>> OpenTasks() override {
+    return Collect<ComplaintTaskRecord>(s_.conn(), std::string(kTasks) + " WHERE completed_at = 0 ORDER BY id",
+                                        Params(), ReadTask);
+  }
+
+ private:
+  static constexpr const char* kEvents =
+      "SELECT id, ticket, target, kind, cycle, due_at, fired_at, policy, actions FROM sla_events";
+  static constexpr const char* kTasks =
+      "SELECT id, ticket, kind, created_at, due_at, completed_at, completed_by FROM complaint_tasks";
+  static SlaEventRecord ReadEvent(const PgResult& r, int i) {
+    return SlaEventRecord{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
+                          r.Int(i, 5), r.Int(i, 6), r.Text(i, 7), r.Text(i, 8)};
+  }
+  static ComplaintTaskRecord ReadTask(const PgResult& r, int i) {
+    return ComplaintTaskRecord{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Int(i, 3),
+                               r.Int(i, 4), r.Int(i, 5), r.Text(i, 6)};
   }
 
   Session& s_;
@@ -2726,6 +2854,7 @@ class PgStore final : public Store, public Maintenance {
         agents_(session_),
         suppressions_(session_),
         erasure_(session_),
+        sla_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -2750,6 +2879,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
+    Provide<SlaRepository>(sla_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -2938,6 +3068,7 @@ class PgStore final : public Store, public Maintenance {
   PgAgents agents_;
   PgSuppressions suppressions_;
   PgErasure erasure_;
+  PgSla sla_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

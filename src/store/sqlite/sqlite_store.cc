@@ -30,6 +30,7 @@
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/agent_repository.h>
@@ -42,7 +43,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 14;
+constexpr int kSchemaVersion = 15;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -398,6 +399,36 @@ CREATE TABLE routing_decisions(
   agent INTEGER NOT NULL,
   detail TEXT NOT NULL);
 CREATE INDEX routing_decisions_ticket ON routing_decisions(ticket, id);
+)sql",
+    // 15: SLA policies, fired SLA events (unique per ticket, target, kind, cycle) and the
+    // complaint loop's tasks (store/sla_repository.h).
+    R"sql(
+CREATE TABLE sla_policies(
+  name TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE TABLE sla_events(
+  id INTEGER PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  cycle INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  fired_at INTEGER NOT NULL,
+  policy TEXT NOT NULL,
+  actions TEXT NOT NULL,
+  UNIQUE(ticket, target, kind, cycle));
+CREATE TABLE complaint_tasks(
+  id INTEGER PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  completed_at INTEGER NOT NULL,
+  completed_by TEXT NOT NULL);
+CREATE INDEX complaint_tasks_ticket ON complaint_tasks(ticket, id);
+CREATE INDEX complaint_tasks_open ON complaint_tasks(completed_at, id);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1339,6 +1370,93 @@ class SqliteAgents final : public AgentRepository {
                                   st.Text(6), st.Int(7)});
     }
     if (rc != SQLITE_DONE) return db_.Error("waiting tickets");
+
+// ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
+
+class SqliteSla final : public SlaRepository {
+ public:
+  explicit SqliteSla(Db& db) : db_(db) {}
+
+  Result<std::vector<SlaPolicyRecord>> Policies() override {
+    Stmt st(db_.raw(), "SELECT name, position, body, updated_at FROM sla_policies ORDER BY position, name");
+    if (!st.ok()) return db_.Error("prepare sla policies");
+    std::vector<SlaPolicyRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(SlaPolicyRecord{st.Text(0), st.Int(1), st.Text(2), st.Int(3)});
+    if (rc != SQLITE_DONE) return db_.Error("sla policies");
+    return out;
+  }
+  Status PutPolicy(Transaction& txn, const SlaPolicyRecord& p) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT INTO sla_policies(name, position, body, updated_at) VALUES(?1, ?2, ?3, ?4) "
+                            "ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body, "
+                            "updated_at = excluded.updated_at");
+    st.Reset();
+    st.Bind(1, p.name).Bind(2, p.position).Bind(3, p.body).Bind(4, p.updated_at);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put sla policy");
+  }
+  Result<bool> DeletePolicy(Transaction& txn, const std::string& name) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("DELETE FROM sla_policies WHERE name = ?1");
+    st.Reset();
+    st.Bind(1, name);
+    if (st.Step() != SQLITE_DONE) return db_.Error("delete sla policy");
+    return sqlite3_changes(db_.raw()) > 0;
+  }
+
+  Result<bool> AddEvent(Transaction& txn, const SlaEventRecord& e) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT INTO sla_events(ticket, target, kind, cycle, due_at, fired_at, policy, actions) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(ticket, target, kind, cycle) DO NOTHING");
+    st.Reset();
+    st.Bind(1, e.ticket).Bind(2, e.target).Bind(3, e.kind).Bind(4, e.cycle).Bind(5, e.due_at).Bind(6, e.fired_at)
+        .Bind(7, e.policy).Bind(8, e.actions);
+    if (st.Step() != SQLITE_DONE) return db_.Error("insert sla event");
+    return sqlite3_changes(db_.raw()) > 0;
+  }
+  Result<std::vector<SlaEventRecord>> Events(std::int64_t ticket) override {
+    std::vector<SlaEventRecord> out;
+    TP_RETURN_IF_ERROR(ScanWhere(" WHERE ticket = ?1 ORDER BY id", ticket,
+                                 [&](SlaEventRecord&& e) { out.push_back(std::move(e)); }));
+    return out;
+  }
+  Status ScanEvents(std::int64_t from_ticket, const std::function<void(SlaEventRecord&&)>& fn) override {
+    return ScanWhere(" WHERE ticket >= ?1 ORDER BY ticket, id", from_ticket, fn);
+  }
+
+  Result<std::int64_t> AddTask(Transaction& txn, const ComplaintTaskRecord& t) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT INTO complaint_tasks(ticket, kind, created_at, due_at, completed_at, completed_by) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    st.Reset();
+    st.Bind(1, t.ticket).Bind(2, t.kind).Bind(3, t.created_at).Bind(4, t.due_at).Bind(5, t.completed_at)
+        .Bind(6, t.completed_by);
+    if (st.Step() != SQLITE_DONE) return db_.Error("insert complaint task");
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.raw()));
+  }
+  Status CompleteTask(Transaction& txn, std::int64_t id, Millis at, const std::string& by) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "UPDATE complaint_tasks SET completed_at = ?2, completed_by = ?3 WHERE id = ?1 AND completed_at = 0");
+    st.Reset();
+    st.Bind(1, id).Bind(2, at).Bind(3, by);
+    if (st.Step() != SQLITE_DONE) return db_.Error("complete task");
+    if (sqlite3_changes(db_.raw()) > 0) return Status::Ok();
+    std::vector<ComplaintTaskRecord> found;
+    TP_RETURN_IF_ERROR(TasksWhere(" WHERE id = ?1", id, found));
+    if (found.empty()) return Status::NotFound("no task " + std::to_string(id));
+    return Status::FailedPrecondition("task " + std::to_string(id) + " is done");
+  }
+  Result<std::vector<ComplaintTaskRecord>> Tasks(std::int64_t ticket) override {
+    std::vector<ComplaintTaskRecord> out;
+    TP_RETURN_IF_ERROR(TasksWhere(" WHERE ticket = ?1 ORDER BY id", ticket, out));
+    return out;
+  }
+  Result<std::vector<ComplaintTaskRecord>> OpenTasks() override {
+    std::vector<ComplaintTaskRecord> out;
+    TP_RETURN_IF_ERROR(TasksWhere(" WHERE completed_at = ?1 ORDER BY id", 0, out));
     return out;
   }
 
@@ -1351,6 +1469,30 @@ class SqliteAgents final : public AgentRepository {
                        SplitNames(st.Text(4)), static_cast<std::int32_t>(st.Int(5)), st.Text(6), st.Text(7),
                        st.Text(8), st.Int(9),  st.Int(10), st.Int(11)};
   }
+  Status ScanWhere(const char* where, std::int64_t arg, const std::function<void(SlaEventRecord&&)>& fn) {
+    Stmt st(db_.raw(), (std::string("SELECT id, ticket, target, kind, cycle, due_at, fired_at, policy, actions "
+                                    "FROM sla_events") + where).c_str());
+    if (!st.ok()) return db_.Error("prepare sla events");
+    st.Bind(1, arg);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(SlaEventRecord{st.Int(0), st.Int(1), st.Text(2), st.Text(3), st.Int(4), st.Int(5), st.Int(6), st.Text(7),
+                        st.Text(8)});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("sla events");
+  }
+  Status TasksWhere(const char* where, std::int64_t arg, std::vector<ComplaintTaskRecord>& out) {
+    Stmt st(db_.raw(), (std::string("SELECT id, ticket, kind, created_at, due_at, completed_at, completed_by "
+                                    "FROM complaint_tasks") + where).c_str());
+    if (!st.ok()) return db_.Error("prepare complaint tasks");
+    st.Bind(1, arg);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(ComplaintTaskRecord{st.Int(0), st.Int(1), st.Text(2), st.Int(3), st.Int(4), st.Int(5), st.Text(6)});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("complaint tasks");
+  }
+
   Db& db_;
 };
 
@@ -2506,7 +2648,8 @@ class SqliteStore final : public Store, public Maintenance {
         tickets_(db_),
         agents_(db_),
         suppressions_(db_),
-        erasure_(db_, options_.event_compression_level) {
+        erasure_(db_, options_.event_compression_level),
+        sla_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -2527,6 +2670,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
+    Provide<SlaRepository>(sla_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -2644,6 +2788,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteAgents agents_;
   SqliteSuppressions suppressions_;
   SqliteErasure erasure_;
+  SqliteSla sla_;
   int version_ = 0;
 };
 
