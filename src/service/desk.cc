@@ -1,6 +1,7 @@
 #include <touchpoint/service/desk.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -60,6 +61,9 @@ Status Write(store::TicketRepository& repo, store::Transaction& txn, Change& c) 
   return Status::Ok();
 }
 
+// Deskflow: the view of a written change that the change listeners get (desk_flow.cc).
+TicketChange Flow(const Change& c) { return TicketChange{c.loaded_version == 0, &c.ticket, c.messages, c.history}; }
+
 // The value at `q` (0..1) of sorted `v` (nearest rank).
 double Quantile(const std::vector<double>& v, double q) {
   if (v.empty()) return 0;
@@ -82,7 +86,7 @@ std::string_view ActorKindName(Actor::Kind kind) {
 }
 
 Desk::Desk(std::unique_ptr<store::Store> store, const Clock& clock, DeskOptions options)
-    : store_(std::move(store)), clock_(clock), options_(std::move(options)) {}
+    : store_(std::move(store)), clock_(clock), options_(std::move(options)), listeners_(options_.listeners) {}
 
 Desk::~Desk() = default;
 
@@ -197,7 +201,7 @@ Result<TicketRecord> Desk::Create(const NewTicket& in, const Actor& actor) {
   c.history.push_back(Row(t, now, actor, "priority", "", t.priority));
   c.history.push_back(Row(t, now, actor, "queue", "", t.queue));
   TP_RETURN_IF_ERROR(Write(repo, *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   t.version = 1;
   return t;
 }
@@ -247,7 +251,7 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
   if (!in.internal) c.ticket.last_message_at = std::max(c.ticket.last_message_at, now);
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
   return c.ticket;
 }
@@ -272,7 +276,7 @@ Result<TicketRecord> Desk::SetStatus(std::int64_t number, TicketStatus to, const
   c.history.push_back(Row(t, now, actor, "status", t.status, c.ticket.status));
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
   return c.ticket;
 }
@@ -308,7 +312,7 @@ Result<TicketRecord> Desk::Assign(std::int64_t number, std::int64_t agent, const
                           agent ? std::to_string(agent) : ""));
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
   return c.ticket;
 }
@@ -341,7 +345,7 @@ Result<TicketRecord> Desk::Merge(std::int64_t source, std::int64_t target, const
   TP_RETURN_IF_ERROR(repo.MoveMessages(*txn, source, target));
   TP_RETURN_IF_ERROR(Write(repo, *txn, a));
   TP_RETURN_IF_ERROR(Write(repo, *txn, b));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(a), Flow(b)}));  // deskflow: listeners, then commit
   b.ticket.version = into.version + 1;
   return b.ticket;
 }
@@ -503,12 +507,15 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     cursor_ = events.back().seq;  // nothing to store: see above
     return Status::Ok();
   }
+  std::vector<TicketChange> flow;  // deskflow: what the listeners see
   for (Change& c : finished) {
     if (!c.history.empty()) TP_RETURN_IF_ERROR(Write(repo, *txn, c));
+    if (!c.history.empty()) flow.push_back(Flow(c));
   }
   for (std::int64_t customer : order) TP_RETURN_IF_ERROR(Write(repo, *txn, by_customer.at(customer)));
+  for (std::int64_t customer : order) flow.push_back(Flow(by_customer.at(customer)));
   TP_RETURN_IF_ERROR(repo.SetCursor(*txn, options_.cursor_name, events.back().seq));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, flow));  // deskflow: listeners, then commit
   cursor_ = events.back().seq;
   return Status::Ok();
 }
