@@ -275,7 +275,11 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/tickets/{number}", "GET /v1/tickets/{number}/history",
                                       "POST /v1/tickets/{number}/messages", "POST /v1/tickets/{number}/status",
                                       "POST /v1/tickets/{number}/assign", "POST /v1/tickets/merge",
-                                      "GET /v1/desk/steps", "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
+                                      "GET /v1/desk/steps", "POST /v1/privacy/exports", "POST /v1/privacy/erasures",
+                                      "GET /v1/tickets/search", "POST /v1/tickets/{number}/tags",
+                                      "POST /v1/tickets/{number}/fields", "POST /v1/tickets/{number}/canned",
+                                      "GET /v1/canned", "POST /v1/canned", "GET /v1/canned/{name}",
+                                      "DELETE /v1/canned/{name}", "GET /v1/desk/feed", "GET /v1/desk/repeats"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.
