@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterOutboxCommands(app, &exit_code);
   touchpoint::cli::RegisterPrivacyCommands(app, &exit_code);
   touchpoint::cli::RegisterDeskCommands(app, &exit_code);
+  touchpoint::cli::RegisterDeskflowCommands(app, &exit_code);
   touchpoint::cli::RegisterRightsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -129,7 +129,36 @@ Status DeskEvents::Enqueue(store::Store& store, store::Transaction& txn, DeskEve
   outbox::Outbox* box = outbox_.load();
   if (box == nullptr) return Status::Ok();
   outbox::Event out{e.id, e.kind, e.at, DataJson(e)};
-  return box->EnqueueEvent(store, txn, out).status();
+  TP_RETURN_IF_ERROR(box->EnqueueEvent(store, txn, out).status());
+  if (e.kind != "supervisor.alert" || box->options().smtp.host.empty()) return Status::Ok();
+  // With an SMTP relay, each supervisor also gets an e-mail (ticket number and rule: no text).
+  std::string ids, emails;
+  for (const auto& [k, v] : e.fields) {
+    if (k == "supervisor_ids") ids = v;
+    if (k == "supervisors") emails = v;
+  }
+  size_t ipos = 0, epos = 0;
+  while (epos < emails.size()) {
+    size_t eend = emails.find(',', epos), iend = ids.find(',', ipos);
+    if (eend == std::string::npos) eend = emails.size();
+    if (iend == std::string::npos) iend = ids.size();
+    outbox::Email mail;
+    mail.to = emails.substr(epos, eend - epos);
+    mail.subject = "Supervisor alert: " + FormatTicketNumber(e.ticket);
+    std::string rule, queue, priority;
+    for (const auto& [k, v] : e.fields) {
+      if (k == "rule") rule = v;
+      if (k == "queue") queue = v;
+      if (k == "priority") priority = v;
+    }
+    mail.text = "The escalation rule " + rule + " fired on " + FormatTicketNumber(e.ticket) + " (queue " + queue +
+                ", priority " + priority + ").\n";
+    mail.key = e.id + ".supervisor-" + ids.substr(ipos, iend - ipos);
+    TP_RETURN_IF_ERROR(box->EnqueueEmail(store, txn, mail).status());
+    epos = eend + 1;
+    ipos = iend + 1;
+  }
+  return Status::Ok();
 }
 
 Status DeskEvents::BeforeCommit(store::Store& store, store::Transaction& txn, std::span<const TicketChange> changes) {

@@ -124,6 +124,15 @@ TEST_F(DeskEventsTest, ASupervisorAlertNamesTheSupervisorsOfTheTicketsTeam) {
   const std::int64_t zhao = MakeUser("zhao@example.com", "supervisor");
   ASSERT_OK(side_->Get<store::TeamRepository>().AddSupervisor(team->id, wang));
   ASSERT_OK(side_->Get<store::TeamRepository>().AddSupervisor(other->id, zhao));
+  // With an SMTP relay the supervisors also get an e-mail.
+  outbox::OutboxOptions with_mail = outbox_->options();
+  with_mail.smtp.host = "127.0.0.1";
+  with_mail.smtp.port = 2525;
+  with_mail.smtp.tls = "none";
+  with_mail.smtp.from = "desk@example.com";
+  auto mail_box = outbox::Outbox::Create(*side_, with_mail);
+  ASSERT_OK(mail_box);
+  events_->SetOutbox(mail_box->get());
   Feed feed;
   feed.Message(7, kT0, "chat", "terrible service", "complaint");  // message m1
   std::vector<store::EscalationRecord> firings = {
@@ -136,7 +145,12 @@ TEST_F(DeskEventsTest, ASupervisorAlertNamesTheSupervisorsOfTheTicketsTeam) {
   EXPECT_EQ(alert["supervisors"], "wang@example.com");
   EXPECT_EQ(alert["supervisor_ids"], std::to_string(wang));
   EXPECT_EQ(alert["priority"], "high");
-  EXPECT_THAT(Deliveries(), ElementsAre("crm ticket.created", "ops supervisor.alert"));
+  EXPECT_THAT(Deliveries(),
+              ElementsAre("crm ticket.created", "ops supervisor.alert", "wang@example.com email"));
+  auto list = outbox_->List(store::DeliveryQuery{});
+  ASSERT_OK(list);
+  EXPECT_THAT(list->front().payload, HasSubstr("Supervisor alert: TP-000001"));
+  events_->SetOutbox(outbox_.get());
 }
 
 TEST_F(DeskEventsTest, EmitSendsAnSlaEventOncePerIdAndRefusesABadKind) {

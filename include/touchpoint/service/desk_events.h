@@ -13,7 +13,8 @@
 //
 // A supervisor alert (the escalation rule supervisor_alert fired on a ticket's message) names the
 // supervisors to notify: those of the team whose name is the ticket's queue, else of the team of
-// its assignee, else every team's.
+// its assignee, else every team's; with an SMTP relay configured each of them also gets an e-mail
+// through the outbox (ticket number, rule, queue, priority: never the customer's text).
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
