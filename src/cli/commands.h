@@ -6,6 +6,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
+
+namespace touchpoint::service {
+class Desk;
+struct DeskOptions;
+}  // namespace touchpoint::service
 
 namespace touchpoint::cli {
 
@@ -43,6 +49,13 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code);
 void RegisterAgentCommands(CLI::App& app, int* exit_code);
 // desk sla-policies list|show|set|delete (cli/sla_commands.cc); after RegisterDeskCommands.
 void RegisterSlaCommands(CLI::App& app, int* exit_code);
+// ticket search|tag|field, canned list|show|set|delete, desk repeats (cli/deskflow_commands.cc);
+// after RegisterDeskCommands (it adds to its `ticket` and `desk` commands)
+void RegisterDeskflowCommands(CLI::App& app, int* exit_code);
+// The desk options of the CLI's desk (repeat rows and search tokens), and the repeat summary,
+// tags and fields `ticket show` prints (cli/deskflow_commands.cc).
+service::DeskOptions DeskflowDeskOptions();
+void PrintDeskflowLines(service::Desk& desk, std::int64_t number);
 // privacy export|erase|verify-receipt (cli/rights_commands.cc); creates the `privacy` command
 // unless another area did
 void RegisterRightsCommands(CLI::App& app, int* exit_code);

@@ -40,7 +40,7 @@ Result<DeskHandle> OpenDesk(const std::string& data_dir) {
   if (!reader.ok()) return Status::Unavailable(reader.status().message());
   h.reader = std::move(*reader);
   h.customers = pipeline::StoreCustomerView(*h.reader);
-  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance());
+  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions());
   return h;
 }
 
@@ -157,6 +157,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
       std::printf("created:   %s   updated: %s   reopened: %d\n", Time(t.created_at).c_str(),
                   Time(t.updated_at).c_str(), t.reopen_count);
       if (t.merged_into) std::printf("merged into %s\n", service::FormatTicketNumber(t.merged_into).c_str());
+      PrintDeskflowLines(*h.desk, n);  // deskflow: repeat summary, tags, fields
       std::printf("\n");
       for (const auto& m : v.messages) {
         std::printf("[%s] %s%s via %s%s: %s\n", Time(m.at).c_str(), m.author.c_str(),

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterDeskCommands(app, &exit_code);
   touchpoint::cli::RegisterAgentCommands(app, &exit_code);  // routing: agents, queues, policies
   touchpoint::cli::RegisterSlaCommands(app, &exit_code);
+  touchpoint::cli::RegisterDeskflowCommands(app, &exit_code);
   touchpoint::cli::RegisterRightsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -22,6 +22,11 @@
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/outbox/outbox.h>
+#include <touchpoint/service/autoclose.h>
+#include <touchpoint/service/desk_events.h>
+#include <touchpoint/service/repeats.h>
+#include <touchpoint/service/search.h>
+#include <touchpoint/text/segmenter.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/subject_rights.h>
 #include <touchpoint/wiring/wiring.h>
@@ -83,6 +88,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterAgentRoutes(router, context);  // routing: agents, decisions, queues
   RegisterSlaRoutes(router, context);
   RegisterPrivacyRoutes(router, context);
+  RegisterDeskflowRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -153,6 +159,11 @@ class App::Impl {
   // Writer: outgoing deliveries ([[webhooks]], [email]) on a connection of their own.
   std::unique_ptr<store::Store> outbox_store;
   std::unique_ptr<outbox::Outbox> outbox;
+  // Writer, deskflow: the desk's change listeners (events out and the live feed, the full-text
+  // index) and the auto-close of solved tickets (stopped before the desk closes).
+  std::shared_ptr<service::DeskEvents> desk_events;
+  std::shared_ptr<service::SearchIndex> desk_search;
+  std::unique_ptr<service::AutoCloseJob> auto_close;
   // Writer: subject rights (exports read through their own read-only connection; receipts are
   // signed with the installation's key) and the retention pass (its own connection).
   std::optional<privacy::Signer> receipt_signer;
@@ -465,6 +476,7 @@ void App::Impl::Stop() {
   if (http) http->Stop();
   log->info("stopping phase=jobs");
   if (retention) retention->Stop();
+  if (auto_close) auto_close->Stop();
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   if (outbox) outbox->Stop();  // attempts in flight end (each within its timeout), unstarted ones wait
   if (sla) sla->Stop();  // before the desk it fires through
@@ -545,8 +557,36 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
   if (app_role.role == NodeRole::kWriter) engine_options.profile_checkpoint_ms = 0;
+  // Deskflow: the desk's change listeners, given to the desk before it catches up at start, so
+  // that tickets it opens then get their repeat row, index entries and events too (the outbox is
+  // created here for that, and started below).
+  service::DeskOptions desk_options;
+  {
+    service::DeskEventsOptions events_options;
+    events_options.feed_capacity = static_cast<size_t>(config.desk_feed_capacity);
+    desk_events = std::make_shared<service::DeskEvents>(events_options);
+    // The segmenter (jieba's dictionary) is loaded at the first search, not at start.
+    spdlog::logger* logger = log.get();
+    service::SegmenterLoader segmenter = [logger]() -> std::shared_ptr<const text::Segmenter> {
+      auto seg = text::Segmenter::Create({});
+      if (seg.ok()) return std::move(*seg);
+      logger->warn("search: no segmenter ({}); queries are matched as written", seg.status().message());
+      return nullptr;
+    };
+    // LEAD: with encryption at rest on, a service::BlindTokenHasher over the blind-index key
+    // (docs/service-desk.md, "Search and encryption").
+    desk_search = std::make_shared<service::SearchIndex>(std::make_shared<service::PlainTokenHasher>(), segmenter);
+    desk_options.listeners = {
+        std::make_shared<service::RepeatDetector>(service::RepeatOptions{config.desk_repeat_window_days}), desk_search,
+        desk_events};
+  }
+  if (!config.outbox.webhooks.empty() || !config.outbox.smtp.host.empty()) {
+    TP_ASSIGN_OR_RETURN(outbox_store, store::Open(url, side));
+    TP_ASSIGN_OR_RETURN(outbox, outbox::Outbox::Create(*outbox_store, config.outbox));
+    desk_events->SetOutbox(outbox.get());
+  }
   TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true,
-                                                    /*desk=*/true));
+                                                    /*desk=*/true, std::move(desk_options)));
   pipeline::Engine& engine = *data->engine;
   // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
   TP_ASSIGN_OR_RETURN(segments_store, store::Open(url, side));
@@ -585,9 +625,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
   dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
   context.dp = dp_ledger.get();
-  if (!config.outbox.webhooks.empty() || !config.outbox.smtp.host.empty()) {
-    TP_ASSIGN_OR_RETURN(outbox_store, store::Open(url, side));
-    TP_ASSIGN_OR_RETURN(outbox, outbox::Outbox::Create(*outbox_store, config.outbox));
+  if (outbox) {  // created above, before the desk
     TP_RETURN_IF_ERROR(outbox->Start());
     log->info("outbox started webhooks={} email={}", config.outbox.webhooks.size(),
               config.outbox.smtp.host.empty() ? "off" : "on");
@@ -600,6 +638,22 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     TP_RETURN_IF_ERROR(context.desk->SetRoutingPolicies(std::move(policies)));
   }
   TP_RETURN_IF_ERROR(StartSla());
+  context.desk_events = desk_events.get();
+  context.desk_search = desk_search.get();
+  context.desk_repeat_window_days = config.desk_repeat_window_days;
+  if (config.desk_auto_close_days > 0 && data->desk) {
+    spdlog::logger* logger = log.get();
+    auto_close = std::make_unique<service::AutoCloseJob>(
+        *data->desk, Millis{config.desk_auto_close_days} * kMillisPerDay,
+        Millis{config.desk_auto_close_interval_minutes} * 60'000, [logger](const Result<int>& r) {
+          if (!r.ok()) {
+            logger->error("auto-close failed error={}", r.status().message());
+          } else if (*r > 0) {
+            logger->info("auto-close closed={}", *r);
+          }
+        });
+    auto_close->Start();
+  }
   rights = std::make_unique<SubjectRightsContext>();
   {
     store::OpenOptions ro;

@@ -159,6 +159,30 @@ Status ApplySla(const std::string& path, const toml::node& node, ServerConfig* c
   return Status::Ok();
 }
 
+// [desk] repeat_window_days, auto_close_days, auto_close_interval_minutes, feed_capacity (deskflow).
+Status ApplyDesk(const std::string& path, const toml::node& node, ServerConfig* c) {
+  const toml::table* desk = node.as_table();
+  if (desk == nullptr) return WrongType(path, "desk", "a table ([desk])");
+  for (const auto& [dkey, dnode] : *desk) {
+    const std::string_view k = dkey.str();
+    int* value = k == "repeat_window_days"            ? &c->desk_repeat_window_days
+                 : k == "auto_close_days"             ? &c->desk_auto_close_days
+                 : k == "auto_close_interval_minutes" ? &c->desk_auto_close_interval_minutes
+                 : k == "feed_capacity"               ? &c->desk_feed_capacity
+                                                      : nullptr;
+    if (value == nullptr) {
+      return Status::InvalidArgument(path + ": unknown option 'desk." + std::string(k) +
+                                     "' (repeat_window_days, auto_close_days, auto_close_interval_minutes, "
+                                     "feed_capacity; see docs/service-desk.md)");
+    }
+    TP_RETURN_IF_ERROR(SetInt(dnode, path, "desk." + std::string(k), value));
+    if (*value < 0 || (*value == 0 && k != "auto_close_days")) {
+      return Status::InvalidArgument(path + ": desk." + std::string(k) + " must be positive");
+    }
+  }
+  return Status::Ok();
+}
+
 // [privacy] reveal_roles = ["admin", …], master_key_file, audit_checkpoints;
 // [privacy.masking] phone|id_number|bank_card = "rule".
 Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfig* c) {
@@ -280,6 +304,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
     }
     if (key.str() == "retention") {
       TP_RETURN_IF_ERROR(ApplyRetention(path, node, &config));
+      continue;
+    }
+    if (key.str() == "desk") {  // deskflow: [desk] repeat_window_days, auto_close_days, …
+      TP_RETURN_IF_ERROR(ApplyDesk(path, node, &config));
       continue;
     }
     if (key.str() == "server") {  // [server]: the same keys as the top level

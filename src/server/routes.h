@@ -48,6 +48,8 @@ class Store;
 namespace touchpoint::service {
 class Desk;
 class SlaService;
+class DeskEvents;
+class SearchIndex;
 }
 
 namespace touchpoint::server {
@@ -118,6 +120,11 @@ struct ServerContext {
   service::Desk* desk = nullptr;  // writer: the service desk (routes_desk.cc)
   service::SlaService* sla = nullptr;  // writer: SLA clocks and complaint tasks (routes_sla.cc)
   SubjectRightsContext* rights = nullptr;  // writer: exports and erasures (POST /v1/privacy/…)
+  // Writer, deskflow (routes_deskflow.cc): the desk's events out and live feed, the full-text
+  // index, and the repeat-inquiry window ([desk] repeat_window_days).
+  service::DeskEvents* desk_events = nullptr;
+  const service::SearchIndex* desk_search = nullptr;
+  int desk_repeat_window_days = 30;
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -154,6 +161,10 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context);      // r
 void RegisterAgentRoutes(Router& router, const ServerContext& context);     // routes_agents.cc
 void RegisterPrivacyRoutes(Router& router, const ServerContext& context);   // routes_privacy.cc
 void RegisterSlaRoutes(Router& router, const ServerContext& context);       // routes_sla.cc
+void RegisterDeskflowRoutes(Router& router, const ServerContext& context);  // routes_deskflow.cc
+// A ticket's deskflow members for GET /v1/tickets/{number} as a JSON object text: repeat,
+// repeat_summary, repeat_of, contact_intent, repeat_ordinal, tags, fields ("{}" without a desk).
+std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number);  // routes_deskflow.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

@@ -281,6 +281,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 Json j = TicketJson(view->ticket, context.masker);
                 j["messages"] = Json::array();
                 for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
+                j.update(Json::parse(DeskflowTicketJson(context, *n)));  // deskflow: repeat, tags, fields
                 return JsonResponse(200, j.dump());
               }});
 

@@ -1,6 +1,7 @@
 #include <touchpoint/service/desk.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -62,6 +63,9 @@ Status Write(store::TicketRepository& repo, store::Transaction& txn, Change& c) 
   return Status::Ok();
 }
 
+// Deskflow: the view of a written change that the change listeners get (desk_flow.cc).
+TicketChange Flow(const Change& c) { return TicketChange{c.loaded_version == 0, &c.ticket, c.messages, c.history}; }
+
 // The value at `q` (0..1) of sorted `v` (nearest rank).
 double Quantile(const std::vector<double>& v, double q) {
   if (v.empty()) return 0;
@@ -84,7 +88,7 @@ std::string_view ActorKindName(Actor::Kind kind) {
 }
 
 Desk::Desk(std::unique_ptr<store::Store> store, const Clock& clock, DeskOptions options)
-    : store_(std::move(store)), clock_(clock), options_(std::move(options)) {
+    : store_(std::move(store)), clock_(clock), options_(std::move(options)), listeners_(options_.listeners) {
   routing_ = std::make_unique<RoutingCache>(options_);  // routing: agents, loads, policies (agents.cc)
 }
 
@@ -203,7 +207,7 @@ Result<TicketRecord> Desk::Create(const NewTicket& in, const Actor& actor) {
   // Routing: an agent for the new ticket (or it waits in its queue), in this transaction.
   TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, in.routing_policy));
   TP_RETURN_IF_ERROR(Write(repo, *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = 1;
   txn.reset();
   RoutingAfterChangeLocked(nullptr, c.ticket);  // routing: the agent's load
@@ -256,7 +260,7 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
   if (!in.internal) c.ticket.last_message_at = std::max(c.ticket.last_message_at, now);
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
   Changed(number);  // SLA
   return c.ticket;
@@ -295,7 +299,7 @@ Result<TicketRecord> Desk::ChangeStatus(std::int64_t number, TicketStatus to, co
     TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
   }
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
   txn.reset();  // routing (below) may begin its own transaction
   RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
@@ -334,7 +338,7 @@ Result<TicketRecord> Desk::Assign(std::int64_t number, std::int64_t agent, const
                           agent ? std::to_string(agent) : ""));
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
   txn.reset();  // routing (below) may begin its own transaction
   RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
@@ -370,7 +374,7 @@ Result<TicketRecord> Desk::Merge(std::int64_t source, std::int64_t target, const
   TP_RETURN_IF_ERROR(repo.MoveMessages(*txn, source, target));
   TP_RETURN_IF_ERROR(Write(repo, *txn, a));
   TP_RETURN_IF_ERROR(Write(repo, *txn, b));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(a), Flow(b)}));  // deskflow: listeners, then commit
   b.ticket.version = into.version + 1;
   txn.reset();  // routing (below) may begin its own transaction
   RoutingAfterChangeLocked(&into, b.ticket);  // routing: loads; a freed agent takes a waiting ticket
@@ -537,8 +541,10 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     cursor_ = events.back().seq;  // nothing to store: see above
     return Status::Ok();
   }
+  std::vector<TicketChange> flow;  // deskflow: what the listeners see
   for (Change& c : finished) {
     if (!c.history.empty()) TP_RETURN_IF_ERROR(Write(repo, *txn, c));
+    if (!c.history.empty()) flow.push_back(Flow(c));
   }
   // Routing: new and reopened tickets without an assignee get one (or wait); `before` keeps
   // what they were for the loads.
@@ -554,8 +560,9 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     }
     TP_RETURN_IF_ERROR(Write(repo, *txn, c));
   }
+  for (std::int64_t customer : order) flow.push_back(Flow(by_customer.at(customer)));
   TP_RETURN_IF_ERROR(repo.SetCursor(*txn, options_.cursor_name, events.back().seq));
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, flow));  // deskflow: listeners, then commit
   cursor_ = events.back().seq;
   txn.reset();  // routing (below) may begin its own transaction
   for (size_t i = 0; i < order.size(); ++i) {
@@ -690,7 +697,7 @@ Result<std::optional<TicketRecord>> Desk::ApplyChange(std::int64_t number, const
   } else if (!c.history.empty()) {
     TP_RETURN_IF_ERROR(store_->Get<store::TicketRepository>().AddHistory(*txn, c.history));
   }
-  TP_RETURN_IF_ERROR(txn->Commit());
+  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   if (changed) c.ticket.version = t.version + 1;
   Changed(number);
   return std::optional<TicketRecord>(c.ticket);

@@ -5,7 +5,8 @@
 namespace touchpoint::wiring {
 
 Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipeline::EngineOptions engine_options,
-                                                 const store::OpenOptions& options, bool escalation, bool desk) {
+                                                 const store::OpenOptions& options, bool escalation, bool desk,
+                                                 service::DeskOptions desk_options) {
   TP_ASSIGN_OR_RETURN(auto writer, store::Open(url, options));
   const bool analysed = static_cast<bool>(engine_options.analyze_message);
   auto analyze = engine_options.analyze_message;  // the desk re-analyses the messages it catches up on
@@ -26,7 +27,7 @@ Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipelin
     side.cache_mib = 8;
     TP_ASSIGN_OR_RETURN(auto desk_store, store::Open(url, side));
     TP_ASSIGN_OR_RETURN(out->desk, service::AttachDesk(*out->engine, std::move(desk_store), std::move(analyze),
-                                                       SystemClock::Instance()));
+                                                       SystemClock::Instance(), std::move(desk_options)));
     if (out->escalation) {
       // Subscribed before the desk: a batch's firings reach the desk before its messages do.
       std::weak_ptr<service::Desk> weak = out->desk;

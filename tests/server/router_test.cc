@@ -281,7 +281,11 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/desk/sla", "GET /v1/desk/tasks",
                                       "GET /v1/tickets/{number}/sla", "GET /v1/tickets/{number}/tasks",
                                       "POST /v1/tickets/{number}/tasks/{id}/complete", "POST /v1/tickets/{number}/type",
-                                      "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
+                                      "POST /v1/privacy/exports", "POST /v1/privacy/erasures",
+                                      "GET /v1/tickets/search", "POST /v1/tickets/{number}/tags",
+                                      "POST /v1/tickets/{number}/fields", "POST /v1/tickets/{number}/canned",
+                                      "GET /v1/canned", "POST /v1/canned", "GET /v1/canned/{name}",
+                                      "DELETE /v1/canned/{name}", "GET /v1/desk/feed", "GET /v1/desk/repeats"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

@@ -99,6 +99,14 @@ struct ServerConfig {
   // stored with `touchpoint desk sla-policies set` come first, then these, then the baseline.
   std::string sla_calendar;
   std::vector<std::string> sla_policies;  // each as its JSON document (checked by service::PolicyFromJson)
+  // [desk] (docs/service-desk.md, deskflow): repeat_window_days — contacts this many days back
+  // count for repeat inquiries (30); auto_close_days — solved tickets are closed after this many
+  // days (7; 0: never); auto_close_interval_minutes — how often that runs (60); feed_capacity —
+  // events the live feed keeps (1000).
+  int desk_repeat_window_days = 30;
+  int desk_auto_close_days = 7;
+  int desk_auto_close_interval_minutes = 60;
+  int desk_feed_capacity = 1000;
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag

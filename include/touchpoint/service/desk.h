@@ -25,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <touchpoint/core/result.h>
@@ -39,6 +40,8 @@
 #include <touchpoint/store/ticket_repository.h>
 
 namespace touchpoint::service {
+
+class ChangeListener;  // deskflow, below
 
 struct DeskOptions {
   // An inbound message within this many hours after the last message of a solved ticket reopens
@@ -63,6 +66,10 @@ struct DeskOptions {
   // assignment plugs in here); empty answer or no hook: the policy of the ticket's last routing
   // decision, else "default".
   std::function<std::string(const store::TicketRecord&)> routing_policy_for;
+  // Deskflow (desk_flow.cc): told about every change inside its transaction — repeat inquiries,
+  // events out, the search index. Added before the desk catches up, so tickets it opens at start
+  // are seen too. More can be added with AddChangeListener.
+  std::vector<std::shared_ptr<ChangeListener>> listeners;
 };
 
 // Who makes a change; scopes what they may change (CheckCanChange) and names them in the history.
@@ -136,6 +143,34 @@ struct StepReport {
 };
 
 struct RoutingCache;  // routing's state in the desk (src/service/routing_internal.h)
+// ---- deskflow: what the desk tells its change listeners (desk_flow.cc) ----
+
+// One ticket's change as written in a transaction: the ticket after it, and the messages and
+// history rows it appended.
+struct TicketChange {
+  bool created = false;
+  const store::TicketRecord* ticket = nullptr;
+  std::span<const store::TicketMessageRecord> messages;
+  std::span<const store::TicketHistoryRecord> history;
+};
+
+// Told about every change of the desk (and the changes of tags and fields), with the desk's lock
+// held: a listener must not call the desk back.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // Inside the change's transaction on the desk's store, before it commits: what the listener
+  // writes there commits with the change or not at all; an error rolls the whole change back.
+  virtual Status BeforeCommit(store::Store& store, store::Transaction& txn, std::span<const TicketChange> changes) = 0;
+  // After the transaction committed.
+  virtual void AfterCommit(std::span<const TicketChange> changes) { (void)changes; }
+};
+
+// Deskflow's tag and field changes (Desk::ChangeTags, Desk::SetFields).
+struct TagChange {
+  std::vector<std::string> add;
+  std::vector<std::string> remove;
+};
 
 class Desk final : public pipeline::CommitObserver {
  public:
@@ -239,6 +274,27 @@ class Desk final : public pipeline::CommitObserver {
   using ChangeFn = std::function<Status(store::Store& store, store::Transaction& txn, store::TicketRecord& ticket,
                                         std::vector<store::TicketHistoryRecord>& rows)>;
   Result<std::optional<store::TicketRecord>> ApplyChange(std::int64_t number, const ChangeFn& fn);
+  // ---- deskflow (desk_flow.cc) ----
+  // Adds a change listener (before changes flow, or at any time: it sees later changes).
+  void AddChangeListener(std::shared_ptr<ChangeListener> listener);
+  // Adds and removes tags of a ticket (lower-cased; [a-z0-9_:.-], 1–40 bytes, at most 20 a
+  // ticket), with a history row per tag (field "tag", after = added tag, before = removed tag).
+  // kInvalidArgument naming the bad tag; kPermissionDenied as AddMessage. Returns the tags.
+  Result<std::vector<std::string>> ChangeTags(std::int64_t number, const TagChange& change, const Actor& actor);
+  // Sets custom fields (name → value; an empty value removes it; names [a-z0-9_], 1–40 bytes,
+  // values ≤ 500 bytes), a history row per changed field (field "field:<name>"). Returns them all.
+  Result<std::vector<std::pair<std::string, std::string>>> SetFields(
+      std::int64_t number, const std::vector<std::pair<std::string, std::string>>& fields, const Actor& actor);
+  // Closes the solved tickets whose solved_at is at least `after` old (status closed, history
+  // actor system rule "auto_close"), at most `limit` of them; returns how many.
+  Result<int> AutoClose(Millis after, int limit = 500);
+  // Runs `fn` on the desk's store under its lock (deskflow's reads: tags, fields, search).
+  template <class Fn>
+  auto WithStore(Fn&& fn) -> decltype(fn(std::declval<store::Store&>())) {
+    std::scoped_lock lock(mu_);
+    if (store_ == nullptr) return Status::Unavailable("the desk is closed");
+    return fn(*store_);
+  }
 
  private:
   // ---- routing (src/service/agents.cc) ----
@@ -260,6 +316,8 @@ class Desk final : public pipeline::CommitObserver {
   Status CheckCanChangeLocked(const store::TicketRecord& ticket, const Actor& actor) TP_REQUIRES(mu_);
   std::string UserName(std::int64_t user_id) TP_REQUIRES(mu_);
   Millis ContinuityMs(const std::string& channel) const;
+  // Deskflow: the listeners' BeforeCommit, the commit, their AfterCommit (desk_flow.cc).
+  Status CommitFlow(store::Transaction& txn, std::span<const TicketChange> changes) TP_REQUIRES(mu_);
 
   mutable std::mutex mu_;
   std::unique_ptr<store::Store> store_ TP_GUARDED_BY(mu_);
@@ -275,6 +333,7 @@ class Desk final : public pipeline::CommitObserver {
   void Changed(std::int64_t number) TP_REQUIRES(mu_);
   std::function<void(std::int64_t)> change_listener_ TP_GUARDED_BY(mu_);
   StatusGuard status_guard_ TP_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<ChangeListener>> listeners_ TP_GUARDED_BY(mu_);  // deskflow
 };
 
 // Creates a desk over `store`, catches it up from the event log and subscribes it to `engine`.

@@ -35,10 +35,10 @@ struct OpenedEngine {
 // second connection (no fsync per batch: firings are not acknowledged to anyone). With `desk`,
 // the service desk on a third connection, caught up from the event log since its stored cursor
 // and subscribed to the hook (service/desk.h). kUnavailable and the other store::Open errors as
-// they come.
+// they come. `desk_options` configure the desk (deskflow's change listeners).
 Result<std::unique_ptr<OpenedEngine>> OpenEngine(const std::string& url, pipeline::EngineOptions engine_options,
                                                  const store::OpenOptions& options, bool escalation,
-                                                 bool desk = false);
+                                                 bool desk = false, service::DeskOptions desk_options = {});
 
 // The jobs' input from the engine: stored orders and messages mapped to live customers, and
 // every live customer. With `reader` (a read-only store of the same database, owned by the

@@ -35,6 +35,7 @@
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/sla_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
@@ -105,6 +106,12 @@ struct State {
   std::set<std::tuple<std::int64_t, std::string, std::string, std::int64_t>> sla_event_keys;
   std::map<std::int64_t, ComplaintTaskRecord> complaint_tasks;
   std::int64_t next_task_id = 1;
+  // Beside the desk's tickets (store/deskflow_repository.h).
+  std::map<std::int64_t, TicketContactRecord> ticket_contacts;
+  std::set<std::pair<std::string, std::int64_t>> ticket_tags;  // (tag, ticket)
+  std::map<std::pair<std::int64_t, std::string>, std::string> ticket_fields;
+  std::set<std::pair<std::int64_t, std::int64_t>> ticket_tokens;  // (token, ticket)
+  std::map<std::string, CannedReplyRecord> canned_replies;
   std::set<std::pair<std::int64_t, int>> suppressions;            // (value, key_version)
   std::map<std::pair<std::int64_t, int>, Millis> suppression_added;
 
@@ -507,6 +514,138 @@ class MemEscalations final : public EscalationRepository {
 };
 
 // ---- the service desk's tickets ----
+
+class MemDeskflow final : public DeskflowRepository {
+ public:
+  explicit MemDeskflow(State& s) : s_(s) {}
+
+  Status PutContact(Transaction& txn, const TicketContactRecord& c) override {
+    Txn(txn, s_).Add([c](State& s) { s.ticket_contacts[c.ticket] = c; });
+    return Status::Ok();
+  }
+  Result<std::optional<TicketContactRecord>> FindContact(std::int64_t ticket) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.ticket_contacts.find(ticket);
+    if (it == s_.ticket_contacts.end()) return std::optional<TicketContactRecord>();
+    return std::optional<TicketContactRecord>(it->second);
+  }
+  Result<std::vector<TicketContactRecord>> Contacts(CustomerId customer, Millis since) override {
+    std::vector<TicketContactRecord> out;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [n, c] : s_.ticket_contacts) {
+        if (c.customer == customer && c.at >= since) out.push_back(c);
+      }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
+    return out;
+  }
+  Status ScanContacts(Millis from, Millis to, const std::function<void(TicketContactRecord&&)>& fn) override {
+    std::vector<TicketContactRecord> out;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [n, c] : s_.ticket_contacts) {
+        if (c.at >= from && (to == 0 || c.at < to)) out.push_back(c);
+      }
+    }
+    for (auto& c : out) fn(std::move(c));
+    return Status::Ok();
+  }
+
+  Status AddTag(Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    Txn(txn, s_).Add([ticket, tag](State& s) { s.ticket_tags.emplace(tag, ticket); });
+    return Status::Ok();
+  }
+  Status RemoveTag(Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    Txn(txn, s_).Add([ticket, tag](State& s) { s.ticket_tags.erase({tag, ticket}); });
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> Tags(std::int64_t ticket) override {
+    std::vector<std::string> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [tag, t] : s_.ticket_tags) {
+      if (t == ticket) out.push_back(tag);
+    }
+    return out;  // the set is ordered by tag
+  }
+  Result<std::vector<std::int64_t>> TicketsWithTag(const std::string& tag, std::int64_t before, int limit) override {
+    std::shared_lock lock(s_.mu);
+    return Descending(s_.ticket_tags, tag, before, limit);
+  }
+
+  Status SetField(Transaction& txn, std::int64_t ticket, const std::string& name, const std::string& value) override {
+    Txn(txn, s_).Add([ticket, name, value](State& s) {
+      if (value.empty()) {
+        s.ticket_fields.erase({ticket, name});
+      } else {
+        s.ticket_fields[{ticket, name}] = value;
+      }
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> Fields(std::int64_t ticket) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::shared_lock lock(s_.mu);
+    for (auto it = s_.ticket_fields.lower_bound({ticket, ""}); it != s_.ticket_fields.end() && it->first.first == ticket;
+         ++it) {
+      out.emplace_back(it->first.second, it->second);
+    }
+    return out;
+  }
+
+  Status AddTokens(Transaction& txn, std::int64_t ticket, std::span<const std::int64_t> tokens) override {
+    Txn(txn, s_).Add([ticket, tokens = std::vector<std::int64_t>(tokens.begin(), tokens.end())](State& s) {
+      for (std::int64_t t : tokens) s.ticket_tokens.emplace(t, ticket);
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<std::int64_t>> TicketsWithToken(std::int64_t token, std::int64_t before, int limit) override {
+    std::shared_lock lock(s_.mu);
+    return Descending(s_.ticket_tokens, token, before, limit);
+  }
+
+  Status PutCanned(Transaction& txn, const CannedReplyRecord& c) override {
+    Txn(txn, s_).Add([c](State& s) { s.canned_replies[c.name] = c; });
+    return Status::Ok();
+  }
+  Result<std::optional<CannedReplyRecord>> FindCanned(const std::string& name) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.canned_replies.find(name);
+    if (it == s_.canned_replies.end()) return std::optional<CannedReplyRecord>();
+    return std::optional<CannedReplyRecord>(it->second);
+  }
+  Result<std::vector<CannedReplyRecord>> ListCanned() override {
+    std::vector<CannedReplyRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (const auto& [name, c] : s_.canned_replies) out.push_back(c);
+    return out;
+  }
+  Status DeleteCanned(Transaction& txn, const std::string& name) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::shared_lock lock(s_.mu);
+      if (!s_.canned_replies.count(name)) return Status::NotFound("no canned reply " + name);
+    }
+    t.Add([name](State& s) { s.canned_replies.erase(name); });
+    return Status::Ok();
+  }
+
+ private:
+  // The tickets paired with `key` in `set`, highest first, below `before` (0: any), at most `limit`.
+  template <class K>
+  static std::vector<std::int64_t> Descending(const std::set<std::pair<K, std::int64_t>>& set, const K& key,
+                                              std::int64_t before, int limit) {
+    std::vector<std::int64_t> out;
+    auto it = before > 0 ? set.lower_bound({key, before}) : set.upper_bound({key, INT64_MAX});
+    while (it != set.begin() && static_cast<int>(out.size()) < limit) {
+      --it;
+      if (it->first != key) break;
+      out.push_back(it->second);
+    }
+    return out;
+  }
+  State& s_;
+};
 
 class MemTickets final : public TicketRepository {
  public:
@@ -1784,6 +1923,7 @@ class MemoryStore final : public Store {
         consents_(*state_, read_only),
         tickets_(*state_),
         agents_(*state_),
+        deskflow_(*state_),
         suppressions_(*state_),
         erasure_(*state_),
         sla_(*state_) {
@@ -1805,6 +1945,7 @@ class MemoryStore final : public Store {
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
     Provide<AgentRepository>(agents_);
+    Provide<DeskflowRepository>(deskflow_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
@@ -1846,6 +1987,7 @@ class MemoryStore final : public Store {
   MemConsents consents_;
   MemTickets tickets_;
   MemAgents agents_;
+  MemDeskflow deskflow_;
   MemSuppressions suppressions_;
   MemErasure erasure_;
   MemSla sla_;

@@ -26,6 +26,7 @@
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/cluster.h>
 #include <touchpoint/store/erasure_repository.h>
@@ -51,7 +52,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 15;
+constexpr int kSchemaVersion = 16;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -466,6 +467,40 @@ CREATE TABLE IF NOT EXISTS complaint_tasks(
   completed_by text NOT NULL);
 CREATE INDEX IF NOT EXISTS complaint_tasks_ticket ON complaint_tasks(ticket, id);
 CREATE INDEX IF NOT EXISTS complaint_tasks_open ON complaint_tasks(completed_at, id);
+)sql",
+    // 16: the service desk's repeat inquiries, tags, custom fields, full-text index and canned
+    // replies (store/deskflow_repository.h).
+    R"sql(
+CREATE TABLE IF NOT EXISTS ticket_contacts(
+  ticket bigint PRIMARY KEY,
+  customer_id bigint NOT NULL,
+  intent text NOT NULL,
+  channel text NOT NULL,
+  at bigint NOT NULL,
+  ordinal integer NOT NULL,
+  previous text NOT NULL);
+CREATE INDEX IF NOT EXISTS ticket_contacts_customer ON ticket_contacts(customer_id, at);
+CREATE INDEX IF NOT EXISTS ticket_contacts_at ON ticket_contacts(at);
+CREATE TABLE IF NOT EXISTS ticket_tags(
+  tag text NOT NULL,
+  ticket bigint NOT NULL,
+  PRIMARY KEY(tag, ticket));
+CREATE INDEX IF NOT EXISTS ticket_tags_ticket ON ticket_tags(ticket, tag);
+CREATE TABLE IF NOT EXISTS ticket_fields(
+  ticket bigint NOT NULL,
+  name text NOT NULL,
+  value text NOT NULL,
+  PRIMARY KEY(ticket, name));
+CREATE TABLE IF NOT EXISTS ticket_tokens(
+  token bigint NOT NULL,
+  ticket bigint NOT NULL,
+  PRIMARY KEY(token, ticket));
+CREATE TABLE IF NOT EXISTS canned_replies(
+  name text PRIMARY KEY,
+  title text NOT NULL,
+  body text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1147,6 +1182,172 @@ class PgEscalations final : public EscalationRepository {
   Result<std::int64_t> Count() override { return s_.conn().QueryInt("SELECT count(*) FROM escalations"); }
 
  private:
+  Session& s_;
+};
+
+// ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
+
+class PgDeskflow final : public DeskflowRepository {
+ public:
+  explicit PgDeskflow(Session& s) : s_(s) {}
+
+  Status PutContact(Transaction& txn, const TicketContactRecord& c) override {
+    s_.RequireTxn(txn);
+    std::string previous;
+    for (std::int64_t n : c.previous) previous += (previous.empty() ? "" : ",") + std::to_string(n);
+    return s_.conn()
+        .Query("INSERT INTO ticket_contacts(ticket, customer_id, intent, channel, at, ordinal, previous) "
+               "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticket) DO UPDATE SET customer_id = excluded.customer_id, "
+               "intent = excluded.intent, channel = excluded.channel, at = excluded.at, ordinal = excluded.ordinal, "
+               "previous = excluded.previous",
+               Params().Add(c.ticket).Add(c.customer.value()).Add(CleanText(c.intent)).Add(CleanText(c.channel))
+                   .Add(c.at).Add(static_cast<std::int64_t>(c.ordinal)).Add(previous))
+        .status();
+  }
+
+  Result<std::optional<TicketContactRecord>> FindContact(std::int64_t ticket) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketContactRecord>(s_.conn(), std::string(kContacts) + " WHERE ticket = $1",
+                                                                Params().Add(ticket), ReadContact));
+    if (rows.empty()) return std::optional<TicketContactRecord>();
+    return std::optional<TicketContactRecord>(std::move(rows.front()));
+  }
+
+  Result<std::vector<TicketContactRecord>> Contacts(CustomerId customer, Millis since) override {
+    return Collect<TicketContactRecord>(s_.conn(),
+                                        std::string(kContacts) + " WHERE customer_id = $1 AND at >= $2 ORDER BY at, ticket",
+                                        Params().Add(customer.value()).Add(since), ReadContact);
+  }
+
+  Status ScanContacts(Millis from, Millis to, const std::function<void(TicketContactRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kContacts) + " WHERE at >= $1 AND ($2::bigint = 0 OR at < $2) ORDER BY ticket",
+                          Params().Add(from).Add(to), [&](const PgResult& r, int i) {
+                            fn(ReadContact(r, i));
+                            return true;
+                          });
+  }
+
+  Status AddTag(Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO ticket_tags(tag, ticket) VALUES($1, $2) ON CONFLICT DO NOTHING",
+               Params().Add(CleanText(tag)).Add(ticket))
+        .status();
+  }
+
+  Status RemoveTag(Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("DELETE FROM ticket_tags WHERE tag = $1 AND ticket = $2", Params().Add(CleanText(tag)).Add(ticket))
+        .status();
+  }
+
+  Result<std::vector<std::string>> Tags(std::int64_t ticket) override {
+    return Collect<std::string>(s_.conn(), "SELECT tag FROM ticket_tags WHERE ticket = $1 ORDER BY tag",
+                                Params().Add(ticket), [](const PgResult& r, int i) { return r.Text(i, 0); });
+  }
+
+  Result<std::vector<std::int64_t>> TicketsWithTag(const std::string& tag, std::int64_t before, int limit) override {
+    return Collect<std::int64_t>(
+        s_.conn(),
+        "SELECT ticket FROM ticket_tags WHERE tag = $1 AND ($2::bigint = 0 OR ticket < $2) ORDER BY ticket DESC LIMIT $3",
+        Params().Add(CleanText(tag)).Add(before).Add(static_cast<std::int64_t>(limit)),
+        [](const PgResult& r, int i) { return r.Int(i, 0); });
+  }
+
+  Status SetField(Transaction& txn, std::int64_t ticket, const std::string& name, const std::string& value) override {
+    s_.RequireTxn(txn);
+    if (value.empty()) {
+      return s_.conn()
+          .Query("DELETE FROM ticket_fields WHERE ticket = $1 AND name = $2", Params().Add(ticket).Add(CleanText(name)))
+          .status();
+    }
+    return s_.conn()
+        .Query("INSERT INTO ticket_fields(ticket, name, value) VALUES($1, $2, $3) "
+               "ON CONFLICT(ticket, name) DO UPDATE SET value = excluded.value",
+               Params().Add(ticket).Add(CleanText(name)).Add(CleanText(value)))
+        .status();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> Fields(std::int64_t ticket) override {
+    return Collect<std::pair<std::string, std::string>>(
+        s_.conn(), "SELECT name, value FROM ticket_fields WHERE ticket = $1 ORDER BY name", Params().Add(ticket),
+        [](const PgResult& r, int i) { return std::pair<std::string, std::string>(r.Text(i, 0), r.Text(i, 1)); });
+  }
+
+  Status AddTokens(Transaction& txn, std::int64_t ticket, std::span<const std::int64_t> tokens) override {
+    s_.RequireTxn(txn);
+    if (tokens.empty()) return Status::Ok();
+    return s_.conn()
+        .Query("INSERT INTO ticket_tokens(token, ticket) SELECT DISTINCT t, $2::bigint FROM unnest($1::bigint[]) AS t "
+               "ON CONFLICT DO NOTHING",
+               Params().AddIntArray(std::vector<std::int64_t>(tokens.begin(), tokens.end())).Add(ticket))
+        .status();
+  }
+
+  Result<std::vector<std::int64_t>> TicketsWithToken(std::int64_t token, std::int64_t before, int limit) override {
+    return Collect<std::int64_t>(s_.conn(),
+                                 "SELECT ticket FROM ticket_tokens WHERE token = $1 AND ($2::bigint = 0 OR ticket < $2) "
+                                 "ORDER BY ticket DESC LIMIT $3",
+                                 Params().Add(token).Add(before).Add(static_cast<std::int64_t>(limit)),
+                                 [](const PgResult& r, int i) { return r.Int(i, 0); });
+  }
+
+  Status PutCanned(Transaction& txn, const CannedReplyRecord& c) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO canned_replies(name, title, body, created_at, updated_at) VALUES($1, $2, $3, $4, $5) "
+               "ON CONFLICT(name) DO UPDATE SET title = excluded.title, body = excluded.body, "
+               "created_at = excluded.created_at, updated_at = excluded.updated_at",
+               Params().Add(CleanText(c.name)).Add(CleanText(c.title)).Add(CleanText(c.body)).Add(c.created_at)
+                   .Add(c.updated_at))
+        .status();
+  }
+
+  Result<std::optional<CannedReplyRecord>> FindCanned(const std::string& name) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<CannedReplyRecord>(s_.conn(), std::string(kCanned) + " WHERE name = $1",
+                                                              Params().Add(CleanText(name)), ReadCanned));
+    if (rows.empty()) return std::optional<CannedReplyRecord>();
+    return std::optional<CannedReplyRecord>(std::move(rows.front()));
+  }
+
+  Result<std::vector<CannedReplyRecord>> ListCanned() override {
+    return Collect<CannedReplyRecord>(s_.conn(), std::string(kCanned) + " ORDER BY name", {}, ReadCanned);
+  }
+
+  Status DeleteCanned(Transaction& txn, const std::string& name) override {
+    s_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(PgResult r,
+                        s_.conn().Query("DELETE FROM canned_replies WHERE name = $1", Params().Add(CleanText(name))));
+    if (r.affected() == 0) return Status::NotFound("no canned reply " + name);
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr const char* kContacts =
+      "SELECT ticket, customer_id, intent, channel, at, ordinal, previous FROM ticket_contacts";
+  static constexpr const char* kCanned = "SELECT name, title, body, created_at, updated_at FROM canned_replies";
+
+  static TicketContactRecord ReadContact(const PgResult& r, int i) {
+    TicketContactRecord c{r.Int(i, 0), CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
+                          static_cast<std::int32_t>(r.Int(i, 5)), {}};
+    std::int64_t n = 0;
+    bool any = false;
+    for (char ch : r.Text(i, 6) + ",") {
+      if (ch == ',') {
+        if (any) c.previous.push_back(n);
+        n = 0;
+        any = false;
+      } else {
+        n = n * 10 + (ch - '0');
+        any = true;
+      }
+    }
+    return c;
+  }
+  static CannedReplyRecord ReadCanned(const PgResult& r, int i) {
+    return CannedReplyRecord{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4)};
+  }
+
   Session& s_;
 };
 
@@ -2852,6 +3053,7 @@ class PgStore final : public Store, public Maintenance {
         consents_(session_),
         tickets_(session_),
         agents_(session_),
+        deskflow_(session_),
         suppressions_(session_),
         erasure_(session_),
         sla_(session_),
@@ -2877,6 +3079,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
     Provide<AgentRepository>(agents_);
+    Provide<DeskflowRepository>(deskflow_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
@@ -3066,6 +3269,7 @@ class PgStore final : public Store, public Maintenance {
   PgConsents consents_;
   PgTickets tickets_;
   PgAgents agents_;
+  PgDeskflow deskflow_;
   PgSuppressions suppressions_;
   PgErasure erasure_;
   PgSla sla_;

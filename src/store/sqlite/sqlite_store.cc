@@ -17,6 +17,7 @@
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
@@ -43,7 +44,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 15;
+constexpr int kSchemaVersion = 16;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -429,6 +430,40 @@ CREATE TABLE complaint_tasks(
   completed_by TEXT NOT NULL);
 CREATE INDEX complaint_tasks_ticket ON complaint_tasks(ticket, id);
 CREATE INDEX complaint_tasks_open ON complaint_tasks(completed_at, id);
+)sql",
+    // 16: the service desk's repeat inquiries, tags, custom fields, full-text index and canned
+    // replies (store/deskflow_repository.h).
+    R"sql(
+CREATE TABLE ticket_contacts(
+  ticket INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  intent TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  ordinal INTEGER NOT NULL,
+  previous TEXT NOT NULL);
+CREATE INDEX ticket_contacts_customer ON ticket_contacts(customer_id, at);
+CREATE INDEX ticket_contacts_at ON ticket_contacts(at);
+CREATE TABLE ticket_tags(
+  tag TEXT NOT NULL,
+  ticket INTEGER NOT NULL,
+  PRIMARY KEY(tag, ticket)) WITHOUT ROWID;
+CREATE INDEX ticket_tags_ticket ON ticket_tags(ticket, tag);
+CREATE TABLE ticket_fields(
+  ticket INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(ticket, name)) WITHOUT ROWID;
+CREATE TABLE ticket_tokens(
+  token INTEGER NOT NULL,
+  ticket INTEGER NOT NULL,
+  PRIMARY KEY(token, ticket)) WITHOUT ROWID;
+CREATE TABLE canned_replies(
+  name TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -1275,6 +1310,13 @@ std::vector<std::string> SplitNames(const std::string& s) {
     if (end == std::string::npos) end = s.size();
     out.push_back(s.substr(start, end - start));
     start = end + 1;
+// ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
+
+std::string JoinNumbers(const std::vector<std::int64_t>& v) {
+  std::string out;
+  for (std::int64_t n : v) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(n);
   }
   return out;
 }
@@ -1491,6 +1533,197 @@ class SqliteSla final : public SlaRepository {
       out.push_back(ComplaintTaskRecord{st.Int(0), st.Int(1), st.Text(2), st.Int(3), st.Int(4), st.Int(5), st.Text(6)});
     }
     return rc == SQLITE_DONE ? Status::Ok() : db_.Error("complaint tasks");
+std::vector<std::int64_t> SplitNumbers(const std::string& s) {
+  std::vector<std::int64_t> out;
+  std::int64_t n = 0;
+  bool any = false;
+  for (char c : s) {
+    if (c == ',') {
+      if (any) out.push_back(n);
+      n = 0;
+      any = false;
+    } else if (c >= '0' && c <= '9') {
+      n = n * 10 + (c - '0');
+      any = true;
+    }
+  }
+  if (any) out.push_back(n);
+  return out;
+}
+
+class SqliteDeskflow final : public DeskflowRepository {
+ public:
+  explicit SqliteDeskflow(Db& db) : db_(db) {}
+
+  Status PutContact(Transaction& txn, const TicketContactRecord& c) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT OR REPLACE INTO ticket_contacts(ticket, customer_id, intent, channel, at, ordinal, previous) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    st.Reset();
+    st.Bind(1, c.ticket).Bind(2, c.customer.value()).Bind(3, c.intent).Bind(4, c.channel).Bind(5, c.at)
+        .Bind(6, static_cast<std::int64_t>(c.ordinal)).Bind(7, JoinNumbers(c.previous));
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put ticket contact");
+  }
+
+  Result<std::optional<TicketContactRecord>> FindContact(std::int64_t ticket) override {
+    std::optional<TicketContactRecord> out;
+    TP_RETURN_IF_ERROR(ScanWhere(" WHERE ticket = ?1", ticket, 0, [&](TicketContactRecord&& c) { out = std::move(c); }));
+    return out;
+  }
+
+  Result<std::vector<TicketContactRecord>> Contacts(CustomerId customer, Millis since) override {
+    std::vector<TicketContactRecord> out;
+    TP_RETURN_IF_ERROR(ScanWhere(" WHERE customer_id = ?1 AND at >= ?2 ORDER BY at, ticket", customer.value(), since,
+                                 [&](TicketContactRecord&& c) { out.push_back(std::move(c)); }));
+    return out;
+  }
+
+  Status ScanContacts(Millis from, Millis to, const std::function<void(TicketContactRecord&&)>& fn) override {
+    return ScanWhere(" WHERE at >= ?1 AND (?2 = 0 OR at < ?2) ORDER BY ticket", from, to, fn);
+  }
+
+  Status AddTag(Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT OR IGNORE INTO ticket_tags(tag, ticket) VALUES(?1, ?2)");
+    st.Reset();
+    st.Bind(1, tag).Bind(2, ticket);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("add ticket tag");
+  }
+
+  Status RemoveTag(Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("DELETE FROM ticket_tags WHERE tag = ?1 AND ticket = ?2");
+    st.Reset();
+    st.Bind(1, tag).Bind(2, ticket);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("remove ticket tag");
+  }
+
+  Result<std::vector<std::string>> Tags(std::int64_t ticket) override {
+    Stmt st(db_.raw(), "SELECT tag FROM ticket_tags WHERE ticket = ?1 ORDER BY tag");
+    if (!st.ok()) return db_.Error("prepare ticket tags");
+    st.Bind(1, ticket);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
+    if (rc != SQLITE_DONE) return db_.Error("ticket tags");
+    return out;
+  }
+
+  Result<std::vector<std::int64_t>> TicketsWithTag(const std::string& tag, std::int64_t before, int limit) override {
+    Stmt st(db_.raw(),
+            "SELECT ticket FROM ticket_tags WHERE tag = ?1 AND (?2 = 0 OR ticket < ?2) ORDER BY ticket DESC LIMIT ?3");
+    if (!st.ok()) return db_.Error("prepare tickets with tag");
+    st.Bind(1, tag).Bind(2, before).Bind(3, limit);
+    return Numbers(st, "tickets with tag");
+  }
+
+  Status SetField(Transaction& txn, std::int64_t ticket, const std::string& name, const std::string& value) override {
+    db_.RequireTxn(txn);
+    Stmt& st = value.empty() ? db_.Prepared("DELETE FROM ticket_fields WHERE ticket = ?1 AND name = ?2")
+                             : db_.Prepared("INSERT OR REPLACE INTO ticket_fields(ticket, name, value) VALUES(?1, ?2, ?3)");
+    st.Reset();
+    st.Bind(1, ticket).Bind(2, name);
+    if (!value.empty()) st.Bind(3, value);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("set ticket field");
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> Fields(std::int64_t ticket) override {
+    Stmt st(db_.raw(), "SELECT name, value FROM ticket_fields WHERE ticket = ?1 ORDER BY name");
+    if (!st.ok()) return db_.Error("prepare ticket fields");
+    st.Bind(1, ticket);
+    std::vector<std::pair<std::string, std::string>> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.emplace_back(st.Text(0), st.Text(1));
+    if (rc != SQLITE_DONE) return db_.Error("ticket fields");
+    return out;
+  }
+
+  Status AddTokens(Transaction& txn, std::int64_t ticket, std::span<const std::int64_t> tokens) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("INSERT OR IGNORE INTO ticket_tokens(token, ticket) VALUES(?1, ?2)");
+    for (std::int64_t t : tokens) {
+      st.Reset();
+      st.Bind(1, t).Bind(2, ticket);
+      if (st.Step() != SQLITE_DONE) return db_.Error("add ticket token");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::int64_t>> TicketsWithToken(std::int64_t token, std::int64_t before, int limit) override {
+    Stmt st(db_.raw(),
+            "SELECT ticket FROM ticket_tokens WHERE token = ?1 AND (?2 = 0 OR ticket < ?2) ORDER BY ticket DESC LIMIT ?3");
+    if (!st.ok()) return db_.Error("prepare tickets with token");
+    st.Bind(1, token).Bind(2, before).Bind(3, limit);
+    return Numbers(st, "tickets with token");
+  }
+
+  Status PutCanned(Transaction& txn, const CannedReplyRecord& c) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT OR REPLACE INTO canned_replies(name, title, body, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+    st.Reset();
+    st.Bind(1, c.name).Bind(2, c.title).Bind(3, c.body).Bind(4, c.created_at).Bind(5, c.updated_at);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put canned reply");
+  }
+
+  Result<std::optional<CannedReplyRecord>> FindCanned(const std::string& name) override {
+    Stmt st(db_.raw(), "SELECT name, title, body, created_at, updated_at FROM canned_replies WHERE name = ?1");
+    if (!st.ok()) return db_.Error("prepare canned reply");
+    st.Bind(1, name);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) {
+      return std::optional<CannedReplyRecord>(CannedReplyRecord{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Int(4)});
+    }
+    if (rc == SQLITE_DONE) return std::optional<CannedReplyRecord>();
+    return db_.Error("canned reply");
+  }
+
+  Result<std::vector<CannedReplyRecord>> ListCanned() override {
+    Stmt st(db_.raw(), "SELECT name, title, body, created_at, updated_at FROM canned_replies ORDER BY name");
+    if (!st.ok()) return db_.Error("prepare canned replies");
+    std::vector<CannedReplyRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(CannedReplyRecord{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Int(4)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("canned replies");
+    return out;
+  }
+
+  Status DeleteCanned(Transaction& txn, const std::string& name) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("DELETE FROM canned_replies WHERE name = ?1");
+    st.Reset();
+    st.Bind(1, name);
+    if (st.Step() != SQLITE_DONE) return db_.Error("delete canned reply");
+    if (sqlite3_changes(db_.raw()) == 0) return Status::NotFound("no canned reply " + name);
+    return Status::Ok();
+  }
+
+ private:
+  Result<std::vector<std::int64_t>> Numbers(Stmt& st, const char* what) {
+    std::vector<std::int64_t> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Int(0));
+    if (rc != SQLITE_DONE) return db_.Error(what);
+    return out;
+  }
+  Status ScanWhere(const char* where, std::int64_t a, std::int64_t b,
+                   const std::function<void(TicketContactRecord&&)>& fn) {
+    Stmt st(db_.raw(), (std::string("SELECT ticket, customer_id, intent, channel, at, ordinal, previous FROM "
+                                    "ticket_contacts") +
+                        where)
+                           .c_str());
+    if (!st.ok()) return db_.Error("prepare ticket contacts");
+    st.Bind(1, a);
+    if (std::string_view(where).find("?2") != std::string_view::npos) st.Bind(2, b);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(TicketContactRecord{st.Int(0), CustomerId(st.Int(1)), st.Text(2), st.Text(3), st.Int(4),
+                             static_cast<std::int32_t>(st.Int(5)), SplitNumbers(st.Text(6))});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("ticket contacts");
   }
 
   Db& db_;
@@ -2647,6 +2880,7 @@ class SqliteStore final : public Store, public Maintenance {
         consents_(db_),
         tickets_(db_),
         agents_(db_),
+        deskflow_(db_),
         suppressions_(db_),
         erasure_(db_, options_.event_compression_level),
         sla_(db_) {
@@ -2668,6 +2902,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
     Provide<AgentRepository>(agents_);
+    Provide<DeskflowRepository>(deskflow_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
@@ -2786,6 +3021,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteConsents consents_;
   SqliteTickets tickets_;
   SqliteAgents agents_;
+  SqliteDeskflow deskflow_;
   SqliteSuppressions suppressions_;
   SqliteErasure erasure_;
   SqliteSla sla_;
