@@ -738,10 +738,29 @@ Status App::Impl::StartSla() {
     return facts;
   };
   spdlog::logger* logger = log.get();
-  // LEAD: deskflow's DeskEvents (outbox webhooks, live feed) joins this sink at merge.
-  options.sink = [logger](const service::SlaEvent& e) {
+  // Every SLA warning, breach and overdue complaint task goes out as a desk event (outbox
+  // webhooks, the live feed), with a stable id so a catch-up after a crash sends nothing twice.
+  service::DeskEvents* events = desk_events.get();
+  options.sink = [logger, events](const service::SlaEvent& e) {
     logger->info("sla event ticket={} target={} kind={} policy={} actions={}", service::FormatTicketNumber(e.ticket),
                  e.target, e.kind, e.policy, e.actions.size());
+    if (events == nullptr) return;
+    service::DeskEvent out;
+    // "warning", "breach", "breach+60m" (a later step of the ladder, named in `step`), "overdue"
+    // (a complaint task, target "task:<kind>").
+    out.kind = e.kind == "overdue" ? "complaint.task_overdue"
+               : e.kind.rfind("warning", 0) == 0 ? "sla.warning"
+                                                  : "sla.breach";
+    out.ticket = e.ticket;
+    out.at = e.fired_at;
+    out.id = "sla:" + service::FormatTicketNumber(e.ticket) + ":" + e.target + ":" + e.kind + ":" + std::to_string(e.cycle);
+    std::string actions;
+    for (const std::string& a : e.actions) actions += (actions.empty() ? "" : ",") + a;
+    out.fields = {{"target", e.target},     {"policy", e.policy},      {"due_at", std::to_string(e.due_at)},
+                  {"cycle", std::to_string(e.cycle)}, {"actions", actions}, {"queue", e.queue},
+                  {"priority", e.priority}, {"assignee", std::to_string(e.assignee)}, {"step", e.kind}};
+    Status sent = events->Emit(out);
+    if (!sent.ok()) logger->warn("sla event not queued ticket={} error={}", service::FormatTicketNumber(e.ticket), sent.message());
   };
   TP_ASSIGN_OR_RETURN(sla, service::SlaService::Open(desk, SystemClock::Instance(), std::move(options)));
   sla->Start();

@@ -35,8 +35,8 @@
 #include <touchpoint/store/session_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/sla_repository.h>
-#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/ticket_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/user_repository.h>
 
 namespace touchpoint::store::memory {
@@ -1922,8 +1922,8 @@ class MemoryStore final : public Store {
         outbox_(*state_),
         consents_(*state_, read_only),
         tickets_(*state_),
-        agents_(*state_),
         deskflow_(*state_),
+        agents_(*state_),
         suppressions_(*state_),
         erasure_(*state_),
         sla_(*state_) {
@@ -1944,8 +1944,8 @@ class MemoryStore final : public Store {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
-    Provide<AgentRepository>(agents_);
     Provide<DeskflowRepository>(deskflow_);
+    Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
@@ -1986,8 +1986,8 @@ class MemoryStore final : public Store {
   MemOutbox outbox_;
   MemConsents consents_;
   MemTickets tickets_;
-  MemAgents agents_;
   MemDeskflow deskflow_;
+  MemAgents agents_;
   MemSuppressions suppressions_;
   MemErasure erasure_;
   MemSla sla_;

@@ -3052,8 +3052,8 @@ class PgStore final : public Store, public Maintenance {
         outbox_(session_),
         consents_(session_),
         tickets_(session_),
-        agents_(session_),
         deskflow_(session_),
+        agents_(session_),
         suppressions_(session_),
         erasure_(session_),
         sla_(session_),
@@ -3078,8 +3078,8 @@ class PgStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
-    Provide<AgentRepository>(agents_);
     Provide<DeskflowRepository>(deskflow_);
+    Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
@@ -3268,8 +3268,8 @@ class PgStore final : public Store, public Maintenance {
   PgOutbox outbox_;
   PgConsents consents_;
   PgTickets tickets_;
-  PgAgents agents_;
   PgDeskflow deskflow_;
+  PgAgents agents_;
   PgSuppressions suppressions_;
   PgErasure erasure_;
   PgSla sla_;

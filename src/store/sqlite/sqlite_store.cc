@@ -1310,13 +1310,6 @@ std::vector<std::string> SplitNames(const std::string& s) {
     if (end == std::string::npos) end = s.size();
     out.push_back(s.substr(start, end - start));
     start = end + 1;
-// ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
-
-std::string JoinNumbers(const std::vector<std::int64_t>& v) {
-  std::string out;
-  for (std::int64_t n : v) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(n);
   }
   return out;
 }
@@ -1533,6 +1526,22 @@ class SqliteSla final : public SlaRepository {
       out.push_back(ComplaintTaskRecord{st.Int(0), st.Int(1), st.Text(2), st.Int(3), st.Int(4), st.Int(5), st.Text(6)});
     }
     return rc == SQLITE_DONE ? Status::Ok() : db_.Error("complaint tasks");
+  }
+
+  Db& db_;
+};
+
+// ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
+
+std::string JoinNumbers(const std::vector<std::int64_t>& v) {
+  std::string out;
+  for (std::int64_t n : v) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(n);
+  }
+  return out;
+}
+
 std::vector<std::int64_t> SplitNumbers(const std::string& s) {
   std::vector<std::int64_t> out;
   std::int64_t n = 0;
@@ -2879,8 +2888,8 @@ class SqliteStore final : public Store, public Maintenance {
         outbox_(db_),
         consents_(db_),
         tickets_(db_),
-        agents_(db_),
         deskflow_(db_),
+        agents_(db_),
         suppressions_(db_),
         erasure_(db_, options_.event_compression_level),
         sla_(db_) {
@@ -2901,8 +2910,8 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
-    Provide<AgentRepository>(agents_);
     Provide<DeskflowRepository>(deskflow_);
+    Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
@@ -3020,8 +3029,8 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteOutbox outbox_;
   SqliteConsents consents_;
   SqliteTickets tickets_;
-  SqliteAgents agents_;
   SqliteDeskflow deskflow_;
+  SqliteAgents agents_;
   SqliteSuppressions suppressions_;
   SqliteErasure erasure_;
   SqliteSla sla_;
