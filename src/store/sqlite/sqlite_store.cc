@@ -1405,6 +1405,21 @@ class SqliteAgents final : public AgentRepository {
                                   st.Text(6), st.Int(7)});
     }
     if (rc != SQLITE_DONE) return db_.Error("waiting tickets");
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT user_id, name, skills, languages, attributes, capacity, state, team, shift, state_changed_at, "
+      "created_at, updated_at FROM desk_agents";
+  static AgentRecord Read(Stmt& st) {
+    return AgentRecord{st.Int(0),  st.Text(1),  SplitNames(st.Text(2)), SplitNames(st.Text(3)),
+                       SplitNames(st.Text(4)), static_cast<std::int32_t>(st.Int(5)), st.Text(6), st.Text(7),
+                       st.Text(8), st.Int(9),  st.Int(10), st.Int(11)};
+  }
+  Db& db_;
+};
+
 
 // ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
 
@@ -1496,14 +1511,6 @@ class SqliteSla final : public SlaRepository {
   }
 
  private:
-  static constexpr const char* kSelect =
-      "SELECT user_id, name, skills, languages, attributes, capacity, state, team, shift, state_changed_at, "
-      "created_at, updated_at FROM desk_agents";
-  static AgentRecord Read(Stmt& st) {
-    return AgentRecord{st.Int(0),  st.Text(1),  SplitNames(st.Text(2)), SplitNames(st.Text(3)),
-                       SplitNames(st.Text(4)), static_cast<std::int32_t>(st.Int(5)), st.Text(6), st.Text(7),
-                       st.Text(8), st.Int(9),  st.Int(10), st.Int(11)};
-  }
   Status ScanWhere(const char* where, std::int64_t arg, const std::function<void(SlaEventRecord&&)>& fn) {
     Stmt st(db_.raw(), (std::string("SELECT id, ticket, target, kind, cycle, due_at, fired_at, policy, actions "
                                     "FROM sla_events") + where).c_str());
