@@ -31,6 +31,7 @@
 #include <touchpoint/core/thread_annotations.h>
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/engine.h>
+#include <touchpoint/service/channels.h>
 #include <touchpoint/service/ticket.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/store.h>
@@ -51,6 +52,9 @@ struct DeskOptions {
   // event log, so a desk added to an installation with history does not open a ticket for every
   // past message; true: from the first event.
   bool backfill = false;
+  // Channels (service/channels.h): reply delivery, CSAT survey on solve, e-mail threading,
+  // attachments — called inside the desk's transactions. Null: none.
+  std::shared_ptr<ChannelHook> channels;
 };
 
 // Who makes a change; scopes what they may change (CheckCanChange) and names them in the history.
@@ -78,6 +82,7 @@ struct NewMessage {
   std::string text;
   bool internal = false;  // an internal note
   std::string channel;    // empty: the ticket's channel
+  std::vector<MessageAttachment> attachments = {};  // channels: files (need DeskOptions::channels)
 };
 
 struct TicketView {
@@ -178,6 +183,10 @@ class Desk final : public pipeline::CommitObserver {
 
   // Closes the desk's store. REQUIRES: the engine's hook has stopped.
   void Close();
+
+  // Connects the channels (DeskOptions::channels) after construction: a composition root whose
+  // outbox starts after the desk. Messages caught up before it are threaded by customer only.
+  void SetChannels(std::shared_ptr<ChannelHook> channels);
 
  private:
   struct Batch;
