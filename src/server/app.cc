@@ -22,6 +22,7 @@
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/outbox/outbox.h>
+#include <touchpoint/service/channels.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/subject_rights.h>
 #include <touchpoint/wiring/wiring.h>
@@ -78,6 +79,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterConsentRoutes(router, context);
   RegisterDeskRoutes(router, context);
   RegisterPrivacyRoutes(router, context);
+  RegisterChannelRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -144,6 +146,7 @@ class App::Impl {
   // Writer: outgoing deliveries ([[webhooks]], [email]) on a connection of their own.
   std::unique_ptr<store::Store> outbox_store;
   std::unique_ptr<outbox::Outbox> outbox;
+  std::unique_ptr<ChannelsContext> channels;  // writer: the desk's channels (after the outbox, before the desk ends)
   // Writer: subject rights (exports read through their own read-only connection; receipts are
   // signed with the installation's key) and the retention pass (its own connection).
   std::optional<privacy::Signer> receipt_signer;
@@ -489,6 +492,7 @@ void App::Impl::Stop() {
   audit.reset();
   audit_store.reset();
   dp_ledger.reset();
+  channels.reset();
   outbox.reset();
   outbox_store.reset();
   retention.reset();
@@ -581,6 +585,14 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   }
   context.consent = consent.get();
   context.desk = data->desk.get();
+  if (data->desk) {  // the desk's channels: reply delivery through the outbox, CSAT, attachments
+    channels = std::make_unique<ChannelsContext>();
+    TP_ASSIGN_OR_RETURN(channels->channels,
+                        service::Channels::Create(outbox.get(), SystemClock::Instance(), config.channels));
+    TP_ASSIGN_OR_RETURN(channels->store, store::Open(url, side));
+    data->desk->SetChannels(channels->channels);
+    context.channels = channels.get();
+  }
   rights = std::make_unique<SubjectRightsContext>();
   {
     store::OpenOptions ro;

@@ -253,6 +253,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       for (const auto& [skey, snode] : *server) TP_RETURN_IF_ERROR(Apply(path, skey.str(), snode, &config));
       continue;
     }
+    if (key.str() == "channels") {  // [channels]: the desk's channels (channels_config.cc)
+      TP_RETURN_IF_ERROR(ApplyChannelsConfig(path, node, &config));
+      continue;
+    }
     if (IsOutboxConfigKey(key.str())) {  // [[webhooks]], [email], [outbox]
       TP_RETURN_IF_ERROR(ApplyOutboxConfig(path, key.str(), node, &config));
       continue;

@@ -242,6 +242,8 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 Json j = TicketJson(view->ticket, context.masker);
                 j["messages"] = Json::array();
                 for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
+                // channels: delivery states, files and CSAT surveys (routes_channels.cc).
+                if (Status s = DecorateTicketJson(context, *n, view->messages, j); !s.ok()) return Error(s);
                 return JsonResponse(200, j.dump());
               }});
 
@@ -271,7 +273,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (context.desk == nullptr) return Unavailable();
                 auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
-                auto body = ParseObject(req.body, {"text", "internal", "channel"});
+                auto body = ParseObject(req.body, {"text", "internal", "channel", "attachments"});
                 if (!body.ok()) return Error(body.status());
                 service::NewMessage m;
                 auto text = StringField(*body, "text", true);
@@ -284,8 +286,13 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                   if (!it->is_boolean()) return Error(Status::InvalidArgument("internal: expected true or false"));
                   m.internal = it->get<bool>();
                 }
+                // channels: files of the reply (routes_channels.cc); the desk stores and links them.
+                auto files = ReplyAttachments(req.body);
+                if (!files.ok()) return Error(files.status());
+                m.attachments = std::move(*files);
                 auto t = context.desk->AddMessage(*n, m, ActorOf(req, match));
                 if (!t.ok()) return Error(t.status());
+                if (context.channels != nullptr) context.channels->channels->Notify();  // its delivery is committed
                 return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 
@@ -302,6 +309,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (!to.ok()) return Error(to.status());
                 auto t = context.desk->SetStatus(*n, *to, ActorOf(req, match));
                 if (!t.ok()) return Error(t.status());
+                if (context.channels != nullptr) context.channels->channels->Notify();  // a survey may be queued
                 return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 

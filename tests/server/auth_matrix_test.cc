@@ -108,6 +108,11 @@ constexpr ExpectedRow kExpected[] = {
     // The service desk: staff work tickets (unknown ones here: 404); analysts see aggregates only.
     {"POST /v1/tickets", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"GET /v1/tickets", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    // The desk's channels: inbound e-mail is ingest (a relay's key); a CSAT answer carries its own
+    // signed token (public; a token for nothing here: 403); attachments read like the ticket.
+    {"POST /v1/channels/email/inbound", {400, 400, 403, 403, 403, 400, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/csat", {403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+    {"GET /v1/tickets/{number}/attachments/{hash}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"GET /v1/tickets/{number}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"GET /v1/tickets/{number}/history", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"POST /v1/tickets/{number}/messages", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
@@ -167,6 +172,9 @@ constexpr RouteRequest kRequests[] = {
     {"POST /v1/tickets/{number}/assign", "/v1/tickets/TP-999999/assign", R"({"agent":null})"},
     {"POST /v1/tickets/merge", "/v1/tickets/merge", R"({"source":"TP-999998","target":"TP-999999"})"},
     {"GET /v1/desk/steps", "/v1/desk/steps", ""},
+    {"POST /v1/channels/email/inbound", "/v1/channels/email/inbound", R"({"raw":"not a mail"})"},
+    {"POST /v1/tickets/{number}/csat", "/v1/tickets/TP-999999/csat", R"({"token":"abc.def","score":5})"},
+    {"GET /v1/tickets/{number}/attachments/{hash}", "/v1/tickets/TP-999999/attachments/00ff", ""},
     {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
@@ -224,6 +232,9 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"POST /v1/tickets/{number}/assign", {403, 403, 401, 401}},
     {"POST /v1/tickets/merge", {403, 403, 401, 401}},
     {"GET /v1/desk/steps", {403, 403, 401, 401}},
+    {"POST /v1/channels/email/inbound", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/csat", {403, 403, 403, 403}},  // public: the survey token decides
+    {"GET /v1/tickets/{number}/attachments/{hash}", {403, 403, 401, 401}},
     // Not yet open to customer tokens (the routes are not marked customer_self; see the TODO below).
     {"POST /v1/privacy/exports", {403, 403, 401, 401}},
     {"POST /v1/privacy/erasures", {403, 403, 401, 401}},

@@ -10,6 +10,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/outbox/outbox.h>
+#include <touchpoint/service/channels.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/privacy/masking.h>
 #include <touchpoint/privacy/retention.h>
@@ -90,6 +91,9 @@ struct ServerConfig {
   // [[webhooks]], [email], [outbox]: outgoing deliveries (docs/outbox.md). The writer runs the
   // dispatcher when at least one webhook or an SMTP host is configured.
   outbox::OutboxOptions outbox;
+  // [channels] and [channels.<name>]: the desk's reply delivery per ticket channel, CSAT surveys,
+  // attachment limits (docs/service-desk.md "Channels"; server/channels_config.cc).
+  service::ChannelOptions channels;
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag
