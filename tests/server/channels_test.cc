@@ -176,7 +176,7 @@ TEST_F(ChannelsHttpTest, AnEmailThreadRoundTripsWithDeliveryStateFilesAndASurvey
   ASSERT_EQ(reply.status, 200) << reply.body;
   ASSERT_TRUE(Eventually([&] { return smtp_.Mails().size() == 1; }));
   auto mails = Sent();
-  EXPECT_THAT(smtp_.Mails()[0].rcpt_to, ::testing::ElementsAre("zhang.san@example.cn"));
+  EXPECT_THAT(smtp_.Mails()[0].rcpt_to, ::testing::ElementsAre("<zhang.san@example.cn>"));
   EXPECT_EQ(mails[0].in_reply_to, "20261207091200.GA1234@mail.example.cn");
   EXPECT_THAT(mails[0].text, HasSubstr("已为您加急处理"));
   EXPECT_THAT(mails[0].subject, HasSubstr("[" + number + "]"));
@@ -191,7 +191,11 @@ TEST_F(ChannelsHttpTest, AnEmailThreadRoundTripsWithDeliveryStateFilesAndASurvey
   HttpResponse file = Get("/v1/tickets/" + number + "/attachments/" + hash, Admin());
   ASSERT_EQ(file.status, 200);
   EXPECT_EQ(file.body, pdf);
-  EXPECT_EQ(file.headers["content-type"], "application/pdf");
+  std::string content_type;
+  for (const auto& [name, value] : file.headers) {
+    if (name == "content-type") content_type = value;
+  }
+  EXPECT_EQ(content_type, "application/pdf");
   EXPECT_EQ(Get("/v1/tickets/" + number + "/attachments/" + std::string(64, 'a'), Admin()).status, 404);
 
   // 3. A colleague answers the desk's mail from another address: threaded by In-Reply-To.
