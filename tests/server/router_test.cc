@@ -275,7 +275,9 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/tickets/{number}", "GET /v1/tickets/{number}/history",
                                       "POST /v1/tickets/{number}/messages", "POST /v1/tickets/{number}/status",
                                       "POST /v1/tickets/{number}/assign", "POST /v1/tickets/merge",
-                                      "GET /v1/desk/steps", "POST /v1/privacy/exports", "POST /v1/privacy/erasures"}));
+                                      "GET /v1/desk/steps", "POST /v1/privacy/exports", "POST /v1/privacy/erasures",
+                                      "POST /v1/channels/email/inbound", "POST /v1/tickets/{number}/csat",
+                                      "GET /v1/tickets/{number}/attachments/{hash}"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.
