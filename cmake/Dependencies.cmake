@@ -21,6 +21,7 @@ pkg_check_modules(FASTTEXT REQUIRED IMPORTED_TARGET fasttext)      # PkgConfig::
 pkg_check_modules(SODIUM   REQUIRED IMPORTED_TARGET libsodium)     # PkgConfig::SODIUM
 pkg_check_modules(CURL     REQUIRED IMPORTED_TARGET libcurl)       # PkgConfig::CURL (outbox: webhooks, SMTP)
 pkg_check_modules(LIBZIP   REQUIRED IMPORTED_TARGET libzip)        # PkgConfig::LIBZIP (privacy: CSV zip exports)
+pkg_check_modules(GMIME    REQUIRED IMPORTED_TARGET gmime-3.0)     # PkgConfig::GMIME (service: inbound e-mail, MIME)
 
 # liblinear ships no .pc or CMake config (STACK.md pitfall 17).
 find_path(LIBLINEAR_INCLUDE_DIR linear.h REQUIRED)

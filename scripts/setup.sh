@@ -11,7 +11,7 @@ packages=(
   libboost-dev libcpp-httplib-dev libpq-dev postgresql
   libicu-dev libfriso-dev friso-dict libopencc-dev opencc python3-jieba
   libfasttext-dev liblinear-dev libxgboost-dev libeigen3-dev
-  libsodium-dev libssl-dev libcurl4-openssl-dev libzip-dev unzip
+  libsodium-dev libssl-dev libcurl4-openssl-dev libzip-dev unzip libgmime-3.0-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

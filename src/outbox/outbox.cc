@@ -276,6 +276,18 @@ std::optional<Millis> Outbox::NextAttemptAt(int attempt, Millis now) {
 
 Result<std::vector<std::int64_t>> Outbox::EnqueueEvent(store::Store& caller_store, store::Transaction& txn,
                                                        const Event& event) {
+  return EnqueueWebhooks(caller_store, txn, event, nullptr);
+}
+
+Result<std::int64_t> Outbox::EnqueueEventTo(store::Store& caller_store, store::Transaction& txn, const Event& event,
+                                            const std::string& endpoint) {
+  TP_ASSIGN_OR_RETURN(auto ids, EnqueueWebhooks(caller_store, txn, event, &endpoint));
+  if (ids.empty()) return Status::NotFound("no webhook endpoint named " + endpoint);
+  return ids.front();
+}
+
+Result<std::vector<std::int64_t>> Outbox::EnqueueWebhooks(store::Store& caller_store, store::Transaction& txn,
+                                                          const Event& event, const std::string* only) {
   if (!IsToken(event.type)) return Status::InvalidArgument("event type must be 1–200 of [A-Za-z0-9._:-]");
   const std::string id = event.id.empty() ? "evt_" + RandomHex(12) : event.id;
   if (!IsToken(id)) return Status::InvalidArgument("event id must be 1–200 of [A-Za-z0-9._:-]");
@@ -289,7 +301,7 @@ Result<std::vector<std::int64_t>> Outbox::EnqueueEvent(store::Store& caller_stor
   std::vector<std::int64_t> ids;
   auto& repo = caller_store.Get<OutboxRepository>();
   for (const WebhookEndpoint& e : options_.webhooks) {
-    if (!EventMatches(e.events, event.type)) continue;
+    if (only != nullptr ? e.name != *only : !EventMatches(e.events, event.type)) continue;
     Delivery d;
     d.kind = DeliveryKind::kWebhook;
     d.target = e.name;

@@ -27,6 +27,7 @@
 #include <touchpoint/service/repeats.h>
 #include <touchpoint/service/search.h>
 #include <touchpoint/text/segmenter.h>
+#include <touchpoint/service/channels.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/wiring/subject_rights.h>
 #include <touchpoint/wiring/wiring.h>
@@ -89,6 +90,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterSlaRoutes(router, context);
   RegisterPrivacyRoutes(router, context);
   RegisterDeskflowRoutes(router, context);
+  RegisterChannelRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -164,6 +166,7 @@ class App::Impl {
   std::shared_ptr<service::DeskEvents> desk_events;
   std::shared_ptr<service::SearchIndex> desk_search;
   std::unique_ptr<service::AutoCloseJob> auto_close;
+  std::unique_ptr<ChannelsContext> channels;  // writer: the desk's channels (after the outbox, before the desk ends)
   // Writer: subject rights (exports read through their own read-only connection; receipts are
   // signed with the installation's key) and the retention pass (its own connection).
   std::optional<privacy::Signer> receipt_signer;
@@ -515,6 +518,7 @@ void App::Impl::Stop() {
   audit.reset();
   audit_store.reset();
   dp_ledger.reset();
+  channels.reset();
   outbox.reset();
   outbox_store.reset();
   retention.reset();
@@ -653,6 +657,14 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
           }
         });
     auto_close->Start();
+  }
+  if (data->desk) {  // the desk's channels: reply delivery through the outbox, CSAT, attachments
+    channels = std::make_unique<ChannelsContext>();
+    TP_ASSIGN_OR_RETURN(channels->channels,
+                        service::Channels::Create(outbox.get(), SystemClock::Instance(), config.channels));
+    TP_ASSIGN_OR_RETURN(channels->store, store::Open(url, side));
+    data->desk->SetChannels(channels->channels);
+    context.channels = channels.get();
   }
   rights = std::make_unique<SubjectRightsContext>();
   {

@@ -330,6 +330,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       TP_RETURN_IF_ERROR(ApplySla(path, node, &config));
       continue;
     }
+    if (key.str() == "channels") {  // [channels]: the desk's channels (channels_config.cc)
+      TP_RETURN_IF_ERROR(ApplyChannelsConfig(path, node, &config));
+      continue;
+    }
     if (IsOutboxConfigKey(key.str())) {  // [[webhooks]], [email], [outbox]
       TP_RETURN_IF_ERROR(ApplyOutboxConfig(path, key.str(), node, &config));
       continue;

@@ -21,4 +21,9 @@ bool IsOutboxConfigKey(std::string_view key);
 // length, …) run when the server creates it.
 Status ApplyOutboxConfig(const std::string& path, std::string_view key, const toml::node& node, ServerConfig* config);
 
+// [channels] (channels_config.cc): csat_secret(_file), csat_link, csat_reply_window_days,
+// max_attachment_bytes, attachment_types, and a table per ticket channel ([channels.email],
+// [channels.social], …) with kind, webhook, csat, csat_template.
+Status ApplyChannelsConfig(const std::string& path, const toml::node& node, ServerConfig* config);
+
 }  // namespace touchpoint::server

@@ -10,6 +10,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/status.h>
@@ -19,6 +22,8 @@
 #include <touchpoint/privacy/masking.h>
 #include <touchpoint/server/config.h>
 #include <touchpoint/server/node.h>
+#include <touchpoint/service/channels.h>
+#include <touchpoint/store/store.h>
 
 #include "server/metrics_internal.h"
 #include "server/router.h"
@@ -85,6 +90,15 @@ struct SubjectRightsContext {
   std::string backend;                    // "sqlite", "postgres", "memory"
 };
 
+// Writer: the desk's channels (routes_channels.cc): the hook the desk calls, and a connection of
+// their own for inbound thread hints and files, survey answers and the ticket view's delivery
+// states (one request at a time on it).
+struct ChannelsContext {
+  std::shared_ptr<service::Channels> channels;
+  std::mutex mu;
+  std::unique_ptr<store::Store> store;  // guarded by mu
+};
+
 // On a follower (server/node.h) only what routes served by any node need is set: config,
 // customers, stats, metrics, log, node; engine, jobs and segments are null (the writer's routes
 // are forwarded, their handlers never run there).
@@ -125,6 +139,7 @@ struct ServerContext {
   service::DeskEvents* desk_events = nullptr;
   const service::SearchIndex* desk_search = nullptr;
   int desk_repeat_window_days = 30;
+  ChannelsContext* channels = nullptr;  // writer: the desk's channels (routes_channels.cc)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -165,6 +180,13 @@ void RegisterDeskflowRoutes(Router& router, const ServerContext& context);  // r
 // A ticket's deskflow members for GET /v1/tickets/{number} as a JSON object text: repeat,
 // repeat_summary, repeat_of, contact_intent, repeat_ordinal, tags, fields ("{}" without a desk).
 std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number);  // routes_deskflow.cc
+void RegisterChannelRoutes(Router& router, const ServerContext& context);   // routes_channels.cc
+// For routes_desk.cc (defined in routes_channels.cc): the files of an agent's reply (the body's
+// "attachments": [{"filename", "content_base64"}]), and what a ticket shows of its channels —
+// each message's delivery state and files, the ticket's CSAT surveys — added to its JSON.
+Result<std::vector<service::MessageAttachment>> ReplyAttachments(const std::string& body);
+Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
+                          const std::vector<store::TicketMessageRecord>& messages, nlohmann::ordered_json& ticket);
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

@@ -282,6 +282,8 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 j["messages"] = Json::array();
                 for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
                 j.update(Json::parse(DeskflowTicketJson(context, *n)));  // deskflow: repeat, tags, fields
+                // channels: delivery states, files and CSAT surveys (routes_channels.cc).
+                if (Status s = DecorateTicketJson(context, *n, view->messages, j); !s.ok()) return Error(s);
                 return JsonResponse(200, j.dump());
               }});
 
@@ -311,7 +313,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 if (context.desk == nullptr) return Unavailable();
                 auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
-                auto body = ParseObject(req.body, {"text", "internal", "channel"});
+                auto body = ParseObject(req.body, {"text", "internal", "channel", "attachments"});
                 if (!body.ok()) return Error(body.status());
                 service::NewMessage m;
                 auto text = StringField(*body, "text", true);
@@ -324,8 +326,13 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                   if (!it->is_boolean()) return Error(Status::InvalidArgument("internal: expected true or false"));
                   m.internal = it->get<bool>();
                 }
+                // channels: files of the reply (routes_channels.cc); the desk stores and links them.
+                auto files = ReplyAttachments(req.body);
+                if (!files.ok()) return Error(files.status());
+                m.attachments = std::move(*files);
                 auto t = context.desk->AddMessage(*n, m, ActorOf(req, match));
                 if (!t.ok()) return Error(t.status());
+                if (context.channels != nullptr) context.channels->channels->Notify();  // its delivery is committed
                 return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 
@@ -350,6 +357,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 }
                 auto t = context.desk->ChangeStatus(*n, *to, ActorOf(req, match), reason->value_or(""), override_tasks);
                 if (!t.ok()) return Error(t.status());
+                if (context.channels != nullptr) context.channels->channels->Notify();  // a survey may be queued
                 return JsonResponse(200, TicketJson(*t, context.masker).dump());
               }});
 

@@ -99,6 +99,11 @@ void Desk::Close() {
   store_.reset();
 }
 
+void Desk::SetChannels(std::shared_ptr<ChannelHook> channels) {
+  std::scoped_lock lock(mu_);
+  options_.channels = std::move(channels);
+}
+
 std::int64_t Desk::cursor() const {
   std::scoped_lock lock(mu_);
   return cursor_;
@@ -259,6 +264,12 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
   c.ticket.updated_at = now;
   if (!in.internal) c.ticket.last_message_at = std::max(c.ticket.last_message_at, now);
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
+  // channels: the reply's delivery and the message's attachments, in this transaction.
+  if (options_.channels != nullptr) {
+    TP_RETURN_IF_ERROR(options_.channels->OnAgentMessage(*store_, *txn, c.ticket, c.messages.back(), in.attachments));
+  } else if (!in.attachments.empty()) {
+    return Status::InvalidArgument("attachments: channels are not configured");
+  }
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
   c.ticket.version = t.version + 1;
@@ -297,6 +308,10 @@ Result<TicketRecord> Desk::ChangeStatus(std::int64_t number, TicketStatus to, co
   // Routing: a reopened ticket without an assignee gets one (or waits), in this transaction.
   if (from == TicketStatus::kSolved && to == TicketStatus::kOpen && c.ticket.assignee == 0) {
     TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
+  }
+  // channels: the CSAT survey of a solved ticket, in this transaction.
+  if (to == TicketStatus::kSolved && options_.channels != nullptr) {
+    TP_RETURN_IF_ERROR(options_.channels->OnSolved(*store_, *txn, c.ticket));
   }
   TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
@@ -459,23 +474,42 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     if (txn == nullptr) {
       TP_ASSIGN_OR_RETURN(txn, store_->Begin());
     }
-    auto it = by_customer.find(e.customer.value());
+    // channels: an e-mail answering one the desk sent or received joins that ticket (ChannelHook::
+    // ThreadOf), also from another address; the thread is then kept under the ticket's customer.
+    std::optional<TicketRecord> threaded;
+    if (options_.channels != nullptr) {
+      if (auto n = options_.channels->ThreadOf(*store_, m)) {
+        TP_ASSIGN_OR_RETURN(threaded, repo.Find(*n));
+      }
+    }
+    const std::int64_t key = threaded ? threaded->customer.value() : e.customer.value();
+    auto it = by_customer.find(key);
     if (it == by_customer.end()) {
-      TP_ASSIGN_OR_RETURN(auto active, repo.FindActive(e.customer));
+      std::optional<TicketRecord> active = std::move(threaded);
+      if (!active) {
+        TP_ASSIGN_OR_RETURN(active, repo.FindActive(e.customer));
+      }
       if (active) {
         const std::int64_t v = active->version;
-        it = by_customer.emplace(e.customer.value(), Change{std::move(*active), v, {}, {}}).first;
-        order.push_back(e.customer.value());
+        it = by_customer.emplace(key, Change{std::move(*active), v, {}, {}}).first;
+        order.push_back(key);
       }
     }
     const std::string channel = m.channel.empty() ? "chat" : m.channel;
     Change* c = it == by_customer.end() ? nullptr : &it->second;
+    TicketMessageRecord incoming{0, 0, e.timestamp, "customer", 0, channel, false, m.text,
+                                 m.message_id, m.sentiment_label, m.sentiment_score, m.intent};
+    // channels: a reply "1"…"5" to a solved ticket's survey is its answer, and keeps it solved.
+    bool survey_answer = false;
+    if (c != nullptr && c->ticket.status == "solved" && options_.channels != nullptr) {
+      TP_ASSIGN_OR_RETURN(survey_answer, options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming));
+    }
     // A solved ticket past its continuity window stays solved: the message opens a new one.
-    if (c != nullptr && c->ticket.status == "solved" &&
+    if (c != nullptr && !survey_answer && c->ticket.status == "solved" &&
         e.timestamp - std::max(c->ticket.last_message_at, c->ticket.created_at) > ContinuityMs(channel)) {
       finished.push_back(std::move(*c));
       by_customer.erase(it);
-      std::erase(order, e.customer.value());
+      std::erase(order, key);
       c = nullptr;
     }
     if (c == nullptr) {
@@ -501,8 +535,10 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
       fresh.history.push_back(Row(t, e.timestamp, system, "status", "", t.status));
       fresh.history.push_back(Row(t, e.timestamp, system, "priority", "", t.priority));
       fresh.history.push_back(Row(t, e.timestamp, system, "queue", "", t.queue));
-      c = &by_customer.emplace(e.customer.value(), std::move(fresh)).first->second;
-      order.push_back(e.customer.value());
+      c = &by_customer.emplace(key, std::move(fresh)).first->second;
+      order.push_back(key);
+    } else if (survey_answer) {
+      // stays solved
     } else if (c->ticket.status == "solved") {
       const Actor rule{Actor::Kind::kSystem, 0, "continuity"};
       c->ticket.reopen_count += 1;
@@ -516,8 +552,11 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
       c->history.push_back(Row(c->ticket, e.timestamp, rule, "status", "pending_customer", "open"));
       c->ticket.status = "open";
     }
-    c->messages.push_back(TicketMessageRecord{0, c->ticket.number, e.timestamp, "customer", 0, channel, false, m.text,
-                                              m.message_id, m.sentiment_label, m.sentiment_score, m.intent});
+    incoming.ticket = c->ticket.number;
+    c->messages.push_back(incoming);
+    if (!survey_answer && options_.channels != nullptr) {  // channels: the e-mail's Message-ID, for threading
+      TP_RETURN_IF_ERROR(options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming).status());
+    }
     c->history.push_back(Row(c->ticket, e.timestamp, Actor{Actor::Kind::kCustomer, 0, "customer"}, "message", "",
                              channel));
     // The escalation rules' firings on this message (OnEscalations).

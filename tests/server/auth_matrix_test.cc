@@ -108,6 +108,11 @@ constexpr ExpectedRow kExpected[] = {
     // The service desk: staff work tickets (unknown ones here: 404); analysts see aggregates only.
     {"POST /v1/tickets", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
     {"GET /v1/tickets", {403, 200, 200, 200, 403, 200, 200, 200, 403, 403, 401, 401, 401, 401, 200}},
+    // The desk's channels: inbound e-mail is ingest (a relay's key); a CSAT answer carries its own
+    // signed token (public; a token for nothing here: 403); attachments read like the ticket.
+    {"POST /v1/channels/email/inbound", {400, 400, 403, 403, 403, 400, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/tickets/{number}/csat", {403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403}},
+    {"GET /v1/tickets/{number}/attachments/{hash}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"GET /v1/tickets/{number}", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"GET /v1/tickets/{number}/history", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     {"POST /v1/tickets/{number}/messages", {403, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 403}},
@@ -217,6 +222,9 @@ constexpr RouteRequest kRequests[] = {
     {"DELETE /v1/canned/{name}", "/v1/canned/nope", ""},
     {"GET /v1/desk/feed", "/v1/desk/feed?after=0", ""},
     {"GET /v1/desk/repeats", "/v1/desk/repeats", ""},
+    {"POST /v1/channels/email/inbound", "/v1/channels/email/inbound", R"({"raw":"not a mail"})"},
+    {"POST /v1/tickets/{number}/csat", "/v1/tickets/TP-999999/csat", R"({"token":"abc.def","score":5})"},
+    {"GET /v1/tickets/{number}/attachments/{hash}", "/v1/tickets/TP-999999/attachments/00ff", ""},
     {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
@@ -301,6 +309,9 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"DELETE /v1/canned/{name}", {403, 403, 401, 401}},
     {"GET /v1/desk/feed", {403, 403, 401, 401}},
     {"GET /v1/desk/repeats", {403, 403, 401, 401}},
+    {"POST /v1/channels/email/inbound", {403, 403, 401, 401}},
+    {"POST /v1/tickets/{number}/csat", {403, 403, 403, 403}},  // public: the survey token decides
+    {"GET /v1/tickets/{number}/attachments/{hash}", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths (and bodies) customer callers use where kRequests' would name nobody: the own customer.

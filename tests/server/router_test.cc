@@ -285,7 +285,9 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/tickets/search", "POST /v1/tickets/{number}/tags",
                                       "POST /v1/tickets/{number}/fields", "POST /v1/tickets/{number}/canned",
                                       "GET /v1/canned", "POST /v1/canned", "GET /v1/canned/{name}",
-                                      "DELETE /v1/canned/{name}", "GET /v1/desk/feed", "GET /v1/desk/repeats"}));
+                                      "DELETE /v1/canned/{name}", "GET /v1/desk/feed", "GET /v1/desk/repeats",
+                                      "POST /v1/channels/email/inbound", "POST /v1/tickets/{number}/csat",
+                                      "GET /v1/tickets/{number}/attachments/{hash}"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

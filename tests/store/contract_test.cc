@@ -17,6 +17,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
@@ -139,6 +140,7 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<ConsentRepository>(), nullptr);
   EXPECT_NE(s().Find<SuppressionRepository>(), nullptr);
   EXPECT_NE(s().Find<ErasureRepository>(), nullptr);
+  EXPECT_NE(s().Find<ChannelRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -1311,6 +1313,86 @@ TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {
   EXPECT_TRUE(reader->read_only());
   EXPECT_THAT(reader->Begin().status(), StatusIs(StatusCode::kFailedPrecondition));
   EXPECT_EQ(*reader->Get<EventLog>().Count(), 1);
+}
+
+// ---- the desk's channels (store/channel_repository.h) ----
+
+TEST_P(StoreContractTest, ChannelMessagesAreFoundByKeyAndByTheNewestMailId) {
+  ChannelMessageRecord out{"out-1", 7, "out", "email", 42, "k1@example.com", 1000};
+  ChannelMessageRecord in{"in-1", 7, "in", "email", 0, "abc@mail.example.org", 2000};
+  InTxn([&](Transaction& t) {
+    ASSERT_OK(repo<ChannelRepository>().PutMessage(t, out));
+    ASSERT_OK(repo<ChannelRepository>().PutMessage(t, in));
+  });
+  EXPECT_EQ(*repo<ChannelRepository>().FindMessage("out-1"), out);
+  EXPECT_EQ(*repo<ChannelRepository>().FindByMailId("abc@mail.example.org"), in);
+  EXPECT_FALSE(repo<ChannelRepository>().FindByMailId("")->has_value());
+  EXPECT_FALSE(repo<ChannelRepository>().FindMessage("nope")->has_value());
+  // Put replaces (the inbound route's thread hint becomes the ticket the desk chose).
+  ChannelMessageRecord joined = in;
+  joined.ticket = 9;
+  joined.at = 3000;
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<ChannelRepository>().PutMessage(t, joined)); });
+  EXPECT_EQ(*repo<ChannelRepository>().FindByMailId("abc@mail.example.org"), joined);
+  Reopen();
+  EXPECT_EQ(*repo<ChannelRepository>().FindMessage("in-1"), joined);
+}
+
+TEST_P(StoreContractTest, ASurveyIsAnsweredOnceAndKeepsItsTimes) {
+  CsatSurveyRecord a{"s-a", 5, "email", 3, 1000, 0, 0, ""};
+  CsatSurveyRecord b{"s-b", 5, "chat", 0, 2000, 0, 0, ""};
+  InTxn([&](Transaction& t) {
+    ASSERT_OK(repo<ChannelRepository>().AddSurvey(t, a));
+    ASSERT_OK(repo<ChannelRepository>().AddSurvey(t, b));
+  });
+  {
+    auto t = s().Begin();
+    ASSERT_OK(t);
+    EXPECT_THAT(repo<ChannelRepository>().AddSurvey(**t, a), StatusIs(StatusCode::kAlreadyExists));
+  }
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<ChannelRepository>().AnswerSurvey(t, "s-a", 4, "快，谢谢", 5000)); });
+  {
+    auto t = s().Begin();
+    ASSERT_OK(t);
+    EXPECT_THAT(repo<ChannelRepository>().AnswerSurvey(**t, "s-a", 1, "again", 6000),
+                StatusIs(StatusCode::kFailedPrecondition));
+    EXPECT_THAT(repo<ChannelRepository>().AnswerSurvey(**t, "s-x", 1, "", 6000), StatusIs(StatusCode::kNotFound));
+  }
+  Reopen();
+  auto all = repo<ChannelRepository>().Surveys(5);
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0], (CsatSurveyRecord{"s-a", 5, "email", 3, 1000, 5000, 4, "快，谢谢"}));
+  EXPECT_EQ((*all)[1], b);
+  EXPECT_TRUE(repo<ChannelRepository>().Surveys(6)->empty());
+  EXPECT_EQ(repo<ChannelRepository>().FindSurvey("s-b")->value(), b);
+}
+
+TEST_P(StoreContractTest, AttachmentsAreStoredOnceByHashAndLinkedToMessages) {
+  std::string bytes = "%PDF-1.4\n";
+  bytes += std::string("\0\x01\xff binary", 10);
+  AttachmentRecord a{"h1", "application/pdf", static_cast<std::int64_t>(bytes.size()), bytes, 1000};
+  InTxn([&](Transaction& t) {
+    ASSERT_OK(repo<ChannelRepository>().PutAttachment(t, a));
+    AttachmentRecord again = a;
+    again.created_at = 2000;  // the first copy stays
+    ASSERT_OK(repo<ChannelRepository>().PutAttachment(t, again));
+    std::vector<MessageAttachmentRecord> links{{7, "m1", "h1", "invoice.pdf", "application/pdf", a.size},
+                                               {7, "m1", "h1", "dup.pdf", "application/pdf", a.size},
+                                               {7, "m2", "h1", "copy.pdf", "application/pdf", a.size}};
+    ASSERT_OK(repo<ChannelRepository>().LinkAttachments(t, links));
+  });
+  Reopen();
+  auto found = repo<ChannelRepository>().FindAttachment("h1");
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, a) << "bytes round-trip, NUL and 0xff included";
+  EXPECT_FALSE(repo<ChannelRepository>().FindAttachment("h2")->has_value());
+  auto m1 = repo<ChannelRepository>().MessageAttachments("m1");
+  ASSERT_OK(m1);
+  ASSERT_EQ(m1->size(), 1u) << "a message links a file once";
+  EXPECT_EQ((*m1)[0].filename, "invoice.pdf");
+  EXPECT_EQ(repo<ChannelRepository>().MessageAttachments("m2")->size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("memory", "sqlite", "postgres"),

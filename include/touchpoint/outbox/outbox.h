@@ -144,6 +144,11 @@ class Outbox {
                                                  const Event& event);
   // The same in a transaction of its own on the outbox's store.
   Result<std::vector<std::int64_t>> EnqueueEvent(const Event& event);
+  // Enqueues `event` for the one endpoint named `endpoint` only, whatever its event filter (a
+  // message meant for that receiver alone: the desk's replies to a channel's gateway). Returns
+  // the delivery id; kNotFound when no endpoint has that name.
+  Result<std::int64_t> EnqueueEventTo(store::Store& caller_store, store::Transaction& txn, const Event& event,
+                                      const std::string& endpoint);
 
   // Enqueues `email` (composed now as an RFC 5322 message: Date, Message-ID, MIME UTF-8) inside
   // `txn`. kFailedPrecondition when no SMTP relay is configured; kInvalidArgument for an address
@@ -183,6 +188,9 @@ class Outbox {
  private:
   Outbox(store::Store& store, OutboxOptions options);
   Millis Now() const;
+  // EnqueueEvent (only == nullptr: endpoints by filter) and EnqueueEventTo (only: that one).
+  Result<std::vector<std::int64_t>> EnqueueWebhooks(store::Store& caller_store, store::Transaction& txn,
+                                                    const Event& event, const std::string* only);
   void DispatchLoop();
   Status FlushOutcomes();
 

@@ -10,6 +10,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/outbox/outbox.h>
+#include <touchpoint/service/channels.h>
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/privacy/masking.h>
 #include <touchpoint/privacy/retention.h>
@@ -107,6 +108,9 @@ struct ServerConfig {
   int desk_auto_close_days = 7;
   int desk_auto_close_interval_minutes = 60;
   int desk_feed_capacity = 1000;
+  // [channels] and [channels.<name>]: the desk's reply delivery per ticket channel, CSAT surveys,
+  // attachment limits (docs/service-desk.md "Channels"; server/channels_config.cc).
+  service::ChannelOptions channels;
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag

@@ -34,6 +34,7 @@
 #include <touchpoint/pipeline/engine.h>
 #include <touchpoint/service/agents.h>
 #include <touchpoint/service/router.h>
+#include <touchpoint/service/channels.h>
 #include <touchpoint/service/ticket.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/store.h>
@@ -70,6 +71,9 @@ struct DeskOptions {
   // events out, the search index. Added before the desk catches up, so tickets it opens at start
   // are seen too. More can be added with AddChangeListener.
   std::vector<std::shared_ptr<ChangeListener>> listeners;
+  // Channels (service/channels.h): reply delivery, CSAT survey on solve, e-mail threading,
+  // attachments — called inside the desk's transactions. Null: none.
+  std::shared_ptr<ChannelHook> channels;
 };
 
 // Who makes a change; scopes what they may change (CheckCanChange) and names them in the history.
@@ -98,6 +102,7 @@ struct NewMessage {
   std::string text;
   bool internal = false;  // an internal note
   std::string channel;    // empty: the ticket's channel
+  std::vector<MessageAttachment> attachments = {};  // channels: files (need DeskOptions::channels)
 };
 
 struct TicketView {
@@ -295,6 +300,9 @@ class Desk final : public pipeline::CommitObserver {
     if (store_ == nullptr) return Status::Unavailable("the desk is closed");
     return fn(*store_);
   }
+  // Connects the channels (DeskOptions::channels) after construction: a composition root whose
+  // outbox starts after the desk. Messages caught up before it are threaded by customer only.
+  void SetChannels(std::shared_ptr<ChannelHook> channels);
 
  private:
   // ---- routing (src/service/agents.cc) ----

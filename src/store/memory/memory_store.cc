@@ -22,6 +22,7 @@
 #include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
@@ -112,6 +113,12 @@ struct State {
   std::map<std::pair<std::int64_t, std::string>, std::string> ticket_fields;
   std::set<std::pair<std::int64_t, std::int64_t>> ticket_tokens;  // (token, ticket)
   std::map<std::string, CannedReplyRecord> canned_replies;
+  // The desk's channels (store/channel_repository.h).
+  std::map<std::string, ChannelMessageRecord> channel_messages;  // by key
+  std::map<std::string, CsatSurveyRecord> csat_surveys;           // by id
+  std::vector<std::string> csat_order;                           // ids in insertion order
+  std::map<std::string, AttachmentRecord> attachments;           // by hash
+  std::vector<MessageAttachmentRecord> message_attachments;
   std::set<std::pair<std::int64_t, int>> suppressions;            // (value, key_version)
   std::map<std::pair<std::int64_t, int>, Millis> suppression_added;
 
@@ -1597,6 +1604,109 @@ class MemCluster final : public Cluster {
 
 // ---- subject rights: suppression list, erasure, retention ----
 
+// ---- the desk's channels ----
+
+class MemChannels final : public ChannelRepository {
+ public:
+  explicit MemChannels(State& s) : s_(s) {}
+  Status PutMessage(Transaction& txn, const ChannelMessageRecord& r) override {
+    Txn(txn, s_).Add([r](State& s) { s.channel_messages[r.key] = r; });
+    return Status::Ok();
+  }
+  Result<std::optional<ChannelMessageRecord>> FindMessage(const std::string& key) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.channel_messages.find(key);
+    if (it == s_.channel_messages.end()) return std::optional<ChannelMessageRecord>();
+    return std::optional<ChannelMessageRecord>(it->second);
+  }
+  Result<std::optional<ChannelMessageRecord>> FindByMailId(const std::string& mail_id) override {
+    std::shared_lock lock(s_.mu);
+    std::optional<ChannelMessageRecord> out;
+    for (const auto& [k, r] : s_.channel_messages) {
+      if (!mail_id.empty() && r.mail_id == mail_id && (!out || r.at >= out->at)) out = r;
+    }
+    return out;
+  }
+  Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::shared_lock lock(s_.mu);
+      if (s_.csat_surveys.count(r.id)) return Status::AlreadyExists("survey " + r.id + " exists");
+    }
+    t.Add([r](State& s) {
+      if (s.csat_surveys.emplace(r.id, r).second) s.csat_order.push_back(r.id);
+    });
+    return Status::Ok();
+  }
+  Result<std::optional<CsatSurveyRecord>> FindSurvey(const std::string& id) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.csat_surveys.find(id);
+    if (it == s_.csat_surveys.end()) return std::optional<CsatSurveyRecord>();
+    return std::optional<CsatSurveyRecord>(it->second);
+  }
+  Result<std::vector<CsatSurveyRecord>> Surveys(std::int64_t ticket) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<CsatSurveyRecord> out;
+    for (const std::string& id : s_.csat_order) {
+      const CsatSurveyRecord& r = s_.csat_surveys.at(id);
+      if (r.ticket == ticket) out.push_back(r);
+    }
+    return out;
+  }
+  // The open transaction holds txn_mu, so no other writer answers between this check and Commit.
+  Status AnswerSurvey(Transaction& txn, const std::string& id, int score, const std::string& comment,
+                      Millis at) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    {
+      std::shared_lock lock(s_.mu);
+      auto it = s_.csat_surveys.find(id);
+      if (it == s_.csat_surveys.end()) return Status::NotFound("no survey " + id);
+      if (it->second.answered_at != 0) return Status::FailedPrecondition("the survey was answered already");
+    }
+    t.Add([id, score, comment, at](State& s) {
+      CsatSurveyRecord& r = s.csat_surveys.at(id);
+      if (r.answered_at != 0) return;
+      r.answered_at = at;
+      r.score = score;
+      r.comment = comment;
+    });
+    return Status::Ok();
+  }
+  Status PutAttachment(Transaction& txn, const AttachmentRecord& a) override {
+    Txn(txn, s_).Add([a](State& s) { s.attachments.emplace(a.hash, a); });
+    return Status::Ok();
+  }
+  Result<std::optional<AttachmentRecord>> FindAttachment(const std::string& hash) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.attachments.find(hash);
+    if (it == s_.attachments.end()) return std::optional<AttachmentRecord>();
+    return std::optional<AttachmentRecord>(it->second);
+  }
+  Status LinkAttachments(Transaction& txn, std::span<const MessageAttachmentRecord> links) override {
+    std::vector<MessageAttachmentRecord> copy(links.begin(), links.end());
+    Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
+      for (const auto& l : copy) {
+        const bool known = std::any_of(s.message_attachments.begin(), s.message_attachments.end(), [&](const auto& m) {
+          return m.message_key == l.message_key && m.hash == l.hash;
+        });
+        if (!known) s.message_attachments.push_back(l);
+      }
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<MessageAttachmentRecord>> MessageAttachments(const std::string& message_key) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<MessageAttachmentRecord> out;
+    for (const auto& m : s_.message_attachments) {
+      if (m.message_key == message_key) out.push_back(m);
+    }
+    return out;
+  }
+
+ private:
+  State& s_;
+};
+
 class MemSuppressions final : public SuppressionRepository {
  public:
   explicit MemSuppressions(State& s) : s_(s) {}
@@ -1922,6 +2032,7 @@ class MemoryStore final : public Store {
         outbox_(*state_),
         consents_(*state_, read_only),
         tickets_(*state_),
+        channels_(*state_),
         deskflow_(*state_),
         agents_(*state_),
         suppressions_(*state_),
@@ -1944,6 +2055,7 @@ class MemoryStore final : public Store {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<ChannelRepository>(channels_);
     Provide<DeskflowRepository>(deskflow_);
     Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
@@ -1986,6 +2098,7 @@ class MemoryStore final : public Store {
   MemOutbox outbox_;
   MemConsents consents_;
   MemTickets tickets_;
+  MemChannels channels_;
   MemDeskflow deskflow_;
   MemAgents agents_;
   MemSuppressions suppressions_;

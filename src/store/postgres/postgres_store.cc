@@ -25,6 +25,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
@@ -52,7 +53,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 16;
+constexpr int kSchemaVersion = 17;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -501,6 +502,46 @@ CREATE TABLE IF NOT EXISTS canned_replies(
   body text NOT NULL,
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL);
+)sql",
+    // 17: the desk's channels (store/channel_repository.h): a message's channel side (its
+    // delivery, its Message-ID), CSAT surveys, and attachments stored once by SHA-256.
+    R"sql(
+CREATE TABLE IF NOT EXISTS channel_messages(
+  key text PRIMARY KEY,
+  ticket bigint NOT NULL,
+  direction text NOT NULL,
+  channel text NOT NULL,
+  outbox_id bigint NOT NULL,
+  mail_id text NOT NULL,
+  at bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS channel_messages_mail_id ON channel_messages(mail_id, at);
+CREATE TABLE IF NOT EXISTS csat_surveys(
+  id text PRIMARY KEY,
+  seq bigserial,
+  ticket bigint NOT NULL,
+  channel text NOT NULL,
+  outbox_id bigint NOT NULL,
+  sent_at bigint NOT NULL,
+  answered_at bigint NOT NULL,
+  score integer NOT NULL,
+  comment text NOT NULL);
+CREATE INDEX IF NOT EXISTS csat_surveys_ticket ON csat_surveys(ticket, seq);
+CREATE TABLE IF NOT EXISTS attachments(
+  hash text PRIMARY KEY,
+  content_type text NOT NULL,
+  size bigint NOT NULL,
+  data bytea NOT NULL,
+  created_at bigint NOT NULL);
+ALTER TABLE attachments ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS message_attachments(
+  seq bigserial PRIMARY KEY,
+  ticket bigint NOT NULL,
+  message_key text NOT NULL,
+  hash text NOT NULL,
+  filename text NOT NULL,
+  content_type text NOT NULL,
+  size bigint NOT NULL,
+  UNIQUE(message_key, hash));
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -2847,6 +2888,149 @@ class PgCluster final : public Cluster {
 
 // ---- subject rights: suppression list, erasure, retention ----
 
+// ---- the desk's channels ----
+
+// Lower-case hex of bytes, and back (bytea travels as hex text: the adapter's parameters are text).
+std::string ToHexBytes(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+std::string FromHexBytes(std::string_view hex) {
+  if (hex.substr(0, 2) == "\\x") hex.remove_prefix(2);
+  auto nibble = [](char c) -> int { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
+  }
+  return out;
+}
+
+class PgChannels final : public ChannelRepository {
+ public:
+  explicit PgChannels(Session& s) : s_(s) {}
+
+  Status PutMessage(Transaction& txn, const ChannelMessageRecord& r) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO channel_messages(key, ticket, direction, channel, outbox_id, mail_id, at) "
+               "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(key) DO UPDATE SET ticket = EXCLUDED.ticket, "
+               "direction = EXCLUDED.direction, channel = EXCLUDED.channel, outbox_id = EXCLUDED.outbox_id, "
+               "mail_id = EXCLUDED.mail_id, at = EXCLUDED.at",
+               Params().Add(CleanText(r.key)).Add(r.ticket).Add(CleanText(r.direction)).Add(CleanText(r.channel))
+                   .Add(r.outbox_id).Add(CleanText(r.mail_id)).Add(r.at))
+        .status();
+  }
+  Result<std::optional<ChannelMessageRecord>> FindMessage(const std::string& key) override {
+    return OneMessage("WHERE key = $1", key);
+  }
+  Result<std::optional<ChannelMessageRecord>> FindByMailId(const std::string& mail_id) override {
+    if (mail_id.empty()) return std::optional<ChannelMessageRecord>();
+    return OneMessage("WHERE mail_id = $1 ORDER BY at DESC LIMIT 1", mail_id);
+  }
+
+  Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO csat_surveys(id, ticket, channel, outbox_id, sent_at, answered_at, score, comment) "
+               "VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+               Params().Add(CleanText(r.id)).Add(r.ticket).Add(CleanText(r.channel)).Add(r.outbox_id).Add(r.sent_at)
+                   .Add(r.answered_at).Add(r.score).Add(CleanText(r.comment)))
+        .status();
+  }
+  Result<std::optional<CsatSurveyRecord>> FindSurvey(const std::string& id) override {
+    TP_ASSIGN_OR_RETURN(auto all, Surveys("WHERE id = $1", Params().Add(CleanText(id))));
+    if (all.empty()) return std::optional<CsatSurveyRecord>();
+    return std::optional<CsatSurveyRecord>(std::move(all.front()));
+  }
+  Result<std::vector<CsatSurveyRecord>> Surveys(std::int64_t ticket) override {
+    return Surveys("WHERE ticket = $1 ORDER BY seq", Params().Add(ticket));
+  }
+  Status AnswerSurvey(Transaction& txn, const std::string& id, int score, const std::string& comment,
+                      Millis at) override {
+    s_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("UPDATE csat_surveys SET answered_at = $2, score = $3, "
+                                                    "comment = $4 WHERE id = $1 AND answered_at = 0",
+                                                    Params().Add(CleanText(id)).Add(at).Add(score)
+                                                        .Add(CleanText(comment))));
+    if (r.affected() == 0) {
+      TP_ASSIGN_OR_RETURN(std::int64_t exists, s_.conn().QueryInt("SELECT count(*) FROM csat_surveys WHERE id = $1",
+                                                                  Params().Add(CleanText(id))));
+      if (exists == 0) return Status::NotFound("no survey " + id);
+      return Status::FailedPrecondition("the survey was answered already");
+    }
+    return Status::Ok();
+  }
+
+  Status PutAttachment(Transaction& txn, const AttachmentRecord& a) override {
+    s_.RequireTxn(txn);
+    return s_.conn()
+        .Query("INSERT INTO attachments(hash, content_type, size, data, created_at) "
+               "VALUES($1, $2, $3, decode($4, 'hex'), $5) ON CONFLICT(hash) DO NOTHING",
+               Params().Add(CleanText(a.hash)).Add(CleanText(a.content_type)).Add(a.size).Add(ToHexBytes(a.data))
+                   .Add(a.created_at))
+        .status();
+  }
+  Result<std::optional<AttachmentRecord>> FindAttachment(const std::string& hash) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT hash, content_type, size, encode(data, 'hex'), created_at "
+                                                    "FROM attachments WHERE hash = $1",
+                                                    Params().Add(CleanText(hash))));
+    if (r.rows() == 0) return std::optional<AttachmentRecord>();
+    return std::optional<AttachmentRecord>(
+        AttachmentRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2), FromHexBytes(r.Get(0, 3)), r.Int(0, 4)});
+  }
+  Status LinkAttachments(Transaction& txn, std::span<const MessageAttachmentRecord> links) override {
+    s_.RequireTxn(txn);
+    for (const MessageAttachmentRecord& l : links) {
+      TP_RETURN_IF_ERROR(
+          s_.conn()
+              .Query("INSERT INTO message_attachments(ticket, message_key, hash, filename, content_type, size) "
+                     "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(message_key, hash) DO NOTHING",
+                     Params().Add(l.ticket).Add(CleanText(l.message_key)).Add(CleanText(l.hash))
+                         .Add(CleanText(l.filename)).Add(CleanText(l.content_type)).Add(l.size))
+              .status());
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<MessageAttachmentRecord>> MessageAttachments(const std::string& message_key) override {
+    return Collect<MessageAttachmentRecord>(
+        s_.conn(),
+        "SELECT ticket, message_key, hash, filename, content_type, size FROM message_attachments "
+        "WHERE message_key = $1 ORDER BY seq",
+        Params().Add(CleanText(message_key)), [](const PgResult& r, int i) {
+          return MessageAttachmentRecord{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Text(i, 4),
+                                         r.Int(i, 5)};
+        });
+  }
+
+ private:
+  Result<std::optional<ChannelMessageRecord>> OneMessage(const std::string& where, const std::string& arg) {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT key, ticket, direction, channel, outbox_id, mail_id, at "
+                                                    "FROM channel_messages " + where,
+                                                    Params().Add(CleanText(arg))));
+    if (r.rows() == 0) return std::optional<ChannelMessageRecord>();
+    return std::optional<ChannelMessageRecord>(ChannelMessageRecord{r.Text(0, 0), r.Int(0, 1), r.Text(0, 2),
+                                                                    r.Text(0, 3), r.Int(0, 4), r.Text(0, 5),
+                                                                    r.Int(0, 6)});
+  }
+  Result<std::vector<CsatSurveyRecord>> Surveys(const std::string& where, const Params& params) {
+    return Collect<CsatSurveyRecord>(
+        s_.conn(),
+        "SELECT id, ticket, channel, outbox_id, sent_at, answered_at, score, comment FROM csat_surveys " + where,
+        params, [](const PgResult& r, int i) {
+          return CsatSurveyRecord{r.Text(i, 0), r.Int(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Int(i, 5),
+                                  static_cast<int>(r.Int(i, 6)), r.Text(i, 7)};
+        });
+  }
+  Session& s_;
+};
+
 class PgSuppressions final : public SuppressionRepository {
  public:
   explicit PgSuppressions(Session& s) : s_(s) {}
@@ -3052,6 +3236,7 @@ class PgStore final : public Store, public Maintenance {
         outbox_(session_),
         consents_(session_),
         tickets_(session_),
+        channels_(session_),
         deskflow_(session_),
         agents_(session_),
         suppressions_(session_),
@@ -3078,6 +3263,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<ChannelRepository>(channels_);
     Provide<DeskflowRepository>(deskflow_);
     Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
@@ -3268,6 +3454,7 @@ class PgStore final : public Store, public Maintenance {
   PgOutbox outbox_;
   PgConsents consents_;
   PgTickets tickets_;
+  PgChannels channels_;
   PgDeskflow deskflow_;
   PgAgents agents_;
   PgSuppressions suppressions_;

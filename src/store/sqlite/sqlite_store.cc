@@ -16,6 +16,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
+#include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
 #include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
@@ -44,7 +45,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 16;
+constexpr int kSchemaVersion = 17;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -464,6 +465,45 @@ CREATE TABLE canned_replies(
   body TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
+)sql",
+    // 17: the desk's channels (store/channel_repository.h): a message's channel side (its
+    // delivery, its Message-ID), CSAT surveys, and attachments stored once by SHA-256.
+    R"sql(
+CREATE TABLE channel_messages(
+  key TEXT PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  direction TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  outbox_id INTEGER NOT NULL,
+  mail_id TEXT NOT NULL,
+  at INTEGER NOT NULL);
+CREATE INDEX channel_messages_mail_id ON channel_messages(mail_id, at);
+CREATE TABLE csat_surveys(
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  ticket INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  outbox_id INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL,
+  answered_at INTEGER NOT NULL,
+  score INTEGER NOT NULL,
+  comment TEXT NOT NULL);
+CREATE INDEX csat_surveys_ticket ON csat_surveys(ticket, seq);
+CREATE TABLE attachments(
+  hash TEXT PRIMARY KEY,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE message_attachments(
+  seq INTEGER PRIMARY KEY,
+  ticket INTEGER NOT NULL,
+  message_key TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  UNIQUE(message_key, hash));
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -2872,6 +2912,141 @@ class SqliteErasure final : public ErasureRepository {
   std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
 };
 
+// ---- the desk's channels ----
+
+class SqliteChannels final : public ChannelRepository {
+ public:
+  explicit SqliteChannels(Db& db) : db_(db) {}
+
+  Status PutMessage(Transaction& txn, const ChannelMessageRecord& r) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT OR REPLACE INTO channel_messages(key, ticket, direction, channel, outbox_id, mail_id, at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    st.Reset();
+    st.Bind(1, r.key).Bind(2, r.ticket).Bind(3, r.direction).Bind(4, r.channel).Bind(5, r.outbox_id)
+        .Bind(6, r.mail_id).Bind(7, r.at);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put channel message");
+  }
+  Result<std::optional<ChannelMessageRecord>> FindMessage(const std::string& key) override {
+    return OneMessage("WHERE key = ?1", key);
+  }
+  Result<std::optional<ChannelMessageRecord>> FindByMailId(const std::string& mail_id) override {
+    if (mail_id.empty()) return std::optional<ChannelMessageRecord>();
+    return OneMessage("WHERE mail_id = ?1 ORDER BY at DESC LIMIT 1", mail_id);
+  }
+
+  Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT INTO csat_surveys(id, seq, ticket, channel, outbox_id, sent_at, answered_at, score, comment) "
+        "VALUES(?1, (SELECT coalesce(max(seq), 0) + 1 FROM csat_surveys), ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    st.Reset();
+    st.Bind(1, r.id).Bind(2, r.ticket).Bind(3, r.channel).Bind(4, r.outbox_id).Bind(5, r.sent_at)
+        .Bind(6, r.answered_at).Bind(7, r.score).Bind(8, r.comment);
+    const int rc = st.Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("survey " + r.id + " exists");
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("add survey");
+  }
+  Result<std::optional<CsatSurveyRecord>> FindSurvey(const std::string& id) override {
+    TP_ASSIGN_OR_RETURN(auto all, Surveys("WHERE id = ?1", id));
+    if (all.empty()) return std::optional<CsatSurveyRecord>();
+    return std::optional<CsatSurveyRecord>(std::move(all.front()));
+  }
+  Result<std::vector<CsatSurveyRecord>> Surveys(std::int64_t ticket) override {
+    return Surveys("WHERE ticket = ?1 ORDER BY seq", std::to_string(ticket));
+  }
+  Status AnswerSurvey(Transaction& txn, const std::string& id, int score, const std::string& comment,
+                      Millis at) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "UPDATE csat_surveys SET answered_at = ?2, score = ?3, comment = ?4 WHERE id = ?1 AND answered_at = 0");
+    st.Reset();
+    st.Bind(1, id).Bind(2, at).Bind(3, score).Bind(4, comment);
+    if (st.Step() != SQLITE_DONE) return db_.Error("answer survey");
+    if (sqlite3_changes(db_.raw()) == 0) {
+      TP_ASSIGN_OR_RETURN(auto found, FindSurvey(id));
+      if (!found) return Status::NotFound("no survey " + id);
+      return Status::FailedPrecondition("the survey was answered already");
+    }
+    return Status::Ok();
+  }
+
+  Status PutAttachment(Transaction& txn, const AttachmentRecord& a) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT OR IGNORE INTO attachments(hash, content_type, size, data, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+    st.Reset();
+    st.Bind(1, a.hash).Bind(2, a.content_type).Bind(3, a.size).BindBlob(4, a.data).Bind(5, a.created_at);
+    return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put attachment");
+  }
+  Result<std::optional<AttachmentRecord>> FindAttachment(const std::string& hash) override {
+    Stmt st(db_.raw(), "SELECT hash, content_type, size, data, created_at FROM attachments WHERE hash = ?1");
+    if (!st.ok()) return db_.Error("prepare find attachment");
+    st.Bind(1, hash);
+    const int rc = st.Step();
+    if (rc == SQLITE_DONE) return std::optional<AttachmentRecord>();
+    if (rc != SQLITE_ROW) return db_.Error("find attachment");
+    return std::optional<AttachmentRecord>(
+        AttachmentRecord{st.Text(0), st.Text(1), st.Int(2), std::string(st.Blob(3)), st.Int(4)});
+  }
+  Status LinkAttachments(Transaction& txn, std::span<const MessageAttachmentRecord> links) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared(
+        "INSERT OR IGNORE INTO message_attachments(ticket, message_key, hash, filename, content_type, size) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    for (const MessageAttachmentRecord& l : links) {
+      st.Reset();
+      st.Bind(1, l.ticket).Bind(2, l.message_key).Bind(3, l.hash).Bind(4, l.filename).Bind(5, l.content_type)
+          .Bind(6, l.size);
+      if (st.Step() != SQLITE_DONE) return db_.Error("link attachment");
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<MessageAttachmentRecord>> MessageAttachments(const std::string& message_key) override {
+    Stmt st(db_.raw(),
+            "SELECT ticket, message_key, hash, filename, content_type, size FROM message_attachments "
+            "WHERE message_key = ?1 ORDER BY seq");
+    if (!st.ok()) return db_.Error("prepare message attachments");
+    st.Bind(1, message_key);
+    std::vector<MessageAttachmentRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(MessageAttachmentRecord{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("message attachments");
+    return out;
+  }
+
+ private:
+  Result<std::optional<ChannelMessageRecord>> OneMessage(const std::string& where, const std::string& arg) {
+    Stmt st(db_.raw(),
+            ("SELECT key, ticket, direction, channel, outbox_id, mail_id, at FROM channel_messages " + where).c_str());
+    if (!st.ok()) return db_.Error("prepare find channel message");
+    st.Bind(1, arg);
+    const int rc = st.Step();
+    if (rc == SQLITE_DONE) return std::optional<ChannelMessageRecord>();
+    if (rc != SQLITE_ROW) return db_.Error("find channel message");
+    return std::optional<ChannelMessageRecord>(
+        ChannelMessageRecord{st.Text(0), st.Int(1), st.Text(2), st.Text(3), st.Int(4), st.Text(5), st.Int(6)});
+  }
+  Result<std::vector<CsatSurveyRecord>> Surveys(const std::string& where, const std::string& arg) {
+    Stmt st(db_.raw(), ("SELECT id, ticket, channel, outbox_id, sent_at, answered_at, score, comment "
+                        "FROM csat_surveys " + where).c_str());
+    if (!st.ok()) return db_.Error("prepare surveys");
+    st.Bind(1, arg);
+    std::vector<CsatSurveyRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      out.push_back(CsatSurveyRecord{st.Text(0), st.Int(1), st.Text(2), st.Int(3), st.Int(4), st.Int(5),
+                                     static_cast<int>(st.Int(6)), st.Text(7)});
+    }
+    if (rc != SQLITE_DONE) return db_.Error("surveys");
+    return out;
+  }
+  Db& db_;
+};
+
 class SqliteStore final : public Store, public Maintenance {
  public:
   SqliteStore(sqlite3* db, Options options, std::unique_ptr<WriterLock> lock)
@@ -2895,6 +3070,7 @@ class SqliteStore final : public Store, public Maintenance {
         outbox_(db_),
         consents_(db_),
         tickets_(db_),
+        channels_(db_),
         deskflow_(db_),
         agents_(db_),
         suppressions_(db_),
@@ -2917,6 +3093,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<OutboxRepository>(outbox_);
     Provide<ConsentRepository>(consents_);
     Provide<TicketRepository>(tickets_);
+    Provide<ChannelRepository>(channels_);
     Provide<DeskflowRepository>(deskflow_);
     Provide<AgentRepository>(agents_);
     Provide<SuppressionRepository>(suppressions_);
@@ -3036,6 +3213,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteOutbox outbox_;
   SqliteConsents consents_;
   SqliteTickets tickets_;
+  SqliteChannels channels_;
   SqliteDeskflow deskflow_;
   SqliteAgents agents_;
   SqliteSuppressions suppressions_;
