@@ -129,8 +129,10 @@ struct ReceivedMail {
   std::string data;  // the message as sent (dot-stuffing undone), CRLF line ends
 };
 
-// A minimal SMTP receiver on 127.0.0.1 (one connection at a time; EHLO, MAIL, RCPT, DATA, RSET,
-// NOOP, QUIT). RejectRecipients(code) answers RCPT with that code (e.g. 550, 451).
+// A minimal SMTP receiver on 127.0.0.1 (each connection on its own thread, as a real server
+// accepts several: a client may keep one connection open between mails while another lane opens a
+// second; EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT). RejectRecipients(code) answers RCPT with that
+// code (e.g. 550, 451).
 class SmtpSink {
  public:
   SmtpSink() {
@@ -150,6 +152,12 @@ class SmtpSink {
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
     if (thread_.joinable()) thread_.join();
+    {
+      std::scoped_lock lock(conn_mu_);
+      for (int c : clients_) ::shutdown(c, SHUT_RDWR);  // ends sessions a client kept open
+    }
+    for (auto& t : sessions_) t.join();
+    for (int c : clients_) ::close(c);
   }
   int port() const { return port_; }
   void RejectRecipients(int code) { reject_ = code; }
@@ -163,8 +171,9 @@ class SmtpSink {
     while (!stop_) {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
-      Session(c);
-      ::close(c);
+      std::scoped_lock lock(conn_mu_);
+      clients_.push_back(c);
+      sessions_.emplace_back([this, c] { Session(c); });
     }
   }
   static bool ReadLine(int c, std::string& buf, std::string* line) {
@@ -235,6 +244,9 @@ class SmtpSink {
   std::atomic<bool> stop_{false};
   std::atomic<int> reject_{0};
   std::thread thread_;
+  std::mutex conn_mu_;
+  std::vector<int> clients_;              // guarded by conn_mu_ (closed in the destructor)
+  std::vector<std::thread> sessions_;     // guarded by conn_mu_
   std::mutex mu_;
   std::vector<ReceivedMail> mails_;
 };

@@ -100,7 +100,7 @@ TEST_F(DeskEventsTest, AChangeThatRollsBackSendsNothingAndShowsNothing) {
   const std::int64_t n = Create(7, "chat", "refund").number;
   refuser_->refuse = true;
   EXPECT_THAT(desk_->AddMessage(n, NewMessage{"hello", false, ""}, kAdmin), StatusIs(StatusCode::kUnavailable));
-  EXPECT_THAT(desk_->Create(NewTicket{CustomerId(8), 0, "x", "chat", {}, TicketType::kRequest, "", "", ""}, kAdmin),
+  EXPECT_THAT(desk_->Create(NewTicket{CustomerId(8), 0, "x", "chat", {}, TicketType::kRequest, "", "", "", ""}, kAdmin),
               StatusIs(StatusCode::kUnavailable));
   refuser_->refuse = false;
   auto view = desk_->Get(n);

@@ -65,7 +65,7 @@ class DeskChannelsTest : public ::testing::Test {
 };
 
 TEST_F(DeskChannelsTest, AReplyAndItsDeliveryCommitTogether) {
-  auto t = desk_->Create(NewTicket{CustomerId(7), 0, "where is my parcel", "chat", {}, TicketType::kRequest, "", "", ""},
+  auto t = desk_->Create(NewTicket{CustomerId(7), 0, "where is my parcel", "chat", {}, TicketType::kRequest, "", "", "", ""},
                          kAdmin);
   ASSERT_OK(t);
   ASSERT_OK(desk_->AddMessage(t->number, NewMessage{"it left the warehouse", false, ""}, kAdmin));
@@ -96,7 +96,7 @@ TEST_F(DeskChannelsTest, AReplyAndItsDeliveryCommitTogether) {
 }
 
 TEST_F(DeskChannelsTest, ASolveQueuesItsSurveyAndTheTokenAnswersOnce) {
-  auto t = desk_->Create(NewTicket{CustomerId(8), 0, "refund", "chat", {}, TicketType::kRequest, "", "", ""}, kAdmin);
+  auto t = desk_->Create(NewTicket{CustomerId(8), 0, "refund", "chat", {}, TicketType::kRequest, "", "", "", ""}, kAdmin);
   ASSERT_OK(t);
   ASSERT_OK(desk_->AddMessage(t->number, NewMessage{"done", false, ""}, kAdmin));
   ASSERT_OK(desk_->SetStatus(t->number, TicketStatus::kSolved, kAdmin));
