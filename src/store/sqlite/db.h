@@ -48,6 +48,9 @@ class Stmt {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
+  // Bound text is not copied (SQLITE_STATIC) and must live until Step: a temporary string would
+  // be freed first (two merged changes did exactly that), so binding one does not compile.
+  Stmt& Bind(int i, std::string&& v) = delete;
   Stmt& BindBlob(int i, std::string_view v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;

@@ -1617,8 +1617,10 @@ class SqliteDeskflow final : public DeskflowRepository {
         "INSERT OR REPLACE INTO ticket_contacts(ticket, customer_id, intent, channel, at, ordinal, previous) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     st.Reset();
+    // Bound text is not copied (SQLITE_STATIC): the joined list lives until Step.
+    const std::string previous = JoinNumbers(c.previous);
     st.Bind(1, c.ticket).Bind(2, c.customer.value()).Bind(3, c.intent).Bind(4, c.channel).Bind(5, c.at)
-        .Bind(6, static_cast<std::int64_t>(c.ordinal)).Bind(7, JoinNumbers(c.previous));
+        .Bind(6, static_cast<std::int64_t>(c.ordinal)).Bind(7, previous);
     return st.Step() == SQLITE_DONE ? Status::Ok() : db_.Error("put ticket contact");
   }
 
