@@ -23,10 +23,10 @@ std::string_view MarketingValue(const nlohmann::json& v) {
 size_t ConsentRecordsFromTraits(std::span<const std::pair<std::string, std::string>> traits, CustomerId customer,
                                 Millis at, std::string_view message_id, std::vector<store::ConsentRecord>* out) {
   // Cheap first: most identify calls carry none of these traits, and the writer runs this.
-  const auto is_consent_trait = [](const std::pair<std::string, std::string>& t) {
-    return t.first.starts_with(kMarketingTraitPrefix) || t.first == kIntensityTrait;
+  const auto is_consent_trait = [](std::string_view name) {
+    return name.starts_with(kMarketingTraitPrefix) || name == kIntensityTrait;
   };
-  if (std::none_of(traits.begin(), traits.end(), is_consent_trait)) return 0;
+  if (std::none_of(traits.begin(), traits.end(), [&](const auto& t) { return is_consent_trait(t.first); })) return 0;
   std::string version;
   for (const auto& [name, value] : traits) {
     if (name != kConsentVersionTrait) continue;
@@ -36,7 +36,7 @@ size_t ConsentRecordsFromTraits(std::span<const std::pair<std::string, std::stri
   }
   const size_t before = out->size();
   for (const auto& [name, value] : traits) {
-    if (!is_consent_trait({name, value})) continue;
+    if (!is_consent_trait(name)) continue;
     auto v = nlohmann::json::parse(value, nullptr, false);
     store::ConsentRecord r;
     r.customer = customer;
