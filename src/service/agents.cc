@@ -17,6 +17,7 @@
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "service/desk_internal.h"
 #include "service/routing_internal.h"
 
 namespace touchpoint::service {
@@ -327,7 +328,7 @@ Status Desk::RouteInTxnLocked(store::Transaction& txn, TicketRecord& ticket,
                                         DecisionDetail(d, r, cache, policy)});
 }
 
-void Desk::RoutingAfterChangeLocked(const TicketRecord* before, const TicketRecord& after) {
+bool Desk::RoutingAfterChangeLocked(const TicketRecord* before, const TicketRecord& after) {
   RoutingCache& cache = *routing_;
   const bool was = before != nullptr && Counted(*before);
   const bool is = Counted(after);
@@ -339,8 +340,7 @@ void Desk::RoutingAfterChangeLocked(const TicketRecord* before, const TicketReco
     if (was) adjust(before->assignee, -1);
     if (is) adjust(after.assignee, +1);
   }
-  const bool freed = was && !(is && after.assignee == before->assignee);
-  if (freed) (void)RouteWaitingLocked();  // a failure leaves the tickets waiting for the next chance
+  return was && !(is && after.assignee == before->assignee);
 }
 
 Result<int> Desk::RouteWaitingLocked() {
@@ -364,17 +364,13 @@ Result<int> Desk::RouteWaitingLocked() {
     if (!AnyoneFits(cache, w.skill, w.language, now)) continue;
     TP_ASSIGN_OR_RETURN(auto found, tickets.Find(w.number));
     if (!found || found->assignee != 0 || !Handling(*found)) continue;
-    TicketRecord t = *found;
-    std::vector<store::TicketHistoryRecord> history;
+    DeskChange c = DeskChange::Of(*found);
     TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
-    TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, t, history, ""));
-    if (t.assignee == 0) continue;  // rolled back
-    TP_RETURN_IF_ERROR(tickets.Update(*txn, t, found->version));
-    TP_RETURN_IF_ERROR(tickets.AddHistory(*txn, history));
-    TP_RETURN_IF_ERROR(txn->Commit());
-    txn.reset();
-    t.version = found->version + 1;
-    RoutingAfterChangeLocked(&*found, t);
+    TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
+    if (c.ticket.assignee == 0) continue;  // rolled back
+    TP_RETURN_IF_ERROR(WriteChange(tickets, *txn, c));
+    // Like every change: the listeners (events out, the SLA timer) hear of the assignment.
+    TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
     ++assigned;
   }
   return assigned;

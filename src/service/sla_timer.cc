@@ -37,15 +37,29 @@ struct SlaService::Tracked {
   std::uint64_t generation = 0;
 };
 
+// The desk tells the timer of every committed change of a ticket.
+class SlaService::DeskListener final : public ChangeListener {
+ public:
+  explicit DeskListener(SlaService& sla) : sla_(sla) {}
+  void AfterCommit(std::span<const TicketChange> changes) override {
+    for (const TicketChange& c : changes) {
+      if (c.ticket != nullptr) sla_.OnTicketChanged(c.ticket->number);
+    }
+  }
+
+ private:
+  SlaService& sla_;
+};
+
 SlaService::SlaService(Desk& desk, const Clock& clock, SlaOptions options)
-    : desk_(desk), clock_(clock), options_(std::move(options)), baseline_(BaselinePolicy()) {
+    : desk_(desk), listener_(std::make_shared<DeskListener>(*this)), clock_(clock), options_(std::move(options)), baseline_(BaselinePolicy()) {
   std::stable_sort(options_.policies.begin(), options_.policies.end(),
                    [](const SlaPolicy& a, const SlaPolicy& b) { return a.position < b.position; });
 }
 
 SlaService::~SlaService() {
   Stop();
-  desk_.SetChangeListener(nullptr);
+  desk_.RemoveChangeListener(listener_.get());
   desk_.SetStatusGuard(nullptr);
 }
 
@@ -61,7 +75,7 @@ Result<std::unique_ptr<SlaService>> SlaService::Open(Desk& desk, const Clock& cl
   }
   std::unique_ptr<SlaService> s(new SlaService(desk, clock, std::move(options)));
   SlaService* self = s.get();
-  desk.SetChangeListener([self](std::int64_t number) { self->OnTicketChanged(number); });
+  desk.AddChangeListener(self->listener_);
   if (self->options_.complaint_loop) desk.SetStatusGuard(ComplaintGuard());
   TP_RETURN_IF_ERROR(s->Load());
   return s;

@@ -173,7 +173,7 @@ class SlaService {
   // Recomputes the changed tickets and fires everything due at clock.Now(), on the calling
   // thread (the timer thread's step; tests call it with a fake clock). Returns the events fired.
   Result<int> RunDue();
-  // Called by the desk after a ticket changed (the listener Open installs).
+  // Called after a ticket changed (by the desk's change listener that Open adds).
   void OnTicketChanged(std::int64_t number);
   // The next instant something is due (0: nothing).
   Millis next_due() const;
@@ -211,6 +211,8 @@ class SlaService {
 
  private:
   struct Tracked;
+  struct Preloaded;
+  class DeskListener;
   SlaService(Desk& desk, const Clock& clock, SlaOptions options);
   Status Load();
   Status Recompute(std::int64_t number);
@@ -222,6 +224,7 @@ class SlaService {
   void UpdateBreaching(const Tracked& tracked) TP_REQUIRES(mu_);
 
   Desk& desk_;
+  std::shared_ptr<DeskListener> listener_;  // added to the desk by Open, removed by the destructor
   const Clock& clock_;
   SlaOptions options_;
   SlaPolicy baseline_;
