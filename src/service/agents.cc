@@ -4,6 +4,7 @@
 #include <touchpoint/service/agents.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -96,10 +97,14 @@ RoutingAgent ToRouting(const AgentRecord& r, const calendar::Calendar* shift) {
   return a;
 }
 
+// Reads the agents, their loads and their users (three queries, also on the hook thread every
+// DeskOptions::routing_refresh_ms: not one per agent).
 Status Reload(RoutingCache& cache, store::Store& store, Millis now) {
   TP_ASSIGN_OR_RETURN(auto records, store.Get<store::AgentRepository>().List());
   TP_ASSIGN_OR_RETURN(auto loads, store.Get<store::AgentRepository>().OpenLoads());
-  store::UserRepository& users = store.Get<store::UserRepository>();
+  TP_ASSIGN_OR_RETURN(auto user_list, store.Get<store::UserRepository>().List());
+  std::unordered_map<std::int64_t, const store::UserRecord*> users;
+  for (const store::UserRecord& u : user_list) users.emplace(u.id, &u);
   cache.records.clear();
   cache.agents.clear();
   cache.emails.clear();
@@ -110,10 +115,11 @@ Status Reload(RoutingCache& cache, store::Store& store, Millis now) {
     if (!shift.ok()) a.state = AgentState::kOffline;  // a shift that no longer compiles: never routed to
     auto it = loads.find(r.user_id);
     a.load = it == loads.end() ? 0 : it->second;
-    TP_ASSIGN_OR_RETURN(auto user, users.Find(r.user_id));
-    if (!user || user->disabled_at != 0) a.state = AgentState::kOffline;  // a disabled user takes nothing
+    auto user = users.find(r.user_id);
+    const store::UserRecord* u = user == users.end() ? nullptr : user->second;
+    if (u == nullptr || u->disabled_at != 0) a.state = AgentState::kOffline;  // a disabled user takes nothing
     cache.index[r.user_id] = cache.records.size();
-    cache.emails.push_back(user ? user->email : "");
+    cache.emails.push_back(u != nullptr ? u->email : "");
     cache.agents.push_back(std::move(a));
     cache.records.push_back(std::move(r));
   }
@@ -299,7 +305,7 @@ Status Desk::RouteInTxnLocked(store::Transaction& txn, TicketRecord& ticket,
   store::AgentRepository& agents = store_->Get<store::AgentRepository>();
   std::string name = policy_name;
   if (name.empty() && options_.routing_policy_for) name = options_.routing_policy_for(ticket);
-  if (name.empty()) {
+  if (name.empty() && ticket.version != 0) {  // a ticket being created (version 0) has no decisions yet
     TP_ASSIGN_OR_RETURN(auto earlier, agents.Decisions(ticket.number));
     if (!earlier.empty()) name = earlier.back().policy;
   }
