@@ -329,18 +329,22 @@ std::optional<std::int64_t> Channels::ThreadOf(store::Store& store, const store:
   return std::nullopt;
 }
 
-Result<bool> Channels::OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
-                                         const store::TicketMessageRecord& message) {
+Status Channels::OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                                   const store::TicketMessageRecord& message) {
+  if (message.channel != "email" || message.message_id.empty()) return Status::Ok();
   store::ChannelRepository& repo = store.Get<store::ChannelRepository>();
-  if (message.channel == "email" && !message.message_id.empty()) {
-    TP_ASSIGN_OR_RETURN(auto hint, repo.FindMessage(message.message_id));
-    const std::string mail_id = hint ? hint->mail_id : message.message_id;
-    TP_RETURN_IF_ERROR(repo.PutMessage(
-        txn, store::ChannelMessageRecord{message.message_id, ticket.number, "in", "email", 0, mail_id, message.at}));
-  }
+  TP_ASSIGN_OR_RETURN(auto hint, repo.FindMessage(message.message_id));
+  const std::string mail_id = hint ? hint->mail_id : message.message_id;
+  return repo.PutMessage(
+      txn, store::ChannelMessageRecord{message.message_id, ticket.number, "in", "email", 0, mail_id, message.at});
+}
+
+Result<bool> Channels::AnswersSurvey(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                                     const store::TicketMessageRecord& message) {
   if (ticket.status != "solved") return false;
   const std::optional<int> score = ScoreOfReply(message.text);
   if (!score) return false;
+  store::ChannelRepository& repo = store.Get<store::ChannelRepository>();
   TP_ASSIGN_OR_RETURN(auto surveys, repo.Surveys(ticket.number));
   for (auto s = surveys.rbegin(); s != surveys.rend(); ++s) {
     if (s->answered_at != 0) return false;  // the newest survey was answered: this is a new message

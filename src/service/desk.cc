@@ -483,7 +483,7 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     // channels: a reply "1"…"5" to a solved ticket's survey is its answer, and keeps it solved.
     bool survey_answer = false;
     if (c != nullptr && c->ticket.status == "solved" && options_.channels != nullptr) {
-      TP_ASSIGN_OR_RETURN(survey_answer, options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming));
+      TP_ASSIGN_OR_RETURN(survey_answer, options_.channels->AnswersSurvey(*store_, *txn, c->ticket, incoming));
     }
     // A solved ticket past its continuity window stays solved: the message opens a new one.
     if (c != nullptr && !survey_answer && c->ticket.status == "solved" &&
@@ -535,8 +535,8 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     }
     incoming.ticket = c->ticket.number;
     c->messages.push_back(incoming);
-    if (!survey_answer && options_.channels != nullptr) {  // channels: the e-mail's Message-ID, for threading
-      TP_RETURN_IF_ERROR(options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming).status());
+    if (options_.channels != nullptr) {  // channels: the e-mail's Message-ID, for threading
+      TP_RETURN_IF_ERROR(options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming));
     }
     c->history.push_back(Row(c->ticket, e.timestamp, Actor{Actor::Kind::kCustomer, 0, "customer"}, "message", "",
                              channel));
