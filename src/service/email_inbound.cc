@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::service {
 namespace {
@@ -64,12 +65,8 @@ Result<std::string> Iconv(std::string_view bytes, const std::string& from) {
   char* o = out.data();
   size_t out_left = out.size();
   const size_t rc = iconv(cd, &in, &in_left, &o, &out_left);
-  const int err = errno;
   iconv_close(cd);
-  if (rc == static_cast<size_t>(-1)) {
-    (void)err;
-    return Status::InvalidArgument("text is not valid " + from);
-  }
+  if (rc == static_cast<size_t>(-1)) return Status::InvalidArgument("text is not valid " + from);
   out.resize(out.size() - out_left);
   return out;
 }
@@ -301,10 +298,15 @@ std::string StripQuotedReply(std::string_view text) {
 std::string HtmlToText(std::string_view html) {
   std::string out;
   size_t i = 0;
-  auto skip_until = [&](std::string_view close) {
-    const std::string lower = Lower(html.substr(i));
-    const size_t end = lower.find(close);
-    i = end == std::string::npos ? html.size() : i + end + close.size();
+  auto skip_until = [&](std::string_view close) {  // `close`: "</name>", lower-case
+    // Case-insensitively, without copying the rest of the document for every such element.
+    for (size_t at = html.find('<', i); at != std::string_view::npos; at = html.find('<', at + 1)) {
+      if (EqualsIgnoreAsciiCase(html.substr(at, close.size()), close)) {
+        i = at + close.size();
+        return;
+      }
+    }
+    i = html.size();
   };
   while (i < html.size()) {
     const char c = html[i];
