@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/calendar/calendar_file.h>
+#include <touchpoint/core/strings.h>
 #include <touchpoint/privacy/users.h>
 #include <touchpoint/profile/profile.h>
 #include <touchpoint/service/desk.h>
@@ -162,13 +163,10 @@ Status Facts(store::Store& store, const RoutingCache& cache, const TicketRecord&
       if (r->tier.empty()) r->tier = JsonString(p.FindTrait("tier"));
       const std::string advisor = JsonString(p.FindTrait("advisor"));
       if (!advisor.empty()) {
+        const std::string advisor_email = AsciiLower(advisor);
         for (size_t i = 0; i < cache.records.size(); ++i) {
           const bool by_id = advisor == std::to_string(cache.records[i].user_id);
-          auto lower = [](std::string s) {
-            for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-            return s;
-          };
-          if (by_id || (!cache.emails[i].empty() && lower(advisor) == cache.emails[i])) {
+          if (by_id || (!cache.emails[i].empty() && advisor_email == cache.emails[i])) {
             r->advisor = cache.records[i].user_id;
             break;
           }
