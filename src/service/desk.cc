@@ -632,7 +632,6 @@ Result<StepReport> Desk::Steps(const StepQuery& q, const StepMeter& meter) {
       if (h.field == "assignee") assignee = h.after;
     }
     account(now);
-    ++report.tickets;
     for (auto& [key, s] : mine) {
       samples[key].push_back(s);
       if (key.first == 0) report.handling_seconds += s;

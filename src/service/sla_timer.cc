@@ -339,7 +339,6 @@ Result<int> SlaService::RunDue() {
     if (first.ok()) first = s;
     std::scoped_lock lock(mu_);
     dirty_.insert(number);  // recomputed and tried again
-    (void)kRetryMs;
   }
   if (!first.ok()) return first;
   return fired;
