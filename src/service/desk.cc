@@ -261,7 +261,7 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
   if (options_.channels != nullptr) {
     TP_RETURN_IF_ERROR(options_.channels->OnAgentMessage(*store_, *txn, c.ticket, c.messages.back(), in.attachments));
   } else if (!in.attachments.empty()) {
-    return Status::InvalidArgument("attachments: channels are not configured");
+    return Status::InvalidArgument("attachments: this server sends no files (no [channels] in its config)");
   }
   TP_RETURN_IF_ERROR(WriteChange(store_->Get<store::TicketRepository>(), *txn, c));
   TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
