@@ -4,11 +4,13 @@
 #include <touchpoint/service/agents.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/calendar/calendar_file.h>
+#include <touchpoint/core/strings.h>
 #include <touchpoint/privacy/users.h>
 #include <touchpoint/profile/profile.h>
 #include <touchpoint/service/desk.h>
@@ -17,6 +19,7 @@
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "service/desk_internal.h"
 #include "service/routing_internal.h"
 
 namespace touchpoint::service {
@@ -95,10 +98,14 @@ RoutingAgent ToRouting(const AgentRecord& r, const calendar::Calendar* shift) {
   return a;
 }
 
+// Reads the agents, their loads and their users (three queries, also on the hook thread every
+// DeskOptions::routing_refresh_ms: not one per agent).
 Status Reload(RoutingCache& cache, store::Store& store, Millis now) {
   TP_ASSIGN_OR_RETURN(auto records, store.Get<store::AgentRepository>().List());
   TP_ASSIGN_OR_RETURN(auto loads, store.Get<store::AgentRepository>().OpenLoads());
-  store::UserRepository& users = store.Get<store::UserRepository>();
+  TP_ASSIGN_OR_RETURN(auto user_list, store.Get<store::UserRepository>().List());
+  std::unordered_map<std::int64_t, const store::UserRecord*> users;
+  for (const store::UserRecord& u : user_list) users.emplace(u.id, &u);
   cache.records.clear();
   cache.agents.clear();
   cache.emails.clear();
@@ -109,10 +116,11 @@ Status Reload(RoutingCache& cache, store::Store& store, Millis now) {
     if (!shift.ok()) a.state = AgentState::kOffline;  // a shift that no longer compiles: never routed to
     auto it = loads.find(r.user_id);
     a.load = it == loads.end() ? 0 : it->second;
-    TP_ASSIGN_OR_RETURN(auto user, users.Find(r.user_id));
-    if (!user || user->disabled_at != 0) a.state = AgentState::kOffline;  // a disabled user takes nothing
+    auto user = users.find(r.user_id);
+    const store::UserRecord* u = user == users.end() ? nullptr : user->second;
+    if (u == nullptr || u->disabled_at != 0) a.state = AgentState::kOffline;  // a disabled user takes nothing
     cache.index[r.user_id] = cache.records.size();
-    cache.emails.push_back(user ? user->email : "");
+    cache.emails.push_back(u != nullptr ? u->email : "");
     cache.agents.push_back(std::move(a));
     cache.records.push_back(std::move(r));
   }
@@ -155,13 +163,10 @@ Status Facts(store::Store& store, const RoutingCache& cache, const TicketRecord&
       if (r->tier.empty()) r->tier = JsonString(p.FindTrait("tier"));
       const std::string advisor = JsonString(p.FindTrait("advisor"));
       if (!advisor.empty()) {
+        const std::string advisor_email = AsciiLower(advisor);
         for (size_t i = 0; i < cache.records.size(); ++i) {
           const bool by_id = advisor == std::to_string(cache.records[i].user_id);
-          auto lower = [](std::string s) {
-            for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-            return s;
-          };
-          if (by_id || (!cache.emails[i].empty() && lower(advisor) == cache.emails[i])) {
+          if (by_id || (!cache.emails[i].empty() && advisor_email == cache.emails[i])) {
             r->advisor = cache.records[i].user_id;
             break;
           }
@@ -298,7 +303,7 @@ Status Desk::RouteInTxnLocked(store::Transaction& txn, TicketRecord& ticket,
   store::AgentRepository& agents = store_->Get<store::AgentRepository>();
   std::string name = policy_name;
   if (name.empty() && options_.routing_policy_for) name = options_.routing_policy_for(ticket);
-  if (name.empty()) {
+  if (name.empty() && ticket.version != 0) {  // a ticket being created (version 0) has no decisions yet
     TP_ASSIGN_OR_RETURN(auto earlier, agents.Decisions(ticket.number));
     if (!earlier.empty()) name = earlier.back().policy;
   }
@@ -327,7 +332,7 @@ Status Desk::RouteInTxnLocked(store::Transaction& txn, TicketRecord& ticket,
                                         DecisionDetail(d, r, cache, policy)});
 }
 
-void Desk::RoutingAfterChangeLocked(const TicketRecord* before, const TicketRecord& after) {
+bool Desk::RoutingAfterChangeLocked(const TicketRecord* before, const TicketRecord& after) {
   RoutingCache& cache = *routing_;
   const bool was = before != nullptr && Counted(*before);
   const bool is = Counted(after);
@@ -339,8 +344,7 @@ void Desk::RoutingAfterChangeLocked(const TicketRecord* before, const TicketReco
     if (was) adjust(before->assignee, -1);
     if (is) adjust(after.assignee, +1);
   }
-  const bool freed = was && !(is && after.assignee == before->assignee);
-  if (freed) (void)RouteWaitingLocked();  // a failure leaves the tickets waiting for the next chance
+  return was && !(is && after.assignee == before->assignee);
 }
 
 Result<int> Desk::RouteWaitingLocked() {
@@ -364,17 +368,13 @@ Result<int> Desk::RouteWaitingLocked() {
     if (!AnyoneFits(cache, w.skill, w.language, now)) continue;
     TP_ASSIGN_OR_RETURN(auto found, tickets.Find(w.number));
     if (!found || found->assignee != 0 || !Handling(*found)) continue;
-    TicketRecord t = *found;
-    std::vector<store::TicketHistoryRecord> history;
+    DeskChange c = DeskChange::Of(*found);
     TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
-    TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, t, history, ""));
-    if (t.assignee == 0) continue;  // rolled back
-    TP_RETURN_IF_ERROR(tickets.Update(*txn, t, found->version));
-    TP_RETURN_IF_ERROR(tickets.AddHistory(*txn, history));
-    TP_RETURN_IF_ERROR(txn->Commit());
-    txn.reset();
-    t.version = found->version + 1;
-    RoutingAfterChangeLocked(&*found, t);
+    TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
+    if (c.ticket.assignee == 0) continue;  // rolled back
+    TP_RETURN_IF_ERROR(WriteChange(tickets, *txn, c));
+    // Like every change: the listeners (events out, the SLA timer) hear of the assignment.
+    TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
     ++assigned;
   }
   return assigned;

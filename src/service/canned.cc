@@ -49,8 +49,6 @@ Status Walk(std::string_view body, Fn&& fn) {
 
 }  // namespace
 
-std::span<const std::string_view> CannedPlaceholders() { return kPlaceholders; }
-
 Result<std::vector<std::string>> CannedPlaceholdersOf(std::string_view body) {
   std::vector<std::string> out;
   TP_RETURN_IF_ERROR(Walk(body, [&](std::string_view, std::string_view name) {

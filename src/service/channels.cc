@@ -5,18 +5,19 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include <touchpoint/core/strings.h>
 #include <touchpoint/outbox/outbox.h>
 #include <touchpoint/outbox/signature.h>
 #include <touchpoint/service/ticket.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/outbox_repository.h>
+#include <touchpoint/text/normalize.h>
 
 namespace touchpoint::service {
 namespace {
@@ -43,26 +44,8 @@ std::string RandomHex(size_t bytes) {
   return out;
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
+// Whitespace as std::isspace in the "C" locale.
+std::string Trim(std::string_view s) { return touchpoint::Trim(s, kAsciiWhitespace); }
 
 std::string Replace(std::string text, std::string_view from, std::string_view to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -94,7 +77,7 @@ std::string DetectContentType(std::string_view d) {
   if (starts("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) return "application/x-ole-storage";
   if (starts("MZ")) return "application/x-msdownload";
   if (starts("\x7F" "ELF")) return "application/x-executable";
-  if (d.find('\0') == std::string_view::npos && ValidUtf8(d)) return "text/plain";
+  if (d.find('\0') == std::string_view::npos && text::IsValidUtf8(d)) return "text/plain";
   return "application/octet-stream";
 }
 
@@ -121,7 +104,7 @@ std::optional<int> ScoreOfReply(std::string_view text) {
   if (t.empty() || t[0] < '1' || t[0] > '5') return std::nullopt;
   const int score = t[0] - '0';
   std::string rest = Trim(t.substr(1));
-  std::transform(rest.begin(), rest.end(), rest.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  AsciiLowerInPlace(&rest);
   for (std::string_view end : {".", "!", "。", "！"}) {
     if (rest.size() >= end.size() && rest.compare(rest.size() - end.size(), end.size(), end) == 0) {
       rest = Trim(rest.substr(0, rest.size() - end.size()));
@@ -329,18 +312,22 @@ std::optional<std::int64_t> Channels::ThreadOf(store::Store& store, const store:
   return std::nullopt;
 }
 
-Result<bool> Channels::OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
-                                         const store::TicketMessageRecord& message) {
+Status Channels::OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                                   const store::TicketMessageRecord& message) {
+  if (message.channel != "email" || message.message_id.empty()) return Status::Ok();
   store::ChannelRepository& repo = store.Get<store::ChannelRepository>();
-  if (message.channel == "email" && !message.message_id.empty()) {
-    TP_ASSIGN_OR_RETURN(auto hint, repo.FindMessage(message.message_id));
-    const std::string mail_id = hint ? hint->mail_id : message.message_id;
-    TP_RETURN_IF_ERROR(repo.PutMessage(
-        txn, store::ChannelMessageRecord{message.message_id, ticket.number, "in", "email", 0, mail_id, message.at}));
-  }
+  TP_ASSIGN_OR_RETURN(auto hint, repo.FindMessage(message.message_id));
+  const std::string mail_id = hint ? hint->mail_id : message.message_id;
+  return repo.PutMessage(
+      txn, store::ChannelMessageRecord{message.message_id, ticket.number, "in", "email", 0, mail_id, message.at});
+}
+
+Result<bool> Channels::AnswersSurvey(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                                     const store::TicketMessageRecord& message) {
   if (ticket.status != "solved") return false;
   const std::optional<int> score = ScoreOfReply(message.text);
   if (!score) return false;
+  store::ChannelRepository& repo = store.Get<store::ChannelRepository>();
   TP_ASSIGN_OR_RETURN(auto surveys, repo.Surveys(ticket.number));
   for (auto s = surveys.rbegin(); s != surveys.rend(); ++s) {
     if (s->answered_at != 0) return false;  // the newest survey was answered: this is a new message

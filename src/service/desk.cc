@@ -12,6 +12,7 @@
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "service/desk_internal.h"
 #include "service/routing_internal.h"
 
 namespace touchpoint::service {
@@ -35,38 +36,16 @@ std::string Utf8Prefix(std::string_view s, size_t max) {
 
 TicketHistoryRecord Row(const TicketRecord& t, Millis at, const Actor& actor, std::string field, std::string before,
                         std::string after) {
-  return TicketHistoryRecord{0, t.number, at, std::string(ActorKindName(actor.kind)), actor.name, std::move(field),
-                             std::move(before), std::move(after)};
+  return HistoryRow(t.number, at, actor, std::move(field), std::move(before), std::move(after));
 }
 
 std::string Ticket(std::int64_t number) { return FormatTicketNumber(number); }
 
 Status Unknown(std::int64_t number) { return Status::NotFound("no ticket " + Ticket(number)); }
 
-// The change of one ticket in one transaction: the record, its version as loaded (0: new), and
-// what to append.
-struct Change {
-  TicketRecord ticket;
-  std::int64_t loaded_version = 0;  // 0: created in this transaction
-  std::vector<TicketMessageRecord> messages;
-  std::vector<TicketHistoryRecord> history;
-};
-
-Status Write(store::TicketRepository& repo, store::Transaction& txn, Change& c) {
-  if (c.loaded_version == 0) {
-    TP_RETURN_IF_ERROR(repo.Create(txn, c.ticket));
-  } else {
-    TP_RETURN_IF_ERROR(repo.Update(txn, c.ticket, c.loaded_version));
-  }
-  if (!c.messages.empty()) TP_RETURN_IF_ERROR(repo.AddMessages(txn, c.messages));
-  if (!c.history.empty()) TP_RETURN_IF_ERROR(repo.AddHistory(txn, c.history));
-  return Status::Ok();
-}
-
-// Deskflow: the view of a written change that the change listeners get (desk_flow.cc).
-TicketChange Flow(const Change& c) { return TicketChange{c.loaded_version == 0, &c.ticket, c.messages, c.history}; }
-
-// The value at `q` (0..1) of sorted `v` (nearest rank).
+// The value at `q` (0..1) of sorted `v` (nearest rank: always one of the samples). Note that
+// insight's reports interpolate between ranks (ml::Quantile); the step report keeps nearest rank
+// (docs/service-desk.md, "Steps").
 double Quantile(const std::vector<double>& v, double q) {
   if (v.empty()) return 0;
   const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
@@ -74,6 +53,23 @@ double Quantile(const std::vector<double>& v, double q) {
 }
 
 }  // namespace
+
+TicketHistoryRecord HistoryRow(std::int64_t number, Millis at, const Actor& actor, std::string field,
+                               std::string before, std::string after) {
+  return TicketHistoryRecord{0, number, at, std::string(ActorKindName(actor.kind)), actor.name, std::move(field),
+                             std::move(before), std::move(after)};
+}
+
+Status WriteChange(store::TicketRepository& repo, store::Transaction& txn, const DeskChange& c) {
+  if (!c.loaded) {
+    TP_RETURN_IF_ERROR(repo.Create(txn, c.ticket));
+  } else {
+    TP_RETURN_IF_ERROR(repo.Update(txn, c.ticket, c.loaded->version));
+  }
+  if (!c.messages.empty()) TP_RETURN_IF_ERROR(repo.AddMessages(txn, c.messages));
+  if (!c.history.empty()) TP_RETURN_IF_ERROR(repo.AddHistory(txn, c.history));
+  return Status::Ok();
+}
 
 std::string_view ActorKindName(Actor::Kind kind) {
   switch (kind) {
@@ -204,19 +200,16 @@ Result<TicketRecord> Desk::Create(const NewTicket& in, const Actor& actor) {
   store::TicketRepository& repo = store_->Get<store::TicketRepository>();
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_ASSIGN_OR_RETURN(t.number, repo.NextNumber(*txn));
-  Change c{t, 0, {}, {}};
+  DeskChange c{t, std::nullopt, {}, {}};
   c.history.push_back(Row(t, now, actor, "created", "", t.channel));
   c.history.push_back(Row(t, now, actor, "status", "", t.status));
   c.history.push_back(Row(t, now, actor, "priority", "", t.priority));
   c.history.push_back(Row(t, now, actor, "queue", "", t.queue));
   // Routing: an agent for the new ticket (or it waits in its queue), in this transaction.
   TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, in.routing_policy));
-  TP_RETURN_IF_ERROR(Write(repo, *txn, c));
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(WriteChange(repo, *txn, c));
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
   c.ticket.version = 1;
-  txn.reset();
-  RoutingAfterChangeLocked(nullptr, c.ticket);  // routing: the agent's load
-  Changed(c.ticket.number);  // SLA
   return c.ticket;
 }
 
@@ -251,7 +244,7 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
     return Status::FailedPrecondition(Ticket(number) + " is closed: open a new ticket");
   }
   const Millis now = clock_.Now();
-  Change c{t, t.version, {}, {}};
+  DeskChange c = DeskChange::Of(t);
   const bool bot = actor.kind == Actor::Kind::kBot;
   c.messages.push_back(TicketMessageRecord{0, number, now, bot ? "bot" : "agent", actor.user_id,
                                            in.channel.empty() ? t.channel : in.channel, in.internal, in.text, "", "",
@@ -268,12 +261,11 @@ Result<TicketRecord> Desk::AddMessage(std::int64_t number, const NewMessage& in,
   if (options_.channels != nullptr) {
     TP_RETURN_IF_ERROR(options_.channels->OnAgentMessage(*store_, *txn, c.ticket, c.messages.back(), in.attachments));
   } else if (!in.attachments.empty()) {
-    return Status::InvalidArgument("attachments: channels are not configured");
+    return Status::InvalidArgument("attachments: this server sends no files (no [channels] in its config)");
   }
-  TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(WriteChange(store_->Get<store::TicketRepository>(), *txn, c));
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
   c.ticket.version = t.version + 1;
-  Changed(number);  // SLA
   return c.ticket;
 }
 
@@ -289,7 +281,7 @@ Result<TicketRecord> Desk::ChangeStatus(std::int64_t number, TicketStatus to, co
   TP_ASSIGN_OR_RETURN(TicketStatus from, ParseStatus(t.status));
   TP_RETURN_IF_ERROR(CheckTransition(from, to).WithContext(Ticket(number)));
   const Millis now = clock_.Now();
-  Change c{t, t.version, {}, {}};
+  DeskChange c = DeskChange::Of(t);
   c.ticket.status = std::string(StatusName(to));
   c.ticket.updated_at = now;
   if (to == TicketStatus::kSolved) c.ticket.solved_at = now;
@@ -313,12 +305,9 @@ Result<TicketRecord> Desk::ChangeStatus(std::int64_t number, TicketStatus to, co
   if (to == TicketStatus::kSolved && options_.channels != nullptr) {
     TP_RETURN_IF_ERROR(options_.channels->OnSolved(*store_, *txn, c.ticket));
   }
-  TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(WriteChange(store_->Get<store::TicketRepository>(), *txn, c));
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
   c.ticket.version = t.version + 1;
-  txn.reset();  // routing (below) may begin its own transaction
-  RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
-  Changed(number);  // SLA
   return c.ticket;
 }
 
@@ -346,18 +335,15 @@ Result<TicketRecord> Desk::Assign(std::int64_t number, std::int64_t agent, const
   }
   if (t.assignee == agent) return t;  // nothing changes: no history row
   const Millis now = clock_.Now();
-  Change c{t, t.version, {}, {}};
+  DeskChange c = DeskChange::Of(t);
   c.ticket.assignee = agent;
   c.ticket.updated_at = now;
   c.history.push_back(Row(t, now, actor, "assignee", t.assignee ? std::to_string(t.assignee) : "",
                           agent ? std::to_string(agent) : ""));
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
-  TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(WriteChange(store_->Get<store::TicketRepository>(), *txn, c));
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
   c.ticket.version = t.version + 1;
-  txn.reset();  // routing (below) may begin its own transaction
-  RoutingAfterChangeLocked(&t, c.ticket);  // routing: loads; a freed agent takes a waiting ticket
-  Changed(number);  // SLA
   return c.ticket;
 }
 
@@ -374,28 +360,24 @@ Result<TicketRecord> Desk::Merge(std::int64_t source, std::int64_t target, const
   if (from.status == "closed") return Status::FailedPrecondition(Ticket(source) + " is closed");
   if (into.status == "closed") return Status::FailedPrecondition(Ticket(target) + " is closed");
   const Millis now = clock_.Now();
-  Change a{from, from.version, {}, {}};
+  std::array<DeskChange, 2> changes{DeskChange::Of(from), DeskChange::Of(into)};
+  DeskChange& a = changes[0];
   a.ticket.status = std::string(StatusName(TicketStatus::kClosed));
   a.ticket.merged_into = target;
   a.ticket.updated_at = now;
   a.history.push_back(Row(from, now, actor, "merge", "", "into " + Ticket(target)));
   a.history.push_back(Row(from, now, actor, "status", from.status, a.ticket.status));
-  Change b{into, into.version, {}, {}};
+  DeskChange& b = changes[1];
   b.ticket.updated_at = now;
   b.ticket.last_message_at = std::max(into.last_message_at, from.last_message_at);
   b.history.push_back(Row(into, now, actor, "merge", "", "from " + Ticket(source)));
   store::TicketRepository& repo = store_->Get<store::TicketRepository>();
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   TP_RETURN_IF_ERROR(repo.MoveMessages(*txn, source, target));
-  TP_RETURN_IF_ERROR(Write(repo, *txn, a));
-  TP_RETURN_IF_ERROR(Write(repo, *txn, b));
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(a), Flow(b)}));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(WriteChange(repo, *txn, a));
+  TP_RETURN_IF_ERROR(WriteChange(repo, *txn, b));
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), changes));
   b.ticket.version = into.version + 1;
-  txn.reset();  // routing (below) may begin its own transaction
-  RoutingAfterChangeLocked(&into, b.ticket);  // routing: loads; a freed agent takes a waiting ticket
-  RoutingAfterChangeLocked(&from, a.ticket);
-  Changed(source);  // SLA
-  Changed(target);
   return b.ticket;
 }
 
@@ -462,9 +444,9 @@ void Desk::OnStop() {
 // cursor (stored when the batch changed a ticket; a restart re-reads the others harmlessly).
 Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
   store::TicketRepository& repo = store_->Get<store::TicketRepository>();
-  std::unordered_map<std::int64_t, Change> by_customer;  // customer → its ticket's change
-  std::vector<std::int64_t> order;                      // customers in first-touched order
-  std::vector<Change> finished;                         // tickets left behind by a new one
+  std::unordered_map<std::int64_t, DeskChange> by_customer;  // customer → its ticket's change
+  std::vector<std::int64_t> order;                          // customers in first-touched order
+  std::vector<DeskChange> finished;                         // tickets left behind by a new one
   std::unique_ptr<store::Transaction> txn;
   const Actor system{Actor::Kind::kSystem, 0, "inbound"};
   for (const pipeline::CommittedEvent& e : events) {
@@ -490,19 +472,18 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
         TP_ASSIGN_OR_RETURN(active, repo.FindActive(e.customer));
       }
       if (active) {
-        const std::int64_t v = active->version;
-        it = by_customer.emplace(key, Change{std::move(*active), v, {}, {}}).first;
+        it = by_customer.emplace(key, DeskChange::Of(*active)).first;
         order.push_back(key);
       }
     }
     const std::string channel = m.channel.empty() ? "chat" : m.channel;
-    Change* c = it == by_customer.end() ? nullptr : &it->second;
+    DeskChange* c = it == by_customer.end() ? nullptr : &it->second;
     TicketMessageRecord incoming{0, 0, e.timestamp, "customer", 0, channel, false, m.text,
                                  m.message_id, m.sentiment_label, m.sentiment_score, m.intent};
     // channels: a reply "1"…"5" to a solved ticket's survey is its answer, and keeps it solved.
     bool survey_answer = false;
     if (c != nullptr && c->ticket.status == "solved" && options_.channels != nullptr) {
-      TP_ASSIGN_OR_RETURN(survey_answer, options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming));
+      TP_ASSIGN_OR_RETURN(survey_answer, options_.channels->AnswersSurvey(*store_, *txn, c->ticket, incoming));
     }
     // A solved ticket past its continuity window stays solved: the message opens a new one.
     if (c != nullptr && !survey_answer && c->ticket.status == "solved" &&
@@ -530,7 +511,7 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
                              kInboundSubject);
       t.created_at = e.timestamp;
       t.updated_at = e.timestamp;
-      Change fresh{t, 0, {}, {}};
+      DeskChange fresh{t, std::nullopt, {}, {}};
       fresh.history.push_back(Row(t, e.timestamp, system, "created", "", channel));
       fresh.history.push_back(Row(t, e.timestamp, system, "status", "", t.status));
       fresh.history.push_back(Row(t, e.timestamp, system, "priority", "", t.priority));
@@ -554,8 +535,8 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     }
     incoming.ticket = c->ticket.number;
     c->messages.push_back(incoming);
-    if (!survey_answer && options_.channels != nullptr) {  // channels: the e-mail's Message-ID, for threading
-      TP_RETURN_IF_ERROR(options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming).status());
+    if (options_.channels != nullptr) {  // channels: the e-mail's Message-ID, for threading
+      TP_RETURN_IF_ERROR(options_.channels->OnCustomerMessage(*store_, *txn, c->ticket, incoming));
     }
     c->history.push_back(Row(c->ticket, e.timestamp, Actor{Actor::Kind::kCustomer, 0, "customer"}, "message", "",
                              channel));
@@ -580,39 +561,26 @@ Status Desk::HandleEvents(std::span<const pipeline::CommittedEvent> events) {
     cursor_ = events.back().seq;  // nothing to store: see above
     return Status::Ok();
   }
-  std::vector<TicketChange> flow;  // deskflow: what the listeners see
-  for (Change& c : finished) {
-    if (!c.history.empty()) TP_RETURN_IF_ERROR(Write(repo, *txn, c));
-    if (!c.history.empty()) flow.push_back(Flow(c));
+  std::vector<DeskChange> written;  // the tickets left behind that changed, then the touched ones
+  for (DeskChange& c : finished) {
+    if (c.history.empty()) continue;
+    TP_RETURN_IF_ERROR(WriteChange(repo, *txn, c));
+    written.push_back(std::move(c));
   }
-  // Routing: new and reopened tickets without an assignee get one (or wait); `before` keeps
-  // what they were for the loads.
-  std::vector<std::pair<TicketRecord, bool>> before;  // (as loaded, new in this batch)
   for (std::int64_t customer : order) {
-    Change& c = by_customer.at(customer);
+    DeskChange& c = by_customer.at(customer);
+    // Routing: new and reopened tickets without an assignee get one (or wait).
     const bool reopened = std::any_of(c.history.begin(), c.history.end(),
                                       [](const TicketHistoryRecord& h) { return h.field == "reopened"; });
-    before.emplace_back(c.ticket, c.loaded_version == 0);
-    if (reopened) before.back().first.status = "solved";
-    if (c.ticket.assignee == 0 && (c.loaded_version == 0 || reopened)) {
+    if (c.ticket.assignee == 0 && (!c.loaded || reopened)) {
       TP_RETURN_IF_ERROR(RouteInTxnLocked(*txn, c.ticket, c.history, ""));
     }
-    TP_RETURN_IF_ERROR(Write(repo, *txn, c));
+    TP_RETURN_IF_ERROR(WriteChange(repo, *txn, c));
+    written.push_back(std::move(c));
   }
-  for (std::int64_t customer : order) flow.push_back(Flow(by_customer.at(customer)));
   TP_RETURN_IF_ERROR(repo.SetCursor(*txn, options_.cursor_name, events.back().seq));
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, flow));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), written));
   cursor_ = events.back().seq;
-  txn.reset();  // routing (below) may begin its own transaction
-  for (size_t i = 0; i < order.size(); ++i) {
-    const TicketRecord& after = by_customer.at(order[i]).ticket;
-    RoutingAfterChangeLocked(before[i].second ? nullptr : &before[i].first, after);
-  }
-  // SLA: every ticket the batch wrote.
-  for (const Change& c : finished) {
-    if (!c.history.empty()) Changed(c.ticket.number);
-  }
-  for (std::int64_t customer : order) Changed(by_customer.at(customer).ticket.number);
   return Status::Ok();
 }
 
@@ -664,7 +632,6 @@ Result<StepReport> Desk::Steps(const StepQuery& q, const StepMeter& meter) {
       if (h.field == "assignee") assignee = h.after;
     }
     account(now);
-    ++report.tickets;
     for (auto& [key, s] : mine) {
       samples[key].push_back(s);
       if (key.first == 0) report.handling_seconds += s;
@@ -700,30 +667,15 @@ Result<StepReport> Desk::Steps(const StepQuery& q, const StepMeter& meter) {
 
 // ---- SLA clocks and the complaint loop ----
 
-void Desk::Changed(std::int64_t number) {
-  if (change_listener_) change_listener_(number);
-}
-
-void Desk::SetChangeListener(std::function<void(std::int64_t)> listener) {
-  std::scoped_lock lock(mu_);
-  change_listener_ = std::move(listener);
-}
-
 void Desk::SetStatusGuard(StatusGuard guard) {
   std::scoped_lock lock(mu_);
   status_guard_ = std::move(guard);
 }
 
-Status Desk::WithStore(const std::function<Status(store::Store&)>& fn) {
-  std::scoped_lock lock(mu_);
-  if (store_ == nullptr) return Status::Unavailable("the desk is closed");
-  return fn(*store_);
-}
-
 Result<std::optional<TicketRecord>> Desk::ApplyChange(std::int64_t number, const ChangeFn& fn) {
   std::scoped_lock lock(mu_);
   TP_ASSIGN_OR_RETURN(TicketRecord t, Load(number));
-  Change c{t, t.version, {}, {}};
+  DeskChange c = DeskChange::Of(t);
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   Status s = fn(*store_, *txn, c.ticket, c.history);
   if (s.code() == StatusCode::kAlreadyExists) return std::optional<TicketRecord>();
@@ -732,13 +684,12 @@ Result<std::optional<TicketRecord>> Desk::ApplyChange(std::int64_t number, const
   c.ticket.version = t.version;
   const bool changed = !(c.ticket == t);
   if (changed) {
-    TP_RETURN_IF_ERROR(Write(store_->Get<store::TicketRepository>(), *txn, c));
+    TP_RETURN_IF_ERROR(WriteChange(store_->Get<store::TicketRepository>(), *txn, c));
   } else if (!c.history.empty()) {
     TP_RETURN_IF_ERROR(store_->Get<store::TicketRepository>().AddHistory(*txn, c.history));
   }
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::array{Flow(c)}));  // deskflow: listeners, then commit
+  TP_RETURN_IF_ERROR(CommitLocked(std::move(txn), std::span(&c, 1)));
   if (changed) c.ticket.version = t.version + 1;
-  Changed(number);
   return std::optional<TicketRecord>(c.ticket);
 }
 

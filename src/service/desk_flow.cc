@@ -1,14 +1,17 @@
-// Deskflow's part of service::Desk (desk.h, "deskflow"): the change listeners' hook around each
-// commit, tags and custom fields with their history rows, and the auto-close of solved tickets.
-// Kept out of desk.cc so that the desk core only has its call sites.
+// Deskflow's part of service::Desk (desk.h, "deskflow"): the one commit point every ticket change
+// goes through (the change listeners around the commit, then routing), tags and custom fields with
+// their history rows, and the auto-close of solved tickets.
 #include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <touchpoint/core/strings.h>
 #include <touchpoint/service/desk.h>
 #include <touchpoint/service/search.h>
 #include <touchpoint/store/deskflow_repository.h>
+
+#include "service/desk_internal.h"
 
 namespace touchpoint::service {
 namespace {
@@ -27,19 +30,6 @@ bool NameChars(std::string_view s, bool punctuation) {
   return true;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-store::TicketHistoryRecord Row(std::int64_t number, Millis at, const Actor& actor, std::string field, std::string before,
-                               std::string after) {
-  return store::TicketHistoryRecord{0,          number, at, std::string(ActorKindName(actor.kind)), actor.name,
-                                    std::move(field), std::move(before), std::move(after)};
-}
-
 }  // namespace
 
 Status CheckTag(std::string_view tag) {
@@ -54,22 +44,46 @@ void Desk::AddChangeListener(std::shared_ptr<ChangeListener> listener) {
   listeners_.push_back(std::move(listener));
 }
 
-Status Desk::CommitFlow(store::Transaction& txn, std::span<const TicketChange> changes) {
-  for (const auto& l : listeners_) TP_RETURN_IF_ERROR(l->BeforeCommit(*store_, txn, changes));
-  TP_RETURN_IF_ERROR(txn.Commit());
-  for (const auto& l : listeners_) l->AfterCommit(changes);
+void Desk::RemoveChangeListener(const ChangeListener* listener) {
+  std::scoped_lock lock(mu_);
+  std::erase_if(listeners_, [&](const auto& l) { return l.get() == listener; });
+}
+
+Status Desk::CommitLocked(std::unique_ptr<store::Transaction> txn, std::span<const DeskChange> changes) {
+  std::vector<TicketChange> flow;
+  flow.reserve(changes.size());
+  for (const DeskChange& c : changes) flow.push_back(TicketChange{!c.loaded, &c.ticket, c.messages, c.history});
+  for (const auto& l : listeners_) TP_RETURN_IF_ERROR(l->BeforeCommit(*store_, *txn, flow));
+  TP_RETURN_IF_ERROR(txn->Commit());
+  txn.reset();  // routing (below) may begin transactions of its own
+  for (const auto& l : listeners_) l->AfterCommit(flow);
+  // Routing: every change's loads first, then (when one freed an agent) the waiting tickets.
+  bool freed = false;
+  for (const DeskChange& c : changes) {
+    if (RoutingAfterChangeLocked(c.loaded ? &*c.loaded : nullptr, c.ticket)) freed = true;
+  }
+  if (freed) (void)RouteWaitingLocked();  // a failure leaves the tickets waiting for the next chance
   return Status::Ok();
+}
+
+Status Desk::CommitTouched(std::unique_ptr<store::Transaction> txn, const store::TicketRecord& ticket, Millis now,
+                           std::vector<store::TicketHistoryRecord> history) {
+  DeskChange c = DeskChange::Of(ticket);
+  c.ticket.updated_at = now;
+  c.history = std::move(history);
+  TP_RETURN_IF_ERROR(WriteChange(store_->Get<store::TicketRepository>(), *txn, c));
+  return CommitLocked(std::move(txn), std::span(&c, 1));
 }
 
 Result<std::vector<std::string>> Desk::ChangeTags(std::int64_t number, const TagChange& change, const Actor& actor) {
   std::vector<std::string> add, remove;
   for (const std::string& t : change.add) {
-    std::string tag = Lower(t);
+    std::string tag = AsciiLower(t);
     TP_RETURN_IF_ERROR(CheckTag(tag));
     add.push_back(std::move(tag));
   }
   for (const std::string& t : change.remove) {
-    std::string tag = Lower(t);
+    std::string tag = AsciiLower(t);
     TP_RETURN_IF_ERROR(CheckTag(tag));
     remove.push_back(std::move(tag));
   }
@@ -85,14 +99,14 @@ Result<std::vector<std::string>> Desk::ChangeTags(std::int64_t number, const Tag
     auto it = std::find(after.begin(), after.end(), tag);
     if (it == after.end()) continue;
     after.erase(it);
-    history.push_back(Row(number, now, actor, "tag", tag, ""));
+    history.push_back(HistoryRow(number, now, actor, "tag", tag, ""));
   }
   std::vector<std::string> added;
   for (const std::string& tag : add) {
     if (std::find(after.begin(), after.end(), tag) != after.end()) continue;
     after.push_back(tag);
     added.push_back(tag);
-    history.push_back(Row(number, now, actor, "tag", "", tag));
+    history.push_back(HistoryRow(number, now, actor, "tag", "", tag));
   }
   if (after.size() > kMaxTags) {
     return Status::InvalidArgument("tags: a ticket has at most " + std::to_string(kMaxTags) + " tags");
@@ -104,13 +118,7 @@ Result<std::vector<std::string>> Desk::ChangeTags(std::int64_t number, const Tag
     if (!h.before.empty()) TP_RETURN_IF_ERROR(repo.RemoveTag(*txn, number, h.before));
   }
   for (const std::string& tag : added) TP_RETURN_IF_ERROR(repo.AddTag(*txn, number, tag));
-  store::TicketRecord updated = t;
-  updated.updated_at = now;
-  store::TicketRepository& tickets = store_->Get<store::TicketRepository>();
-  TP_RETURN_IF_ERROR(tickets.Update(*txn, updated, t.version));
-  TP_RETURN_IF_ERROR(tickets.AddHistory(*txn, history));
-  const TicketChange flow{false, &updated, {}, history};
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::span<const TicketChange>(&flow, 1)));
+  TP_RETURN_IF_ERROR(CommitTouched(std::move(txn), t, now, std::move(history)));
   return after;
 }
 
@@ -138,7 +146,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Desk::SetFields(
     if (before == value) continue;
     // Field values are data the company defines (order numbers, account types): the history
     // keeps them, as it keeps statuses; texts never go there.
-    history.push_back(Row(number, now, actor, "field:" + name, before, value));
+    history.push_back(HistoryRow(number, now, actor, "field:" + name, before, value));
     changed.emplace_back(name, value);
     if (it == current.end()) {
       current.emplace_back(name, value);
@@ -152,13 +160,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Desk::SetFields(
   if (history.empty()) return current;
   TP_ASSIGN_OR_RETURN(auto txn, store_->Begin());
   for (const auto& [name, value] : changed) TP_RETURN_IF_ERROR(repo.SetField(*txn, number, name, value));
-  store::TicketRecord updated = t;
-  updated.updated_at = now;
-  store::TicketRepository& tickets = store_->Get<store::TicketRepository>();
-  TP_RETURN_IF_ERROR(tickets.Update(*txn, updated, t.version));
-  TP_RETURN_IF_ERROR(tickets.AddHistory(*txn, history));
-  const TicketChange flow{false, &updated, {}, history};
-  TP_RETURN_IF_ERROR(CommitFlow(*txn, std::span<const TicketChange>(&flow, 1)));
+  TP_RETURN_IF_ERROR(CommitTouched(std::move(txn), t, now, std::move(history)));
   return current;
 }
 

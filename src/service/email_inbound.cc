@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <touchpoint/core/strings.h>
 
 namespace touchpoint::service {
 namespace {
@@ -33,18 +34,8 @@ struct GFree {
 };
 using GString_ = std::unique_ptr<char, GFree>;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
+// Whitespace as std::isspace in the "C" locale.
+std::string Trim(std::string_view s) { return touchpoint::Trim(s, kAsciiWhitespace); }
 
 bool ValidUtf8(std::string_view s) { return g_utf8_validate(s.data(), static_cast<gssize>(s.size()), nullptr) != 0; }
 
@@ -64,12 +55,8 @@ Result<std::string> Iconv(std::string_view bytes, const std::string& from) {
   char* o = out.data();
   size_t out_left = out.size();
   const size_t rc = iconv(cd, &in, &in_left, &o, &out_left);
-  const int err = errno;
   iconv_close(cd);
-  if (rc == static_cast<size_t>(-1)) {
-    (void)err;
-    return Status::InvalidArgument("text is not valid " + from);
-  }
+  if (rc == static_cast<size_t>(-1)) return Status::InvalidArgument("text is not valid " + from);
   out.resize(out.size() - out_left);
   return out;
 }
@@ -154,12 +141,12 @@ void Visit(GMimeObject* object, int depth, Walk& w) {
   GMimePart* part = GMIME_PART(object);
   const char* type = g_mime_content_type_get_media_type(ct);
   const char* subtype = g_mime_content_type_get_media_subtype(ct);
-  const std::string mime = Lower(std::string(type ? type : "text") + "/" + (subtype ? subtype : "plain"));
+  const std::string mime = AsciiLower(std::string(type ? type : "text") + "/" + (subtype ? subtype : "plain"));
   const bool attachment = g_mime_part_is_attachment(part) != 0;
   const char* filename = g_mime_part_get_filename(part);
   if (!attachment && (mime == "text/plain" || mime == "text/html") && (filename == nullptr)) {
     const char* charset = g_mime_content_type_get_parameter(ct, "charset");
-    std::string cs = charset ? Lower(charset) : "us-ascii";
+    std::string cs = charset ? AsciiLower(charset) : "us-ascii";
     auto text = ToUtf8(Decoded(part), cs);
     if (!text.ok()) {
       w.status = text.status().WithContext("the " + mime + " body");
@@ -194,7 +181,7 @@ std::vector<std::string_view> Lines(std::string_view text) {
 }  // namespace
 
 Result<std::string> ToUtf8(std::string_view bytes, std::string_view charset_in) {
-  std::string charset = Lower(Trim(charset_in));
+  std::string charset = AsciiLower(Trim(charset_in));
   if (charset.empty() || charset == "us-ascii" || charset == "ascii" || charset == "utf-8" || charset == "utf8") {
     if (ValidUtf8(bytes)) return std::string(bytes);
     if (charset == "utf-8" || charset == "utf8") return Status::InvalidArgument("text is not valid UTF-8");
@@ -229,7 +216,7 @@ Result<InboundEmail> ParseEmail(std::string_view raw, const EmailLimits& limits)
   InternetAddress* sender = internet_address_list_get_address(from, 0);
   if (!INTERNET_ADDRESS_IS_MAILBOX(sender)) return Status::InvalidArgument("From: not a mailbox");
   const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(sender));
-  out.from_address = Lower(Trim(addr ? addr : ""));
+  out.from_address = AsciiLower(Trim(addr ? addr : ""));
   const size_t at = out.from_address.find('@');
   if (at == std::string::npos || at == 0 || at + 1 == out.from_address.size() ||
       out.from_address.find_first_of(" \t\r\n<>,;\"") != std::string::npos || !ValidUtf8(out.from_address)) {
@@ -240,7 +227,7 @@ Result<InboundEmail> ParseEmail(std::string_view raw, const EmailLimits& limits)
     for (int i = 0; i < internet_address_list_length(to); ++i) {
       InternetAddress* a = internet_address_list_get_address(to, i);
       if (!INTERNET_ADDRESS_IS_MAILBOX(a)) continue;
-      if (const char* s = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))) out.to.push_back(Lower(CleanUtf8(s)));
+      if (const char* s = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))) out.to.push_back(AsciiLower(CleanUtf8(s)));
     }
   }
   if (const char* subject = g_mime_message_get_subject(message.get())) out.subject = Trim(CleanUtf8(subject));
@@ -301,17 +288,22 @@ std::string StripQuotedReply(std::string_view text) {
 std::string HtmlToText(std::string_view html) {
   std::string out;
   size_t i = 0;
-  auto skip_until = [&](std::string_view close) {
-    const std::string lower = Lower(html.substr(i));
-    const size_t end = lower.find(close);
-    i = end == std::string::npos ? html.size() : i + end + close.size();
+  auto skip_until = [&](std::string_view close) {  // `close`: "</name>", lower-case
+    // Case-insensitively, without copying the rest of the document for every such element.
+    for (size_t at = html.find('<', i); at != std::string_view::npos; at = html.find('<', at + 1)) {
+      if (EqualsIgnoreAsciiCase(html.substr(at, close.size()), close)) {
+        i = at + close.size();
+        return;
+      }
+    }
+    i = html.size();
   };
   while (i < html.size()) {
     const char c = html[i];
     if (c == '<') {
       const size_t end = html.find('>', i);
       if (end == std::string_view::npos) break;
-      std::string tag = Lower(html.substr(i + 1, end - i - 1));
+      std::string tag = AsciiLower(html.substr(i + 1, end - i - 1));
       const bool closing = !tag.empty() && tag[0] == '/';
       if (closing) tag.erase(0, 1);
       const std::string name = tag.substr(0, tag.find_first_of(" \t\r\n/"));
@@ -327,7 +319,7 @@ std::string HtmlToText(std::string_view html) {
     if (c == '&') {
       const size_t semi = html.find(';', i);
       if (semi != std::string_view::npos && semi - i <= 10) {
-        const std::string ent = Lower(html.substr(i + 1, semi - i - 1));
+        const std::string ent = AsciiLower(html.substr(i + 1, semi - i - 1));
         std::string rep;
         if (ent == "nbsp") rep = " ";
         else if (ent == "amp") rep = "&";

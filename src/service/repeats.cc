@@ -11,8 +11,6 @@
 namespace touchpoint::service {
 namespace {
 
-constexpr Millis kDay = 86'400'000;
-
 std::string ChannelWord(const std::string& channel) { return channel == "email" ? "e-mail" : channel; }
 
 // MM-DD of `t` in UTC.
@@ -52,7 +50,7 @@ Status RepeatDetector::BeforeCommit(store::Store& store, store::Transaction& txn
     const std::string intent = ContactIntent(c);
     if (intent.empty()) continue;
     const store::TicketRecord& t = *c.ticket;
-    TP_ASSIGN_OR_RETURN(auto earlier, repo.Contacts(t.customer, t.created_at - options_.window_days * kDay));
+    TP_ASSIGN_OR_RETURN(auto earlier, repo.Contacts(t.customer, t.created_at - options_.window_days * kMillisPerDay));
     store::TicketContactRecord row{t.number, t.customer, intent, t.channel, t.created_at, 1, {}};
     for (const store::TicketContactRecord& e : earlier) {
       if (e.ticket == t.number || e.intent != intent || e.at > t.created_at) continue;

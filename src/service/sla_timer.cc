@@ -29,6 +29,12 @@ std::string Raised(const std::string& priority) {
 
 }  // namespace
 
+struct SlaService::Preloaded {
+  store::TicketRecord ticket;
+  std::vector<store::TicketHistoryRecord> history;
+  std::vector<store::ComplaintTaskRecord> open_tasks;
+};
+
 struct SlaService::Tracked {
   std::int64_t ticket = 0;
   std::string policy;
@@ -37,15 +43,29 @@ struct SlaService::Tracked {
   std::uint64_t generation = 0;
 };
 
+// The desk tells the timer of every committed change of a ticket.
+class SlaService::DeskListener final : public ChangeListener {
+ public:
+  explicit DeskListener(SlaService& sla) : sla_(sla) {}
+  void AfterCommit(std::span<const TicketChange> changes) override {
+    for (const TicketChange& c : changes) {
+      if (c.ticket != nullptr) sla_.OnTicketChanged(c.ticket->number);
+    }
+  }
+
+ private:
+  SlaService& sla_;
+};
+
 SlaService::SlaService(Desk& desk, const Clock& clock, SlaOptions options)
-    : desk_(desk), clock_(clock), options_(std::move(options)), baseline_(BaselinePolicy()) {
+    : desk_(desk), listener_(std::make_shared<DeskListener>(*this)), clock_(clock), options_(std::move(options)), baseline_(BaselinePolicy()) {
   std::stable_sort(options_.policies.begin(), options_.policies.end(),
                    [](const SlaPolicy& a, const SlaPolicy& b) { return a.position < b.position; });
 }
 
 SlaService::~SlaService() {
   Stop();
-  desk_.SetChangeListener(nullptr);
+  desk_.RemoveChangeListener(listener_.get());
   desk_.SetStatusGuard(nullptr);
 }
 
@@ -61,41 +81,53 @@ Result<std::unique_ptr<SlaService>> SlaService::Open(Desk& desk, const Clock& cl
   }
   std::unique_ptr<SlaService> s(new SlaService(desk, clock, std::move(options)));
   SlaService* self = s.get();
-  desk.SetChangeListener([self](std::int64_t number) { self->OnTicketChanged(number); });
+  desk.AddChangeListener(self->listener_);
   if (self->options_.complaint_loop) desk.SetStatusGuard(ComplaintGuard());
   TP_RETURN_IF_ERROR(s->Load());
   return s;
 }
 
+// One scan each of tickets, SLA events, histories and open tasks (not four queries per ticket):
+// what the first RunDue's Recompute of each open ticket would read again, it finds in preloaded_.
 Status SlaService::Load() {
-  std::vector<std::int64_t> open;
-  std::map<std::int64_t, std::set<Key>> fired;
-  std::vector<store::ComplaintTaskRecord> tasks;
-  Status read = desk_.WithStore([&](store::Store& store) -> Status {
+  return desk_.WithStore([&](store::Store& store) -> Status {
+    std::map<std::int64_t, std::unique_ptr<Preloaded>> open;  // by number
     TP_RETURN_IF_ERROR(store.Get<store::TicketRepository>().Scan([&](store::TicketRecord&& t) {
-      if (t.status != "closed" && t.merged_into == 0) open.push_back(t.number);
+      if (t.status == "closed" || t.merged_into != 0) return;
+      auto p = std::make_unique<Preloaded>();
+      p->ticket = std::move(t);
+      open.emplace(p->ticket.number, std::move(p));
     }));
     if (open.empty()) return Status::Ok();
-    TP_RETURN_IF_ERROR(store.Get<store::SlaRepository>().ScanEvents(open.front(), [&](store::SlaEventRecord&& e) {
+    std::map<std::int64_t, std::set<Key>> fired;
+    TP_RETURN_IF_ERROR(store.Get<store::SlaRepository>().ScanEvents(open.begin()->first, [&](store::SlaEventRecord&& e) {
       fired[e.ticket].insert(Key{e.target, e.kind, e.cycle});
     }));
-    TP_ASSIGN_OR_RETURN(tasks, store.Get<store::SlaRepository>().OpenTasks());
+    TP_RETURN_IF_ERROR(store.Get<store::TicketRepository>().ScanHistory([&](store::TicketHistoryRecord&& h) {
+      auto it = open.find(h.ticket);
+      if (it != open.end()) it->second->history.push_back(std::move(h));
+    }));
+    TP_ASSIGN_OR_RETURN(auto tasks, store.Get<store::SlaRepository>().OpenTasks());
+    // Still under the desk's lock: a change committed after these reads drops its ticket's
+    // preloaded facts (OnTicketChanged), so none is used stale.
+    std::scoped_lock lock(mu_);
+    for (auto& task : tasks) {
+      auto it = open.find(task.ticket);
+      if (it == open.end()) continue;
+      it->second->open_tasks.push_back(task);
+      tasks_[task.id] = std::move(task);
+    }
+    for (auto& [n, p] : open) {
+      auto t = std::make_unique<Tracked>();
+      t->ticket = n;
+      auto it = fired.find(n);
+      if (it != fired.end()) t->fired = std::move(it->second);
+      tickets_[n] = std::move(t);
+      dirty_.insert(n);
+      preloaded_[n] = std::move(p);
+    }
     return Status::Ok();
   });
-  TP_RETURN_IF_ERROR(read);
-  std::scoped_lock lock(mu_);
-  for (std::int64_t n : open) {
-    auto t = std::make_unique<Tracked>();
-    t->ticket = n;
-    auto it = fired.find(n);
-    if (it != fired.end()) t->fired = std::move(it->second);
-    tickets_[n] = std::move(t);
-    dirty_.insert(n);
-  }
-  for (auto& task : tasks) {
-    if (tickets_.count(task.ticket)) tasks_[task.id] = std::move(task);
-  }
-  return Status::Ok();
 }
 
 const calendar::Calendar* SlaService::CalendarFor(const SlaPolicy& policy) const {
@@ -116,8 +148,43 @@ void SlaService::OnTicketChanged(std::int64_t number) {
   {
     std::scoped_lock lock(mu_);
     dirty_.insert(number);
+    preloaded_.erase(number);
   }
   cv_.notify_one();
+}
+
+Status SlaService::ReadTicket(std::int64_t number, std::optional<store::TicketRecord>* ticket,
+                              std::vector<store::TicketHistoryRecord>* history,
+                              std::vector<store::TicketMessageRecord>* messages,
+                              std::vector<store::ComplaintTaskRecord>* tasks) {
+  return desk_.WithStore([&](store::Store& store) -> Status {
+    std::unique_ptr<Preloaded> pre;
+    {
+      std::scoped_lock lock(mu_);  // after the desk's lock, as OnTicketChanged
+      auto it = preloaded_.find(number);
+      if (it != preloaded_.end()) {
+        pre = std::move(it->second);
+        preloaded_.erase(it);
+      }
+    }
+    store::TicketRepository& repo = store.Get<store::TicketRepository>();
+    if (pre != nullptr) {
+      *ticket = std::move(pre->ticket);
+      *history = std::move(pre->history);
+      *tasks = std::move(pre->open_tasks);
+    } else {
+      TP_ASSIGN_OR_RETURN(*ticket, repo.Find(number));
+      if (!*ticket) return Status::Ok();
+      TP_ASSIGN_OR_RETURN(*history, repo.History(number));
+    }
+    TP_ASSIGN_OR_RETURN(*messages, repo.Messages(number));
+    // Preloaded are only the open tasks: whether a complaint has done ones matters (the loop does
+    // not spawn them again), so it reads them all when none is open.
+    if (pre == nullptr || (tasks->empty() && options_.complaint_loop && ComplaintSince(**ticket, *history))) {
+      TP_ASSIGN_OR_RETURN(*tasks, store.Get<store::SlaRepository>().Tasks(number));
+    }
+    return Status::Ok();
+  });
 }
 
 Status SlaService::Recompute(std::int64_t number) {
@@ -125,16 +192,7 @@ Status SlaService::Recompute(std::int64_t number) {
   std::vector<store::TicketHistoryRecord> history;
   std::vector<store::TicketMessageRecord> messages;
   std::vector<store::ComplaintTaskRecord> tasks;
-  Status read = desk_.WithStore([&](store::Store& store) -> Status {
-    store::TicketRepository& repo = store.Get<store::TicketRepository>();
-    TP_ASSIGN_OR_RETURN(ticket, repo.Find(number));
-    if (!ticket) return Status::Ok();
-    TP_ASSIGN_OR_RETURN(history, repo.History(number));
-    TP_ASSIGN_OR_RETURN(messages, repo.Messages(number));
-    TP_ASSIGN_OR_RETURN(tasks, store.Get<store::SlaRepository>().Tasks(number));
-    return Status::Ok();
-  });
-  TP_RETURN_IF_ERROR(read);
+  TP_RETURN_IF_ERROR(ReadTicket(number, &ticket, &history, &messages, &tasks));
   if (!ticket || ticket->status == "closed" || ticket->merged_into != 0) {
     std::scoped_lock lock(mu_);
     tickets_.erase(number);
@@ -281,7 +339,6 @@ Result<int> SlaService::RunDue() {
     if (first.ok()) first = s;
     std::scoped_lock lock(mu_);
     dirty_.insert(number);  // recomputed and tried again
-    (void)kRetryMs;
   }
   if (!first.ok()) return first;
   return fired;

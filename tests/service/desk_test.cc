@@ -17,6 +17,7 @@
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "service/deskflow_fixture.h"
 #include "testing/matchers.h"
 
 namespace touchpoint::service {
@@ -47,14 +48,7 @@ class DeskTest : public ::testing::Test {
   }
 
   std::int64_t MakeUser(const std::string& email, const std::string& role, std::int64_t team = 0) {
-    store::UserRecord u;
-    u.email = email;
-    u.role = role;
-    u.team_id = team;
-    u.password_hash = "x";
-    auto created = admin_store_->Get<store::UserRepository>().Create(u);
-    EXPECT_OK(created);
-    return created.ok() ? created->id : 0;
+    return test::MakeUser(*admin_store_, email, role, team);
   }
   std::int64_t MakeTeam(const std::string& name) {
     auto t = admin_store_->Get<store::TeamRepository>().Create(name, kT0);

@@ -31,6 +31,19 @@ class FakeClock final : public Clock {
 
 inline const Actor kAdmin{Actor::Kind::kAdmin, 0, "admin@example.com"};
 
+// A user of `role` (in `team`, 0: none) created through `store`; its id (0 after a failure).
+inline std::int64_t MakeUser(store::Store& store, const std::string& email, const std::string& role,
+                             std::int64_t team = 0) {
+  store::UserRecord u;
+  u.email = email;
+  u.role = role;
+  u.team_id = team;
+  u.password_hash = "x";
+  auto created = store.Get<store::UserRepository>().Create(u);
+  EXPECT_OK(created);
+  return created.ok() ? created->id : 0;
+}
+
 // Inbound customer messages as committed events.
 class Feed {
  public:
@@ -80,14 +93,7 @@ class DeskflowTest : public ::testing::Test {
     ASSERT_OK(desk_->CatchUp({}));
   }
   std::int64_t MakeUser(const std::string& email, const std::string& role, std::int64_t team = 0) {
-    store::UserRecord u;
-    u.email = email;
-    u.role = role;
-    u.team_id = team;
-    u.password_hash = "x";
-    auto created = side_->Get<store::UserRepository>().Create(u);
-    EXPECT_OK(created);
-    return created.ok() ? created->id : 0;
+    return test::MakeUser(*side_, email, role, team);
   }
   store::TicketRecord Create(std::int64_t customer, const std::string& channel, const std::string& skill,
                              const std::string& subject = "a question") {

@@ -25,6 +25,7 @@
 namespace touchpoint::service {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::touchpoint::testing::StatusIs;
 
@@ -502,6 +503,36 @@ TEST_F(DeskRoutingTest, AnAgentComingOnlineTakesWaitingTickets) {
   EXPECT_THAT(desk_->SetAgentState(li, AgentState::kAway, Actor{Actor::Kind::kAgent, wang, "wang@example.com"}),
               StatusIs(StatusCode::kPermissionDenied));
   EXPECT_THAT(desk_->SetAgentState(424242, AgentState::kAway, kAdmin), StatusIs(StatusCode::kNotFound));
+}
+
+// Handing a waiting ticket out is a change like any other: the change listeners (events out, the
+// SLA timer) hear of it inside its transaction and after it commits.
+TEST_F(DeskRoutingTest, AWaitingTicketHandedOutIsToldToTheChangeListeners) {
+  class Recorder final : public ChangeListener {
+   public:
+    Status BeforeCommit(store::Store&, store::Transaction&, std::span<const TicketChange> changes) override {
+      for (const TicketChange& c : changes) {
+        for (const store::TicketHistoryRecord& h : c.history) {
+          if (h.field == "assignee") before.push_back(c.ticket->number);
+        }
+      }
+      return Status::Ok();
+    }
+    void AfterCommit(std::span<const TicketChange> changes) override {
+      for (const TicketChange& c : changes) after.push_back(c.ticket->assignee);
+    }
+    std::vector<std::int64_t> before, after;
+  };
+  const std::int64_t li = AddAgent("li", {"loan"}, 5, AgentState::kOffline);
+  const store::TicketRecord t = Open(1, "loan");
+  auto recorder = std::make_shared<Recorder>();
+  desk_->AddChangeListener(recorder);
+  ASSERT_OK(desk_->SetAgentState(li, AgentState::kOnline, kAdmin));
+  EXPECT_THAT(recorder->before, ElementsAre(t.number));
+  EXPECT_THAT(recorder->after, ElementsAre(li));
+  desk_->RemoveChangeListener(recorder.get());
+  Open(2, "loan");
+  EXPECT_THAT(recorder->after, ElementsAre(li));  // removed: hears nothing more
 }
 
 TEST_F(DeskRoutingTest, ANewAgentTakesWaitingTickets) {

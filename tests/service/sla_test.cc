@@ -252,6 +252,20 @@ TEST_F(SlaServiceTest, ARestartFiresNothingTwiceAndCatchesUpWhatItMissed) {
   EXPECT_THAT(service_->Breaching(), ElementsAre(b, a));
 }
 
+// Open reads every open ticket once (for the first RunDue); a change in between is not missed.
+TEST_F(SlaServiceTest, AChangeBetweenOpenAndTheFirstRunIsSeen) {
+  const std::int64_t n = Create();
+  OpenService({Policy("phone60", 60, 10)});
+  clock_.now = kT0 + 10 * kMin;
+  ASSERT_OK(desk_->SetStatus(n, TicketStatus::kOpen, kAdmin));
+  ASSERT_OK(desk_->ChangeStatus(n, TicketStatus::kPendingThirdParty, kAdmin, "card issuer", false));
+  clock_.now = kT0 + 300 * kMin;
+  EXPECT_EQ(Run(), 0);  // paused from minute 10 (history Open read before the pause): nothing fires
+  EXPECT_TRUE(sunk_.empty());
+  EXPECT_EQ(service_->next_due(), 0);
+  EXPECT_EQ(service_->tracked(), 1u);
+}
+
 TEST_F(SlaServiceTest, AnAgentReplyStopsTheClock) {
   OpenService({Policy("phone60", 60, 10)});
   const std::int64_t n = Create();

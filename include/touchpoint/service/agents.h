@@ -58,7 +58,7 @@ struct QueueStat {
   std::int64_t waiting = 0;
   Millis oldest_created_at = 0;  // 0: none waiting
   std::int64_t high = 0, medium = 0, low = 0;  // waiting by priority
-  std::int64_t breaching = 0;  // waiting tickets past an SLA target: 0 until SLA timers exist
+  std::int64_t breaching = 0;  // waiting tickets past an SLA target: not filled yet (SlaService::Breaching has them)
 };
 
 }  // namespace touchpoint::service

@@ -13,7 +13,6 @@
 
 #include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +23,6 @@
 #include <touchpoint/store/store.h>
 
 namespace touchpoint::service {
-
-// The placeholders a canned reply may use.
-std::span<const std::string_view> CannedPlaceholders();
 
 // The placeholders of `body` in order of appearance (duplicates kept); kInvalidArgument for an
 // unclosed "{{" or an unknown placeholder: `body: unknown placeholder {{customer.age}} (known: …)`.

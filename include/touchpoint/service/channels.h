@@ -8,8 +8,8 @@
 //   solve       ──► Desk txn { status; ChannelHook::OnSolved: csat_surveys row + its delivery }
 //   inbound mail ─► route: ParseEmail, thread hint (In-Reply-To/References → ticket), files ──►
 //                   engine ingest ("Message Received", channel email) ──► Desk feed: ThreadOf
-//                   picks the hinted ticket; OnCustomerMessage records the Message-ID and takes
-//                   a reply "1"…"5" as the survey's answer
+//                   picks the hinted ticket; AnswersSurvey takes a reply "1"…"5" to a solved
+//                   ticket as the survey's answer; OnCustomerMessage records the Message-ID
 //
 // Everything a change sends is written in the desk's transaction, so a kill -9 neither loses a
 // delivery (it is a committed outbox row) nor duplicates one (the outbox's at-least-once with
@@ -66,11 +66,14 @@ class ChannelHook {
   virtual Status OnSolved(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket) = 0;
   // The ticket an inbound customer message belongs to by e-mail threading, if any.
   virtual std::optional<std::int64_t> ThreadOf(store::Store& store, const store::MessageRecord& message) = 0;
-  // An inbound customer message joined `ticket` in `txn`. True when it answered the ticket's
-  // open survey ("4", "５分", "5 stars"): the desk then keeps a solved ticket solved.
-  virtual Result<bool> OnCustomerMessage(store::Store& store, store::Transaction& txn,
-                                         const store::TicketRecord& ticket,
-                                         const store::TicketMessageRecord& message) = 0;
+  // An inbound customer message to solved `ticket`: true when it answers the ticket's open survey
+  // ("4", "５分", "5 stars"; the answer is written in `txn`): the desk then keeps it solved.
+  virtual Result<bool> AnswersSurvey(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                                     const store::TicketMessageRecord& message) = 0;
+  // An inbound customer message joined `ticket` in `txn` (once, after the desk chose the ticket):
+  // records an e-mail's Message-ID for threading.
+  virtual Status OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                                   const store::TicketMessageRecord& message) = 0;
 };
 
 // [channels.<name>] of the configuration: how replies on a ticket channel reach the customer.
@@ -127,8 +130,10 @@ class Channels final : public ChannelHook {
                         store::TicketMessageRecord& message, std::span<const MessageAttachment> attachments) override;
   Status OnSolved(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket) override;
   std::optional<std::int64_t> ThreadOf(store::Store& store, const store::MessageRecord& message) override;
-  Result<bool> OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
-                                 const store::TicketMessageRecord& message) override;
+  Result<bool> AnswersSurvey(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                             const store::TicketMessageRecord& message) override;
+  Status OnCustomerMessage(store::Store& store, store::Transaction& txn, const store::TicketRecord& ticket,
+                           const store::TicketMessageRecord& message) override;
 
   // Checks a file against the size limit and the allow-list: its content type, or
   // kInvalidArgument naming `field` ("attachments[0]: type application/x-msdownload not allowed").

@@ -67,9 +67,10 @@ struct DeskOptions {
   // assignment plugs in here); empty answer or no hook: the policy of the ticket's last routing
   // decision, else "default".
   std::function<std::string(const store::TicketRecord&)> routing_policy_for;
-  // Deskflow (desk_flow.cc): told about every change inside its transaction — repeat inquiries,
-  // events out, the search index. Added before the desk catches up, so tickets it opens at start
-  // are seen too. More can be added with AddChangeListener.
+  // Told about every change inside its transaction and after it commits (ChangeListener):
+  // deskflow's repeat inquiries, events out and search index. Added before the desk catches up, so
+  // tickets it opens at start are seen too. More can be added with AddChangeListener (the SLA
+  // timer does).
   std::vector<std::shared_ptr<ChangeListener>> listeners;
   // Channels (service/channels.h): reply delivery, CSAT survey on solve, e-mail threading,
   // attachments — called inside the desk's transactions. Null: none.
@@ -148,7 +149,9 @@ struct StepReport {
 };
 
 struct RoutingCache;  // routing's state in the desk (src/service/routing_internal.h)
-// ---- deskflow: what the desk tells its change listeners (desk_flow.cc) ----
+struct DeskChange;    // one ticket's change being written (src/service/desk_internal.h)
+
+// ---- what the desk tells its change listeners ----
 
 // One ticket's change as written in a transaction: the ticket after it, and the messages and
 // history rows it appended.
@@ -159,15 +162,19 @@ struct TicketChange {
   std::span<const store::TicketHistoryRecord> history;
 };
 
-// Told about every change of the desk (and the changes of tags and fields), with the desk's lock
-// held: a listener must not call the desk back.
+// Told about every change of the desk (every commit of a ticket: its own changes, inbound
+// messages, routing's assignments of waiting tickets, SLA firings, tags and fields), with the
+// desk's lock held: a listener must not call the desk back.
 class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
   // Inside the change's transaction on the desk's store, before it commits: what the listener
   // writes there commits with the change or not at all; an error rolls the whole change back.
-  virtual Status BeforeCommit(store::Store& store, store::Transaction& txn, std::span<const TicketChange> changes) = 0;
-  // After the transaction committed.
+  virtual Status BeforeCommit(store::Store& store, store::Transaction& txn, std::span<const TicketChange> changes) {
+    (void)store, (void)txn, (void)changes;
+    return Status::Ok();
+  }
+  // After the transaction committed. Must only take locks of its own.
   virtual void AfterCommit(std::span<const TicketChange> changes) { (void)changes; }
 };
 
@@ -257,9 +264,7 @@ class Desk final : public pipeline::CommitObserver {
   // callable by a timer (shifts that begin). Returns how many tickets were assigned.
   Result<int> RouteWaiting();
   // ---- SLA clocks and the complaint loop (service/sla.h, service/complaints.h) ----
-  // Called with a ticket's number after every committed change of it, under the desk's lock:
-  // the listener must only take locks of its own (it queues the number).
-  void SetChangeListener(std::function<void(std::int64_t)> listener);
+  // (The SLA timer hears of every committed change as a ChangeListener: AddChangeListener.)
   // Checked under the lock before a status change is written: an error refuses the change; rows
   // it appends go into the change's history (the complaint loop's supervisor override).
   using StatusGuard = std::function<Status(store::Store& store, const store::TicketRecord& ticket, TicketStatus to,
@@ -270,8 +275,6 @@ class Desk final : public pipeline::CommitObserver {
   // supervisor's override of open complaint tasks (see the guard). Errors as SetStatus.
   Result<store::TicketRecord> ChangeStatus(std::int64_t number, TicketStatus status, const Actor& actor,
                                            const std::string& reason, bool override_tasks);
-  // Runs `fn` under the desk's lock with its store (consistent reads beside the desk's writes).
-  Status WithStore(const std::function<Status(store::Store&)>& fn);
   // A change made by a system rule (the SLA timer, the complaint loop) in one transaction: `fn`
   // may change the loaded ticket and append history rows, and writes its own rows (SLA events,
   // tasks) in `txn`. `fn` returning kAlreadyExists means nothing to do: the transaction rolls
@@ -280,8 +283,10 @@ class Desk final : public pipeline::CommitObserver {
                                         std::vector<store::TicketHistoryRecord>& rows)>;
   Result<std::optional<store::TicketRecord>> ApplyChange(std::int64_t number, const ChangeFn& fn);
   // ---- deskflow (desk_flow.cc) ----
-  // Adds a change listener (before changes flow, or at any time: it sees later changes).
+  // Adds a change listener (before changes flow, or at any time: it sees later changes), and
+  // removes one (by identity; unknown: nothing happens).
   void AddChangeListener(std::shared_ptr<ChangeListener> listener);
+  void RemoveChangeListener(const ChangeListener* listener);
   // Adds and removes tags of a ticket (lower-cased; [a-z0-9_:.-], 1–40 bytes, at most 20 a
   // ticket), with a history row per tag (field "tag", after = added tag, before = removed tag).
   // kInvalidArgument naming the bad tag; kPermissionDenied as AddMessage. Returns the tags.
@@ -293,7 +298,9 @@ class Desk final : public pipeline::CommitObserver {
   // Closes the solved tickets whose solved_at is at least `after` old (status closed, history
   // actor system rule "auto_close"), at most `limit` of them; returns how many.
   Result<int> AutoClose(Millis after, int limit = 500);
-  // Runs `fn` on the desk's store under its lock (deskflow's reads: tags, fields, search).
+  // Runs `fn` on the desk's store under its lock: consistent reads beside the desk's writes (the SLA
+  // timer's, deskflow's tags, fields and search). Returns what `fn` returns; kUnavailable when the
+  // desk is closed.
   template <class Fn>
   auto WithStore(Fn&& fn) -> decltype(fn(std::declval<store::Store&>())) {
     std::scoped_lock lock(mu_);
@@ -311,21 +318,28 @@ class Desk final : public pipeline::CommitObserver {
   Status RouteInTxnLocked(store::Transaction& txn, store::TicketRecord& ticket,
                           std::vector<store::TicketHistoryRecord>& history, const std::string& policy)
       TP_REQUIRES(mu_);
-  // After a committed change: keeps the cached loads (before: the ticket as it was; null: new)
-  // and, when the change freed an agent, offers the waiting tickets (RouteWaitingLocked).
-  void RoutingAfterChangeLocked(const store::TicketRecord* before, const store::TicketRecord& after)
+  // After a committed change (CommitLocked): keeps the cached loads (before: the ticket as it
+  // was; null: new). Returns whether the change freed an agent (CommitLocked then offers the
+  // waiting tickets: RouteWaitingLocked).
+  bool RoutingAfterChangeLocked(const store::TicketRecord* before, const store::TicketRecord& after)
       TP_REQUIRES(mu_);
   Result<int> RouteWaitingLocked() TP_REQUIRES(mu_);
 
-  struct Batch;
   Status HandleEvents(std::span<const pipeline::CommittedEvent> events) TP_REQUIRES(mu_);
   Status CatchUpLocked(std::int64_t to_seq) TP_REQUIRES(mu_);
   Result<store::TicketRecord> Load(std::int64_t number) TP_REQUIRES(mu_);
   Status CheckCanChangeLocked(const store::TicketRecord& ticket, const Actor& actor) TP_REQUIRES(mu_);
   std::string UserName(std::int64_t user_id) TP_REQUIRES(mu_);
   Millis ContinuityMs(const std::string& channel) const;
-  // Deskflow: the listeners' BeforeCommit, the commit, their AfterCommit (desk_flow.cc).
-  Status CommitFlow(store::Transaction& txn, std::span<const TicketChange> changes) TP_REQUIRES(mu_);
+  // The one commit point of every ticket change (desk_flow.cc): the listeners' BeforeCommit in
+  // `txn`, the commit, their AfterCommit, then routing's loads (RoutingAfterChangeLocked, which
+  // may hand waiting tickets out in transactions of their own). `changes` are written already.
+  Status CommitLocked(std::unique_ptr<store::Transaction> txn, std::span<const DeskChange> changes)
+      TP_REQUIRES(mu_);
+  // Tags and fields (written in `txn` by the caller): `ticket`'s updated_at and `history` rows in
+  // `txn`, then CommitLocked.
+  Status CommitTouched(std::unique_ptr<store::Transaction> txn, const store::TicketRecord& ticket, Millis now,
+                       std::vector<store::TicketHistoryRecord> history) TP_REQUIRES(mu_);
 
   mutable std::mutex mu_;
   std::unique_ptr<store::Store> store_ TP_GUARDED_BY(mu_);
@@ -337,11 +351,8 @@ class Desk final : public pipeline::CommitObserver {
   std::multimap<std::string, store::EscalationRecord> firings_ TP_GUARDED_BY(mu_);  // by message id
   std::atomic<std::int64_t> feed_failures_{0};
   std::unique_ptr<RoutingCache> routing_ TP_GUARDED_BY(mu_);  // agents, loads, compiled shifts, policies
-  // SLA clocks and the complaint loop (SetChangeListener, SetStatusGuard).
-  void Changed(std::int64_t number) TP_REQUIRES(mu_);
-  std::function<void(std::int64_t)> change_listener_ TP_GUARDED_BY(mu_);
-  StatusGuard status_guard_ TP_GUARDED_BY(mu_);
-  std::vector<std::shared_ptr<ChangeListener>> listeners_ TP_GUARDED_BY(mu_);  // deskflow
+  StatusGuard status_guard_ TP_GUARDED_BY(mu_);  // the complaint loop (SetStatusGuard)
+  std::vector<std::shared_ptr<ChangeListener>> listeners_ TP_GUARDED_BY(mu_);
 };
 
 // Creates a desk over `store`, catches it up from the event log and subscribes it to `engine`.

@@ -157,9 +157,10 @@ struct SlaState {
 
 class SlaService {
  public:
-  // Loads the open tickets, their fired events and open complaint tasks through `desk`, computes
-  // every due time, and subscribes to the desk's changes. `desk` and `clock` must outlive the
-  // service. Nothing fires until RunDue() or Start().
+  // Subscribes to the desk's changes and loads the open tickets with their histories, fired events
+  // and open complaint tasks through `desk` (one scan each); their due times are computed by the
+  // first RunDue (which then reads only each ticket's thread). `desk` and `clock` must outlive
+  // the service. Nothing fires until RunDue() or Start().
   static Result<std::unique_ptr<SlaService>> Open(Desk& desk, const Clock& clock, SlaOptions options);
   ~SlaService();
   SlaService(const SlaService&) = delete;
@@ -173,7 +174,7 @@ class SlaService {
   // Recomputes the changed tickets and fires everything due at clock.Now(), on the calling
   // thread (the timer thread's step; tests call it with a fake clock). Returns the events fired.
   Result<int> RunDue();
-  // Called by the desk after a ticket changed (the listener Open installs).
+  // Called after a ticket changed (by the desk's change listener that Open adds).
   void OnTicketChanged(std::int64_t number);
   // The next instant something is due (0: nothing).
   Millis next_due() const;
@@ -211,9 +212,16 @@ class SlaService {
 
  private:
   struct Tracked;
+  struct Preloaded;
+  class DeskListener;
   SlaService(Desk& desk, const Clock& clock, SlaOptions options);
   Status Load();
   Status Recompute(std::int64_t number);
+  // Reads what Recompute needs of a ticket under the desk's lock: what Load read for it (if the
+  // ticket did not change since), the rest from the store. Sets `*ticket` to nullopt when gone.
+  Status ReadTicket(std::int64_t number, std::optional<store::TicketRecord>* ticket,
+                    std::vector<store::TicketHistoryRecord>* history, std::vector<store::TicketMessageRecord>* messages,
+                    std::vector<store::ComplaintTaskRecord>* tasks);
   Status Fire(std::int64_t number, const SlaDue& due);
   // The ticket's calendar: its policy's, else the default (null: wall clock).
   const calendar::Calendar* CalendarFor(const SlaPolicy& policy) const;
@@ -222,6 +230,7 @@ class SlaService {
   void UpdateBreaching(const Tracked& tracked) TP_REQUIRES(mu_);
 
   Desk& desk_;
+  std::shared_ptr<DeskListener> listener_;  // added to the desk by Open, removed by the destructor
   const Clock& clock_;
   SlaOptions options_;
   SlaPolicy baseline_;
@@ -239,6 +248,8 @@ class SlaService {
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_ TP_GUARDED_BY(mu_);
   std::unordered_map<std::int64_t, std::unique_ptr<Tracked>> tickets_ TP_GUARDED_BY(mu_);
   std::set<std::int64_t> dirty_ TP_GUARDED_BY(mu_);
+  // Load's reads by ticket until its first Recompute (a change of the ticket drops its entry).
+  std::unordered_map<std::int64_t, std::unique_ptr<Preloaded>> preloaded_ TP_GUARDED_BY(mu_);
   std::map<std::int64_t, store::ComplaintTaskRecord> tasks_ TP_GUARDED_BY(mu_);  // open tasks by id
   std::set<std::int64_t> breaching_ TP_GUARDED_BY(mu_);  // see Breaching()
   bool stop_ TP_GUARDED_BY(mu_) = false;
