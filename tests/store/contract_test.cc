@@ -14,10 +14,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
@@ -91,6 +93,10 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<SuppressionRepository>(), nullptr);
   EXPECT_NE(s().Find<ErasureRepository>(), nullptr);
   EXPECT_NE(s().Find<ChannelRepository>(), nullptr);
+  EXPECT_NE(s().Find<TicketRepository>(), nullptr);
+  EXPECT_NE(s().Find<AgentRepository>(), nullptr);
+  EXPECT_NE(s().Find<SlaRepository>(), nullptr);
+  EXPECT_NE(s().Find<DeskflowRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
