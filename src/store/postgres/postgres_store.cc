@@ -48,6 +48,7 @@
 #include <touchpoint/store/agent_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
+#include "store/common/list_columns.h"
 #include "store/postgres/pg.h"
 
 namespace touchpoint::store::postgres {
@@ -1234,23 +1235,19 @@ class PgDeskflow final : public DeskflowRepository {
 
   Status PutContact(Transaction& txn, const TicketContactRecord& c) override {
     s_.RequireTxn(txn);
-    std::string previous;
-    for (std::int64_t n : c.previous) previous += (previous.empty() ? "" : ",") + std::to_string(n);
     return s_.conn()
         .Query("INSERT INTO ticket_contacts(ticket, customer_id, intent, channel, at, ordinal, previous) "
                "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticket) DO UPDATE SET customer_id = excluded.customer_id, "
                "intent = excluded.intent, channel = excluded.channel, at = excluded.at, ordinal = excluded.ordinal, "
                "previous = excluded.previous",
                Params().Add(c.ticket).Add(c.customer.value()).Add(CleanText(c.intent)).Add(CleanText(c.channel))
-                   .Add(c.at).Add(static_cast<std::int64_t>(c.ordinal)).Add(previous))
+                   .Add(c.at).Add(static_cast<std::int64_t>(c.ordinal)).Add(JoinNumbers(c.previous)))
         .status();
   }
 
   Result<std::optional<TicketContactRecord>> FindContact(std::int64_t ticket) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketContactRecord>(s_.conn(), std::string(kContacts) + " WHERE ticket = $1",
-                                                                Params().Add(ticket), ReadContact));
-    if (rows.empty()) return std::optional<TicketContactRecord>();
-    return std::optional<TicketContactRecord>(std::move(rows.front()));
+    return CollectOne<TicketContactRecord>(s_.conn(), std::string(kContacts) + " WHERE ticket = $1",
+                                           Params().Add(ticket), ReadContact);
   }
 
   Result<std::vector<TicketContactRecord>> Contacts(CustomerId customer, Millis since) override {
@@ -1369,21 +1366,8 @@ class PgDeskflow final : public DeskflowRepository {
   static constexpr const char* kCanned = "SELECT name, title, body, created_at, updated_at FROM canned_replies";
 
   static TicketContactRecord ReadContact(const PgResult& r, int i) {
-    TicketContactRecord c{r.Int(i, 0), CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
-                          static_cast<std::int32_t>(r.Int(i, 5)), {}};
-    std::int64_t n = 0;
-    bool any = false;
-    for (char ch : r.Text(i, 6) + ",") {
-      if (ch == ',') {
-        if (any) c.previous.push_back(n);
-        n = 0;
-        any = false;
-      } else {
-        n = n * 10 + (ch - '0');
-        any = true;
-      }
-    }
-    return c;
+    return TicketContactRecord{r.Int(i, 0),  CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
+                               static_cast<std::int32_t>(r.Int(i, 5)), SplitNumbers(r.Get(i, 6))};
   }
   static CannedReplyRecord ReadCanned(const PgResult& r, int i) {
     return CannedReplyRecord{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4)};
@@ -1392,27 +1376,9 @@ class PgDeskflow final : public DeskflowRepository {
   Session& s_;
 };
 
-// ---- the service desk's tickets (writes inside the open transaction) ----
-
 // ---- the service desk's agents and routing decisions ----
 
-// Lists of names are stored comma-separated (the names are tokens without commas).
-std::string JoinNames(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-std::vector<std::string> SplitNames(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
+// Lists of names (skills, languages, attributes) are one text column (store/common/list_columns.h).
 
 class PgAgents final : public AgentRepository {
  public:
@@ -1493,12 +1459,14 @@ class PgAgents final : public AgentRepository {
       "SELECT user_id, name, skills, languages, attributes, capacity, state, team, shift, state_changed_at, "
       "created_at, updated_at FROM desk_agents";
   static AgentRecord Read(const PgResult& r, int i) {
-    return AgentRecord{r.Int(i, 0),  r.Text(i, 1), SplitNames(r.Text(i, 2)), SplitNames(r.Text(i, 3)),
-                       SplitNames(r.Text(i, 4)), static_cast<std::int32_t>(r.Int(i, 5)), r.Text(i, 6), r.Text(i, 7),
+    return AgentRecord{r.Int(i, 0),  r.Text(i, 1), SplitNames(r.Get(i, 2)), SplitNames(r.Get(i, 3)),
+                       SplitNames(r.Get(i, 4)), static_cast<std::int32_t>(r.Int(i, 5)), r.Text(i, 6), r.Text(i, 7),
                        r.Text(i, 8), r.Int(i, 9), r.Int(i, 10), r.Int(i, 11)};
   }
   Session& s_;
 };
+
+// ---- the service desk's tickets (writes inside the open transaction) ----
 
 class PgTickets final : public TicketRepository {
  public:

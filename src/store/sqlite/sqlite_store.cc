@@ -39,6 +39,7 @@
 #include <touchpoint/store/sqlite.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
+#include "store/common/list_columns.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/writer_lock.h"
 
@@ -1335,24 +1336,7 @@ class SqliteTickets final : public TicketRepository {
 
 // ---- the service desk's agents and routing decisions ----
 
-// Lists of names (skills, languages, attributes) are stored comma-separated: the names are
-// tokens without commas (service/agents.h checks them).
-std::string JoinNames(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-std::vector<std::string> SplitNames(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
+// Lists of names (skills, languages, attributes) are one text column (store/common/list_columns.h).
 
 class SqliteAgents final : public AgentRepository {
  public:
@@ -1579,33 +1563,6 @@ class SqliteSla final : public SlaRepository {
 };
 
 // ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
-
-std::string JoinNumbers(const std::vector<std::int64_t>& v) {
-  std::string out;
-  for (std::int64_t n : v) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(n);
-  }
-  return out;
-}
-
-std::vector<std::int64_t> SplitNumbers(const std::string& s) {
-  std::vector<std::int64_t> out;
-  std::int64_t n = 0;
-  bool any = false;
-  for (char c : s) {
-    if (c == ',') {
-      if (any) out.push_back(n);
-      n = 0;
-      any = false;
-    } else if (c >= '0' && c <= '9') {
-      n = n * 10 + (c - '0');
-      any = true;
-    }
-  }
-  if (any) out.push_back(n);
-  return out;
-}
 
 class SqliteDeskflow final : public DeskflowRepository {
  public:
