@@ -849,6 +849,14 @@ Result<std::vector<T>> Collect(Conn& conn, const std::string& sql, const Params&
   return out;
 }
 
+// The first row of `sql` read by `read`; nullopt when there is none.
+template <class T, class Fn>
+Result<std::optional<T>> CollectOne(Conn& conn, const std::string& sql, const Params& params, Fn&& read) {
+  TP_ASSIGN_OR_RETURN(PgResult r, conn.Query(sql, params));
+  if (r.rows() == 0) return std::optional<T>();
+  return std::optional<T>(read(r, 0));
+}
+
 std::vector<std::int64_t> Ids(std::span<const CustomerId> customers) {
   std::vector<std::int64_t> out;
   out.reserve(customers.size());
@@ -1342,10 +1350,8 @@ class PgDeskflow final : public DeskflowRepository {
   }
 
   Result<std::optional<CannedReplyRecord>> FindCanned(const std::string& name) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<CannedReplyRecord>(s_.conn(), std::string(kCanned) + " WHERE name = $1",
-                                                              Params().Add(CleanText(name)), ReadCanned));
-    if (rows.empty()) return std::optional<CannedReplyRecord>();
-    return std::optional<CannedReplyRecord>(std::move(rows.front()));
+    return CollectOne<CannedReplyRecord>(s_.conn(), std::string(kCanned) + " WHERE name = $1",
+                                         Params().Add(CleanText(name)), ReadCanned);
   }
 
   Result<std::vector<CannedReplyRecord>> ListCanned() override {
@@ -1402,10 +1408,8 @@ class PgAgents final : public AgentRepository {
   }
 
   Result<std::optional<AgentRecord>> Find(std::int64_t user_id) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<AgentRecord>(s_.conn(), std::string(kSelect) + " WHERE user_id = $1",
-                                                        Params().Add(user_id), Read));
-    if (rows.empty()) return std::optional<AgentRecord>();
-    return std::optional<AgentRecord>(std::move(rows.front()));
+    return CollectOne<AgentRecord>(s_.conn(), std::string(kSelect) + " WHERE user_id = $1",
+                                   Params().Add(user_id), Read);
   }
 
   Result<std::vector<AgentRecord>> List() override {
@@ -1637,14 +1641,11 @@ class PgTickets final : public TicketRepository {
                                r.Text(i, 4), r.Text(i, 5), r.Text(i, 6), r.Text(i, 7)};
   }
   Result<std::optional<TicketRecord>> One(const std::string& sql, const Params& params) {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketRecord>(s_.conn(), sql, params, Read));
-    if (rows.empty()) return std::optional<TicketRecord>();
-    return std::optional<TicketRecord>(std::move(rows[0]));
+    return CollectOne<TicketRecord>(s_.conn(), sql, params, Read);
   }
 
   Session& s_;
 };
-
 
 // ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
 
@@ -1818,10 +1819,7 @@ class PgJobs final : public JobRepository {
   }
 
   Result<std::optional<JobRecord>> Find(std::int64_t id) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<JobRecord>(s_.conn(), std::string(kSelect) + " WHERE id = $1",
-                                                      Params().Add(id), Read));
-    if (rows.empty()) return std::optional<JobRecord>();
-    return std::optional<JobRecord>(std::move(rows[0]));
+    return CollectOne<JobRecord>(s_.conn(), std::string(kSelect) + " WHERE id = $1", Params().Add(id), Read);
   }
 
   Result<std::vector<JobRecord>> Recent(int limit) override {
@@ -1883,10 +1881,8 @@ class PgSegments final : public SegmentRepository {
   }
 
   Result<std::optional<SegmentRecord>> Find(const std::string& name) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<SegmentRecord>(s_.conn(), std::string(kSelect) + " WHERE name = $1",
-                                                          Params().Add(name), Read));
-    if (rows.empty()) return std::optional<SegmentRecord>();
-    return std::optional<SegmentRecord>(std::move(rows[0]));
+    return CollectOne<SegmentRecord>(s_.conn(), std::string(kSelect) + " WHERE name = $1", Params().Add(name),
+                                     Read);
   }
 
   // Byte order (COLLATE "C"), as the other backends: the database's locale must not reorder.
@@ -2026,9 +2022,7 @@ class PgUsers final : public UserRepository {
     return u;
   }
   Result<std::optional<UserRecord>> One(const std::string& sql, const Params& params) {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<UserRecord>(s_.conn(), sql, params, Read));
-    if (rows.empty()) return std::optional<UserRecord>();
-    return std::optional<UserRecord>(std::move(rows[0]));
+    return CollectOne<UserRecord>(s_.conn(), sql, params, Read);
   }
   Session& s_;
 };
@@ -2103,9 +2097,7 @@ class PgTeams final : public TeamRepository {
     return t;
   }
   Result<std::optional<TeamRecord>> One(const std::string& sql, const Params& params) {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<TeamRecord>(s_.conn(), sql, params, Read));
-    if (rows.empty()) return std::optional<TeamRecord>();
-    return std::optional<TeamRecord>(std::move(rows[0]));
+    return CollectOne<TeamRecord>(s_.conn(), sql, params, Read);
   }
   Session& s_;
 };
@@ -2230,11 +2222,8 @@ class PgAudit final : public AuditRepository {
   }
 
   Result<std::optional<AuditEntryRecord>> Head() override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<AuditEntryRecord>(s_.conn(), std::string(kSelect) +
-                                                                            " ORDER BY seq DESC LIMIT 1",
-                                                             {}, Read));
-    if (rows.empty()) return std::optional<AuditEntryRecord>();
-    return std::optional<AuditEntryRecord>(std::move(rows[0]));
+    return CollectOne<AuditEntryRecord>(s_.conn(), std::string(kSelect) + " ORDER BY seq DESC LIMIT 1", {},
+                                        Read);
   }
 
   Status Scan(std::int64_t after, const std::function<bool(AuditEntryRecord&&)>& fn) override {
@@ -2479,11 +2468,8 @@ class PgOutbox final : public OutboxRepository {
   }
 
   Result<std::optional<Delivery>> Find(std::int64_t id) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<Delivery>(s_.conn(), "SELECT " + std::string(kColumns) +
-                                                                    " FROM outbox WHERE id = $1",
-                                                     Params().Add(id), Read));
-    if (rows.empty()) return std::optional<Delivery>();
-    return std::optional<Delivery>(std::move(rows[0]));
+    return CollectOne<Delivery>(s_.conn(), "SELECT " + std::string(kColumns) + " FROM outbox WHERE id = $1",
+                                Params().Add(id), Read);
   }
 
   Result<std::vector<Delivery>> List(const DeliveryQuery& q) override {
