@@ -3097,7 +3097,8 @@ class PgErasure final : public ErasureRepository {
 
  private:
   // Tombstones the events of `ids` (sorted) in every chunk naming one of them: the chunks are
-  // read, rewritten, deleted and copied back (same seq range and epoch) in the transaction.
+  // read, rewritten, deleted and copied back (same seq range and epoch) in the transaction, 64 at
+  // a time (so memory holds one batch, not every chunk the person appears in).
   Result<std::int64_t> EraseEvents(const std::vector<std::int64_t>& ids) {
     std::vector<std::int64_t> candidates;
     TP_RETURN_IF_ERROR(s_.conn().Scan(
@@ -3107,8 +3108,6 @@ class PgErasure final : public ErasureRepository {
           return true;
         }, 1000, /*binary=*/true));
     std::int64_t erased = 0;
-    BinaryCopyRows rows;
-    std::vector<std::int64_t> rewritten;
     for (size_t begin = 0; begin < candidates.size(); begin += 64) {
       const size_t end = std::min(candidates.size(), begin + 64);
       std::vector<std::int64_t> part(candidates.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -3129,6 +3128,8 @@ class PgErasure final : public ErasureRepository {
         job.data.assign(r.Get(i, 5));
       }
       EraseFromAll(jobs, ids, ErasureThreads(), codecs_, kEventCompressionLevel);
+      BinaryCopyRows rows;
+      std::vector<std::int64_t> rewritten;
       for (int i = 0; i < r.rows(); ++i) {
         ChunkErasure& job = jobs[static_cast<size_t>(i)];
         TP_RETURN_IF_ERROR(job.status);
@@ -3140,13 +3141,13 @@ class PgErasure final : public ErasureRepository {
         rewritten.push_back(job.first_seq);
         erased += w.removed;
       }
+      if (rewritten.empty()) continue;
+      TP_RETURN_IF_ERROR(s_.conn()
+                             .Query("DELETE FROM event_chunks WHERE first_seq = ANY($1::bigint[])",
+                                    Params().AddIntArray(rewritten))
+                             .status());
+      TP_RETURN_IF_ERROR(s_.conn().CopyIn(kCopyRewrittenChunks, rows.Finish()));
     }
-    if (rewritten.empty()) return erased;
-    TP_RETURN_IF_ERROR(s_.conn()
-                           .Query("DELETE FROM event_chunks WHERE first_seq = ANY($1::bigint[])",
-                                  Params().AddIntArray(rewritten))
-                           .status());
-    TP_RETURN_IF_ERROR(s_.conn().CopyIn(kCopyRewrittenChunks, rows.Finish()));
     return erased;
   }
 
