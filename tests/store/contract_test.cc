@@ -1334,7 +1334,9 @@ TEST_P(StoreContractTest, AttachmentsAreStoredOnceByHashAndLinkedToMessages) {
     ASSERT_OK(repo<ChannelRepository>().PutAttachment(t, again));
     std::vector<MessageAttachmentRecord> links{{7, "m1", "h1", "invoice.pdf", "application/pdf", a.size},
                                                {7, "m1", "h1", "dup.pdf", "application/pdf", a.size},
-                                               {7, "m2", "h1", "copy.pdf", "application/pdf", a.size}};
+                                               {7, "m2", "h1", "copy.pdf", "application/pdf", a.size},
+                                               {7, "m3", "hz", "z.png", "image/png", 1},
+                                               {7, "m3", "ha", "a.png", "image/png", 2}};
     ASSERT_OK(repo<ChannelRepository>().LinkAttachments(t, links));
   });
   Reopen();
@@ -1348,10 +1350,14 @@ TEST_P(StoreContractTest, AttachmentsAreStoredOnceByHashAndLinkedToMessages) {
   ASSERT_EQ(m1->size(), 1u) << "a message links a file once";
   EXPECT_EQ((*m1)[0].filename, "invoice.pdf");
   EXPECT_EQ(repo<ChannelRepository>().MessageAttachments("m2")->size(), 1u);
+  auto m3 = repo<ChannelRepository>().MessageAttachments("m3");
+  ASSERT_OK(m3);
+  ASSERT_EQ(m3->size(), 2u);
+  EXPECT_EQ((*m3)[0].filename, "z.png") << "in link order, not by hash or name";
+  EXPECT_EQ((*m3)[1].filename, "a.png");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kContractBackends, BackendName);
 
 TEST(StoreOpenTest, UnknownSchemesAndMissingDatabasesAreClearErrorsWithoutPasswords) {
   auto unknown = Open("mysql://app:s3cret@db.example.com/cx");

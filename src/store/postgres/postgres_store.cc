@@ -2838,13 +2838,9 @@ class PgCluster final : public Cluster {
   std::unique_ptr<Conn> listen_;  // guarded by listen_mu_
 };
 
-// ---- the store ----
-
-// ---- subject rights: suppression list, erasure, retention ----
-
 // ---- the desk's channels ----
 
-// Lower-case hex of bytes, and back (bytea travels as hex text: the adapter's parameters are text).
+// Lower-case hex of bytes: a bytea parameter travels as hex text (the adapter's parameters are text).
 std::string ToHexBytes(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -2855,17 +2851,6 @@ std::string ToHexBytes(std::string_view bytes) {
   }
   return out;
 }
-std::string FromHexBytes(std::string_view hex) {
-  if (hex.substr(0, 2) == "\\x") hex.remove_prefix(2);
-  auto nibble = [](char c) -> int { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
-  }
-  return out;
-}
-
 class PgChannels final : public ChannelRepository {
  public:
   explicit PgChannels(Session& s) : s_(s) {}
@@ -2932,25 +2917,35 @@ class PgChannels final : public ChannelRepository {
         .status();
   }
   Result<std::optional<AttachmentRecord>> FindAttachment(const std::string& hash) override {
-    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT hash, content_type, size, encode(data, 'hex'), created_at "
+    // In binary format: the bytes come as they are stored (text format would send them as hex).
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT hash, content_type, size, data, created_at "
                                                     "FROM attachments WHERE hash = $1",
-                                                    Params().Add(CleanText(hash))));
+                                                    Params().Add(CleanText(hash)), /*binary=*/true));
     if (r.rows() == 0) return std::optional<AttachmentRecord>();
     return std::optional<AttachmentRecord>(
-        AttachmentRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2), FromHexBytes(r.Get(0, 3)), r.Int(0, 4)});
+        AttachmentRecord{r.Text(0, 0), r.Text(0, 1), r.BinaryInt(0, 2), r.Text(0, 3), r.BinaryInt(0, 4)});
   }
   Status LinkAttachments(Transaction& txn, std::span<const MessageAttachmentRecord> links) override {
     s_.RequireTxn(txn);
+    if (links.empty()) return Status::Ok();
+    // One statement for the message's files; ORDER BY o numbers them (seq) in link order.
+    ArrayLiteral ticket, key, hash, filename, content_type, size;
     for (const MessageAttachmentRecord& l : links) {
-      TP_RETURN_IF_ERROR(
-          s_.conn()
-              .Query("INSERT INTO message_attachments(ticket, message_key, hash, filename, content_type, size) "
-                     "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(message_key, hash) DO NOTHING",
-                     Params().Add(l.ticket).Add(CleanText(l.message_key)).Add(CleanText(l.hash))
-                         .Add(CleanText(l.filename)).Add(CleanText(l.content_type)).Add(l.size))
-              .status());
+      ticket.Int(l.ticket);
+      key.Text(l.message_key);
+      hash.Text(l.hash);
+      filename.Text(l.filename);
+      content_type.Text(l.content_type);
+      size.Int(l.size);
     }
-    return Status::Ok();
+    return s_.conn()
+        .Query("INSERT INTO message_attachments(ticket, message_key, hash, filename, content_type, size) "
+               "SELECT t, k, h, f, c, z FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+               "$6::bigint[]) WITH ORDINALITY AS u(t, k, h, f, c, z, o) ORDER BY o "
+               "ON CONFLICT(message_key, hash) DO NOTHING",
+               Params().Add(ticket.Take()).Add(key.Take()).Add(hash.Take()).Add(filename.Take())
+                   .Add(content_type.Take()).Add(size.Take()))
+        .status();
   }
   Result<std::vector<MessageAttachmentRecord>> MessageAttachments(const std::string& message_key) override {
     return Collect<MessageAttachmentRecord>(
