@@ -2876,12 +2876,15 @@ class PgChannels final : public ChannelRepository {
 
   Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
     s_.RequireTxn(txn);
-    return s_.conn()
-        .Query("INSERT INTO csat_surveys(id, ticket, channel, outbox_id, sent_at, answered_at, score, comment) "
-               "VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
-               Params().Add(CleanText(r.id)).Add(r.ticket).Add(CleanText(r.channel)).Add(r.outbox_id).Add(r.sent_at)
-                   .Add(r.answered_at).Add(r.score).Add(CleanText(r.comment)))
-        .status();
+    Status st = s_.conn()
+                    .Query("INSERT INTO csat_surveys(id, ticket, channel, outbox_id, sent_at, answered_at, score, "
+                           "comment) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+                           Params().Add(CleanText(r.id)).Add(r.ticket).Add(CleanText(r.channel)).Add(r.outbox_id)
+                               .Add(r.sent_at).Add(r.answered_at).Add(r.score).Add(CleanText(r.comment)))
+                    .status();
+    // The server's message names a constraint; say what the other backends say.
+    if (st.code() == StatusCode::kAlreadyExists) return Status::AlreadyExists("survey " + r.id + " exists");
+    return st;
   }
   Result<std::optional<CsatSurveyRecord>> FindSurvey(const std::string& id) override {
     TP_ASSIGN_OR_RETURN(auto all, Surveys("WHERE id = $1", Params().Add(CleanText(id))));
