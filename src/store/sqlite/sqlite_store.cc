@@ -2897,9 +2897,11 @@ class SqliteChannels final : public ChannelRepository {
 
   Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
     db_.RequireTxn(txn);
+    // seq numbers surveys in insertion order: the next rowid (SQLite's max(rowid) is one B-tree
+    // step; max(seq) would read the whole csat_surveys_ticket index on every survey sent).
     Stmt& st = db_.Prepared(
         "INSERT INTO csat_surveys(id, seq, ticket, channel, outbox_id, sent_at, answered_at, score, comment) "
-        "VALUES(?1, (SELECT coalesce(max(seq), 0) + 1 FROM csat_surveys), ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "VALUES(?1, (SELECT coalesce(max(rowid), 0) + 1 FROM csat_surveys), ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     st.Reset();
     st.Bind(1, r.id).Bind(2, r.ticket).Bind(3, r.channel).Bind(4, r.outbox_id).Bind(5, r.sent_at)
         .Bind(6, r.answered_at).Bind(7, r.score).Bind(8, r.comment);
