@@ -84,6 +84,10 @@ class EventChunkCodec {
   std::unique_ptr<Contexts> ctx_;
   // Compresses `records` into out.data (codec, raw_size); n and hashes are the caller's.
   void Compress(const std::string& records, EncodedChunk& out);
+  // The uncompressed records of a stored chunk (a view into `data` or into raw_), after checking
+  // the hash column's size: kInternal naming first_seq when the chunk does not decode.
+  Result<std::string_view> Records(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
+                                   std::string_view hashes, std::string_view data);
 
   std::string raw_;  // scratch: uncompressed records
   std::string kept_;  // scratch: EraseFrom's rewritten records
