@@ -18,7 +18,7 @@
 // by tombstones: customer 0, timestamp 0, empty id, name and body, zero hash. seq numbers stay;
 // Decode skips tombstones. A chunk row also holds `customers`: the sorted distinct customer ids
 // of its events as delta varints (CustomerSetOf), so an erasure decodes only the chunks that
-// name the person (NULL in chunks written before schema 9: those are decoded).
+// name the person (NULL in chunks written before schema 12: those are decoded).
 #pragma once
 
 #include <cstdint>
