@@ -624,6 +624,51 @@ TEST_P(StoreCopyTest, BringsACopyUpToDateAfterTheSourceGrew) {
   ExpectSame(s, SnapshotOf(target));
 }
 
+// An erasure leaves tombstones in the source's log (seq numbers stay, the events are gone): the
+// copy should carry the log over all the same, without the erased person. DISABLED: it does not
+// yet — EventLog::ScanFrom skips tombstones and Append numbers the target's events itself, so the
+// copy stops at the first gap (FailedPrecondition naming the seqs; checked below). Enable when the
+// event log can copy tombstones or append at a given seq.
+TEST_P(StoreCopyTest, ASourceWithErasedCustomersIsRefusedNamingTheGap) {
+  ::touchpoint::testing::TempDir dir;
+  BuildSource(dir.path());
+  const std::string source = UrlForDataDir(dir.path());
+  {
+    auto src = OpenWriter(source);
+    ASSERT_NE(src, nullptr);
+    auto txn = src->Begin();
+    ASSERT_OK(txn);
+    const std::vector<CustomerId> person{CustomerId(1)};
+    ASSERT_OK(src->Get<ErasureRepository>().Erase(**txn, person));
+    ASSERT_OK((*txn)->Commit());
+  }
+  auto report = Copy(source, NewTargetUrl());
+  EXPECT_THAT(report.status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_THAT(report.status().message(), ::testing::HasSubstr("no events at seq 1–4 (erased or removed by retention)"));
+}
+
+TEST_P(StoreCopyTest, DISABLED_CopiesASourceWithErasedCustomers) {
+  ::touchpoint::testing::TempDir dir;
+  BuildSource(dir.path());
+  const std::string source = UrlForDataDir(dir.path());
+  {
+    auto src = OpenWriter(source);
+    ASSERT_NE(src, nullptr);
+    auto txn = src->Begin();
+    ASSERT_OK(txn);
+    const std::vector<CustomerId> person{CustomerId(1)};
+    auto erased = src->Get<ErasureRepository>().Erase(**txn, person);
+    ASSERT_OK(erased);
+    EXPECT_GT(erased->events, 0);
+    ASSERT_OK((*txn)->Commit());
+  }
+  const std::string target = NewTargetUrl();
+  auto report = Copy(source, target);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->FirstMismatch(), nullptr);
+  ExpectSame(SnapshotOf(source), SnapshotOf(target));
+}
+
 TEST_P(StoreCopyTest, RefusesATargetWithOtherEvents) {
   const std::string target = NewTargetUrl();
   {

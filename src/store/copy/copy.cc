@@ -428,7 +428,11 @@ class Copier {
     Status failed;
     TP_RETURN_IF_ERROR(src.ScanFrom(next, [&](EventRecord&& e) {
       if (e.seq != next) {
-        failed = Status::Internal("the source's event log skips from seq " + N(next - 1) + " to " + N(e.seq));
+        // Erasure tombstones and retention leave seq numbers no scan returns; the target numbers
+        // its events itself, so the copy cannot keep the source's numbers across such a gap.
+        failed = Status::FailedPrecondition(
+            "the source's event log has no events at seq " + N(next) + "–" + N(e.seq - 1) +
+            " (erased or removed by retention): store copy keeps seq numbers and cannot copy a log with gaps yet");
         return false;
       }
       ++next;
