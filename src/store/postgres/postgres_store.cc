@@ -2983,6 +2983,8 @@ class PgChannels final : public ChannelRepository {
   Session& s_;
 };
 
+// ---- subject rights: suppression list, erasure, retention ----
+
 class PgSuppressions final : public SuppressionRepository {
  public:
   explicit PgSuppressions(Session& s) : s_(s) {}
@@ -3152,6 +3154,8 @@ class PgErasure final : public ErasureRepository {
   Session& s_;
   std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
 };
+
+// ---- the store ----
 
 class PgStore;
 

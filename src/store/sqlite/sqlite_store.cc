@@ -518,7 +518,6 @@ void IdentifierKeySql(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) 
   sqlite3_result_int64(ctx, IdentifierKey(text(argv[0]), text(argv[1])));
 }
 
-
 // ---- event log ----
 
 class SqliteEventLog final : public EventLog {
@@ -1443,7 +1442,6 @@ class SqliteAgents final : public AgentRepository {
   }
   Db& db_;
 };
-
 
 // ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
 
@@ -2685,8 +2683,6 @@ class SqliteConsents final : public ConsentRepository {
   Db& db_;
 };
 
-// ---- the store ----
-
 // ---- subject rights: suppression list, erasure, retention ----
 
 class SqliteSuppressions final : public SuppressionRepository {
@@ -3007,6 +3003,8 @@ class SqliteChannels final : public ChannelRepository {
   }
   Db& db_;
 };
+
+// ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
  public:
