@@ -1,6 +1,6 @@
 // The storage contract of the desk's agents and routing decisions (store/agent_repository.h) on
 // every backend: memory, SQLite, and PostgreSQL (ctest's `pg` fixture or TP_TEST_PG_URL, one fresh
-// database per case). The same fixture shape as ticket_contract_test.cc.
+// database per case). The fixture: contract_fixture.h.
 #include <map>
 #include <string>
 #include <vector>
@@ -8,13 +8,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <touchpoint/store/agent_repository.h>
-#include <touchpoint/store/open.h>
 #include <touchpoint/store/store.h>
 #include <touchpoint/store/ticket_repository.h>
 
-#include "pipeline/test_dir.h"
+#include "store/contract_fixture.h"
 #include "testing/matchers.h"
-#include "testing/pg.h"
 
 namespace touchpoint::store {
 namespace {
@@ -54,42 +52,9 @@ TicketRecord Ticket(std::int64_t number, std::string status, std::int64_t assign
   return t;
 }
 
-class AgentContractTest : public ::testing::TestWithParam<std::string> {
+class AgentContractTest : public ContractFixture {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    const std::string& backend = GetParam();
-    if (backend == "sqlite") {
-      url_ = "sqlite://" + tmp_.File("agents.db");
-    } else if (backend == "memory") {
-      url_ = "memory:agent-contract-" + std::to_string(counter++);
-    } else if (backend == "postgres") {
-      auto db = ::touchpoint::testing::PgDatabase::Create();
-      if (!db.ok()) GTEST_SKIP() << db.status().message();
-      pg_ = std::move(*db);
-      url_ = pg_->url();
-    }
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
-  std::unique_ptr<Store> OpenStore() {
-    auto s = Open(url_, OpenOptions{});
-    EXPECT_OK(s);
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-  void Reopen() {
-    keep_ = GetParam() == "memory" ? OpenStore() : nullptr;
-    store_.reset();
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
   AgentRepository& agents() { return store_->Get<AgentRepository>(); }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::unique_ptr<::touchpoint::testing::PgDatabase> pg_;  // dropped after the stores close
-  std::string url_;
-  std::unique_ptr<Store> keep_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(AgentContractTest, EveryBackendImplementsIt) {
@@ -204,8 +169,7 @@ TEST_P(AgentContractTest, LoadsAndWaitingComeFromTheTickets) {
   EXPECT_EQ((*waiting)[1].status, "pending_third_party");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AgentContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, AgentContractTest, kContractBackends, BackendName);
 
 }  // namespace
 }  // namespace touchpoint::store

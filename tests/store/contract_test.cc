@@ -1,7 +1,6 @@
 // The storage contract: the same test cases for every backend (memory, SQLite, and PostgreSQL on
-// the throwaway server of ctest's `pg` fixture or TP_TEST_PG_URL, one fresh database per case). A
-// backend is correct when it passes all of them unchanged. Backends are opened by URL through
-// store::Open, as the composition roots open them.
+// the throwaway server of ctest's `pg` fixture or TP_TEST_PG_URL, one fresh database per case;
+// contract_fixture.h). A backend is correct when it passes all of them unchanged.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,10 +14,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <touchpoint/store/activity_repository.h>
+#include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/api_key_repository.h>
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
@@ -30,12 +31,14 @@
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
 #include <touchpoint/store/session_repository.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
+#include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/store.h>
 
-#include "pipeline/test_dir.h"
+#include "store/contract_fixture.h"
 #include "testing/matchers.h"
 #include "testing/pg.h"
 
@@ -56,55 +59,10 @@ EventRecord Event(int i) {
   return e;
 }
 
-class StoreContractTest : public ::testing::TestWithParam<std::string> {
+// The fixture (contract_fixture.h) under the suite's name; ErasureContractTest and
+// ClusterContractTest extend it.
+class StoreContractTest : public ContractFixture {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    const std::string& backend = GetParam();
-    if (backend == "sqlite") {
-      url_ = "sqlite://" + tmp_.File("contract.db");
-    } else if (backend == "memory") {
-      url_ = "memory:contract-" + std::to_string(counter++);
-    } else if (backend == "postgres") {
-      auto db = ::touchpoint::testing::PgDatabase::Create();  // a fresh database per case
-      if (!db.ok()) GTEST_SKIP() << db.status().message();
-      pg_ = std::move(*db);
-      url_ = pg_->url();
-    }
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
-
-  std::unique_ptr<Store> OpenStore(bool read_only = false) {
-    OpenOptions o;
-    o.read_only = read_only;
-    auto s = Open(url_, o);
-    EXPECT_OK(s);
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-  // Closes and opens the store again (a restart); memory stores keep their state by name while
-  // the test holds `keep_`.
-  void Reopen() {
-    keep_ = GetParam() == "memory" ? OpenStore() : nullptr;
-    store_.reset();
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
-
-  Store& s() { return *store_; }
-  template <class R>
-  R& repo() {
-    return store_->Get<R>();
-  }
-
-  // Commits `fn`'s writes in one transaction.
-  void InTxn(const std::function<void(Transaction&)>& fn) {
-    auto txn = s().Begin();
-    ASSERT_OK(txn);
-    fn(**txn);
-    ASSERT_OK((*txn)->Commit());
-  }
-
   std::vector<EventRecord> AllEvents(std::int64_t from = 1) {
     std::vector<EventRecord> out;
     EXPECT_OK(repo<EventLog>().ScanFrom(from, [&](EventRecord&& e) {
@@ -113,12 +71,6 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     }));
     return out;
   }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::unique_ptr<::touchpoint::testing::PgDatabase> pg_;  // dropped after the stores close
-  std::string url_;
-  std::unique_ptr<Store> keep_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(StoreContractTest, ImplementsEveryRepository) {
@@ -141,6 +93,10 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<SuppressionRepository>(), nullptr);
   EXPECT_NE(s().Find<ErasureRepository>(), nullptr);
   EXPECT_NE(s().Find<ChannelRepository>(), nullptr);
+  EXPECT_NE(s().Find<TicketRepository>(), nullptr);
+  EXPECT_NE(s().Find<AgentRepository>(), nullptr);
+  EXPECT_NE(s().Find<SlaRepository>(), nullptr);
+  EXPECT_NE(s().Find<DeskflowRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -1302,8 +1258,7 @@ TEST_P(ErasureContractTest, RetentionDeletesTheOldestInSmallBatchesButNeverTheLa
   EXPECT_EQ(*repo<EventLog>().LastSeq(), 300);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ErasureContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, ErasureContractTest, kContractBackends, BackendName);
 
 TEST_P(StoreContractTest, AReadOnlyStoreRefusesTransactionsButReads) {
   std::vector<EventRecord> events{Event(0)};
@@ -1379,7 +1334,9 @@ TEST_P(StoreContractTest, AttachmentsAreStoredOnceByHashAndLinkedToMessages) {
     ASSERT_OK(repo<ChannelRepository>().PutAttachment(t, again));
     std::vector<MessageAttachmentRecord> links{{7, "m1", "h1", "invoice.pdf", "application/pdf", a.size},
                                                {7, "m1", "h1", "dup.pdf", "application/pdf", a.size},
-                                               {7, "m2", "h1", "copy.pdf", "application/pdf", a.size}};
+                                               {7, "m2", "h1", "copy.pdf", "application/pdf", a.size},
+                                               {7, "m3", "hz", "z.png", "image/png", 1},
+                                               {7, "m3", "ha", "a.png", "image/png", 2}};
     ASSERT_OK(repo<ChannelRepository>().LinkAttachments(t, links));
   });
   Reopen();
@@ -1393,10 +1350,14 @@ TEST_P(StoreContractTest, AttachmentsAreStoredOnceByHashAndLinkedToMessages) {
   ASSERT_EQ(m1->size(), 1u) << "a message links a file once";
   EXPECT_EQ((*m1)[0].filename, "invoice.pdf");
   EXPECT_EQ(repo<ChannelRepository>().MessageAttachments("m2")->size(), 1u);
+  auto m3 = repo<ChannelRepository>().MessageAttachments("m3");
+  ASSERT_OK(m3);
+  ASSERT_EQ(m3->size(), 2u);
+  EXPECT_EQ((*m3)[0].filename, "z.png") << "in link order, not by hash or name";
+  EXPECT_EQ((*m3)[1].filename, "a.png");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kContractBackends, BackendName);
 
 TEST(StoreOpenTest, UnknownSchemesAndMissingDatabasesAreClearErrorsWithoutPasswords) {
   auto unknown = Open("mysql://app:s3cret@db.example.com/cx");
@@ -1676,8 +1637,7 @@ TEST(MemoryClusterTest, ATransactionBegunBeforeAnElectionCannotCommitAfterIt) {
   EXPECT_EQ(memory::Open()->cluster(), nullptr) << "a private store has no other nodes";
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ClusterContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, ClusterContractTest, kContractBackends, BackendName);
 
 }  // namespace
 }  // namespace touchpoint::store

@@ -22,12 +22,14 @@
 #include <touchpoint/store/audit_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/open.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/wiring/render.h>
@@ -210,6 +212,14 @@ void BuildSource(const std::string& dir) {
   }
   ASSERT_OK(dp.Spend(DpRelease{0, "orders", "rfm-report", 500'000, "api:analyst", 1'709'400'001'000}, 1'000'000));
   ASSERT_OK(dp.SetBudget("customers", 500'000, 1'709'400'002'000));
+  // The erasure suppression list (blind-index values of an erased person's identifiers).
+  auto txn = (*store)->Begin();
+  ASSERT_OK(txn);
+  const std::vector<SuppressionRecord> suppressed{{-4'611'686'018'427'387'904, 1, 1'709'500'000'000},
+                                                  {77, 1, 1'709'500'000'000},
+                                                  {77, 2, 1'709'500'001'000}};
+  ASSERT_OK((*store)->Get<SuppressionRepository>().Add(**txn, suppressed));
+  ASSERT_OK((*txn)->Commit());
 }
 
 // Adds the second round of events to `dir` through the engine, and moves a job on.
@@ -270,6 +280,7 @@ struct Snapshot {
   std::vector<SigningKeyRecord> signing_keys;
   std::vector<DpRelease> dp_releases;  // ids cleared: the target numbers its own
   std::vector<std::pair<std::string, std::optional<std::int64_t>>> dp_budgets;
+  std::vector<SuppressionRecord> suppressions;
 };
 
 Snapshot Take(Store& s) {
@@ -318,6 +329,7 @@ Snapshot Take(Store& s) {
     }
     out.dp_budgets.emplace_back(d, *dp.Budget(d));
   }
+  EXPECT_OK(s.Get<SuppressionRepository>().Scan([&](const SuppressionRecord& r) { out.suppressions.push_back(r); }));
   return out;
 }
 
@@ -345,6 +357,7 @@ void ExpectSame(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.signing_keys, b.signing_keys);
   EXPECT_EQ(a.dp_releases, b.dp_releases);
   EXPECT_EQ(a.dp_budgets, b.dp_budgets);
+  EXPECT_EQ(a.suppressions, b.suppressions);
 }
 
 // Records every progress call.
@@ -461,6 +474,7 @@ TEST_P(StoreCopyTest, TheSourceHoldsEveryKindOfRow) {
   EXPECT_EQ(s.dp_releases.size(), 4u);
   ASSERT_EQ(s.dp_budgets.size(), 2u);
   EXPECT_EQ(s.dp_budgets[0].second, std::optional<std::int64_t>(500'000)) << "below the 900,000 spent";
+  EXPECT_EQ(s.suppressions.size(), 3u);
 }
 
 TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
@@ -471,7 +485,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   auto report = Copy(SourceUrl(), target, options, &progress);
   ASSERT_OK(report);
   EXPECT_EQ(report->FirstMismatch(), nullptr);
-  ASSERT_EQ(report->tables.size(), 19u);
+  ASSERT_EQ(report->tables.size(), 20u);
   const auto consents = std::find_if(report->tables.begin(), report->tables.end(),
                                      [](const TableCount& t) { return t.table == "consents"; });
   ASSERT_NE(consents, report->tables.end());
@@ -498,7 +512,7 @@ TEST_P(StoreCopyTest, CopiesEveryRepositoryExactly) {
   }
   EXPECT_EQ(tables, (std::vector<std::string>{"events", "customers", "identifiers", "merges", "merge blocks",
                                               "profiles", "orders", "messages", "surveys", "escalations", "consents", "api keys",
-                                              "jobs", "segments", "users and teams", "audit entries"}));
+                                              "jobs", "segments", "users and teams", "audit entries", "suppressions"}));
 }
 
 TEST_P(StoreCopyTest, TheCopyServesTheSameCustomers) {
@@ -608,6 +622,51 @@ TEST_P(StoreCopyTest, BringsACopyUpToDateAfterTheSourceGrew) {
   EXPECT_EQ(s.keys[2].revoked_at, 1'712'000'000'000);
   EXPECT_EQ(s.jobs.size(), 3u);
   ExpectSame(s, SnapshotOf(target));
+}
+
+// An erasure leaves tombstones in the source's log (seq numbers stay, the events are gone): the
+// copy should carry the log over all the same, without the erased person. DISABLED: it does not
+// yet — EventLog::ScanFrom skips tombstones and Append numbers the target's events itself, so the
+// copy stops at the first gap (FailedPrecondition naming the seqs; checked below). Enable when the
+// event log can copy tombstones or append at a given seq.
+TEST_P(StoreCopyTest, ASourceWithErasedCustomersIsRefusedNamingTheGap) {
+  ::touchpoint::testing::TempDir dir;
+  BuildSource(dir.path());
+  const std::string source = UrlForDataDir(dir.path());
+  {
+    auto src = OpenWriter(source);
+    ASSERT_NE(src, nullptr);
+    auto txn = src->Begin();
+    ASSERT_OK(txn);
+    const std::vector<CustomerId> person{CustomerId(1)};
+    ASSERT_OK(src->Get<ErasureRepository>().Erase(**txn, person));
+    ASSERT_OK((*txn)->Commit());
+  }
+  auto report = Copy(source, NewTargetUrl());
+  EXPECT_THAT(report.status(), StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_THAT(report.status().message(), ::testing::HasSubstr("no events at seq 1–4 (erased or removed by retention)"));
+}
+
+TEST_P(StoreCopyTest, DISABLED_CopiesASourceWithErasedCustomers) {
+  ::touchpoint::testing::TempDir dir;
+  BuildSource(dir.path());
+  const std::string source = UrlForDataDir(dir.path());
+  {
+    auto src = OpenWriter(source);
+    ASSERT_NE(src, nullptr);
+    auto txn = src->Begin();
+    ASSERT_OK(txn);
+    const std::vector<CustomerId> person{CustomerId(1)};
+    auto erased = src->Get<ErasureRepository>().Erase(**txn, person);
+    ASSERT_OK(erased);
+    EXPECT_GT(erased->events, 0);
+    ASSERT_OK((*txn)->Commit());
+  }
+  const std::string target = NewTargetUrl();
+  auto report = Copy(source, target);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->FirstMismatch(), nullptr);
+  ExpectSame(SnapshotOf(source), SnapshotOf(target));
 }
 
 TEST_P(StoreCopyTest, RefusesATargetWithOtherEvents) {

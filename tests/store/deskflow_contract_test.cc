@@ -1,18 +1,16 @@
 // The storage contract of the desk's repeat contacts, tags, custom fields, full-text index and
 // canned replies (store/deskflow_repository.h) on every backend: memory, SQLite, PostgreSQL
-// (ctest's `pg` fixture or TP_TEST_PG_URL). Same fixture shape as ticket_contract_test.cc.
+// (ctest's `pg` fixture or TP_TEST_PG_URL). The fixture: contract_fixture.h.
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <touchpoint/store/deskflow_repository.h>
-#include <touchpoint/store/open.h>
 #include <touchpoint/store/store.h>
 
-#include "pipeline/test_dir.h"
+#include "store/contract_fixture.h"
 #include "testing/matchers.h"
-#include "testing/pg.h"
 
 namespace touchpoint::store {
 namespace {
@@ -21,39 +19,9 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::touchpoint::testing::StatusIs;
 
-class DeskflowContractTest : public ::testing::TestWithParam<std::string> {
+class DeskflowContractTest : public ContractFixture {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    const std::string& backend = GetParam();
-    if (backend == "sqlite") {
-      url_ = "sqlite://" + tmp_.File("deskflow.db");
-    } else if (backend == "memory") {
-      url_ = "memory:deskflow-contract-" + std::to_string(counter++);
-    } else if (backend == "postgres") {
-      auto db = ::touchpoint::testing::PgDatabase::Create();
-      if (!db.ok()) GTEST_SKIP() << db.status().message();
-      pg_ = std::move(*db);
-      url_ = pg_->url();
-    }
-    auto s = Open(url_, OpenOptions{});
-    ASSERT_OK(s);
-    store_ = std::move(*s);
-  }
   DeskflowRepository& repo() { return store_->Get<DeskflowRepository>(); }
-  // Runs `fn` in a transaction and commits it.
-  template <class Fn>
-  void InTxn(Fn&& fn) {
-    auto txn = store_->Begin();
-    ASSERT_OK(txn);
-    fn(**txn);
-    ASSERT_OK((*txn)->Commit());
-  }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::unique_ptr<::touchpoint::testing::PgDatabase> pg_;
-  std::string url_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(DeskflowContractTest, ContactsOfACustomerSinceAnInstantOldestFirst) {
@@ -182,8 +150,7 @@ TEST_P(DeskflowContractTest, CannedRepliesPutReplaceListAndDelete) {
   EXPECT_THAT(*after, ElementsAre(refund));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DeskflowContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, DeskflowContractTest, kContractBackends, BackendName);
 
 }  // namespace
 }  // namespace touchpoint::store

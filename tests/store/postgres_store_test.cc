@@ -10,6 +10,7 @@
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/change_feed.h>
 #include <touchpoint/store/cluster.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/open.h>
@@ -375,6 +376,50 @@ TEST(PostgresStoreTest, TheChangeFeedGivesWhatChangedSinceAMarkOnce) {
   ASSERT_EQ(next->profiles.size(), 1u);
   EXPECT_EQ(next->profiles[0].data, "{\"a\":3}");
   EXPECT_GT(next->mark, all->mark);
+}
+
+// An erasure deletes the person's rows, so nothing but Changes::erased can tell a follower to
+// forget them: the ids come once, after the erasure's commit, and the mark moves past them.
+TEST(PostgresStoreTest, TheChangeFeedNamesErasedCustomersOnceAfterTheErasure) {
+  TP_PG_DATABASE_OR_SKIP(db);
+  auto writer = Open(db->url());
+  ASSERT_OK(writer.status());
+  OpenOptions ro;
+  ro.read_only = true;
+  auto follower = Open(db->url(), ro);
+  ASSERT_OK(follower.status());
+  ChangeFeed* feed = (*follower)->change_feed();
+  ASSERT_NE(feed, nullptr);
+  {
+    auto txn = (*writer)->Begin();
+    ASSERT_OK(txn.status());
+    std::vector<CustomerRecord> customers{{CustomerId(1), CustomerId(), 10}, {CustomerId(2), CustomerId(), 11}};
+    ASSERT_OK((*writer)->Get<IdentityRepository>().PutCustomers(**txn, customers));
+    ASSERT_OK((*txn)->Commit());
+  }
+  auto before = feed->ChangesSince(0);
+  ASSERT_OK(before.status());
+  EXPECT_TRUE(before->erased.empty());
+  {
+    auto txn = (*writer)->Begin();
+    ASSERT_OK(txn.status());
+    const std::vector<CustomerId> person{CustomerId(1)};
+    auto erased = (*writer)->Get<ErasureRepository>().Erase(**txn, person);
+    ASSERT_OK(erased.status());
+    EXPECT_EQ(erased->customers, 1);
+    auto uncommitted = feed->ChangesSince(before->mark);
+    ASSERT_OK(uncommitted.status());
+    EXPECT_TRUE(uncommitted->erased.empty()) << "an erasure not yet committed is not in the feed";
+    ASSERT_OK((*txn)->Commit());
+  }
+  auto after = feed->ChangesSince(before->mark);
+  ASSERT_OK(after.status());
+  EXPECT_EQ(after->erased, std::vector<CustomerId>{CustomerId(1)});
+  EXPECT_TRUE(after->customers.empty()) << "customer 2 did not change";
+  EXPECT_GT(after->mark, before->mark);
+  auto again = feed->ChangesSince(after->mark);
+  ASSERT_OK(again.status());
+  EXPECT_TRUE(again->erased.empty()) << "an erasure comes once";
 }
 
 }  // namespace

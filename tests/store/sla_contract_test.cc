@@ -8,13 +8,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <touchpoint/store/open.h>
 #include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/store.h>
 
-#include "pipeline/test_dir.h"
+#include "store/contract_fixture.h"
 #include "testing/matchers.h"
-#include "testing/pg.h"
 
 namespace touchpoint::store {
 namespace {
@@ -27,35 +25,8 @@ SlaEventRecord Event(std::int64_t ticket, std::string target, std::string kind, 
                         "vip", "notify_supervisor,raise_priority"};
 }
 
-class SlaContractTest : public ::testing::TestWithParam<std::string> {
+class SlaContractTest : public ContractFixture {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    const std::string& backend = GetParam();
-    if (backend == "sqlite") {
-      url_ = "sqlite://" + tmp_.File("sla.db");
-    } else if (backend == "memory") {
-      url_ = "memory:sla-contract-" + std::to_string(counter++);
-    } else if (backend == "postgres") {
-      auto db = ::touchpoint::testing::PgDatabase::Create();
-      if (!db.ok()) GTEST_SKIP() << db.status().message();
-      pg_ = std::move(*db);
-      url_ = pg_->url();
-    }
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
-  std::unique_ptr<Store> OpenStore() {
-    auto s = Open(url_, OpenOptions{});
-    EXPECT_OK(s);
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-  void Reopen() {
-    keep_ = GetParam() == "memory" ? OpenStore() : nullptr;
-    store_.reset();
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
   SlaRepository& sla() { return store_->Get<SlaRepository>(); }
   // Adds `e` in its own transaction: whether it was new.
   bool AddOne(const SlaEventRecord& e) {
@@ -66,12 +37,6 @@ class SlaContractTest : public ::testing::TestWithParam<std::string> {
     EXPECT_OK((*txn)->Commit());
     return added.ok() && *added;
   }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::unique_ptr<::touchpoint::testing::PgDatabase> pg_;  // dropped after the stores close
-  std::string url_;
-  std::unique_ptr<Store> keep_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(SlaContractTest, EventsAreUniquePerTicketTargetKindCycleAcrossRestarts) {
@@ -173,8 +138,7 @@ TEST_P(SlaContractTest, TasksCompleteOnce) {
   EXPECT_EQ((*open)[0].id, b);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SlaContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, SlaContractTest, kContractBackends, BackendName);
 
 }  // namespace
 }  // namespace touchpoint::store

@@ -1,19 +1,17 @@
 // The storage contract of the service desk's repository (store/ticket_repository.h) on every
 // backend: memory, SQLite, and PostgreSQL (ctest's `pg` fixture or TP_TEST_PG_URL, one fresh
-// database per case). Kept beside contract_test.cc with the same fixture shape.
+// database per case). The fixture: contract_fixture.h.
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <touchpoint/store/open.h>
 #include <touchpoint/store/store.h>
 #include <touchpoint/store/ticket_repository.h>
 
-#include "pipeline/test_dir.h"
+#include "store/contract_fixture.h"
 #include "testing/matchers.h"
-#include "testing/pg.h"
 
 namespace touchpoint::store {
 namespace {
@@ -38,35 +36,8 @@ TicketRecord Ticket(std::int64_t number, std::int64_t customer, std::string stat
   return t;
 }
 
-class TicketContractTest : public ::testing::TestWithParam<std::string> {
+class TicketContractTest : public ContractFixture {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    const std::string& backend = GetParam();
-    if (backend == "sqlite") {
-      url_ = "sqlite://" + tmp_.File("tickets.db");
-    } else if (backend == "memory") {
-      url_ = "memory:ticket-contract-" + std::to_string(counter++);
-    } else if (backend == "postgres") {
-      auto db = ::touchpoint::testing::PgDatabase::Create();
-      if (!db.ok()) GTEST_SKIP() << db.status().message();
-      pg_ = std::move(*db);
-      url_ = pg_->url();
-    }
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
-  std::unique_ptr<Store> OpenStore() {
-    auto s = Open(url_, OpenOptions{});
-    EXPECT_OK(s);
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-  void Reopen() {
-    keep_ = GetParam() == "memory" ? OpenStore() : nullptr;
-    store_.reset();
-    store_ = OpenStore();
-    ASSERT_NE(store_, nullptr);
-  }
   TicketRepository& tickets() { return store_->Get<TicketRepository>(); }
   // Creates a ticket for `customer` in its own transaction; its number.
   std::int64_t CreateOne(std::int64_t customer, const std::string& status = "new") {
@@ -78,12 +49,6 @@ class TicketContractTest : public ::testing::TestWithParam<std::string> {
     EXPECT_OK((*txn)->Commit());
     return *n;
   }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::unique_ptr<::touchpoint::testing::PgDatabase> pg_;  // dropped after the stores close
-  std::string url_;
-  std::unique_ptr<Store> keep_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(TicketContractTest, NumbersAreNeverHandedOutTwiceEvenAfterARollback) {
@@ -302,8 +267,7 @@ TEST_P(TicketContractTest, AnUncommittedTransactionLeavesNoTicketMessageOrCursor
   EXPECT_FALSE(tickets().Cursor("desk")->has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TicketContractTest, ::testing::Values("memory", "sqlite", "postgres"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, TicketContractTest, kContractBackends, BackendName);
 
 }  // namespace
 }  // namespace touchpoint::store

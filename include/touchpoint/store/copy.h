@@ -7,9 +7,12 @@
 //    merges, merge blocks, profiles and their checkpoint, orders, messages, surveys, escalations, consents,
 //    API keys (hashes, roles, creation and revocation times), job records, saved segments, users
 //    (password hashes, roles, TOTP secrets, locks) and teams with their supervisors, the audit
-//    chain (same seq numbers and hashes), its signed checkpoints and the signing keys, and the
-//    differential-privacy budgets with their ledgers. Login sessions are not copied: people log
-//    in again on the new store.
+//    chain (same seq numbers and hashes), its signed checkpoints and the signing keys, the
+//    differential-privacy budgets with their ledgers, and the erasure suppression list. Login
+//    sessions are not copied: people log in again on the new store. Not copied yet: the service
+//    desk (tickets and their threads, agents and routing decisions, SLA policies, events and
+//    complaint tasks, contacts, tags, fields, the search index, canned replies, channel messages,
+//    CSAT surveys, attachments) and the outbox's deliveries.
 //  - Bounded memory: rows are read as a stream and written in batches of CopyOptions::batch_rows,
 //    one target transaction per batch.
 //  - Resumable: a copy that stopped midway (killed, database gone) and is run again continues where
@@ -31,6 +34,7 @@
 //                             the source's first ones; signing keys put (idempotent)
 //      privacy ledgers        per data set, the target's releases must be the source's first
 //                             ones; the rest are recorded, then the budget is set
+//      suppressions           added (a set: every run adds every entry again)
 //      teams, users           created by name / e-mail when absent, else updated; the target
 //                             assigns ids, so team membership and supervisors are mapped over
 //    The profile checkpoint and the newest-event time are written last, so a target cut off midway
@@ -86,7 +90,7 @@ struct TableCount {
 struct CopyReport {
   // events, customers (live, not merged away), identifiers, merges (in force), orders, messages,
   // surveys, escalations, api keys, jobs, segments, users, teams, audit entries, audit
-  // checkpoints, signing keys, privacy releases, profile checkpoint.
+  // checkpoints, signing keys, privacy releases, suppressions, profile checkpoint.
   std::vector<TableCount> tables;
   // Rows this run wrote, counting the identity and profile rows every run upserts again.
   std::int64_t rows_written = 0;

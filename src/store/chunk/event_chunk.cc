@@ -86,6 +86,19 @@ void PutLe64(std::uint64_t v, std::string& out) {
   out.append(b, 8);
 }
 
+// The sorted, distinct ids as varint deltas (CustomerSetOf's format), appended to `out`.
+void PutCustomerSet(std::span<const std::int64_t> sorted_ids, std::string& out) {
+  std::int64_t prev = 0;
+  for (std::int64_t id : sorted_ids) {
+    PutVarint(static_cast<std::uint64_t>(id - prev), out);
+    prev = id;
+  }
+}
+
+Status Corrupt(std::int64_t first_seq, const char* what) {
+  return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
+}
+
 std::uint64_t GetLe64(const char* p) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
@@ -150,28 +163,25 @@ void EventChunkCodec::Compress(const std::string& records, EncodedChunk& out) {
   out.codec = ChunkCodec::kRaw;
 }
 
+Result<std::string_view> EventChunkCodec::Records(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
+                                                  std::string_view hashes, std::string_view data) {
+  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return Corrupt(first_seq, "hash column size");
+  if (codec == static_cast<int>(ChunkCodec::kRaw)) return data;
+  if (codec != static_cast<int>(ChunkCodec::kZstd)) return Corrupt(first_seq, "unknown codec");
+  // raw_size is bounded by the writer (kMaxChunkRawBytes plus one record); refuse absurd sizes
+  // rather than allocate them.
+  if (raw_size < 0 || raw_size > (std::int64_t{1} << 32)) return Corrupt(first_seq, "raw size");
+  raw_.resize(static_cast<size_t>(raw_size));
+  const size_t got = ZSTD_decompressDCtx(ctx_->d, raw_.data(), raw_.size(), data.data(), data.size());
+  if (ZSTD_isError(got) || got != raw_.size()) return Corrupt(first_seq, "zstd frame");
+  return std::string_view(raw_);
+}
+
 Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
                                std::string_view hashes, std::string_view data,
                                const std::function<bool(EventRecord&&)>& fn, bool* stopped) {
   *stopped = false;
-  auto corrupt = [&](const char* what) {
-    return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
-  };
-  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return corrupt("hash column size");
-  std::string_view records;
-  if (codec == static_cast<int>(ChunkCodec::kRaw)) {
-    records = data;
-  } else if (codec == static_cast<int>(ChunkCodec::kZstd)) {
-    // raw_size is bounded by the writer (kMaxChunkRawBytes plus one record); refuse absurd sizes
-    // rather than allocate them.
-    if (raw_size < 0 || raw_size > (std::int64_t{1} << 32)) return corrupt("raw size");
-    raw_.resize(static_cast<size_t>(raw_size));
-    const size_t got = ZSTD_decompressDCtx(ctx_->d, raw_.data(), raw_.size(), data.data(), data.size());
-    if (ZSTD_isError(got) || got != raw_.size()) return corrupt("zstd frame");
-    records = raw_;
-  } else {
-    return corrupt("unknown codec");
-  }
+  TP_ASSIGN_OR_RETURN(const std::string_view records, Records(first_seq, n, codec, raw_size, hashes, data));
   Reader r(records);
   for (int i = 0; i < n; ++i) {
     EventRecord e;
@@ -182,7 +192,7 @@ Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::in
     unsigned char kind = 0;
     if (!r.Varint(&customer) || !r.Varint(&ts) || !r.Byte(&kind) || !r.Bytes(&e.message_id) ||
         !r.Bytes(&e.name) || !r.Bytes(&e.body)) {
-      return corrupt("truncated record");
+      return Corrupt(first_seq, "truncated record");
     }
     e.customer = CustomerId(static_cast<std::int64_t>(customer));
     e.timestamp = UnZigZag(ts);
@@ -203,22 +213,7 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
   // On the records' bytes, not on decoded EventRecords: a kept record is copied as it is, an
   // erased one becomes the tombstone record, and nothing is allocated per event (the erasure of
   // a person in every chunk rewrites the whole log: docs/performance.md).
-  auto corrupt = [&](const char* what) {
-    return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
-  };
-  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return corrupt("hash column size");
-  std::string_view records;
-  if (codec == static_cast<int>(ChunkCodec::kRaw)) {
-    records = data;
-  } else if (codec == static_cast<int>(ChunkCodec::kZstd)) {
-    if (raw_size < 0 || raw_size > (std::int64_t{1} << 32)) return corrupt("raw size");
-    raw_.resize(static_cast<size_t>(raw_size));
-    const size_t got = ZSTD_decompressDCtx(ctx_->d, raw_.data(), raw_.size(), data.data(), data.size());
-    if (ZSTD_isError(got) || got != raw_.size()) return corrupt("zstd frame");
-    records = raw_;
-  } else {
-    return corrupt("unknown codec");
-  }
+  TP_ASSIGN_OR_RETURN(const std::string_view records, Records(first_seq, n, codec, raw_size, hashes, data));
   static const MessageHash kNoHash{};
   Rewritten r;
   kept_.clear();
@@ -235,7 +230,7 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
     std::string_view id;
     if (!reader.Varint(&customer) || !reader.Varint(&ts) || !reader.Byte(&kind) || !reader.View(&id) ||
         !reader.Skip() || !reader.Skip()) {
-      return corrupt("truncated record");
+      return Corrupt(first_seq, "truncated record");
     }
     const char* end = reader.position();
     const std::string_view hash = hashes.substr(static_cast<size_t>(i) * 16, 16);
@@ -256,15 +251,11 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
     first = false;
     if (customer != 0) customers_.push_back(static_cast<std::int64_t>(customer));
   }
-  if (!reader.AtEnd()) return corrupt("trailing bytes");
+  if (!reader.AtEnd()) return Corrupt(first_seq, "trailing bytes");
   if (r.removed == 0) return r;
   std::sort(customers_.begin(), customers_.end());
   customers_.erase(std::unique(customers_.begin(), customers_.end()), customers_.end());
-  std::int64_t prev = 0;
-  for (std::int64_t id : customers_) {
-    PutVarint(static_cast<std::uint64_t>(id - prev), r.customers);
-    prev = id;
-  }
+  PutCustomerSet(customers_, r.customers);
   Compress(kept_, out);
   out.n = n;
   return r;
@@ -301,11 +292,7 @@ std::string CustomerSetOf(std::span<const EventRecord> events) {
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   std::string out;
   out.reserve(ids.size() * 3);
-  std::int64_t prev = 0;
-  for (std::int64_t id : ids) {
-    PutVarint(static_cast<std::uint64_t>(id - prev), out);
-    prev = id;
-  }
+  PutCustomerSet(ids, out);
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
+#include <touchpoint/store/suppression_repository.h>
 #include <touchpoint/store/team_repository.h>
 #include <touchpoint/store/user_repository.h>
 
@@ -116,6 +117,7 @@ struct Counts {
   std::int64_t audit_checkpoints = 0;
   std::int64_t signing_keys = 0;
   std::int64_t dp_releases = 0;
+  std::int64_t suppressions = 0;
   std::int64_t checkpoint = 0;
 };
 
@@ -147,6 +149,7 @@ Result<Counts> ReadCounts(Store& s) {
     TP_ASSIGN_OR_RETURN(const std::vector<DpRelease> releases, dp.Releases(d));
     c.dp_releases += static_cast<std::int64_t>(releases.size());
   }
+  TP_ASSIGN_OR_RETURN(c.suppressions, s.Get<SuppressionRepository>().Count());
   TP_ASSIGN_OR_RETURN(c.checkpoint, s.Get<ProfileRepository>().Checkpoint());
   return c;
 }
@@ -179,6 +182,7 @@ class Copier {
     TP_RETURN_IF_ERROR(CopyUsersAndTeams());
     TP_RETURN_IF_ERROR(CopyAudit());
     TP_RETURN_IF_ERROR(CopyPrivacyBudgets());
+    TP_RETURN_IF_ERROR(CopySuppressions());
     TP_RETURN_IF_ERROR(Finish());
     TP_ASSIGN_OR_RETURN(CopyReport report, CompareCounts(from_, to_));
     report.rows_written = written_;
@@ -424,7 +428,11 @@ class Copier {
     Status failed;
     TP_RETURN_IF_ERROR(src.ScanFrom(next, [&](EventRecord&& e) {
       if (e.seq != next) {
-        failed = Status::Internal("the source's event log skips from seq " + N(next - 1) + " to " + N(e.seq));
+        // Erasure tombstones and retention leave seq numbers no scan returns; the target numbers
+        // its events itself, so the copy cannot keep the source's numbers across such a gap.
+        failed = Status::FailedPrecondition(
+            "the source's event log has no events at seq " + N(next) + "–" + N(e.seq - 1) +
+            " (erased or removed by retention): store copy keeps seq numbers and cannot copy a log with gaps yet");
         return false;
       }
       ++next;
@@ -808,6 +816,20 @@ class Copier {
     return Status::Ok();
   }
 
+  // The erasure suppression list: a set, so every run adds every entry again (kept as it was).
+  // Without it, events arriving later for an erased person would re-create them on the target.
+  Status CopySuppressions() {
+    SuppressionRepository& src = from_.Get<SuppressionRepository>();
+    SuppressionRepository& dst = to_.Get<SuppressionRepository>();
+    TP_ASSIGN_OR_RETURN(const std::int64_t total, src.Count());
+    return CopyUpserts<SuppressionRecord>(
+        "suppressions", total,
+        [&](const Sink<SuppressionRecord>& sink) {
+          return src.Scan([&](const SuppressionRecord& r) { sink(SuppressionRecord(r)); });
+        },
+        [&](Transaction& txn, std::span<const SuppressionRecord> rows) { return dst.Add(txn, rows); });
+  }
+
   Status CopySegments() {
     SegmentRepository& dst = to_.Get<SegmentRepository>();
     TP_ASSIGN_OR_RETURN(const std::vector<SegmentRecord> segments, from_.Get<SegmentRepository>().List());
@@ -876,6 +898,7 @@ Result<CopyReport> CompareCounts(Store& from, Store& to) {
               {"audit checkpoints", s.audit_checkpoints, t.audit_checkpoints},
               {"signing keys", s.signing_keys, t.signing_keys},
               {"privacy releases", s.dp_releases, t.dp_releases},
+              {"suppressions", s.suppressions, t.suppressions},
               {"profile checkpoint", s.checkpoint, t.checkpoint}};
   return r;
 }

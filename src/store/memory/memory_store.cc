@@ -520,7 +520,7 @@ class MemEscalations final : public EscalationRepository {
   State& s_;
 };
 
-// ---- the service desk's tickets ----
+// ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
 
 class MemDeskflow final : public DeskflowRepository {
  public:
@@ -653,6 +653,8 @@ class MemDeskflow final : public DeskflowRepository {
   }
   State& s_;
 };
+
+// ---- the service desk's tickets ----
 
 class MemTickets final : public TicketRepository {
  public:
@@ -1602,8 +1604,6 @@ class MemCluster final : public Cluster {
   std::shared_ptr<State> s_;
 };
 
-// ---- subject rights: suppression list, erasure, retention ----
-
 // ---- the desk's channels ----
 
 class MemChannels final : public ChannelRepository {
@@ -1706,6 +1706,8 @@ class MemChannels final : public ChannelRepository {
  private:
   State& s_;
 };
+
+// ---- subject rights: suppression list, erasure, retention ----
 
 class MemSuppressions final : public SuppressionRepository {
  public:
@@ -1894,7 +1896,6 @@ class MemErasure final : public ErasureRepository {
  private:
   State& s_;
 };
-
 
 // ---- SLA policies, events and complaint tasks ----
 

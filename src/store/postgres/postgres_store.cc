@@ -48,6 +48,7 @@
 #include <touchpoint/store/agent_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
+#include "store/common/list_columns.h"
 #include "store/postgres/pg.h"
 
 namespace touchpoint::store::postgres {
@@ -848,6 +849,14 @@ Result<std::vector<T>> Collect(Conn& conn, const std::string& sql, const Params&
   return out;
 }
 
+// The first row of `sql` read by `read`; nullopt when there is none.
+template <class T, class Fn>
+Result<std::optional<T>> CollectOne(Conn& conn, const std::string& sql, const Params& params, Fn&& read) {
+  TP_ASSIGN_OR_RETURN(PgResult r, conn.Query(sql, params));
+  if (r.rows() == 0) return std::optional<T>();
+  return std::optional<T>(read(r, 0));
+}
+
 std::vector<std::int64_t> Ids(std::span<const CustomerId> customers) {
   std::vector<std::int64_t> out;
   out.reserve(customers.size());
@@ -1234,23 +1243,19 @@ class PgDeskflow final : public DeskflowRepository {
 
   Status PutContact(Transaction& txn, const TicketContactRecord& c) override {
     s_.RequireTxn(txn);
-    std::string previous;
-    for (std::int64_t n : c.previous) previous += (previous.empty() ? "" : ",") + std::to_string(n);
     return s_.conn()
         .Query("INSERT INTO ticket_contacts(ticket, customer_id, intent, channel, at, ordinal, previous) "
                "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticket) DO UPDATE SET customer_id = excluded.customer_id, "
                "intent = excluded.intent, channel = excluded.channel, at = excluded.at, ordinal = excluded.ordinal, "
                "previous = excluded.previous",
                Params().Add(c.ticket).Add(c.customer.value()).Add(CleanText(c.intent)).Add(CleanText(c.channel))
-                   .Add(c.at).Add(static_cast<std::int64_t>(c.ordinal)).Add(previous))
+                   .Add(c.at).Add(static_cast<std::int64_t>(c.ordinal)).Add(JoinNumbers(c.previous)))
         .status();
   }
 
   Result<std::optional<TicketContactRecord>> FindContact(std::int64_t ticket) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketContactRecord>(s_.conn(), std::string(kContacts) + " WHERE ticket = $1",
-                                                                Params().Add(ticket), ReadContact));
-    if (rows.empty()) return std::optional<TicketContactRecord>();
-    return std::optional<TicketContactRecord>(std::move(rows.front()));
+    return CollectOne<TicketContactRecord>(s_.conn(), std::string(kContacts) + " WHERE ticket = $1",
+                                           Params().Add(ticket), ReadContact);
   }
 
   Result<std::vector<TicketContactRecord>> Contacts(CustomerId customer, Millis since) override {
@@ -1345,10 +1350,8 @@ class PgDeskflow final : public DeskflowRepository {
   }
 
   Result<std::optional<CannedReplyRecord>> FindCanned(const std::string& name) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<CannedReplyRecord>(s_.conn(), std::string(kCanned) + " WHERE name = $1",
-                                                              Params().Add(CleanText(name)), ReadCanned));
-    if (rows.empty()) return std::optional<CannedReplyRecord>();
-    return std::optional<CannedReplyRecord>(std::move(rows.front()));
+    return CollectOne<CannedReplyRecord>(s_.conn(), std::string(kCanned) + " WHERE name = $1",
+                                         Params().Add(CleanText(name)), ReadCanned);
   }
 
   Result<std::vector<CannedReplyRecord>> ListCanned() override {
@@ -1369,21 +1372,8 @@ class PgDeskflow final : public DeskflowRepository {
   static constexpr const char* kCanned = "SELECT name, title, body, created_at, updated_at FROM canned_replies";
 
   static TicketContactRecord ReadContact(const PgResult& r, int i) {
-    TicketContactRecord c{r.Int(i, 0), CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
-                          static_cast<std::int32_t>(r.Int(i, 5)), {}};
-    std::int64_t n = 0;
-    bool any = false;
-    for (char ch : r.Text(i, 6) + ",") {
-      if (ch == ',') {
-        if (any) c.previous.push_back(n);
-        n = 0;
-        any = false;
-      } else {
-        n = n * 10 + (ch - '0');
-        any = true;
-      }
-    }
-    return c;
+    return TicketContactRecord{r.Int(i, 0),  CustomerId(r.Int(i, 1)), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4),
+                               static_cast<std::int32_t>(r.Int(i, 5)), SplitNumbers(r.Get(i, 6))};
   }
   static CannedReplyRecord ReadCanned(const PgResult& r, int i) {
     return CannedReplyRecord{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4)};
@@ -1392,27 +1382,9 @@ class PgDeskflow final : public DeskflowRepository {
   Session& s_;
 };
 
-// ---- the service desk's tickets (writes inside the open transaction) ----
-
 // ---- the service desk's agents and routing decisions ----
 
-// Lists of names are stored comma-separated (the names are tokens without commas).
-std::string JoinNames(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-std::vector<std::string> SplitNames(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
+// Lists of names (skills, languages, attributes) are one text column (store/common/list_columns.h).
 
 class PgAgents final : public AgentRepository {
  public:
@@ -1436,10 +1408,8 @@ class PgAgents final : public AgentRepository {
   }
 
   Result<std::optional<AgentRecord>> Find(std::int64_t user_id) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<AgentRecord>(s_.conn(), std::string(kSelect) + " WHERE user_id = $1",
-                                                        Params().Add(user_id), Read));
-    if (rows.empty()) return std::optional<AgentRecord>();
-    return std::optional<AgentRecord>(std::move(rows.front()));
+    return CollectOne<AgentRecord>(s_.conn(), std::string(kSelect) + " WHERE user_id = $1",
+                                   Params().Add(user_id), Read);
   }
 
   Result<std::vector<AgentRecord>> List() override {
@@ -1493,12 +1463,14 @@ class PgAgents final : public AgentRepository {
       "SELECT user_id, name, skills, languages, attributes, capacity, state, team, shift, state_changed_at, "
       "created_at, updated_at FROM desk_agents";
   static AgentRecord Read(const PgResult& r, int i) {
-    return AgentRecord{r.Int(i, 0),  r.Text(i, 1), SplitNames(r.Text(i, 2)), SplitNames(r.Text(i, 3)),
-                       SplitNames(r.Text(i, 4)), static_cast<std::int32_t>(r.Int(i, 5)), r.Text(i, 6), r.Text(i, 7),
+    return AgentRecord{r.Int(i, 0),  r.Text(i, 1), SplitNames(r.Get(i, 2)), SplitNames(r.Get(i, 3)),
+                       SplitNames(r.Get(i, 4)), static_cast<std::int32_t>(r.Int(i, 5)), r.Text(i, 6), r.Text(i, 7),
                        r.Text(i, 8), r.Int(i, 9), r.Int(i, 10), r.Int(i, 11)};
   }
   Session& s_;
 };
+
+// ---- the service desk's tickets (writes inside the open transaction) ----
 
 class PgTickets final : public TicketRepository {
  public:
@@ -1669,14 +1641,11 @@ class PgTickets final : public TicketRepository {
                                r.Text(i, 4), r.Text(i, 5), r.Text(i, 6), r.Text(i, 7)};
   }
   Result<std::optional<TicketRecord>> One(const std::string& sql, const Params& params) {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<TicketRecord>(s_.conn(), sql, params, Read));
-    if (rows.empty()) return std::optional<TicketRecord>();
-    return std::optional<TicketRecord>(std::move(rows[0]));
+    return CollectOne<TicketRecord>(s_.conn(), sql, params, Read);
   }
 
   Session& s_;
 };
-
 
 // ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
 
@@ -1850,10 +1819,7 @@ class PgJobs final : public JobRepository {
   }
 
   Result<std::optional<JobRecord>> Find(std::int64_t id) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<JobRecord>(s_.conn(), std::string(kSelect) + " WHERE id = $1",
-                                                      Params().Add(id), Read));
-    if (rows.empty()) return std::optional<JobRecord>();
-    return std::optional<JobRecord>(std::move(rows[0]));
+    return CollectOne<JobRecord>(s_.conn(), std::string(kSelect) + " WHERE id = $1", Params().Add(id), Read);
   }
 
   Result<std::vector<JobRecord>> Recent(int limit) override {
@@ -1915,10 +1881,8 @@ class PgSegments final : public SegmentRepository {
   }
 
   Result<std::optional<SegmentRecord>> Find(const std::string& name) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<SegmentRecord>(s_.conn(), std::string(kSelect) + " WHERE name = $1",
-                                                          Params().Add(name), Read));
-    if (rows.empty()) return std::optional<SegmentRecord>();
-    return std::optional<SegmentRecord>(std::move(rows[0]));
+    return CollectOne<SegmentRecord>(s_.conn(), std::string(kSelect) + " WHERE name = $1", Params().Add(name),
+                                     Read);
   }
 
   // Byte order (COLLATE "C"), as the other backends: the database's locale must not reorder.
@@ -2058,9 +2022,7 @@ class PgUsers final : public UserRepository {
     return u;
   }
   Result<std::optional<UserRecord>> One(const std::string& sql, const Params& params) {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<UserRecord>(s_.conn(), sql, params, Read));
-    if (rows.empty()) return std::optional<UserRecord>();
-    return std::optional<UserRecord>(std::move(rows[0]));
+    return CollectOne<UserRecord>(s_.conn(), sql, params, Read);
   }
   Session& s_;
 };
@@ -2135,9 +2097,7 @@ class PgTeams final : public TeamRepository {
     return t;
   }
   Result<std::optional<TeamRecord>> One(const std::string& sql, const Params& params) {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<TeamRecord>(s_.conn(), sql, params, Read));
-    if (rows.empty()) return std::optional<TeamRecord>();
-    return std::optional<TeamRecord>(std::move(rows[0]));
+    return CollectOne<TeamRecord>(s_.conn(), sql, params, Read);
   }
   Session& s_;
 };
@@ -2262,11 +2222,8 @@ class PgAudit final : public AuditRepository {
   }
 
   Result<std::optional<AuditEntryRecord>> Head() override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<AuditEntryRecord>(s_.conn(), std::string(kSelect) +
-                                                                            " ORDER BY seq DESC LIMIT 1",
-                                                             {}, Read));
-    if (rows.empty()) return std::optional<AuditEntryRecord>();
-    return std::optional<AuditEntryRecord>(std::move(rows[0]));
+    return CollectOne<AuditEntryRecord>(s_.conn(), std::string(kSelect) + " ORDER BY seq DESC LIMIT 1", {},
+                                        Read);
   }
 
   Status Scan(std::int64_t after, const std::function<bool(AuditEntryRecord&&)>& fn) override {
@@ -2511,11 +2468,8 @@ class PgOutbox final : public OutboxRepository {
   }
 
   Result<std::optional<Delivery>> Find(std::int64_t id) override {
-    TP_ASSIGN_OR_RETURN(auto rows, Collect<Delivery>(s_.conn(), "SELECT " + std::string(kColumns) +
-                                                                    " FROM outbox WHERE id = $1",
-                                                     Params().Add(id), Read));
-    if (rows.empty()) return std::optional<Delivery>();
-    return std::optional<Delivery>(std::move(rows[0]));
+    return CollectOne<Delivery>(s_.conn(), "SELECT " + std::string(kColumns) + " FROM outbox WHERE id = $1",
+                                Params().Add(id), Read);
   }
 
   Result<std::vector<Delivery>> List(const DeliveryQuery& q) override {
@@ -2884,13 +2838,9 @@ class PgCluster final : public Cluster {
   std::unique_ptr<Conn> listen_;  // guarded by listen_mu_
 };
 
-// ---- the store ----
-
-// ---- subject rights: suppression list, erasure, retention ----
-
 // ---- the desk's channels ----
 
-// Lower-case hex of bytes, and back (bytea travels as hex text: the adapter's parameters are text).
+// Lower-case hex of bytes: a bytea parameter travels as hex text (the adapter's parameters are text).
 std::string ToHexBytes(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -2901,17 +2851,6 @@ std::string ToHexBytes(std::string_view bytes) {
   }
   return out;
 }
-std::string FromHexBytes(std::string_view hex) {
-  if (hex.substr(0, 2) == "\\x") hex.remove_prefix(2);
-  auto nibble = [](char c) -> int { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
-  }
-  return out;
-}
-
 class PgChannels final : public ChannelRepository {
  public:
   explicit PgChannels(Session& s) : s_(s) {}
@@ -2937,12 +2876,15 @@ class PgChannels final : public ChannelRepository {
 
   Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
     s_.RequireTxn(txn);
-    return s_.conn()
-        .Query("INSERT INTO csat_surveys(id, ticket, channel, outbox_id, sent_at, answered_at, score, comment) "
-               "VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
-               Params().Add(CleanText(r.id)).Add(r.ticket).Add(CleanText(r.channel)).Add(r.outbox_id).Add(r.sent_at)
-                   .Add(r.answered_at).Add(r.score).Add(CleanText(r.comment)))
-        .status();
+    Status st = s_.conn()
+                    .Query("INSERT INTO csat_surveys(id, ticket, channel, outbox_id, sent_at, answered_at, score, "
+                           "comment) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+                           Params().Add(CleanText(r.id)).Add(r.ticket).Add(CleanText(r.channel)).Add(r.outbox_id)
+                               .Add(r.sent_at).Add(r.answered_at).Add(r.score).Add(CleanText(r.comment)))
+                    .status();
+    // The server's message names a constraint; say what the other backends say.
+    if (st.code() == StatusCode::kAlreadyExists) return Status::AlreadyExists("survey " + r.id + " exists");
+    return st;
   }
   Result<std::optional<CsatSurveyRecord>> FindSurvey(const std::string& id) override {
     TP_ASSIGN_OR_RETURN(auto all, Surveys("WHERE id = $1", Params().Add(CleanText(id))));
@@ -2978,25 +2920,35 @@ class PgChannels final : public ChannelRepository {
         .status();
   }
   Result<std::optional<AttachmentRecord>> FindAttachment(const std::string& hash) override {
-    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT hash, content_type, size, encode(data, 'hex'), created_at "
+    // In binary format: the bytes come as they are stored (text format would send them as hex).
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT hash, content_type, size, data, created_at "
                                                     "FROM attachments WHERE hash = $1",
-                                                    Params().Add(CleanText(hash))));
+                                                    Params().Add(CleanText(hash)), /*binary=*/true));
     if (r.rows() == 0) return std::optional<AttachmentRecord>();
     return std::optional<AttachmentRecord>(
-        AttachmentRecord{r.Text(0, 0), r.Text(0, 1), r.Int(0, 2), FromHexBytes(r.Get(0, 3)), r.Int(0, 4)});
+        AttachmentRecord{r.Text(0, 0), r.Text(0, 1), r.BinaryInt(0, 2), r.Text(0, 3), r.BinaryInt(0, 4)});
   }
   Status LinkAttachments(Transaction& txn, std::span<const MessageAttachmentRecord> links) override {
     s_.RequireTxn(txn);
+    if (links.empty()) return Status::Ok();
+    // One statement for the message's files; ORDER BY o numbers them (seq) in link order.
+    ArrayLiteral ticket, key, hash, filename, content_type, size;
     for (const MessageAttachmentRecord& l : links) {
-      TP_RETURN_IF_ERROR(
-          s_.conn()
-              .Query("INSERT INTO message_attachments(ticket, message_key, hash, filename, content_type, size) "
-                     "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(message_key, hash) DO NOTHING",
-                     Params().Add(l.ticket).Add(CleanText(l.message_key)).Add(CleanText(l.hash))
-                         .Add(CleanText(l.filename)).Add(CleanText(l.content_type)).Add(l.size))
-              .status());
+      ticket.Int(l.ticket);
+      key.Text(l.message_key);
+      hash.Text(l.hash);
+      filename.Text(l.filename);
+      content_type.Text(l.content_type);
+      size.Int(l.size);
     }
-    return Status::Ok();
+    return s_.conn()
+        .Query("INSERT INTO message_attachments(ticket, message_key, hash, filename, content_type, size) "
+               "SELECT t, k, h, f, c, z FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+               "$6::bigint[]) WITH ORDINALITY AS u(t, k, h, f, c, z, o) ORDER BY o "
+               "ON CONFLICT(message_key, hash) DO NOTHING",
+               Params().Add(ticket.Take()).Add(key.Take()).Add(hash.Take()).Add(filename.Take())
+                   .Add(content_type.Take()).Add(size.Take()))
+        .status();
   }
   Result<std::vector<MessageAttachmentRecord>> MessageAttachments(const std::string& message_key) override {
     return Collect<MessageAttachmentRecord>(
@@ -3030,6 +2982,8 @@ class PgChannels final : public ChannelRepository {
   }
   Session& s_;
 };
+
+// ---- subject rights: suppression list, erasure, retention ----
 
 class PgSuppressions final : public SuppressionRepository {
  public:
@@ -3143,7 +3097,8 @@ class PgErasure final : public ErasureRepository {
 
  private:
   // Tombstones the events of `ids` (sorted) in every chunk naming one of them: the chunks are
-  // read, rewritten, deleted and copied back (same seq range and epoch) in the transaction.
+  // read, rewritten, deleted and copied back (same seq range and epoch) in the transaction, 64 at
+  // a time (so memory holds one batch, not every chunk the person appears in).
   Result<std::int64_t> EraseEvents(const std::vector<std::int64_t>& ids) {
     std::vector<std::int64_t> candidates;
     TP_RETURN_IF_ERROR(s_.conn().Scan(
@@ -3153,8 +3108,6 @@ class PgErasure final : public ErasureRepository {
           return true;
         }, 1000, /*binary=*/true));
     std::int64_t erased = 0;
-    BinaryCopyRows rows;
-    std::vector<std::int64_t> rewritten;
     for (size_t begin = 0; begin < candidates.size(); begin += 64) {
       const size_t end = std::min(candidates.size(), begin + 64);
       std::vector<std::int64_t> part(candidates.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -3175,6 +3128,8 @@ class PgErasure final : public ErasureRepository {
         job.data.assign(r.Get(i, 5));
       }
       EraseFromAll(jobs, ids, ErasureThreads(), codecs_, kEventCompressionLevel);
+      BinaryCopyRows rows;
+      std::vector<std::int64_t> rewritten;
       for (int i = 0; i < r.rows(); ++i) {
         ChunkErasure& job = jobs[static_cast<size_t>(i)];
         TP_RETURN_IF_ERROR(job.status);
@@ -3186,19 +3141,21 @@ class PgErasure final : public ErasureRepository {
         rewritten.push_back(job.first_seq);
         erased += w.removed;
       }
+      if (rewritten.empty()) continue;
+      TP_RETURN_IF_ERROR(s_.conn()
+                             .Query("DELETE FROM event_chunks WHERE first_seq = ANY($1::bigint[])",
+                                    Params().AddIntArray(rewritten))
+                             .status());
+      TP_RETURN_IF_ERROR(s_.conn().CopyIn(kCopyRewrittenChunks, rows.Finish()));
     }
-    if (rewritten.empty()) return erased;
-    TP_RETURN_IF_ERROR(s_.conn()
-                           .Query("DELETE FROM event_chunks WHERE first_seq = ANY($1::bigint[])",
-                                  Params().AddIntArray(rewritten))
-                           .status());
-    TP_RETURN_IF_ERROR(s_.conn().CopyIn(kCopyRewrittenChunks, rows.Finish()));
     return erased;
   }
 
   Session& s_;
   std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
 };
+
+// ---- the store ----
 
 class PgStore;
 

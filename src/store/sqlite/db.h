@@ -51,10 +51,13 @@ class Stmt {
   // Bound text is not copied (SQLITE_STATIC) and must live until Step: a temporary string would
   // be freed first (two merged changes did exactly that), so binding one does not compile.
   Stmt& Bind(int i, std::string&& v) = delete;
+  // Not copied either: the bytes must live until Step. A temporary string would otherwise convert
+  // to the view silently.
   Stmt& BindBlob(int i, std::string_view v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
+  Stmt& BindBlob(int i, std::string&& v) = delete;
   Stmt& BindNull(int i) {
     sqlite3_bind_null(s_, i);
     return *this;

@@ -39,6 +39,7 @@
 #include <touchpoint/store/sqlite.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
+#include "store/common/list_columns.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/writer_lock.h"
 
@@ -516,7 +517,6 @@ void IdentifierKeySql(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) 
   };
   sqlite3_result_int64(ctx, IdentifierKey(text(argv[0]), text(argv[1])));
 }
-
 
 // ---- event log ----
 
@@ -1335,24 +1335,7 @@ class SqliteTickets final : public TicketRepository {
 
 // ---- the service desk's agents and routing decisions ----
 
-// Lists of names (skills, languages, attributes) are stored comma-separated: the names are
-// tokens without commas (service/agents.h checks them).
-std::string JoinNames(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-std::vector<std::string> SplitNames(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
+// Lists of names (skills, languages, attributes) are one text column (store/common/list_columns.h).
 
 class SqliteAgents final : public AgentRepository {
  public:
@@ -1459,7 +1442,6 @@ class SqliteAgents final : public AgentRepository {
   }
   Db& db_;
 };
-
 
 // ---- SLA policies, events and complaint tasks (writes inside the open transaction) ----
 
@@ -1579,33 +1561,6 @@ class SqliteSla final : public SlaRepository {
 };
 
 // ---- the service desk's repeat contacts, tags, fields, search tokens, canned replies ----
-
-std::string JoinNumbers(const std::vector<std::int64_t>& v) {
-  std::string out;
-  for (std::int64_t n : v) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(n);
-  }
-  return out;
-}
-
-std::vector<std::int64_t> SplitNumbers(const std::string& s) {
-  std::vector<std::int64_t> out;
-  std::int64_t n = 0;
-  bool any = false;
-  for (char c : s) {
-    if (c == ',') {
-      if (any) out.push_back(n);
-      n = 0;
-      any = false;
-    } else if (c >= '0' && c <= '9') {
-      n = n * 10 + (c - '0');
-      any = true;
-    }
-  }
-  if (any) out.push_back(n);
-  return out;
-}
 
 class SqliteDeskflow final : public DeskflowRepository {
  public:
@@ -2728,8 +2683,6 @@ class SqliteConsents final : public ConsentRepository {
   Db& db_;
 };
 
-// ---- the store ----
-
 // ---- subject rights: suppression list, erasure, retention ----
 
 class SqliteSuppressions final : public SuppressionRepository {
@@ -2940,9 +2893,11 @@ class SqliteChannels final : public ChannelRepository {
 
   Status AddSurvey(Transaction& txn, const CsatSurveyRecord& r) override {
     db_.RequireTxn(txn);
+    // seq numbers surveys in insertion order: the next rowid (SQLite's max(rowid) is one B-tree
+    // step; max(seq) would read the whole csat_surveys_ticket index on every survey sent).
     Stmt& st = db_.Prepared(
         "INSERT INTO csat_surveys(id, seq, ticket, channel, outbox_id, sent_at, answered_at, score, comment) "
-        "VALUES(?1, (SELECT coalesce(max(seq), 0) + 1 FROM csat_surveys), ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "VALUES(?1, (SELECT coalesce(max(rowid), 0) + 1 FROM csat_surveys), ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     st.Reset();
     st.Bind(1, r.id).Bind(2, r.ticket).Bind(3, r.channel).Bind(4, r.outbox_id).Bind(5, r.sent_at)
         .Bind(6, r.answered_at).Bind(7, r.score).Bind(8, r.comment);
@@ -3048,6 +3003,8 @@ class SqliteChannels final : public ChannelRepository {
   }
   Db& db_;
 };
+
+// ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
  public:

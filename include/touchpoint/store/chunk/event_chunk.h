@@ -18,7 +18,7 @@
 // by tombstones: customer 0, timestamp 0, empty id, name and body, zero hash. seq numbers stay;
 // Decode skips tombstones. A chunk row also holds `customers`: the sorted distinct customer ids
 // of its events as delta varints (CustomerSetOf), so an erasure decodes only the chunks that
-// name the person (NULL in chunks written before schema 9: those are decoded).
+// name the person (NULL in chunks written before schema 12: those are decoded).
 #pragma once
 
 #include <cstdint>
@@ -84,6 +84,10 @@ class EventChunkCodec {
   std::unique_ptr<Contexts> ctx_;
   // Compresses `records` into out.data (codec, raw_size); n and hashes are the caller's.
   void Compress(const std::string& records, EncodedChunk& out);
+  // The uncompressed records of a stored chunk (a view into `data` or into raw_), after checking
+  // the hash column's size: kInternal naming first_seq when the chunk does not decode.
+  Result<std::string_view> Records(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
+                                   std::string_view hashes, std::string_view data);
 
   std::string raw_;  // scratch: uncompressed records
   std::string kept_;  // scratch: EraseFrom's rewritten records
