@@ -232,12 +232,11 @@ http::Response Attachment(const ServerContext& context, const RouteMatch& match)
 
 }  // namespace
 
-Result<std::vector<service::MessageAttachment>> ReplyAttachments(const std::string& body) {
+Result<std::vector<service::MessageAttachment>> ReplyAttachments(const Json& body) {
   std::vector<service::MessageAttachment> out;
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return out;
-  auto it = j.find("attachments");
-  if (it == j.end() || it->is_null()) return out;
+  if (!body.is_object()) return out;
+  auto it = body.find("attachments");
+  if (it == body.end() || it->is_null()) return out;
   if (!it->is_array()) return Status::InvalidArgument("attachments: expected an array");
   if (it->size() > 10) return Status::InvalidArgument("attachments: at most 10 files");
   for (size_t i = 0; i < it->size(); ++i) {

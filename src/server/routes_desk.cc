@@ -228,7 +228,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 Json j = TicketJson(view->ticket, context.masker);
                 j["messages"] = Json::array();
                 for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
-                j.update(Json::parse(DeskflowTicketJson(context, *n)));  // deskflow: repeat, tags, fields
+                AddDeskflowTicketJson(context, *n, j);  // deskflow: repeat, tags, fields
                 // channels: delivery states, files and CSAT surveys (routes_channels.cc).
                 if (Status s = DecorateTicketJson(context, *n, view->messages, j); !s.ok()) return Error(s);
                 return JsonResponse(200, j.dump());
@@ -274,7 +274,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                   m.internal = it->get<bool>();
                 }
                 // channels: files of the reply (routes_channels.cc); the desk stores and links them.
-                auto files = ReplyAttachments(req.body);
+                auto files = ReplyAttachments(*body);
                 if (!files.ok()) return Error(files.status());
                 m.attachments = std::move(*files);
                 auto t = context.desk->AddMessage(*n, m, ActorOf(req, match));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/http/query.h>
@@ -79,8 +80,8 @@ bool MayManageCanned(const service::Actor& actor) {
 
 }  // namespace
 
-std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number) {
-  if (context.desk == nullptr) return "{}";
+void AddDeskflowTicketJson(const ServerContext& context, std::int64_t number, Json& ticket) {
+  if (context.desk == nullptr) return;
   Json out = Json::object();
   auto filled = context.desk->WithStore([&](store::Store& s) -> Status {
     auto user_name = [&s](std::int64_t id) -> std::string {
@@ -110,7 +111,14 @@ std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number
     for (const auto& [k, v] : fields) out["fields"][k] = v;
     return Status::Ok();
   });
-  return filled.ok() ? out.dump() : "{}";
+  if (!filled.ok()) {
+    if (context.log != nullptr) {
+      context.log->warn("ticket view without repeat, tags and fields ticket={} error={}",
+                        service::FormatTicketNumber(number), filled.message());
+    }
+    return;
+  }
+  ticket.update(out);
 }
 
 void RegisterDeskflowRoutes(Router& router, const ServerContext& context) {
