@@ -199,19 +199,20 @@ class App::Impl {
   http::Response Handle(const http::Request& req);
   void Stop();
   // kSingle, kWriter: the engine (fenced at the lease's epoch for a writer), the saved segments
-  // and the jobs; fills the context.
-  Status OpenWriter(const std::string& url, const store::OpenOptions& side);
+  // and the jobs; fills the context. `master`: the installation's master key (LoadMasterKey),
+  // null without one.
+  Status OpenWriter(const std::string& url, const store::OpenOptions& side, const privacy::MasterKey* master);
   // kFollower: the read pool and the forwarder; fills the context.
   Status OpenFollower(const std::string& url);
   // Opens the jobs' connections and starts the runner with the configured schedule; with
   // jobs_at_start, runs the scheduled jobs once and waits for them.
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
-  // The installation's signing key from the master key file: nullopt when there is none at the
-  // default path; kInvalidArgument when the configured file is missing or unusable (readable by
-  // others, malformed). Checked before the engine loads, so a bad key fails fast.
-  Result<std::optional<privacy::Signer>> LoadSigner() const;
-  // The customer tokens' key from the master key file, as LoadSigner finds it; nullopt without a key.
-  Result<std::optional<privacy::CustomerTokens>> LoadCustomerTokens() const;
+  // The installation's master key file, read once at start: what keys the customer tokens (every
+  // node), the audit log's and erasure receipts' signatures and the suppression list (writer).
+  // nullopt when there is none at the default path; kInvalidArgument when the configured file is
+  // missing or unusable (readable by others, malformed). Read before the engine loads, so a bad
+  // key fails fast.
+  Result<std::optional<privacy::MasterKey>> LoadMasterKey() const;
   // Opens the audit log with `signer` and starts its checkpoint timer.
   Status OpenAudit(const std::string& url, const store::OpenOptions& side, std::optional<privacy::Signer> signer);
   // Starts the SLA timer over the desk: policies stored with the CLI, then [[sla.policies]],
@@ -268,22 +269,14 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   return Status::Ok();
 }
 
-Result<std::optional<privacy::Signer>> App::Impl::LoadSigner() const {
+Result<std::optional<privacy::MasterKey>> App::Impl::LoadMasterKey() const {
   const bool configured = !config.master_key_file.empty();
   const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
   auto key = privacy::LoadMasterKey(key_path);
-  if (key.ok()) return std::optional<privacy::Signer>(privacy::Signer::FromMasterKey(*key));
-  // No key yet (and none configured): entries are still chained; OpenAudit's warning says so.
-  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::Signer>();
-  return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
-}
-
-Result<std::optional<privacy::CustomerTokens>> App::Impl::LoadCustomerTokens() const {
-  const bool configured = !config.master_key_file.empty();
-  const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
-  auto key = privacy::LoadMasterKey(key_path);
-  if (key.ok()) return std::optional<privacy::CustomerTokens>(privacy::CustomerTokens::FromMasterKey(*key));
-  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::CustomerTokens>();
+  if (key.ok()) return std::optional<privacy::MasterKey>(std::move(*key));
+  // No key yet (and none configured): audit entries are still chained (OpenAudit's warning says
+  // so), customer tokens are refused, erasures too.
+  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::MasterKey>();
   return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
 }
 
@@ -540,23 +533,20 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() { Stop(); }
 
-Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& side) {
+Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& side, const privacy::MasterKey* master) {
   store::OpenOptions writer;
   writer.purpose = "touchpoint serve";
   writer.synchronous = config.synchronous;
   writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
   writer.password = store_password;
-  TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
+  std::optional<privacy::Signer> signer;  // the audit log's
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
   // The master key keys the suppression list (erased people's identifiers, as blind indexes) and
   // signs erasure receipts; without one, events are not checked and erasures are refused.
-  {
-    const std::string key_path = config.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : config.master_key_file;
-    auto master = privacy::LoadMasterKey(key_path);
-    if (master.ok()) {
-      engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
-      receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
-    }
+  if (master != nullptr) {
+    signer.emplace(privacy::Signer::FromMasterKey(*master));
+    engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
+    receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
   }
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
@@ -867,14 +857,15 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
     url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
   }
   TP_ASSIGN_OR_RETURN(impl->store_password, StorePassword(config));
-  TP_ASSIGN_OR_RETURN(impl->customer_tokens, impl->LoadCustomerTokens());
+  TP_ASSIGN_OR_RETURN(std::optional<privacy::MasterKey> master, impl->LoadMasterKey());
+  if (master) impl->customer_tokens.emplace(privacy::CustomerTokens::FromMasterKey(*master));
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
   side.password = impl->store_password;
   if (role.role == NodeRole::kFollower) {
     TP_RETURN_IF_ERROR(impl->OpenFollower(url));
   } else {
-    TP_RETURN_IF_ERROR(impl->OpenWriter(url, side));
+    TP_RETURN_IF_ERROR(impl->OpenWriter(url, side, master ? &*master : nullptr));
   }
   TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
   {
