@@ -668,7 +668,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     TP_ASSIGN_OR_RETURN(rights->reader, store::Open(url, ro));
   }
   rights->signer = receipt_signer ? &*receipt_signer : nullptr;
-  rights->backend = std::string(data->engine ? rights->reader->backend() : "");
+  rights->backend = std::string(rights->reader->backend());
   context.rights = rights.get();
   if (config.retention.any()) {
     privacy::RetentionPolicy policy = config.retention;
