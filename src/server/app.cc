@@ -705,11 +705,11 @@ Status App::Impl::StartSla() {
     return Status::Ok();
   });
   TP_RETURN_IF_ERROR(read);
-  const std::int64_t stored_count = static_cast<std::int64_t>(options.policies.size());
+  const size_t stored_count = options.policies.size();
   for (const std::string& json : config.sla_policies) {
     TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(json));
     bool shadowed = false;
-    for (size_t i = 0; i < static_cast<size_t>(stored_count); ++i) shadowed = shadowed || options.policies[i].name == p.name;
+    for (size_t i = 0; i < stored_count; ++i) shadowed = shadowed || options.policies[i].name == p.name;
     if (shadowed) continue;
     p.position += 1'000'000'000;  // after the stored ones
     options.policies.push_back(std::move(p));
@@ -767,10 +767,18 @@ Status App::Impl::StartSla() {
     Status sent = events->Emit(out);
     if (!sent.ok()) logger->warn("sla event not queued ticket={} error={}", service::FormatTicketNumber(e.ticket), sent.message());
   };
+  const size_t policy_count = options.policies.size();  // stored, then the config's not shadowed by them
+  // On the start path: Open installs the desk's change listener and the complaint loop's status
+  // guard before the first request, and reads the open tickets with their histories, fired events
+  // and open complaint tasks (one scan each). Due times are computed by the timer thread after
+  // Start (its first RunDue), not here: load_ms says what Open cost this start.
+  const auto opening = std::chrono::steady_clock::now();
   TP_ASSIGN_OR_RETURN(sla, service::SlaService::Open(desk, SystemClock::Instance(), std::move(options)));
+  const auto load_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - opening).count();
   sla->Start();
   context.sla = sla.get();
-  log->info("sla timer started tickets={} policies={}", sla->tracked(), config.sla_policies.size() + stored_count);
+  log->info("sla timer started tickets={} policies={} load_ms={}", sla->tracked(), policy_count, load_ms);
   return Status::Ok();
 }
 
