@@ -744,18 +744,23 @@ Status App::Impl::StartSla() {
   };
   spdlog::logger* logger = log.get();
   // Every SLA warning, breach and overdue complaint task goes out as a desk event (outbox
-  // webhooks, the live feed), with a stable id so a catch-up after a crash sends nothing twice.
+  // webhooks, the live feed) under the names docs/service-desk.md gives webhook filters
+  // (sla.warning, sla.breached, complaint.task_overdue), with a stable id per (ticket, target,
+  // kind, cycle). The sink runs after the SLA event's own commit and Emit enqueues in a
+  // transaction of its own: a crash (or an outbox error, logged below) between the two loses that
+  // webhook — the timer never fires a stored event again — while the desk's own events commit
+  // with their change. At most once, then; the stable id keeps a future retry from sending twice.
   service::DeskEvents* events = desk_events.get();
   options.sink = [logger, events](const service::SlaEvent& e) {
     logger->info("sla event ticket={} target={} kind={} policy={} actions={}", service::FormatTicketNumber(e.ticket),
                  e.target, e.kind, e.policy, e.actions.size());
     if (events == nullptr) return;
     service::DeskEvent out;
-    // "warning", "breach", "breach+60m" (a later step of the ladder, named in `step`), "overdue"
+    // "warning", "breach", "breach+60" (a later step of the ladder, named in `step`), "overdue"
     // (a complaint task, target "task:<kind>").
     out.kind = e.kind == "overdue" ? "complaint.task_overdue"
                : e.kind.rfind("warning", 0) == 0 ? "sla.warning"
-                                                  : "sla.breach";
+                                                  : "sla.breached";
     out.ticket = e.ticket;
     out.at = e.fired_at;
     out.id = "sla:" + service::FormatTicketNumber(e.ticket) + ":" + e.target + ":" + e.kind + ":" + std::to_string(e.cycle);
