@@ -199,19 +199,20 @@ class App::Impl {
   http::Response Handle(const http::Request& req);
   void Stop();
   // kSingle, kWriter: the engine (fenced at the lease's epoch for a writer), the saved segments
-  // and the jobs; fills the context.
-  Status OpenWriter(const std::string& url, const store::OpenOptions& side);
+  // and the jobs; fills the context. `master`: the installation's master key (LoadMasterKey),
+  // null without one.
+  Status OpenWriter(const std::string& url, const store::OpenOptions& side, const privacy::MasterKey* master);
   // kFollower: the read pool and the forwarder; fills the context.
   Status OpenFollower(const std::string& url);
   // Opens the jobs' connections and starts the runner with the configured schedule; with
   // jobs_at_start, runs the scheduled jobs once and waits for them.
   Status StartJobs(const std::string& url, const store::OpenOptions& side);
-  // The installation's signing key from the master key file: nullopt when there is none at the
-  // default path; kInvalidArgument when the configured file is missing or unusable (readable by
-  // others, malformed). Checked before the engine loads, so a bad key fails fast.
-  Result<std::optional<privacy::Signer>> LoadSigner() const;
-  // The customer tokens' key from the master key file, as LoadSigner finds it; nullopt without a key.
-  Result<std::optional<privacy::CustomerTokens>> LoadCustomerTokens() const;
+  // The installation's master key file, read once at start: what keys the customer tokens (every
+  // node), the audit log's and erasure receipts' signatures and the suppression list (writer).
+  // nullopt when there is none at the default path; kInvalidArgument when the configured file is
+  // missing or unusable (readable by others, malformed). Read before the engine loads, so a bad
+  // key fails fast.
+  Result<std::optional<privacy::MasterKey>> LoadMasterKey() const;
   // Opens the audit log with `signer` and starts its checkpoint timer.
   Status OpenAudit(const std::string& url, const store::OpenOptions& side, std::optional<privacy::Signer> signer);
   // Starts the SLA timer over the desk: policies stored with the CLI, then [[sla.policies]],
@@ -268,22 +269,14 @@ Status App::Impl::StartJobs(const std::string& url, const store::OpenOptions& si
   return Status::Ok();
 }
 
-Result<std::optional<privacy::Signer>> App::Impl::LoadSigner() const {
+Result<std::optional<privacy::MasterKey>> App::Impl::LoadMasterKey() const {
   const bool configured = !config.master_key_file.empty();
   const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
   auto key = privacy::LoadMasterKey(key_path);
-  if (key.ok()) return std::optional<privacy::Signer>(privacy::Signer::FromMasterKey(*key));
-  // No key yet (and none configured): entries are still chained; OpenAudit's warning says so.
-  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::Signer>();
-  return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
-}
-
-Result<std::optional<privacy::CustomerTokens>> App::Impl::LoadCustomerTokens() const {
-  const bool configured = !config.master_key_file.empty();
-  const std::string key_path = configured ? config.master_key_file : privacy::DefaultMasterKeyPath();
-  auto key = privacy::LoadMasterKey(key_path);
-  if (key.ok()) return std::optional<privacy::CustomerTokens>(privacy::CustomerTokens::FromMasterKey(*key));
-  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::CustomerTokens>();
+  if (key.ok()) return std::optional<privacy::MasterKey>(std::move(*key));
+  // No key yet (and none configured): audit entries are still chained (OpenAudit's warning says
+  // so), customer tokens are refused, erasures too.
+  if (key.status().code() == StatusCode::kNotFound && !configured) return std::optional<privacy::MasterKey>();
   return Status::InvalidArgument("privacy.master_key_file: " + key.status().message());
 }
 
@@ -540,23 +533,20 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() { Stop(); }
 
-Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& side) {
+Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& side, const privacy::MasterKey* master) {
   store::OpenOptions writer;
   writer.purpose = "touchpoint serve";
   writer.synchronous = config.synchronous;
   writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
   writer.password = store_password;
-  TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
+  std::optional<privacy::Signer> signer;  // the audit log's
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
   // The master key keys the suppression list (erased people's identifiers, as blind indexes) and
   // signs erasure receipts; without one, events are not checked and erasures are refused.
-  {
-    const std::string key_path = config.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : config.master_key_file;
-    auto master = privacy::LoadMasterKey(key_path);
-    if (master.ok()) {
-      engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
-      receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
-    }
+  if (master != nullptr) {
+    signer.emplace(privacy::Signer::FromMasterKey(*master));
+    engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
+    receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
   }
   // Followers read profiles from the database: write the changed ones with every commit, so that
   // they have no events to replay (engine.h, profile_checkpoint_ms).
@@ -577,8 +567,11 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
       logger->warn("search: no segmenter ({}); queries are matched as written", seg.status().message());
       return nullptr;
     };
-    // LEAD: with encryption at rest on, a service::BlindTokenHasher over the blind-index key
-    // (docs/service-desk.md, "Search and encryption").
+    // LEAD (not done: encryption at rest is not on main yet): with encryption on, the hasher
+    // becomes service::BlindTokenHasher over a privacy::BlindIndexer made from `master` (kept in
+    // Impl: the hasher holds a reference), and an index written with the plain hasher must be
+    // rebuilt, its rows being only added at write time (docs/service-desk.md, "Search and
+    // encryption"). Until then tokens are hashed unkeyed (PlainTokenHasher).
     desk_search = std::make_shared<service::SearchIndex>(std::make_shared<service::PlainTokenHasher>(), segmenter);
     desk_options.listeners = {
         std::make_shared<service::RepeatDetector>(service::RepeatOptions{config.desk_repeat_window_days}), desk_search,
@@ -675,7 +668,7 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     TP_ASSIGN_OR_RETURN(rights->reader, store::Open(url, ro));
   }
   rights->signer = receipt_signer ? &*receipt_signer : nullptr;
-  rights->backend = std::string(data->engine ? rights->reader->backend() : "");
+  rights->backend = std::string(rights->reader->backend());
   context.rights = rights.get();
   if (config.retention.any()) {
     privacy::RetentionPolicy policy = config.retention;
@@ -712,11 +705,11 @@ Status App::Impl::StartSla() {
     return Status::Ok();
   });
   TP_RETURN_IF_ERROR(read);
-  const std::int64_t stored_count = static_cast<std::int64_t>(options.policies.size());
+  const size_t stored_count = options.policies.size();
   for (const std::string& json : config.sla_policies) {
     TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(json));
     bool shadowed = false;
-    for (size_t i = 0; i < static_cast<size_t>(stored_count); ++i) shadowed = shadowed || options.policies[i].name == p.name;
+    for (size_t i = 0; i < stored_count; ++i) shadowed = shadowed || options.policies[i].name == p.name;
     if (shadowed) continue;
     p.position += 1'000'000'000;  // after the stored ones
     options.policies.push_back(std::move(p));
@@ -751,18 +744,23 @@ Status App::Impl::StartSla() {
   };
   spdlog::logger* logger = log.get();
   // Every SLA warning, breach and overdue complaint task goes out as a desk event (outbox
-  // webhooks, the live feed), with a stable id so a catch-up after a crash sends nothing twice.
+  // webhooks, the live feed) under the names docs/service-desk.md gives webhook filters
+  // (sla.warning, sla.breached, complaint.task_overdue), with a stable id per (ticket, target,
+  // kind, cycle). The sink runs after the SLA event's own commit and Emit enqueues in a
+  // transaction of its own: a crash (or an outbox error, logged below) between the two loses that
+  // webhook — the timer never fires a stored event again — while the desk's own events commit
+  // with their change. At most once, then; the stable id keeps a future retry from sending twice.
   service::DeskEvents* events = desk_events.get();
   options.sink = [logger, events](const service::SlaEvent& e) {
     logger->info("sla event ticket={} target={} kind={} policy={} actions={}", service::FormatTicketNumber(e.ticket),
                  e.target, e.kind, e.policy, e.actions.size());
     if (events == nullptr) return;
     service::DeskEvent out;
-    // "warning", "breach", "breach+60m" (a later step of the ladder, named in `step`), "overdue"
+    // "warning", "breach", "breach+60" (a later step of the ladder, named in `step`), "overdue"
     // (a complaint task, target "task:<kind>").
     out.kind = e.kind == "overdue" ? "complaint.task_overdue"
                : e.kind.rfind("warning", 0) == 0 ? "sla.warning"
-                                                  : "sla.breach";
+                                                  : "sla.breached";
     out.ticket = e.ticket;
     out.at = e.fired_at;
     out.id = "sla:" + service::FormatTicketNumber(e.ticket) + ":" + e.target + ":" + e.kind + ":" + std::to_string(e.cycle);
@@ -774,10 +772,18 @@ Status App::Impl::StartSla() {
     Status sent = events->Emit(out);
     if (!sent.ok()) logger->warn("sla event not queued ticket={} error={}", service::FormatTicketNumber(e.ticket), sent.message());
   };
+  const size_t policy_count = options.policies.size();  // stored, then the config's not shadowed by them
+  // On the start path: Open installs the desk's change listener and the complaint loop's status
+  // guard before the first request, and reads the open tickets with their histories, fired events
+  // and open complaint tasks (one scan each). Due times are computed by the timer thread after
+  // Start (its first RunDue), not here: load_ms says what Open cost this start.
+  const auto opening = std::chrono::steady_clock::now();
   TP_ASSIGN_OR_RETURN(sla, service::SlaService::Open(desk, SystemClock::Instance(), std::move(options)));
+  const auto load_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - opening).count();
   sla->Start();
   context.sla = sla.get();
-  log->info("sla timer started tickets={} policies={}", sla->tracked(), config.sla_policies.size() + stored_count);
+  log->info("sla timer started tickets={} policies={} load_ms={}", sla->tracked(), policy_count, load_ms);
   return Status::Ok();
 }
 
@@ -867,14 +873,15 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
     url = "memory:serve-" + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get()));
   }
   TP_ASSIGN_OR_RETURN(impl->store_password, StorePassword(config));
-  TP_ASSIGN_OR_RETURN(impl->customer_tokens, impl->LoadCustomerTokens());
+  TP_ASSIGN_OR_RETURN(std::optional<privacy::MasterKey> master, impl->LoadMasterKey());
+  if (master) impl->customer_tokens.emplace(privacy::CustomerTokens::FromMasterKey(*master));
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;
   side.password = impl->store_password;
   if (role.role == NodeRole::kFollower) {
     TP_RETURN_IF_ERROR(impl->OpenFollower(url));
   } else {
-    TP_RETURN_IF_ERROR(impl->OpenWriter(url, side));
+    TP_RETURN_IF_ERROR(impl->OpenWriter(url, side, master ? &*master : nullptr));
   }
   TP_ASSIGN_OR_RETURN(impl->keys, store::Open(url, side));
   {

@@ -85,7 +85,9 @@ struct SubjectRightsContext {
   std::mutex mu;                          // one export at a time on `reader`
   std::unique_ptr<store::Store> reader;   // read-only, beside the writer
   const privacy::Signer* signer = nullptr;  // null without a master key: erasures are refused
-  // LEAD: the encryption keyring's crypto-shredding (wiring::ErasureOptions::shred), at merge.
+  // Crypto-shredding before the erasure commits (wiring::ErasureOptions::shred). LEAD (not done:
+  // the encryption keyring is not on main yet): empty until then, so an erasure deletes and
+  // tombstones rows but destroys no keys.
   std::function<Status(std::span<const CustomerId>)> shred;
   std::string backend;                    // "sqlite", "postgres", "memory"
 };
@@ -177,14 +179,15 @@ void RegisterAgentRoutes(Router& router, const ServerContext& context);     // r
 void RegisterPrivacyRoutes(Router& router, const ServerContext& context);   // routes_privacy.cc
 void RegisterSlaRoutes(Router& router, const ServerContext& context);       // routes_sla.cc
 void RegisterDeskflowRoutes(Router& router, const ServerContext& context);  // routes_deskflow.cc
-// A ticket's deskflow members for GET /v1/tickets/{number} as a JSON object text: repeat,
-// repeat_summary, repeat_of, contact_intent, repeat_ordinal, tags, fields ("{}" without a desk).
-std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number);  // routes_deskflow.cc
+// A ticket's deskflow members for GET /v1/tickets/{number}, added to `ticket`: repeat,
+// repeat_summary, repeat_of, contact_intent, repeat_ordinal, tags, fields (none without a desk, or
+// when they cannot be read: that is logged, the ticket still shown). Defined in routes_deskflow.cc.
+void AddDeskflowTicketJson(const ServerContext& context, std::int64_t number, nlohmann::ordered_json& ticket);
 void RegisterChannelRoutes(Router& router, const ServerContext& context);   // routes_channels.cc
-// For routes_desk.cc (defined in routes_channels.cc): the files of an agent's reply (the body's
-// "attachments": [{"filename", "content_base64"}]), and what a ticket shows of its channels —
-// each message's delivery state and files, the ticket's CSAT surveys — added to its JSON.
-Result<std::vector<service::MessageAttachment>> ReplyAttachments(const std::string& body);
+// For routes_desk.cc (defined in routes_channels.cc): the files of an agent's reply (the parsed
+// body's "attachments": [{"filename", "content_base64"}]), and what a ticket shows of its
+// channels — each message's delivery state and files, the ticket's CSAT surveys — added to its JSON.
+Result<std::vector<service::MessageAttachment>> ReplyAttachments(const nlohmann::ordered_json& body);
 Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
                           const std::vector<store::TicketMessageRecord>& messages, nlohmann::ordered_json& ticket);
 

@@ -15,21 +15,20 @@
 #include <touchpoint/service/desk.h>
 #include <touchpoint/service/ticket.h>
 
+#include "server/desk_request_internal.h"
 #include "server/routes.h"
 
 namespace touchpoint::server {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
-
-http::Response Unavailable() { return http::JsonError(503, "unavailable", "the service desk is not running on this node"); }
-
-http::Response Error(const Status& s) {
-  if (s.code() == StatusCode::kFailedPrecondition) return http::JsonError(409, "conflict", s.message());
-  return ResponseFromStatus(s);
-}
+using desk_http::ActorOf;
+using desk_http::Error;
+using desk_http::Json;
+using desk_http::NumberParam;
+using desk_http::ParseObject;
+using desk_http::StringList;
+using desk_http::Time;
+using desk_http::Unavailable;
 
 Json AgentJson(const service::AgentView& v) {
   const store::AgentRecord& a = v.agent;
@@ -50,55 +49,11 @@ Json AgentJson(const service::AgentView& v) {
   return j;
 }
 
-// The desk's actor for the caller (as routes_desk.cc): a session's user, or an API key.
-service::Actor ActorOf(const http::Request& req, const RouteMatch& match) {
-  service::Actor a;
-  const Principal* p = match.principal();
-  const privacy::Role role = p != nullptr ? p->role : privacy::Role::kAdmin;
-  a.kind = role == privacy::Role::kAdmin        ? service::Actor::Kind::kAdmin
-           : role == privacy::Role::kSupervisor ? service::Actor::Kind::kSupervisor
-                                                : service::Actor::Kind::kAgent;
-  if (p != nullptr && p->is_session() && p->session) {
-    a.user_id = p->session->user.id;
-    a.name = p->session->user.email;
-  } else {
-    a.name = AuditActor(req, match);
-  }
-  return a;
-}
-
-Result<Json> ParseObject(const std::string& body, std::initializer_list<std::string_view> allowed) {
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: expected a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool known = false;
-    for (std::string_view a : allowed) known = known || it.key() == a;
-    if (!known) return Status::InvalidArgument(it.key() + ": unknown field");
-  }
-  return j;
-}
-
-Result<std::vector<std::string>> StringList(const Json& j, const std::string& name) {
-  std::vector<std::string> out;
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return out;
-  if (!it->is_array()) return Status::InvalidArgument(name + ": expected an array of strings");
-  for (const Json& e : *it) {
-    if (!e.is_string()) return Status::InvalidArgument(name + ": expected an array of strings");
-    out.push_back(e.get<std::string>());
-  }
-  return out;
-}
-
 Result<std::int64_t> AgentParam(const RouteMatch& match) {
   const std::string_view text = match.Param("id");
-  std::int64_t id = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9' || id > 1'000'000'000'000) return Status::NotFound("no agent " + std::string(text));
-    id = id * 10 + (c - '0');
-  }
-  if (text.empty() || id == 0) return Status::NotFound("no agent " + std::string(text));
-  return id;
+  std::optional<std::int64_t> id = desk_http::ParseDigits(text);
+  if (!id || *id == 0) return Status::NotFound("no agent " + std::string(text));
+  return *id;
 }
 
 Result<service::NewAgent> ParseAgent(const std::string& body) {
@@ -206,7 +161,7 @@ void RegisterAgentRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/tickets/{number}/routing", privacy::Permission::kReadTickets,
               [&context](const http::Request&, const RouteMatch& match) {
                 if (context.desk == nullptr) return Unavailable();
-                auto n = service::ParseTicketNumber(match.Param("number"), "number");
+                auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
                 auto decisions = context.desk->Routing(*n);
                 if (!decisions.ok()) return Error(decisions.status());

@@ -21,22 +21,20 @@
 #include <touchpoint/service/ticket.h>
 #include <touchpoint/store/channel_repository.h>
 
+#include "server/desk_request_internal.h"
 #include "server/routes.h"
 
 namespace touchpoint::server {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
-
-http::Response Error(const Status& s) {
-  if (s.code() == StatusCode::kFailedPrecondition) return http::JsonError(409, "conflict", s.message());
-  return ResponseFromStatus(s);
-}
+using desk_http::Error;
+using desk_http::Json;
+using desk_http::NumberParam;
+using desk_http::ParseObject;
+using desk_http::Time;
 
 http::Response Unavailable() {
-  return http::JsonError(503, "unavailable", "the service desk's channels are not running on this node");
+  return desk_http::Unavailable("the service desk's channels are not running on this node");
 }
 
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
@@ -163,15 +161,11 @@ http::Response Inbound(const ServerContext& context, const http::Request& req) {
 
 http::Response Answer(const ServerContext& context, const http::Request& req, const RouteMatch& match) {
   if (context.channels == nullptr) return Unavailable();
-  auto n = service::ParseTicketNumber(match.Param("number"), "number");
+  auto n = NumberParam(match);
   if (!n.ok()) return Error(n.status());
-  Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Error(Status::InvalidArgument("body: expected a JSON object"));
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "token" && it.key() != "score" && it.key() != "comment") {
-      return Error(Status::InvalidArgument(it.key() + ": unknown field"));
-    }
-  }
+  auto body = ParseObject(req.body, {"token", "score", "comment"});
+  if (!body.ok()) return Error(body.status());
+  const Json& j = *body;
   auto token = j.find("token");
   if (token == j.end() || !token->is_string()) return Error(Status::InvalidArgument("token: required"));
   auto score = j.find("score");
@@ -203,7 +197,7 @@ http::Response Answer(const ServerContext& context, const http::Request& req, co
 // The keys of the messages of `number`'s thread (a file is served only through a ticket that has it).
 http::Response Attachment(const ServerContext& context, const RouteMatch& match) {
   if (context.channels == nullptr || context.desk == nullptr) return Unavailable();
-  auto n = service::ParseTicketNumber(match.Param("number"), "number");
+  auto n = NumberParam(match);
   if (!n.ok()) return Error(n.status());
   const std::string hash(match.Param("hash"));
   auto view = context.desk->Get(*n);
@@ -238,12 +232,11 @@ http::Response Attachment(const ServerContext& context, const RouteMatch& match)
 
 }  // namespace
 
-Result<std::vector<service::MessageAttachment>> ReplyAttachments(const std::string& body) {
+Result<std::vector<service::MessageAttachment>> ReplyAttachments(const Json& body) {
   std::vector<service::MessageAttachment> out;
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return out;
-  auto it = j.find("attachments");
-  if (it == j.end() || it->is_null()) return out;
+  if (!body.is_object()) return out;
+  auto it = body.find("attachments");
+  if (it == body.end() || it->is_null()) return out;
   if (!it->is_array()) return Status::InvalidArgument("attachments: expected an array");
   if (it->size() > 10) return Status::InvalidArgument("attachments: at most 10 files");
   for (size_t i = 0; i < it->size(); ++i) {

@@ -19,17 +19,20 @@
 #include <touchpoint/service/spans.h>
 #include <touchpoint/service/ticket.h>
 
+#include "server/desk_request_internal.h"
 #include "server/routes.h"
 
 namespace touchpoint::server {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-constexpr int kDefaultPage = 50;
-constexpr int kMaxPage = 500;
-
-Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
+using desk_http::ActorOf;
+using desk_http::Error;
+using desk_http::Json;
+using desk_http::NumberParam;
+using desk_http::ParseObject;
+using desk_http::StringField;
+using desk_http::Time;
+using desk_http::Unavailable;
 
 // Texts (subject, messages) leave with the personal data the text module finds in them masked
 // (privacy::Masker::MaskText, as every other exit does); `masker` null: as stored.
@@ -73,56 +76,14 @@ Json MessageJson(const store::TicketMessageRecord& m, const privacy::Masker* mas
   return j;
 }
 
-// Who calls, for the desk: the session's user, or an API key (no user: it cannot change tickets
-// as an agent or supervisor, having no queue).
-service::Actor ActorOf(const http::Request& req, const RouteMatch& match) {
-  service::Actor a;
-  const Principal* p = match.principal();
-  const privacy::Role role = p != nullptr ? p->role : privacy::Role::kAdmin;
-  a.kind = role == privacy::Role::kAdmin        ? service::Actor::Kind::kAdmin
-           : role == privacy::Role::kSupervisor ? service::Actor::Kind::kSupervisor
-                                                : service::Actor::Kind::kAgent;
-  if (p != nullptr && p->is_session() && p->session) {
-    a.user_id = p->session->user.id;
-    a.name = p->session->user.email;
-  } else {
-    a.name = AuditActor(req, match);
-  }
-  return a;
+// The customer a request's "customer" names (kind:value or an id): 404 for nobody, 400 for a
+// malformed reference, both naming the field.
+Result<pipeline::CustomerData> FindCustomer(const pipeline::CustomerView& customers, const std::string& ref) {
+  auto data = customers.Find(ref);
+  if (data.ok()) return data;
+  if (data.status().code() == StatusCode::kNotFound) return Status::NotFound("customer: no customer with this identifier");
+  return Status::InvalidArgument("customer: " + std::string(data.status().message()));
 }
-
-Result<Json> ParseObject(const std::string& body, std::initializer_list<std::string_view> allowed) {
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: expected a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool known = false;
-    for (std::string_view a : allowed) known = known || it.key() == a;
-    if (!known) return Status::InvalidArgument(it.key() + ": unknown field");
-  }
-  return j;
-}
-
-// The string field `name` of `j`; nullopt when absent; kInvalidArgument when not a string.
-Result<std::optional<std::string>> StringField(const Json& j, std::string_view name, bool required) {
-  auto it = j.find(std::string(name));
-  if (it == j.end() || it->is_null()) {
-    if (required) return Status::InvalidArgument(std::string(name) + ": required");
-    return std::optional<std::string>();
-  }
-  if (!it->is_string()) return Status::InvalidArgument(std::string(name) + ": expected a string");
-  return std::optional<std::string>(it->get<std::string>());
-}
-
-http::Response Error(const Status& s) {
-  if (s.code() == StatusCode::kFailedPrecondition) return http::JsonError(409, "conflict", s.message());
-  return ResponseFromStatus(s);
-}
-
-Result<std::int64_t> NumberParam(const RouteMatch& match) {
-  return service::ParseTicketNumber(match.Param("number"), "number");
-}
-
-http::Response Unavailable() { return http::JsonError(503, "unavailable", "the service desk is not running on this node"); }
 
 // The tickets the SLA timer holds breached (highest number first), filtered and paged as `f`
 // says: the timer's in-memory set, each ticket then read by number.
@@ -185,13 +146,8 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 auto customer = StringField(*body, "customer", true);
                 if (!customer.ok()) return Error(customer.status());
                 if (Status s = service::CheckChannel(t.channel); !s.ok()) return Error(s);
-                auto data = context.customers->Find(**customer);
-                if (!data.ok()) {
-                  if (data.status().code() == StatusCode::kNotFound) {
-                    return http::JsonError(404, "not_found", "customer: no customer with this identifier");
-                  }
-                  return Error(Status::InvalidArgument("customer: " + std::string(data.status().message())));
-                }
+                auto data = FindCustomer(*context.customers, **customer);
+                if (!data.ok()) return Error(data.status());
                 t.customer = data->id;
                 t.customer_revenue = data->profile.revenue();
                 auto created = context.desk->Create(t, ActorOf(req, match));
@@ -203,7 +159,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
               [&context](const http::Request& req, const RouteMatch&) {
                 if (context.desk == nullptr) return Unavailable();
                 store::TicketFilter f;
-                f.limit = kDefaultPage;
+                f.limit = desk_http::kDefaultPage;
                 bool breaching = false;  // SLA: only tickets with a breached target (service/sla.h)
                 for (std::string_view key :
                      {"status", "queue", "assignee", "customer", "cursor", "limit", "breaching"}) {
@@ -221,21 +177,14 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                     if (value == "none") {
                       f.assignee = 0;
                     } else {
-                      auto n = service::ParseTicketNumber(value, "assignee");  // a positive integer
-                      if (!n.ok() || value.rfind("TP-", 0) == 0) {
-                        return Error(Status::InvalidArgument("assignee: expected a user id or none"));
-                      }
+                      std::optional<std::int64_t> n = desk_http::ParseDigits(value);
+                      if (!n || *n <= 0) return Error(Status::InvalidArgument("assignee: expected a user id or none"));
                       f.assignee = *n;
                     }
                   } else if (key == "customer") {
                     if (context.customers == nullptr) return Unavailable();
-                    auto data = context.customers->Find(value);
-                    if (!data.ok()) {
-                      if (data.status().code() == StatusCode::kNotFound) {
-                        return http::JsonError(404, "not_found", "customer: no customer with this identifier");
-                      }
-                      return Error(Status::InvalidArgument("customer: " + std::string(data.status().message())));
-                    }
+                    auto data = FindCustomer(*context.customers, value);
+                    if (!data.ok()) return Error(data.status());
                     f.customer = data->id;
                   } else if (key == "cursor") {
                     auto n = service::ParseTicketNumber(value, "cursor");
@@ -247,11 +196,9 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                     }
                     breaching = value == "true";
                   } else if (key == "limit") {
-                    auto n = service::ParseTicketNumber(value, "limit");
-                    if (!n.ok() || *n > kMaxPage) {
-                      return Error(Status::InvalidArgument("limit: expected 1 to " + std::to_string(kMaxPage)));
-                    }
-                    f.limit = static_cast<int>(*n);
+                    auto n = desk_http::ParsePageLimit(value);
+                    if (!n.ok()) return Error(n.status());
+                    f.limit = *n;
                   }
                 }
                 Result<std::vector<store::TicketRecord>> list = std::vector<store::TicketRecord>();
@@ -281,7 +228,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                 Json j = TicketJson(view->ticket, context.masker);
                 j["messages"] = Json::array();
                 for (const auto& m : view->messages) j["messages"].push_back(MessageJson(m, context.masker));
-                j.update(Json::parse(DeskflowTicketJson(context, *n)));  // deskflow: repeat, tags, fields
+                AddDeskflowTicketJson(context, *n, j);  // deskflow: repeat, tags, fields
                 // channels: delivery states, files and CSAT surveys (routes_channels.cc).
                 if (Status s = DecorateTicketJson(context, *n, view->messages, j); !s.ok()) return Error(s);
                 return JsonResponse(200, j.dump());
@@ -327,7 +274,7 @@ void RegisterDeskRoutes(Router& router, const ServerContext& context) {
                   m.internal = it->get<bool>();
                 }
                 // channels: files of the reply (routes_channels.cc); the desk stores and links them.
-                auto files = ReplyAttachments(req.body);
+                auto files = ReplyAttachments(*body);
                 if (!files.ok()) return Error(files.status());
                 m.attachments = std::move(*files);
                 auto t = context.desk->AddMessage(*n, m, ActorOf(req, match));

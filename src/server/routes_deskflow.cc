@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/http/query.h>
@@ -24,79 +25,21 @@
 #include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "server/desk_request_internal.h"
 #include "server/routes.h"
 
 namespace touchpoint::server {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-constexpr int kDefaultPage = 50;
-constexpr int kMaxPage = 500;
-
-Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
-
-http::Response Error(const Status& s) {
-  if (s.code() == StatusCode::kFailedPrecondition) return http::JsonError(409, "conflict", s.message());
-  return ResponseFromStatus(s);
-}
-
-http::Response Unavailable() { return http::JsonError(503, "unavailable", "the service desk is not running on this node"); }
-
-Result<Json> ParseObject(const std::string& body, std::initializer_list<std::string_view> allowed) {
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: expected a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool known = false;
-    for (std::string_view a : allowed) known = known || it.key() == a;
-    if (!known) return Status::InvalidArgument(it.key() + ": unknown field");
-  }
-  return j;
-}
-
-Result<std::vector<std::string>> StringList(const Json& j, std::string_view name) {
-  std::vector<std::string> out;
-  auto it = j.find(std::string(name));
-  if (it == j.end() || it->is_null()) return out;
-  if (!it->is_array()) return Status::InvalidArgument(std::string(name) + ": expected a list of strings");
-  for (const auto& v : *it) {
-    if (!v.is_string()) return Status::InvalidArgument(std::string(name) + ": expected a list of strings");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-// As routes_desk.cc: the session's user, or an API key (no user: no queue).
-service::Actor ActorOf(const http::Request& req, const RouteMatch& match) {
-  service::Actor a;
-  const Principal* p = match.principal();
-  const privacy::Role role = p != nullptr ? p->role : privacy::Role::kAdmin;
-  a.kind = role == privacy::Role::kAdmin        ? service::Actor::Kind::kAdmin
-           : role == privacy::Role::kSupervisor ? service::Actor::Kind::kSupervisor
-                                                : service::Actor::Kind::kAgent;
-  if (p != nullptr && p->is_session() && p->session) {
-    a.user_id = p->session->user.id;
-    a.name = p->session->user.email;
-  } else {
-    a.name = AuditActor(req, match);
-  }
-  return a;
-}
-
-Result<std::int64_t> NumberParam(const RouteMatch& match) {
-  return service::ParseTicketNumber(match.Param("number"), "number");
-}
-
-Result<int> LimitParam(const http::Request& req) {
-  auto v = http::QueryParam(req.query, "limit");
-  if (!v.ok()) return v.status();
-  if (!*v) return kDefaultPage;
-  auto n = service::ParseTicketNumber(**v, "limit");
-  if (!n.ok() || (*v)->rfind("TP-", 0) == 0 || *n > kMaxPage) {
-    return Status::InvalidArgument("limit: expected 1 to " + std::to_string(kMaxPage));
-  }
-  return static_cast<int>(*n);
-}
+using desk_http::ActorOf;
+using desk_http::Error;
+using desk_http::Json;
+using desk_http::LimitParam;
+using desk_http::NumberParam;
+using desk_http::ParseObject;
+using desk_http::StringList;
+using desk_http::Time;
+using desk_http::Unavailable;
 
 Json CannedJson(const store::CannedReplyRecord& c) {
   return Json{{"name", c.name}, {"title", c.title}, {"body", c.body}, {"created_at", Time(c.created_at)},
@@ -137,8 +80,8 @@ bool MayManageCanned(const service::Actor& actor) {
 
 }  // namespace
 
-std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number) {
-  if (context.desk == nullptr) return "{}";
+void AddDeskflowTicketJson(const ServerContext& context, std::int64_t number, Json& ticket) {
+  if (context.desk == nullptr) return;
   Json out = Json::object();
   auto filled = context.desk->WithStore([&](store::Store& s) -> Status {
     auto user_name = [&s](std::int64_t id) -> std::string {
@@ -168,7 +111,14 @@ std::string DeskflowTicketJson(const ServerContext& context, std::int64_t number
     for (const auto& [k, v] : fields) out["fields"][k] = v;
     return Status::Ok();
   });
-  return filled.ok() ? out.dump() : "{}";
+  if (!filled.ok()) {
+    if (context.log != nullptr) {
+      context.log->warn("ticket view without repeat, tags and fields ticket={} error={}",
+                        service::FormatTicketNumber(number), filled.message());
+    }
+    return;
+  }
+  ticket.update(out);
 }
 
 void RegisterDeskflowRoutes(Router& router, const ServerContext& context) {
@@ -382,11 +332,9 @@ void RegisterDeskflowRoutes(Router& router, const ServerContext& context) {
                 std::int64_t after = 0;
                 auto v = http::QueryParam(req.query, "after");
                 if (!v.ok()) return Error(v.status());
-                if (*v && **v != "0") {
-                  auto n = service::ParseTicketNumber(**v, "after");  // a non-negative integer
-                  if (!n.ok() || (*v)->rfind("TP-", 0) == 0) {
-                    return Error(Status::InvalidArgument("after: expected a feed sequence number"));
-                  }
+                if (*v) {
+                  std::optional<std::int64_t> n = desk_http::ParseDigits(**v);
+                  if (!n) return Error(Status::InvalidArgument("after: expected a feed sequence number"));
                   after = *n;
                 }
                 auto limit = LimitParam(req);

@@ -4,6 +4,7 @@
 // complaint spawns its tasks). Changes go through service::Desk / service::SlaService, scoped by
 // the caller as every desk change.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,39 +18,21 @@
 #include <touchpoint/service/spans.h>
 #include <touchpoint/service/ticket.h>
 
+#include "server/desk_request_internal.h"
 #include "server/routes.h"
 
 namespace touchpoint::server {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Json Time(Millis t) { return t > 0 ? Json(FormatTimestamp(t)) : Json(nullptr); }
-
-http::Response Error(const Status& s) {
-  if (s.code() == StatusCode::kFailedPrecondition) return http::JsonError(409, "conflict", s.message());
-  return ResponseFromStatus(s);
-}
+using desk_http::ActorOf;
+using desk_http::Error;
+using desk_http::Json;
+using desk_http::NumberParam;
+using desk_http::ParseObject;
+using desk_http::Time;
 
 http::Response Unavailable() {
-  return http::JsonError(503, "unavailable", "the service desk's SLA timer is not running on this node");
-}
-
-// As routes_desk.cc: the session's user, or an API key (no queue).
-service::Actor ActorOf(const http::Request& req, const RouteMatch& match) {
-  service::Actor a;
-  const Principal* p = match.principal();
-  const privacy::Role role = p != nullptr ? p->role : privacy::Role::kAdmin;
-  a.kind = role == privacy::Role::kAdmin        ? service::Actor::Kind::kAdmin
-           : role == privacy::Role::kSupervisor ? service::Actor::Kind::kSupervisor
-                                                : service::Actor::Kind::kAgent;
-  if (p != nullptr && p->is_session() && p->session) {
-    a.user_id = p->session->user.id;
-    a.name = p->session->user.email;
-  } else {
-    a.name = AuditActor(req, match);
-  }
-  return a;
+  return desk_http::Unavailable("the service desk's SLA timer is not running on this node");
 }
 
 Json SpanJson(const service::Span& s) {
@@ -124,7 +107,7 @@ void RegisterSlaRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/tickets/{number}/sla", privacy::Permission::kReadTickets,
               [&context](const http::Request&, const RouteMatch& match) {
                 if (context.sla == nullptr) return Unavailable();
-                auto n = service::ParseTicketNumber(match.Param("number"), "number");
+                auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
                 auto spans = context.sla->Spans(*n);
                 if (!spans.ok()) return Error(spans.status());
@@ -156,7 +139,7 @@ void RegisterSlaRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/tickets/{number}/tasks", privacy::Permission::kReadTickets,
               [&context](const http::Request&, const RouteMatch& match) {
                 if (context.sla == nullptr) return Unavailable();
-                auto n = service::ParseTicketNumber(match.Param("number"), "number");
+                auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
                 auto tasks = context.sla->TicketTasks(*n);
                 if (!tasks.ok()) return Error(tasks.status());
@@ -169,16 +152,11 @@ void RegisterSlaRoutes(Router& router, const ServerContext& context) {
   router.Add({"POST", "/v1/tickets/{number}/tasks/{id}/complete", privacy::Permission::kChangeTickets,
               [&context](const http::Request& req, const RouteMatch& match) {
                 if (context.sla == nullptr) return Unavailable();
-                auto n = service::ParseTicketNumber(match.Param("number"), "number");
+                auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
-                std::int64_t id = 0;
-                for (char c : match.Param("id")) {
-                  if (c < '0' || c > '9' || id > 1'000'000'000'000) {
-                    return Error(Status::InvalidArgument("id: expected a task id"));
-                  }
-                  id = id * 10 + (c - '0');
-                }
-                auto done = context.sla->CompleteTask(*n, id, ActorOf(req, match));
+                std::optional<std::int64_t> id = desk_http::ParseDigits(match.Param("id"));
+                if (!id) return Error(Status::InvalidArgument("id: expected a task id"));
+                auto done = context.sla->CompleteTask(*n, *id, ActorOf(req, match));
                 if (!done.ok()) return Error(done.status());
                 return JsonResponse(200, TaskJson(service::SlaService::TaskView{*done, "done"}).dump());
               }});
@@ -186,19 +164,15 @@ void RegisterSlaRoutes(Router& router, const ServerContext& context) {
   router.Add({"POST", "/v1/tickets/{number}/type", privacy::Permission::kChangeTickets,
               [&context](const http::Request& req, const RouteMatch& match) {
                 if (context.desk == nullptr) return Unavailable();
-                auto n = service::ParseTicketNumber(match.Param("number"), "number");
+                auto n = NumberParam(match);
                 if (!n.ok()) return Error(n.status());
-                Json body = Json::parse(req.body, nullptr, false);
-                if (body.is_discarded() || !body.is_object()) {
-                  return Error(Status::InvalidArgument("body: expected a JSON object"));
-                }
-                for (auto it = body.begin(); it != body.end(); ++it) {
-                  if (it.key() != "type") return Error(Status::InvalidArgument(it.key() + ": unknown field"));
-                }
-                if (!body.contains("type") || !body["type"].is_string()) {
+                auto body = ParseObject(req.body, {"type"});
+                if (!body.ok()) return Error(body.status());
+                auto it = body->find("type");
+                if (it == body->end() || !it->is_string()) {
                   return Error(Status::InvalidArgument("type: required (request, complaint or incident)"));
                 }
-                auto type = service::ParseType(body["type"].get<std::string>());
+                auto type = service::ParseType(it->get<std::string>());
                 if (!type.ok()) return Error(type.status());
                 const service::Actor actor = ActorOf(req, match);
                 auto view = context.desk->Get(*n);

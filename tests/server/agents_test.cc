@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/desk_fixture.h"
 #include "server/test_util.h"
 #include "testing/data_dir.h"
 #include "testing/http_client.h"
@@ -32,40 +33,9 @@ std::string Identify(const std::string& user) {
   return R"({"type":"identify","userId":")" + user + R"(","messageId":"id-)" + user + R"(","traits":{"plan":"pro"}})";
 }
 
-class AgentsHttpTest : public ::testing::Test {
+class AgentsHttpTest : public test::DeskServerTest {
  protected:
-  void SetUp() override {
-    dir_ = test::MakeTempDir("agents");
-    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
-    config_.text_analysis = false;
-    admin_key_ = test::MakeKey(dir_.string(), Role::kAdmin);
-    ASSERT_FALSE(admin_key_.empty());
-  }
-  void TearDown() override {
-    client_.reset();
-    if (app_) app_->Stop();
-    app_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  void Start() {
-    auto app = App::Start(config_);
-    ASSERT_OK(app.status());
-    app_ = std::move(*app);
-    client_ = std::make_unique<HttpClient>(app_->port());
-  }
-  HttpHeaders Admin() const { return test::BearerAuth(admin_key_); }
-  HttpResponse Post(const std::string& path, const std::string& body) {
-    auto r = client_->Post(path, body, "application/json", Admin());
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  HttpResponse Get(const std::string& path) {
-    auto r = client_->Get(path, Admin());
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  static json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+  AgentsHttpTest() : DeskServerTest("agents") {}
   std::int64_t AddAgent(const std::string& body) {
     HttpResponse r = Post("/v1/agents", body);
     EXPECT_EQ(r.status, 201) << r.body;
@@ -94,12 +64,6 @@ class AgentsHttpTest : public ::testing::Test {
     HttpResponse r = Post("/v1/batch", batch);
     ASSERT_EQ(r.status, 200) << r.body;
   }
-
-  std::filesystem::path dir_;
-  ServerConfig config_;
-  std::string admin_key_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(AgentsHttpTest, TicketsAreRoutedExplainedQueuedAndHandedOut) {

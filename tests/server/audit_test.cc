@@ -34,47 +34,10 @@ using ::touchpoint::testing::HttpClient;
 using ::touchpoint::testing::HttpResponse;
 using json = nlohmann::json;
 
-class AuditHttpTest : public ::testing::Test {
+class AuditHttpTest : public test::KeyedServerTest {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    url_ = "memory:audit-http-" + std::to_string(rd());
-    auto st = store::Open(url_, {});
-    ASSERT_OK(st);
-    store_ = std::move(*st);
-    config_ = test::TestConfig(tmp_.path(), url_);
-    config_.log_level = "off";
-    config_.text_analysis = false;
-    auto key = test::UseNewMasterKey(config_, tmp_.File("keys/master.key"));
-    ASSERT_OK(key.status());
-    public_key_ = privacy::Signer::FromMasterKey(*key).public_key();
-    auto keys = test::CreateRoleKeys(*store_, privacy::kAllRoles);
-    ASSERT_OK(keys.status());
-    keys_ = std::move(*keys);
-  }
-  void TearDown() override { app_.reset(); }
-
-  void StartApp() {
-    auto app = App::Start(config_);
-    ASSERT_OK(app);
-    app_ = std::move(app).value();
-    client_ = std::make_unique<HttpClient>(app_->port());
-  }
-  const std::string& Key(Role role) const { return keys_[static_cast<size_t>(role)]; }
-  HttpResponse Send(const std::string& method, const std::string& path, const std::string& body, Role role) {
-    auto r = client_->Send(method, path, body, "application/json", test::BearerAuth(Key(role)));
-    EXPECT_OK(r) << method << " " << path;
-    return r.ok() ? *r : HttpResponse{};
-  }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::string url_;
-  std::unique_ptr<store::Store> store_;
-  ServerConfig config_;
-  privacy::PublicKey public_key_;
-  test::RoleKeys keys_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
+  AuditHttpTest()
+      : KeyedServerTest("audit-http", std::vector<Role>(privacy::kAllRoles.begin(), privacy::kAllRoles.end())) {}
 };
 
 TEST_F(AuditHttpTest, ChangesAreRecordedAndOnlyAdminsReadThemNewestFirst) {

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <span>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -323,6 +325,17 @@ constexpr RouteRequest kCustomerRequests[] = {
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:self-1","reason":"matrix"})"},
 };
 
+// The request for `route`: from `overrides` when it has one, else from kRequests; null for none.
+const RouteRequest* RequestFor(std::string_view route, std::span<const RouteRequest> overrides = {}) {
+  for (const RouteRequest& r : overrides) {
+    if (route == r.route) return &r;
+  }
+  for (const RouteRequest& r : kRequests) {
+    if (route == r.route) return &r;
+  }
+  return nullptr;
+}
+
 // The routes the server registers, "METHOD label" each, in registration order.
 std::vector<std::string> ServedRoutes() {
   Router router([](const http::Request&) -> std::variant<Principal, http::Response> { return Role::kAdmin; });
@@ -379,6 +392,14 @@ class AuthServerTest : public ::testing::Test {
     auto u = admin_->CreateUser(email, role, "", kPassword);
     EXPECT_OK(u.status());
     return u.ok() ? *u : store::UserRecord{};
+  }
+  // Sends `req` with `headers` (its route's method; a "{n}" in its path made unique by ++*n).
+  Result<HttpResponse> SendRoute(const RouteRequest& req, const HttpHeaders& headers, int* n) {
+    const std::string_view route = req.route;
+    const std::string method(route.substr(0, route.find(' ')));
+    std::string path = req.path;
+    if (auto pos = path.find("{n}"); pos != std::string::npos) path.replace(pos, 3, std::to_string(++*n));
+    return client_->Send(method, path, req.body, "application/json", headers);
   }
   HttpResponse PostLogin(const json& body) {
     auto r = client_->Post("/v1/auth/login", body.dump());
@@ -497,19 +518,12 @@ TEST_F(AuthServerTest, EveryRouteWithEveryCallerAnswersAsTheMatrixSays) {
   }
   for (int caller : order) {
     for (const ExpectedRow& row : kExpected) {  // logout is the last row
-      const RouteRequest* req = nullptr;
-      for (const RouteRequest& r : kRequests) {
-        if (std::string_view(r.route) == row.route) req = &r;
-      }
+      const RouteRequest* req = RequestFor(row.route);
       ASSERT_NE(req, nullptr) << row.route;
-      const std::string route = row.route;
-      const std::string method = route.substr(0, route.find(' '));
-      std::string path = req->path;
-      if (auto pos = path.find("{n}"); pos != std::string::npos) path.replace(pos, 3, std::to_string(++n));
-      auto r = client_->Send(method, path, req->body, "application/json", headers[static_cast<size_t>(caller)]);
+      auto r = SendRoute(*req, headers[static_cast<size_t>(caller)], &n);
       ASSERT_OK(r.status());
       EXPECT_EQ(r->status, row.status[static_cast<size_t>(caller)])
-          << route << " as " << kCallerNames[caller] << ": " << r->body.substr(0, 300);
+          << row.route << " as " << kCallerNames[caller] << ": " << r->body.substr(0, 300);
       ++checked;
     }
   }
@@ -549,22 +563,12 @@ TEST_F(AuthServerTest, EveryRouteWithACustomerTokenAnswersAsTheCustomerMatrixSay
   constexpr std::array<int, kCustomerCallers> kOrder = {kOtherToken, kExpiredToken, kForgedToken, kOwnToken};
   for (int caller : kOrder) {
     for (const CustomerExpectedRow& row : kCustomerExpected) {
-      const RouteRequest* req = nullptr;
-      for (const RouteRequest& r : kRequests) {
-        if (std::string_view(r.route) == row.route) req = &r;
-      }
-      for (const RouteRequest& r : kCustomerRequests) {
-        if (std::string_view(r.route) == row.route) req = &r;
-      }
+      const RouteRequest* req = RequestFor(row.route, kCustomerRequests);
       ASSERT_NE(req, nullptr) << row.route;
-      const std::string route = row.route;
-      const std::string method = route.substr(0, route.find(' '));
-      std::string path = req->path;
-      if (auto pos = path.find("{n}"); pos != std::string::npos) path.replace(pos, 3, std::to_string(++n));
-      auto r = client_->Send(method, path, req->body, "application/json", headers[static_cast<size_t>(caller)]);
+      auto r = SendRoute(*req, headers[static_cast<size_t>(caller)], &n);
       ASSERT_OK(r.status());
       EXPECT_EQ(r->status, row.status[static_cast<size_t>(caller)])
-          << route << " as " << kCustomerCallerNames[caller] << ": " << r->body.substr(0, 300);
+          << row.route << " as " << kCustomerCallerNames[caller] << ": " << r->body.substr(0, 300);
       if (r->status == 404 && caller == kOtherToken) {
         EXPECT_THAT(r->body, HasSubstr("no customer with this identifier")) << "the same answer as an unknown customer";
       }

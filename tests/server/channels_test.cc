@@ -24,6 +24,7 @@
 #include <touchpoint/service/email_inbound.h>
 
 #include "outbox/receivers.h"
+#include "server/desk_fixture.h"
 #include "server/test_util.h"
 #include "testing/data_dir.h"
 #include "testing/http_client.h"
@@ -58,13 +59,13 @@ std::string Mail(const std::string& from, const std::string& message_id, const s
   return m + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n";
 }
 
-class ChannelsHttpTest : public ::testing::Test {
+class ChannelsHttpTest : public test::DeskServerTest {
  protected:
+  ChannelsHttpTest() : DeskServerTest("channels") {}
   void SetUp() override {
     ASSERT_TRUE(webhooks_.ok());
-    dir_ = test::MakeTempDir("channels");
-    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
-    config_.text_analysis = false;
+    DeskServerTest::SetUp();
+    if (HasFatalFailure()) return;
     config_.outbox.smtp.host = "127.0.0.1";
     config_.outbox.smtp.port = smtp_.port();
     config_.outbox.smtp.tls = "none";
@@ -84,44 +85,11 @@ class ChannelsHttpTest : public ::testing::Test {
     config_.channels.csat_secret = kCsatSecret;
     config_.channels.csat_link = "https://support.example.com/csat";
     config_.channels.connectors["social"] = service::ChannelConnector{"webhook", "social-gw", true, ""};
-    admin_key_ = test::MakeKey(dir_.string(), Role::kAdmin);
     ingest_key_ = test::MakeKey(dir_.string(), Role::kIngest);
-    ASSERT_FALSE(admin_key_.empty());
-    auto app = App::Start(config_);
-    ASSERT_OK(app.status());
-    app_ = std::move(*app);
-    client_ = std::make_unique<HttpClient>(app_->port());
+    Start();
   }
-  void TearDown() override {
-    client_.reset();
-    if (app_) app_->Stop();
-    app_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  HttpHeaders Admin() const { return test::BearerAuth(admin_key_); }
-  HttpResponse Post(const std::string& path, const std::string& body, const HttpHeaders& h,
-                    const std::string& type = "application/json") {
-    auto r = client_->Post(path, body, type, h);
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  HttpResponse Get(const std::string& path, const HttpHeaders& h) {
-    auto r = client_->Get(path, h);
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  static json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
   HttpResponse Inbound(const std::string& raw) {
     return Post("/v1/channels/email/inbound", raw, test::BearerAuth(ingest_key_), "message/rfc822");
-  }
-  // Polls `fn` (true: done) for up to 10 s: the feed and the dispatcher run after commit.
-  bool Eventually(const std::function<bool()>& fn) {
-    for (int i = 0; i < 1000; ++i) {
-      if (fn()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
   }
   json Ticket(const std::string& number) { return Body(Get("/v1/tickets/" + number, Admin())); }
   json TicketsOf(const std::string& customer) {
@@ -139,11 +107,7 @@ class ChannelsHttpTest : public ::testing::Test {
 
   ::touchpoint::testing::SmtpSink smtp_;
   ::touchpoint::testing::WebhookReceiver webhooks_;
-  std::filesystem::path dir_;
-  ServerConfig config_;
-  std::string admin_key_, ingest_key_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
+  std::string ingest_key_;
 };
 
 TEST_F(ChannelsHttpTest, AnEmailThreadRoundTripsWithDeliveryStateFilesAndASurveyAnsweredByReply) {

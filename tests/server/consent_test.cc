@@ -35,36 +35,16 @@ using ::touchpoint::testing::HttpClient;
 using ::touchpoint::testing::HttpResponse;
 using json = nlohmann::json;
 
-class ConsentHttpTest : public ::testing::Test {
+class ConsentHttpTest : public test::KeyedServerTest {
  protected:
+  ConsentHttpTest() : KeyedServerTest("consent-http", {Role::kAdmin, Role::kAgent, Role::kAnalyst, Role::kIngest}) {}
   void SetUp() override {
-    std::random_device rd;
-    url_ = "memory:consent-http-" + std::to_string(rd());
-    auto st = store::Open(url_, {});
-    ASSERT_OK(st);
-    store_ = std::move(*st);
-    config_ = test::TestConfig(tmp_.path(), url_);
-    config_.log_level = "off";
-    config_.text_analysis = false;
-    ASSERT_OK(test::UseNewMasterKey(config_, tmp_.File("keys/master.key")).status());
-    auto keys = test::CreateRoleKeys(*store_, std::array{Role::kAdmin, Role::kAgent, Role::kAnalyst, Role::kIngest});
-    ASSERT_OK(keys.status());
-    keys_ = std::move(*keys);
-    auto app = App::Start(config_);
-    ASSERT_OK(app);
-    app_ = std::move(app).value();
-    client_ = std::make_unique<HttpClient>(app_->port());
-  }
-  void TearDown() override { app_.reset(); }
-
-  HttpResponse Send(const std::string& method, const std::string& path, const std::string& body,
-                    const testing::HttpHeaders& headers) {
-    auto r = client_->Send(method, path, body, "application/json", headers);
-    EXPECT_OK(r) << method << " " << path;
-    return r.ok() ? *r : HttpResponse{};
+    KeyedServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    StartApp();
   }
   HttpResponse As(Role role, const std::string& method, const std::string& path, const std::string& body = "") {
-    return Send(method, path, body, test::BearerAuth(keys_[static_cast<size_t>(role)]));
+    return Send(method, path, body, role);
   }
   void Track(const std::string& body) { ASSERT_EQ(As(Role::kIngest, "POST", "/v1/identify", body).status, 200) << body; }
   json Consents(const std::string& ref, Role role = Role::kAdmin) {
@@ -83,14 +63,6 @@ class ConsentHttpTest : public ::testing::Test {
     std::reverse(out.begin(), out.end());
     return out;
   }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::string url_;
-  std::unique_ptr<store::Store> store_;
-  ServerConfig config_;
-  test::RoleKeys keys_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(ConsentHttpTest, IdentifyTraitsAreDecisionsWithHistoryAndEachIsAudited) {

@@ -16,10 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/ingest/parser.h>
-#include <touchpoint/privacy/passwords.h>
-#include <touchpoint/privacy/users.h>
-#include <touchpoint/store/team_repository.h>
 
+#include "server/desk_fixture.h"
 #include "server/test_util.h"
 #include "testing/data_dir.h"
 #include "testing/http_client.h"
@@ -36,8 +34,6 @@ using ::touchpoint::testing::HttpResponse;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr char kPassword[] = "correct horse battery staple";
-
 std::string Identify(const std::string& user, int n) {
   return R"({"type":"identify","userId":")" + user + R"(","messageId":"id-)" + user + "-" + std::to_string(n) +
          R"(","traits":{"plan":"pro"}})";
@@ -48,45 +44,9 @@ std::string Inbound(const std::string& user, const std::string& id, const std::s
          R"(","properties":{"text":")" + text + R"(","channel":")" + channel + R"("}})";
 }
 
-class DeskHttpTest : public ::testing::Test {
+class DeskHttpTest : public test::DeskServerTest {
  protected:
-  void SetUp() override {
-    dir_ = test::MakeTempDir("desk");
-    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
-    config_.text_analysis = false;
-    admin_key_ = test::MakeKey(dir_.string(), Role::kAdmin);
-    ASSERT_FALSE(admin_key_.empty());
-  }
-  void TearDown() override {
-    client_.reset();
-    if (app_) app_->Stop();
-    app_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  void Start() {
-    auto app = App::Start(config_);
-    ASSERT_OK(app.status());
-    app_ = std::move(*app);
-    client_ = std::make_unique<HttpClient>(app_->port());
-  }
-  void Stop() {
-    client_.reset();
-    app_->Stop();
-    app_.reset();
-  }
-  HttpHeaders Admin() const { return test::BearerAuth(admin_key_); }
-  HttpResponse Post(const std::string& path, const std::string& body, const HttpHeaders& h) {
-    auto r = client_->Post(path, body, "application/json", h);
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  HttpResponse Get(const std::string& path, const HttpHeaders& h) {
-    auto r = client_->Get(path, h);
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+  DeskHttpTest() : DeskServerTest("desk") {}
   void Track(const std::vector<std::string>& items) {
     std::string batch = R"({"batch":[)";
     for (size_t i = 0; i < items.size(); ++i) batch += (i ? "," : "") + items[i];
@@ -125,31 +85,6 @@ class DeskHttpTest : public ::testing::Test {
     ADD_FAILURE() << number << " never had " << n << " messages: " << j.dump();
     return j;
   }
-  // A user with `role` in `team` (created when missing), logged in: its bearer session headers.
-  std::pair<std::int64_t, HttpHeaders> Agent(const std::string& email, const std::string& team) {
-    auto st = testing::OpenForKeys(dir_.string());
-    EXPECT_OK(st.status());
-    privacy::PasswordHasherOptions cheap;
-    cheap.params = privacy::PasswordHashParams::Minimum();
-    privacy::PasswordHasher hasher(cheap);
-    privacy::UserAdmin admin(**st, hasher, SystemClock::Instance());
-    auto& teams = (*st)->Get<store::TeamRepository>();
-    auto found = teams.FindByName(team);
-    if (found.ok() && !found->has_value()) {
-      EXPECT_OK(teams.Create(team, 1).status());
-    }
-    auto u = admin.CreateUser(email, Role::kAgent, team, kPassword);
-    EXPECT_OK(u.status());
-    HttpResponse r = Post("/v1/auth/login", json{{"email", email}, {"password", kPassword}, {"token", true}}.dump(), {});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return {u.ok() ? u->id : 0, test::BearerAuth(Body(r).value("token", ""))};
-  }
-
-  std::filesystem::path dir_;
-  ServerConfig config_;
-  std::string admin_key_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(DeskHttpTest, FullLifeCycleWithHistoryErrorsAndReopen) {

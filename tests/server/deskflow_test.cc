@@ -16,11 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/outbox/signature.h>
-#include <touchpoint/privacy/passwords.h>
-#include <touchpoint/privacy/users.h>
-#include <touchpoint/store/team_repository.h>
 
 #include "outbox/receivers.h"
+#include "server/desk_fixture.h"
 #include "server/test_util.h"
 #include "testing/data_dir.h"
 #include "testing/http_client.h"
@@ -39,47 +37,15 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr char kSecret[] = "whsec_deskflow_test_0123";
-constexpr char kPassword[] = "correct horse battery staple";
 
 std::string Identify(const std::string& user) {
   return R"({"type":"identify","userId":")" + user + R"(","messageId":"id-)" + user +
          R"(","traits":{"name":"王芳"}})";
 }
 
-class DeskflowHttpTest : public ::testing::Test {
+class DeskflowHttpTest : public test::DeskServerTest {
  protected:
-  void SetUp() override {
-    dir_ = test::MakeTempDir("deskflow");
-    config_ = test::TestConfig(dir_.string(), testing::StoreUrlForDir(dir_.string()));
-    config_.text_analysis = false;
-    admin_key_ = test::MakeKey(dir_.string(), Role::kAdmin);
-    ASSERT_FALSE(admin_key_.empty());
-  }
-  void TearDown() override {
-    client_.reset();
-    if (app_) app_->Stop();
-    app_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  void Start() {
-    auto app = App::Start(config_);
-    ASSERT_OK(app.status());
-    app_ = std::move(*app);
-    client_ = std::make_unique<HttpClient>(app_->port());
-  }
-  HttpHeaders Admin() const { return test::BearerAuth(admin_key_); }
-  HttpResponse Post(const std::string& path, const std::string& body, const HttpHeaders& h) {
-    auto r = client_->Post(path, body, "application/json", h);
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  HttpResponse Get(const std::string& path, const HttpHeaders& h) {
-    auto r = client_->Get(path, h);
-    EXPECT_OK(r.status());
-    return r.ok() ? *r : HttpResponse{};
-  }
-  json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+  DeskflowHttpTest() : DeskServerTest("deskflow") {}
   void Identified(const std::string& user) {
     HttpResponse r = Post("/v1/batch", R"({"batch":[)" + Identify(user) + "]}", Admin());
     ASSERT_EQ(r.status, 200) << r.body;
@@ -93,28 +59,6 @@ class DeskflowHttpTest : public ::testing::Test {
     json j = Body(r);
     return j.is_object() ? j.value("number", "") : "";
   }
-  HttpHeaders AgentSession(const std::string& email) {
-    auto st = testing::OpenForKeys(dir_.string());
-    EXPECT_OK(st.status());
-    privacy::PasswordHasherOptions cheap;
-    cheap.params = privacy::PasswordHashParams::Minimum();
-    privacy::PasswordHasher hasher(cheap);
-    privacy::UserAdmin admin(**st, hasher, SystemClock::Instance());
-    auto& teams = (*st)->Get<store::TeamRepository>();
-    if (auto found = teams.FindByName("general"); found.ok() && !found->has_value()) {
-      EXPECT_OK(teams.Create("general", 1).status());
-    }
-    EXPECT_OK(admin.CreateUser(email, Role::kAgent, "general", kPassword).status());
-    HttpResponse r = Post("/v1/auth/login", json{{"email", email}, {"password", kPassword}, {"token", true}}.dump(), {});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return test::BearerAuth(Body(r).value("token", ""));
-  }
-
-  std::filesystem::path dir_;
-  ServerConfig config_;
-  std::string admin_key_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(DeskflowHttpTest, EventsReachAWebhookSignedAreRetriedWithOneDeliveryIdAndShowOnTheFeed) {
@@ -229,7 +173,7 @@ TEST_F(DeskflowHttpTest, CannedRepliesTagsFieldsAndSearch) {
            R"({"name":"thanks","title":"Thanks","body":"您好 {{customer.name}}，工单 {{ticket.number}} 已处理。"})",
            Admin());
   ASSERT_EQ(r.status, 200) << r.body;
-  const HttpHeaders agent = AgentSession("li@example.com");
+  const HttpHeaders agent = Agent("li@example.com", "general").second;
   EXPECT_EQ(Post("/v1/canned", R"({"name":"x","body":"y"})", agent).status, 403);
   EXPECT_EQ(Body(Get("/v1/canned", agent))["canned"].size(), 1u);
   r = Post("/v1/tickets/" + n + "/canned", R"({"name":"thanks","send":true})", Admin());

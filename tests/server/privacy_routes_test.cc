@@ -40,44 +40,14 @@ constexpr char kBatch[] = R"({"batch":[
  {"type":"track","event":"Message Received","userId":"wanda-1","messageId":"w3","timestamp":"2024-03-03T10:00:00Z","properties":{"text":"call me back"}},
  {"type":"identify","userId":"bob-2","messageId":"b1","timestamp":"2024-03-01T11:00:00Z","traits":{"phone":"13700000001"}}]})";
 
-class PrivacyRoutesTest : public ::testing::Test {
+class PrivacyRoutesTest : public test::KeyedServerTest {
  protected:
+  PrivacyRoutesTest() : KeyedServerTest("privacy-http", {Role::kAdmin, Role::kIngest, Role::kAgent}) {}
   void SetUp() override {
-    std::random_device rd;
-    url_ = "memory:privacy-http-" + std::to_string(rd());
-    auto st = store::Open(url_, {});
-    ASSERT_OK(st);
-    store_ = std::move(*st);
-    config_ = test::TestConfig(tmp_.path(), url_);
-    config_.log_level = "off";
-    config_.text_analysis = false;
-    auto key = test::UseNewMasterKey(config_, tmp_.File("keys/master.key"));
-    ASSERT_OK(key.status());
-    public_key_ = privacy::Signer::FromMasterKey(*key).public_key();
-    auto keys = test::CreateRoleKeys(*store_, std::array{Role::kAdmin, Role::kIngest, Role::kAgent});
-    ASSERT_OK(keys.status());
-    keys_ = std::move(*keys);
-    auto app = App::Start(config_);
-    ASSERT_OK(app);
-    app_ = std::move(app).value();
-    client_ = std::make_unique<HttpClient>(app_->port());
+    KeyedServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    StartApp();
   }
-  void TearDown() override { app_.reset(); }
-  HttpResponse Send(const std::string& method, const std::string& path, const std::string& body, Role role) {
-    auto r = client_->Send(method, path, body, "application/json",
-                           test::BearerAuth(keys_[static_cast<size_t>(role)]));
-    EXPECT_OK(r) << method << " " << path;
-    return r.ok() ? *r : HttpResponse{};
-  }
-
-  ::touchpoint::testing::TempDir tmp_;
-  std::string url_;
-  std::unique_ptr<store::Store> store_;
-  ServerConfig config_;
-  privacy::PublicKey public_key_;
-  test::RoleKeys keys_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 TEST_F(PrivacyRoutesTest, ExportThenEraseThroughTheRunningServer) {
