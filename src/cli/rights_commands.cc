@@ -242,16 +242,6 @@ int RunVerify(const VerifyArgs& a) {
   return kReceiptMalformed;
 }
 
-// The `privacy` command: created here or by another area's registration (consent), whichever runs first.
-CLI::App* PrivacyCommand(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands({})) {
-    if (sub->get_name() == "privacy") return sub;
-  }
-  CLI::App* privacy = app.add_subcommand("privacy", "A person's privacy rights: export, erasure, receipts");
-  privacy->require_subcommand(1);
-  return privacy;
-}
-
 }  // namespace
 
 void RegisterRightsCommands(CLI::App& app, int* exit_code) {

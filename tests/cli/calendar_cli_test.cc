@@ -154,5 +154,22 @@ name = "春节"
   EXPECT_EQ(r.code, 1) << r.out;
 }
 
+// Every command that takes a calendar finds the imported ones: `desk steps --calendar` as
+// `calendar due` does. (desk steps opens the data directory's store: SQLite here, as no --data
+// is given, also in the PostgreSQL run.)
+TEST_F(CalendarCliTest, DeskStepsCountsOnAnImportedCalendar) {
+  const std::string toml = File("support-sh.toml", R"(zone = "Asia/Shanghai"
+[week]
+mon = ["09:00-18:00"]
+)");
+  ASSERT_EQ(Touchpoint("calendar import " + toml).code, 0);
+  auto r = Both("desk steps --calendar support-sh");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("0 tickets")) << r.out;
+  r = Both("desk steps --calendar no-such-calendar");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("unknown calendar \"no-such-calendar\"")) << r.out;
+}
+
 }  // namespace
 }  // namespace touchpoint
