@@ -15,6 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::touchpoint::testing::Slurp;
 using ::touchpoint::testing::Touchpoint;
 
 class CalendarCliTest : public ::testing::Test {
@@ -67,9 +68,7 @@ TEST_F(CalendarCliTest, YearsWithoutAListAreNotedOnStderr) {
   auto r = Touchpoint("calendar due cn 2026-12-31T17:30:00+08:00 60 2>" + (dir_ / "err").string());
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "2027-01-01T01:30:00Z\n");
-  std::ifstream err(dir_ / "err");
-  const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(text, HasSubstr("no holiday list for 2027"));
+  EXPECT_THAT(Slurp((dir_ / "err").string()), HasSubstr("no holiday list for 2027"));
   r = Both("calendar due cn 2026-03-02T09:00:00+08:00 60");
   EXPECT_THAT(r.out, Not(HasSubstr("holiday list")));
 }

@@ -17,6 +17,7 @@ namespace touchpoint {
 namespace {
 
 using ::testing::HasSubstr;
+using ::touchpoint::testing::Slurp;
 using ::touchpoint::testing::Touchpoint;
 
 class ExperimentCliTest : public ::testing::Test {
@@ -106,9 +107,7 @@ TEST_F(ExperimentCliTest, PerUnitRowsAgreeWithTheirSummary) {
   auto from_summary = Touchpoint("experiment analyze --summary " + summary_file);
   ASSERT_EQ(from_units.code, 0) << from_units.out;
   ASSERT_EQ(from_summary.code, 0) << from_summary.out;
-  std::ifstream err(dir_ / "err");
-  std::string err_text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(err_text, HasSubstr("units.csv:4002: value: \"not-a-number\" is not a number"));
+  EXPECT_THAT(Slurp((dir_ / "err").string()), HasSubstr("units.csv:4002: value: \"not-a-number\" is not a number"));
   const auto u = LastLine(from_units.out)["variants"][1];
   const auto m = LastLine(from_summary.out)["variants"][1];
   EXPECT_NEAR(u["lift"].get<double>(), m["lift"].get<double>(), 1e-9);
