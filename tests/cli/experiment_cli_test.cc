@@ -127,6 +127,24 @@ TEST_F(ExperimentCliTest, PerUnitRowsAgreeWithTheirSummary) {
   EXPECT_EQ(LastLine(swapped.out)["variants"][0]["variant"], "b");
 }
 
+// Per-unit files as spreadsheets and other tools write them: CRLF line ends, a BOM and quoted
+// names in the header, more columns than the three used, no newline after the last row.
+TEST_F(ExperimentCliTest, PerUnitFilesFromOtherToolsReadTheSame) {
+  const std::string rows[] = {"a,1,2", "b,2,1", "a,3,4", "b,5,3", "a,2,2", "b,4,2"};
+  std::string plain = "variant,value,pre\n", windows = "\xEF\xBB\xBF\"id\",\"variant\",\"value\",\"pre\",x,y,z,u,v,w\r\n";
+  for (size_t i = 0; i < std::size(rows); ++i) {
+    plain += rows[i] + "\n";
+    const std::string id = std::to_string(i);
+    windows += id + "," + rows[i] + ",,,,,," + (i + 1 < std::size(rows) ? "\r\n" : "");
+  }
+  auto want = Touchpoint("experiment analyze --units " + File("plain.csv", plain) + " --lift absolute");
+  auto got = Touchpoint("experiment analyze --units " + File("windows.csv", windows) + " --lift absolute 2>&1");
+  ASSERT_EQ(want.code, 0) << want.out;
+  ASSERT_EQ(got.code, 0) << got.out;
+  EXPECT_EQ(LastLine(got.out), LastLine(want.out));
+  EXPECT_EQ(LastLine(got.out)["variants"][1]["units"], 3);  // the last row, without its newline, counts
+}
+
 TEST_F(ExperimentCliTest, BadInputIsExitTwoNamingFileLineAndField) {
   auto r = Touchpoint("experiment analyze --summary " + File("bad.csv", "variant,units,sum,sum_squares\nA,10,1,2\nB,ten,1,2\n") + " 2>&1");
   EXPECT_EQ(r.code, 2);
