@@ -20,7 +20,7 @@ case "$kind" in
     passed="all sanitizer tests passed" ;;
   tsan)
     wanted=(tp_core_test tp_http_test tp_pipeline_test tp_service_test tp_outbox_test tp_insight_test tp_server_test)
-    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp  # scripts/tsan.supp says why
     filter=${TSAN_FILTER:-*}
     passed="all ThreadSanitizer tests passed" ;;
   *) echo "usage: $0 asan|tsan" >&2; exit 2 ;;
