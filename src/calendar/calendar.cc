@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <touchpoint/core/strings.h>
 #include <touchpoint/core/time.h>
 
 namespace touchpoint::calendar {
@@ -17,19 +18,6 @@ std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
-}
-
-void CivilFromDays(std::int64_t z, std::int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  *y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y += (*m <= 2);
 }
 
 bool ReadDigits(std::string_view s, size_t* pos, size_t n, int* out) {
@@ -60,12 +48,6 @@ bool ParseClock(std::string_view s, int* out) {
   if (m > 59 || sec > 59 || h > 24 || (h == 24 && (m != 0 || sec != 0))) return false;
   *out = h * 3600 + m * 60 + sec;
   return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 Status CheckIntervals(const std::vector<WorkInterval>& list, const std::string& field) {
@@ -111,7 +93,7 @@ Result<Date> ParseDate(std::string_view text, std::string_view field) {
   const std::int64_t days = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   std::int64_t yy;
   unsigned mm, dd;
-  CivilFromDays(days, &yy, &mm, &dd);
+  CivilFromDays(days, yy, mm, dd);
   if (static_cast<int>(mm) != m || static_cast<int>(dd) != d) return bad();  // 02-30 and the like
   return Date{days};
 }
@@ -119,7 +101,7 @@ Result<Date> ParseDate(std::string_view text, std::string_view field) {
 std::string FormatDate(Date date) {
   std::int64_t y;
   unsigned m, d;
-  CivilFromDays(date.days, &y, &m, &d);
+  CivilFromDays(date.days, y, m, d);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
   return buf;
@@ -128,14 +110,14 @@ std::string FormatDate(Date date) {
 int YearOf(Date date) {
   std::int64_t y;
   unsigned m, d;
-  CivilFromDays(date.days, &y, &m, &d);
+  CivilFromDays(date.days, y, m, d);
   return static_cast<int>(y);
 }
 
 int WeekdayOf(Date date) { return static_cast<int>(((date.days + 3) % 7 + 7) % 7); }
 
 Result<UnixSeconds> ParseInstant(std::string_view text, std::string_view field) {
-  text = Trim(text);
+  text = TrimView(text, kAsciiBlank);
   auto bad = [&](const char* why) {
     return Status::InvalidArgument(std::string(field) + ": " + Quote(text) + " is not an ISO 8601 instant (" +
                                    why + ", e.g. 2026-02-13T09:00:00+08:00 or 2026-02-13T01:00:00Z)");
@@ -156,7 +138,7 @@ std::string FormatInstant(UnixSeconds t) {
   const std::int64_t rem = t - days * kDaySeconds;
   std::int64_t y;
   unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
+  CivilFromDays(days, y, m, d);
   char buf[48];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
                 static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
@@ -164,7 +146,7 @@ std::string FormatInstant(UnixSeconds t) {
 }
 
 Result<std::int64_t> ParseMinutes(std::string_view text) {
-  text = Trim(text);
+  text = TrimView(text, kAsciiBlank);
   auto bad = [&] {
     return Status::InvalidArgument("minutes: " + Quote(text) + " is not a non-negative decimal number of minutes");
   };
@@ -205,7 +187,7 @@ std::string FormatMinutes(std::int64_t seconds) {
 }
 
 Result<WorkInterval> ParseWorkInterval(std::string_view text, std::string_view field) {
-  const std::string_view t = Trim(text);
+  const std::string_view t = TrimView(text, kAsciiBlank);
   size_t sep = t.find("–");  // en dash
   size_t sep_len = 3;
   if (sep == std::string_view::npos) {
@@ -213,8 +195,8 @@ Result<WorkInterval> ParseWorkInterval(std::string_view text, std::string_view f
     sep_len = 1;
   }
   WorkInterval iv;
-  if (sep == std::string_view::npos || !ParseClock(Trim(t.substr(0, sep)), &iv.open) ||
-      !ParseClock(Trim(t.substr(sep + sep_len)), &iv.close)) {
+  if (sep == std::string_view::npos || !ParseClock(TrimView(t.substr(0, sep), kAsciiBlank), &iv.open) ||
+      !ParseClock(TrimView(t.substr(sep + sep_len), kAsciiBlank), &iv.close)) {
     return Status::InvalidArgument(std::string(field) + ": " + Quote(text) +
                                    " is not a working interval HH:MM-HH:MM (e.g. 09:00-12:00)");
   }

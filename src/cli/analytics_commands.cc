@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <touchpoint/core/csv.h>
 #include <touchpoint/insight/drivers.h>
 #include <touchpoint/insight/job_rfm.h>
 #include <touchpoint/insight/kano.h>
@@ -82,19 +83,6 @@ class Output {
   std::string path_;
   std::string buf_;
 };
-
-void AppendCsv(std::string& out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
 
 void AppendNumber(std::string& out, double v, int decimals) {
   char tmp[64];
@@ -235,7 +223,7 @@ int RunRfm(const RfmArgs& a) {
   if (a.tiers) b += ",headline,annual_spend,tier";
   b += '\n';
   for (const auto& row : rfm->rows) {
-    AppendCsv(b, loaded->book.customers[row.customer]);
+    AppendCsvField(b, loaded->book.customers[row.customer]);
     b += ',';
     AppendInt(b, row.recency_days);
     b += ',';
@@ -300,7 +288,7 @@ int RunLtv(const LtvArgs& a) {
   std::string& b = o.buf();
   b += "customer,frequency,monetary,aov,orders_per_year,ltv\n";
   for (const auto& row : ltv->rows) {
-    AppendCsv(b, loaded->book.customers[row.customer]);
+    AppendCsvField(b, loaded->book.customers[row.customer]);
     b += ',';
     AppendInt(b, row.frequency);
     b += ',';
@@ -394,7 +382,7 @@ int RunKMeans(const KMeansArgs& a, bool log_features_given) {
   std::string& b = o.buf();
   b += "id,cluster\n";
   for (size_t i = 0; i < seg->labels.size(); ++i) {
-    AppendCsv(b, table->ids[i]);
+    AppendCsvField(b, table->ids[i]);
     b += ',';
     AppendInt(b, seg->labels[i]);
     b += '\n';
@@ -432,7 +420,7 @@ int RunKano(const KanoArgs& a) {
   b += "feature,responses,must_be,one_dimensional,attractive,indifferent,reverse,questionable,"
        "category,better,worse\n";
   for (const auto& f : *features) {
-    AppendCsv(b, f.feature);
+    AppendCsvField(b, f.feature);
     b += ',';
     AppendInt(b, f.responses);
     for (auto c : f.counts) {
@@ -488,7 +476,7 @@ int RunDrivers(const DriversArgs& a) {
   for (const auto& d : got->drivers) {
     AppendInt(b, ++rank);
     b += ',';
-    AppendCsv(b, d.feature);
+    AppendCsvField(b, d.feature);
     for (double v : {d.share, d.share_low, d.share_high, d.raw_weight, d.beta, d.beta_se, d.correlation}) {
       b += ',';
       AppendNumber(b, v, 4);

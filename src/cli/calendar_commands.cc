@@ -69,12 +69,17 @@ Result<CalendarSpec> ResolveSpec(const std::string& arg, const std::string& data
   return std::move(*spec);
 }
 
-Result<Calendar> Resolve(const std::string& arg, const std::string& data_dir) {
+
+}  // namespace
+
+Result<Calendar> ResolveCalendar(const std::string& arg, const std::string& data_dir) {
   TP_ASSIGN_OR_RETURN(CalendarSpec spec, ResolveSpec(arg, data_dir));
   auto cal = Calendar::Build(std::move(spec));
   if (!cal.ok()) return cal.status().WithContext("calendar " + arg);
   return cal;
 }
+
+namespace {
 
 Result<std::vector<calendar::Pause>> ParsePauses(const std::vector<std::string>& args) {
   std::vector<calendar::Pause> out;
@@ -186,7 +191,7 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code) {
   show->add_option("--data", args->data, "Data directory (imported calendars are in DATA/calendars)");
   show->callback([=] {
     Run(exit_code, [&]() -> Status {
-      TP_ASSIGN_OR_RETURN(Calendar c, Resolve(args->calendar, args->data));
+      TP_ASSIGN_OR_RETURN(Calendar c, ResolveCalendar(args->calendar, args->data));
       std::fputs(calendar::CalendarToJson(c.spec()).c_str(), stdout);
       return Status::Ok();
     });
@@ -244,7 +249,7 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code) {
   due->add_option("--data", args->data, "Data directory (imported calendars are in DATA/calendars)");
   due->callback([=] {
     Run(exit_code, [&]() -> Status {
-      TP_ASSIGN_OR_RETURN(Calendar c, Resolve(args->calendar, args->data));
+      TP_ASSIGN_OR_RETURN(Calendar c, ResolveCalendar(args->calendar, args->data));
       TP_ASSIGN_OR_RETURN(calendar::UnixSeconds start, calendar::ParseInstant(args->a, "START"));
       TP_ASSIGN_OR_RETURN(std::int64_t seconds, calendar::ParseMinutes(args->b));
       TP_ASSIGN_OR_RETURN(std::vector<calendar::Pause> pauses, ParsePauses(args->pauses));
@@ -263,7 +268,7 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code) {
   minutes->add_option("--data", args->data, "Data directory (imported calendars are in DATA/calendars)");
   minutes->callback([=] {
     Run(exit_code, [&]() -> Status {
-      TP_ASSIGN_OR_RETURN(Calendar c, Resolve(args->calendar, args->data));
+      TP_ASSIGN_OR_RETURN(Calendar c, ResolveCalendar(args->calendar, args->data));
       TP_ASSIGN_OR_RETURN(calendar::UnixSeconds from, calendar::ParseInstant(args->a, "FROM"));
       TP_ASSIGN_OR_RETURN(calendar::UnixSeconds to, calendar::ParseInstant(args->b, "TO"));
       TP_ASSIGN_OR_RETURN(std::vector<calendar::Pause> pauses, ParsePauses(args->pauses));
@@ -281,7 +286,7 @@ void RegisterCalendarCommands(CLI::App& app, int* exit_code) {
   days->add_option("--data", args->data, "Data directory (imported calendars are in DATA/calendars)");
   days->callback([=] {
     Run(exit_code, [&]() -> Status {
-      TP_ASSIGN_OR_RETURN(Calendar c, Resolve(args->calendar, args->data));
+      TP_ASSIGN_OR_RETURN(Calendar c, ResolveCalendar(args->calendar, args->data));
       TP_ASSIGN_OR_RETURN(calendar::Date date, calendar::ParseDate(args->a, "DATE"));
       int n = -1;
       const std::string& t = args->b;

@@ -8,6 +8,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 
+#include <string>
+
+#include <touchpoint/core/result.h>
+
+namespace touchpoint::calendar {
+class Calendar;
+}  // namespace touchpoint::calendar
 namespace touchpoint::service {
 class Desk;
 struct DeskOptions;
@@ -39,9 +46,16 @@ void RegisterPredictCommands(CLI::App& app, int* exit_code);
 void RegisterUserCommands(CLI::App& app, int* exit_code);
 // calendar list|show|import|due|minutes|days (cli/calendar_commands.cc)
 void RegisterCalendarCommands(CLI::App& app, int* exit_code);
-// privacy consent show|set, privacy customer-token (cli/privacy_commands.cc); creates the
-// `privacy` command unless another area did (the subject-rights commands share it)
+// The calendar a command's CALENDAR argument names, for every command that takes one (calendar
+// due|minutes|days|show, desk steps --calendar): an imported calendar (DATA/calendars/NAME.json)
+// before a built-in one, else a JSON/TOML calendar file or a holiday-cn file laid over cn
+// (cli/calendar_commands.cc). kInvalidArgument naming what was tried.
+Result<calendar::Calendar> ResolveCalendar(const std::string& arg, const std::string& data_dir);
+// privacy consent show|set, privacy customer-token (cli/privacy_commands.cc)
 void RegisterPrivacyCommands(CLI::App& app, int* exit_code);
+// The `privacy` command both RegisterPrivacyCommands and RegisterRightsCommands add to: created
+// by whichever registers first (cli/privacy_commands.cc).
+CLI::App* PrivacyCommand(CLI::App& app);
 // ticket list|show|create|reply|status|assign|merge, desk steps (cli/desk_commands.cc)
 void RegisterDeskCommands(CLI::App& app, int* exit_code);
 // desk agents|agent-add|agent-state|queues|routing|routing-policies (cli/agent_commands.cc); after
@@ -56,8 +70,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code);
 // tags and fields `ticket show` prints (cli/deskflow_commands.cc).
 service::DeskOptions DeskflowDeskOptions();
 void PrintDeskflowLines(service::Desk& desk, std::int64_t number);
-// privacy export|erase|verify-receipt (cli/rights_commands.cc); creates the `privacy` command
-// unless another area did
+// privacy export|erase|verify-receipt (cli/rights_commands.cc), under PrivacyCommand
 void RegisterRightsCommands(CLI::App& app, int* exit_code);
 // `demo generate` under the `demo` command that RegisterStoreCommands creates
 // (cli/demo_commands.cc)

@@ -12,7 +12,7 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/privacy/masking.h>
-#include <touchpoint/calendar/calendar_file.h>
+#include <touchpoint/calendar/calendar.h>
 #include <touchpoint/service/desk.h>
 #include <touchpoint/service/spans.h>
 #include <touchpoint/service/ticket.h>
@@ -22,29 +22,10 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/data_access.h"
+#include "cli/desk_access.h"
 
 namespace touchpoint::cli {
 namespace {
-
-struct DeskHandle {
-  std::unique_ptr<store::Store> reader;  // customer lookups
-  std::unique_ptr<pipeline::CustomerView> customers;
-  std::unique_ptr<service::Desk> desk;
-};
-
-Result<DeskHandle> OpenDesk(const std::string& data_dir) {
-  DeskHandle h;
-  auto store = OpenForKeys(data_dir);
-  if (!store.ok()) return Status::Unavailable(store.status().message());
-  auto reader = OpenForKeys(data_dir);
-  if (!reader.ok()) return Status::Unavailable(reader.status().message());
-  h.reader = std::move(*reader);
-  h.customers = pipeline::StoreCustomerView(*h.reader);
-  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions());
-  return h;
-}
-
-const service::Actor kCli{service::Actor::Kind::kAdmin, 0, "cli"};
 
 std::string Time(Millis t) { return t > 0 ? FormatTimestamp(t) : "-"; }
 
@@ -75,18 +56,19 @@ Result<std::int64_t> AgentId(DeskHandle& h, const std::string& agent) {
   return service::ParseTicketNumber(agent, "AGENT (a user id, an e-mail or none)");
 }
 
-template <class Fn>
-void WithDesk(const std::string& data_dir, int* exit_code, Fn&& fn) {
-  auto h = OpenDesk(data_dir);
-  if (!h.ok()) {
-    *exit_code = Fail(h.status());
-    return;
-  }
-  Status s = fn(*h);
-  if (!s.ok()) *exit_code = Fail(s);
-}
-
 }  // namespace
+
+Result<DeskHandle> OpenDesk(const std::string& data_dir) {
+  DeskHandle h;
+  auto store = OpenForKeys(data_dir);
+  if (!store.ok()) return Status::Unavailable(store.status().message());
+  auto reader = OpenForKeys(data_dir);
+  if (!reader.ok()) return Status::Unavailable(reader.status().message());
+  h.reader = std::move(*reader);
+  h.customers = pipeline::StoreCustomerView(*h.reader);
+  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions());
+  return h;
+}
 
 void RegisterDeskCommands(CLI::App& app, int* exit_code) {
   auto data = std::make_shared<std::string>(DefaultDataDir());
@@ -207,7 +189,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
       t.skill = a->skill;
       t.language = a->language;
       t.queue = a->queue;
-      TP_ASSIGN_OR_RETURN(auto created, h.desk->Create(t, kCli));
+      TP_ASSIGN_OR_RETURN(auto created, h.desk->Create(t, kCliDeskActor));
       PrintTicketLine(created);
       return Status::Ok();
     });
@@ -222,7 +204,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
   reply->callback([=] {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(std::int64_t n, service::ParseTicketNumber(a->number, "NUMBER"));
-      TP_ASSIGN_OR_RETURN(auto t, h.desk->AddMessage(n, service::NewMessage{a->text, a->internal, a->channel}, kCli));
+      TP_ASSIGN_OR_RETURN(auto t, h.desk->AddMessage(n, service::NewMessage{a->text, a->internal, a->channel}, kCliDeskActor));
       PrintTicketLine(t);
       return Status::Ok();
     });
@@ -236,7 +218,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(std::int64_t n, service::ParseTicketNumber(a->number, "NUMBER"));
       TP_ASSIGN_OR_RETURN(service::TicketStatus to, service::ParseStatus(a->status, "STATUS"));
-      TP_ASSIGN_OR_RETURN(auto t, h.desk->SetStatus(n, to, kCli));
+      TP_ASSIGN_OR_RETURN(auto t, h.desk->SetStatus(n, to, kCliDeskActor));
       PrintTicketLine(t);
       return Status::Ok();
     });
@@ -250,7 +232,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(std::int64_t n, service::ParseTicketNumber(a->number, "NUMBER"));
       TP_ASSIGN_OR_RETURN(std::int64_t agent, AgentId(h, a->agent));
-      TP_ASSIGN_OR_RETURN(auto t, h.desk->Assign(n, agent, kCli));
+      TP_ASSIGN_OR_RETURN(auto t, h.desk->Assign(n, agent, kCliDeskActor));
       PrintTicketLine(t);
       return Status::Ok();
     });
@@ -264,7 +246,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(std::int64_t s, service::ParseTicketNumber(a->source, "SOURCE"));
       TP_ASSIGN_OR_RETURN(std::int64_t t, service::ParseTicketNumber(a->target, "TARGET"));
-      TP_ASSIGN_OR_RETURN(auto merged, h.desk->Merge(s, t, kCli));
+      TP_ASSIGN_OR_RETURN(auto merged, h.desk->Merge(s, t, kCliDeskActor));
       PrintTicketLine(merged);
       return Status::Ok();
     });
@@ -280,7 +262,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
   steps->add_option("--type", a->type, "request | complaint | incident");
   steps->add_option("--channel", a->channel, "chat | email | social | phone | ivr | app");
   steps->add_option("--calendar", a->calendar,
-                    "Business seconds on this calendar (a built-in name such as cn, or a calendar file)");
+                    "Business seconds on this calendar (a built-in or imported name such as cn, or a calendar file)");
   steps->callback([=] {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       service::StepQuery q;
@@ -303,13 +285,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
       std::optional<calendar::Calendar> cal;
       std::optional<service::CalendarMeter> business;
       if (!a->calendar.empty()) {
-        std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(a->calendar);
-        if (!spec) {
-          TP_ASSIGN_OR_RETURN(calendar::CalendarDocument doc, calendar::ReadCalendarFile(a->calendar));
-          if (!doc.calendar) return Status::InvalidArgument("--calendar: " + a->calendar + " is not a calendar file");
-          spec = std::move(doc.calendar);
-        }
-        TP_ASSIGN_OR_RETURN(calendar::Calendar built, calendar::Calendar::Build(std::move(*spec)));
+        TP_ASSIGN_OR_RETURN(calendar::Calendar built, ResolveCalendar(a->calendar, *data));
         cal.emplace(std::move(built));
         business.emplace(*cal);
       }

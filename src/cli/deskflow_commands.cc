@@ -24,11 +24,10 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/data_access.h"
+#include "cli/desk_access.h"
 
 namespace touchpoint::cli {
 namespace {
-
-const service::Actor kCli{service::Actor::Kind::kAdmin, 0, "cli"};
 
 // The search index as the server builds it (the segmenter is loaded at the first search).
 std::shared_ptr<service::SearchIndex> Index() {
@@ -39,35 +38,6 @@ std::shared_ptr<service::SearchIndex> Index() {
         return nullptr;
       });
   return index;
-}
-
-struct Handle {
-  std::unique_ptr<store::Store> reader;
-  std::unique_ptr<pipeline::CustomerView> customers;
-  std::unique_ptr<service::Desk> desk;
-};
-
-Result<Handle> Open(const std::string& data_dir) {
-  Handle h;
-  auto store = OpenForKeys(data_dir);
-  if (!store.ok()) return Status::Unavailable(store.status().message());
-  auto reader = OpenForKeys(data_dir);
-  if (!reader.ok()) return Status::Unavailable(reader.status().message());
-  h.reader = std::move(*reader);
-  h.customers = pipeline::StoreCustomerView(*h.reader);
-  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions());
-  return h;
-}
-
-template <class Fn>
-void With(const std::string& data_dir, int* exit_code, Fn&& fn) {
-  auto h = Open(data_dir);
-  if (!h.ok()) {
-    *exit_code = Fail(h.status());
-    return;
-  }
-  Status s = fn(*h);
-  if (!s.ok()) *exit_code = Fail(s);
 }
 
 }  // namespace
@@ -119,7 +89,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   search->add_option("QUERY", a->query, "e.g. \"退款 tag:vip status:open\"")->required();
   search->add_option("--limit", a->limit, "At most this many (default 50)");
   search->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(auto q, service::ParseSearchQuery(a->query, [&](const std::string& ref) -> Result<CustomerId> {
                             TP_ASSIGN_OR_RETURN(auto c, h.customers->Find(ref));
                             return c.id;
@@ -141,9 +111,9 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   tag->add_option("--add", a->add, "Tag to add (repeatable)");
   tag->add_option("--remove", a->remove, "Tag to remove (repeatable)");
   tag->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(std::int64_t n, service::ParseTicketNumber(a->number, "NUMBER"));
-      TP_ASSIGN_OR_RETURN(auto tags, h.desk->ChangeTags(n, service::TagChange{a->add, a->remove}, kCli));
+      TP_ASSIGN_OR_RETURN(auto tags, h.desk->ChangeTags(n, service::TagChange{a->add, a->remove}, kCliDeskActor));
       for (const auto& t : tags) std::printf("%s\n", t.c_str());
       return Status::Ok();
     });
@@ -154,7 +124,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   field->add_option("NUMBER", a->number, "TP-000123")->required();
   field->add_option("FIELDS", a->fields, "NAME=VALUE …")->required();
   field->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(std::int64_t n, service::ParseTicketNumber(a->number, "NUMBER"));
       std::vector<std::pair<std::string, std::string>> fields;
       for (const std::string& f : a->fields) {
@@ -162,7 +132,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
         if (eq == std::string::npos) return Status::InvalidArgument("FIELDS: \"" + f + "\" is not NAME=VALUE");
         fields.emplace_back(f.substr(0, eq), f.substr(eq + 1));
       }
-      TP_ASSIGN_OR_RETURN(auto all, h.desk->SetFields(n, fields, kCli));
+      TP_ASSIGN_OR_RETURN(auto all, h.desk->SetFields(n, fields, kCliDeskActor));
       for (const auto& [k, v] : all) std::printf("%s=%s\n", k.c_str(), v.c_str());
       return Status::Ok();
     });
@@ -173,7 +143,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   CLI::App* clist = canned->add_subcommand("list", "Every canned reply");
   clist->add_option("--data", *data, "Data directory");
   clist->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(auto list, h.desk->WithStore(
                                          [](store::Store& s) { return s.Get<store::DeskflowRepository>().ListCanned(); }));
       for (const auto& c : list) std::printf("%-24s %s\n", c.name.c_str(), c.title.c_str());
@@ -184,7 +154,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   cshow->add_option("--data", *data, "Data directory");
   cshow->add_option("NAME", a->name, "Its name")->required();
   cshow->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       TP_ASSIGN_OR_RETURN(auto c, h.desk->WithStore([&](store::Store& s) {
         return s.Get<store::DeskflowRepository>().FindCanned(a->name);
       }));
@@ -199,7 +169,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   cset->add_option("--title", a->title, "Shown in pickers");
   cset->add_option("--body", a->body, "The text, e.g. \"您好 {{customer.name}}，工单 {{ticket.number}} …\"")->required();
   cset->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       const Millis now = SystemClock::Instance().Now();
       TP_ASSIGN_OR_RETURN(auto saved, h.desk->WithStore([&](store::Store& s) {
         return service::PutCanned(s, store::CannedReplyRecord{a->name, a->title, a->body, 0, 0}, now);
@@ -212,7 +182,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   cdel->add_option("--data", *data, "Data directory");
   cdel->add_option("NAME", a->name, "Its name")->required();
   cdel->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       return h.desk->WithStore([&](store::Store& s) -> Status {
         TP_ASSIGN_OR_RETURN(auto txn, s.Begin());
         TP_RETURN_IF_ERROR(s.Get<store::DeskflowRepository>().DeleteCanned(*txn, a->name));
@@ -227,7 +197,7 @@ void RegisterDeskflowCommands(CLI::App& app, int* exit_code) {
   repeats->add_option("--from", a->from, "Contacts opened at or after (ISO 8601)");
   repeats->add_option("--to", a->to, "… and before");
   repeats->callback([=] {
-    With(*data, exit_code, [&](Handle& h) -> Status {
+    WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       Millis from = 0, to = 0;
       if (!a->from.empty()) {
         TP_ASSIGN_OR_RETURN(from, ParseTimestamp(a->from));

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/core/time.h>
+#include <touchpoint/privacy/masking.h>
 #include <touchpoint/store/outbox_repository.h>
 
 #include "cli/cli_util.h"
@@ -18,13 +19,6 @@ namespace touchpoint::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// An e-mail recipient in the log: its first character and its domain ("l***@example.com").
-std::string MaskAddress(const std::string& a) {
-  const size_t at = a.rfind('@');
-  if (at == std::string::npos || at == 0) return "***";
-  return a.substr(0, 1) + "***" + a.substr(at);
-}
 
 struct ListArgs {
   std::string data_dir = DefaultDataDir();
@@ -51,9 +45,11 @@ int RunList(const ListArgs& a) {
   auto rows = (*store)->Get<store::OutboxRepository>().List(q);
   if (!rows.ok()) return Fail(rows.status());
   for (const store::Delivery& d : *rows) {
+    // An e-mail recipient is masked as everywhere (its first character and its domain,
+    // "l***@example.com"; a multi-byte first character kept whole).
     Json j = {{"id", d.id},
               {"kind", store::DeliveryKindName(d.kind)},
-              {"target", d.kind == store::DeliveryKind::kEmail ? MaskAddress(d.target) : d.target},
+              {"target", d.kind == store::DeliveryKind::kEmail ? privacy::DefaultMasker().MaskField("email", d.target) : d.target},
               {"event", d.event},
               {"delivery", d.idempotency_key},
               {"state", store::DeliveryStateName(d.state)},

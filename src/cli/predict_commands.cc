@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <touchpoint/core/csv.h>
 #include <touchpoint/insight/churn.h>
 #include <touchpoint/insight/forecast_job.h>
 #include <touchpoint/insight/staffing.h>
@@ -24,16 +25,6 @@
 namespace touchpoint::cli {
 namespace {
 
-
-std::string CsvField(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 struct ChurnArgs {
   std::string data;

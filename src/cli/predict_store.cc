@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include <touchpoint/core/csv.h>
 #include <touchpoint/insight/customer_features.h>
 #include <touchpoint/insight/job_churn.h>
 #include <touchpoint/insight/job_contacts.h>
@@ -83,9 +85,7 @@ int RunChurnScoreOverStore(const ChurnStoreArgs& a) {
     std::snprintf(prob, sizeof(prob), "%.6f", sc.probability);
     std::string reasons;
     for (size_t i = 0; i < sc.reasons.size(); ++i) reasons += (i ? "; " : "") + sc.reasons[i];
-    out += sc.id + "," + prob + ",";
-    out += reasons.find_first_of(",\"") == std::string::npos ? reasons : "\"" + reasons + "\"";
-    out += "\n";
+    out += CsvField(sc.id) + "," + prob + "," + CsvField(reasons) + "\n";
   }
   Status s = WriteTextOutput(out, "");
   if (!s.ok()) return FailFile(s);

@@ -53,21 +53,37 @@ privacy::PersonResolver StoreResolver(const pipeline::CustomerView& view) {
   };
 }
 
-Status NoCustomer() { return Status::NotFound("no customer with this identifier"); }
+// The customer IDENTIFIER names, looked up on a read-only connection (a read left open there
+// never keeps the others from writing, also next to a running server).
+struct FoundCustomer {
+  std::unique_ptr<store::Store> reader;
+  std::unique_ptr<pipeline::CustomerView> view;  // over *reader
+  pipeline::CustomerData data;
+};
+
+Result<FoundCustomer> FindCustomer(const std::string& data_dir, const std::string& identifier) {
+  FoundCustomer c;
+  TP_ASSIGN_OR_RETURN(c.reader, OpenReadOnly(data_dir));
+  c.view = pipeline::StoreCustomerView(*c.reader);
+  auto data = c.view->Find(identifier);
+  if (!data.ok()) {
+    return data.status().code() == StatusCode::kNotFound ? Status::NotFound("no customer with this identifier")
+                                                          : data.status();
+  }
+  c.data = std::move(*data);
+  return c;
+}
 
 int RunShow(const ConsentArgs& a) {
   auto policy = PolicyFor(a.data_dir);
   if (!policy.ok()) return Fail(policy.status());
-  auto store = OpenReadOnly(a.data_dir);
-  if (!store.ok()) return Fail(store.status());
-  auto view = pipeline::StoreCustomerView(**store);
-  auto data = view->Find(a.identifier);
-  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
-  privacy::Consent consent(**store, StoreResolver(*view), *policy, SystemClock::Instance());
-  auto history = consent.History(data->id);
+  auto found = FindCustomer(a.data_dir, a.identifier);
+  if (!found.ok()) return Fail(found.status());
+  privacy::Consent consent(*found->reader, StoreResolver(*found->view), *policy, SystemClock::Instance());
+  auto history = consent.History(found->data.id);
   if (!history.ok()) return Fail(history.status());
   const privacy::ConsentState state = privacy::DecideConsent(*history, *policy);
-  std::printf("{\"customer_id\":%lld,\"consents\":%s,\"history\":%s}\n", static_cast<long long>(data->id.value()),
+  std::printf("{\"customer_id\":%lld,\"consents\":%s,\"history\":%s}\n", static_cast<long long>(found->data.id.value()),
               state.ToJson().c_str(), privacy::ConsentHistoryJson(*history).c_str());
   return kExitOk;
 }
@@ -96,22 +112,18 @@ int RunSet(const ConsentArgs& a) {
   if (!change.ok()) return Fail(change.status());
   auto policy = PolicyFor(a.data_dir);
   if (!policy.ok()) return Fail(policy.status());
-  // Three connections: identities are read on a read-only one (a read left open there never
-  // keeps the others from writing, also next to a running server), decisions and audit entries
-  // are written on their own. The audit log first: an unusable key refuses the change.
+  // Three connections: identities are read on a read-only one (FindCustomer), decisions and
+  // audit entries are written on their own. The audit log first: an unusable key refuses the change.
   auto audit_store = OpenForKeys(a.data_dir);
   if (!audit_store.ok()) return Fail(audit_store.status());
   auto audit = OpenCliAudit(**audit_store, a.data_dir);
   if (!audit.ok()) return Fail(audit.status());
-  auto reader = OpenReadOnly(a.data_dir);
-  if (!reader.ok()) return Fail(reader.status());
-  auto view = pipeline::StoreCustomerView(**reader);
-  auto data = view->Find(a.identifier);
-  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
+  auto found = FindCustomer(a.data_dir, a.identifier);
+  if (!found.ok()) return Fail(found.status());
   auto store = OpenForKeys(a.data_dir);
   if (!store.ok()) return Fail(store.status());
-  privacy::Consent consent(**store, StoreResolver(*view), *policy, SystemClock::Instance());
-  auto changed = consent.Change(data->id, *change, privacy::ConsentSource::kCli, CliActor(), audit->get());
+  privacy::Consent consent(**store, StoreResolver(*found->view), *policy, SystemClock::Instance());
+  auto changed = consent.Change(found->data.id, *change, privacy::ConsentSource::kCli, CliActor(), audit->get());
   if (!changed.ok()) return Fail(changed.status());
   Status closed = (*audit)->Close();
   if (!changed->audited.ok() || !closed.ok()) {
@@ -140,30 +152,29 @@ int RunCustomerToken(const ConsentArgs& a) {
   if (!store.ok()) return Fail(store.status());
   auto audit = OpenCliAudit(**store, a.data_dir);
   if (!audit.ok()) return Fail(audit.status());
-  auto reader = OpenReadOnly(a.data_dir);
-  if (!reader.ok()) return Fail(reader.status());
-  auto view = pipeline::StoreCustomerView(**reader);
-  auto data = view->Find(a.identifier);
-  if (!data.ok()) return Fail(data.status().code() == StatusCode::kNotFound ? NoCustomer() : data.status());
+  auto found = FindCustomer(a.data_dir, a.identifier);
+  if (!found.ok()) return Fail(found.status());
+  const CustomerId customer = found->data.id;
   const privacy::CustomerTokens tokens = privacy::CustomerTokens::FromMasterKey(*key);
-  auto issued = tokens.Issue(data->id, SystemClock::Instance().Now(), *ttl);
+  auto issued = tokens.Issue(customer, SystemClock::Instance().Now(), *ttl);
   if (!issued.ok()) return Fail(issued.status());
   // Recorded before the token is shown: no token leaves without its audit entry.
-  Status s = (*audit)->Record(CliActor(), "customer_token.issue", "customer:" + std::to_string(data->id.value()),
+  Status s = (*audit)->Record(CliActor(), "customer_token.issue", "customer:" + std::to_string(customer.value()),
                               nlohmann::json({{"token_id", issued->claims.token_id},
                                               {"expires_at", issued->claims.expires_at}})
                                   .dump());
   if (s.ok()) s = (*audit)->Close();
   if (!s.ok()) return Fail(Status::Unavailable("the token's issue could not be audited; no token issued: " + s.message()));
   nlohmann::ordered_json out = {{"token", issued->token},
-                                {"customer_id", data->id.value()},
+                                {"customer_id", customer.value()},
                                 {"token_id", issued->claims.token_id},
                                 {"expires_at", issued->claims.expires_at}};
   std::printf("%s\n", out.dump().c_str());
   return kExitOk;
 }
 
-// The `privacy` command, shared with the subject-rights commands (whichever registers first creates it).
+}  // namespace
+
 CLI::App* PrivacyCommand(CLI::App& app) {
   auto found = app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "privacy"; });
   if (!found.empty()) return found.front();
@@ -171,8 +182,6 @@ CLI::App* PrivacyCommand(CLI::App& app) {
   privacy->require_subcommand(1);
   return privacy;
 }
-
-}  // namespace
 
 void RegisterPrivacyCommands(CLI::App& app, int* exit_code) {
   CLI::App* privacy = PrivacyCommand(app);

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <fstream>
 #include <memory>
@@ -40,26 +42,33 @@ constexpr int kReceiptMismatch = 1;
 constexpr int kReceiptMalformed = 2;
 
 // Writes `text` to `path` (mode 600: it is personal data or names the person's ids), or to
-// stdout when `path` is empty or "-".
+// stdout when `path` is empty or "-". A failure names the path and the system's reason.
 Status WriteOut(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     return Status::Ok();
   }
+  const auto failed = [&path] { return Status::Unavailable("cannot write " + path + ": " + std::strerror(errno)); };
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Unavailable("cannot write " + path);
+  if (fd < 0) return failed();
   ::fchmod(fd, 0600);
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n <= 0) {
+      const Status s = failed();
       ::close(fd);
-      return Status::Unavailable("cannot write " + path);
+      return s;
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return Status::Unavailable("cannot write " + path);
+  if (::fsync(fd) != 0) {
+    const Status s = failed();
+    ::close(fd);
+    return s;
+  }
+  if (::close(fd) != 0) return failed();
   return Status::Ok();
 }
 
@@ -240,16 +249,6 @@ int RunVerify(const VerifyArgs& a) {
       return kReceiptMalformed;
   }
   return kReceiptMalformed;
-}
-
-// The `privacy` command: created here or by another area's registration (consent), whichever runs first.
-CLI::App* PrivacyCommand(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands({})) {
-    if (sub->get_name() == "privacy") return sub;
-  }
-  CLI::App* privacy = app.add_subcommand("privacy", "A person's privacy rights: export, erasure, receipts");
-  privacy->require_subcommand(1);
-  return privacy;
 }
 
 }  // namespace

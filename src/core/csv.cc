@@ -217,4 +217,23 @@ Result<size_t> CsvHeader::Require(std::string_view name, std::string_view file) 
                                  "' (columns: " + cols + ")");
 }
 
+void AppendCsvField(std::string& out, std::string_view value) {
+  if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(value);
+    return;
+  }
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::string CsvField(std::string_view value) {
+  std::string out;
+  AppendCsvField(out, value);
+  return out;
+}
+
 }  // namespace touchpoint

@@ -55,13 +55,12 @@ Moments MomentsOf(const ArmSummary& a, MetricKind metric) {
 }
 
 // θ of CUPED over two arms pooled into one sample.
-double PooledTheta(const ArmSummary& a, const ArmSummary& b, MetricKind metric) {
+double PooledTheta(const ArmSummary& a, const ArmSummary& b) {
   const double n = a.units + b.units;
   if (n < 2) return 0;
   const double sum = a.sum + b.sum, pre = a.pre_sum + b.pre_sum;
   const double pre_ss = a.pre_sum_squares + b.pre_sum_squares;
   const double products = a.sum_products + b.sum_products;
-  (void)metric;
   const double var_pre = (pre_ss - pre * pre / n) / (n - 1);
   if (!(var_pre > 0)) return 0;
   const double cov = (products - sum * pre / n) / (n - 1);
@@ -218,7 +217,7 @@ Result<AnalysisResult> AnalyzeExperiment(std::span<const ArmSummary> arms, const
     double var_a = control.var, var_b = v.var;
     double diff = v.mean - control.mean;
     if (arms[0].has_pre) {
-      const double theta = PooledTheta(arms[0], arms[i], o.metric);
+      const double theta = PooledTheta(arms[0], arms[i]);
       if (i == 1) r.theta = theta;
       var_a = std::max(0.0, control.var + theta * theta * control.pre_var - 2 * theta * control.cov);
       var_b = std::max(0.0, v.var + theta * theta * v.pre_var - 2 * theta * v.cov);

@@ -7,8 +7,11 @@
 namespace touchpoint::insight {
 namespace {
 
-// The attempt from start index `i`: the steps it reaches and their times.
-void Attempt(const FunnelSpec& spec, std::span<const FunnelEvent> path, size_t i, std::vector<Millis>* times) {
+// The attempt from start index `i`: the steps it reaches and their times. Returns true when no
+// later start can reach more steps than this one (so the search may stop): in ordered mode, when
+// the path ran out before the next step. (Each greedy step of a later start is at or after this
+// one's, so the step missing after this one's is missing after that one's too.)
+bool Attempt(const FunnelSpec& spec, std::span<const FunnelEvent> path, size_t i, std::vector<Millis>* times) {
   times->clear();
   const Millis deadline = path[i].at + spec.window;
   switch (spec.mode) {
@@ -17,19 +20,20 @@ void Attempt(const FunnelSpec& spec, std::span<const FunnelEvent> path, size_t i
       size_t j = i + 1;
       for (size_t s = 1; s < spec.steps.size(); ++s) {
         while (j < path.size() && path[j].at <= deadline && path[j].name != spec.steps[s]) ++j;
-        if (j >= path.size() || path[j].at > deadline) return;
+        if (j >= path.size()) return true;
+        if (path[j].at > deadline) return false;
         times->push_back(path[j].at);
         ++j;
       }
-      return;
+      return false;
     }
     case FunnelMode::kStrict: {
       for (size_t s = 0; s < spec.steps.size(); ++s) {
         const size_t j = i + s;
-        if (j >= path.size() || path[j].name != spec.steps[s] || path[j].at > deadline) return;
+        if (j >= path.size() || path[j].name != spec.steps[s] || path[j].at > deadline) return false;
         times->push_back(path[j].at);
       }
-      return;
+      return false;
     }
     case FunnelMode::kAnyOrder: {
       std::vector<bool> seen(spec.steps.size(), false);
@@ -41,11 +45,12 @@ void Attempt(const FunnelSpec& spec, std::span<const FunnelEvent> path, size_t i
             break;
           }
         }
-        if (times->size() == spec.steps.size()) return;
+        if (times->size() == spec.steps.size()) return false;
       }
-      return;
+      return false;
     }
   }
+  return false;
 }
 
 bool Starts(const FunnelSpec& spec, const FunnelEvent& e) {
@@ -60,13 +65,14 @@ FunnelOutcome EvaluateFunnel(const FunnelSpec& spec, std::span<const FunnelEvent
   std::vector<Millis> times;
   for (size_t i = 0; i < path.size(); ++i) {
     if (!Starts(spec, path[i])) continue;
-    Attempt(spec, path, i, &times);
+    const bool last = Attempt(spec, path, i, &times);
     if (static_cast<int>(times.size()) > best.reached) {  // strictly more: the earliest attempt wins ties
       best.reached = static_cast<int>(times.size());
       best.times = times;
       best.breakdown = path[i].breakdown;
       if (best.reached == static_cast<int>(spec.steps.size())) break;
     }
+    if (last) break;
   }
   return best;
 }

@@ -28,17 +28,15 @@ Result<JourneyReport> JourneyReport::Create(JourneySpec spec) {
   for (double w : {spec.satisfaction_weight, spec.sentiment_weight, spec.continuation_weight, spec.speed_weight}) {
     if (!(w >= 0)) return Status::InvalidArgument("weights: must not be negative");
   }
-  return JourneyReport(std::move(spec));
+  return JourneyReport(std::move(spec), std::move(owner));
 }
 
-JourneyReport::JourneyReport(JourneySpec spec) : spec_(std::move(spec)), acc_(spec_.stages.size()) {}
+JourneyReport::JourneyReport(JourneySpec spec, std::map<std::string, size_t> stage_of)
+    : spec_(std::move(spec)), stage_of_(std::move(stage_of)), acc_(spec_.stages.size()) {}
 
 int JourneyReport::StageOf(const std::string& event) const {
-  for (size_t s = 0; s < spec_.stages.size(); ++s) {
-    const auto& ev = spec_.stages[s].events;
-    if (std::find(ev.begin(), ev.end(), event) != ev.end()) return static_cast<int>(s);
-  }
-  return -1;
+  const auto it = stage_of_.find(event);
+  return it == stage_of_.end() ? -1 : static_cast<int>(it->second);
 }
 
 void JourneyReport::Add(std::span<const JourneyEvent> path) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <touchpoint/core/csv.h>
 #include <touchpoint/core/json_text.h>
 #include <touchpoint/core/sensitivity.h>
 
@@ -112,29 +113,7 @@ void AppendCsvCell(std::string& out, const std::string& json_value) {
   } else {
     text = json_value;
   }
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    out += text;
-    return;
-  }
-  out += '"';
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
-void AppendCsvHeaderCell(std::string& out, const std::string& name) {
-  if (name.find_first_of(",\"\r\n") == std::string::npos) {
-    out += name;
-    return;
-  }
-  out += '"';
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
+  AppendCsvField(out, text);
 }
 
 }  // namespace
@@ -430,7 +409,7 @@ Result<std::int64_t> SegmentIndex::ExportRule(const profile::Segment& segment,
     buf += "customer_id";
     for (const auto& n : names) {
       buf += ',';
-      AppendCsvHeaderCell(buf, n);
+      AppendCsvField(buf, n);
     }
     buf += "\r\n";
   }

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/core/json_text.h>
+#include <touchpoint/core/time.h>
 
 #include "outbox/transport_internal.h"
 
@@ -110,20 +111,12 @@ std::string RfcDate(Millis t) {
   static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const std::int64_t secs = t >= 0 ? t / 1000 : (t - 999) / 1000;
-  std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   const std::int64_t rem = secs - days * 86400;
   const char* weekday = kDays[((days % 7) + 7) % 7];
-  // civil_from_days (Howard Hinnant)
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const std::int64_t doe = days - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  std::int64_t y = yoe + era * 400;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
+  std::int64_t y = 0;
+  unsigned m = 1, d = 1;
+  CivilFromDays(days, y, m, d);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", weekday, static_cast<int>(d),
                 kMonths[m - 1], static_cast<int>(y), static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),

@@ -193,16 +193,16 @@ Status AuditConsentRecord(AuditLog& audit, std::string_view actor, const store::
 Consent::Consent(store::Store& store, PersonResolver resolve, ConsentPolicy policy, const Clock& clock)
     : repo_(store.Get<store::ConsentRepository>()), resolve_(std::move(resolve)), policy_(policy), clock_(clock) {}
 
-Result<std::vector<store::ConsentRecord>> Consent::HistoryLocked(CustomerId customer, CustomerId* live) {
+Result<std::vector<CustomerId>> Consent::PersonLocked(CustomerId customer) {
   TP_ASSIGN_OR_RETURN(std::vector<CustomerId> person, resolve_(customer));
   if (person.empty()) return Status::NotFound("no such customer");
-  if (live != nullptr) *live = person.front();
-  return repo_.ForCustomers(person);
+  return person;
 }
 
 Result<std::vector<store::ConsentRecord>> Consent::History(CustomerId customer) {
   std::scoped_lock lock(mu_);
-  return HistoryLocked(customer, nullptr);
+  TP_ASSIGN_OR_RETURN(std::vector<CustomerId> person, PersonLocked(customer));
+  return repo_.ForCustomers(person);
 }
 
 Result<ConsentState> Consent::Current(CustomerId customer) {
@@ -229,8 +229,7 @@ Result<Consent::Changed> Consent::Change(CustomerId customer, const ConsentChang
   Changed out;
   {
     std::scoped_lock lock(mu_);
-    TP_ASSIGN_OR_RETURN(std::vector<CustomerId> person, resolve_(customer));
-    if (person.empty()) return Status::NotFound("no such customer");
+    TP_ASSIGN_OR_RETURN(std::vector<CustomerId> person, PersonLocked(customer));
     out.live = person.front();
     std::vector<store::ConsentRecord> records = ConsentRecordsFor(out.live, change, source, clock_.Now(), actor);
     TP_ASSIGN_OR_RETURN(out.records, repo_.Record(records));

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <touchpoint/core/csv.h>
+
 namespace touchpoint::privacy {
 namespace {
 
@@ -147,7 +149,7 @@ std::string Cell(const Json& v) {
 void AppendRow(std::string& out, const std::vector<std::string>& fields) {
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) out.push_back(',');
-    out += CsvField(fields[i]);
+    AppendCsvField(out, fields[i]);
   }
   out += "\r\n";
 }
@@ -207,16 +209,6 @@ std::string Readme(const Json& header, const std::vector<std::pair<const Table*,
 
 }  // namespace
 
-std::string CsvField(std::string_view value) {
-  if (value.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(value);
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
 
 Result<std::vector<CsvFile>> ExportCsvFiles(std::string_view export_json) {
   Json doc = Json::parse(export_json, nullptr, /*allow_exceptions=*/false);

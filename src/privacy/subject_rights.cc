@@ -16,6 +16,8 @@
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 
+#include "privacy/sodium_internal.h"
+
 namespace touchpoint::privacy {
 namespace {
 
@@ -253,15 +255,10 @@ Result<SubjectExport> ExportSubject(store::Store& store, const Subject& subject,
 }
 
 std::string NewErasureId() {
+  InitSodium();
   unsigned char bytes[16];
   randombytes_buf(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return HexOf(bytes, sizeof bytes);
 }
 
 std::string ReceiptJson(const ErasureFacts& f) {

@@ -15,6 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::touchpoint::testing::Slurp;
 using ::touchpoint::testing::Touchpoint;
 
 class CalendarCliTest : public ::testing::Test {
@@ -67,9 +68,7 @@ TEST_F(CalendarCliTest, YearsWithoutAListAreNotedOnStderr) {
   auto r = Touchpoint("calendar due cn 2026-12-31T17:30:00+08:00 60 2>" + (dir_ / "err").string());
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "2027-01-01T01:30:00Z\n");
-  std::ifstream err(dir_ / "err");
-  const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(text, HasSubstr("no holiday list for 2027"));
+  EXPECT_THAT(Slurp((dir_ / "err").string()), HasSubstr("no holiday list for 2027"));
   r = Both("calendar due cn 2026-03-02T09:00:00+08:00 60");
   EXPECT_THAT(r.out, Not(HasSubstr("holiday list")));
 }
@@ -152,6 +151,23 @@ name = "春节"
   const std::string not_a_dir = File("not-a-dir", "x");
   r = Both("calendar import " + toml + " --data '" + not_a_dir + "'");
   EXPECT_EQ(r.code, 1) << r.out;
+}
+
+// Every command that takes a calendar finds the imported ones: `desk steps --calendar` as
+// `calendar due` does. (desk steps opens the data directory's store: SQLite here, as no --data
+// is given, also in the PostgreSQL run.)
+TEST_F(CalendarCliTest, DeskStepsCountsOnAnImportedCalendar) {
+  const std::string toml = File("support-sh.toml", R"(zone = "Asia/Shanghai"
+[week]
+mon = ["09:00-18:00"]
+)");
+  ASSERT_EQ(Touchpoint("calendar import " + toml).code, 0);
+  auto r = Both("desk steps --calendar support-sh");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("0 tickets")) << r.out;
+  r = Both("desk steps --calendar no-such-calendar");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("unknown calendar \"no-such-calendar\"")) << r.out;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ namespace touchpoint {
 namespace {
 
 using ::testing::HasSubstr;
+using ::touchpoint::testing::Slurp;
 using ::touchpoint::testing::Touchpoint;
 
 class ExperimentCliTest : public ::testing::Test {
@@ -106,9 +107,7 @@ TEST_F(ExperimentCliTest, PerUnitRowsAgreeWithTheirSummary) {
   auto from_summary = Touchpoint("experiment analyze --summary " + summary_file);
   ASSERT_EQ(from_units.code, 0) << from_units.out;
   ASSERT_EQ(from_summary.code, 0) << from_summary.out;
-  std::ifstream err(dir_ / "err");
-  std::string err_text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(err_text, HasSubstr("units.csv:4002: value: \"not-a-number\" is not a number"));
+  EXPECT_THAT(Slurp((dir_ / "err").string()), HasSubstr("units.csv:4002: value: \"not-a-number\" is not a number"));
   const auto u = LastLine(from_units.out)["variants"][1];
   const auto m = LastLine(from_summary.out)["variants"][1];
   EXPECT_NEAR(u["lift"].get<double>(), m["lift"].get<double>(), 1e-9);
@@ -126,6 +125,24 @@ TEST_F(ExperimentCliTest, PerUnitRowsAgreeWithTheirSummary) {
   auto swapped = Touchpoint("experiment analyze --units " + unit_file + " --control b 2>/dev/null");
   ASSERT_EQ(swapped.code, 0);
   EXPECT_EQ(LastLine(swapped.out)["variants"][0]["variant"], "b");
+}
+
+// Per-unit files as spreadsheets and other tools write them: CRLF line ends, a BOM and quoted
+// names in the header, more columns than the three used, no newline after the last row.
+TEST_F(ExperimentCliTest, PerUnitFilesFromOtherToolsReadTheSame) {
+  const std::string rows[] = {"a,1,2", "b,2,1", "a,3,4", "b,5,3", "a,2,2", "b,4,2"};
+  std::string plain = "variant,value,pre\n", windows = "\xEF\xBB\xBF\"id\",\"variant\",\"value\",\"pre\",x,y,z,u,v,w\r\n";
+  for (size_t i = 0; i < std::size(rows); ++i) {
+    plain += rows[i] + "\n";
+    const std::string id = std::to_string(i);
+    windows += id + "," + rows[i] + ",,,,,," + (i + 1 < std::size(rows) ? "\r\n" : "");
+  }
+  auto want = Touchpoint("experiment analyze --units " + File("plain.csv", plain) + " --lift absolute");
+  auto got = Touchpoint("experiment analyze --units " + File("windows.csv", windows) + " --lift absolute 2>&1");
+  ASSERT_EQ(want.code, 0) << want.out;
+  ASSERT_EQ(got.code, 0) << got.out;
+  EXPECT_EQ(LastLine(got.out), LastLine(want.out));
+  EXPECT_EQ(LastLine(got.out)["variants"][1]["units"], 3);  // the last row, without its newline, counts
 }
 
 TEST_F(ExperimentCliTest, BadInputIsExitTwoNamingFileLineAndField) {

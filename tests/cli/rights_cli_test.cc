@@ -21,14 +21,8 @@
 namespace touchpoint {
 namespace {
 
+using ::touchpoint::testing::Slurp;
 using ::touchpoint::testing::Touchpoint;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Runs `cmd` through the shell; its stdout.
 std::string Shell(const std::string& cmd) {

@@ -11,6 +11,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <touchpoint/core/csv.h>
+
 #include "testing/matchers.h"
 
 namespace touchpoint::privacy {
@@ -51,6 +53,7 @@ std::map<std::string, std::string> ByName(const std::vector<CsvFile>& files) {
   return out;
 }
 
+// The export's fields are core/csv.h's CsvField.
 TEST(CsvFieldTest, QuotesOnlyWhatNeedsItAndDoublesQuotes) {
   EXPECT_EQ(CsvField("plain"), "plain");
   EXPECT_EQ(CsvField(""), "");

@@ -85,4 +85,9 @@ class CsvHeader {
   std::vector<std::string> names_;
 };
 
+// Writing: one field as RFC 4180 writes it — as is, or in quotes (quotes doubled) when it holds
+// a comma, a quote or a line break. Appended to `out`, or returned.
+void AppendCsvField(std::string& out, std::string_view value);
+std::string CsvField(std::string_view value);
+
 }  // namespace touchpoint

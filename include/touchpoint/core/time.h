@@ -32,6 +32,8 @@ std::string FormatDate(Millis t);
 
 // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
 std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d);
+// Its inverse: the civil date (y, m 1..12, d 1..31) of a day number (0 = 1970-01-01).
+void CivilFromDays(std::int64_t days, std::int64_t& y, unsigned& m, unsigned& d);
 
 // A source of the current time. Implementations must be thread-safe.
 class Clock {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -79,7 +80,7 @@ class JourneyReport {
   std::vector<TouchpointStats> WorstFirst() const;
 
  private:
-  explicit JourneyReport(JourneySpec spec);
+  JourneyReport(JourneySpec spec, std::map<std::string, size_t> stage_of);
   int StageOf(const std::string& event) const;
   struct Acc {
     std::int64_t volume = 0;
@@ -91,6 +92,7 @@ class JourneyReport {
     std::int64_t messages = 0;
   };
   JourneySpec spec_;
+  std::map<std::string, size_t> stage_of_;  // event name → its stage (Create checks each is in one)
   std::vector<Acc> acc_;
 };
 

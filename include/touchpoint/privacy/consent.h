@@ -136,7 +136,8 @@ class Consent {
   const ConsentPolicy& policy() const { return policy_; }
 
  private:
-  Result<std::vector<store::ConsentRecord>> HistoryLocked(CustomerId customer, CustomerId* live);  // REQUIRES: mu_
+  // The person `customer` belongs to, its live customer first; kNotFound when none. REQUIRES: mu_
+  Result<std::vector<CustomerId>> PersonLocked(CustomerId customer);
 
   std::mutex mu_;
   store::ConsentRepository& repo_;  // used under mu_

@@ -38,7 +38,4 @@ Result<std::vector<CsvFile>> ExportCsvFiles(std::string_view export_json);
 // kInvalidArgument as ExportCsvFiles; kInternal when libzip fails.
 Result<std::string> ExportArchive(std::string_view export_json, Millis generated_at);
 
-// One CSV field as RFC 4180 writes it (quoted only when needed).
-std::string CsvField(std::string_view value);
-
 }  // namespace touchpoint::privacy
