@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   set up, build a release binary, generate demo data, ingest it, serve on :8080
-#   make test   set up, build the asan preset (Debug + AddressSanitizer + UBSan), run the whole
-#               test suite under it — one build instead of a dev build plus a sanitizer build
+#   make test   set up, build the dev preset, run the whole test suite, then the concurrent and
+#               byte-parsing parts' tests under AddressSanitizer + UBSan
 # Everything else is a convenience around CMake presets (see CONTRIBUTING.md).
 
 .PHONY: setup demo test test-asan test-tsan build release bench clean
@@ -22,11 +22,10 @@ release: setup
 demo: release
 	scripts/demo.sh
 
-test: setup
+test: build
 	python3 tools/check_layering_test.py && python3 tools/check_layering.py
-	cmake --preset asan >/dev/null
-	cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan
+	ctest --preset dev
+	scripts/test_asan.sh
 
 test-asan: setup
 	scripts/test_asan.sh

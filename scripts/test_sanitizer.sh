@@ -34,11 +34,26 @@ done
 cmake --build --preset "$kind" -j "${JOBS:-2}" --target "${targets[@]}"
 scripts/pgtest.sh start "build/$kind/pgtest"
 trap 'scripts/pgtest.sh stop "build/$kind/pgtest"' EXIT
-failed=0
-for t in "${targets[@]}"; do
-  bin=$(find "build/$kind/tests" -type f -name "$t" | head -n 1)
-  echo "$kind: $t"
-  if ! "$bin" --gtest_brief=1 --gtest_filter="$filter"; then failed=1; fi
-done
-if [[ $failed -ne 0 ]]; then echo "$kind: FAILED"; exit 1; fi
+# The binaries run JOBS (2) at a time, longest first, each into its own log, printed when it
+# fails (ctest runs binaries side by side against the same PostgreSQL server too).
+logs="build/$kind/sanitizer-logs"
+mkdir -p "$logs"
+run_one() {
+  local t=$1 bin
+  bin=$(find "build/$KIND/tests" -type f -name "$t" | head -n 1)
+  if "$bin" --gtest_brief=1 --gtest_filter="$FILTER" >"$LOGS/$t.log" 2>&1; then
+    echo "$KIND: $t passed ($(grep -o '[0-9]* tests\? from' "$LOGS/$t.log" | head -n 1 | cut -d' ' -f1) tests)"
+  else
+    echo "$KIND: $t FAILED — its output:"; cat "$LOGS/$t.log"; return 1
+  fi
+}
+export -f run_one
+export KIND=$kind FILTER=$filter LOGS=$logs
+order=(tp_server_test tp_store_test tp_insight_test tp_pipeline_test tp_privacy_test)
+sorted=()
+for t in "${order[@]}"; do if [[ " ${targets[*]} " == *" $t "* ]]; then sorted+=("$t"); fi; done
+for t in "${targets[@]}"; do if [[ " ${sorted[*]} " != *" $t "* ]]; then sorted+=("$t"); fi; done
+if ! printf '%s\n' "${sorted[@]}" | xargs -P "${JOBS:-2}" -I{} bash -c 'run_one "$1"' _ {}; then
+  echo "$kind: FAILED"; exit 1
+fi
 echo "$kind: $passed"
