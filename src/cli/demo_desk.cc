@@ -425,6 +425,9 @@ Status Simulation::Open(const std::string& data_dir) {
   writer.purpose = "touchpoint demo";
   writer.synchronous = "normal";  // a demo: nobody was promised these events
   pipeline::EngineOptions engine_options = MakeEngineOptions(5, true);
+  // Profiles written with every commit (as a server's writer does): routing reads them from the
+  // store, so what it sees must not depend on when a timed checkpoint ran (determinism).
+  engine_options.profile_checkpoint_ms = 0;
   auto analyze = engine_options.analyze_message;
   analyze_ = analyze;
   TP_ASSIGN_OR_RETURN(auto writer_store, store::Open(url, writer));

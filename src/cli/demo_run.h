@@ -13,7 +13,7 @@ struct DemoArgs {
   std::int64_t customers = 2000;
   std::int64_t events = 0;
   std::uint64_t seed = 42;
-  std::int64_t tickets = 0;  // the demo desk's tickets (about; WIP, see demo_desk.h); 0: no desk
+  std::int64_t tickets = 3000;  // the demo desk's tickets (about); 0: no desk
   bool serve = true;            // false: build everything, print what to try, and exit
 };
 
