@@ -3,17 +3,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <touchpoint/demo/generator.h>
 #include <touchpoint/pipeline/file_ingest.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/server/app.h>
+#include <touchpoint/service/ticket.h>
 #include <touchpoint/store/api_key_repository.h>
 
 #include "cli/audit_access.h"
 #include "cli/data_access.h"
 #include "cli/cli_util.h"
+#include "cli/demo_desk.h"
 #include "cli/demo_run.h"
 #include "cli/engine_options.h"
 
@@ -29,6 +33,21 @@ std::string SampleUser(const std::string& file) {
     if (j.is_object() && j.contains("userId") && j["userId"].is_string()) return j["userId"].get<std::string>();
   }
   return "";
+}
+
+// The demo's customers: the userIds of its identify calls, in the order they first appear.
+std::vector<std::string> DemoUsers(const std::string& file) {
+  std::vector<std::string> users;
+  std::set<std::string> seen;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"identify\"") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("userId") || !j["userId"].is_string()) continue;
+    std::string id = j["userId"].get<std::string>();
+    if (seen.insert(id).second) users.push_back(std::move(id));
+  }
+  return users;
 }
 
 }  // namespace
@@ -67,6 +86,35 @@ int RunDemo(const DemoArgs& a) {
                 static_cast<long long>(stats.customers), static_cast<long long>(stats.messages),
                 static_cast<long long>(stats.surveys));
   }
+  // The service desk: agents, SLA policies and a year of tickets, through the desk itself.
+  std::int64_t routing_example = 0;
+  if (a.tickets > 0) {
+    DemoDeskOptions d;
+    d.tickets = a.tickets;
+    d.seed = a.seed;
+    const demo::GenerateOptions window;  // the window `demo generate` used (its defaults)
+    auto end = ParseTimestamp(window.end_date);
+    if (!end.ok()) return Fail(end.status());
+    d.end = *end;
+    d.days = window.days;
+    const std::vector<std::string> users = DemoUsers(file);
+    auto desk = BuildDemoDesk(a.data_dir, users, d);
+    if (!desk.ok()) return Fail(desk.status());
+    if (desk->skipped) {
+      std::printf("demo: the service desk has tickets already (kept as it is)\n");
+    } else {
+      std::printf(
+          "demo: the service desk: %lld agents in %lld teams, %lld tickets (%lld complaints, %lld refunds through "
+          "approval, %lld repeat contacts, %lld reopens), %lld SLA warnings, %lld breaches, %lld overdue complaint "
+          "tasks (%.1f s)\n",
+          static_cast<long long>(desk->agents), static_cast<long long>(desk->teams),
+          static_cast<long long>(desk->tickets), static_cast<long long>(desk->complaints),
+          static_cast<long long>(desk->refunds), static_cast<long long>(desk->repeats),
+          static_cast<long long>(desk->reopens), static_cast<long long>(desk->warnings),
+          static_cast<long long>(desk->breaches), static_cast<long long>(desk->overdue_tasks), desk->seconds);
+      routing_example = desk->routing_example;
+    }
+  }
   {
     auto keys = OpenForKeys(a.data_dir);
     if (!keys.ok()) return Fail(keys.status());
@@ -87,6 +135,12 @@ int RunDemo(const DemoArgs& a) {
     ingest_key = ingest->key;
   }
   const std::string user = SampleUser(file);
+  std::string desk_lines;  // the service desk's tour lines, when the demo built one
+  if (a.tickets > 0) {
+    desk_lines = "The service desk (a second terminal):\n  touchpoint ticket list --data " + a.data_dir +
+                 " --breaching\n  touchpoint desk steps --data " + a.data_dir + "\n  touchpoint desk routing --data " +
+                 a.data_dir + " " + service::FormatTicketNumber(routing_example > 0 ? routing_example : 1) + "\n\n";
+  }
   const std::string base = "http://" + a.listen;
   std::printf(
       "\n"
@@ -98,9 +152,15 @@ int RunDemo(const DemoArgs& a) {
       "  curl -s -H 'Authorization: Bearer %s' %s/v1/stats\n"
       "  curl -s -u '%s:' -H 'Content-Type: application/json' %s/v1/track \\\n"
       "       -d '{\"userId\":\"%s\",\"event\":\"Message Received\",\"properties\":{\"text\":\"快递太慢了，我要退款\",\"channel\":\"chat\"}}'\n\n"
-      "Stop with Ctrl-C.\n\n",
+      "%s",
       base.c_str(), a.data_dir.c_str(), admin_key.c_str(), ingest_key.c_str(), admin_key.c_str(), base.c_str(),
-      user.c_str(), admin_key.c_str(), base.c_str(), ingest_key.c_str(), base.c_str(), user.c_str());
+      user.c_str(), admin_key.c_str(), base.c_str(), ingest_key.c_str(), base.c_str(), user.c_str(),
+      desk_lines.c_str());
+  if (!a.serve) {
+    std::fflush(stdout);
+    return 0;
+  }
+  std::printf("Stop with Ctrl-C.\n\n");
   std::fflush(stdout);
   server::ServerConfig config;
   config.data_dir = a.data_dir;

@@ -13,9 +13,12 @@ struct DemoArgs {
   std::int64_t customers = 2000;
   std::int64_t events = 0;
   std::uint64_t seed = 42;
+  std::int64_t tickets = 3000;  // the demo desk's tickets (about); 0: no desk
+  bool serve = true;            // false: build everything, print what to try, and exit
 };
 
-// Generates (once), ingests, creates an admin and an ingest key, prints what to try, serves.
+// Generates (once), ingests, builds the demo desk (once: cli/demo_desk.h), creates an admin and an
+// ingest key, prints what to try, serves.
 int RunDemo(const DemoArgs& args);
 
 }  // namespace touchpoint::cli

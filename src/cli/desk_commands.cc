@@ -3,7 +3,10 @@
 // a running server (no writer lock; the tickets' versions catch concurrent changes). The operator
 // acts as "cli" with an administrator's scope. Customers are shown by id and a masked
 // identifier, message texts with the personal data the text module finds masked.
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -13,9 +16,12 @@
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/privacy/masking.h>
 #include <touchpoint/calendar/calendar.h>
+#include <touchpoint/calendar/calendar_file.h>
 #include <touchpoint/service/desk.h>
+#include <touchpoint/service/sla.h>
 #include <touchpoint/service/spans.h>
 #include <touchpoint/service/ticket.h>
+#include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
@@ -56,6 +62,61 @@ Result<std::int64_t> AgentId(DeskHandle& h, const std::string& agent) {
   return service::ParseTicketNumber(agent, "AGENT (a user id, an e-mail or none)");
 }
 
+// The tickets with a fired SLA breach of a target not met yet, highest number first: what the
+// server's timer holds (SlaService::Breaching), computed read-only from the store — the stored
+// breach events, the stored policies (tried in order, then the baseline) and each ticket's
+// spans now — so the command works next to a running server and fires nothing itself.
+Result<std::vector<std::int64_t>> BreachingTickets(store::Store& st, Millis now) {
+  std::map<std::int64_t, std::set<std::pair<std::string, std::int64_t>>> breached;  // ticket → (target, cycle)
+  TP_RETURN_IF_ERROR(st.Get<store::SlaRepository>().ScanEvents(0, [&](store::SlaEventRecord&& e) {
+    if (e.kind == "breach" && e.target.rfind("task:", 0) != 0) breached[e.ticket].insert({e.target, e.cycle});
+  }));
+  std::vector<std::int64_t> out;
+  if (breached.empty()) return out;
+  std::vector<service::SlaPolicy> policies;
+  TP_ASSIGN_OR_RETURN(auto stored, st.Get<store::SlaRepository>().Policies());
+  for (const store::SlaPolicyRecord& r : stored) {
+    auto p = service::PolicyFromJson(r.body);
+    if (p.ok()) policies.push_back(std::move(*p));
+  }
+  std::stable_sort(policies.begin(), policies.end(),
+                   [](const service::SlaPolicy& x, const service::SlaPolicy& y) { return x.position < y.position; });
+  const service::SlaPolicy baseline = service::BaselinePolicy();
+  std::map<std::string, std::unique_ptr<calendar::Calendar>> calendars;
+  store::TicketRepository& repo = st.Get<store::TicketRepository>();
+  for (const auto& [number, targets] : breached) {
+    TP_ASSIGN_OR_RETURN(auto t, repo.Find(number));
+    if (!t || t->status == "closed" || t->merged_into != 0) continue;
+    const service::SlaPolicy* policy = service::MatchPolicy(policies, *t, service::CustomerFacts{});
+    if (policy == nullptr) policy = &baseline;
+    const calendar::Calendar* cal = nullptr;
+    if (!policy->calendar.empty()) {
+      auto& slot = calendars[policy->calendar];
+      if (slot == nullptr) {
+        std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(policy->calendar);
+        if (!spec) continue;  // a calendar of the server's config: only the server knows it
+        TP_ASSIGN_OR_RETURN(calendar::Calendar built, calendar::Calendar::Build(std::move(*spec)));
+        slot = std::make_unique<calendar::Calendar>(std::move(built));
+      }
+      cal = slot.get();
+    }
+    TP_ASSIGN_OR_RETURN(auto history, repo.History(number));
+    TP_ASSIGN_OR_RETURN(auto messages, repo.Messages(number));
+    auto spans = service::ComputeSpans(*t, history, messages, service::SpanOptions{cal, now});
+    if (!spans.ok()) continue;
+    auto dues = service::ComputeDues(*policy, cal, *t, *spans);
+    if (!dues.ok()) continue;
+    for (const service::SlaDue& d : *dues) {
+      if (d.kind == "breach" && targets.count({d.target, d.cycle})) {
+        out.push_back(number);
+        break;
+      }
+    }
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
 }  // namespace
 
 Result<DeskHandle> OpenDesk(const std::string& data_dir) {
@@ -76,6 +137,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
     std::string status, queue, assignee, customer, cursor, number, text, channel, subject, priority, type, skill,
         language, agent, source, target, from, to, calendar;
     int limit = 50;
+    bool breaching = false;
     bool internal = false;
     bool history = false;
   };
@@ -92,6 +154,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
   list->add_option("--customer", a->customer, "Customer as kind:value or id");
   list->add_option("--cursor", a->cursor, "Continue below this ticket number (the last one printed)");
   list->add_option("--limit", a->limit, "At most this many (default 50)");
+  list->add_flag("--breaching", a->breaching, "Only tickets past an SLA target (a fired breach not met yet)");
   list->callback([=] {
     WithDesk(*data, exit_code, [&](DeskHandle& h) -> Status {
       store::TicketFilter f;
@@ -111,7 +174,23 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
       if (!a->cursor.empty()) {
         TP_ASSIGN_OR_RETURN(f.before, service::ParseTicketNumber(a->cursor, "--cursor"));
       }
-      TP_ASSIGN_OR_RETURN(auto tickets, h.desk->List(f));
+      std::vector<store::TicketRecord> tickets;
+      if (a->breaching) {
+        TP_ASSIGN_OR_RETURN(auto numbers, BreachingTickets(*h.reader, SystemClock::Instance().Now()));
+        for (std::int64_t n : numbers) {
+          if (static_cast<int>(tickets.size()) >= f.limit) break;
+          if (f.before > 0 && n >= f.before) continue;
+          TP_ASSIGN_OR_RETURN(service::TicketView v, h.desk->Get(n));
+          const store::TicketRecord& t = v.ticket;
+          if ((!f.status.empty() && t.status != f.status) || (!f.queue.empty() && t.queue != f.queue) ||
+              (f.assignee >= 0 && t.assignee != f.assignee) || (f.customer.valid() && t.customer != f.customer)) {
+            continue;
+          }
+          tickets.push_back(t);
+        }
+      } else {
+        TP_ASSIGN_OR_RETURN(tickets, h.desk->List(f));
+      }
       std::printf("%-10s %-20s %-7s %-9s %-7s %-12s %-8s %s\n", "NUMBER", "STATUS", "PRIO", "TYPE", "CHANNEL",
                   "QUEUE", "ASSIGNEE", "SUBJECT");
       for (const auto& t : tickets) PrintTicketLine(t);

@@ -419,6 +419,10 @@ void RegisterStoreCommands(CLI::App& app, int* exit_code) {
   demo->add_option("--customers", demo_args->customers, "Customers in the generated set")->check(CLI::PositiveNumber);
   demo->add_option("--events", demo_args->events, "Events (default 50 per customer)");
   demo->add_option("--seed", demo_args->seed, "Seed of the generator");
+  demo->add_option("--tickets", demo_args->tickets, "Tickets of the demo service desk, about (0: no desk)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000}));
+  demo->add_flag_callback("--no-serve", [demo_args] { demo_args->serve = false; },
+                          "Build the demo and print what to try, without serving");
   RegisterDemoGenerateCommand(*demo, exit_code);
   demo->callback([demo, demo_args, exit_code] {
     if (!demo->get_subcommands().empty()) return;  // `demo generate` ran

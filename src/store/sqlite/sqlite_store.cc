@@ -964,7 +964,14 @@ class SqliteProfiles final : public ProfileRepository {
     st.Reset();
     st.Bind(1, id.value());
     int rc = st.Step();
-    if (rc == SQLITE_ROW) return std::optional<ProfileRecord>(ProfileRecord{CustomerId(st.Int(0)), st.Text(1), st.Int(2)});
+    if (rc == SQLITE_ROW) {
+      ProfileRecord found{CustomerId(st.Int(0)), st.Text(1), st.Int(2)};
+      // Reset now: a cached statement left on its row keeps the connection's read snapshot open,
+      // and that connection's next BEGIN IMMEDIATE fails ("database is locked") once another
+      // connection has written (the desk's routing reads profiles on the desk's connection).
+      st.Reset();
+      return std::optional<ProfileRecord>(std::move(found));
+    }
     if (rc == SQLITE_DONE) return std::optional<ProfileRecord>();
     return db_.Error("find profile");
   }
