@@ -4,8 +4,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli_runner.h"
+#include "pipeline/test_dir.h"
 
 namespace touchpoint {
 namespace {
@@ -43,14 +42,8 @@ testing::CmdRun RunIn(const std::string& data, const std::string& args) {
 // One test, one demo (it takes a while: a year of desk history), every check on it: each ctest
 // entry is its own process, so separate tests would build the demo once each.
 TEST(DemoDeskTest, TheDemoBuildsALivingDeskAndTheTourRunsOnIt) {
-  std::random_device rd;
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("tp_demo_desk_" + std::to_string(rd()));
-  std::filesystem::create_directories(dir);
-  const std::string data = (dir / "data").string();
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
-  } cleanup{dir};
+  testing::TempDir dir;
+  const std::string data = dir.File("data");
   auto run = [&](const std::string& args) { return RunIn(data, args); };
 
   const testing::CmdRun demo = Touchpoint("demo --data " + data + " --customers 300 --no-serve 2>&1");
