@@ -22,8 +22,10 @@ release: setup
 demo: release
 	scripts/demo.sh
 
-test: build
+test: setup
 	python3 tools/check_layering_test.py && python3 tools/check_layering.py
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
 	ctest --preset dev
 	scripts/test_asan.sh
 

@@ -48,7 +48,7 @@
 #include <touchpoint/store/agent_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
-#include "store/common/list_columns.h"
+#include <touchpoint/store/list_columns.h>
 #include "store/postgres/pg.h"
 
 namespace touchpoint::store::postgres {
@@ -1384,7 +1384,7 @@ class PgDeskflow final : public DeskflowRepository {
 
 // ---- the service desk's agents and routing decisions ----
 
-// Lists of names (skills, languages, attributes) are one text column (store/common/list_columns.h).
+// Lists of names (skills, languages, attributes) are one text column (touchpoint/store/list_columns.h).
 
 class PgAgents final : public AgentRepository {
  public:

@@ -39,7 +39,7 @@
 #include <touchpoint/store/sqlite.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
-#include "store/common/list_columns.h"
+#include <touchpoint/store/list_columns.h>
 #include "store/sqlite/db.h"
 #include "store/sqlite/writer_lock.h"
 
@@ -1342,7 +1342,7 @@ class SqliteTickets final : public TicketRepository {
 
 // ---- the service desk's agents and routing decisions ----
 
-// Lists of names (skills, languages, attributes) are one text column (store/common/list_columns.h).
+// Lists of names (skills, languages, attributes) are one text column (touchpoint/store/list_columns.h).
 
 class SqliteAgents final : public AgentRepository {
  public:

@@ -1,7 +1,7 @@
-// store/common/list_columns.h — lists kept in one text column by the SQL adapters (SQLite and
+// touchpoint/store/list_columns.h — lists kept in one text column by the SQL adapters (SQLite and
 // PostgreSQL store them alike): an agent's skills, languages and attributes, a ticket contact's
 // earlier tickets. Comma-separated: names are tokens without commas (service/agents.h checks
-// them), numbers are ticket numbers (positive). Private to src/store.
+// them), numbers are ticket numbers (positive). Used only by the SQL adapters.
 #pragma once
 
 #include <cstdint>
