@@ -18,6 +18,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/customer_view.h>
+#include <touchpoint/privacy/encrypted_store.h>
 #include <touchpoint/privacy/export_archive.h>
 #include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/receipt.h>
@@ -144,6 +145,9 @@ int RunErase(const EraseArgs& a) {
   // its deletes, before its commit: the shred hook runs there) or right after its commit.
   const char* kill_at = std::getenv("TOUCHPOINT_TEST_KILL_IN_ERASURE");
   const std::string kill(kill_at != nullptr ? kill_at : "");
+  // Crypto-shredding: the person's data keys go with the erasure (the store shares the writer's
+  // keyring; nothing when the data is not encrypted).
+  o.shred = privacy::CryptoShredder(**audit_store);
   if (kill == "before-commit") {
     o.shred = [](std::span<const CustomerId>) {
       ::raise(SIGKILL);

@@ -35,6 +35,7 @@
 #include <touchpoint/privacy/auth_events.h>
 #include <touchpoint/privacy/consent.h>
 #include <touchpoint/privacy/customer_token.h>
+#include <touchpoint/privacy/encrypted_store.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/privacy/login.h>
 #include <touchpoint/privacy/master_key.h>
@@ -546,13 +547,18 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   writer.synchronous = config.synchronous;
   writer.fence_epoch = app_role.role == NodeRole::kWriter ? app_role.epoch : 0;
   writer.password = store_password;
-  TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
   pipeline::EngineOptions engine_options = EngineOptionsFor(config);
   // The master key keys the suppression list (erased people's identifiers, as blind indexes) and
   // signs erasure receipts; without one, events are not checked and erasures are refused.
   {
     const std::string key_path = config.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : config.master_key_file;
     auto master = privacy::LoadMasterKey(key_path);
+    if (!master.ok() && master.status().code() == StatusCode::kNotFound) {
+      // A new data directory: encryption at rest creates the key at the store's first open.
+      TP_ASSIGN_OR_RETURN(auto first, store::Open(url, writer));
+      first.reset();
+      master = privacy::LoadMasterKey(key_path);
+    }
     if (master.ok()) {
       engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
       receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
@@ -591,6 +597,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   }
   TP_ASSIGN_OR_RETURN(data, wiring::OpenEngine(url, std::move(engine_options), writer, /*escalation=*/true,
                                                     /*desk=*/true, std::move(desk_options)));
+  // After the store's open: encryption at rest creates the master key on a new data directory.
+  TP_ASSIGN_OR_RETURN(std::optional<privacy::Signer> signer, LoadSigner());
   pipeline::Engine& engine = *data->engine;
   // Saved segments: counted once here, then kept current by the hook and the jobs' tags.
   TP_ASSIGN_OR_RETURN(segments_store, store::Open(url, side));
@@ -675,6 +683,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     TP_ASSIGN_OR_RETURN(rights->reader, store::Open(url, ro));
   }
   rights->signer = receipt_signer ? &*receipt_signer : nullptr;
+  // Crypto-shredding of erased people's data keys: the reader shares the writer's keyring
+  // (wiring/encryption.h keeps one per data store); nothing when the data is not encrypted.
+  rights->shred = privacy::CryptoShredder(*rights->reader);
   rights->backend = std::string(data->engine ? rights->reader->backend() : "");
   context.rights = rights.get();
   if (config.retention.any()) {

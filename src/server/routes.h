@@ -85,7 +85,7 @@ struct SubjectRightsContext {
   std::mutex mu;                          // one export at a time on `reader`
   std::unique_ptr<store::Store> reader;   // read-only, beside the writer
   const privacy::Signer* signer = nullptr;  // null without a master key: erasures are refused
-  // LEAD: the encryption keyring's crypto-shredding (wiring::ErasureOptions::shred), at merge.
+  // The encryption keyring's crypto-shredding (privacy::CryptoShredder; wiring::ErasureOptions::shred).
   std::function<Status(std::span<const CustomerId>)> shred;
   std::string backend;                    // "sqlite", "postgres", "memory"
 };

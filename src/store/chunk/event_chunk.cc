@@ -141,10 +141,20 @@ void EventChunkCodec::Compress(const std::string& records, EncodedChunk& out) {
     }
     const size_t got = ZSTD_compressCCtx(ctx_->c, zbuf_.get(), zcap_, records.data(), records.size(), level_);
     if (!ZSTD_isError(got) && got < records.size()) {
+      if (sealer_ != nullptr) {
+        out.data = sealer_->Seal(std::string_view(zbuf_.get(), got), out.hashes);
+        out.codec = ChunkCodec::kZstdSealed;
+        return;
+      }
       out.data.assign(zbuf_.get(), got);
       out.codec = ChunkCodec::kZstd;
       return;
     }
+  }
+  if (sealer_ != nullptr) {
+    out.data = sealer_->Seal(records, out.hashes);
+    out.codec = ChunkCodec::kRawSealed;
+    return;
   }
   out.data.assign(records);
   out.codec = ChunkCodec::kRaw;
@@ -158,6 +168,20 @@ Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::in
     return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
   };
   if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return corrupt("hash column size");
+  if ((codec & kSealedBit) != 0) {
+    if (sealer_ == nullptr) {
+      return Status::FailedPrecondition("event chunk at seq " + std::to_string(first_seq) +
+                                        " is encrypted at rest: open this store through its encryption layer");
+    }
+    auto opened = sealer_->Open(data, hashes);
+    // kNotFound: its key was destroyed by an erasure that rewrote the chunk (this is an old copy):
+    // its events read as erased.
+    if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) return Status::Ok();
+    if (!opened.ok()) return opened.status().WithContext("event chunk at seq " + std::to_string(first_seq));
+    opened_ = std::move(*opened);
+    data = opened_;
+    codec &= ~kSealedBit;
+  }
   std::string_view records;
   if (codec == static_cast<int>(ChunkCodec::kRaw)) {
     records = data;
@@ -207,6 +231,21 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
     return Status::Internal("event chunk at seq " + std::to_string(first_seq) + " is corrupt: " + what);
   };
   if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return corrupt("hash column size");
+  const bool sealed = (codec & kSealedBit) != 0;
+  const std::string_view sealed_data = data;
+  if (sealed) {
+    if (sealer_ == nullptr) {
+      return Status::FailedPrecondition("event chunk at seq " + std::to_string(first_seq) +
+                                        " is encrypted at rest: open this store through its encryption layer");
+    }
+    auto opened = sealer_->Open(data, hashes);
+    // kNotFound: its key is gone (only an old copy can be in that state): nothing to erase.
+    if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) return Rewritten{};
+    if (!opened.ok()) return opened.status().WithContext("event chunk at seq " + std::to_string(first_seq));
+    opened_ = std::move(*opened);
+    data = opened_;
+    codec &= ~kSealedBit;
+  }
   std::string_view records;
   if (codec == static_cast<int>(ChunkCodec::kRaw)) {
     records = data;
@@ -265,15 +304,17 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
     PutVarint(static_cast<std::uint64_t>(id - prev), r.customers);
     prev = id;
   }
-  Compress(kept_, out);
+  Compress(kept_, out);  // sealed under a new key when sealing (out.hashes is the new one)
+  if (sealed && sealer_ != nullptr) sealer_->Retire(sealed_data);
   out.n = n;
   return r;
 }
 
 void EraseFromAll(std::span<ChunkErasure> jobs, std::span<const std::int64_t> erase, size_t threads,
-                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level) {
+                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level, ChunkSealer* sealer) {
   threads = std::clamp<size_t>(threads, 1, std::max<size_t>(jobs.size(), 1));
   while (codecs.size() < threads) codecs.push_back(std::make_unique<EventChunkCodec>(level));
+  for (auto& codec : codecs) codec->set_sealer(sealer);
   const auto run = [&](size_t worker) {
     for (size_t k = worker; k < jobs.size(); k += threads) {
       ChunkErasure& job = jobs[k];

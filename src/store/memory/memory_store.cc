@@ -30,6 +30,7 @@
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/keyring_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
@@ -61,6 +62,7 @@ struct State {
   // Secondary indexes of the identity tables (kept by the Put methods): lookups stay O(log n) on
   // a follower's warm copy of a whole installation (server/replica).
   std::unordered_map<std::string, std::int64_t> identifier_by_key;             // kind '\0' value → id
+  std::multimap<std::int64_t, std::int64_t> identifiers_by_lookup_key;          // given lookup key → id
   std::map<std::int64_t, std::set<std::int64_t>> identifiers_by_customer;      // customer → ids
   std::map<std::int64_t, std::set<std::int64_t>> customers_by_merged_into;     // root → merged ids
   std::map<std::int64_t, std::set<std::int64_t>> merges_by_customer;           // winner/loser → ids
@@ -87,6 +89,8 @@ struct State {
   std::vector<AuditCheckpointRecord> audit_checkpoints;
   std::vector<SigningKeyRecord> signing_keys;
   std::map<std::string, std::int64_t> dp_budgets;  // data set → micro-epsilon
+  std::map<std::int64_t, WrappedKeyRecord> keyring;  // customer → wrapped data key
+  std::map<std::string, std::string> privacy_settings;
   std::vector<DpRelease> dp_releases;
   std::map<std::int64_t, Delivery> outbox;                   // id → delivery
   std::unordered_map<std::string, std::int64_t> outbox_keys;  // idempotency key → id
@@ -281,7 +285,9 @@ class MemIdentity final : public IdentityRepository {
     std::vector<IdentifierRecord> copy(identifiers.begin(), identifiers.end());
     Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
       for (const auto& r : copy) {
-        auto [it, inserted] = s.identifiers.emplace(r.id.value(), r);
+        IdentifierRecord stored = r;
+        stored.lookup_key = 0;  // written only
+        auto [it, inserted] = s.identifiers.emplace(r.id.value(), std::move(stored));
         if (!inserted) {  // kind, value and first sighting never change
           s.identifiers_by_customer[it->second.customer.value()].erase(r.id.value());
           it->second.customer = r.customer;
@@ -289,6 +295,7 @@ class MemIdentity final : public IdentityRepository {
           it->second.joins = r.joins;
         } else {
           s.identifier_by_key[r.kind + '\0' + r.value] = r.id.value();
+          if (r.lookup_key != 0) s.identifiers_by_lookup_key.emplace(r.lookup_key, r.id.value());
         }
         s.identifiers_by_customer[r.customer.value()].insert(r.id.value());
       }
@@ -343,6 +350,18 @@ class MemIdentity final : public IdentityRepository {
     auto key = s_.identifier_by_key.find(kind + '\0' + value);
     if (key == s_.identifier_by_key.end()) return std::optional<IdentifierRecord>();
     return std::optional<IdentifierRecord>(s_.identifiers.at(key->second));
+  }
+  Result<std::vector<IdentifierRecord>> FindIdentifiersByKey(const std::string& kind,
+                                                             std::int64_t lookup_key) override {
+    std::shared_lock lock(s_.mu);  // readers share
+    std::vector<IdentifierRecord> out;
+    auto [begin, end] = s_.identifiers_by_lookup_key.equal_range(lookup_key);
+    for (auto it = begin; it != end; ++it) {
+      auto r = s_.identifiers.find(it->second);  // an erased identifier leaves its key behind
+      if (r != s_.identifiers.end() && r->second.kind == kind) out.push_back(r->second);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id.value() < b.id.value(); });
+    return out;
   }
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
     std::shared_lock lock(s_.mu);  // readers share
@@ -1419,6 +1438,62 @@ class MemOutbox final : public OutboxRepository {
   State& s_;
 };
 
+class MemKeyring final : public KeyringRepository {
+ public:
+  MemKeyring(State& s, bool read_only) : s_(s), read_only_(read_only) {}
+  Status AddKeys(std::span<const WrappedKeyRecord> keys) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : keys) s_.keyring.emplace(k.customer.value(), k);
+    return Status::Ok();
+  }
+  Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : keys) {
+      if (auto it = s_.keyring.find(k.customer.value()); it != s_.keyring.end()) it->second = k;
+    }
+    return Status::Ok();
+  }
+  Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.keyring.find(customer.value());
+    if (it == s_.keyring.end()) return std::optional<WrappedKeyRecord>();
+    return std::optional<WrappedKeyRecord>(it->second);
+  }
+  Status ScanKeys(const std::function<void(WrappedKeyRecord&&)>& fn) override {
+    std::vector<WrappedKeyRecord> keys;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [c, k] : s_.keyring) keys.push_back(k);
+    }
+    for (auto& k : keys) fn(std::move(k));
+    return Status::Ok();
+  }
+  Status DestroyKeys(std::span<const CustomerId> customers) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (CustomerId c : customers) s_.keyring.erase(c.value());
+    return Status::Ok();
+  }
+  Status PutSetting(const std::string& name, const std::string& value) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    s_.privacy_settings[name] = value;
+    return Status::Ok();
+  }
+  Result<std::optional<std::string>> Setting(const std::string& name) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.privacy_settings.find(name);
+    if (it == s_.privacy_settings.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+ private:
+  State& s_;
+  bool read_only_;
+};
+
 class MemDpBudgets final : public DpBudgetRepository {
  public:
   explicit MemDpBudgets(State& s) : s_(s) {}
@@ -2037,7 +2112,8 @@ class MemoryStore final : public Store {
         agents_(*state_),
         suppressions_(*state_),
         erasure_(*state_),
-        sla_(*state_) {
+        sla_(*state_),
+        keyring_(*state_, read_only) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -2061,6 +2137,7 @@ class MemoryStore final : public Store {
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
+    Provide<KeyringRepository>(keyring_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -2104,6 +2181,7 @@ class MemoryStore final : public Store {
   MemSuppressions suppressions_;
   MemErasure erasure_;
   MemSla sla_;
+  MemKeyring keyring_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process
