@@ -174,10 +174,11 @@ int RunErase(const EraseArgs& a) {
   }
   const store::ErasureCounts& c = erased->facts.counts;
   std::fprintf(stderr, "erased customer %lld (%zu customer ids): %lld events, %lld messages, %lld orders, %lld surveys, "
-               "%zu identifiers suppressed\n",
+               "%lld consents, %lld tickets de-identified, %zu identifiers suppressed\n",
                static_cast<long long>(erased->facts.subject.customer.value()), erased->facts.subject.members.size(),
                static_cast<long long>(c.events), static_cast<long long>(c.messages), static_cast<long long>(c.orders),
-               static_cast<long long>(c.surveys), erased->facts.suppressed.size());
+               static_cast<long long>(c.surveys), static_cast<long long>(c.consents),
+               static_cast<long long>(c.tickets), erased->facts.suppressed.size());
   return kExitOk;
 }
 

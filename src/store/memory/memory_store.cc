@@ -95,7 +95,8 @@ struct State {
   std::map<std::int64_t, Delivery> outbox;                   // id → delivery
   std::unordered_map<std::string, std::int64_t> outbox_keys;  // idempotency key → id
   std::int64_t next_outbox_id = 1;
-  std::vector<ConsentRecord> consents;  // in id order (id = index + 1)
+  std::vector<ConsentRecord> consents;  // in id order
+  std::int64_t last_consent_id = 0;     // erasures remove records: ids are never reused
   // The service desk (store/ticket_repository.h).
   std::map<std::int64_t, TicketRecord> tickets;
   std::int64_t next_ticket = 1;  // handed out at NextNumber, never again
@@ -1561,7 +1562,7 @@ class MemConsents final : public ConsentRepository {
     std::vector<ConsentRecord> copy(records.begin(), records.end());
     Txn(txn, s_).Add([copy = std::move(copy)](State& s) mutable {
       for (auto& r : copy) {
-        r.id = static_cast<std::int64_t>(s.consents.size()) + 1;
+        r.id = ++s.last_consent_id;
         s.consents.push_back(std::move(r));
       }
     });
@@ -1573,7 +1574,7 @@ class MemConsents final : public ConsentRepository {
     std::vector<ConsentRecord> out;
     for (const ConsentRecord& r : records) {
       ConsentRecord stored = r;
-      stored.id = static_cast<std::int64_t>(s_.consents.size()) + 1;
+      stored.id = ++s_.last_consent_id;
       s_.consents.push_back(stored);
       out.push_back(std::move(stored));
     }
@@ -1849,7 +1850,55 @@ ErasureCounts EraseIn(State& s, const std::set<std::int64_t>& ids, bool apply) {
   }
   c.merges = static_cast<std::int64_t>(merges.size());
   for (const auto& [a, b] : s.merge_blocks) c.merge_blocks += ids.count(a) || ids.count(b) ? 1 : 0;
+  for (const auto& r : s.consents) c.consents += has(r.customer) ? 1 : 0;
+  // The desk's tickets stay, de-identified (store/erasure_repository.h).
+  std::set<std::int64_t> tickets;
+  for (const auto& [number, t] : s.tickets) {
+    if (has(t.customer)) tickets.insert(number);
+  }
+  const auto theirs = [&](std::int64_t ticket) { return tickets.count(ticket) > 0; };
+  c.tickets = static_cast<std::int64_t>(tickets.size());
+  for (const auto& m : s.ticket_messages) c.ticket_messages += theirs(m.ticket) ? 1 : 0;
+  for (const auto& [key, value] : s.ticket_fields) c.ticket_fields += theirs(key.first) ? 1 : 0;
+  for (const auto& l : s.message_attachments) c.attachments += theirs(l.ticket) ? 1 : 0;
+  std::set<std::int64_t> deliveries;  // their replies' and surveys' outbox rows
+  for (const auto& [key, m] : s.channel_messages) {
+    if (theirs(m.ticket) && s.outbox.count(m.outbox_id)) deliveries.insert(m.outbox_id);
+  }
+  for (const auto& [id, survey] : s.csat_surveys) {
+    if (theirs(survey.ticket) && s.outbox.count(survey.outbox_id)) deliveries.insert(survey.outbox_id);
+  }
+  c.deliveries = static_cast<std::int64_t>(deliveries.size());
   if (!apply) return c;
+  for (std::int64_t d : deliveries) {
+    s.outbox_keys.erase(s.outbox.at(d).idempotency_key);
+    s.outbox.erase(d);
+  }
+  std::erase_if(s.consents, [&](const ConsentRecord& r) { return has(r.customer); });
+  for (std::int64_t number : tickets) {
+    TicketRecord& t = s.tickets.at(number);
+    t.subject = kErasedText;
+    ++t.version;
+  }
+  for (auto& m : s.ticket_messages) {
+    if (theirs(m.ticket)) m.text = kErasedText;
+  }
+  std::erase_if(s.ticket_fields, [&](const auto& kv) { return theirs(kv.first.first); });
+  std::set<std::string> kept_files;  // linked by a message of another ticket
+  for (const auto& l : s.message_attachments) {
+    if (!theirs(l.ticket)) kept_files.insert(l.hash);
+  }
+  for (const auto& l : s.message_attachments) {
+    if (theirs(l.ticket) && !kept_files.count(l.hash)) s.attachments.erase(l.hash);
+  }
+  std::erase_if(s.message_attachments, [&](const MessageAttachmentRecord& l) { return theirs(l.ticket); });
+  std::erase_if(s.ticket_tokens, [&](const auto& p) { return theirs(p.second); });
+  for (auto& [id, survey] : s.csat_surveys) {
+    if (theirs(survey.ticket) && !survey.comment.empty()) survey.comment = kErasedText;
+  }
+  for (auto& [key, m] : s.channel_messages) {
+    if (theirs(m.ticket)) m.mail_id.clear();
+  }
   for (std::int64_t id : ids) {
     s.profiles.erase(id);
     if (auto it = s.customers.find(id); it != s.customers.end()) {

@@ -545,7 +545,7 @@ CREATE TABLE IF NOT EXISTS message_attachments(
   UNIQUE(message_key, hash));
 )sql",
     // 18: encryption at rest: wrapped per-person data keys and the layer's settings
-    // (store/keyring_repository.h).
+    // (store/keyring_repository.h); the search index by ticket, for an erasure's de-identification.
     R"sql(
 CREATE TABLE IF NOT EXISTS keyring(
   customer_id bigint PRIMARY KEY,
@@ -554,6 +554,7 @@ CREATE TABLE IF NOT EXISTS keyring(
 CREATE TABLE IF NOT EXISTS privacy_settings(
   name text PRIMARY KEY,
   value text NOT NULL);
+CREATE INDEX IF NOT EXISTS ticket_tokens_ticket ON ticket_tokens(ticket);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -3190,6 +3191,27 @@ class PgErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merge_blocks,
                         del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id = ANY($1::bigint[])"));
+    // The desk's tickets stay, de-identified (store/erasure_repository.h).
+    const std::string tickets = "(SELECT number FROM tickets WHERE customer_id = ANY($1::bigint[]))";
+    const std::string erased = std::string("'") + kErasedText + "'";
+    TP_ASSIGN_OR_RETURN(counts.ticket_messages,
+                        del("UPDATE ticket_messages SET text = " + erased + " WHERE ticket IN " + tickets));
+    TP_ASSIGN_OR_RETURN(counts.ticket_fields, del("DELETE FROM ticket_fields WHERE ticket IN " + tickets));
+    // Files only their messages link go with the links.
+    TP_RETURN_IF_ERROR(del("DELETE FROM attachments WHERE hash IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "IN " + tickets + ") AND hash NOT IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "NOT IN " + tickets + ")").status());
+    TP_ASSIGN_OR_RETURN(counts.attachments, del("DELETE FROM message_attachments WHERE ticket IN " + tickets));
+    TP_RETURN_IF_ERROR(del("DELETE FROM ticket_tokens WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.deliveries,
+                        del("DELETE FROM outbox WHERE id IN (SELECT outbox_id FROM channel_messages WHERE ticket IN " +
+                            tickets + ") OR id IN (SELECT outbox_id FROM csat_surveys WHERE ticket IN " + tickets + ")"));
+    TP_RETURN_IF_ERROR(
+        del("UPDATE csat_surveys SET comment = " + erased + " WHERE comment <> '' AND ticket IN " + tickets).status());
+    TP_RETURN_IF_ERROR(del("UPDATE channel_messages SET mail_id = '' WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.tickets, del("UPDATE tickets SET subject = " + erased +
+                                            ", version = version + 1 WHERE customer_id = ANY($1::bigint[])"));
     // For the change feed: followers' warm copies forget them (store/change_feed.h).
     TP_ASSIGN_OR_RETURN(const std::int64_t change, s_.ChangeNumber());
     TP_RETURN_IF_ERROR(s_.conn()

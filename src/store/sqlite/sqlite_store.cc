@@ -507,7 +507,7 @@ CREATE TABLE message_attachments(
   UNIQUE(message_key, hash));
 )sql",
     // 18: encryption at rest: wrapped per-person data keys and the layer's settings
-    // (store/keyring_repository.h).
+    // (store/keyring_repository.h); the search index by ticket, for an erasure's de-identification.
     R"sql(
 CREATE TABLE keyring(
   customer_id INTEGER PRIMARY KEY,
@@ -516,6 +516,7 @@ CREATE TABLE keyring(
 CREATE TABLE privacy_settings(
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL);
+CREATE INDEX ticket_tokens_ticket ON ticket_tokens(ticket);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -2922,6 +2923,27 @@ class SqliteErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merges, del("DELETE FROM merges WHERE winner IN " + in + " OR loser IN " + in));
     TP_ASSIGN_OR_RETURN(counts.merge_blocks, del("DELETE FROM merge_blocks WHERE a IN " + in + " OR b IN " + in));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id IN " + in));
+    // The desk's tickets stay, de-identified (store/erasure_repository.h).
+    const std::string tickets = "(SELECT number FROM tickets WHERE customer_id IN " + in + ")";
+    const std::string erased = std::string("'") + kErasedText + "'";
+    TP_ASSIGN_OR_RETURN(counts.ticket_messages,
+                        del("UPDATE ticket_messages SET text = " + erased + " WHERE ticket IN " + tickets));
+    TP_ASSIGN_OR_RETURN(counts.ticket_fields, del("DELETE FROM ticket_fields WHERE ticket IN " + tickets));
+    // Files only their messages link go with the links.
+    TP_RETURN_IF_ERROR(del("DELETE FROM attachments WHERE hash IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "IN " + tickets + ") AND hash NOT IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "NOT IN " + tickets + ")").status());
+    TP_ASSIGN_OR_RETURN(counts.attachments, del("DELETE FROM message_attachments WHERE ticket IN " + tickets));
+    TP_RETURN_IF_ERROR(del("DELETE FROM ticket_tokens WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.deliveries,
+                        del("DELETE FROM outbox WHERE id IN (SELECT outbox_id FROM channel_messages WHERE ticket IN " +
+                            tickets + ") OR id IN (SELECT outbox_id FROM csat_surveys WHERE ticket IN " + tickets + ")"));
+    TP_RETURN_IF_ERROR(
+        del("UPDATE csat_surveys SET comment = " + erased + " WHERE comment <> '' AND ticket IN " + tickets).status());
+    TP_RETURN_IF_ERROR(del("UPDATE channel_messages SET mail_id = '' WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.tickets, del("UPDATE tickets SET subject = " + erased +
+                                            ", version = version + 1 WHERE customer_id IN " + in));
     return counts;
   }
 
