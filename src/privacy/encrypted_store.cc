@@ -9,10 +9,13 @@
 
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/change_feed.h>
+#include <touchpoint/store/channel_repository.h>
 #include <touchpoint/store/consent_repository.h>
+#include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
+#include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
@@ -44,7 +47,9 @@ constexpr std::string_view kFields[] = {"identifiers.value", "profiles.data", "e
                                         "messages.masked_text", "orders.items_json", "surveys.comment",
                                         "settings.check", "tickets.subject", "ticket_messages.text",
                                         "consents.value", "consents.wording_version", "consents.actor",
-                                        "users.totp_secret"};
+                                        "users.totp_secret", "csat_surveys.comment", "attachments.data",
+                                        "message_attachments.filename", "ticket_fields.value",
+                                        "outbox.payload"};
 constexpr std::string_view kCheckText = "touchpoint encryption at rest";
 
 std::string Ad(std::string_view field, std::string_view row) {
@@ -454,8 +459,9 @@ class EncErasure final : public store::ErasureRepository {
 };
 
 // What a text under a destroyed data key reads as (an erased person's ticket texts: the ticket
-// stays for statistics, its texts are gone).
-constexpr std::string_view kErasedText = "[erased]";
+// stays for statistics, its texts are gone). The erasure also writes it in clear over those texts
+// (store/erasure_repository.h): stored as it is, it reads as it is.
+constexpr std::string_view kErasedText = store::kErasedText;
 
 // The service desk's texts (store/ticket_repository.h keeps them apart for this): a ticket's
 // subject and its messages' texts, under the data key of the ticket's customer, so that erasing
@@ -536,14 +542,8 @@ class EncTickets final : public store::TicketRepository {
     return in_.SetCursor(txn, name, seq);
   }
 
- private:
-  static std::string MessageRow(const store::TicketMessageRecord& m) {
-    return std::to_string(m.at) + ':' + m.author + ':' + std::to_string(m.agent) + ':' + m.message_id;
-  }
-  void Remember(std::int64_t number, CustomerId customer) {
-    std::scoped_lock lock(mu_);
-    customers_[number] = customer.value();
-  }
+  // The customer whose data key seals the texts of ticket `number` (the desk's other texts use
+  // it too: EncChannels, EncDeskflow); invalid for an unknown ticket (the field's key).
   Result<CustomerId> CustomerOf(std::int64_t number) {
     {
       std::scoped_lock lock(mu_);
@@ -554,9 +554,29 @@ class EncTickets final : public store::TicketRepository {
     if (t) Remember(number, c);
     return c;  // unknown ticket: the field's key (the inner store refuses the message anyway)
   }
+  // A desk text as stored: opened; the erasure's kErasedText as it is; under a destroyed key
+  // (an old copy read after the erasure): kErasedText.
+  Result<std::string> OpenText(std::string_view field, std::string_view row, std::string_view sealed) {
+    if (sealed == kErasedText) return std::string(kErasedText);
+    auto opened = ctx_.Open(field, row, sealed, true);
+    if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) return std::string(kErasedText);
+    return opened;
+  }
+
+ private:
+  static std::string MessageRow(const store::TicketMessageRecord& m) {
+    return std::to_string(m.at) + ':' + m.author + ':' + std::to_string(m.agent) + ':' + m.message_id;
+  }
+  void Remember(std::int64_t number, CustomerId customer) {
+    std::scoped_lock lock(mu_);
+    customers_[number] = customer.value();
+  }
   Result<store::TicketRecord> SealTicket(const store::TicketRecord& ticket) {
     Remember(ticket.number, ticket.customer);
     store::TicketRecord sealed = ticket;
+    // A de-identified ticket changed after the erasure (its status, …) keeps kErasedText as it
+    // is: no new data key for an erased person.
+    if (ticket.subject == kErasedText) return sealed;
     TP_ASSIGN_OR_RETURN(sealed.subject, ctx_.Seal(ticket.customer, "tickets.subject", std::to_string(ticket.number),
                                                   ticket.subject, true));
     return sealed;
@@ -566,15 +586,261 @@ class EncTickets final : public store::TicketRepository {
     TP_ASSIGN_OR_RETURN(t.subject, OpenText("tickets.subject", std::to_string(t.number), t.subject));
     return Status::Ok();
   }
-  Result<std::string> OpenText(std::string_view field, std::string_view row, std::string_view sealed) {
-    auto opened = ctx_.Open(field, row, sealed, true);
-    if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) return std::string(kErasedText);
-    return opened;
-  }
   store::TicketRepository& in_;
   EncryptionContext& ctx_;
   std::mutex mu_;
   std::unordered_map<std::int64_t, std::int64_t> customers_;  // ticket number → customer; guarded by mu_
+};
+
+// The owner of a desk text: the ticket's customer (EncTickets::CustomerOf), or none (the field's
+// key) without a ticket layer.
+Result<CustomerId> DeskOwner(EncTickets* tickets, std::int64_t ticket) {
+  if (tickets == nullptr) return CustomerId();
+  return tickets->CustomerOf(ticket);
+}
+
+// The desk's channels (store/channel_repository.h): CSAT comments and attachment file names under
+// the data key of the ticket's customer, attachment bytes under the field's key (a file is stored
+// once by the SHA-256 of its bytes, possibly for several people; an erasure deletes the files
+// only its person's messages link). Message-IDs, channels, delivery ids, scores, content types
+// and sizes stay clear (lookups and reports); so does the hash.
+class EncChannels final : public store::ChannelRepository {
+ public:
+  EncChannels(store::ChannelRepository& inner, EncryptionContext& ctx, EncTickets* tickets)
+      : in_(inner), ctx_(ctx), tickets_(tickets) {}
+
+  Status PutMessage(store::Transaction& txn, const store::ChannelMessageRecord& record) override {
+    return in_.PutMessage(txn, record);
+  }
+  Result<std::optional<store::ChannelMessageRecord>> FindMessage(const std::string& key) override {
+    return in_.FindMessage(key);
+  }
+  Result<std::optional<store::ChannelMessageRecord>> FindByMailId(const std::string& mail_id) override {
+    return in_.FindByMailId(mail_id);
+  }
+
+  Status AddSurvey(store::Transaction& txn, const store::CsatSurveyRecord& survey) override {
+    store::CsatSurveyRecord sealed = survey;
+    TP_ASSIGN_OR_RETURN(sealed.comment, SealComment(survey.ticket, survey.id, survey.comment));
+    return in_.AddSurvey(txn, sealed);
+  }
+  Result<std::optional<store::CsatSurveyRecord>> FindSurvey(const std::string& id) override {
+    TP_ASSIGN_OR_RETURN(std::optional<store::CsatSurveyRecord> s, in_.FindSurvey(id));
+    if (s) TP_RETURN_IF_ERROR(OpenComment(*s));
+    return s;
+  }
+  Result<std::vector<store::CsatSurveyRecord>> Surveys(std::int64_t ticket) override {
+    TP_ASSIGN_OR_RETURN(std::vector<store::CsatSurveyRecord> out, in_.Surveys(ticket));
+    for (auto& s : out) TP_RETURN_IF_ERROR(OpenComment(s));
+    return out;
+  }
+  Status AnswerSurvey(store::Transaction& txn, const std::string& id, int score, const std::string& comment,
+                      Millis at) override {
+    // The survey names the ticket; one not found here is refused by the inner store.
+    TP_ASSIGN_OR_RETURN(std::optional<store::CsatSurveyRecord> s, in_.FindSurvey(id));
+    TP_ASSIGN_OR_RETURN(std::string sealed, SealComment(s ? s->ticket : 0, id, comment));
+    return in_.AnswerSurvey(txn, id, score, sealed, at);
+  }
+
+  Status PutAttachment(store::Transaction& txn, const store::AttachmentRecord& attachment) override {
+    store::AttachmentRecord sealed = attachment;
+    TP_ASSIGN_OR_RETURN(sealed.data, ctx_.Seal(CustomerId(), "attachments.data", attachment.hash, attachment.data,
+                                               false));
+    return in_.PutAttachment(txn, sealed);
+  }
+  Result<std::optional<store::AttachmentRecord>> FindAttachment(const std::string& hash) override {
+    TP_ASSIGN_OR_RETURN(std::optional<store::AttachmentRecord> a, in_.FindAttachment(hash));
+    if (a) {
+      TP_ASSIGN_OR_RETURN(a->data, ctx_.Open("attachments.data", a->hash, a->data, false));
+    }
+    return a;
+  }
+  Status LinkAttachments(store::Transaction& txn, std::span<const store::MessageAttachmentRecord> links) override {
+    std::vector<store::MessageAttachmentRecord> sealed(links.begin(), links.end());
+    for (auto& l : sealed) {
+      TP_ASSIGN_OR_RETURN(CustomerId owner, DeskOwner(tickets_, l.ticket));
+      TP_ASSIGN_OR_RETURN(l.filename,
+                          ctx_.Seal(owner, "message_attachments.filename", LinkRow(l), l.filename, true));
+    }
+    TP_RETURN_IF_ERROR(ctx_.keyring().Flush());
+    return in_.LinkAttachments(txn, sealed);
+  }
+  Result<std::vector<store::MessageAttachmentRecord>> MessageAttachments(const std::string& message_key) override {
+    TP_ASSIGN_OR_RETURN(std::vector<store::MessageAttachmentRecord> out, in_.MessageAttachments(message_key));
+    for (auto& l : out) {
+      TP_ASSIGN_OR_RETURN(l.filename, OpenDeskText("message_attachments.filename", LinkRow(l), l.filename));
+    }
+    return out;
+  }
+
+ private:
+  static std::string LinkRow(const store::MessageAttachmentRecord& l) { return l.message_key + '\0' + l.hash; }
+  Result<std::string> SealComment(std::int64_t ticket, const std::string& id, const std::string& comment) {
+    if (comment.empty()) return std::string();  // not answered (or no comment): nothing to hide
+    CustomerId owner;
+    if (ticket != 0) {
+      TP_ASSIGN_OR_RETURN(owner, DeskOwner(tickets_, ticket));
+    }
+    TP_ASSIGN_OR_RETURN(std::string sealed, ctx_.Seal(owner, "csat_surveys.comment", id, comment, true));
+    TP_RETURN_IF_ERROR(ctx_.keyring().Flush());
+    return sealed;
+  }
+  Status OpenComment(store::CsatSurveyRecord& s) {
+    if (s.comment.empty()) return Status::Ok();
+    TP_ASSIGN_OR_RETURN(s.comment, OpenDeskText("csat_surveys.comment", s.id, s.comment));
+    return Status::Ok();
+  }
+  Result<std::string> OpenDeskText(std::string_view field, std::string_view row, std::string_view sealed) {
+    if (sealed == kErasedText) return std::string(kErasedText);
+    auto opened = ctx_.Open(field, row, sealed, true);
+    if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) return std::string(kErasedText);
+    return opened;
+  }
+  store::ChannelRepository& in_;
+  EncryptionContext& ctx_;
+  EncTickets* tickets_;
+};
+
+// What the desk keeps beside its tickets (store/deskflow_repository.h): custom field values under
+// the data key of the ticket's customer; the full-text index's tokens keyed with the blind-index
+// key, so the stored index holds no hash anyone could compute from a word without the master key
+// (docs/service-desk.md, "Search and encryption"). Contacts (customer number, intent, channel,
+// times), tags and canned replies (company text) stay clear.
+class EncDeskflow final : public store::DeskflowRepository {
+ public:
+  EncDeskflow(store::DeskflowRepository& inner, EncryptionContext& ctx, EncTickets* tickets)
+      : in_(inner), ctx_(ctx), tickets_(tickets) {}
+
+  Status PutContact(store::Transaction& txn, const store::TicketContactRecord& record) override {
+    return in_.PutContact(txn, record);
+  }
+  Result<std::optional<store::TicketContactRecord>> FindContact(std::int64_t ticket) override {
+    return in_.FindContact(ticket);
+  }
+  Result<std::vector<store::TicketContactRecord>> Contacts(CustomerId customer, Millis since) override {
+    return in_.Contacts(customer, since);
+  }
+  Status ScanContacts(Millis from, Millis to, const std::function<void(store::TicketContactRecord&&)>& fn) override {
+    return in_.ScanContacts(from, to, fn);
+  }
+
+  Status AddTag(store::Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    return in_.AddTag(txn, ticket, tag);
+  }
+  Status RemoveTag(store::Transaction& txn, std::int64_t ticket, const std::string& tag) override {
+    return in_.RemoveTag(txn, ticket, tag);
+  }
+  Result<std::vector<std::string>> Tags(std::int64_t ticket) override { return in_.Tags(ticket); }
+  Result<std::vector<std::int64_t>> TicketsWithTag(const std::string& tag, std::int64_t before, int limit) override {
+    return in_.TicketsWithTag(tag, before, limit);
+  }
+
+  Status SetField(store::Transaction& txn, std::int64_t ticket, const std::string& name,
+                  const std::string& value) override {
+    if (value.empty()) return in_.SetField(txn, ticket, name, value);  // removes the field
+    TP_ASSIGN_OR_RETURN(CustomerId owner, DeskOwner(tickets_, ticket));
+    TP_ASSIGN_OR_RETURN(std::string sealed, ctx_.Seal(owner, "ticket_fields.value", FieldRow(ticket, name), value, true));
+    TP_RETURN_IF_ERROR(ctx_.keyring().Flush());
+    return in_.SetField(txn, ticket, name, sealed);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> Fields(std::int64_t ticket) override {
+    TP_ASSIGN_OR_RETURN(auto out, in_.Fields(ticket));
+    for (auto& [name, value] : out) {
+      auto opened = ctx_.Open("ticket_fields.value", FieldRow(ticket, name), value, true);
+      if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) {
+        value = kErasedText;
+        continue;
+      }
+      if (!opened.ok()) return opened.status();
+      value = std::move(*opened);
+    }
+    return out;
+  }
+
+  Status AddTokens(store::Transaction& txn, std::int64_t ticket, std::span<const std::int64_t> tokens) override {
+    std::vector<std::int64_t> keyed(tokens.begin(), tokens.end());
+    for (std::int64_t& t : keyed) t = Keyed(t);
+    return in_.AddTokens(txn, ticket, keyed);
+  }
+  Result<std::vector<std::int64_t>> TicketsWithToken(std::int64_t token, std::int64_t before, int limit) override {
+    return in_.TicketsWithToken(Keyed(token), before, limit);
+  }
+
+  Status PutCanned(store::Transaction& txn, const store::CannedReplyRecord& record) override {
+    return in_.PutCanned(txn, record);
+  }
+  Result<std::optional<store::CannedReplyRecord>> FindCanned(const std::string& name) override {
+    return in_.FindCanned(name);
+  }
+  Result<std::vector<store::CannedReplyRecord>> ListCanned() override { return in_.ListCanned(); }
+  Status DeleteCanned(store::Transaction& txn, const std::string& name) override {
+    return in_.DeleteCanned(txn, name);
+  }
+
+ private:
+  static std::string FieldRow(std::int64_t ticket, const std::string& name) {
+    return std::to_string(ticket) + ':' + name;
+  }
+  // The index's token (service/search.h: the token hasher's 64-bit hash of a word) keyed with the
+  // blind-index key: BLAKE2b-64 keyed over ("search", its 8 little-endian bytes).
+  std::int64_t Keyed(std::int64_t token) const {
+    char bytes[8];
+    const auto u = static_cast<std::uint64_t>(token);
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((u >> (8 * i)) & 0xff);
+    return ctx_.indexer().Of("search", std::string_view(bytes, 8)).value;
+  }
+  store::DeskflowRepository& in_;
+  EncryptionContext& ctx_;
+  EncTickets* tickets_;
+};
+
+// The outbox's queued deliveries (store/outbox_repository.h): the payload — a webhook's JSON body
+// (a desk event may carry a ticket's text) or a whole e-mail (a reply's text and the customer's
+// address in its headers) — under the field's key, with the delivery's idempotency key as the
+// row, as text (the column is text on PostgreSQL). The envelope recipient (`target`), the event type, states, times and errors stay clear:
+// the dispatcher claims by them (docs/security.md, "What is encrypted").
+class EncOutbox final : public store::OutboxRepository {
+ public:
+  EncOutbox(store::OutboxRepository& inner, EncryptionContext& ctx) : in_(inner), ctx_(ctx) {}
+
+  Result<std::int64_t> Enqueue(store::Transaction& txn, const store::Delivery& delivery) override {
+    store::Delivery sealed = delivery;
+    TP_ASSIGN_OR_RETURN(sealed.payload,
+                        ctx_.Seal(CustomerId(), "outbox.payload", delivery.idempotency_key, delivery.payload, true));
+    return in_.Enqueue(txn, sealed);
+  }
+  Result<std::vector<store::Delivery>> Claim(store::DeliveryKind kind, const std::string& target, Millis now,
+                                             Millis claim_until, int limit) override {
+    TP_ASSIGN_OR_RETURN(std::vector<store::Delivery> out, in_.Claim(kind, target, now, claim_until, limit));
+    for (auto& d : out) TP_RETURN_IF_ERROR(OpenPayload(d));
+    return out;
+  }
+  Status Finish(std::span<const store::DeliveryOutcome> outcomes) override { return in_.Finish(outcomes); }
+  Result<std::int64_t> ReleaseClaims(Millis now) override { return in_.ReleaseClaims(now); }
+  Result<std::int64_t> Retry(std::int64_t id, Millis now) override { return in_.Retry(id, now); }
+  Result<std::optional<store::Delivery>> Find(std::int64_t id) override {
+    TP_ASSIGN_OR_RETURN(std::optional<store::Delivery> d, in_.Find(id));
+    if (d) TP_RETURN_IF_ERROR(OpenPayload(*d));
+    return d;
+  }
+  Result<std::vector<store::Delivery>> List(const store::DeliveryQuery& query) override {
+    TP_ASSIGN_OR_RETURN(std::vector<store::Delivery> out, in_.List(query));
+    for (auto& d : out) TP_RETURN_IF_ERROR(OpenPayload(d));
+    return out;
+  }
+  Result<std::array<std::int64_t, store::kDeliveryStateCount>> CountByState() override { return in_.CountByState(); }
+  Result<std::optional<Millis>> NextDue(store::DeliveryKind kind, const std::string& target) override {
+    return in_.NextDue(kind, target);
+  }
+  Result<std::int64_t> PruneDelivered(Millis before) override { return in_.PruneDelivered(before); }
+
+ private:
+  Status OpenPayload(store::Delivery& d) {
+    TP_ASSIGN_OR_RETURN(d.payload, ctx_.Open("outbox.payload", d.idempotency_key, d.payload, true));
+    return Status::Ok();
+  }
+  store::OutboxRepository& in_;
+  EncryptionContext& ctx_;
 };
 
 // Consent decisions: the value, the wording version and the actor under the person's data key
@@ -837,8 +1103,15 @@ struct EncryptedStore::Layers {
         events(inner.Get<store::EventLog>(), inner.maintenance(), ctx, chunks_sealed),
         maintenance(events, inner.maintenance()),
         tickets(Wrap<EncTickets, store::TicketRepository>(inner, ctx)),
+        channels(inner.Find<store::ChannelRepository>() != nullptr
+                     ? std::make_unique<EncChannels>(*inner.Find<store::ChannelRepository>(), ctx, tickets.get())
+                     : nullptr),
+        deskflow(inner.Find<store::DeskflowRepository>() != nullptr
+                     ? std::make_unique<EncDeskflow>(*inner.Find<store::DeskflowRepository>(), ctx, tickets.get())
+                     : nullptr),
         consents(Wrap<EncConsents, store::ConsentRepository>(inner, ctx)),
         users(Wrap<EncUsers, store::UserRepository>(inner, ctx)),
+        outbox(Wrap<EncOutbox, store::OutboxRepository>(inner, ctx)),
         erasure(inner.Find<store::ErasureRepository>() != nullptr
                     ? std::make_unique<EncErasure>(*inner.Find<store::ErasureRepository>(), *chunk_keys,
                                                    ctx.keyring())
@@ -854,8 +1127,11 @@ struct EncryptedStore::Layers {
   EncEvents events;
   EncMaintenance maintenance;
   std::unique_ptr<EncTickets> tickets;
+  std::unique_ptr<EncChannels> channels;
+  std::unique_ptr<EncDeskflow> deskflow;
   std::unique_ptr<EncConsents> consents;
   std::unique_ptr<EncUsers> users;
+  std::unique_ptr<EncOutbox> outbox;
   std::unique_ptr<EncErasure> erasure;
   std::unique_ptr<EncChangeFeed> feed;
 
@@ -878,8 +1154,11 @@ EncryptedStore::EncryptedStore(std::unique_ptr<store::Store> inner, std::shared_
   Provide<store::EventLog>(layers_->events);
   if (layers_->erasure != nullptr) Provide<store::ErasureRepository>(*layers_->erasure);
   if (layers_->tickets != nullptr) Provide<store::TicketRepository>(*layers_->tickets);
+  if (layers_->channels != nullptr) Provide<store::ChannelRepository>(*layers_->channels);
+  if (layers_->deskflow != nullptr) Provide<store::DeskflowRepository>(*layers_->deskflow);
   if (layers_->consents != nullptr) Provide<store::ConsentRepository>(*layers_->consents);
   if (layers_->users != nullptr) Provide<store::UserRepository>(*layers_->users);
+  if (layers_->outbox != nullptr) Provide<store::OutboxRepository>(*layers_->outbox);
 }
 
 EncryptedStore::~EncryptedStore() = default;

@@ -583,8 +583,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
       logger->warn("search: no segmenter ({}); queries are matched as written", seg.status().message());
       return nullptr;
     };
-    // LEAD: with encryption at rest on, a service::BlindTokenHasher over the blind-index key
-    // (docs/service-desk.md, "Search and encryption").
+    // With encryption at rest the encryption layer keys every token the index stores or looks
+    // up with the blind-index key (privacy/encrypted_store.h, EncDeskflow), for every writer of
+    // the index alike (docs/service-desk.md, "Search and encryption").
     desk_search = std::make_shared<service::SearchIndex>(std::make_shared<service::PlainTokenHasher>(), segmenter);
     desk_options.listeners = {
         std::make_shared<service::RepeatDetector>(service::RepeatOptions{config.desk_repeat_window_days}), desk_search,
