@@ -139,15 +139,15 @@ int RunErase(const EraseArgs& a) {
   o.signer = &signer;
   o.audit = audit->get();
   o.backend = BackendOf(StoreUrl(a.data_dir));
+  // Crypto-shredding: the person's data keys go with the erasure (the store shares the writer's
+  // keyring; nothing when the data is not encrypted).
+  o.shred = privacy::CryptoShredder(**audit_store);
 #ifdef TP_TEST_FAULTS
   // Fault injection for the crash tests (tests/cli/rights_cli_test.cc), only in the test binary
   // `touchpoint-faults` (src/cli/CMakeLists.txt): SIGKILL inside the erasure's transaction (after
   // its deletes, before its commit: the shred hook runs there) or right after its commit.
   const char* kill_at = std::getenv("TOUCHPOINT_TEST_KILL_IN_ERASURE");
   const std::string kill(kill_at != nullptr ? kill_at : "");
-  // Crypto-shredding: the person's data keys go with the erasure (the store shares the writer's
-  // keyring; nothing when the data is not encrypted).
-  o.shred = privacy::CryptoShredder(**audit_store);
   if (kill == "before-commit") {
     o.shred = [](std::span<const CustomerId>) {
       ::raise(SIGKILL);
