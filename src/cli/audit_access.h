@@ -13,6 +13,7 @@
 #include <touchpoint/privacy/audit.h>
 #include <touchpoint/privacy/signing.h>
 #include <touchpoint/store/store.h>
+#include <touchpoint/wiring/encryption.h>
 
 namespace touchpoint::cli {
 
@@ -23,6 +24,11 @@ std::string& AuditCheckpointsOverride();
 // The master key file and the checkpoint file for `data_dir` (see above).
 std::string MasterKeyPathFor(const std::string& data_dir);
 std::string CheckpointsPathFor(const std::string& data_dir);
+
+// The encryption-at-rest settings for the store at `url` (wiring/encryption.h): the master key
+// file as MasterKeyPathFor, [privacy] encryption and keyring_url of the data directory's
+// touchpoint.toml (the SQLite file's directory, else the command's --data).
+wiring::EncryptionSettings EncryptionSettingsFor(std::string_view url);
 
 // The installation's signer from the master key file at `path`: nullopt when there is no file
 // (the caller says so); an error when the file is unusable (readable by others, malformed).

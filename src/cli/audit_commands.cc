@@ -124,6 +124,21 @@ std::string MasterKeyPathFor(const std::string& data_dir) {
   return c.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : c.master_key_file;
 }
 
+wiring::EncryptionSettings EncryptionSettingsFor(std::string_view url) {
+  std::string dir = CurrentDataDir();
+  if (url.starts_with("sqlite:")) {
+    std::string_view path = url.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);
+    dir = std::filesystem::path(std::string(path)).parent_path().string();
+  }
+  const server::ServerConfig c = ConfigOf(dir.empty() ? std::string(".") : dir);
+  wiring::EncryptionSettings s;
+  s.enabled = c.encryption;
+  s.keyring_url = c.keyring_url;
+  s.master_key_file = !MasterKeyFileOverride().empty() ? MasterKeyFileOverride() : c.master_key_file;
+  return s;
+}
+
 std::string CheckpointsPathFor(const std::string& data_dir) {
   if (!AuditCheckpointsOverride().empty()) return AuditCheckpointsOverride();
   const server::ServerConfig c = ConfigOf(data_dir);

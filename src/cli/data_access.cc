@@ -29,7 +29,13 @@ Result<store::OpenOptions> BaseOpenOptions() {
   return o;
 }
 
+std::string& CurrentDataDir() {
+  static std::string dir;
+  return dir;
+}
+
 std::string StoreUrl(const std::string& data_dir) {
+  CurrentDataDir() = data_dir;
   const std::string& url = StoreUrlOverride();
   if (url.empty()) return store::UrlForDataDir(data_dir);
   // An unnamed memory store would be a different one at every open; name it after the process.

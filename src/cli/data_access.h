@@ -19,6 +19,9 @@ std::string& StoreUrlOverride();
 // The global `--store-password-file FILE` option (empty when not given): the database password,
 // read when a store is opened (core/secret_file.h); libpq's PGPASSWORD and ~/.pgpass work too.
 std::string& StorePasswordFile();
+// The data directory of the last StoreUrl call (the command's --data), for settings of stores
+// not in it (wiring/encryption.h).
+std::string& CurrentDataDir();
 // `--store URL` when given, else sqlite in `data_dir`.
 std::string StoreUrl(const std::string& data_dir);
 // Open options with the password of --store-password-file (errors reading it as they come).

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <touchpoint/version.h>
+#include <touchpoint/wiring/encryption.h>
 
 #include "cli/audit_access.h"
 #include "cli/commands.h"
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
                  "~/.config/touchpoint/master.key)");
   app.add_option("--audit-checkpoints", touchpoint::cli::AuditCheckpointsOverride(),
                  "The audit checkpoint file (default: [privacy] audit_checkpoints, else DATA/audit/checkpoints)");
+  // Encryption at rest over every store this process opens (wiring/encryption.h).
+  touchpoint::wiring::EnableEncryptionAtRest(
+      [](std::string_view url) { return touchpoint::cli::EncryptionSettingsFor(url); });
   int exit_code = 0;
   touchpoint::cli::RegisterStoreCommands(app, &exit_code);
   touchpoint::cli::RegisterAuditCommands(app, &exit_code);

@@ -20,6 +20,7 @@
 
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/customer_view.h>
+#include <touchpoint/privacy/encrypted_store.h>
 #include <touchpoint/privacy/export_archive.h>
 #include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/receipt.h>
@@ -147,6 +148,9 @@ int RunErase(const EraseArgs& a) {
   o.signer = &signer;
   o.audit = audit->get();
   o.backend = BackendOf(StoreUrl(a.data_dir));
+  // Crypto-shredding: the person's data keys go with the erasure (the store shares the writer's
+  // keyring; nothing when the data is not encrypted).
+  o.shred = privacy::CryptoShredder(**audit_store);
 #ifdef TP_TEST_FAULTS
   // Fault injection for the crash tests (tests/cli/rights_cli_test.cc), only in the test binary
   // `touchpoint-faults` (src/cli/CMakeLists.txt): SIGKILL inside the erasure's transaction (after
@@ -179,10 +183,11 @@ int RunErase(const EraseArgs& a) {
   }
   const store::ErasureCounts& c = erased->facts.counts;
   std::fprintf(stderr, "erased customer %lld (%zu customer ids): %lld events, %lld messages, %lld orders, %lld surveys, "
-               "%zu identifiers suppressed\n",
+               "%lld consents, %lld tickets de-identified, %zu identifiers suppressed\n",
                static_cast<long long>(erased->facts.subject.customer.value()), erased->facts.subject.members.size(),
                static_cast<long long>(c.events), static_cast<long long>(c.messages), static_cast<long long>(c.orders),
-               static_cast<long long>(c.surveys), erased->facts.suppressed.size());
+               static_cast<long long>(c.surveys), static_cast<long long>(c.consents),
+               static_cast<long long>(c.tickets), erased->facts.suppressed.size());
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <touchpoint/core/csv.h>
 #include <touchpoint/ingest/parser.h>
+#include <touchpoint/text/pii.h>
 
 namespace touchpoint::pipeline {
 namespace {
@@ -42,9 +43,11 @@ class Rejects {
     nlohmann::json j;
     j["file"] = file;
     j["line"] = line;
-    j["reason"] = reason;
+    // Masked (phone numbers, e-mail addresses, ID numbers, cards: text/pii.h): the rejects file
+    // sits in the data directory in clear, and encryption at rest must leave no value there.
+    j["reason"] = text::MaskPii(reason);
     std::string kept(raw.substr(0, kRawKeptInRejects));
-    j["raw"] = kept;
+    j["raw"] = text::MaskPii(kept);
     if (original_size == 0 && raw.size() > kRawKeptInRejects) original_size = raw.size();
     if (original_size > kept.size()) j["raw_truncated_from_bytes"] = original_size;
     out_ << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';

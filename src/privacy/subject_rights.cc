@@ -41,10 +41,15 @@ const char* KindName(store::EventKind k) {
 
 Json CountsJson(const store::ErasureCounts& c) {
   // Sorted keys anyway (canonical form); listed in that order for the reader.
-  return Json{{"customers", c.customers},   {"escalations", c.escalations}, {"events", c.events},
-              {"identifiers", c.identifiers}, {"merge_blocks", c.merge_blocks}, {"merges", c.merges},
-              {"messages", c.messages},     {"orders", c.orders},           {"profiles", c.profiles},
-              {"surveys", c.surveys}};
+  return Json{{"attachments", c.attachments}, {"consents", c.consents},
+              {"customers", c.customers},     {"deliveries", c.deliveries},
+              {"escalations", c.escalations},
+              {"events", c.events},           {"identifiers", c.identifiers},
+              {"merge_blocks", c.merge_blocks}, {"merges", c.merges},
+              {"messages", c.messages},       {"orders", c.orders},
+              {"profiles", c.profiles},       {"surveys", c.surveys},
+              {"ticket_fields", c.ticket_fields}, {"ticket_messages", c.ticket_messages},
+              {"tickets_deidentified", c.tickets}};
 }
 
 }  // namespace

@@ -35,6 +35,7 @@
 #include <touchpoint/privacy/auth_events.h>
 #include <touchpoint/privacy/consent.h>
 #include <touchpoint/privacy/customer_token.h>
+#include <touchpoint/privacy/encrypted_store.h>
 #include <touchpoint/privacy/keys.h>
 #include <touchpoint/privacy/login.h>
 #include <touchpoint/privacy/master_key.h>
@@ -567,11 +568,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
       logger->warn("search: no segmenter ({}); queries are matched as written", seg.status().message());
       return nullptr;
     };
-    // LEAD (not done: encryption at rest is not on main yet): with encryption on, the hasher
-    // becomes service::BlindTokenHasher over a privacy::BlindIndexer made from `master` (kept in
-    // Impl: the hasher holds a reference), and an index written with the plain hasher must be
-    // rebuilt, its rows being only added at write time (docs/service-desk.md, "Search and
-    // encryption"). Until then tokens are hashed unkeyed (PlainTokenHasher).
+    // With encryption at rest the encryption layer keys every token the index stores or looks
+    // up with the blind-index key (privacy/encrypted_store.h, EncDeskflow), for every writer of
+    // the index alike (docs/service-desk.md, "Search and encryption").
     desk_search = std::make_shared<service::SearchIndex>(std::make_shared<service::PlainTokenHasher>(), segmenter);
     desk_options.listeners = {
         std::make_shared<service::RepeatDetector>(service::RepeatOptions{config.desk_repeat_window_days}), desk_search,
@@ -668,6 +667,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     TP_ASSIGN_OR_RETURN(rights->reader, store::Open(url, ro));
   }
   rights->signer = receipt_signer ? &*receipt_signer : nullptr;
+  // Crypto-shredding of erased people's data keys: the reader shares the writer's keyring
+  // (wiring/encryption.h keeps one per data store); nothing when the data is not encrypted.
+  rights->shred = privacy::CryptoShredder(*rights->reader);
   rights->backend = std::string(rights->reader->backend());
   context.rights = rights.get();
   if (config.retention.any()) {
@@ -874,6 +876,17 @@ Result<std::unique_ptr<App>> App::Start(const ServerConfig& config, const AppRol
   }
   TP_ASSIGN_OR_RETURN(impl->store_password, StorePassword(config));
   TP_ASSIGN_OR_RETURN(std::optional<privacy::MasterKey> master, impl->LoadMasterKey());
+  if (!master && role.role != NodeRole::kFollower) {
+    // A new data directory: encryption at rest creates the master key at the store's first open
+    // by a writer (wiring/encryption.h); open it once so that everything below has the key.
+    store::OpenOptions first;
+    first.purpose = "touchpoint serve";
+    first.password = impl->store_password;
+    first.fence_epoch = role.role == NodeRole::kWriter ? role.epoch : 0;
+    TP_ASSIGN_OR_RETURN(auto opened, store::Open(url, first));
+    opened.reset();
+    TP_ASSIGN_OR_RETURN(master, impl->LoadMasterKey());
+  }
   if (master) impl->customer_tokens.emplace(privacy::CustomerTokens::FromMasterKey(*master));
   store::OpenOptions side;  // small writes beside the writer: no writer lock
   side.cache_mib = 4;

@@ -183,7 +183,7 @@ Status ApplyDesk(const std::string& path, const toml::node& node, ServerConfig* 
   return Status::Ok();
 }
 
-// [privacy] reveal_roles = ["admin", …], master_key_file, audit_checkpoints;
+// [privacy] reveal_roles = ["admin", …], master_key_file, audit_checkpoints, encryption, keyring_url;
 // [privacy.masking] phone|id_number|bank_card = "rule".
 Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfig* c) {
   const toml::table* privacy = node.as_table();
@@ -210,6 +210,14 @@ Status ApplyPrivacy(const std::string& path, const toml::node& node, ServerConfi
     }
     if (k == "personalisation_default") {
       TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy.personalisation_default", &c->personalisation_default));
+      continue;
+    }
+    if (k == "keyring_url") {
+      TP_RETURN_IF_ERROR(SetString(pnode, path, "privacy.keyring_url", &c->keyring_url));
+      continue;
+    }
+    if (k == "encryption") {
+      TP_RETURN_IF_ERROR(SetBool(pnode, path, "privacy.encryption", &c->encryption));
       continue;
     }
     if (k == "masking") {

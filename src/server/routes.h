@@ -85,9 +85,7 @@ struct SubjectRightsContext {
   std::mutex mu;                          // one export at a time on `reader`
   std::unique_ptr<store::Store> reader;   // read-only, beside the writer
   const privacy::Signer* signer = nullptr;  // null without a master key: erasures are refused
-  // Crypto-shredding before the erasure commits (wiring::ErasureOptions::shred). LEAD (not done:
-  // the encryption keyring is not on main yet): empty until then, so an erasure deletes and
-  // tombstones rows but destroys no keys.
+  // The encryption keyring's crypto-shredding (privacy::CryptoShredder; wiring::ErasureOptions::shred).
   std::function<Status(std::span<const CustomerId>)> shred;
   std::string backend;                    // "sqlite", "postgres", "memory"
 };

@@ -73,7 +73,8 @@ TEST_F(AuditCliTest, RevealsOnTheCommandLineAreRecordedBeforeAnythingIsShown) {
       << "\n";
   }
   ASSERT_EQ(Touchpoint(Audit() + "ingest --data " + Data() + " " + tmp_.File("one.ndjson") + " >/dev/null 2>&1").code, 0);
-  const std::string verify = "audit verify --data " + Data() + " --checkpoints " + Checkpoints() +
+  const std::string verify = "--master-key-file " + KeyFile() + " audit verify --data " + Data() +
+                             " --checkpoints " + Checkpoints() +
                              " --public-key " + tmp_.File("signing.pub") + " 2>/dev/null";
   auto entries = [&] {
     const auto v = Touchpoint(verify);
@@ -121,7 +122,8 @@ TEST_F(AuditCliTest, KeyChangesAreRecordedAndVerifyFindsTampering) {
     ASSERT_EQ(Touchpoint(Audit() + "keys create --role " + role + " --data " + Data() + " >/dev/null 2>&1").code, 0);
   }
   ASSERT_EQ(Touchpoint(Audit() + "keys revoke 2 --data " + Data() + " >/dev/null 2>&1").code, 0);
-  const std::string verify = "audit verify --data " + Data() + " --checkpoints " + Checkpoints() +
+  const std::string verify = "--master-key-file " + KeyFile() + " audit verify --data " + Data() +
+                             " --checkpoints " + Checkpoints() +
                              " --public-key " + tmp_.File("signing.pub") + " 2>/dev/null";
   auto intact = Touchpoint(verify);
   EXPECT_EQ(intact.code, 0) << intact.out;

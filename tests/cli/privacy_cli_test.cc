@@ -3,6 +3,7 @@
 // audit entries, and a token the server's check accepts. HOME points at a temporary directory.
 #include <stdlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -32,6 +33,10 @@ class PrivacyCliTest : public ::testing::Test {
         << "\n"
         << R"({"type":"identify","userId":"u2","messageId":"m2","timestamp":"2026-01-01T00:00:00Z","traits":{"plan":"pro"}})"
         << "\n";
+    // Not encrypted at rest (the key below is made after the data; encrypted installs:
+    // tests/cli/encrypt_cli_test.cc).
+    std::filesystem::create_directories(Data());
+    std::ofstream(Data() + "/touchpoint.toml") << "[privacy]\nencryption = false\n";
     ASSERT_EQ(Touchpoint("ingest --data " + Data() + " " + tmp_.File("events.ndjson") + " >/dev/null 2>&1").code, 0);
     ASSERT_EQ(Touchpoint("keys init-master --key-file " + KeyFile() + " >/dev/null 2>&1").code, 0);
   }

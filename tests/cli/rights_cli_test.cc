@@ -64,6 +64,10 @@ class RightsCliTest : public ::testing::Test {
     ::setenv("HOME", tmp_.File("home").c_str(), 1);
     ::unsetenv("XDG_CONFIG_HOME");
     ASSERT_EQ(Touchpoint("keys init-master --key-file " + KeyFile() + " >/dev/null 2>&1").code, 0);
+    // A plain-text install: the raw-byte searches below are SQLite's own guarantee (encrypted
+    // installs: tests/cli/encrypt_cli_test.cc).
+    std::filesystem::create_directories(Data());
+    Write(Data() + "/touchpoint.toml", "[privacy]\nencryption = false\n");
     Write(tmp_.File("events.ndjson"), kEvents);
     auto ingested = Touchpoint(Global() + "ingest " + tmp_.File("events.ndjson") + " --data " + Data() + " 2>/dev/null");
     ASSERT_EQ(ingested.code, 0) << ingested.out;

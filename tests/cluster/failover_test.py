@@ -499,6 +499,10 @@ def main():
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--clients", type=int, default=8)
     args = p.parse_args()
+    # Encryption at rest creates the master key at ~/.config/touchpoint on a new store: the nodes
+    # and commands started here keep theirs in a directory of this run, never the real home.
+    if "XDG_CONFIG_HOME" not in os.environ:
+        os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tp_cluster_config_")
     if not os.path.exists(os.path.join(args.pg_state, "url")):
         why = ""
         try:

@@ -22,6 +22,7 @@
 #include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
+#include <touchpoint/store/keyring_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -97,6 +98,7 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<AgentRepository>(), nullptr);
   EXPECT_NE(s().Find<SlaRepository>(), nullptr);
   EXPECT_NE(s().Find<DeskflowRepository>(), nullptr);
+  EXPECT_NE(s().Find<KeyringRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }
@@ -1355,6 +1357,65 @@ TEST_P(StoreContractTest, AttachmentsAreStoredOnceByHashAndLinkedToMessages) {
   ASSERT_EQ(m3->size(), 2u);
   EXPECT_EQ((*m3)[0].filename, "z.png") << "in link order, not by hash or name";
   EXPECT_EQ((*m3)[1].filename, "a.png");
+}
+
+TEST_P(StoreContractTest, AGivenLookupKeyReplacesTheHashedOneAndFindsEveryCandidate) {
+  InTxn([&](Transaction& t) {
+    std::vector<IdentifierRecord> ids{{IdentifierId(1), "phone", "sealed-1", CustomerId(3), false, 0, 100, "m1"},
+                                      {IdentifierId(2), "phone", "sealed-2", CustomerId(4), false, 0, 100, "m2"},
+                                      {IdentifierId(3), "email", "sealed-3", CustomerId(4), false, 0, 100, "m2"},
+                                      {IdentifierId(4), "device", "d-1", CustomerId(4), false, 0, 100, "m2"}};
+    ids[0].lookup_key = 77;
+    ids[1].lookup_key = 77;  // two values may share a key: both are candidates
+    ids[2].lookup_key = 77;
+    ASSERT_OK(repo<IdentityRepository>().PutIdentifiers(t, ids));
+  });
+  auto& identity = repo<IdentityRepository>();
+  auto phones = identity.FindIdentifiersByKey("phone", 77);
+  ASSERT_OK(phones);
+  ASSERT_EQ(phones->size(), 2u);
+  EXPECT_EQ((*phones)[0].value, "sealed-1");
+  EXPECT_EQ((*phones)[1].id, IdentifierId(2));
+  EXPECT_EQ((*phones)[1].lookup_key, 0) << "written only";
+  EXPECT_EQ(identity.FindIdentifiersByKey("email", 77)->size(), 1u) << "the kind counts";
+  EXPECT_TRUE(identity.FindIdentifiersByKey("phone", 78)->empty());
+  // Without a given key the adapter's own one still finds it by value.
+  EXPECT_TRUE(identity.FindIdentifier("device", "d-1")->has_value());
+  // An update keeps the stored key.
+  InTxn([&](Transaction& t) {
+    std::vector<IdentifierRecord> ids{{IdentifierId(1), "phone", "sealed-1", CustomerId(3), true, 2, 100, "m1"}};
+    ids[0].lookup_key = 77;
+    ASSERT_OK(repo<IdentityRepository>().PutIdentifiers(t, ids));
+  });
+  EXPECT_TRUE((*identity.FindIdentifiersByKey("phone", 77))[0].blocked);
+}
+
+TEST_P(StoreContractTest, KeyringKeepsTheFirstKeyAndDestroysKeysForGood) {
+  auto& keyring = repo<KeyringRepository>();
+  std::vector<WrappedKeyRecord> keys{{CustomerId(5), 1, "w5"}, {CustomerId(3), 1, "w3"}};
+  ASSERT_OK(keyring.AddKeys(keys));
+  std::vector<WrappedKeyRecord> again{{CustomerId(5), 1, "other"}, {CustomerId(7), 2, "w7"}};
+  ASSERT_OK(keyring.AddKeys(again));
+  EXPECT_EQ(**keyring.FindKey(CustomerId(5)), (WrappedKeyRecord{CustomerId(5), 1, "w5"})) << "the first key stays";
+  EXPECT_FALSE(keyring.FindKey(CustomerId(6))->has_value());
+  std::vector<WrappedKeyRecord> rewrapped{{CustomerId(3), 2, "w3-v2"}, {CustomerId(9), 2, "never stored"}};
+  ASSERT_OK(keyring.ReplaceKeys(rewrapped));
+  EXPECT_EQ((*keyring.FindKey(CustomerId(3)))->wrapped, "w3-v2");
+  EXPECT_FALSE(keyring.FindKey(CustomerId(9))->has_value()) << "replacing does not add";
+  const std::vector<CustomerId> erased{CustomerId(5), CustomerId(99)};
+  ASSERT_OK(keyring.DestroyKeys(erased));
+  ASSERT_OK(keyring.PutSetting("encryption.installation", "abc"));
+  ASSERT_OK(keyring.PutSetting("encryption.installation", "def"));
+  Reopen();
+  auto& reopened = repo<KeyringRepository>();
+  std::vector<std::int64_t> customers;
+  ASSERT_OK(reopened.ScanKeys([&](WrappedKeyRecord&& k) { customers.push_back(k.customer.value()); }));
+  EXPECT_EQ(customers, (std::vector<std::int64_t>{3, 7}));
+  EXPECT_EQ(*reopened.Setting("encryption.installation"), std::optional<std::string>("def"));
+  EXPECT_FALSE(reopened.Setting("nothing")->has_value());
+  auto ro = OpenStore(/*read_only=*/true);
+  ASSERT_NE(ro, nullptr);
+  EXPECT_THAT(ro->Get<KeyringRepository>().AddKeys(keys), StatusIs(StatusCode::kFailedPrecondition));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kContractBackends, BackendName);

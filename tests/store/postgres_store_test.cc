@@ -49,7 +49,8 @@ Status AppendOne(Store& s, int i) {
 // Turns a database of the current schema into one of schema 6 (events one row each, as
 // versions 1–6 stored them on PostgreSQL), with the event rows `insert_events` adds.
 std::string BackToSchema6(const std::string& insert_events = "") {
-  return "DROP TABLE IF EXISTS tickets; DROP TABLE IF EXISTS ticket_messages; DROP TABLE IF EXISTS ticket_history; DROP TABLE IF EXISTS desk_cursors; DROP SEQUENCE IF EXISTS ticket_numbers; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS consents; DROP TABLE dp_releases; DROP TABLE dp_budgets; DROP TABLE event_chunks; CREATE TABLE events(seq bigint PRIMARY KEY, hash_hi bigint NOT NULL, "
+  return "DROP TABLE IF EXISTS keyring; DROP TABLE IF EXISTS privacy_settings; "
+         "DROP TABLE IF EXISTS tickets; DROP TABLE IF EXISTS ticket_messages; DROP TABLE IF EXISTS ticket_history; DROP TABLE IF EXISTS desk_cursors; DROP SEQUENCE IF EXISTS ticket_numbers; DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS consents; DROP TABLE dp_releases; DROP TABLE dp_budgets; DROP TABLE event_chunks; CREATE TABLE events(seq bigint PRIMARY KEY, hash_hi bigint NOT NULL, "
          "hash_lo bigint NOT NULL, message_id text NOT NULL, customer_id bigint NOT NULL, ts bigint NOT NULL, "
          "kind smallint NOT NULL, name text NOT NULL, body text NOT NULL, epoch bigint NOT NULL DEFAULT 0); " +
          insert_events + "; UPDATE schema_version SET version = 6";

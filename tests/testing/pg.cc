@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -113,6 +115,30 @@ Result<std::string> PgDatabase::QueryValue(const std::string& sql) const {
   return Status::Unavailable("no PostgreSQL");
 #endif
 }
+
+Result<std::string> QueryValueAt(const std::string& url, const std::string& sql) {
+#ifdef TP_WITH_POSTGRES
+  return Run(url, sql);
+#else
+  (void)url;
+  (void)sql;
+  return Status::Unavailable("no PostgreSQL");
+#endif
+}
+
+namespace {
+// Encryption at rest creates the master key at the default path (~/.config/touchpoint) when a
+// command writes a new data directory. The end-to-end tests (which link this file) run with
+// XDG_CONFIG_HOME in a temporary directory of their own unless it is set already, so that
+// neither they nor the binaries they start ever write to the real home.
+const bool kPrivateConfigHome = [] {
+  if (std::getenv("XDG_CONFIG_HOME") != nullptr) return false;
+  std::string templ = std::filesystem::temp_directory_path().string() + "/tp-test-config-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) return false;
+  ::setenv("XDG_CONFIG_HOME", templ.c_str(), 1);
+  return true;
+}();
+}  // namespace
 
 bool TestOnPostgres() {
   const char* v = std::getenv("TP_TEST_STORE");

@@ -37,6 +37,9 @@ class PgDatabase {
   std::string url_;
 };
 
+// The first column of the first row of `sql` run on the database at `url` ("" when no row).
+Result<std::string> QueryValueAt(const std::string& url, const std::string& sql);
+
 // `url` with its database name replaced by `database`.
 std::string WithDatabase(const std::string& url, const std::string& database);
 

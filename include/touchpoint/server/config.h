@@ -71,6 +71,12 @@ struct ServerConfig {
   // [privacy] personalisation_default: the personalisation intensity of a customer who decided
   // nothing (off, low, medium, high; privacy/consent.h).
   std::string personalisation_default = "low";
+  // [privacy] encryption: encrypt new data directories at rest (privacy/encrypted_store.h); false
+  // leaves a NEW directory in clear (an encrypted one is always read through its keys).
+  bool encryption = true;
+  // [privacy] keyring_url: the store of per-person data keys (privacy/keyring.h); empty: a SQLite
+  // file beside the master key file (SQLite data), or the data's own database (PostgreSQL).
+  std::string keyring_url;
   // [privacy]: the audit log's checkpoint file, best on another disk; empty: DATA/audit/checkpoints.
   std::string audit_checkpoints;
   // [retention] events, messages, surveys, orders, escalations, rejects = "365d" | "12h" | "off"

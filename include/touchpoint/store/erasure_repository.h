@@ -35,8 +35,22 @@ struct ErasureCounts {
   std::int64_t messages = 0;
   std::int64_t surveys = 0;
   std::int64_t escalations = 0;
+  std::int64_t consents = 0;         // consent decisions deleted
+  // The service desk: the person's tickets stay (numbers, statuses, times, history, tags, the
+  // customer number) for the desk's statistics, de-identified: subject, message texts and survey
+  // comments become kErasedText, custom field values, attachment links (and files no other
+  // message links), search tokens, e-mail Message-IDs and the outbox deliveries of their replies
+  // and surveys (channel_messages / csat_surveys name them) go.
+  std::int64_t tickets = 0;          // tickets de-identified
+  std::int64_t ticket_messages = 0;  // their messages whose text was replaced
+  std::int64_t ticket_fields = 0;    // custom field values deleted
+  std::int64_t attachments = 0;      // attachment links deleted
+  std::int64_t deliveries = 0;       // outbox deliveries of their replies and surveys deleted
   friend bool operator==(const ErasureCounts&, const ErasureCounts&) = default;
 };
+
+// What a de-identified ticket's texts read as after an erasure (store-written, never sealed).
+inline constexpr char kErasedText[] = "[erased]";
 
 // Record kinds a retention period applies to.
 enum class RetentionKind { kEvents, kMessages, kSurveys, kOrders, kEscalations };
@@ -47,7 +61,10 @@ class ErasureRepository {
 
   // Removes every record of `customers` (original customer ids): their events (tombstoned in
   // their chunks), customer rows, identifiers, merges and merge blocks naming them, profiles,
-  // orders, messages, surveys and escalation firings. Unknown ids are no error (nothing to do).
+  // orders, messages, surveys, escalation firings and consent decisions; and de-identifies the
+  // service desk's tickets opened for them (ErasureCounts says what stays). A de-identified
+  // ticket's version is raised, so a desk holding it from before fails its next update as
+  // "changed concurrently" instead of writing the texts back. Unknown ids are no error.
   virtual Result<ErasureCounts> Erase(Transaction& txn, std::span<const CustomerId> customers) = 0;
 
   // After a committed erasure: makes the freed bytes unreadable in the store's files where the

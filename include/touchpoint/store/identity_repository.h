@@ -26,6 +26,10 @@ struct IdentifierRecord {
   int joins = 0;         // conflicting customers joined through it
   Millis first_seen = 0;
   std::string first_message_id;
+  // Written only (reads return 0): the lookup key to store instead of the adapter's own
+  // IdentifierKey(kind, value) — encryption at rest stores the blind index here, because `value`
+  // is then a ciphertext (privacy/encrypted_store.h). 0: the adapter computes it.
+  std::int64_t lookup_key = 0;
   friend bool operator==(const IdentifierRecord&, const IdentifierRecord&) = default;
 };
 
@@ -76,6 +80,10 @@ class IdentityRepository {
   // Point reads.
   virtual Result<std::optional<IdentifierRecord>> FindIdentifier(const std::string& kind,
                                                                  const std::string& value) = 0;
+  // Identifiers of `kind` stored with `lookup_key` (IdentifierRecord::lookup_key), in id order:
+  // candidates for the caller to check (a key may match more than one).
+  virtual Result<std::vector<IdentifierRecord>> FindIdentifiersByKey(const std::string& kind,
+                                                                     std::int64_t lookup_key) = 0;
   virtual Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) = 0;
   // Identifiers first seen with any of `customers`, in id order.
   virtual Result<std::vector<IdentifierRecord>> IdentifiersOf(std::span<const CustomerId> customers) = 0;

@@ -8,6 +8,7 @@
 //                                      OpenOptions::password, PGPASSWORD or ~/.pgpass)
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,7 +35,17 @@ struct OpenOptions {
   // PostgreSQL: the password when the URL has none (read from [store] password_file); libpq
   // otherwise uses PGPASSWORD or ~/.pgpass. Never logged.
   std::string password;
+  // Open the backend's store itself, without the process's open layer (see SetOpenLayer).
+  bool without_layer = false;
 };
+
+// A layer the composition root puts over every store Open returns in this process (encryption
+// at rest: wiring/encryption.h): called with the URL, the options and the opened store, it
+// returns the store to use (the same one, or a wrapper over it) or an error that Open returns.
+// Empty (the default, and in tests that do not set one): no layer.
+using OpenLayer =
+    std::function<Result<std::unique_ptr<Store>>(std::string_view url, const OpenOptions&, std::unique_ptr<Store>)>;
+void SetOpenLayer(OpenLayer layer);
 
 // Opens the store at `url`. kInvalidArgument for an unknown scheme or a malformed URL;
 // kUnavailable when the database cannot be reached or the writer lock is held by another

@@ -39,6 +39,28 @@ class Maintenance {
   virtual void FoldLog() = 0;
 };
 
+// Encryption at rest of the event log, as a seam: the store stays ignorant of keys and ciphers
+// (privacy/encrypted_store.h implements this). A backend that stores events in compressed
+// chunks (SQLite, PostgreSQL) hands each chunk's compressed records to Seal after compressing
+// them, and the stored bytes to Open before decompressing them, so that compression still sees
+// the clear records (sealing each event on its own defeated it: the data grew 3.3×). `ad` is the
+// chunk's hash column (its message hashes): a sealed chunk moved to another row fails to open.
+// Thread-safe: called from the preparing, committing and reading threads at once.
+class ChunkSealer {
+ public:
+  virtual ~ChunkSealer() = default;
+  // The sealed form of `records` (a chunk of its own key; never fails: a new key is kept in
+  // memory until the layer writes it, before the transaction that stores the chunk commits).
+  virtual std::string Seal(std::string_view records, std::string_view ad) = 0;
+  // The records of a sealed chunk. kInternal when it does not authenticate; kNotFound when its
+  // key was destroyed (an erasure rewrote the chunk, and this is an old copy): the codec then
+  // reads the chunk as erased (no events).
+  virtual Result<std::string> Open(std::string_view sealed, std::string_view ad) = 0;
+  // An erasure rewrote the chunk stored as `sealed` (a new key seals the new version): its key
+  // is to be destroyed once the erasure commits (the layer's ErasureRepository::Scrub does it).
+  virtual void Retire(std::string_view sealed) = 0;
+};
+
 // A Store owns its repositories and one connection to the database. Writes go through one
 // transaction at a time (Begin), used by one thread. On a writable store, reads may be called
 // from the thread that writes; other threads read through their own store opened read-only
@@ -85,6 +107,10 @@ class Store {
   virtual bool read_only() const = 0;
   // Schema version after migrations (0 for backends without a schema).
   virtual int schema_version() const = 0;
+  // Seals the event log's chunks with `sealer` from now on (and opens sealed ones with it); called
+  // once, right after the open, by the encryption layer. false when the backend has no chunks
+  // (memory): the layer then seals each event body itself.
+  virtual bool SealEventChunks(std::shared_ptr<ChunkSealer> /*sealer*/) { return false; }
 
  protected:
   Store() = default;
@@ -93,6 +119,10 @@ class Store {
   void Provide(R& repo) {
     repositories_[std::type_index(typeid(R))] = &repo;
   }
+  // Registers every repository of `inner` (which must outlive this store) as this store's own:
+  // a layer over another store (privacy/encrypted_store.h) re-provides the inner store's
+  // repositories and then Provide()s those it overrides.
+  void ProvideAllOf(const Store& inner) { repositories_ = inner.repositories_; }
 
  private:
   std::unordered_map<std::type_index, void*> repositories_;

@@ -36,8 +36,9 @@ Result<privacy::SubjectExport> ExportPerson(const pipeline::CustomerView& view, 
 struct ErasureOptions {
   const privacy::Signer* signer = nullptr;  // required: the receipt is signed
   privacy::AuditLog* audit = nullptr;       // "subject.erase" entry when given
-  // LEAD: connected to the encryption keyring at merge (crypto-shredding of the person's data
-  // keys); empty until then. Called inside the erasure's transaction (pipeline::ErasureRequest).
+  // Crypto-shredding of the person's data keys (privacy::CryptoShredder over the data's store;
+  // the server and `privacy erase` set it). Called inside the erasure's transaction
+  // (pipeline::ErasureRequest).
   std::function<Status(std::span<const CustomerId>)> shred;
   std::string backend;  // the store's ("sqlite", "postgres", …), named in the receipt
 };

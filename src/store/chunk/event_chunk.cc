@@ -154,13 +154,39 @@ void EventChunkCodec::Compress(const std::string& records, EncodedChunk& out) {
     }
     const size_t got = ZSTD_compressCCtx(ctx_->c, zbuf_.get(), zcap_, records.data(), records.size(), level_);
     if (!ZSTD_isError(got) && got < records.size()) {
+      if (sealer_ != nullptr) {
+        out.data = sealer_->Seal(std::string_view(zbuf_.get(), got), out.hashes);
+        out.codec = ChunkCodec::kZstdSealed;
+        return;
+      }
       out.data.assign(zbuf_.get(), got);
       out.codec = ChunkCodec::kZstd;
       return;
     }
   }
+  if (sealer_ != nullptr) {
+    out.data = sealer_->Seal(records, out.hashes);
+    out.codec = ChunkCodec::kRawSealed;
+    return;
+  }
   out.data.assign(records);
   out.codec = ChunkCodec::kRaw;
+}
+
+Result<bool> EventChunkCodec::Unseal(std::int64_t first_seq, std::string_view hashes, int& codec,
+                                     std::string_view& data) {
+  if ((codec & kSealedBit) == 0) return true;
+  if (sealer_ == nullptr) {
+    return Status::FailedPrecondition("event chunk at seq " + std::to_string(first_seq) +
+                                      " is encrypted at rest: open this store through its encryption layer");
+  }
+  auto opened = sealer_->Open(data, hashes);
+  if (!opened.ok() && opened.status().code() == StatusCode::kNotFound) return false;
+  if (!opened.ok()) return opened.status().WithContext("event chunk at seq " + std::to_string(first_seq));
+  opened_ = std::move(*opened);
+  data = opened_;
+  codec &= ~kSealedBit;
+  return true;
 }
 
 Result<std::string_view> EventChunkCodec::Records(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
@@ -181,6 +207,11 @@ Status EventChunkCodec::Decode(std::int64_t first_seq, int n, int codec, std::in
                                std::string_view hashes, std::string_view data,
                                const std::function<bool(EventRecord&&)>& fn, bool* stopped) {
   *stopped = false;
+  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return Corrupt(first_seq, "hash column size");
+  TP_ASSIGN_OR_RETURN(const bool readable, Unseal(first_seq, hashes, codec, data));
+  // Not readable: its key was destroyed by an erasure that rewrote the chunk (this is an old
+  // copy): its events read as erased.
+  if (!readable) return Status::Ok();
   TP_ASSIGN_OR_RETURN(const std::string_view records, Records(first_seq, n, codec, raw_size, hashes, data));
   Reader r(records);
   for (int i = 0; i < n; ++i) {
@@ -213,6 +244,11 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
   // On the records' bytes, not on decoded EventRecords: a kept record is copied as it is, an
   // erased one becomes the tombstone record, and nothing is allocated per event (the erasure of
   // a person in every chunk rewrites the whole log: docs/performance.md).
+  if (n < 0 || hashes.size() != static_cast<size_t>(n) * 16) return Corrupt(first_seq, "hash column size");
+  const bool sealed = (codec & kSealedBit) != 0;
+  const std::string_view sealed_data = data;
+  TP_ASSIGN_OR_RETURN(const bool readable, Unseal(first_seq, hashes, codec, data));
+  if (!readable) return Rewritten{};  // its key is gone (only an old copy): nothing to erase
   TP_ASSIGN_OR_RETURN(const std::string_view records, Records(first_seq, n, codec, raw_size, hashes, data));
   static const MessageHash kNoHash{};
   Rewritten r;
@@ -256,15 +292,17 @@ Result<EventChunkCodec::Rewritten> EventChunkCodec::EraseFrom(std::int64_t first
   std::sort(customers_.begin(), customers_.end());
   customers_.erase(std::unique(customers_.begin(), customers_.end()), customers_.end());
   PutCustomerSet(customers_, r.customers);
-  Compress(kept_, out);
+  Compress(kept_, out);  // sealed under a new key when sealing (out.hashes is the new one)
+  if (sealed && sealer_ != nullptr) sealer_->Retire(sealed_data);
   out.n = n;
   return r;
 }
 
 void EraseFromAll(std::span<ChunkErasure> jobs, std::span<const std::int64_t> erase, size_t threads,
-                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level) {
+                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level, ChunkSealer* sealer) {
   threads = std::clamp<size_t>(threads, 1, std::max<size_t>(jobs.size(), 1));
   while (codecs.size() < threads) codecs.push_back(std::make_unique<EventChunkCodec>(level));
+  for (auto& codec : codecs) codec->set_sealer(sealer);
   const auto run = [&](size_t worker) {
     for (size_t k = worker; k < jobs.size(); k += threads) {
       ChunkErasure& job = jobs[k];

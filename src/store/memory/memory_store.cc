@@ -30,6 +30,7 @@
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/keyring_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
@@ -61,6 +62,7 @@ struct State {
   // Secondary indexes of the identity tables (kept by the Put methods): lookups stay O(log n) on
   // a follower's warm copy of a whole installation (server/replica).
   std::unordered_map<std::string, std::int64_t> identifier_by_key;             // kind '\0' value → id
+  std::multimap<std::int64_t, std::int64_t> identifiers_by_lookup_key;          // given lookup key → id
   std::map<std::int64_t, std::set<std::int64_t>> identifiers_by_customer;      // customer → ids
   std::map<std::int64_t, std::set<std::int64_t>> customers_by_merged_into;     // root → merged ids
   std::map<std::int64_t, std::set<std::int64_t>> merges_by_customer;           // winner/loser → ids
@@ -87,11 +89,14 @@ struct State {
   std::vector<AuditCheckpointRecord> audit_checkpoints;
   std::vector<SigningKeyRecord> signing_keys;
   std::map<std::string, std::int64_t> dp_budgets;  // data set → micro-epsilon
+  std::map<std::int64_t, WrappedKeyRecord> keyring;  // customer → wrapped data key
+  std::map<std::string, std::string> privacy_settings;
   std::vector<DpRelease> dp_releases;
   std::map<std::int64_t, Delivery> outbox;                   // id → delivery
   std::unordered_map<std::string, std::int64_t> outbox_keys;  // idempotency key → id
   std::int64_t next_outbox_id = 1;
-  std::vector<ConsentRecord> consents;  // in id order (id = index + 1)
+  std::vector<ConsentRecord> consents;  // in id order
+  std::int64_t last_consent_id = 0;     // erasures remove records: ids are never reused
   // The service desk (store/ticket_repository.h).
   std::map<std::int64_t, TicketRecord> tickets;
   std::int64_t next_ticket = 1;  // handed out at NextNumber, never again
@@ -281,7 +286,9 @@ class MemIdentity final : public IdentityRepository {
     std::vector<IdentifierRecord> copy(identifiers.begin(), identifiers.end());
     Txn(txn, s_).Add([copy = std::move(copy)](State& s) {
       for (const auto& r : copy) {
-        auto [it, inserted] = s.identifiers.emplace(r.id.value(), r);
+        IdentifierRecord stored = r;
+        stored.lookup_key = 0;  // written only
+        auto [it, inserted] = s.identifiers.emplace(r.id.value(), std::move(stored));
         if (!inserted) {  // kind, value and first sighting never change
           s.identifiers_by_customer[it->second.customer.value()].erase(r.id.value());
           it->second.customer = r.customer;
@@ -289,6 +296,7 @@ class MemIdentity final : public IdentityRepository {
           it->second.joins = r.joins;
         } else {
           s.identifier_by_key[r.kind + '\0' + r.value] = r.id.value();
+          if (r.lookup_key != 0) s.identifiers_by_lookup_key.emplace(r.lookup_key, r.id.value());
         }
         s.identifiers_by_customer[r.customer.value()].insert(r.id.value());
       }
@@ -343,6 +351,18 @@ class MemIdentity final : public IdentityRepository {
     auto key = s_.identifier_by_key.find(kind + '\0' + value);
     if (key == s_.identifier_by_key.end()) return std::optional<IdentifierRecord>();
     return std::optional<IdentifierRecord>(s_.identifiers.at(key->second));
+  }
+  Result<std::vector<IdentifierRecord>> FindIdentifiersByKey(const std::string& kind,
+                                                             std::int64_t lookup_key) override {
+    std::shared_lock lock(s_.mu);  // readers share
+    std::vector<IdentifierRecord> out;
+    auto [begin, end] = s_.identifiers_by_lookup_key.equal_range(lookup_key);
+    for (auto it = begin; it != end; ++it) {
+      auto r = s_.identifiers.find(it->second);  // an erased identifier leaves its key behind
+      if (r != s_.identifiers.end() && r->second.kind == kind) out.push_back(r->second);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id.value() < b.id.value(); });
+    return out;
   }
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
     std::shared_lock lock(s_.mu);  // readers share
@@ -1421,6 +1441,62 @@ class MemOutbox final : public OutboxRepository {
   State& s_;
 };
 
+class MemKeyring final : public KeyringRepository {
+ public:
+  MemKeyring(State& s, bool read_only) : s_(s), read_only_(read_only) {}
+  Status AddKeys(std::span<const WrappedKeyRecord> keys) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : keys) s_.keyring.emplace(k.customer.value(), k);
+    return Status::Ok();
+  }
+  Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (const auto& k : keys) {
+      if (auto it = s_.keyring.find(k.customer.value()); it != s_.keyring.end()) it->second = k;
+    }
+    return Status::Ok();
+  }
+  Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.keyring.find(customer.value());
+    if (it == s_.keyring.end()) return std::optional<WrappedKeyRecord>();
+    return std::optional<WrappedKeyRecord>(it->second);
+  }
+  Status ScanKeys(const std::function<void(WrappedKeyRecord&&)>& fn) override {
+    std::vector<WrappedKeyRecord> keys;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [c, k] : s_.keyring) keys.push_back(k);
+    }
+    for (auto& k : keys) fn(std::move(k));
+    return Status::Ok();
+  }
+  Status DestroyKeys(std::span<const CustomerId> customers) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    for (CustomerId c : customers) s_.keyring.erase(c.value());
+    return Status::Ok();
+  }
+  Status PutSetting(const std::string& name, const std::string& value) override {
+    if (read_only_) return Status::FailedPrecondition("store is open read-only");
+    std::scoped_lock lock(s_.mu);
+    s_.privacy_settings[name] = value;
+    return Status::Ok();
+  }
+  Result<std::optional<std::string>> Setting(const std::string& name) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.privacy_settings.find(name);
+    if (it == s_.privacy_settings.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+ private:
+  State& s_;
+  bool read_only_;
+};
+
 class MemDpBudgets final : public DpBudgetRepository {
  public:
   explicit MemDpBudgets(State& s) : s_(s) {}
@@ -1488,7 +1564,7 @@ class MemConsents final : public ConsentRepository {
     std::vector<ConsentRecord> copy(records.begin(), records.end());
     Txn(txn, s_).Add([copy = std::move(copy)](State& s) mutable {
       for (auto& r : copy) {
-        r.id = static_cast<std::int64_t>(s.consents.size()) + 1;
+        r.id = ++s.last_consent_id;
         s.consents.push_back(std::move(r));
       }
     });
@@ -1500,7 +1576,7 @@ class MemConsents final : public ConsentRepository {
     std::vector<ConsentRecord> out;
     for (const ConsentRecord& r : records) {
       ConsentRecord stored = r;
-      stored.id = static_cast<std::int64_t>(s_.consents.size()) + 1;
+      stored.id = ++s_.last_consent_id;
       s_.consents.push_back(stored);
       out.push_back(std::move(stored));
     }
@@ -1776,7 +1852,55 @@ ErasureCounts EraseIn(State& s, const std::set<std::int64_t>& ids, bool apply) {
   }
   c.merges = static_cast<std::int64_t>(merges.size());
   for (const auto& [a, b] : s.merge_blocks) c.merge_blocks += ids.count(a) || ids.count(b) ? 1 : 0;
+  for (const auto& r : s.consents) c.consents += has(r.customer) ? 1 : 0;
+  // The desk's tickets stay, de-identified (store/erasure_repository.h).
+  std::set<std::int64_t> tickets;
+  for (const auto& [number, t] : s.tickets) {
+    if (has(t.customer)) tickets.insert(number);
+  }
+  const auto theirs = [&](std::int64_t ticket) { return tickets.count(ticket) > 0; };
+  c.tickets = static_cast<std::int64_t>(tickets.size());
+  for (const auto& m : s.ticket_messages) c.ticket_messages += theirs(m.ticket) ? 1 : 0;
+  for (const auto& [key, value] : s.ticket_fields) c.ticket_fields += theirs(key.first) ? 1 : 0;
+  for (const auto& l : s.message_attachments) c.attachments += theirs(l.ticket) ? 1 : 0;
+  std::set<std::int64_t> deliveries;  // their replies' and surveys' outbox rows
+  for (const auto& [key, m] : s.channel_messages) {
+    if (theirs(m.ticket) && s.outbox.count(m.outbox_id)) deliveries.insert(m.outbox_id);
+  }
+  for (const auto& [id, survey] : s.csat_surveys) {
+    if (theirs(survey.ticket) && s.outbox.count(survey.outbox_id)) deliveries.insert(survey.outbox_id);
+  }
+  c.deliveries = static_cast<std::int64_t>(deliveries.size());
   if (!apply) return c;
+  for (std::int64_t d : deliveries) {
+    s.outbox_keys.erase(s.outbox.at(d).idempotency_key);
+    s.outbox.erase(d);
+  }
+  std::erase_if(s.consents, [&](const ConsentRecord& r) { return has(r.customer); });
+  for (std::int64_t number : tickets) {
+    TicketRecord& t = s.tickets.at(number);
+    t.subject = kErasedText;
+    ++t.version;
+  }
+  for (auto& m : s.ticket_messages) {
+    if (theirs(m.ticket)) m.text = kErasedText;
+  }
+  std::erase_if(s.ticket_fields, [&](const auto& kv) { return theirs(kv.first.first); });
+  std::set<std::string> kept_files;  // linked by a message of another ticket
+  for (const auto& l : s.message_attachments) {
+    if (!theirs(l.ticket)) kept_files.insert(l.hash);
+  }
+  for (const auto& l : s.message_attachments) {
+    if (theirs(l.ticket) && !kept_files.count(l.hash)) s.attachments.erase(l.hash);
+  }
+  std::erase_if(s.message_attachments, [&](const MessageAttachmentRecord& l) { return theirs(l.ticket); });
+  std::erase_if(s.ticket_tokens, [&](const auto& p) { return theirs(p.second); });
+  for (auto& [id, survey] : s.csat_surveys) {
+    if (theirs(survey.ticket) && !survey.comment.empty()) survey.comment = kErasedText;
+  }
+  for (auto& [key, m] : s.channel_messages) {
+    if (theirs(m.ticket)) m.mail_id.clear();
+  }
   for (std::int64_t id : ids) {
     s.profiles.erase(id);
     if (auto it = s.customers.find(id); it != s.customers.end()) {
@@ -2038,7 +2162,8 @@ class MemoryStore final : public Store {
         agents_(*state_),
         suppressions_(*state_),
         erasure_(*state_),
-        sla_(*state_) {
+        sla_(*state_),
+        keyring_(*state_, read_only) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -2062,6 +2187,7 @@ class MemoryStore final : public Store {
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
+    Provide<KeyringRepository>(keyring_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -2105,6 +2231,7 @@ class MemoryStore final : public Store {
   MemSuppressions suppressions_;
   MemErasure erasure_;
   MemSla sla_;
+  MemKeyring keyring_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

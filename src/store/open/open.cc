@@ -1,6 +1,7 @@
 #include <touchpoint/store/open.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include <touchpoint/store/memory.h>
 #include <touchpoint/store/sqlite.h>
@@ -20,6 +21,9 @@ std::string_view AfterScheme(std::string_view url, std::string_view scheme) {
 
 }  // namespace
 
+// The backend's store for `url`, without the layer.
+Result<std::unique_ptr<Store>> OpenBackend(std::string_view url, const OpenOptions& options);
+
 std::string RedactUrl(std::string_view url) {
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::string(url);
@@ -36,7 +40,35 @@ std::string UrlForDataDir(const std::string& dir) {
   return "sqlite://" + (std::filesystem::path(dir) / "touchpoint.db").string();
 }
 
+namespace {
+std::mutex& LayerMutex() {
+  static std::mutex mu;
+  return mu;
+}
+OpenLayer& Layer() {
+  static OpenLayer layer;
+  return layer;
+}
+}  // namespace
+
+void SetOpenLayer(OpenLayer layer) {
+  std::scoped_lock lock(LayerMutex());
+  Layer() = std::move(layer);
+}
+
 Result<std::unique_ptr<Store>> Open(std::string_view url, const OpenOptions& options) {
+  TP_ASSIGN_OR_RETURN(auto store, OpenBackend(url, options));
+  if (options.without_layer) return store;
+  OpenLayer layer;
+  {
+    std::scoped_lock lock(LayerMutex());
+    layer = Layer();
+  }
+  if (!layer) return store;
+  return layer(url, options, std::move(store));
+}
+
+Result<std::unique_ptr<Store>> OpenBackend(std::string_view url, const OpenOptions& options) {
   const size_t colon = url.find(':');
   const std::string_view scheme = colon == std::string_view::npos ? std::string_view() : url.substr(0, colon);
   if (scheme == "sqlite") {

@@ -35,6 +35,7 @@
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/keyring_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
@@ -54,7 +55,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 17;
+constexpr int kSchemaVersion = 18;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -544,6 +545,18 @@ CREATE TABLE IF NOT EXISTS message_attachments(
   size bigint NOT NULL,
   UNIQUE(message_key, hash));
 )sql",
+    // 18: encryption at rest: wrapped per-person data keys and the layer's settings
+    // (store/keyring_repository.h); the search index by ticket, for an erasure's de-identification.
+    R"sql(
+CREATE TABLE IF NOT EXISTS keyring(
+  customer_id bigint PRIMARY KEY,
+  key_version integer NOT NULL,
+  wrapped text NOT NULL);
+CREATE TABLE IF NOT EXISTS privacy_settings(
+  name text PRIMARY KEY,
+  value text NOT NULL);
+CREATE INDEX IF NOT EXISTS ticket_tokens_ticket ON ticket_tokens(ticket);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -797,6 +810,15 @@ class PgEventLog final : public EventLog {
     if (with_customers) rows.Bytes(CustomerSetOf(run));
   }
 
+ public:
+  // Encryption at rest (store.h, ChunkSealer): every codec of the log seals and opens with it.
+  void SetSealer(ChunkSealer* sealer) {
+    codec_.set_sealer(sealer);
+    prepare_codec_.set_sealer(sealer);
+    scan_codec_.set_sealer(sealer);
+  }
+
+ private:
   Session& s_;
   EventChunkCodec codec_;        // Append's (the committing thread) and the migration's
   EncodedChunk chunk_;           // scratch for Append
@@ -894,7 +916,7 @@ class PgIdentity final : public IdentityRepository {
     ArrayLiteral id, key, kind, value, customer, blocked, joins, first_seen, first_message;
     for (const IdentifierRecord& r : identifiers) {
       id.Int(r.id.value());
-      key.Int(IdentifierKey(r.kind, r.value));
+      key.Int(r.lookup_key != 0 ? r.lookup_key : IdentifierKey(r.kind, r.value));
       kind.Text(r.kind);
       value.Text(r.value);
       customer.Int(r.customer.value());
@@ -997,6 +1019,16 @@ class PgIdentity final : public IdentityRepository {
                                                     Params().Add(IdentifierKey(kind, value)).Add(kind).Add(value)));
     if (r.rows() == 0) return std::optional<IdentifierRecord>();
     return std::optional<IdentifierRecord>(ReadIdentifier(r, 0));
+  }
+
+  Result<std::vector<IdentifierRecord>> FindIdentifiersByKey(const std::string& kind,
+                                                             std::int64_t lookup_key) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(std::string("SELECT ") + kIdentifierColumns +
+                                                        " FROM identifiers WHERE key = $1 AND kind = $2 ORDER BY id",
+                                                    Params().Add(lookup_key).Add(kind)));
+    std::vector<IdentifierRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(ReadIdentifier(r, i));
+    return out;
   }
 
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
@@ -2298,6 +2330,73 @@ class PgSigningKeys final : public SigningKeyRepository {
   Session& s_;
 };
 
+class PgKeyring final : public KeyringRepository {
+ public:
+  explicit PgKeyring(Session& s) : s_(s) {}
+
+  Status AddKeys(std::span<const WrappedKeyRecord> keys) override {
+    return Write(keys, "INSERT INTO keyring(customer_id, key_version, wrapped) SELECT * FROM "
+                       "unnest($1::bigint[], $2::integer[], $3::text[]) ON CONFLICT(customer_id) DO NOTHING");
+  }
+  Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) override {
+    return Write(keys, "UPDATE keyring SET key_version = t.v, wrapped = t.w FROM "
+                       "unnest($1::bigint[], $2::integer[], $3::text[]) AS t(c, v, w) WHERE customer_id = t.c");
+  }
+  Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT customer_id, key_version, wrapped FROM keyring "
+                                                    "WHERE customer_id = $1",
+                                                    Params().Add(customer.value())));
+    if (r.rows() == 0) return std::optional<WrappedKeyRecord>();
+    return std::optional<WrappedKeyRecord>(
+        WrappedKeyRecord{CustomerId(r.Int(0, 0)), static_cast<int>(r.Int(0, 1)), r.Text(0, 2)});
+  }
+  Status ScanKeys(const std::function<void(WrappedKeyRecord&&)>& fn) override {
+    return s_.conn().Scan("SELECT customer_id, key_version, wrapped FROM keyring ORDER BY customer_id", {},
+                          [&](const PgResult& r, int i) {
+                            fn(WrappedKeyRecord{CustomerId(r.Int(i, 0)), static_cast<int>(r.Int(i, 1)),
+                                                r.Text(i, 2)});
+                            return true;
+                          });
+  }
+  Status DestroyKeys(std::span<const CustomerId> customers) override {
+    if (s_.read_only()) return ReadOnlyError();
+    if (customers.empty()) return Status::Ok();
+    ArrayLiteral ids;
+    for (CustomerId c : customers) ids.Int(c.value());
+    return s_.conn().Query("DELETE FROM keyring WHERE customer_id = ANY($1::bigint[])", Params().Add(ids.Take()))
+        .status();
+  }
+  Status PutSetting(const std::string& name, const std::string& value) override {
+    if (s_.read_only()) return ReadOnlyError();
+    return s_.conn()
+        .Query("INSERT INTO privacy_settings(name, value) VALUES($1, $2) "
+               "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+               Params().Add(CleanText(name)).Add(CleanText(value)))
+        .status();
+  }
+  Result<std::optional<std::string>> Setting(const std::string& name) override {
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT value FROM privacy_settings WHERE name = $1",
+                                                    Params().Add(CleanText(name))));
+    if (r.rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(r.Text(0, 0));
+  }
+
+ private:
+  Status Write(std::span<const WrappedKeyRecord> keys, const char* sql) {
+    if (s_.read_only()) return ReadOnlyError();
+    if (keys.empty()) return Status::Ok();
+    if (s_.in_txn()) return Status::FailedPrecondition("the keyring must not join another transaction");
+    ArrayLiteral customer, version, wrapped;
+    for (const WrappedKeyRecord& k : keys) {
+      customer.Int(k.customer.value());
+      version.Int(k.key_version);
+      wrapped.Text(k.wrapped);
+    }
+    return s_.conn().Query(sql, Params().Add(customer.Take()).Add(version.Take()).Add(wrapped.Take())).status();
+  }
+  Session& s_;
+};
+
 class PgDpBudgets final : public DpBudgetRepository {
  public:
   explicit PgDpBudgets(Session& s) : s_(s) {}
@@ -3046,6 +3145,27 @@ class PgErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merge_blocks,
                         del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
+    TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id = ANY($1::bigint[])"));
+    // The desk's tickets stay, de-identified (store/erasure_repository.h).
+    const std::string tickets = "(SELECT number FROM tickets WHERE customer_id = ANY($1::bigint[]))";
+    const std::string erased = std::string("'") + kErasedText + "'";
+    TP_ASSIGN_OR_RETURN(counts.ticket_messages,
+                        del("UPDATE ticket_messages SET text = " + erased + " WHERE ticket IN " + tickets));
+    TP_ASSIGN_OR_RETURN(counts.ticket_fields, del("DELETE FROM ticket_fields WHERE ticket IN " + tickets));
+    // Files only their messages link go with the links.
+    TP_RETURN_IF_ERROR(del("DELETE FROM attachments WHERE hash IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "IN " + tickets + ") AND hash NOT IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "NOT IN " + tickets + ")").status());
+    TP_ASSIGN_OR_RETURN(counts.attachments, del("DELETE FROM message_attachments WHERE ticket IN " + tickets));
+    TP_RETURN_IF_ERROR(del("DELETE FROM ticket_tokens WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.deliveries,
+                        del("DELETE FROM outbox WHERE id IN (SELECT outbox_id FROM channel_messages WHERE ticket IN " +
+                            tickets + ") OR id IN (SELECT outbox_id FROM csat_surveys WHERE ticket IN " + tickets + ")"));
+    TP_RETURN_IF_ERROR(
+        del("UPDATE csat_surveys SET comment = " + erased + " WHERE comment <> '' AND ticket IN " + tickets).status());
+    TP_RETURN_IF_ERROR(del("UPDATE channel_messages SET mail_id = '' WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.tickets, del("UPDATE tickets SET subject = " + erased +
+                                            ", version = version + 1 WHERE customer_id = ANY($1::bigint[])"));
     // For the change feed: followers' warm copies forget them (store/change_feed.h).
     TP_ASSIGN_OR_RETURN(const std::int64_t change, s_.ChangeNumber());
     TP_RETURN_IF_ERROR(s_.conn()
@@ -3127,7 +3247,7 @@ class PgErasure final : public ErasureRepository {
         job.hashes.assign(r.Get(i, 4));
         job.data.assign(r.Get(i, 5));
       }
-      EraseFromAll(jobs, ids, ErasureThreads(), codecs_, kEventCompressionLevel);
+      EraseFromAll(jobs, ids, ErasureThreads(), codecs_, kEventCompressionLevel, sealer_);
       BinaryCopyRows rows;
       std::vector<std::int64_t> rewritten;
       for (int i = 0; i < r.rows(); ++i) {
@@ -3153,6 +3273,10 @@ class PgErasure final : public ErasureRepository {
 
   Session& s_;
   std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
+  ChunkSealer* sealer_ = nullptr;                         // encryption at rest (SetSealer)
+
+ public:
+  void SetSealer(ChunkSealer* sealer) { sealer_ = sealer; }
 };
 
 // ---- the store ----
@@ -3199,6 +3323,7 @@ class PgStore final : public Store, public Maintenance {
         suppressions_(session_),
         erasure_(session_),
         sla_(session_),
+        keyring_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -3226,6 +3351,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
+    Provide<KeyringRepository>(keyring_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -3317,6 +3443,12 @@ class PgStore final : public Store, public Maintenance {
   std::string_view backend() const override { return "postgres"; }
   bool read_only() const override { return options_.read_only; }
   int schema_version() const override { return version_; }
+  bool SealEventChunks(std::shared_ptr<ChunkSealer> sealer) override {
+    sealer_ = std::move(sealer);
+    events_.SetSealer(sealer_.get());
+    erasure_.SetSealer(sealer_.get());
+    return true;
+  }
 
   std::unique_ptr<PreparedEvents> PrepareEvents(std::span<const EventRecord> events) override {
     return events_.Prepare(events);
@@ -3394,6 +3526,7 @@ class PgStore final : public Store, public Maintenance {
   Options options_;
   std::unique_ptr<WriterLease> own_lease_;  // a writer opened with lock_purpose holds its own
   Session session_;
+  std::shared_ptr<ChunkSealer> sealer_;  // encryption at rest (SealEventChunks), before its users
   PgEventLog events_;
   PgIdentity identity_;
   PgProfiles profiles_;
@@ -3417,6 +3550,7 @@ class PgStore final : public Store, public Maintenance {
   PgSuppressions suppressions_;
   PgErasure erasure_;
   PgSla sla_;
+  PgKeyring keyring_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

@@ -25,6 +25,7 @@
 #include <touchpoint/store/identifier_key.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
+#include <touchpoint/store/keyring_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
@@ -46,7 +47,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 17;
+constexpr int kSchemaVersion = 18;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -506,6 +507,18 @@ CREATE TABLE message_attachments(
   size INTEGER NOT NULL,
   UNIQUE(message_key, hash));
 )sql",
+    // 18: encryption at rest: wrapped per-person data keys and the layer's settings
+    // (store/keyring_repository.h); the search index by ticket, for an erasure's de-identification.
+    R"sql(
+CREATE TABLE keyring(
+  customer_id INTEGER PRIMARY KEY,
+  key_version INTEGER NOT NULL,
+  wrapped TEXT NOT NULL);
+CREATE TABLE privacy_settings(
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE INDEX ticket_tokens_ticket ON ticket_tokens(ticket);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -699,6 +712,15 @@ class SqliteEventLog final : public EventLog {
     });
   }
 
+ public:
+  // Encryption at rest (store.h, ChunkSealer): every codec of the log seals and opens with it.
+  void SetSealer(ChunkSealer* sealer) {
+    codec_.set_sealer(sealer);
+    prepare_codec_.set_sealer(sealer);
+    scan_codec_.set_sealer(sealer);
+  }
+
+ private:
   Db& db_;
   EventChunkCodec codec_;       // Append's (the committing thread)
   EncodedChunk chunk_;          // scratch for InsertChunk
@@ -766,7 +788,8 @@ class SqliteIdentity final : public IdentityRepository {
                             "blocked = excluded.blocked, joins = excluded.joins");
     for (const IdentifierRecord& r : identifiers) {
       st.Reset();
-      st.Bind(1, r.id.value()).Bind(2, IdentifierKey(r.kind, r.value)).Bind(3, r.kind).Bind(4, r.value)
+      st.Bind(1, r.id.value()).Bind(2, r.lookup_key != 0 ? r.lookup_key : IdentifierKey(r.kind, r.value))
+          .Bind(3, r.kind).Bind(4, r.value)
           .Bind(5, r.customer.value()).Bind(6, r.blocked ? 1 : 0).Bind(7, r.joins).Bind(8, r.first_seen)
           .Bind(9, r.first_message_id);
       if (st.Step() != SQLITE_DONE) return db_.Error("upsert identifier");
@@ -841,6 +864,19 @@ class SqliteIdentity final : public IdentityRepository {
     if (rc == SQLITE_ROW) return std::optional<IdentifierRecord>(ReadIdentifier(st));
     if (rc == SQLITE_DONE) return std::optional<IdentifierRecord>();
     return db_.Error("find identifier");
+  }
+
+  Result<std::vector<IdentifierRecord>> FindIdentifiersByKey(const std::string& kind,
+                                                             std::int64_t lookup_key) override {
+    Stmt& st = db_.Prepared("SELECT id, kind, value, customer_id, blocked, joins, first_seen, "
+                            "first_message_id FROM identifiers WHERE key = ?1 AND kind = ?2 ORDER BY id");
+    st.Reset();
+    st.Bind(1, lookup_key).Bind(2, kind);
+    std::vector<IdentifierRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadIdentifier(st));
+    if (rc != SQLITE_DONE) return db_.Error("find identifiers by key");
+    return out;
   }
 
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
@@ -2355,6 +2391,90 @@ class SqliteSigningKeys final : public SigningKeyRepository {
   Db& db_;
 };
 
+// ---- encryption at rest: the keyring ----
+
+class SqliteKeyring final : public KeyringRepository {
+ public:
+  explicit SqliteKeyring(Db& db) : db_(db) {}
+
+  Status AddKeys(std::span<const WrappedKeyRecord> keys) override {
+    return Write(keys, "INSERT INTO keyring(customer_id, key_version, wrapped) VALUES(?1, ?2, ?3) "
+                       "ON CONFLICT(customer_id) DO NOTHING");
+  }
+  Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) override {
+    return Write(keys, "UPDATE keyring SET key_version = ?2, wrapped = ?3 WHERE customer_id = ?1");
+  }
+  Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
+    Stmt& st = db_.Prepared("SELECT customer_id, key_version, wrapped FROM keyring WHERE customer_id = ?1");
+    st.Reset();
+    st.Bind(1, customer.value());
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) {
+      return std::optional<WrappedKeyRecord>(
+          WrappedKeyRecord{CustomerId(st.Int(0)), static_cast<int>(st.Int(1)), st.Text(2)});
+    }
+    if (rc == SQLITE_DONE) return std::optional<WrappedKeyRecord>();
+    return db_.Error("find data key");
+  }
+  Status ScanKeys(const std::function<void(WrappedKeyRecord&&)>& fn) override {
+    Stmt st(db_.raw(), "SELECT customer_id, key_version, wrapped FROM keyring ORDER BY customer_id");
+    if (!st.ok()) return db_.Error("prepare scan keyring");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(WrappedKeyRecord{CustomerId(st.Int(0)), static_cast<int>(st.Int(1)), st.Text(2)});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("scan keyring");
+  }
+  Status DestroyKeys(std::span<const CustomerId> customers) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (db_.in_txn()) return Status::FailedPrecondition("the keyring must not join another transaction");
+    // secure_delete: the freed cells are overwritten with zeros, not left in free pages.
+    TP_RETURN_IF_ERROR(db_.Exec("PRAGMA secure_delete = ON"));
+    TP_ASSIGN_OR_RETURN(auto txn, db_.Begin());
+    Stmt st(db_.raw(), "DELETE FROM keyring WHERE customer_id = ?1");
+    for (CustomerId c : customers) {
+      st.Reset();
+      st.Bind(1, c.value());
+      if (st.Step() != SQLITE_DONE) return db_.Error("destroy data key");
+    }
+    TP_RETURN_IF_ERROR(txn->Commit());
+    // The WAL still holds the pages that had the keys: fold it in and truncate it.
+    return db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  Status PutSetting(const std::string& name, const std::string& value) override {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    Stmt st(db_.raw(), "INSERT INTO privacy_settings(name, value) VALUES(?1, ?2) "
+                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    st.Bind(1, name).Bind(2, value);
+    if (st.Step() != SQLITE_DONE) return db_.Error("put privacy setting");
+    return Status::Ok();
+  }
+  Result<std::optional<std::string>> Setting(const std::string& name) override {
+    Stmt st(db_.raw(), "SELECT value FROM privacy_settings WHERE name = ?1");
+    st.Bind(1, name);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<std::string>(st.Text(0));
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    return db_.Error("read privacy setting");
+  }
+
+ private:
+  Status Write(std::span<const WrappedKeyRecord> keys, const char* sql) {
+    if (keys.empty()) return Status::Ok();
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    if (db_.in_txn()) return Status::FailedPrecondition("the keyring must not join another transaction");
+    TP_ASSIGN_OR_RETURN(auto txn, db_.Begin());
+    Stmt st(db_.raw(), sql);
+    for (const WrappedKeyRecord& k : keys) {
+      st.Reset();
+      st.Bind(1, k.customer.value()).Bind(2, k.key_version).Bind(3, k.wrapped);
+      if (st.Step() != SQLITE_DONE) return db_.Error("write data key");
+    }
+    return txn->Commit();
+  }
+  Db& db_;
+};
+
 // ---- differential-privacy budgets ----
 
 class SqliteDpBudgets final : public DpBudgetRepository {
@@ -2763,6 +2883,27 @@ class SqliteErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merges, del("DELETE FROM merges WHERE winner IN " + in + " OR loser IN " + in));
     TP_ASSIGN_OR_RETURN(counts.merge_blocks, del("DELETE FROM merge_blocks WHERE a IN " + in + " OR b IN " + in));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id IN " + in));
+    TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id IN " + in));
+    // The desk's tickets stay, de-identified (store/erasure_repository.h).
+    const std::string tickets = "(SELECT number FROM tickets WHERE customer_id IN " + in + ")";
+    const std::string erased = std::string("'") + kErasedText + "'";
+    TP_ASSIGN_OR_RETURN(counts.ticket_messages,
+                        del("UPDATE ticket_messages SET text = " + erased + " WHERE ticket IN " + tickets));
+    TP_ASSIGN_OR_RETURN(counts.ticket_fields, del("DELETE FROM ticket_fields WHERE ticket IN " + tickets));
+    // Files only their messages link go with the links.
+    TP_RETURN_IF_ERROR(del("DELETE FROM attachments WHERE hash IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "IN " + tickets + ") AND hash NOT IN (SELECT hash FROM message_attachments WHERE ticket "
+                           "NOT IN " + tickets + ")").status());
+    TP_ASSIGN_OR_RETURN(counts.attachments, del("DELETE FROM message_attachments WHERE ticket IN " + tickets));
+    TP_RETURN_IF_ERROR(del("DELETE FROM ticket_tokens WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.deliveries,
+                        del("DELETE FROM outbox WHERE id IN (SELECT outbox_id FROM channel_messages WHERE ticket IN " +
+                            tickets + ") OR id IN (SELECT outbox_id FROM csat_surveys WHERE ticket IN " + tickets + ")"));
+    TP_RETURN_IF_ERROR(
+        del("UPDATE csat_surveys SET comment = " + erased + " WHERE comment <> '' AND ticket IN " + tickets).status());
+    TP_RETURN_IF_ERROR(del("UPDATE channel_messages SET mail_id = '' WHERE ticket IN " + tickets).status());
+    TP_ASSIGN_OR_RETURN(counts.tickets, del("UPDATE tickets SET subject = " + erased +
+                                            ", version = version + 1 WHERE customer_id IN " + in));
     return counts;
   }
 
@@ -2852,7 +2993,8 @@ class SqliteErasure final : public ErasureRepository {
         job.data.assign(get.Blob(4));
         get.Reset();
       }
-      EraseFromAll(std::span<ChunkErasure>(wave.data(), count), ids, threads, codecs_, compression_level_);
+      EraseFromAll(std::span<ChunkErasure>(wave.data(), count), ids, threads, codecs_, compression_level_,
+                   sealer_);
       for (size_t k = 0; k < count; ++k) {
         ChunkErasure& job = wave[k];
         TP_RETURN_IF_ERROR(job.status);
@@ -2872,6 +3014,10 @@ class SqliteErasure final : public ErasureRepository {
   Db& db_;
   int compression_level_;
   std::vector<std::unique_ptr<EventChunkCodec>> codecs_;  // EraseFromAll's, kept between erasures
+  ChunkSealer* sealer_ = nullptr;                         // encryption at rest (SetSealer)
+
+ public:
+  void SetSealer(ChunkSealer* sealer) { sealer_ = sealer; }
 };
 
 // ---- the desk's channels ----
@@ -3041,7 +3187,8 @@ class SqliteStore final : public Store, public Maintenance {
         agents_(db_),
         suppressions_(db_),
         erasure_(db_, options_.event_compression_level),
-        sla_(db_) {
+        sla_(db_),
+        keyring_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -3065,6 +3212,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<SuppressionRepository>(suppressions_);
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
+    Provide<KeyringRepository>(keyring_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -3103,6 +3251,12 @@ class SqliteStore final : public Store, public Maintenance {
   std::string_view backend() const override { return "sqlite"; }
   bool read_only() const override { return options_.read_only; }
   int schema_version() const override { return version_; }
+  bool SealEventChunks(std::shared_ptr<ChunkSealer> sealer) override {
+    sealer_ = std::move(sealer);
+    events_.SetSealer(sealer_.get());
+    erasure_.SetSealer(sealer_.get());
+    return true;
+  }
 
   std::unique_ptr<PreparedEvents> PrepareEvents(std::span<const EventRecord> events) override {
     return events_.Prepare(events);
@@ -3162,6 +3316,7 @@ class SqliteStore final : public Store, public Maintenance {
   Options options_;
   std::unique_ptr<WriterLock> lock_;  // released after the connection closes (members die in reverse)
   Db db_;
+  std::shared_ptr<ChunkSealer> sealer_;  // encryption at rest (SealEventChunks), before its users
   SqliteEventLog events_;
   SqliteIdentity identity_;
   SqliteProfiles profiles_;
@@ -3185,6 +3340,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteSuppressions suppressions_;
   SqliteErasure erasure_;
   SqliteSla sla_;
+  SqliteKeyring keyring_;
   int version_ = 0;
 };
 

@@ -19,6 +19,11 @@
 // Decode skips tombstones. A chunk row also holds `customers`: the sorted distinct customer ids
 // of its events as delta varints (CustomerSetOf), so an erasure decodes only the chunks that
 // name the person (NULL in chunks written before schema 12: those are decoded).
+//
+// Encryption at rest (store.h, ChunkSealer): with a sealer, `data` holds the sealed form of the
+// (compressed) records and the codec has kSealedBit; the hashes, customers, n, raw_size and the
+// time range stay clear. A codec without a sealer refuses sealed chunks (kFailedPrecondition).
+// An erasure rewrites a sealed chunk under a new key and retires the old one.
 #pragma once
 
 #include <cstdint>
@@ -31,10 +36,12 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/store/event_log.h>
+#include <touchpoint/store/store.h>
 
 namespace touchpoint::store {
 
-enum class ChunkCodec : int { kRaw = 0, kZstd = 1 };
+enum class ChunkCodec : int { kRaw = 0, kZstd = 1, kRawSealed = 16, kZstdSealed = 17 };
+inline constexpr int kSealedBit = 16;
 
 inline constexpr size_t kMaxChunkEvents = 4096;
 inline constexpr size_t kMaxChunkRawBytes = 2 << 20;  // a chunk is closed once its records pass 2 MiB
@@ -55,6 +62,9 @@ class EventChunkCodec {
   ~EventChunkCodec();
   EventChunkCodec(const EventChunkCodec&) = delete;
   EventChunkCodec& operator=(const EventChunkCodec&) = delete;
+
+  // Seals what Encode writes and opens what Decode reads from now on (store.h); not owned.
+  void set_sealer(ChunkSealer* sealer) { sealer_ = sealer; }
 
   // Encodes events[0, n) into `out` (its buffers are reused).
   void Encode(std::span<const EventRecord> events, EncodedChunk& out);
@@ -84,6 +94,9 @@ class EventChunkCodec {
   std::unique_ptr<Contexts> ctx_;
   // Compresses `records` into out.data (codec, raw_size); n and hashes are the caller's.
   void Compress(const std::string& records, EncodedChunk& out);
+  // A sealed chunk's records opened in place (data then points at opened_, codec loses
+  // kSealedBit); false when its key was destroyed (an old copy of an erased chunk).
+  Result<bool> Unseal(std::int64_t first_seq, std::string_view hashes, int& codec, std::string_view& data);
   // The uncompressed records of a stored chunk (a view into `data` or into raw_), after checking
   // the hash column's size: kInternal naming first_seq when the chunk does not decode.
   Result<std::string_view> Records(std::int64_t first_seq, int n, int codec, std::int64_t raw_size,
@@ -94,6 +107,8 @@ class EventChunkCodec {
   std::vector<std::int64_t> customers_;  // scratch: EraseFrom's live customers
   std::unique_ptr<char[]> zbuf_;  // scratch: compressed records
   size_t zcap_ = 0;
+  ChunkSealer* sealer_ = nullptr;
+  std::string opened_;  // scratch: a sealed chunk's records, opened
 };
 
 // One stored chunk as an erasure reads it, and what EraseFrom made of it.
@@ -111,9 +126,10 @@ struct ChunkErasure {
 
 // Runs EraseFrom on every job, spread over up to `threads` threads (the calling one included;
 // the rewrite is CPU: zstd both ways). `codecs` grows to one codec per thread and is kept for the
-// next call (a store's erasure repository holds it).
+// next call (a store's erasure repository holds it). With `sealer` (encryption at rest), every
+// codec opens sealed chunks and seals the rewritten ones with it (ChunkSealer is thread-safe).
 void EraseFromAll(std::span<ChunkErasure> jobs, std::span<const std::int64_t> erase, size_t threads,
-                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level);
+                  std::vector<std::unique_ptr<EventChunkCodec>>& codecs, int level, ChunkSealer* sealer = nullptr);
 // The erasure's threads: the machine's cores, at most 4.
 size_t ErasureThreads();
 
