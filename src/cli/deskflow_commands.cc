@@ -55,7 +55,7 @@ Result<Handle> Open(const std::string& data_dir) {
   if (!reader.ok()) return Status::Unavailable(reader.status().message());
   h.reader = std::move(*reader);
   h.customers = pipeline::StoreCustomerView(*h.reader);
-  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions());
+  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions(data_dir));
   return h;
 }
 
@@ -72,9 +72,9 @@ void With(const std::string& data_dir, int* exit_code, Fn&& fn) {
 
 }  // namespace
 
-service::DeskOptions DeskflowDeskOptions() {
+service::DeskOptions DeskflowDeskOptions(const std::string& data_dir) {
   service::DeskOptions options;
-  options.listeners = {std::make_shared<service::RepeatDetector>(), Index()};
+  options.listeners = {std::make_shared<service::RepeatDetector>(), Index(), CliKpiListener(data_dir)};
   return options;
 }
 
