@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 
+#include <memory>
 #include <string>
 
 #include <touchpoint/core/result.h>
@@ -18,6 +19,7 @@ class Calendar;
 namespace touchpoint::service {
 class Desk;
 struct DeskOptions;
+class ChangeListener;
 }  // namespace touchpoint::service
 
 namespace touchpoint::cli {
@@ -68,7 +70,7 @@ void RegisterSlaCommands(CLI::App& app, int* exit_code);
 void RegisterDeskflowCommands(CLI::App& app, int* exit_code);
 // The desk options of the CLI's desk (repeat rows and search tokens), and the repeat summary,
 // tags and fields `ticket show` prints (cli/deskflow_commands.cc).
-service::DeskOptions DeskflowDeskOptions();
+service::DeskOptions DeskflowDeskOptions(const std::string& data_dir = "");
 void PrintDeskflowLines(service::Desk& desk, std::int64_t number);
 // privacy export|erase|verify-receipt (cli/rights_commands.cc), under PrivacyCommand
 void RegisterRightsCommands(CLI::App& app, int* exit_code);
@@ -79,5 +81,11 @@ void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);
 void RegisterOutboxCommands(CLI::App& app, int* exit_code);
 // experiment analyze|plan (cli/experiment_commands.cc)
 void RegisterExperimentCommands(CLI::App& app, int* exit_code);
+// kpi [rebuild] (cli/kpi_commands.cc): the service KPIs, and recomputing the stored spans
+void RegisterKpiCommands(CLI::App& app, int* exit_code);
+// The CLI desk's listener that stores the spans of every change (insight/kpi_facts.h), measured
+// as the server would: the stored SLA policies, then [[sla.policies]] of DATA/touchpoint.toml,
+// the calendars they name and [sla] calendar (read at its first change).
+std::shared_ptr<service::ChangeListener> CliKpiListener(const std::string& data_dir);
 
 }  // namespace touchpoint::cli

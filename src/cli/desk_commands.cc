@@ -127,7 +127,7 @@ Result<DeskHandle> OpenDesk(const std::string& data_dir) {
   if (!reader.ok()) return Status::Unavailable(reader.status().message());
   h.reader = std::move(*reader);
   h.customers = pipeline::StoreCustomerView(*h.reader);
-  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions());
+  h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions(data_dir));
   return h;
 }
 

@@ -42,9 +42,9 @@ std::shared_ptr<service::SearchIndex> Index() {
 
 }  // namespace
 
-service::DeskOptions DeskflowDeskOptions() {
+service::DeskOptions DeskflowDeskOptions(const std::string& data_dir) {
   service::DeskOptions options;
-  options.listeners = {std::make_shared<service::RepeatDetector>(), Index()};
+  options.listeners = {std::make_shared<service::RepeatDetector>(), Index(), CliKpiListener(data_dir)};
   return options;
 }
 

@@ -20,6 +20,9 @@
 
 #include <touchpoint/http/server.h>
 #include <touchpoint/insight/job_runner.h>
+#include <touchpoint/insight/kpi_facts.h>
+#include <touchpoint/insight/kpis.h>
+#include <touchpoint/store/kpi_repository.h>
 #include <touchpoint/insight/segment_index.h>
 #include <touchpoint/outbox/outbox.h>
 #include <touchpoint/service/autoclose.h>
@@ -92,6 +95,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterPrivacyRoutes(router, context);
   RegisterDeskflowRoutes(router, context);
   RegisterChannelRoutes(router, context);
+  RegisterKpiRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -167,6 +171,10 @@ class App::Impl {
   std::shared_ptr<service::DeskEvents> desk_events;
   std::shared_ptr<service::SearchIndex> desk_search;
   std::unique_ptr<service::AutoCloseJob> auto_close;
+  // Writer: the desk's spans stored once with every change (insight/kpi_facts.h), measured on the
+  // SLA's calendars and targets once the SLA service runs.
+  std::shared_ptr<insight::KpiSpanListener> kpi_spans;
+  std::unique_ptr<insight::KpiRollup> kpi_rollup;  // kept current by kpi_spans' observer
   std::unique_ptr<ChannelsContext> channels;  // writer: the desk's channels (after the outbox, before the desk ends)
   // Writer: subject rights (exports read through their own read-only connection; receipts are
   // signed with the installation's key) and the retention pass (its own connection).
@@ -477,6 +485,20 @@ void App::Impl::Stop() {
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   if (outbox) outbox->Stop();  // attempts in flight end (each within its timeout), unstarted ones wait
   if (sla) sla->Stop();  // before the desk it fires through
+  if (kpi_spans && data && data->desk) {
+    // The SLA's clocks go now: under the desk's lock, so no change in flight still measures with
+    // them (later changes are measured on the wall clock).
+    Status cleared = data->desk->WithStore([this](store::Store&) -> Status {
+      kpi_spans->SetMeasure({});
+      kpi_spans->SetObserver({});
+      return Status::Ok();
+    });
+    if (!cleared.ok()) {
+      kpi_spans->SetMeasure({});
+      kpi_spans->SetObserver({});
+    }
+    context.kpi_rollup = nullptr;
+  }
   sla.reset();
   forwarder.reset();
   replica.reset();
@@ -575,6 +597,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
     desk_options.listeners = {
         std::make_shared<service::RepeatDetector>(service::RepeatOptions{config.desk_repeat_window_days}), desk_search,
         desk_events};
+    kpi_spans = std::make_shared<insight::KpiSpanListener>(SystemClock::Instance());
+    desk_options.listeners.push_back(kpi_spans);
   }
   if (!config.outbox.webhooks.empty() || !config.outbox.smtp.host.empty()) {
     TP_ASSIGN_OR_RETURN(outbox_store, store::Open(url, side));
@@ -783,6 +807,28 @@ Status App::Impl::StartSla() {
   TP_ASSIGN_OR_RETURN(sla, service::SlaService::Open(desk, SystemClock::Instance(), std::move(options)));
   const auto load_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - opening).count();
+  if (kpi_spans) {  // the stored spans: on the ticket's calendar, with its policy's targets
+    service::SlaService* clocks = sla.get();
+    kpi_spans->SetMeasure([clocks](const store::TicketRecord& ticket) {
+      const service::SlaService::TicketClock c = clocks->ClockOf(ticket);
+      return insight::TicketMeasure{c.calendar, c.policy, c.target_calendar, c.policy != nullptr ? c.policy->name : "",
+                                    c.tier};
+    });
+    // The roll-ups: loaded from the stored facts and fed by every change after, both under the
+    // desk's lock so that no change falls between them; days in the desk's calendar's zone.
+    static const calendar::TimeZone kUtc = calendar::TimeZone::Fixed("UTC", 0);
+    const calendar::Calendar* desk_calendar = sla->DefaultCalendar();
+    kpi_rollup = std::make_unique<insight::KpiRollup>(desk_calendar != nullptr ? desk_calendar->zone() : kUtc);
+    insight::KpiRollup* rollup = kpi_rollup.get();
+    Status loaded = desk.WithStore([&](store::Store& store) -> Status {
+      TP_RETURN_IF_ERROR(rollup->Load(store.Get<store::KpiRepository>()));
+      kpi_spans->SetObserver([rollup](std::span<const insight::KpiFacts> facts) { rollup->Apply(facts); });
+      return Status::Ok();
+    });
+    TP_RETURN_IF_ERROR(loaded);
+    context.kpi_rollup = rollup;
+    log->info("kpi roll-ups loaded tickets={}", rollup->tickets());
+  }
   sla->Start();
   context.sla = sla.get();
   log->info("sla timer started tickets={} policies={} load_ms={}", sla->tracked(), policy_count, load_ms);

@@ -31,6 +31,7 @@
 namespace touchpoint::insight {
 class JobRunner;
 class SegmentIndex;
+class KpiRollup;
 }
 namespace touchpoint::privacy {
 class LoginService;
@@ -140,6 +141,7 @@ struct ServerContext {
   const service::SearchIndex* desk_search = nullptr;
   int desk_repeat_window_days = 30;
   ChannelsContext* channels = nullptr;  // writer: the desk's channels (routes_channels.cc)
+  const insight::KpiRollup* kpi_rollup = nullptr;  // writer: the KPIs' roll-ups (routes_kpi.cc)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -188,6 +190,7 @@ void RegisterChannelRoutes(Router& router, const ServerContext& context);   // r
 Result<std::vector<service::MessageAttachment>> ReplyAttachments(const nlohmann::ordered_json& body);
 Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
                           const std::vector<store::TicketMessageRecord>& messages, nlohmann::ordered_json& ticket);
+void RegisterKpiRoutes(Router& router, const ServerContext& context);       // routes_kpi.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

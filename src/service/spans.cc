@@ -87,7 +87,10 @@ std::vector<PauseSpan> SolvedPeriodsOf(std::span<const TicketHistoryRecord> hist
   std::string status;
   for (const TicketHistoryRecord* h : Ordered(history)) {
     if (h->field != "status") continue;
-    if (status == "solved" && h->after != "solved" && !out.empty() && out.back().to == 0) out.back().to = h->at;
+    // Closing a solved ticket ends nothing: it stays solved (its resolution stopped at the solve).
+    if (status == "solved" && h->after != "solved" && h->after != "closed" && !out.empty() && out.back().to == 0) {
+      out.back().to = h->at;
+    }
     if (h->after == "solved" && status != "solved") out.push_back(PauseSpan{h->at, 0, "solved", ""});
     status = h->after;
   }

@@ -152,6 +152,8 @@ constexpr ExpectedRow kExpected[] = {
     {"GET /v1/desk/repeats", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     {"POST /v1/privacy/exports", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     {"POST /v1/privacy/erasures", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
+    // Service KPIs: aggregate desk reports (supervisors, analysts, admins; not agents).
+    {"GET /v1/kpis", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -229,6 +231,7 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/tickets/{number}/attachments/{hash}", "/v1/tickets/TP-999999/attachments/00ff", ""},
     {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
+    {"GET /v1/kpis", "/v1/kpis?metrics=frt,resolution_rate&by=channel", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 
@@ -314,6 +317,7 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"POST /v1/channels/email/inbound", {403, 403, 401, 401}},
     {"POST /v1/tickets/{number}/csat", {403, 403, 403, 403}},  // public: the survey token decides
     {"GET /v1/tickets/{number}/attachments/{hash}", {403, 403, 401, 401}},
+    {"GET /v1/kpis", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths (and bodies) customer callers use where kRequests' would name nobody: the own customer.

@@ -204,6 +204,16 @@ class SlaService {
 
   // The desk's calendar (SlaOptions::default_calendar); null: wall clock.
   const calendar::Calendar* DefaultCalendar() const;
+  // How a ticket is measured now (insight/kpi_facts.h): the policy that applies, the ticket's
+  // calendar (its policy's, else the default), the targets' calendar (the policy's own; null: wall
+  // clock) and the customer's tier. Reads only what Open fixed: callable under the desk's lock.
+  struct TicketClock {
+    const SlaPolicy* policy = nullptr;
+    const calendar::Calendar* calendar = nullptr;
+    const calendar::Calendar* target_calendar = nullptr;
+    std::string tier;
+  };
+  TicketClock ClockOf(const store::TicketRecord& ticket) const;
 
   std::int64_t warnings_fired() const { return warnings_.load(); }
   std::int64_t breaches_fired() const { return breaches_.load(); }

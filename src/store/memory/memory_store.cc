@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +41,7 @@
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/user_repository.h>
+#include <touchpoint/store/kpi_repository.h>
 
 namespace touchpoint::store::memory {
 namespace {
@@ -126,6 +128,9 @@ struct State {
   std::vector<MessageAttachmentRecord> message_attachments;
   std::set<std::pair<std::int64_t, int>> suppressions;            // (value, key_version)
   std::map<std::pair<std::int64_t, int>, Millis> suppression_added;
+  // The desk's measured facts and spans (store/kpi_repository.h).
+  std::map<std::int64_t, KpiTicketRecord> kpi_tickets;
+  std::map<std::tuple<std::int64_t, std::string, std::int32_t>, KpiSpanRecord> kpi_spans;
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -2132,6 +2137,78 @@ class MemSla final : public SlaRepository {
   State& s_;
 };
 
+// ---- the desk's measured facts and spans ----
+
+class MemKpi final : public KpiRepository {
+ public:
+  explicit MemKpi(State& s) : s_(s) {}
+  Status PutTicket(Transaction& txn, const KpiTicketRecord& ticket, std::span<const KpiSpanRecord> spans) override {
+    std::vector<KpiSpanRecord> copy(spans.begin(), spans.end());
+    for (auto& sp : copy) sp.ticket = ticket.ticket;
+    Txn(txn, s_).Add([ticket, copy = std::move(copy)](State& s) {
+      s.kpi_tickets[ticket.ticket] = ticket;
+      auto it = s.kpi_spans.lower_bound({ticket.ticket, std::string(), std::numeric_limits<std::int32_t>::min()});
+      while (it != s.kpi_spans.end() && std::get<0>(it->first) == ticket.ticket) it = s.kpi_spans.erase(it);
+      for (const auto& sp : copy) s.kpi_spans[{sp.ticket, sp.kind, sp.seq}] = sp;
+    });
+    return Status::Ok();
+  }
+  Result<std::optional<KpiTicketRecord>> FindTicket(std::int64_t ticket) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.kpi_tickets.find(ticket);
+    if (it == s_.kpi_tickets.end()) return std::optional<KpiTicketRecord>();
+    return std::optional<KpiTicketRecord>(it->second);
+  }
+  Result<std::vector<KpiSpanRecord>> Spans(std::int64_t ticket) override {
+    std::vector<KpiSpanRecord> out;
+    std::shared_lock lock(s_.mu);
+    for (auto it = s_.kpi_spans.lower_bound({ticket, std::string(), std::numeric_limits<std::int32_t>::min()});
+         it != s_.kpi_spans.end() && std::get<0>(it->first) == ticket; ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+  Status ScanTickets(Millis from, Millis to, const std::function<void(KpiTicketRecord&&)>& fn) override {
+    std::vector<KpiTicketRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [n, t] : s_.kpi_tickets) {
+        if (In(t.created_at, from, to)) all.push_back(t);
+      }
+    }
+    for (auto& t : all) fn(std::move(t));
+    return Status::Ok();
+  }
+  Status ScanSpans(Millis from, Millis to, const std::function<void(KpiSpanRecord&&)>& fn) override {
+    std::vector<KpiSpanRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& [k, sp] : s_.kpi_spans) {
+        auto t = s_.kpi_tickets.find(sp.ticket);
+        if (t != s_.kpi_tickets.end() && In(t->second.created_at, from, to)) all.push_back(sp);
+      }
+    }
+    for (auto& sp : all) fn(std::move(sp));
+    return Status::Ok();
+  }
+  Result<std::int64_t> Clear(Transaction& txn) override {
+    std::int64_t n = 0;
+    {
+      std::shared_lock lock(s_.mu);
+      n = static_cast<std::int64_t>(s_.kpi_tickets.size());
+    }
+    Txn(txn, s_).Add([](State& s) {
+      s.kpi_tickets.clear();
+      s.kpi_spans.clear();
+    });
+    return n;
+  }
+
+ private:
+  static bool In(Millis t, Millis from, Millis to) { return (from == 0 || t >= from) && (to == 0 || t < to); }
+  State& s_;
+};
+
 class MemoryStore final : public Store {
  public:
   // `shared`: opened by name, so other stores (nodes) may share it: it has a cluster().
@@ -2163,7 +2240,8 @@ class MemoryStore final : public Store {
         suppressions_(*state_),
         erasure_(*state_),
         sla_(*state_),
-        keyring_(*state_, read_only) {
+        keyring_(*state_, read_only),
+        kpi_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -2188,6 +2266,7 @@ class MemoryStore final : public Store {
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
     Provide<KeyringRepository>(keyring_);
+    Provide<KpiRepository>(kpi_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -2232,6 +2311,7 @@ class MemoryStore final : public Store {
   MemErasure erasure_;
   MemSla sla_;
   MemKeyring keyring_;
+  MemKpi kpi_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

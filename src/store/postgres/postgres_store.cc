@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <span>
 #include <string>
@@ -46,6 +47,7 @@
 #include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
+#include <touchpoint/store/kpi_repository.h>
 #include <touchpoint/store/agent_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
@@ -55,7 +57,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 18;
+constexpr int kSchemaVersion = 19;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -556,6 +558,50 @@ CREATE TABLE IF NOT EXISTS privacy_settings(
   name text PRIMARY KEY,
   value text NOT NULL);
 CREATE INDEX IF NOT EXISTS ticket_tokens_ticket ON ticket_tokens(ticket);
+)sql",
+    // 19: the desk's measured facts and spans (store/kpi_repository.h, insight/kpi_facts.h):
+    // one row per ticket with what KPIs group and count by, and every span of its clock.
+    R"sql(
+CREATE TABLE IF NOT EXISTS kpi_tickets(
+  ticket bigint PRIMARY KEY,
+  customer_id bigint NOT NULL,
+  created_at bigint NOT NULL,
+  status text NOT NULL,
+  channel text NOT NULL,
+  queue text NOT NULL,
+  priority text NOT NULL,
+  type text NOT NULL,
+  intent text NOT NULL,
+  tier text NOT NULL,
+  team text NOT NULL,
+  agent bigint NOT NULL,
+  policy text NOT NULL,
+  first_solved_at bigint NOT NULL,
+  solved_at bigint NOT NULL,
+  agent_replies integer NOT NULL,
+  reopened_at text NOT NULL,
+  escalated boolean NOT NULL,
+  bot_first boolean NOT NULL,
+  sentiment_count integer NOT NULL,
+  sentiment_sum double precision NOT NULL,
+  sentiment_negative integer NOT NULL,
+  measured_at bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS kpi_tickets_created ON kpi_tickets(created_at);
+CREATE TABLE IF NOT EXISTS kpi_spans(
+  ticket bigint NOT NULL,
+  kind text NOT NULL,
+  seq integer NOT NULL,
+  created_at bigint NOT NULL,
+  start_at bigint NOT NULL,
+  stop_at bigint NOT NULL,
+  start_event text NOT NULL,
+  end_event text NOT NULL,
+  wall_seconds bigint NOT NULL,
+  business_seconds bigint NOT NULL,
+  target_seconds bigint NOT NULL,
+  met integer NOT NULL,
+  PRIMARY KEY(ticket, kind, seq));
+CREATE INDEX IF NOT EXISTS kpi_spans_created ON kpi_spans(created_at, ticket);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -3279,6 +3325,131 @@ class PgErasure final : public ErasureRepository {
   void SetSealer(ChunkSealer* sealer) { sealer_ = sealer; }
 };
 
+// ---- the desk's measured facts and spans ----
+
+class PgKpi final : public KpiRepository {
+ public:
+  explicit PgKpi(Session& s) : s_(s) {}
+
+  Status PutTicket(Transaction& txn, const KpiTicketRecord& t, std::span<const KpiSpanRecord> spans) override {
+    s_.RequireTxn(txn);
+    const std::string reopened = JoinNumbers(t.reopened_at);
+    TP_RETURN_IF_ERROR(
+        s_.conn()
+            .Query("INSERT INTO kpi_tickets(ticket, customer_id, created_at, status, channel, queue, priority, type, "
+                   "intent, tier, team, agent, policy, first_solved_at, solved_at, agent_replies, reopened_at, "
+                   "escalated, bot_first, sentiment_count, sentiment_sum, sentiment_negative, measured_at) "
+                   "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+                   "$21, $22, $23) ON CONFLICT(ticket) DO UPDATE SET customer_id = excluded.customer_id, "
+                   "created_at = excluded.created_at, status = excluded.status, channel = excluded.channel, "
+                   "queue = excluded.queue, priority = excluded.priority, type = excluded.type, "
+                   "intent = excluded.intent, tier = excluded.tier, team = excluded.team, agent = excluded.agent, "
+                   "policy = excluded.policy, first_solved_at = excluded.first_solved_at, "
+                   "solved_at = excluded.solved_at, agent_replies = excluded.agent_replies, "
+                   "reopened_at = excluded.reopened_at, escalated = excluded.escalated, "
+                   "bot_first = excluded.bot_first, sentiment_count = excluded.sentiment_count, "
+                   "sentiment_sum = excluded.sentiment_sum, sentiment_negative = excluded.sentiment_negative, "
+                   "measured_at = excluded.measured_at",
+                   Params().Add(t.ticket).Add(t.customer.value()).Add(t.created_at).Add(CleanText(t.status))
+                       .Add(CleanText(t.channel)).Add(CleanText(t.queue)).Add(CleanText(t.priority))
+                       .Add(CleanText(t.type)).Add(CleanText(t.intent)).Add(CleanText(t.tier)).Add(CleanText(t.team))
+                       .Add(t.agent).Add(CleanText(t.policy)).Add(t.first_solved_at).Add(t.solved_at)
+                       .Add(static_cast<std::int64_t>(t.agent_replies)).Add(reopened)
+                       .Add(t.escalated ? "true" : "false").Add(t.bot_first ? "true" : "false")
+                       .Add(static_cast<std::int64_t>(t.sentiment_count)).Add(t.sentiment_sum)
+                       .Add(static_cast<std::int64_t>(t.sentiment_negative)).Add(t.measured_at))
+            .status());
+    TP_RETURN_IF_ERROR(s_.conn().Query("DELETE FROM kpi_spans WHERE ticket = $1", Params().Add(t.ticket)).status());
+    for (const KpiSpanRecord& sp : spans) {
+      TP_RETURN_IF_ERROR(
+          s_.conn()
+              .Query("INSERT INTO kpi_spans(ticket, kind, seq, created_at, start_at, stop_at, start_event, end_event, "
+                     "wall_seconds, business_seconds, target_seconds, met) "
+                     "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     Params().Add(t.ticket).Add(CleanText(sp.kind)).Add(static_cast<std::int64_t>(sp.seq))
+                         .Add(t.created_at).Add(sp.start).Add(sp.stop).Add(CleanText(sp.start_event))
+                         .Add(CleanText(sp.end_event)).Add(sp.wall_seconds).Add(sp.business_seconds)
+                         .Add(sp.target_seconds).Add(static_cast<std::int64_t>(sp.met)))
+              .status());
+    }
+    return Status::Ok();
+  }
+  Result<std::optional<KpiTicketRecord>> FindTicket(std::int64_t ticket) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<KpiTicketRecord>(s_.conn(), std::string(kTickets) + " WHERE ticket = $1",
+                                                            Params().Add(ticket), ReadTicket));
+    if (rows.empty()) return std::optional<KpiTicketRecord>();
+    return std::optional<KpiTicketRecord>(std::move(rows.front()));
+  }
+  Result<std::vector<KpiSpanRecord>> Spans(std::int64_t ticket) override {
+    return Collect<KpiSpanRecord>(s_.conn(), std::string(kSpans) + " WHERE ticket = $1 ORDER BY kind, seq",
+                                  Params().Add(ticket), ReadSpan);
+  }
+  Status ScanTickets(Millis from, Millis to, const std::function<void(KpiTicketRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kTickets) + " WHERE created_at >= $1 AND created_at < $2 ORDER BY ticket",
+                          Params().Add(from).Add(Upper(to)), [&](const PgResult& r, int i) {
+                            fn(ReadTicket(r, i));
+                            return true;
+                          });
+  }
+  Status ScanSpans(Millis from, Millis to, const std::function<void(KpiSpanRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kSpans) + " WHERE created_at >= $1 AND created_at < $2 ORDER BY ticket, kind, seq",
+                          Params().Add(from).Add(Upper(to)), [&](const PgResult& r, int i) {
+                            fn(ReadSpan(r, i));
+                            return true;
+                          });
+  }
+  Result<std::int64_t> Clear(Transaction& txn) override {
+    s_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(std::int64_t n, s_.conn().QueryInt("SELECT count(*) FROM kpi_tickets"));
+    TP_RETURN_IF_ERROR(s_.conn().Exec("DELETE FROM kpi_spans; DELETE FROM kpi_tickets;"));
+    return n;
+  }
+
+ private:
+  static constexpr const char* kTickets =
+      "SELECT ticket, customer_id, created_at, status, channel, queue, priority, type, intent, tier, team, agent, "
+      "policy, first_solved_at, solved_at, agent_replies, reopened_at, escalated, bot_first, sentiment_count, "
+      "sentiment_sum, sentiment_negative, measured_at FROM kpi_tickets";
+  static constexpr const char* kSpans =
+      "SELECT ticket, kind, seq, start_at, stop_at, start_event, end_event, wall_seconds, business_seconds, "
+      "target_seconds, met FROM kpi_spans";
+  static std::int64_t Upper(Millis to) { return to == 0 ? std::numeric_limits<std::int64_t>::max() : to; }
+  static KpiTicketRecord ReadTicket(const PgResult& r, int i) {
+    KpiTicketRecord t;
+    t.ticket = r.Int(i, 0);
+    t.customer = CustomerId(r.Int(i, 1));
+    t.created_at = r.Int(i, 2);
+    t.status = r.Text(i, 3);
+    t.channel = r.Text(i, 4);
+    t.queue = r.Text(i, 5);
+    t.priority = r.Text(i, 6);
+    t.type = r.Text(i, 7);
+    t.intent = r.Text(i, 8);
+    t.tier = r.Text(i, 9);
+    t.team = r.Text(i, 10);
+    t.agent = r.Int(i, 11);
+    t.policy = r.Text(i, 12);
+    t.first_solved_at = r.Int(i, 13);
+    t.solved_at = r.Int(i, 14);
+    t.agent_replies = static_cast<std::int32_t>(r.Int(i, 15));
+    t.reopened_at = SplitNumbers(r.Text(i, 16));
+    t.escalated = r.Int(i, 17) != 0;
+    t.bot_first = r.Int(i, 18) != 0;
+    t.sentiment_count = static_cast<std::int32_t>(r.Int(i, 19));
+    t.sentiment_sum = r.Real(i, 20);
+    t.sentiment_negative = static_cast<std::int32_t>(r.Int(i, 21));
+    t.measured_at = r.Int(i, 22);
+    return t;
+  }
+  static KpiSpanRecord ReadSpan(const PgResult& r, int i) {
+    return KpiSpanRecord{r.Int(i, 0),  r.Text(i, 1), static_cast<std::int32_t>(r.Int(i, 2)), r.Int(i, 3),
+                         r.Int(i, 4),  r.Text(i, 5), r.Text(i, 6),                          r.Int(i, 7),
+                         r.Int(i, 8),  r.Int(i, 9),  static_cast<std::int32_t>(r.Int(i, 10))};
+  }
+
+  Session& s_;
+};
+
 // ---- the store ----
 
 class PgStore;
@@ -3324,6 +3495,7 @@ class PgStore final : public Store, public Maintenance {
         erasure_(session_),
         sla_(session_),
         keyring_(session_),
+        kpi_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -3352,6 +3524,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
     Provide<KeyringRepository>(keyring_);
+    Provide<KpiRepository>(kpi_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -3551,6 +3724,7 @@ class PgStore final : public Store, public Maintenance {
   PgErasure erasure_;
   PgSla sla_;
   PgKeyring keyring_;
+  PgKpi kpi_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

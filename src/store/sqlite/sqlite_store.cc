@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -36,6 +37,7 @@
 #include <touchpoint/store/sla_repository.h>
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
+#include <touchpoint/store/kpi_repository.h>
 #include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/sqlite.h>
 
@@ -47,7 +49,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 18;
+constexpr int kSchemaVersion = 19;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -518,6 +520,50 @@ CREATE TABLE privacy_settings(
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL);
 CREATE INDEX ticket_tokens_ticket ON ticket_tokens(ticket);
+)sql",
+    // 19: the desk's measured facts and spans (store/kpi_repository.h, insight/kpi_facts.h):
+    // one row per ticket with what KPIs group and count by, and every span of its clock.
+    R"sql(
+CREATE TABLE kpi_tickets(
+  ticket INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  priority TEXT NOT NULL,
+  type TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  team TEXT NOT NULL,
+  agent INTEGER NOT NULL,
+  policy TEXT NOT NULL,
+  first_solved_at INTEGER NOT NULL,
+  solved_at INTEGER NOT NULL,
+  agent_replies INTEGER NOT NULL,
+  reopened_at TEXT NOT NULL,
+  escalated INTEGER NOT NULL,
+  bot_first INTEGER NOT NULL,
+  sentiment_count INTEGER NOT NULL,
+  sentiment_sum REAL NOT NULL,
+  sentiment_negative INTEGER NOT NULL,
+  measured_at INTEGER NOT NULL);
+CREATE INDEX kpi_tickets_created ON kpi_tickets(created_at);
+CREATE TABLE kpi_spans(
+  ticket INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  start_at INTEGER NOT NULL,
+  stop_at INTEGER NOT NULL,
+  start_event TEXT NOT NULL,
+  end_event TEXT NOT NULL,
+  wall_seconds INTEGER NOT NULL,
+  business_seconds INTEGER NOT NULL,
+  target_seconds INTEGER NOT NULL,
+  met INTEGER NOT NULL,
+  PRIMARY KEY(ticket, kind, seq)) WITHOUT ROWID;
+CREATE INDEX kpi_spans_created ON kpi_spans(created_at, ticket);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -3157,6 +3203,125 @@ class SqliteChannels final : public ChannelRepository {
   Db& db_;
 };
 
+// ---- the desk's measured facts and spans ----
+
+class SqliteKpi final : public KpiRepository {
+ public:
+  explicit SqliteKpi(Db& db) : db_(db) {}
+
+  Status PutTicket(Transaction& txn, const KpiTicketRecord& t, std::span<const KpiSpanRecord> spans) override {
+    db_.RequireTxn(txn);
+    Stmt& put = db_.Prepared(
+        "INSERT OR REPLACE INTO kpi_tickets(ticket, customer_id, created_at, status, channel, queue, priority, type, "
+        "intent, tier, team, agent, policy, first_solved_at, solved_at, agent_replies, reopened_at, escalated, "
+        "bot_first, sentiment_count, sentiment_sum, sentiment_negative, measured_at) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+    put.Reset();
+    const std::string reopened = JoinNumbers(t.reopened_at);
+    put.Bind(1, t.ticket).Bind(2, t.customer.value()).Bind(3, t.created_at).Bind(4, t.status).Bind(5, t.channel)
+        .Bind(6, t.queue).Bind(7, t.priority).Bind(8, t.type).Bind(9, t.intent).Bind(10, t.tier).Bind(11, t.team)
+        .Bind(12, t.agent).Bind(13, t.policy).Bind(14, t.first_solved_at).Bind(15, t.solved_at)
+        .Bind(16, static_cast<std::int64_t>(t.agent_replies)).Bind(17, reopened).Bind(18, t.escalated ? 1 : 0)
+        .Bind(19, t.bot_first ? 1 : 0).Bind(20, static_cast<std::int64_t>(t.sentiment_count)).Bind(21, t.sentiment_sum)
+        .Bind(22, static_cast<std::int64_t>(t.sentiment_negative)).Bind(23, t.measured_at);
+    if (put.Step() != SQLITE_DONE) return db_.Error("put kpi ticket");
+    Stmt& del = db_.Prepared("DELETE FROM kpi_spans WHERE ticket = ?1");
+    del.Reset();
+    del.Bind(1, t.ticket);
+    if (del.Step() != SQLITE_DONE) return db_.Error("delete kpi spans");
+    Stmt& add = db_.Prepared(
+        "INSERT INTO kpi_spans(ticket, kind, seq, created_at, start_at, stop_at, start_event, end_event, wall_seconds, "
+        "business_seconds, target_seconds, met) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    for (const KpiSpanRecord& sp : spans) {
+      add.Reset();
+      add.Bind(1, t.ticket).Bind(2, sp.kind).Bind(3, static_cast<std::int64_t>(sp.seq)).Bind(4, t.created_at)
+          .Bind(5, sp.start).Bind(6, sp.stop).Bind(7, sp.start_event).Bind(8, sp.end_event).Bind(9, sp.wall_seconds)
+          .Bind(10, sp.business_seconds).Bind(11, sp.target_seconds).Bind(12, static_cast<std::int64_t>(sp.met));
+      if (add.Step() != SQLITE_DONE) return db_.Error("insert kpi span");
+    }
+    return Status::Ok();
+  }
+  Result<std::optional<KpiTicketRecord>> FindTicket(std::int64_t ticket) override {
+    std::optional<KpiTicketRecord> out;
+    TP_RETURN_IF_ERROR(TicketsWhere(" WHERE ticket = ?1", ticket, 0, [&](KpiTicketRecord&& t) { out = std::move(t); }));
+    return out;
+  }
+  Result<std::vector<KpiSpanRecord>> Spans(std::int64_t ticket) override {
+    std::vector<KpiSpanRecord> out;
+    TP_RETURN_IF_ERROR(SpansWhere(" WHERE ticket = ?1 ORDER BY kind, seq", ticket, 0,
+                                  [&](KpiSpanRecord&& s) { out.push_back(std::move(s)); }));
+    return out;
+  }
+  Status ScanTickets(Millis from, Millis to, const std::function<void(KpiTicketRecord&&)>& fn) override {
+    return TicketsWhere(" WHERE created_at >= ?1 AND created_at < ?2 ORDER BY ticket", from, Upper(to), fn);
+  }
+  Status ScanSpans(Millis from, Millis to, const std::function<void(KpiSpanRecord&&)>& fn) override {
+    return SpansWhere(" WHERE created_at >= ?1 AND created_at < ?2 ORDER BY ticket, kind, seq", from, Upper(to), fn);
+  }
+  Result<std::int64_t> Clear(Transaction& txn) override {
+    db_.RequireTxn(txn);
+    TP_ASSIGN_OR_RETURN(std::int64_t n, db_.QueryInt("SELECT count(*) FROM kpi_tickets"));
+    TP_RETURN_IF_ERROR(db_.Exec("DELETE FROM kpi_spans; DELETE FROM kpi_tickets;"));
+    return n;
+  }
+
+ private:
+  static std::int64_t Upper(Millis to) { return to == 0 ? std::numeric_limits<std::int64_t>::max() : to; }
+  Status TicketsWhere(const char* where, std::int64_t a, std::int64_t b, const std::function<void(KpiTicketRecord&&)>& fn) {
+    Stmt st(db_.raw(), (std::string("SELECT ticket, customer_id, created_at, status, channel, queue, priority, type, "
+                                    "intent, tier, team, agent, policy, first_solved_at, solved_at, agent_replies, "
+                                    "reopened_at, escalated, bot_first, sentiment_count, sentiment_sum, "
+                                    "sentiment_negative, measured_at FROM kpi_tickets") + where).c_str());
+    if (!st.ok()) return db_.Error("prepare kpi tickets");
+    st.Bind(1, a);
+    if (b != 0) st.Bind(2, b);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      KpiTicketRecord t;
+      t.ticket = st.Int(0);
+      t.customer = CustomerId(st.Int(1));
+      t.created_at = st.Int(2);
+      t.status = st.Text(3);
+      t.channel = st.Text(4);
+      t.queue = st.Text(5);
+      t.priority = st.Text(6);
+      t.type = st.Text(7);
+      t.intent = st.Text(8);
+      t.tier = st.Text(9);
+      t.team = st.Text(10);
+      t.agent = st.Int(11);
+      t.policy = st.Text(12);
+      t.first_solved_at = st.Int(13);
+      t.solved_at = st.Int(14);
+      t.agent_replies = static_cast<std::int32_t>(st.Int(15));
+      t.reopened_at = SplitNumbers(st.Text(16));
+      t.escalated = st.Int(17) != 0;
+      t.bot_first = st.Int(18) != 0;
+      t.sentiment_count = static_cast<std::int32_t>(st.Int(19));
+      t.sentiment_sum = st.Real(20);
+      t.sentiment_negative = static_cast<std::int32_t>(st.Int(21));
+      t.measured_at = st.Int(22);
+      fn(std::move(t));
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("kpi tickets");
+  }
+  Status SpansWhere(const char* where, std::int64_t a, std::int64_t b, const std::function<void(KpiSpanRecord&&)>& fn) {
+    Stmt st(db_.raw(), (std::string("SELECT ticket, kind, seq, start_at, stop_at, start_event, end_event, wall_seconds, "
+                                    "business_seconds, target_seconds, met FROM kpi_spans") + where).c_str());
+    if (!st.ok()) return db_.Error("prepare kpi spans");
+    st.Bind(1, a);
+    if (b != 0) st.Bind(2, b);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      fn(KpiSpanRecord{st.Int(0), st.Text(1), static_cast<std::int32_t>(st.Int(2)), st.Int(3), st.Int(4), st.Text(5),
+                       st.Text(6), st.Int(7), st.Int(8), st.Int(9), static_cast<std::int32_t>(st.Int(10))});
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("kpi spans");
+  }
+
+  Db& db_;
+};
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -3188,7 +3353,8 @@ class SqliteStore final : public Store, public Maintenance {
         suppressions_(db_),
         erasure_(db_, options_.event_compression_level),
         sla_(db_),
-        keyring_(db_) {
+        keyring_(db_),
+        kpi_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -3213,6 +3379,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
     Provide<KeyringRepository>(keyring_);
+    Provide<KpiRepository>(kpi_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -3341,6 +3508,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteErasure erasure_;
   SqliteSla sla_;
   SqliteKeyring keyring_;
+  SqliteKpi kpi_;
   int version_ = 0;
 };
 

@@ -1,0 +1,229 @@
+// `touchpoint kpi`: the service KPIs over the desk's stored facts and spans (insight/kpis.h;
+// docs/measurement.md "Service KPIs") — the same report GET /v1/kpis answers, as JSON, CSV or a
+// table — and `touchpoint kpi rebuild`, which recomputes every ticket's spans from its history
+// (insight/kpi_facts.h) on the stored SLA policies' calendars.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <touchpoint/calendar/calendar.h>
+#include <touchpoint/calendar/calendar_file.h>
+#include <touchpoint/calendar/time_zone.h>
+#include <touchpoint/core/time.h>
+#include <touchpoint/insight/kpi_facts.h>
+#include <touchpoint/insight/kpis.h>
+#include <touchpoint/server/config.h>
+#include <touchpoint/service/desk.h>
+#include <touchpoint/service/sla.h>
+#include <touchpoint/store/sla_repository.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/data_access.h"
+
+namespace touchpoint::cli {
+namespace {
+
+// A calendar by built-in name or file (as the server's [sla] calendar).
+Result<calendar::Calendar> LoadCalendar(const std::string& name) {
+  std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(name);
+  if (!spec) {
+    auto doc = calendar::ReadCalendarFile(name);
+    if (!doc.ok()) return Status::InvalidArgument("calendar: " + std::string(doc.status().message()));
+    if (!doc->calendar) return Status::InvalidArgument("calendar: " + name + " is not a calendar file");
+    spec = std::move(*doc->calendar);
+  }
+  return calendar::Calendar::Build(std::move(*spec));
+}
+
+// [sla] calendar of DATA/touchpoint.toml ("" without one): the company's calendar and zone.
+std::string ConfiguredCalendar(const std::string& data_dir) {
+  server::ServerConfig defaults;
+  defaults.data_dir = data_dir;
+  auto config = server::LoadConfig(data_dir + "/touchpoint.toml", defaults, /*must_exist=*/false);
+  return config.ok() ? config->sla_calendar : "";
+}
+
+// The measure of the CLI's desk and of `kpi rebuild`, as the server's: the stored SLA policies,
+// then [[sla.policies]] of DATA/touchpoint.toml (a stored one of the same name wins), then the
+// baseline; their calendars; [sla] calendar (or `calendar_override`) for tickets whose policy
+// names none. Customer tiers are not known here ("").
+Result<insight::MeasureFn> CliKpiMeasure(store::Store& store, const std::string& data_dir,
+                                         const std::string& calendar_override) {
+  struct Clocks {
+    std::vector<service::SlaPolicy> policies;
+    service::SlaPolicy baseline = service::BaselinePolicy();
+    std::map<std::string, std::unique_ptr<calendar::Calendar>> calendars;
+    std::string default_calendar;
+  };
+  auto clocks = std::make_shared<Clocks>();
+  server::ServerConfig defaults;
+  defaults.data_dir = data_dir;
+  auto config = server::LoadConfig(data_dir + "/touchpoint.toml", defaults, /*must_exist=*/false);
+  const server::ServerConfig& cfg = config.ok() ? *config : defaults;
+  clocks->default_calendar = calendar_override.empty() ? cfg.sla_calendar : calendar_override;
+  TP_ASSIGN_OR_RETURN(auto stored, store.Get<store::SlaRepository>().Policies());
+  for (const store::SlaPolicyRecord& r : stored) {
+    TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(r.body));
+    clocks->policies.push_back(std::move(p));
+  }
+  const size_t stored_count = clocks->policies.size();
+  for (const std::string& json : cfg.sla_policies) {
+    TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(json));
+    bool shadowed = false;
+    for (size_t i = 0; i < stored_count; ++i) shadowed = shadowed || clocks->policies[i].name == p.name;
+    if (shadowed) continue;
+    p.position += 1'000'000'000;  // after the stored ones, as the server orders them
+    clocks->policies.push_back(std::move(p));
+  }
+  std::stable_sort(clocks->policies.begin(), clocks->policies.end(),
+                   [](const service::SlaPolicy& x, const service::SlaPolicy& y) { return x.position < y.position; });
+  auto load = [&](const std::string& name) -> Status {
+    if (name.empty() || clocks->calendars.count(name)) return Status::Ok();
+    TP_ASSIGN_OR_RETURN(calendar::Calendar cal, LoadCalendar(name));
+    clocks->calendars[name] = std::make_unique<calendar::Calendar>(std::move(cal));
+    return Status::Ok();
+  };
+  TP_RETURN_IF_ERROR(load(clocks->default_calendar));
+  for (const auto& p : clocks->policies) TP_RETURN_IF_ERROR(load(p.calendar));
+  return insight::MeasureFn([clocks](const store::TicketRecord& ticket) {
+    const service::SlaPolicy* p = service::MatchPolicy(clocks->policies, ticket, service::CustomerFacts{});
+    const service::SlaPolicy& policy = p != nullptr ? *p : clocks->baseline;
+    const std::string& name = policy.calendar.empty() ? clocks->default_calendar : policy.calendar;
+    auto it = clocks->calendars.find(name);
+    const calendar::Calendar* cal = it != clocks->calendars.end() ? it->second.get() : nullptr;
+    return insight::TicketMeasure{cal, &policy, policy.calendar.empty() ? nullptr : cal, policy.name, ""};
+  });
+}
+
+// KpiSpanListener whose measure is read from the desk's store at its first change.
+class CliListener final : public service::ChangeListener {
+ public:
+  explicit CliListener(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  Status BeforeCommit(store::Store& store, store::Transaction& txn, std::span<const service::TicketChange> changes) override {
+    if (!loaded_) {
+      TP_ASSIGN_OR_RETURN(insight::MeasureFn measure, CliKpiMeasure(store, data_dir_, ""));
+      inner_.SetMeasure(std::move(measure));
+      loaded_ = true;
+    }
+    return inner_.BeforeCommit(store, txn, changes);
+  }
+  void AfterCommit(std::span<const service::TicketChange> changes) override { inner_.AfterCommit(changes); }
+
+ private:
+  std::string data_dir_;
+  insight::KpiSpanListener inner_{SystemClock::Instance()};
+  bool loaded_ = false;  // called under the desk's lock only
+};
+
+}  // namespace
+
+std::shared_ptr<service::ChangeListener> CliKpiListener(const std::string& data_dir) {
+  return std::make_shared<CliListener>(data_dir);
+}
+
+void RegisterKpiCommands(CLI::App& app, int* exit_code) {
+  struct Args {
+    std::string data = DefaultDataDir();
+    std::string metrics, by, interval, from, to, unit, format, zone, calendar;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* kpi = app.add_subcommand(
+      "kpi", "Service KPIs over the desk's stored spans (the report of GET /v1/kpis); `kpi rebuild` recomputes the spans");
+  kpi->add_option("--data", a->data, "Data directory");
+  kpi->add_option("--metrics", a->metrics, "Comma-separated: csat,csat_mean,nps,fcr,frt,nrt,art,aht,sla,"
+                                           "resolution_rate,deflection,repeat_rate,escalation_rate,sentiment");
+  kpi->add_option("--by", a->by, "Group by one of channel, agent, team, queue, intent, priority, tier, type");
+  kpi->add_option("--interval", a->interval, "Bucket by hour, day, week or month (in --zone)");
+  kpi->add_option("--from", a->from, "Tickets created at or after (ISO 8601 date-time, or a date: its midnight)");
+  kpi->add_option("--to", a->to, "… and before");
+  kpi->add_option("--unit", a->unit, "Durations in business (default) or wall seconds");
+  kpi->add_option("--format", a->format, "json, csv or table (default: table on a terminal, else json)");
+  kpi->add_option("--zone", a->zone, "The company's time zone for buckets and dates (default: the zone of --calendar, "
+                                     "else of [sla] calendar in DATA/touchpoint.toml, else UTC)");
+  kpi->add_option("--calendar", a->calendar, "The desk's calendar (built-in name or file): its zone, and for rebuild "
+                                             "the business time of tickets whose SLA policy names none");
+  CLI::App* rebuild = kpi->add_subcommand("rebuild", "Recompute every ticket's spans and facts from its history");
+  rebuild->add_option("--data", a->data, "Data directory");
+  rebuild->add_option("--calendar", a->calendar, "Business time of tickets whose SLA policy names no calendar");
+  rebuild->callback([a, exit_code] {
+    auto store = OpenForKeys(a->data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto measure = CliKpiMeasure(**store, a->data, a->calendar);
+    if (!measure.ok()) {
+      *exit_code = Fail(measure.status());
+      return;
+    }
+    auto n = insight::RebuildKpiFacts(**store, *measure, SystemClock::Instance().Now());
+    if (!n.ok()) {
+      *exit_code = Fail(n.status());
+      return;
+    }
+    std::printf("measured %lld tickets\n", static_cast<long long>(*n));
+  });
+  kpi->callback([a, exit_code, kpi, rebuild] {
+    if (kpi->got_subcommand(rebuild)) return;
+    std::optional<calendar::TimeZone> zone;
+    if (!a->zone.empty()) {
+      auto z = calendar::TimeZone::Load(a->zone);
+      if (!z.ok()) {
+        *exit_code = Fail(Status::InvalidArgument("zone: " + std::string(z.status().message())));
+        return;
+      }
+      zone = std::move(*z);
+    } else if (std::string name = a->calendar.empty() ? ConfiguredCalendar(a->data) : a->calendar; !name.empty()) {
+      auto cal = LoadCalendar(name);
+      if (!cal.ok()) {
+        *exit_code = Fail(cal.status());
+        return;
+      }
+      zone = cal->zone();
+    } else {
+      zone = calendar::TimeZone::Fixed("UTC", 0);
+    }
+    std::string format = a->format;
+    if (format.empty()) format = isatty(STDOUT_FILENO) != 0 ? "table" : "json";
+    if (format != "json" && format != "csv" && format != "table") {
+      *exit_code = Fail(Status::InvalidArgument("format: unknown format \"" + format + "\"; valid: json, csv, table"));
+      return;
+    }
+    auto query = insight::ParseKpiQuery(a->metrics, a->by, a->interval, a->from, a->to, a->unit, *zone);
+    if (!query.ok()) {
+      *exit_code = Fail(query.status());
+      return;
+    }
+    query->as_of = SystemClock::Instance().Now();
+    auto store = OpenReadOnly(a->data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    auto data = insight::LoadKpiData(**store, *query);
+    if (!data.ok()) {
+      *exit_code = Fail(data.status());
+      return;
+    }
+    auto report = insight::ComputeKpis(*query, *data, *zone);
+    if (!report.ok()) {
+      *exit_code = Fail(report.status());
+      return;
+    }
+    const std::string out = format == "json"  ? insight::KpiReportJson(*report) + "\n"
+                            : format == "csv" ? insight::KpiReportCsv(*report)
+                                              : insight::KpiReportTable(*report);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  });
+}
+
+}  // namespace touchpoint::cli

@@ -1,0 +1,55 @@
+// Service KPI routes (docs/measurement.md "Service KPIs"; docs/http-api.md): GET /v1/kpis computes
+// the asked metrics from the desk's stored facts and spans (insight/kpis.h), grouped by one
+// dimension and bucketed in the company's time zone (the zone of the desk's calendar, [sla]
+// calendar; UTC without one): from the in-memory roll-ups when they cover the query, else from
+// the stored facts. Aggregates only, never a ticket's text: read_desk_reports.
+#include <string>
+#include <string_view>
+
+#include <touchpoint/calendar/time_zone.h>
+#include <touchpoint/core/time.h>
+#include <touchpoint/http/query.h>
+#include <touchpoint/insight/kpis.h>
+#include <touchpoint/privacy/roles.h>
+#include <touchpoint/service/desk.h>
+#include <touchpoint/service/sla.h>
+
+#include "server/routes.h"
+
+namespace touchpoint::server {
+
+void RegisterKpiRoutes(Router& router, const ServerContext& context) {
+  router.Add({"GET", "/v1/kpis", privacy::Permission::kReadDeskReports,
+              [&context](const http::Request& req, const RouteMatch&) {
+                if (context.desk == nullptr) {
+                  return http::JsonError(503, "unavailable", "the service desk is not running on this node");
+                }
+                std::string values[6];
+                const char* keys[6] = {"metrics", "by", "interval", "from", "to", "unit"};
+                for (int i = 0; i < 6; ++i) {
+                  auto v = http::QueryParam(req.query, keys[i]);
+                  if (!v.ok()) return ResponseFromStatus(v.status());
+                  if (*v) values[i] = **v;
+                }
+                const calendar::Calendar* cal = context.sla != nullptr ? context.sla->DefaultCalendar() : nullptr;
+                static const calendar::TimeZone kUtc = calendar::TimeZone::Fixed("UTC", 0);
+                const calendar::TimeZone& zone = cal != nullptr ? cal->zone() : kUtc;
+                auto query = insight::ParseKpiQuery(values[0], values[1], values[2], values[3], values[4], values[5], zone);
+                if (!query.ok()) return ResponseFromStatus(query.status());
+                query->as_of = SystemClock::Instance().Now();
+                // The roll-ups answer what they hold; the rest reads the stored facts.
+                if (context.kpi_rollup != nullptr && context.kpi_rollup->Covers(*query)) {
+                  auto report = context.kpi_rollup->Compute(*query);
+                  if (!report.ok()) return ResponseFromStatus(report.status());
+                  return JsonResponse(200, insight::KpiReportJson(*report));
+                }
+                auto data = context.desk->WithStore(
+                    [&](store::Store& store) -> Result<insight::KpiData> { return insight::LoadKpiData(store, *query); });
+                if (!data.ok()) return ResponseFromStatus(data.status());
+                auto report = insight::ComputeKpis(*query, *data, zone);
+                if (!report.ok()) return ResponseFromStatus(report.status());
+                return JsonResponse(200, insight::KpiReportJson(*report));
+              }});
+}
+
+}  // namespace touchpoint::server
