@@ -1008,6 +1008,17 @@ class EncEvents final : public store::EventLog {
     for (size_t i = 0; i < events.size(); ++i) events[i].seq = ready->sealed[i].seq;
     return Status::Ok();
   }
+  // A copy's events (store/copy.h) keep their seqs: sealed like Append's.
+  Status AppendWithSeqs(store::Transaction& txn, std::span<const store::EventRecord> events,
+                        std::int64_t last_seq) override {
+    if (chunks_sealed_) {
+      TP_RETURN_IF_ERROR(in_.AppendWithSeqs(txn, events, last_seq));
+      return ctx_.keyring().Flush();  // the chunk keys before the commit of the chunks
+    }
+    TP_ASSIGN_OR_RETURN(std::unique_ptr<SealedEvents> sealed, SealAll(events));
+    TP_RETURN_IF_ERROR(ctx_.keyring().Flush());  // the keys before the data that uses them
+    return in_.AppendWithSeqs(txn, sealed->sealed, last_seq);
+  }
   Status RaiseNewestEventAt(store::Transaction& txn, Millis at) override { return in_.RaiseNewestEventAt(txn, at); }
   Status ScanHashes(const std::function<void(const store::MessageHash&)>& fn) override { return in_.ScanHashes(fn); }
   Status ScanFrom(std::int64_t from_seq, const std::function<bool(store::EventRecord&&)>& fn) override {

@@ -772,15 +772,11 @@ Status App::Impl::StartSla() {
   // Every SLA warning, breach and overdue complaint task goes out as a desk event (outbox
   // webhooks, the live feed) under the names docs/service-desk.md gives webhook filters
   // (sla.warning, sla.breached, complaint.task_overdue), with a stable id per (ticket, target,
-  // kind, cycle). The sink runs after the SLA event's own commit and Emit enqueues in a
-  // transaction of its own: a crash (or an outbox error, logged below) between the two loses that
-  // webhook — the timer never fires a stored event again — while the desk's own events commit
-  // with their change. At most once, then; the stable id keeps a future retry from sending twice.
+  // kind, cycle). The outbox delivery is enqueued in the SLA event's own transaction (enqueue), so
+  // a crash cannot lose it between the two (the timer never fires a stored event again); the feed
+  // and the log line follow the commit (sink).
   service::DeskEvents* events = desk_events.get();
-  options.sink = [logger, events](const service::SlaEvent& e) {
-    logger->info("sla event ticket={} target={} kind={} policy={} actions={}", service::FormatTicketNumber(e.ticket),
-                 e.target, e.kind, e.policy, e.actions.size());
-    if (events == nullptr) return;
+  const auto to_desk_event = [](const service::SlaEvent& e) {
     service::DeskEvent out;
     // "warning", "breach", "breach+60" (a later step of the ladder, named in `step`), "overdue"
     // (a complaint task, target "task:<kind>").
@@ -795,8 +791,19 @@ Status App::Impl::StartSla() {
     out.fields = {{"target", e.target},     {"policy", e.policy},      {"due_at", std::to_string(e.due_at)},
                   {"cycle", std::to_string(e.cycle)}, {"actions", actions}, {"queue", e.queue},
                   {"priority", e.priority}, {"assignee", std::to_string(e.assignee)}, {"step", e.kind}};
-    Status sent = events->Emit(out);
-    if (!sent.ok()) logger->warn("sla event not queued ticket={} error={}", service::FormatTicketNumber(e.ticket), sent.message());
+    return out;
+  };
+  if (events != nullptr) {
+    options.enqueue = [events, to_desk_event](store::Store& store, store::Transaction& txn,
+                                              const service::SlaEvent& e) {
+      service::DeskEvent out = to_desk_event(e);
+      return events->Enqueue(store, txn, out);
+    };
+  }
+  options.sink = [logger, events, to_desk_event](const service::SlaEvent& e) {
+    logger->info("sla event ticket={} target={} kind={} policy={} actions={}", service::FormatTicketNumber(e.ticket),
+                 e.target, e.kind, e.policy, e.actions.size());
+    if (events != nullptr) events->Publish(to_desk_event(e));
   };
   const size_t policy_count = options.policies.size();  // stored, then the config's not shadowed by them
   // On the start path: Open installs the desk's change listener and the complaint loop's status

@@ -273,6 +273,7 @@ Status SlaService::Fire(std::int64_t number, const SlaDue& due) {
   }
   store::SlaEventRecord event{0, number, due.target, due.kind, due.cycle, due.due_at, now, policy, Join(due.actions)};
   const bool raise = std::find(due.actions.begin(), due.actions.end(), "raise_priority") != due.actions.end();
+  SlaEvent out{number, due.target, due.kind, due.cycle, due.due_at, now, policy, due.actions, 0, {}, {}};
   auto changed = desk_.ApplyChange(number, [&](store::Store& store, store::Transaction& txn, store::TicketRecord& t,
                                                std::vector<store::TicketHistoryRecord>& rows) -> Status {
     TP_ASSIGN_OR_RETURN(bool added, store.Get<store::SlaRepository>().AddEvent(txn, event));
@@ -286,6 +287,12 @@ Status SlaService::Fire(std::int64_t number, const SlaDue& due) {
       t.priority = up;
       t.updated_at = now;
     }
+    out.assignee = t.assignee;
+    out.queue = t.queue;
+    out.priority = t.priority;
+    // The webhook deliveries commit with the stored event (at least once: the timer never fires a
+    // stored event again, so they cannot be left for after the commit).
+    if (options_.enqueue) TP_RETURN_IF_ERROR(options_.enqueue(store, txn, out));
     return Status::Ok();
   });
   if (!changed.ok()) {
@@ -304,11 +311,7 @@ Status SlaService::Fire(std::int64_t number, const SlaDue& due) {
   if (due.kind == "warning") warnings_.fetch_add(1);
   if (due.kind == "breach") breaches_.fetch_add(1);
   if (due.kind == "overdue") overdue_.fetch_add(1);
-  if (options_.sink) {
-    const store::TicketRecord& t = **changed;
-    options_.sink(SlaEvent{number, due.target, due.kind, due.cycle, due.due_at, now, policy, due.actions, t.assignee,
-                           t.queue, t.priority});
-  }
+  if (options_.sink) options_.sink(out);
   return Status::Ok();
 }
 

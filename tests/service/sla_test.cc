@@ -13,6 +13,7 @@
 
 #include <touchpoint/calendar/calendar_file.h>
 #include <touchpoint/store/memory.h>
+#include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/sla_repository.h>
 
 #include "testing/matchers.h"
@@ -158,6 +159,7 @@ class SlaServiceTest : public ::testing::Test {
     SlaOptions o;
     o.policies = std::move(policies);
     o.sink = [this](const SlaEvent& e) { sunk_.push_back(e.target + " " + e.kind); };
+    o.enqueue = enqueue_;
     auto s = SlaService::Open(*desk_, clock_, std::move(o));
     ASSERT_OK(s);
     service_ = std::move(*s);
@@ -195,6 +197,7 @@ class SlaServiceTest : public ::testing::Test {
   std::unique_ptr<Desk> desk_;
   std::unique_ptr<SlaService> service_;
   std::vector<std::string> sunk_;
+  SlaTxnSink enqueue_;  // OpenService's SlaOptions::enqueue
 };
 
 TEST_F(SlaServiceTest, FiresWarningAndBreachOnTimeForAnUntouchedTicket) {
@@ -308,6 +311,76 @@ TEST_F(SlaServiceTest, NoMatchingPolicyMeansTheBaselineReplyWithin24Hours) {
   Create("low");
   EXPECT_EQ(Run(), 0);
   EXPECT_EQ(service_->next_due(), kT0 + 23 * 60 * kMin);  // the baseline's warning, 1 h before 24 h
+}
+
+}  // namespace
+}  // namespace touchpoint::service
+
+namespace touchpoint::service {
+namespace {
+
+// The webhook delivery of an SLA event commits in the event's own transaction: while enqueueing
+// fails (the outbox's table unwritable), the event is not stored either and fires again on a
+// later run, so no webhook is lost between the event's commit and a crash; once it goes through,
+// the stored event has its delivery, and the sink hears of it after the commit.
+TEST_F(SlaServiceTest, TheWebhookDeliveryCommitsWithTheSlaEvent) {
+  bool outbox_down = true;
+  enqueue_ = [&](store::Store& s, store::Transaction& txn, const SlaEvent& e) -> Status {
+    if (outbox_down) return Status::Unavailable("outbox unavailable");
+    store::Delivery d;
+    d.target = "crm";
+    d.event = "sla." + e.kind;
+    d.payload = R"({"ticket":)" + std::to_string(e.ticket) + R"(,"priority":")" + e.priority + R"("})";
+    d.idempotency_key = "sla:" + std::to_string(e.ticket) + ":" + e.target + ":" + e.kind + ":" + std::to_string(e.cycle);
+    d.created_at = e.fired_at;
+    d.next_attempt_at = e.fired_at;
+    return s.Get<store::OutboxRepository>().Enqueue(txn, d).status();
+  };
+  OpenService({Policy("phone60", 60, 10)});
+  const std::int64_t n = Create();
+  const auto stored = [&] {
+    std::vector<std::string> out;
+    EXPECT_OK(desk_->WithStore([&](store::Store& s) -> Status {
+      TP_ASSIGN_OR_RETURN(auto es, s.Get<store::SlaRepository>().Events(n));
+      for (const auto& e : es) out.push_back(e.kind);
+      return Status::Ok();
+    }));
+    return out;
+  };
+  const auto deliveries = [&] {
+    std::vector<std::string> out;
+    EXPECT_OK(desk_->WithStore([&](store::Store& s) -> Status {
+      TP_ASSIGN_OR_RETURN(auto ds, s.Get<store::OutboxRepository>().List(store::DeliveryQuery{}));
+      for (const auto& d : ds) out.push_back(d.event + " " + d.payload);
+      return Status::Ok();
+    }));
+    return out;
+  };
+
+  clock_.now = kT0 + 50 * kMin;
+  EXPECT_THAT(service_->RunDue(), StatusIs(StatusCode::kUnavailable));
+  EXPECT_TRUE(stored().empty());  // rolled back with the failed enqueue: it will fire again
+  EXPECT_TRUE(deliveries().empty());
+  EXPECT_TRUE(sunk_.empty());
+  EXPECT_TRUE(SlaRows(n).empty());
+
+  outbox_down = false;
+  clock_.now = kT0 + 51 * kMin;
+  EXPECT_EQ(Run(), 1);
+  EXPECT_THAT(stored(), ElementsAre("warning"));
+  EXPECT_THAT(deliveries(), ElementsAre("sla.warning {\"ticket\":" + std::to_string(n) + ",\"priority\":\"medium\"}"));
+  EXPECT_THAT(sunk_, ElementsAre("first_response warning"));
+
+  // The breach raises the priority in the same change: the delivery carries the raised one.
+  clock_.now = kT0 + 60 * kMin;
+  EXPECT_EQ(Run(), 1);
+  EXPECT_THAT(deliveries(), Contains("sla.breach {\"ticket\":" + std::to_string(n) + ",\"priority\":\"high\"}"));
+  EXPECT_EQ(deliveries().size(), 2u);
+  clock_.now = kT0 + 600 * kMin;
+  Run();
+  EXPECT_EQ(deliveries().size(), 3u);  // breach+60; nothing twice
+  EXPECT_EQ(Run(), 0);
+  EXPECT_EQ(deliveries().size(), 3u);
 }
 
 }  // namespace

@@ -147,6 +147,44 @@ TEST_P(StoreContractTest, EventLogNumbersEventsFromOneInOrderAcrossBatchesAndRes
   EXPECT_EQ(hashes, static_cast<size_t>(next));
 }
 
+// Store copy's entry point: events keep the given seqs across gaps (no event at a skipped
+// number), the numbers up to last_seq after them are erased events, and Append continues after
+// them, also after a restart.
+TEST_P(StoreContractTest, AppendWithSeqsKeepsTheGivenNumbersAcrossGaps) {
+  std::vector<EventRecord> events;
+  for (const int seq : {3, 4, 5, 9, 5'000, 5'001}) {  // 4,991 skipped: more than a chunk's events
+    events.push_back(Event(seq));
+    events.back().seq = seq;
+  }
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().AppendWithSeqs(t, events, 5'010)); });
+  EXPECT_EQ(*repo<EventLog>().LastSeq(), 5'010);
+  EXPECT_EQ(*repo<EventLog>().Count(), 6);
+  std::vector<std::int64_t> seqs;
+  for (const EventRecord& e : AllEvents()) {
+    seqs.push_back(e.seq);
+    EXPECT_EQ(e.message_id, Event(static_cast<int>(e.seq)).message_id);
+  }
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{3, 4, 5, 9, 5'000, 5'001}));
+  EXPECT_EQ(AllEvents(6).front().seq, 9);
+  size_t hashes = 0;
+  ASSERT_OK(repo<EventLog>().ScanHashes([&](const MessageHash&) { ++hashes; }));
+  EXPECT_EQ(hashes, 6u);
+
+  // A seq not above the log's last is refused, and nothing of the call is kept.
+  {
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    std::vector<EventRecord> stale{Event(5'010)};
+    stale[0].seq = 5'010;
+    EXPECT_THAT(repo<EventLog>().AppendWithSeqs(**txn, stale, 5'010), StatusIs(StatusCode::kInvalidArgument));
+  }
+  Reopen();
+  std::vector<EventRecord> next{Event(1)};
+  InTxn([&](Transaction& t) { ASSERT_OK(repo<EventLog>().Append(t, next)); });
+  EXPECT_EQ(next[0].seq, 5'011) << "Append continues after the erased numbers";
+  EXPECT_EQ(*repo<EventLog>().Count(), 7);
+}
+
 TEST_P(StoreContractTest, EventScanStopsWhenTheCallbackSaysSo) {
   std::vector<EventRecord> events;
   for (int i = 0; i < 50; ++i) events.push_back(Event(i));

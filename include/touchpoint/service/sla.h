@@ -131,6 +131,11 @@ struct SlaEvent {
   std::string priority;  // after the event (raised, if it raised it)
 };
 using SlaSink = std::function<void(const SlaEvent&)>;
+// Runs inside the transaction that stores the SLA event (on the desk's store), before it commits:
+// what must not be lost between the event's commit and a crash (the outbox's webhook deliveries,
+// DeskEvents::Enqueue) goes here, so it commits with the event or not at all. An error rolls the
+// event back; the timer fires it again after a pause.
+using SlaTxnSink = std::function<Status(store::Store&, store::Transaction&, const SlaEvent&)>;
 
 struct SlaOptions {
   std::vector<SlaPolicy> policies;  // in order; the baseline is tried last
@@ -139,7 +144,8 @@ struct SlaOptions {
   // The ticket's calendar when its policy has none (complaint feedback, spans); empty: wall clock.
   std::string default_calendar;
   std::function<CustomerFacts(CustomerId)> customer_facts;  // may be empty
-  SlaSink sink;                                             // may be empty
+  SlaTxnSink enqueue;  // may be empty; in the event's transaction (above)
+  SlaSink sink;        // may be empty; after the event committed (logs, the live feed)
   // The complaint loop (service/complaints.h): spawn its tasks for complaint tickets.
   bool complaint_loop = true;
 };

@@ -3,7 +3,9 @@
 // the repositories alone.
 //
 // What a copy guarantees:
-//  - Everything: the event log (same seq numbers, same newest-event time), customers, identifiers,
+//  - Everything: the event log (same seq numbers, same newest-event time; numbers the source
+//    holds no event at, erased or removed by retention, hold none on the target either, and the
+//    source's last seq is kept even when its last events were erased), customers, identifiers,
 //    merges, merge blocks, profiles and their checkpoint, orders, messages, surveys, escalations, consents,
 //    API keys (hashes, roles, creation and revocation times), job records, saved segments, users
 //    (password hashes, roles, TOTP secrets, locks) and teams with their supervisors, the audit
@@ -18,7 +20,8 @@
 //  - Resumable: a copy that stopped midway (killed, database gone) and is run again continues where
 //    the target ends and finishes with an exact copy, without duplicates. A target that has been
 //    copied completely and whose source has grown since is brought up to date the same way.
-//      events                 appended after the target's last seq (the target must be a prefix)
+//      events                 appended after the target's last seq with the source's numbers
+//                             (EventLog::AppendWithSeqs; the target must be a prefix)
 //      identity, profiles     upserted by id (every run rewrites them)
 //      orders, messages,      append-only without ids: the first N source rows are skipped, N the
 //      surveys, escalations,  target's count (insertion order is the contract); row N must be equal

@@ -25,7 +25,8 @@ struct MessageHash {
 enum class EventKind : int { kIdentify = 1, kTrack = 2, kPage = 3, kAlias = 4 };
 
 struct EventRecord {
-  std::int64_t seq = 0;  // assigned by the log on Append (insertion order, from 1, no gaps)
+  std::int64_t seq = 0;  // assigned by the log on Append (insertion order, from 1; erased events
+                       // and retention leave numbers that no scan returns)
   MessageHash hash;
   std::string message_id;
   CustomerId customer;  // original customer of the event's anchor identifier
@@ -49,6 +50,12 @@ class EventLog {
   // store's Maintenance::PrepareEvents for exactly these events (a stale one is ignored).
   virtual Status Append(Transaction& txn, std::span<EventRecord> events,
                         const PreparedEvents* prepared = nullptr) = 0;
+  // For store copy only (store/copy.h): appends `events` keeping their seq numbers, which must
+  // ascend and start above LastSeq. Numbers may be skipped: a skipped seq holds no event, as after
+  // an erasure or retention on the source. Afterwards LastSeq is at least `last_seq`: the numbers
+  // after the last event up to it are stored as erased events (tombstones: no personal data), so
+  // the next Append continues after them. kInvalidArgument when a seq is not above the previous.
+  virtual Status AppendWithSeqs(Transaction& txn, std::span<const EventRecord> events, std::int64_t last_seq) = 0;
   // Raises the stored time of the newest event to `at` when larger.
   virtual Status RaiseNewestEventAt(Transaction& txn, Millis at) = 0;
 

@@ -213,15 +213,41 @@ class Copier {
       return NotAPrefix("the target holds " + N(target_last) + " events, the source only " + N(source_last));
     }
     // The first and the last event the target holds must be the source's (a 128-bit hash of
-    // the message id each): a log is only appended to, so these two pin the whole prefix.
-    for (const std::int64_t seq : {std::int64_t{1}, target_last}) {
-      if (seq < 1 || seq > target_last) continue;
-      TP_ASSIGN_OR_RETURN(std::optional<EventRecord> s, EventAt(src, seq));
-      TP_ASSIGN_OR_RETURN(std::optional<EventRecord> t, EventAt(dst, seq));
-      if (!s || !t) return Status::Internal("event " + N(seq) + " is missing from a log that reports it");
-      if (!(s->hash == t->hash)) {
-        return NotAPrefix("event " + N(seq) + " differs (message hash " + HashHex(s->hash) + " in the source, " +
-                          HashHex(t->hash) + " in the target)");
+    // the message id each): a log is only appended to, so these two pin the whole prefix. Seqs
+    // without an event (erased, or removed by retention) must be so in both logs.
+    std::optional<EventRecord> target_first;
+    TP_RETURN_IF_ERROR(dst.ScanFrom(1, [&](EventRecord&& e) {
+      target_first = std::move(e);
+      return false;
+    }));
+    std::optional<EventRecord> source_first;
+    TP_RETURN_IF_ERROR(src.ScanFrom(1, [&](EventRecord&& e) {
+      source_first = std::move(e);
+      return false;
+    }));
+    if (target_first) {
+      const std::int64_t seq = target_first->seq;
+      if (!source_first || source_first->seq > seq) {
+        return NotAPrefix("event " + N(seq) + " is in the target but not in the source (erased or never there)");
+      }
+      if (source_first->seq < seq) {
+        return NotAPrefix("event " + N(source_first->seq) + " of the source is missing from the target");
+      }
+      if (!(source_first->hash == target_first->hash)) {
+        return NotAPrefix("event " + N(seq) + " differs (message hash " + HashHex(source_first->hash) +
+                          " in the source, " + HashHex(target_first->hash) + " in the target)");
+      }
+    }
+    if (target_last > 0) {
+      TP_ASSIGN_OR_RETURN(std::optional<EventRecord> s, EventAt(src, target_last));
+      TP_ASSIGN_OR_RETURN(std::optional<EventRecord> t, EventAt(dst, target_last));
+      if (s.has_value() != t.has_value()) {
+        return NotAPrefix("event " + N(target_last) + " is " + (s ? "in the source but erased in the target"
+                                                                    : "erased in the source but in the target"));
+      }
+      if (s && !(s->hash == t->hash)) {
+        return NotAPrefix("event " + N(target_last) + " differs (message hash " + HashHex(s->hash) +
+                          " in the source, " + HashHex(t->hash) + " in the target)");
       }
     }
     TP_ASSIGN_OR_RETURN(const Counts source, ReadCounts(from_));
@@ -397,51 +423,49 @@ class Copier {
   size_t BatchCapacity() const { return static_cast<size_t>(std::min<std::int64_t>(options_.batch_rows, 4096)); }
   bool Full(size_t n) const { return static_cast<std::int64_t>(n) >= options_.batch_rows; }
 
+  // Events keep the source's seq numbers (followers, the audit chain and resumption rely on
+  // them): written with EventLog::AppendWithSeqs, so numbers the source's scan skips (erased
+  // events, whose tombstones hold no personal data, and events removed by retention) hold no
+  // event on the target either. The last batch carries the source's last seq, so erased events
+  // at the end keep their numbers too.
   Status CopyEvents() {
     EventLog& src = from_.Get<EventLog>();
     EventLog& dst = to_.Get<EventLog>();
     TP_ASSIGN_OR_RETURN(const std::int64_t source_last, src.LastSeq());
     TP_ASSIGN_OR_RETURN(const std::int64_t target_last, dst.LastSeq());
+    if (target_last > source_last) {
+      return NotAPrefix("the target's event log ends at seq " + N(target_last) + ", the source's at " +
+                        N(source_last));
+    }
     std::int64_t done = target_last;
-    std::int64_t next = target_last + 1;  // the seq the next source event must have
     Report("events", done, source_last);
     std::vector<EventRecord> batch;
     batch.reserve(BatchCapacity());
-    auto flush = [&]() -> Status {
-      if (batch.empty()) return Status::Ok();
+    // `through`: the seq the target's log must reach with this batch (the last event's, or the
+    // source's last seq for the final batch).
+    auto flush = [&](std::int64_t through) -> Status {
+      if (batch.empty() && through <= done) return Status::Ok();
       const auto n = static_cast<std::int64_t>(batch.size());
-      const std::int64_t first = batch.front().seq;
-      auto append = [&](Transaction& txn) -> Status {
-        TP_RETURN_IF_ERROR(dst.Append(txn, batch));
-        if (batch.front().seq != first || batch.back().seq != first + n - 1) {
-          return Status::Internal("the target numbered the source's events " + N(first) + "–" + N(first + n - 1) +
-                                  " as " + N(batch.front().seq) + "–" + N(batch.back().seq));
-        }
-        return Status::Ok();
-      };
-      TP_RETURN_IF_ERROR(CommitBatch(n, append));
-      done += n;
+      TP_RETURN_IF_ERROR(CommitBatch(n, [&](Transaction& txn) { return dst.AppendWithSeqs(txn, batch, through); }));
+      TP_ASSIGN_OR_RETURN(const std::int64_t now_last, dst.LastSeq());
+      if (now_last != through) {
+        return Status::Internal("the target's event log ends at seq " + N(now_last) + " after the source's events up to " +
+                                N(through) + " were copied");
+      }
+      done = through;
       batch.clear();
       Report("events", done, source_last);
       return Status::Ok();
     };
     Status failed;
-    TP_RETURN_IF_ERROR(src.ScanFrom(next, [&](EventRecord&& e) {
-      if (e.seq != next) {
-        // Erasure tombstones and retention leave seq numbers no scan returns; the target numbers
-        // its events itself, so the copy cannot keep the source's numbers across such a gap.
-        failed = Status::FailedPrecondition(
-            "the source's event log has no events at seq " + N(next) + "–" + N(e.seq - 1) +
-            " (erased or removed by retention): store copy keeps seq numbers and cannot copy a log with gaps yet");
-        return false;
-      }
-      ++next;
+    TP_RETURN_IF_ERROR(src.ScanFrom(target_last + 1, [&](EventRecord&& e) {
+      if (e.seq > source_last) return false;  // appended since the copy began (it must not change)
       batch.push_back(std::move(e));
-      if (Full(batch.size())) failed = flush();
+      if (Full(batch.size())) failed = flush(batch.back().seq);
       return failed.ok();
     }));
     TP_RETURN_IF_ERROR(failed);
-    TP_RETURN_IF_ERROR(flush());
+    TP_RETURN_IF_ERROR(flush(source_last));
     Report("events", done, done);
     return Status::Ok();
   }

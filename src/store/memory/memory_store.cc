@@ -217,6 +217,31 @@ class MemEventLog final : public EventLog {
     });
     return Status::Ok();
   }
+  Status AppendWithSeqs(Transaction& txn, std::span<const EventRecord> events, std::int64_t last_seq) override {
+    MemoryTransaction& t = Txn(txn, s_);
+    // The log is indexed by seq - 1: skipped numbers become tombstones, as erasure leaves them.
+    std::vector<EventRecord> copy;
+    std::int64_t erased = 0;
+    const auto fill_to = [&](std::int64_t seq) {
+      for (; t.next_seq() < seq; ++t.next_seq(), ++erased) copy.emplace_back().seq = t.next_seq();
+    };
+    for (const EventRecord& e : events) {
+      if (e.seq < t.next_seq()) {
+        return Status::InvalidArgument("event seq " + std::to_string(e.seq) + " is not above the log's last " +
+                                       std::to_string(t.next_seq() - 1));
+      }
+      fill_to(e.seq);
+      copy.push_back(e);
+      ++t.next_seq();
+    }
+    fill_to(last_seq + 1);
+    if (copy.empty()) return Status::Ok();
+    t.Add([copy = std::move(copy), erased](State& s) mutable {
+      for (auto& e : copy) s.events.push_back(std::move(e));
+      s.erased_events += erased;
+    });
+    return Status::Ok();
+  }
   Status RaiseNewestEventAt(Transaction& txn, Millis at) override {
     Txn(txn, s_).Add([at](State& s) { s.newest_event_at = std::max(s.newest_event_at, at); });
     return Status::Ok();

@@ -738,6 +738,60 @@ class PgEventLog final : public EventLog {
     return s_.conn().CopyIn(kCopyChunks, rows.Finish());
   }
 
+  // One chunk per run of consecutive seqs (a skipped number is a gap between chunks, as retention
+  // leaves them); the numbers after the last event up to last_seq become chunks of tombstones.
+  Status AppendWithSeqs(Transaction& txn, std::span<const EventRecord> events, std::int64_t last_seq) override {
+    s_.RequireTxn(txn);
+    if (!txn_open_) {
+      txn_open_ = true;
+      txn_seq_ = next_seq_;
+      s_.OnTxnEnd([this](bool committed) {
+        if (committed) next_seq_ = txn_seq_;
+        txn_open_ = false;
+      });
+    }
+    BinaryCopyRows rows;
+    bool any = false;
+    std::vector<EventRecord> run;
+    auto flush = [&]() -> Status {
+      if (run.empty()) return Status::Ok();
+      std::int64_t seq = run.front().seq;
+      TP_RETURN_IF_ERROR(ForEachChunk(std::span<EventRecord>(run), [&](std::span<EventRecord> part) {
+        codec_.Encode(part, chunk_);
+        AddChunk(part, chunk_, epoch_, &seq, rows, /*with_customers=*/true);
+        return Status::Ok();
+      }));
+      txn_seq_ = seq;
+      any = true;
+      run.clear();
+      return Status::Ok();
+    };
+    for (const EventRecord& e : events) {
+      const std::int64_t expected = run.empty() ? txn_seq_ : run.back().seq + 1;
+      if (e.seq < expected) {
+        return Status::InvalidArgument("event seq " + std::to_string(e.seq) + " is not above the log's last " +
+                                       std::to_string(expected - 1));
+      }
+      if (e.seq != expected) TP_RETURN_IF_ERROR(flush());
+      run.push_back(e);
+    }
+    TP_RETURN_IF_ERROR(flush());
+    if (any) TP_RETURN_IF_ERROR(s_.conn().CopyIn(kCopyChunks, rows.Finish()));
+    if (txn_seq_ > last_seq) return Status::Ok();
+    BinaryCopyRows erased;
+    while (txn_seq_ <= last_seq) {
+      const std::int64_t n = std::min<std::int64_t>(last_seq - txn_seq_ + 1, static_cast<std::int64_t>(kMaxChunkEvents));
+      run.assign(static_cast<size_t>(n), EventRecord{});
+      codec_.Encode(run, chunk_);
+      const std::int64_t first = txn_seq_;
+      txn_seq_ += n;
+      erased.Row(11).Int8(first).Int4(chunk_.n).Int2(static_cast<std::int16_t>(chunk_.codec)).Int8(chunk_.raw_size)
+          .Int8(0).Int8(0).Int8(epoch_).Bytes(chunk_.hashes).Bytes(chunk_.data).Int4(static_cast<std::int32_t>(n))
+          .Bytes(CustomerSetOf(run));
+    }
+    return s_.conn().CopyIn(kCopyRewrittenChunks, erased.Finish());
+  }
+
   Status RaiseNewestEventAt(Transaction& txn, Millis at) override {
     s_.RequireTxn(txn);
     return s_.conn()

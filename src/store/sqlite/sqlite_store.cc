@@ -624,6 +624,47 @@ class SqliteEventLog final : public EventLog {
     return InsertEvents(events, &txn_seq_, prepared);
   }
 
+  // One chunk per run of consecutive seqs (a skipped number is a gap between chunks, as retention
+  // leaves them); the numbers after the last event up to last_seq become chunks of tombstones.
+  Status AppendWithSeqs(Transaction& txn, std::span<const EventRecord> events, std::int64_t last_seq) override {
+    db_.RequireTxn(txn);
+    if (!txn_open_) {
+      txn_open_ = true;
+      txn_seq_ = next_seq_;
+      db_.OnTxnEnd([this](bool committed) {
+        if (committed) next_seq_ = txn_seq_;
+        txn_open_ = false;
+      });
+    }
+    std::vector<EventRecord> run;
+    auto flush = [&]() -> Status {
+      if (run.empty()) return Status::Ok();
+      std::int64_t seq = run.front().seq;
+      TP_RETURN_IF_ERROR(InsertEvents(run, &seq, nullptr));
+      txn_seq_ = seq;
+      run.clear();
+      return Status::Ok();
+    };
+    for (const EventRecord& e : events) {
+      const std::int64_t expected = run.empty() ? txn_seq_ : run.back().seq + 1;
+      if (e.seq < expected) {
+        return Status::InvalidArgument("event seq " + std::to_string(e.seq) + " is not above the log's last " +
+                                       std::to_string(expected - 1));
+      }
+      if (e.seq != expected) TP_RETURN_IF_ERROR(flush());
+      run.push_back(e);
+    }
+    TP_RETURN_IF_ERROR(flush());
+    while (txn_seq_ <= last_seq) {
+      const std::int64_t n = std::min<std::int64_t>(last_seq - txn_seq_ + 1, static_cast<std::int64_t>(kMaxChunkEvents));
+      run.assign(static_cast<size_t>(n), EventRecord{});
+      std::int64_t seq = txn_seq_;
+      TP_RETURN_IF_ERROR(InsertChunk(run, nullptr, &seq, /*erased=*/static_cast<int>(n)));
+      txn_seq_ = seq;
+    }
+    return Status::Ok();
+  }
+
   Status RaiseNewestEventAt(Transaction& txn, Millis at) override {
     db_.RequireTxn(txn);
     Stmt& st = db_.Prepared("INSERT INTO meta(key, value) VALUES('newest_event_at', ?1) "
@@ -719,7 +760,8 @@ class SqliteEventLog final : public EventLog {
  private:
   // Writes `events` as one chunk numbered from *seq (encoded ahead by Prepare when `encoded` is
   // given and matches); advances *seq.
-  Status InsertChunk(std::span<EventRecord> events, const EncodedChunk* encoded, std::int64_t* seq) {
+  // `erased`: how many of the events are tombstones (store copy's trailing erased numbers).
+  Status InsertChunk(std::span<EventRecord> events, const EncodedChunk* encoded, std::int64_t* seq, int erased = 0) {
     if (encoded == nullptr || encoded->n != static_cast<int>(events.size())) {
       codec_.Encode(events, chunk_);
       encoded = &chunk_;
@@ -744,6 +786,12 @@ class SqliteEventLog final : public EventLog {
         .Bind(5, min_ts).Bind(6, max_ts).BindBlob(7, chunk.hashes).BindBlob(8, chunk.data);
     if (!migrating_v2_) st.BindBlob(9, customers_);
     if (st.Step() != SQLITE_DONE) return db_.Error("insert event chunk");
+    if (erased > 0) {
+      Stmt& mark = db_.Prepared("UPDATE event_chunks SET erased = ?2 WHERE first_seq = ?1");
+      mark.Reset();
+      mark.Bind(1, events.front().seq).Bind(2, erased);
+      if (mark.Step() != SQLITE_DONE) return db_.Error("mark erased events");
+    }
     return Status::Ok();
   }
 
