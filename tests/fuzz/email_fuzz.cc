@@ -2,9 +2,9 @@
 // Build: cmake -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DTP_BUILD_FUZZ=ON && cmake --build build/fuzz --target tp_email_fuzz
 // Run:   build/fuzz/tests/fuzz/tp_email_fuzz -max_total_time=60 tests/fuzz/email_corpus
 // Or without the whole project in clang (the parser needs only GMime and core's Status):
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Ibuild/dev/generated \
-//     $(pkg-config --cflags gmime-3.0) tests/fuzz/email_fuzz.cc src/service/email_inbound.cc \
-//     src/core/status.cc -o /tmp/tp_email_fuzz $(pkg-config --libs gmime-3.0)
+//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Ibuild/dev/generated
+//     $(pkg-config --cflags gmime-3.0) tests/fuzz/email_fuzz.cc src/service/email_inbound.cc
+//     src/core/status.cc -o /tmp/tp_email_fuzz $(pkg-config --libs gmime-3.0)   (one line)
 // With GCC the same function runs in the test suite through tests/fuzz/replay_main.cc
 // (tp_email_fuzz_replay: the seed corpus and deterministic mutations of it).
 #include <cstddef>
