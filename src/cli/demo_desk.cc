@@ -451,7 +451,7 @@ Status Simulation::Open(const std::string& data_dir) {
   }
   start_ = options_.end - Millis{options_.days} * kDay;
   clock_.Advance(start_ - kDay);  // the desk is set up the day before its first contact
-  service::DeskOptions desk_options = DeskflowDeskOptions();  // repeat inquiries, the search index
+  service::DeskOptions desk_options = DeskflowDeskOptions(data_dir);  // repeats, search, KPI spans
   desk_options.routing_refresh_ms = 6 * kHour;  // nothing else changes agents while this runs
   TP_ASSIGN_OR_RETURN(desk_, service::AttachDesk(*engine_, std::move(desk_store), analyze, clock_, std::move(desk_options)));
   if (escalation_) {

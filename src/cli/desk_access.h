@@ -11,6 +11,7 @@
 #include <touchpoint/core/result.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/service/desk.h>
+#include <touchpoint/service/sla.h>
 #include <touchpoint/store/store.h>
 
 #include "cli/cli_util.h"
@@ -27,6 +28,12 @@ struct DeskHandle {
 
 // Opens the desk of `data_dir` (cli/desk_commands.cc). kUnavailable when the store cannot be opened.
 Result<DeskHandle> OpenDesk(const std::string& data_dir);
+
+// The SLA setup a server over `data_dir` runs (service::SlaSetup): the stored policies, then
+// [[sla.policies]] of DATA/touchpoint.toml, [sla] calendar (or `calendar_override`) and the
+// calendars the policies name. kInvalidArgument naming what does not load.
+Result<std::shared_ptr<service::SlaSetup>> CliSlaSetup(store::Store& store, const std::string& data_dir,
+                                                       const std::string& calendar_override = "");
 
 // Runs fn(DeskHandle&) -> Status on the opened desk; a failure to open or a failed fn sets
 // *exit_code (cli_util.h's Fail).

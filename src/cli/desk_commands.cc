@@ -15,6 +15,7 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/privacy/masking.h>
+#include <touchpoint/server/config.h>
 #include <touchpoint/calendar/calendar.h>
 #include <touchpoint/calendar/calendar_file.h>
 #include <touchpoint/service/desk.h>
@@ -64,47 +65,26 @@ Result<std::int64_t> AgentId(DeskHandle& h, const std::string& agent) {
 
 // The tickets with a fired SLA breach of a target not met yet, highest number first: what the
 // server's timer holds (SlaService::Breaching), computed read-only from the store — the stored
-// breach events, the stored policies (tried in order, then the baseline) and each ticket's
-// spans now — so the command works next to a running server and fires nothing itself.
-Result<std::vector<std::int64_t>> BreachingTickets(store::Store& st, Millis now) {
+// breach events, the SLA setup the server runs (CliSlaSetup) and each ticket's spans now — so
+// the command works next to a running server and fires nothing itself.
+Result<std::vector<std::int64_t>> BreachingTickets(store::Store& st, const std::string& data_dir, Millis now) {
   std::map<std::int64_t, std::set<std::pair<std::string, std::int64_t>>> breached;  // ticket → (target, cycle)
   TP_RETURN_IF_ERROR(st.Get<store::SlaRepository>().ScanEvents(0, [&](store::SlaEventRecord&& e) {
     if (e.kind == "breach" && e.target.rfind("task:", 0) != 0) breached[e.ticket].insert({e.target, e.cycle});
   }));
   std::vector<std::int64_t> out;
   if (breached.empty()) return out;
-  std::vector<service::SlaPolicy> policies;
-  TP_ASSIGN_OR_RETURN(auto stored, st.Get<store::SlaRepository>().Policies());
-  for (const store::SlaPolicyRecord& r : stored) {
-    auto p = service::PolicyFromJson(r.body);
-    if (p.ok()) policies.push_back(std::move(*p));
-  }
-  std::stable_sort(policies.begin(), policies.end(),
-                   [](const service::SlaPolicy& x, const service::SlaPolicy& y) { return x.position < y.position; });
-  const service::SlaPolicy baseline = service::BaselinePolicy();
-  std::map<std::string, std::unique_ptr<calendar::Calendar>> calendars;
+  TP_ASSIGN_OR_RETURN(std::shared_ptr<service::SlaSetup> setup, CliSlaSetup(st, data_dir));
   store::TicketRepository& repo = st.Get<store::TicketRepository>();
   for (const auto& [number, targets] : breached) {
     TP_ASSIGN_OR_RETURN(auto t, repo.Find(number));
     if (!t || t->status == "closed" || t->merged_into != 0) continue;
-    const service::SlaPolicy* policy = service::MatchPolicy(policies, *t, service::CustomerFacts{});
-    if (policy == nullptr) policy = &baseline;
-    const calendar::Calendar* cal = nullptr;
-    if (!policy->calendar.empty()) {
-      auto& slot = calendars[policy->calendar];
-      if (slot == nullptr) {
-        std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(policy->calendar);
-        if (!spec) continue;  // a calendar of the server's config: only the server knows it
-        TP_ASSIGN_OR_RETURN(calendar::Calendar built, calendar::Calendar::Build(std::move(*spec)));
-        slot = std::make_unique<calendar::Calendar>(std::move(built));
-      }
-      cal = slot.get();
-    }
+    const service::SlaClock clock = setup->ClockOf(*t);
     TP_ASSIGN_OR_RETURN(auto history, repo.History(number));
     TP_ASSIGN_OR_RETURN(auto messages, repo.Messages(number));
-    auto spans = service::ComputeSpans(*t, history, messages, service::SpanOptions{cal, now});
+    auto spans = service::ComputeSpans(*t, history, messages, service::SpanOptions{clock.calendar, now});
     if (!spans.ok()) continue;
-    auto dues = service::ComputeDues(*policy, cal, *t, *spans);
+    auto dues = service::ComputeDues(*clock.policy, clock.calendar, *t, *spans);
     if (!dues.ok()) continue;
     for (const service::SlaDue& d : *dues) {
       if (d.kind == "breach" && targets.count({d.target, d.cycle})) {
@@ -129,6 +109,18 @@ Result<DeskHandle> OpenDesk(const std::string& data_dir) {
   h.customers = pipeline::StoreCustomerView(*h.reader);
   h.desk = std::make_unique<service::Desk>(std::move(*store), SystemClock::Instance(), DeskflowDeskOptions(data_dir));
   return h;
+}
+
+Result<std::shared_ptr<service::SlaSetup>> CliSlaSetup(store::Store& store, const std::string& data_dir,
+                                                       const std::string& calendar_override) {
+  server::ServerConfig defaults;
+  defaults.data_dir = data_dir;
+  auto config = server::LoadConfig(data_dir + "/touchpoint.toml", defaults, /*must_exist=*/false);
+  const server::ServerConfig& cfg = config.ok() ? *config : defaults;
+  TP_ASSIGN_OR_RETURN(std::unique_ptr<service::SlaSetup> setup,
+                      service::SlaSetup::Load(store.Get<store::SlaRepository>(), cfg.sla_policies,
+                                              calendar_override.empty() ? cfg.sla_calendar : calendar_override));
+  return std::shared_ptr<service::SlaSetup>(std::move(setup));
 }
 
 void RegisterDeskCommands(CLI::App& app, int* exit_code) {
@@ -176,7 +168,7 @@ void RegisterDeskCommands(CLI::App& app, int* exit_code) {
       }
       std::vector<store::TicketRecord> tickets;
       if (a->breaching) {
-        TP_ASSIGN_OR_RETURN(auto numbers, BreachingTickets(*h.reader, SystemClock::Instance().Now()));
+        TP_ASSIGN_OR_RETURN(auto numbers, BreachingTickets(*h.reader, *data, SystemClock::Instance().Now()));
         for (std::int64_t n : numbers) {
           if (static_cast<int>(tickets.size()) >= f.limit) break;
           if (f.before > 0 && n >= f.before) continue;

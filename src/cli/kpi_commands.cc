@@ -28,79 +28,20 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/data_access.h"
+#include "cli/desk_access.h"
 
 namespace touchpoint::cli {
 namespace {
 
-// A calendar by built-in name or file (as the server's [sla] calendar).
-Result<calendar::Calendar> LoadCalendar(const std::string& name) {
-  std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(name);
-  if (!spec) {
-    auto doc = calendar::ReadCalendarFile(name);
-    if (!doc.ok()) return Status::InvalidArgument("calendar: " + std::string(doc.status().message()));
-    if (!doc->calendar) return Status::InvalidArgument("calendar: " + name + " is not a calendar file");
-    spec = std::move(*doc->calendar);
-  }
-  return calendar::Calendar::Build(std::move(*spec));
-}
-
-// [sla] calendar of DATA/touchpoint.toml ("" without one): the company's calendar and zone.
-std::string ConfiguredCalendar(const std::string& data_dir) {
-  server::ServerConfig defaults;
-  defaults.data_dir = data_dir;
-  auto config = server::LoadConfig(data_dir + "/touchpoint.toml", defaults, /*must_exist=*/false);
-  return config.ok() ? config->sla_calendar : "";
-}
-
-// The measure of the CLI's desk and of `kpi rebuild`, as the server's: the stored SLA policies,
-// then [[sla.policies]] of DATA/touchpoint.toml (a stored one of the same name wins), then the
-// baseline; their calendars; [sla] calendar (or `calendar_override`) for tickets whose policy
-// names none. Customer tiers are not known here ("").
+// The measure of the CLI's desk and of `kpi rebuild`, as the server's (CliSlaSetup: the stored
+// SLA policies, then [[sla.policies]] of DATA/touchpoint.toml, their calendars, [sla] calendar or
+// `calendar_override`). Customer tiers are not known here ("").
 Result<insight::MeasureFn> CliKpiMeasure(store::Store& store, const std::string& data_dir,
                                          const std::string& calendar_override) {
-  struct Clocks {
-    std::vector<service::SlaPolicy> policies;
-    service::SlaPolicy baseline = service::BaselinePolicy();
-    std::map<std::string, std::unique_ptr<calendar::Calendar>> calendars;
-    std::string default_calendar;
-  };
-  auto clocks = std::make_shared<Clocks>();
-  server::ServerConfig defaults;
-  defaults.data_dir = data_dir;
-  auto config = server::LoadConfig(data_dir + "/touchpoint.toml", defaults, /*must_exist=*/false);
-  const server::ServerConfig& cfg = config.ok() ? *config : defaults;
-  clocks->default_calendar = calendar_override.empty() ? cfg.sla_calendar : calendar_override;
-  TP_ASSIGN_OR_RETURN(auto stored, store.Get<store::SlaRepository>().Policies());
-  for (const store::SlaPolicyRecord& r : stored) {
-    TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(r.body));
-    clocks->policies.push_back(std::move(p));
-  }
-  const size_t stored_count = clocks->policies.size();
-  for (const std::string& json : cfg.sla_policies) {
-    TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(json));
-    bool shadowed = false;
-    for (size_t i = 0; i < stored_count; ++i) shadowed = shadowed || clocks->policies[i].name == p.name;
-    if (shadowed) continue;
-    p.position += 1'000'000'000;  // after the stored ones, as the server orders them
-    clocks->policies.push_back(std::move(p));
-  }
-  std::stable_sort(clocks->policies.begin(), clocks->policies.end(),
-                   [](const service::SlaPolicy& x, const service::SlaPolicy& y) { return x.position < y.position; });
-  auto load = [&](const std::string& name) -> Status {
-    if (name.empty() || clocks->calendars.count(name)) return Status::Ok();
-    TP_ASSIGN_OR_RETURN(calendar::Calendar cal, LoadCalendar(name));
-    clocks->calendars[name] = std::make_unique<calendar::Calendar>(std::move(cal));
-    return Status::Ok();
-  };
-  TP_RETURN_IF_ERROR(load(clocks->default_calendar));
-  for (const auto& p : clocks->policies) TP_RETURN_IF_ERROR(load(p.calendar));
-  return insight::MeasureFn([clocks](const store::TicketRecord& ticket) {
-    const service::SlaPolicy* p = service::MatchPolicy(clocks->policies, ticket, service::CustomerFacts{});
-    const service::SlaPolicy& policy = p != nullptr ? *p : clocks->baseline;
-    const std::string& name = policy.calendar.empty() ? clocks->default_calendar : policy.calendar;
-    auto it = clocks->calendars.find(name);
-    const calendar::Calendar* cal = it != clocks->calendars.end() ? it->second.get() : nullptr;
-    return insight::TicketMeasure{cal, &policy, policy.calendar.empty() ? nullptr : cal, policy.name, ""};
+  TP_ASSIGN_OR_RETURN(std::shared_ptr<service::SlaSetup> setup, CliSlaSetup(store, data_dir, calendar_override));
+  return insight::MeasureFn([setup](const store::TicketRecord& ticket) {
+    const service::SlaClock c = setup->ClockOf(ticket);
+    return insight::TicketMeasure{c.calendar, c.policy, c.target_calendar, c.policy->name, ""};
   });
 }
 
@@ -174,6 +115,12 @@ void RegisterKpiCommands(CLI::App& app, int* exit_code) {
   });
   kpi->callback([a, exit_code, kpi, rebuild] {
     if (kpi->got_subcommand(rebuild)) return;
+    auto store = OpenReadOnly(a->data);
+    if (!store.ok()) {
+      *exit_code = Fail(Status::Unavailable(store.status().message()));
+      return;
+    }
+    // Days in --zone, else in the zone of the desk's calendar (--calendar, else [sla] calendar).
     std::optional<calendar::TimeZone> zone;
     if (!a->zone.empty()) {
       auto z = calendar::TimeZone::Load(a->zone);
@@ -182,15 +129,14 @@ void RegisterKpiCommands(CLI::App& app, int* exit_code) {
         return;
       }
       zone = std::move(*z);
-    } else if (std::string name = a->calendar.empty() ? ConfiguredCalendar(a->data) : a->calendar; !name.empty()) {
-      auto cal = LoadCalendar(name);
-      if (!cal.ok()) {
-        *exit_code = Fail(cal.status());
+    } else {
+      auto setup = CliSlaSetup(**store, a->data, a->calendar);
+      if (!setup.ok()) {
+        *exit_code = Fail(setup.status());
         return;
       }
-      zone = cal->zone();
-    } else {
-      zone = calendar::TimeZone::Fixed("UTC", 0);
+      const calendar::Calendar* desk_calendar = (*setup)->default_calendar();
+      zone = desk_calendar != nullptr ? desk_calendar->zone() : calendar::TimeZone::Fixed("UTC", 0);
     }
     std::string format = a->format;
     if (format.empty()) format = isatty(STDOUT_FILENO) != 0 ? "table" : "json";
@@ -204,11 +150,6 @@ void RegisterKpiCommands(CLI::App& app, int* exit_code) {
       return;
     }
     query->as_of = SystemClock::Instance().Now();
-    auto store = OpenReadOnly(a->data);
-    if (!store.ok()) {
-      *exit_code = Fail(Status::Unavailable(store.status().message()));
-      return;
-    }
     auto data = insight::LoadKpiData(**store, *query);
     if (!data.ok()) {
       *exit_code = Fail(data.status());

@@ -146,7 +146,7 @@ class App::Impl {
   std::unique_ptr<wiring::OpenedEngine> data;  // the engine (owns the writer's store and its lock) and its consumers
   // Writer: the SLA timer and the complaint loop over the desk (service/sla.h), with the
   // calendars its policies name (declared after `data`: it goes first).
-  std::vector<std::unique_ptr<calendar::Calendar>> sla_calendars;
+  std::unique_ptr<service::SlaSetup> sla_setup;  // the policies and calendars `sla` points into
   std::unique_ptr<service::SlaService> sla;
   // Analytics jobs: a read-only connection for their scans, their records on a connection of
   // their own, and the runner (stopped before the engine: jobs write tags through it).
@@ -719,44 +719,15 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
 Status App::Impl::StartSla() {
   if (data == nullptr || data->desk == nullptr) return Status::Ok();
   service::Desk& desk = *data->desk;
-  service::SlaOptions options;
-  // Policies stored with `touchpoint desk sla-policies set` first, then the config's.
+  // Policies stored with `touchpoint desk sla-policies set` first, then the config's; [sla]
+  // calendar and the calendars the policies name (service::SlaSetup, as the CLI resolves them).
   Status read = desk.WithStore([&](store::Store& store) -> Status {
-    TP_ASSIGN_OR_RETURN(auto stored, store.Get<store::SlaRepository>().Policies());
-    for (const store::SlaPolicyRecord& r : stored) {
-      auto p = service::PolicyFromJson(r.body);
-      if (!p.ok()) return p.status().WithContext("stored sla policy " + r.name);
-      options.policies.push_back(std::move(*p));
-    }
+    TP_ASSIGN_OR_RETURN(sla_setup, service::SlaSetup::Load(store.Get<store::SlaRepository>(), config.sla_policies,
+                                                           config.sla_calendar));
     return Status::Ok();
   });
   TP_RETURN_IF_ERROR(read);
-  const size_t stored_count = options.policies.size();
-  for (const std::string& json : config.sla_policies) {
-    TP_ASSIGN_OR_RETURN(service::SlaPolicy p, service::PolicyFromJson(json));
-    bool shadowed = false;
-    for (size_t i = 0; i < stored_count; ++i) shadowed = shadowed || options.policies[i].name == p.name;
-    if (shadowed) continue;
-    p.position += 1'000'000'000;  // after the stored ones
-    options.policies.push_back(std::move(p));
-  }
-  // Calendars: [sla] calendar (a built-in name or a file) and the built-ins the policies name.
-  auto load = [&](const std::string& name) -> Status {
-    if (name.empty() || options.calendars.count(name)) return Status::Ok();
-    std::optional<calendar::CalendarSpec> spec = calendar::FindBuiltinCalendar(name);
-    if (!spec) {
-      TP_ASSIGN_OR_RETURN(calendar::CalendarDocument doc, calendar::ReadCalendarFile(name));
-      if (!doc.calendar) return Status::InvalidArgument("sla calendar " + name + ": not a calendar file");
-      spec = std::move(*doc.calendar);
-    }
-    TP_ASSIGN_OR_RETURN(calendar::Calendar cal, calendar::Calendar::Build(std::move(*spec)));
-    sla_calendars.push_back(std::make_unique<calendar::Calendar>(std::move(cal)));
-    options.calendars[name] = sla_calendars.back().get();
-    return Status::Ok();
-  };
-  TP_RETURN_IF_ERROR(load(config.sla_calendar));
-  options.default_calendar = config.sla_calendar;
-  for (const service::SlaPolicy& p : options.policies) TP_RETURN_IF_ERROR(load(p.calendar));
+  service::SlaOptions options = sla_setup->Options();
   pipeline::Engine* engine = data->engine.get();
   options.customer_facts = [engine](CustomerId customer) {
     service::CustomerFacts facts;

@@ -147,10 +147,7 @@ const SlaPolicy& SlaService::PolicyOf(const store::TicketRecord& ticket) const {
 SlaService::TicketClock SlaService::ClockOf(const store::TicketRecord& ticket) const {
   CustomerFacts facts;
   if (options_.customer_facts) facts = options_.customer_facts(ticket.customer);
-  const SlaPolicy* p = MatchPolicy(options_.policies, ticket, facts);
-  const SlaPolicy& policy = p != nullptr ? *p : baseline_;
-  const calendar::Calendar* cal = CalendarFor(policy);
-  return TicketClock{&policy, cal, policy.calendar.empty() ? nullptr : cal, facts.tier};
+  return ResolveClock(options_, baseline_, ticket, facts);
 }
 
 void SlaService::OnTicketChanged(std::int64_t number) {

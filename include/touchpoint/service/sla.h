@@ -150,6 +150,48 @@ struct SlaOptions {
   bool complaint_loop = true;
 };
 
+// How a ticket is measured (insight/kpi_facts.h, the SLA timer, `ticket list --breaching`): the
+// policy that applies, the ticket's calendar (its policy's, else the desk's default; null: wall
+// clock), the targets' calendar (the policy's own; null: wall clock) and the customer's tier.
+struct SlaClock {
+  const SlaPolicy* policy = nullptr;
+  const calendar::Calendar* calendar = nullptr;
+  const calendar::Calendar* target_calendar = nullptr;
+  std::string tier;
+};
+// The one resolution: the first of options.policies matching `ticket` and `facts`, else
+// `baseline`, with its calendars from options.calendars.
+SlaClock ResolveClock(const SlaOptions& options, const SlaPolicy& baseline, const store::TicketRecord& ticket,
+                      const CustomerFacts& facts);
+
+// The SLA setup as an installation runs it — the server, the CLI's desk, `kpi rebuild` and
+// `ticket list --breaching` alike: the policies in force (those stored with `touchpoint desk
+// sla-policies set`, by position, then the configured [[sla.policies]] whose names no stored one
+// takes) and the calendars they and the desk name (built-in names or calendar files), owned here.
+class SlaSetup {
+ public:
+  // `configured`: the config's policies as JSON; `default_calendar`: [sla] calendar ("" none).
+  // kInvalidArgument naming the policy or calendar that does not parse or load.
+  static Result<std::unique_ptr<SlaSetup>> Load(store::SlaRepository& stored, std::span<const std::string> configured,
+                                                const std::string& default_calendar);
+  // SlaService's options with these policies and calendars (pointing into this setup: it must
+  // outlive the service); the caller adds customer_facts, sinks and the complaint loop.
+  SlaOptions Options() const;
+  // How `ticket` is measured (no customer facts: its tier is unknown here).
+  SlaClock ClockOf(const store::TicketRecord& ticket) const;
+  const std::vector<SlaPolicy>& policies() const { return options_.policies; }
+  // The desk's calendar ([sla] calendar); null: wall clock.
+  const calendar::Calendar* default_calendar() const;
+  size_t stored_policies() const { return stored_; }
+
+ private:
+  SlaSetup() = default;
+  SlaOptions options_;
+  SlaPolicy baseline_ = BaselinePolicy();
+  std::vector<std::unique_ptr<calendar::Calendar>> owned_;
+  size_t stored_ = 0;
+};
+
 // A target's current state, for GET /v1/desk/sla.
 struct SlaState {
   std::int64_t ticket = 0;
@@ -213,12 +255,7 @@ class SlaService {
   // How a ticket is measured now (insight/kpi_facts.h): the policy that applies, the ticket's
   // calendar (its policy's, else the default), the targets' calendar (the policy's own; null: wall
   // clock) and the customer's tier. Reads only what Open fixed: callable under the desk's lock.
-  struct TicketClock {
-    const SlaPolicy* policy = nullptr;
-    const calendar::Calendar* calendar = nullptr;
-    const calendar::Calendar* target_calendar = nullptr;
-    std::string tier;
-  };
+  using TicketClock = SlaClock;
   TicketClock ClockOf(const store::TicketRecord& ticket) const;
 
   std::int64_t warnings_fired() const { return warnings_.load(); }

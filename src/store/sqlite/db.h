@@ -87,6 +87,21 @@ class Stmt {
   int rc_ = SQLITE_ERROR;
 };
 
+// Resets a cached statement (Db::Prepared) when the scope ends. A lookup that returns on its
+// first row would otherwise leave the statement stepped: the connection then keeps that read
+// snapshot open, its later reads see old data, and its next BEGIN IMMEDIATE fails once another
+// connection has written (ProfileRepository::Find had this bug).
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Stmt& st) : st_(st) {}
+  ~ResetOnExit() { st_.Reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  Stmt& st_;
+};
+
 class Db;
 
 // BEGIN IMMEDIATE … COMMIT on the store's connection; ROLLBACK in the destructor unless committed.

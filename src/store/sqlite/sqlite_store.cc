@@ -953,6 +953,7 @@ class SqliteIdentity final : public IdentityRepository {
     Stmt& st = db_.Prepared("SELECT id, kind, value, customer_id, blocked, joins, first_seen, "
                             "first_message_id FROM identifiers WHERE key = ?1 AND kind = ?2 AND value = ?3");
     st.Reset();
+    ResetOnExit done(st);
     st.Bind(1, IdentifierKey(kind, value)).Bind(2, kind).Bind(3, value);
     int rc = st.Step();
     if (rc == SQLITE_ROW) return std::optional<IdentifierRecord>(ReadIdentifier(st));
@@ -976,6 +977,7 @@ class SqliteIdentity final : public IdentityRepository {
   Result<std::optional<CustomerRecord>> FindCustomer(CustomerId id) override {
     Stmt& st = db_.Prepared("SELECT id, merged_into, created_at FROM customers WHERE id = ?1");
     st.Reset();
+    ResetOnExit done(st);
     st.Bind(1, id.value());
     int rc = st.Step();
     if (rc == SQLITE_ROW) {
@@ -1302,6 +1304,7 @@ class SqliteTickets final : public TicketRepository {
     if (sqlite3_changes(db_.raw()) == 0) {
       Stmt& ex = db_.Prepared("SELECT count(*) FROM tickets WHERE number = ?1");
       ex.Reset();
+      ResetOnExit done(ex);
       ex.Bind(1, t.number);
       if (ex.Step() != SQLITE_ROW) return db_.Error("find ticket");
       const std::int64_t exists = ex.Int(0);
@@ -1909,6 +1912,7 @@ class SqliteApiKeys final : public ApiKeyRepository {
     Stmt& st = db_.Prepared("SELECT id, role, key_hash, prefix, created_at, revoked_at FROM api_keys "
                             "WHERE key_hash = ?1");
     st.Reset();
+    ResetOnExit done(st);
     st.Bind(1, key_hash);
     int rc = st.Step();
     std::optional<ApiKeyRecord> out;
@@ -2295,6 +2299,7 @@ class SqliteSessions final : public SessionRepository {
     Stmt& st = db_.Prepared("SELECT id, token_hash, user_id, csrf_hash, created_at, last_seen_at, revoked_at "
                             "FROM sessions WHERE token_hash = ?1");
     st.Reset();
+    ResetOnExit done(st);
     st.Bind(1, token_hash);
     const int rc = st.Step();
     std::optional<SessionRecord> out;
@@ -2501,6 +2506,7 @@ class SqliteKeyring final : public KeyringRepository {
   Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
     Stmt& st = db_.Prepared("SELECT customer_id, key_version, wrapped FROM keyring WHERE customer_id = ?1");
     st.Reset();
+    ResetOnExit done(st);
     st.Bind(1, customer.value());
     const int rc = st.Step();
     if (rc == SQLITE_ROW) {
@@ -2677,6 +2683,7 @@ class SqliteOutbox final : public OutboxRepository {
     if (sqlite3_changes(db_.raw()) == 1) return sqlite3_last_insert_rowid(db_.raw());
     Stmt& find = db_.Prepared("SELECT id FROM outbox WHERE idempotency_key = ?1");
     find.Reset();
+    ResetOnExit done(find);
     find.Bind(1, d.idempotency_key);
     if (find.Step() != SQLITE_ROW) return db_.Error("find delivery by key");
     return find.Int(0);
