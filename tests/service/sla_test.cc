@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,74 @@ TEST(SlaPolicyTest, BaselineRepliesWithin24Hours) {
   EXPECT_EQ(b.next_response.minutes, 24 * 60);
   EXPECT_TRUE(b.calendar.empty());  // wall clock
   EXPECT_OK(ValidatePolicy(b));
+}
+
+// The setup the server and the CLI share: stored policies first (a configured one of the same
+// name is shadowed), configured ones after them, every calendar a policy or the desk names loaded
+// (built-in or file), and a calendar that does not load named in the error.
+TEST(SlaSetupTest, StoredPoliciesFirstConfiguredAfterAndTheirCalendarsLoaded) {
+  const std::string cal_path = ::testing::TempDir() + "/sla_setup_calendar.toml";
+  {
+    std::ofstream f(cal_path);
+    f << "name = \"night-desk\"\nzone = \"Europe/Berlin\"\n\n[week]\nmon = [\"20:00-23:00\"]\n";
+  }
+  auto store = store::memory::OpenShared("sla-setup");
+  SlaPolicy vip = Policy("vip", 30, 10);
+  vip.when.priorities = {"urgent"};
+  vip.calendar = "cn";
+  vip.position = 1;
+  SlaPolicy standard = Policy("standard", 240, 60);
+  standard.position = 2;
+  {
+    auto txn = store->Begin();
+    ASSERT_OK(txn);
+    auto& repo = store->Get<store::SlaRepository>();
+    ASSERT_OK(repo.PutPolicy(**txn, store::SlaPolicyRecord{"vip", 1, PolicyToJson(vip), kT0}));
+    ASSERT_OK(repo.PutPolicy(**txn, store::SlaPolicyRecord{"standard", 2, PolicyToJson(standard), kT0}));
+    ASSERT_OK((*txn)->Commit());
+  }
+  SlaPolicy shadowed = Policy("vip", 1, 0);  // the stored "vip" wins
+  shadowed.when.priorities = {"urgent"};
+  SlaPolicy night = Policy("night", 120, 0);
+  night.when.channels = {"phone"};
+  night.calendar = cal_path;
+  const std::vector<std::string> configured{PolicyToJson(shadowed), PolicyToJson(night)};
+
+  auto setup = SlaSetup::Load(store->Get<store::SlaRepository>(), configured, "cn");
+  ASSERT_OK(setup);
+  std::vector<std::string> names;
+  for (const SlaPolicy& p : (*setup)->policies()) names.push_back(p.name);
+  EXPECT_THAT(names, ElementsAre("vip", "standard", "night"));
+  EXPECT_EQ((*setup)->policies()[0].first_response.minutes, 30) << "the stored vip, not the configured one";
+  ASSERT_NE((*setup)->default_calendar(), nullptr);
+
+  const SlaClock urgent = (*setup)->ClockOf(Ticket("urgent", "request", "phone", "general"));
+  EXPECT_EQ(urgent.policy->name, "vip");
+  ASSERT_NE(urgent.target_calendar, nullptr) << "vip names cn";
+  EXPECT_EQ(urgent.calendar, urgent.target_calendar);
+  // "standard" names no calendar: its targets run on the wall clock, the ticket on the desk's.
+  const SlaClock normal = (*setup)->ClockOf(Ticket("medium", "request", "phone", "general"));
+  EXPECT_EQ(normal.policy->name, "standard");
+  EXPECT_EQ(normal.target_calendar, nullptr);
+  EXPECT_EQ(normal.calendar, (*setup)->default_calendar());
+
+  // Without the stored ones the configured night policy applies to phone tickets, on its file.
+  auto empty = store::memory::OpenShared("sla-setup-empty");
+  auto only_config = SlaSetup::Load(empty->Get<store::SlaRepository>(), configured, "");
+  ASSERT_OK(only_config);
+  const SlaClock phone = (*only_config)->ClockOf(Ticket("medium", "request", "phone", "general"));
+  EXPECT_EQ(phone.policy->name, "night");
+  ASSERT_NE(phone.target_calendar, nullptr);
+  EXPECT_EQ(phone.target_calendar->zone().name(), "Europe/Berlin");
+  EXPECT_EQ((*only_config)->ClockOf(Ticket("medium", "request", "chat", "general")).policy->name, "baseline");
+  EXPECT_EQ((*only_config)->default_calendar(), nullptr);
+
+  SlaPolicy broken = Policy("broken", 10, 0);
+  broken.calendar = ::testing::TempDir() + "/no-such-calendar.toml";
+  const std::vector<std::string> bad{PolicyToJson(broken)};
+  const Status failed = SlaSetup::Load(empty->Get<store::SlaRepository>(), bad, "").status();
+  EXPECT_THAT(failed, StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(failed.message()), HasSubstr("no-such-calendar.toml"));
 }
 
 TEST(SlaDuesTest, BusinessMinutesOnTheCalendarWithTheLadder) {
