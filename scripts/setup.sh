@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Touchpoint builds with. Idempotent: packages already installed
-# are skipped, and apt is not touched at all when nothing is missing.
+# Installs the Debian packages Touchpoint builds with, and the web assets (web/: npm ci). Idempotent:
+# what is installed is skipped, and apt and npm are not touched when nothing is missing.
 # Usage: scripts/setup.sh [--bench]   (--bench adds the tools the benchmark scripts use)
 set -euo pipefail
 
@@ -26,14 +26,28 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "setup: all ${#packages[@]} Debian packages are installed"
-  exit 0
+# Node.js and npm (the front-end assets under web/: ECharts for the HTML reports): Debian's, unless
+# a node with npm is already on the PATH (e.g. from NodeSource, whose nodejs conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#packages[@]} Debian packages are installed"
+else
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# web/node_modules from web/package-lock.json (npm's registry), again only when the lock changed.
+web="$(dirname "$0")/../web"
+stamp="$web/node_modules/.touchpoint-lock"
+if ! cmp -s "$web/package-lock.json" "$stamp" 2>/dev/null; then
+  echo "setup: installing the web assets (npm ci in web/)"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$web/package-lock.json" "$stamp"
+fi
 echo "setup: done"

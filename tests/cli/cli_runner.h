@@ -36,9 +36,8 @@ inline std::string StoreOptionFor(const std::string& args) {
   return "--store '" + StoreUrlForDir(dir) + "' ";
 }
 
-// Runs `touchpoint ARGS` through the shell; stderr is discarded unless redirected in args.
-inline CmdRun Touchpoint(const std::string& args) {
-  const std::string cmd = std::string(TP_CLI_BINARY) + " " + StoreOptionFor(args) + args;
+// Runs `cmd` through the shell: its exit code and stdout.
+inline CmdRun Shell(const std::string& cmd) {
   CmdRun r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -48,6 +47,11 @@ inline CmdRun Touchpoint(const std::string& args) {
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Runs `touchpoint ARGS` through the shell; stderr is discarded unless redirected in args.
+inline CmdRun Touchpoint(const std::string& args) {
+  return Shell(std::string(TP_CLI_BINARY) + " " + StoreOptionFor(args) + args);
 }
 
 // The whole content of the file at `path` (what a command wrote; empty when there is none).

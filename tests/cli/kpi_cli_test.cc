@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -77,6 +79,52 @@ TEST_F(KpiCliTest, ReportsAsJsonCsvAndTableAndRebuilds) {
   run = Touchpoint("kpi --data " + Data() + " --metrics resolution_rate --format json");
   ASSERT_EQ(run.code, 0);
   EXPECT_EQ(json::parse(run.out)["rows"][0]["resolution_rate"]["count"], 2);
+}
+
+// `report kpi`: the same figures as a file — self-contained HTML with ECharts embedded (opens
+// offline: no external script), the parameters and the time on it, a missed target marked; JSON
+// and CSV as `kpi` prints them; a missing ECharts copy is a clear error.
+TEST_F(KpiCliTest, ReportKpiWritesSelfContainedHtmlJsonAndCsv) {
+  Desk();
+  const std::string html_path = tmp_.File("kpi.html");
+  auto run = Touchpoint("report kpi --data " + Data() + " --metrics frt,resolution_rate --by channel --out " +
+                        html_path + " 2>&1");
+  ASSERT_EQ(run.code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("wrote " + html_path));
+  std::ifstream in(html_path);
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(html, HasSubstr("<!DOCTYPE html>"));
+  EXPECT_THAT(html, HasSubstr("Licensed to the Apache Software Foundation")) << "ECharts is embedded";
+  EXPECT_THAT(html, HasSubstr("echarts.init(")) << "and draws the charts";
+  EXPECT_EQ(html.find("<script src"), std::string::npos) << "nothing is loaded from elsewhere";
+  EXPECT_THAT(html, HasSubstr("<td>metrics</td><td>frt,resolution_rate</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>generated</td><td>20"));
+  EXPECT_THAT(html, HasSubstr("id=\"chart1\"")) << "one chart per metric";
+  EXPECT_THAT(html, HasSubstr("<tr class=\"missed\"><td>all</td><td>chat</td><td>resolution_rate</td>"));
+  // ECharts itself (its server-side SVG renderer, in node) draws every chart from the options.
+  if (std::system("command -v node >/dev/null 2>&1") == 0) {
+    auto drawn = ::touchpoint::testing::Shell("node " + std::string(TP_SOURCE_DIR) + "/tests/cli/report_render.js " +
+                                              html_path + " " + std::string(TP_SOURCE_DIR) +
+                                              "/web/node_modules/echarts 2>&1");
+    EXPECT_EQ(drawn.code, 0) << drawn.out;
+    EXPECT_THAT(drawn.out, HasSubstr("chart 1 rendered: 2 series"));
+  }
+
+  auto json_report = Touchpoint("report kpi --data " + Data() + " --metrics resolution_rate --format json");
+  auto json_kpi = Touchpoint("kpi --data " + Data() + " --metrics resolution_rate --format json");
+  ASSERT_EQ(json_report.code, 0);
+  EXPECT_EQ(json_report.out, json_kpi.out);
+  auto csv = Touchpoint("report kpi --data " + Data() + " --metrics resolution_rate --format csv");
+  ASSERT_EQ(csv.code, 0);
+  EXPECT_THAT(csv.out, HasSubstr("all,all,resolution_rate,2,0.5,"));
+
+  auto missing = Touchpoint("report kpi --data " + Data() + " --metrics frt --echarts " + tmp_.File("none.js") +
+                            " --out " + tmp_.File("x.html") + " 2>&1");
+  EXPECT_NE(missing.code, 0);
+  EXPECT_THAT(missing.out, HasSubstr("echarts: cannot read"));
+  auto bad = Touchpoint("report kpi --data " + Data() + " --metrics frt --format pdf 2>&1");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.out, HasSubstr("valid: html, json, csv"));
 }
 
 }  // namespace
