@@ -81,6 +81,8 @@ void RegisterDemoGenerateCommand(CLI::App& demo, int* exit_code);
 void RegisterOutboxCommands(CLI::App& app, int* exit_code);
 // experiment analyze|plan (cli/experiment_commands.cc)
 void RegisterExperimentCommands(CLI::App& app, int* exit_code);
+// funnel (cli/funnel_commands.cc): a funnel over the stored events
+void RegisterFunnelCommands(CLI::App& app, int* exit_code);
 // kpi [rebuild] (cli/kpi_commands.cc): the service KPIs, and recomputing the stored spans
 void RegisterKpiCommands(CLI::App& app, int* exit_code);
 // The CLI desk's listener that stores the spans of every change (insight/kpi_facts.h), measured

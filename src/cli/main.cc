@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterDeskflowCommands(app, &exit_code);
   touchpoint::cli::RegisterRightsCommands(app, &exit_code);
   touchpoint::cli::RegisterKpiCommands(app, &exit_code);
+  touchpoint::cli::RegisterFunnelCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
