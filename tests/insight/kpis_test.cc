@@ -396,7 +396,8 @@ TEST_F(KpiDeskTest, BusinessSecondsAcrossAWeekendAndWeeksInTheCompanyZone) {
   feed.Message(8, kT0 + 7 * kDay, "chat");
   feed.Commit(*desk_);
   Reply(2, kT0 + 7 * kDay + 2 * kHour);
-  const auto* fr = Find(Spans(1), "first_response");
+  const auto one = Spans(1);  // Find points into it: it must outlive fr
+  const auto* fr = Find(one, "first_response");
   ASSERT_NE(fr, nullptr);
   EXPECT_EQ(fr->business_seconds, 3600);
   EXPECT_EQ(fr->wall_seconds, 64 * 3600);
