@@ -362,6 +362,27 @@ std::string Num(const std::optional<double>& v) {
   return buf;
 }
 
+// The report's buckets: every one from `from` to `to` when both are given (at most kMaxBuckets),
+// else those of `grid` (its keys) that hold data, else the one bucket of `from` (or as_of).
+template <class Grid>
+Result<std::vector<std::int64_t>> ReportBuckets(const KpiQuery& q, const Bucketer& bucketer, const Grid& grid) {
+  std::vector<std::int64_t> buckets;
+  if (!q.interval.empty() && q.from != 0 && q.to != 0) {
+    for (std::int64_t b = bucketer.Of(q.from); bucketer.UtcMillis(b) < q.to; b = bucketer.Next(b)) {
+      buckets.push_back(b);
+      if (static_cast<std::int64_t>(buckets.size()) > kMaxBuckets) {
+        return Status::InvalidArgument("interval: " + q.interval + " from " + FormatTimestamp(q.from) + " to " +
+                                       FormatTimestamp(q.to) + " gives more than " + std::to_string(kMaxBuckets) +
+                                       " buckets; choose a longer interval or a shorter range");
+      }
+    }
+  } else {
+    for (const auto& [b, g] : grid) buckets.push_back(b);
+    if (buckets.empty()) buckets.push_back(q.interval.empty() ? 0 : bucketer.Of(q.from != 0 ? q.from : q.as_of));
+  }
+  return buckets;
+}
+
 }  // namespace
 
 std::span<const std::string_view> KpiMetricIds() { return kMetrics; }
@@ -520,21 +541,7 @@ Result<KpiReport> ComputeKpis(const KpiQuery& q, const KpiData& data, const cale
     }
   }
 
-  // The buckets: every one from `from` to `to` when both are given, else those with data.
-  std::vector<std::int64_t> buckets;
-  if (!q.interval.empty() && q.from != 0 && q.to != 0) {
-    for (std::int64_t b = bucketer.Of(q.from); bucketer.UtcMillis(b) < q.to; b = bucketer.Next(b)) {
-      buckets.push_back(b);
-      if (static_cast<std::int64_t>(buckets.size()) > kMaxBuckets) {
-        return Status::InvalidArgument("interval: " + q.interval + " from " + FormatTimestamp(q.from) + " to " +
-                                       FormatTimestamp(q.to) + " gives more than " + std::to_string(kMaxBuckets) +
-                                       " buckets; choose a longer interval or a shorter range");
-      }
-    }
-  } else {
-    for (const auto& [b, g] : grid) buckets.push_back(b);
-    if (buckets.empty()) buckets.push_back(q.interval.empty() ? 0 : bucketer.Of(q.from != 0 ? q.from : q.as_of));
-  }
+  TP_ASSIGN_OR_RETURN(const std::vector<std::int64_t> buckets, ReportBuckets(q, bucketer, grid));
   if (groups.empty()) groups.insert("all");
   const Acc empty;
   for (std::int64_t b : buckets) {
@@ -853,20 +860,8 @@ Result<KpiReport> KpiRollup::Compute(const KpiQuery& q) const {
       }
     }
   }
-  // The buckets: as ComputeKpis lists them.
   const Bucketer bucketer(zone_, q.interval);
-  std::vector<std::int64_t> buckets;
-  if (!q.interval.empty() && q.from != 0 && q.to != 0) {
-    for (std::int64_t b = bucketer.Of(q.from); bucketer.UtcMillis(b) < q.to; b = bucketer.Next(b)) {
-      buckets.push_back(b);
-      if (static_cast<std::int64_t>(buckets.size()) > kMaxBuckets) {
-        return Status::InvalidArgument("interval: " + q.interval + ": more than " + std::to_string(kMaxBuckets) + " buckets");
-      }
-    }
-  } else {
-    for (const auto& [b, g] : grid) buckets.push_back(b);
-    if (buckets.empty()) buckets.push_back(q.interval.empty() ? 0 : bucketer.Of(q.from != 0 ? q.from : q.as_of));
-  }
+  TP_ASSIGN_OR_RETURN(const std::vector<std::int64_t> buckets, ReportBuckets(q, bucketer, grid));
   if (groups.empty()) groups.insert("all");
   const Merged empty;
   for (std::int64_t b : buckets) {
