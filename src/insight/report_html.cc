@@ -135,6 +135,9 @@ HtmlReport KpiHtmlReport(const KpiReport& report, std::vector<std::pair<std::str
     if (seen_b.insert(row.bucket).second) buckets.push_back(row.bucket);
     if (seen_g.insert(row.group).second) groups.push_back(row.group);
   }
+  // Each (bucket, group)'s row, found once (a year of hours by group is many points).
+  std::map<std::pair<std::string, std::string>, const KpiRow*> cell;
+  for (const KpiRow& row : report.rows) cell.emplace(std::make_pair(row.bucket, row.group), &row);
   const bool over_time = !report.interval.empty() && report.interval != "all";
   auto is_duration = [](const std::string& m) { return m == "frt" || m == "nrt" || m == "art" || m == "aht"; };
   for (const std::string& metric : report.metrics) {
@@ -156,12 +159,9 @@ HtmlReport KpiHtmlReport(const KpiReport& report, std::vector<std::pair<std::str
           continue;
         }
         const KpiValue* found = nullptr;
-        for (const KpiRow& row : report.rows) {
-          if (row.group == g && (over_time ? row.bucket == x : true)) {
-            auto it = row.metrics.find(metric);
-            if (it != row.metrics.end()) found = &it->second;
-            if (found != nullptr) break;
-          }
+        const std::string& bucket = over_time ? x : (buckets.empty() ? x : buckets.front());
+        if (auto it = cell.find({bucket, g}); it != cell.end()) {
+          if (auto m = it->second->metrics.find(metric); m != it->second->metrics.end()) found = &m->second;
         }
         std::optional<double> y = found != nullptr ? plotted(*found) : std::nullopt;
         if (found != nullptr && found->target && !target) target = duration ? *found->target / 3600.0 : *found->target;
