@@ -83,6 +83,10 @@ void RegisterOutboxCommands(CLI::App& app, int* exit_code);
 void RegisterExperimentCommands(CLI::App& app, int* exit_code);
 // funnel (cli/funnel_commands.cc): a funnel over the stored events
 void RegisterFunnelCommands(CLI::App& app, int* exit_code);
+// journey (cli/journey_commands.cc): a journey over the stored events, messages and surveys
+void RegisterJourneyCommands(CLI::App& app, int* exit_code);
+// scorecard (cli/scorecard_commands.cc): agent or team scorecards from the desk's KPIs
+void RegisterScorecardCommands(CLI::App& app, int* exit_code);
 // kpi [rebuild] (cli/kpi_commands.cc): the service KPIs, and recomputing the stored spans
 void RegisterKpiCommands(CLI::App& app, int* exit_code);
 // The CLI desk's listener that stores the spans of every change (insight/kpi_facts.h), measured

@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   touchpoint::cli::RegisterRightsCommands(app, &exit_code);
   touchpoint::cli::RegisterKpiCommands(app, &exit_code);
   touchpoint::cli::RegisterFunnelCommands(app, &exit_code);
+  touchpoint::cli::RegisterJourneyCommands(app, &exit_code);
+  touchpoint::cli::RegisterScorecardCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

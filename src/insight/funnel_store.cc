@@ -13,21 +13,12 @@
 #include <touchpoint/store/event_log.h>
 #include <touchpoint/store/identity_repository.h>
 
+#include "insight/store_scan_internal.h"
+
 namespace touchpoint::insight {
 namespace {
 
 using nlohmann::json;
-
-Result<Millis> ParseBound(std::string_view name, std::string_view text) {
-  if (text.empty()) return Millis{0};
-  auto t = ParseTimestamp(text);
-  if (!t.ok() && text.size() == 10) t = ParseTimestamp(std::string(text) + "T00:00:00Z");
-  if (!t.ok()) {
-    return Status::InvalidArgument(std::string(name) + ": \"" + std::string(text) +
-                                   "\" is not an ISO 8601 date-time or date (2026-11-02 or 2026-11-02T08:00:00Z)");
-  }
-  return *t;
-}
 
 // The property `by` of a stored event's body (properties.<by>), as text; "(none)" when absent.
 std::string PropertyOf(const std::string& body, const std::string& by) {
@@ -39,14 +30,6 @@ std::string PropertyOf(const std::string& body, const std::string& by) {
   if (v == props->end() || v->is_null()) return "(none)";
   if (v->is_string()) return v->get<std::string>();
   return v->dump();
-}
-
-json Summary(const DurationSummary& d) {
-  json s = {{"count", d.count}};
-  if (d.mean) s["mean"] = *d.mean;
-  if (d.median) s["median"] = *d.median;
-  if (d.p90) s["p90"] = *d.p90;
-  return s;
 }
 
 const char* ModeName(FunnelMode m) {
@@ -94,8 +77,8 @@ Result<FunnelQuery> ParseFunnelQuery(std::string_view steps, std::string_view mo
     q.spec.window = static_cast<Millis>(std::llround(days * 86'400'000.0));
   }
   q.by = std::string(by);
-  TP_ASSIGN_OR_RETURN(q.from, ParseBound("from", from));
-  TP_ASSIGN_OR_RETURN(q.to, ParseBound("to", to));
+  TP_ASSIGN_OR_RETURN(q.from, internal::ParseTimeBound("from", from));
+  TP_ASSIGN_OR_RETURN(q.to, internal::ParseTimeBound("to", to));
   if (q.from != 0 && q.to != 0 && q.to <= q.from) return Status::InvalidArgument("to: must be after from");
   return q;
 }
@@ -106,20 +89,7 @@ Result<std::vector<FunnelGroup>> FunnelOverStore(store::Store& store, const Funn
   const bool strict = query.spec.mode == FunnelMode::kStrict;
   // A merged customer's events count for the customer it was merged into (the chain followed
   // once per id and remembered).
-  store::IdentityRepository& identity = store.Get<store::IdentityRepository>();
-  std::unordered_map<std::int64_t, std::int64_t> root;
-  auto person = [&](CustomerId id) -> Result<std::int64_t> {
-    auto it = root.find(id.value());
-    if (it != root.end()) return it->second;
-    CustomerId at = id;
-    for (int hops = 0; hops < 64; ++hops) {
-      TP_ASSIGN_OR_RETURN(auto c, identity.FindCustomer(at));
-      if (!c || !c->merged_into.valid()) break;
-      at = c->merged_into;
-    }
-    root.emplace(id.value(), at.value());
-    return at.value();
-  };
+  internal::PersonRoots roots(store.Get<store::IdentityRepository>());
   // Each person's events in log order; only the steps (and, in strict mode, a blank for any other
   // event: it breaks a strict sequence).
   std::unordered_map<std::int64_t, FunnelPath> paths;
@@ -130,7 +100,7 @@ Result<std::vector<FunnelGroup>> FunnelOverStore(store::Store& store, const Funn
     if (query.to != 0 && e.timestamp >= query.to) return true;
     const bool is_step = steps.count(e.name) > 0;
     if (!is_step && !strict) return true;
-    auto who = person(e.customer);
+    auto who = roots.Of(e.customer);
     if (!who.ok()) {
       failed = who.status();
       return false;
@@ -170,11 +140,11 @@ std::string FunnelJson(const FunnelQuery& query, const std::vector<FunnelGroup>&
                        {"conversion_from_previous", s.conversion_from_previous},
                        {"conversion_from_first", s.conversion_from_first},
                        {"drop_off", s.drop_off},
-                       {"seconds_from_previous", Summary(s.seconds_from_previous)}});
+                       {"seconds_from_previous", internal::SummaryJson(s.seconds_from_previous)}});
     }
     j["groups"].push_back({{"breakdown", g.breakdown.empty() ? "all" : g.breakdown},
                            {"steps", steps},
-                           {"seconds_to_convert", Summary(g.seconds_to_convert)}});
+                           {"seconds_to_convert", internal::SummaryJson(g.seconds_to_convert)}});
   }
   return j.dump();
 }
@@ -186,7 +156,7 @@ std::string FunnelTable(const FunnelQuery& query, const std::vector<FunnelGroup>
     std::snprintf(buf, sizeof buf, "%.0f", *v);
     return buf;
   };
-  std::vector<std::array<std::string, 7>> lines;
+  std::vector<std::vector<std::string>> lines;
   lines.push_back({"GROUP", "STEP", "PEOPLE", "FROM PREV", "FROM FIRST", "DROP-OFF", "MEDIAN S"});
   for (const FunnelGroup& g : groups) {
     for (const FunnelStep& s : g.steps) {
@@ -197,21 +167,10 @@ std::string FunnelTable(const FunnelQuery& query, const std::vector<FunnelGroup>
                        std::to_string(s.drop_off), num(s.seconds_from_previous.median)});
     }
   }
-  std::array<size_t, 7> width{};
-  for (const auto& l : lines) {
-    for (size_t i = 0; i < l.size(); ++i) width[i] = std::max(width[i], l[i].size());
-  }
   char window[32];
   std::snprintf(window, sizeof window, "%g", static_cast<double>(query.spec.window) / 86'400'000.0);
-  std::string out = std::string("funnel (") + ModeName(query.spec.mode) + ", window " + window + " days)\n";
-  for (const auto& l : lines) {
-    for (size_t i = 0; i < l.size(); ++i) {
-      out += l[i];
-      if (i + 1 < l.size()) out += std::string(width[i] - l[i].size() + 2, ' ');
-    }
-    out += "\n";
-  }
-  return out;
+  return std::string("funnel (") + ModeName(query.spec.mode) + ", window " + window + " days)\n" +
+         internal::AlignedTable(lines);
 }
 
 }  // namespace touchpoint::insight

@@ -31,6 +31,7 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kReadTickets, "read_tickets", "read tickets", {kAdmin, kSupervisor, kAgent}},
     {Permission::kChangeTickets, "change_tickets", "change tickets", {kAdmin, kSupervisor, kAgent}},
     {Permission::kReadDeskReports, "read_desk_reports", "read desk reports", {kAdmin, kSupervisor, kAnalyst}},
+    {Permission::kReadAnalytics, "read_analytics", "read analytics over the stored events", {kAdmin, kSupervisor, kAnalyst}},
 };
 
 constexpr bool RowsInEnumOrder() {

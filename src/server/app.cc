@@ -96,6 +96,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterDeskflowRoutes(router, context);
   RegisterChannelRoutes(router, context);
   RegisterKpiRoutes(router, context);
+  RegisterAnalyticsRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -160,6 +161,8 @@ class App::Impl {
   std::unique_ptr<ReadPool> readers;          // the primary: fresh reads, the first seconds
   std::unique_ptr<ReadPool> replica_readers;  // the read replica ([store] read_url), when set
   std::unique_ptr<PooledCustomerView> reader_view;
+  // Writer: read-only connections for the reports that scan the stored events (funnels, journeys).
+  std::unique_ptr<ReadPool> analytics_readers;
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<DpLedger> dp_ledger;  // writer: the DP budget's ledger (its own connection)
@@ -505,6 +508,7 @@ void App::Impl::Stop() {
   reader_view.reset();
   replica_readers.reset();
   readers.reset();
+  analytics_readers.reset();
   log->info("stopping phase=engine");
   if (data) {
     // Drains the hook: the escalation consumer's last flush, the last identify consents' audit
@@ -642,6 +646,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
                           .audit = audit.get(),
                           .fresh_customers = nullptr,  // the engine is fresh
                           .fresh_stats = {}};
+  analytics_readers = std::make_unique<ReadPool>(url, store_password, 2);
+  context.analytics = analytics_readers.get();
   TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
   dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
   context.dp = dp_ledger.get();

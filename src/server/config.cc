@@ -338,6 +338,10 @@ Result<ServerConfig> LoadConfig(const std::string& path, ServerConfig defaults, 
       TP_RETURN_IF_ERROR(ApplySla(path, node, &config));
       continue;
     }
+    if (key.str() == "journeys") {  // [[journeys]] (journeys_config.cc)
+      TP_RETURN_IF_ERROR(ApplyJourneysConfig(path, node, &config));
+      continue;
+    }
     if (key.str() == "channels") {  // [channels]: the desk's channels (channels_config.cc)
       TP_RETURN_IF_ERROR(ApplyChannelsConfig(path, node, &config));
       continue;

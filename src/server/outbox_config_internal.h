@@ -26,4 +26,8 @@ Status ApplyOutboxConfig(const std::string& path, std::string_view key, const to
 // [channels.social], …) with kind, webhook, csat, csat_template.
 Status ApplyChannelsConfig(const std::string& path, const toml::node& node, ServerConfig* config);
 
+// [[journeys]] (journeys_config.cc): name, stages = [{name, events, target_dwell_hours}], the
+// score's weights; each checked as insight::JourneyReport::Create checks it.
+Status ApplyJourneysConfig(const std::string& path, const toml::node& node, ServerConfig* config);
+
 }  // namespace touchpoint::server

@@ -60,6 +60,8 @@ class SearchIndex;
 
 namespace touchpoint::server {
 
+class ReadPool;  // server/read_pool_internal.h
+
 // The parts of the running server that handlers use. Owned by App; outlives the router and
 // every request. Registration only stores a reference: the members may still be null while
 // routes are registered (router_test lists the routes without a server).
@@ -142,6 +144,9 @@ struct ServerContext {
   int desk_repeat_window_days = 30;
   ChannelsContext* channels = nullptr;  // writer: the desk's channels (routes_channels.cc)
   const insight::KpiRollup* kpi_rollup = nullptr;  // writer: the KPIs' roll-ups (routes_kpi.cc)
+  // Every node: read-only connections for reports that scan the stored events (routes_analytics.cc):
+  // the writer's own small pool, a follower's readers.
+  ReadPool* analytics = nullptr;
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -191,6 +196,7 @@ Result<std::vector<service::MessageAttachment>> ReplyAttachments(const nlohmann:
 Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
                           const std::vector<store::TicketMessageRecord>& messages, nlohmann::ordered_json& ticket);
 void RegisterKpiRoutes(Router& router, const ServerContext& context);       // routes_kpi.cc
+void RegisterAnalyticsRoutes(Router& router, const ServerContext& context); // routes_analytics.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

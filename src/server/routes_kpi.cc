@@ -10,6 +10,7 @@
 #include <touchpoint/core/time.h>
 #include <touchpoint/http/query.h>
 #include <touchpoint/insight/kpis.h>
+#include <touchpoint/insight/scorecard_store.h>
 #include <touchpoint/privacy/roles.h>
 #include <touchpoint/service/desk.h>
 #include <touchpoint/service/sla.h>
@@ -49,6 +50,43 @@ void RegisterKpiRoutes(Router& router, const ServerContext& context) {
                 auto report = insight::ComputeKpis(*query, *data, zone);
                 if (!report.ok()) return ResponseFromStatus(report.status());
                 return JsonResponse(200, insight::KpiReportJson(*report));
+              }});
+
+  // Agent (or team) scorecards for a period from the same stored facts (insight/scorecard_store.h):
+  // the documents' dimensions and levels; figures the desk does not hold are "no data" here.
+  router.Add({"GET", "/v1/scorecards", privacy::Permission::kReadDeskReports,
+              [&context](const http::Request& req, const RouteMatch&) {
+                if (context.desk == nullptr) {
+                  return http::JsonError(503, "unavailable", "the service desk is not running on this node");
+                }
+                std::string values[6];
+                const char* keys[6] = {"by", "agent", "team", "period", "from", "to"};
+                for (int i = 0; i < 6; ++i) {
+                  auto v = http::QueryParam(req.query, keys[i]);
+                  if (!v.ok()) return ResponseFromStatus(v.status());
+                  if (*v) values[i] = **v;
+                }
+                if (!values[1].empty() && !values[2].empty()) {
+                  return http::JsonError(400, "invalid_argument", "agent, team: give one of them");
+                }
+                std::string by = values[0];
+                if (by.empty() && !values[2].empty()) by = "team";
+                const calendar::Calendar* cal = context.sla != nullptr ? context.sla->DefaultCalendar() : nullptr;
+                static const calendar::TimeZone kUtc = calendar::TimeZone::Fixed("UTC", 0);
+                const calendar::TimeZone& zone = cal != nullptr ? cal->zone() : kUtc;
+                auto query = insight::ParseScorecardQuery(by, values[1].empty() ? values[2] : values[1], values[3],
+                                                          values[4], values[5], zone);
+                if (!query.ok()) return ResponseFromStatus(query.status());
+                insight::KpiQuery kq = insight::ScorecardKpiQuery(*query);
+                kq.as_of = SystemClock::Instance().Now();
+                auto data = context.desk->WithStore(
+                    [&](store::Store& store) -> Result<insight::KpiData> { return insight::LoadKpiData(store, kq); });
+                if (!data.ok()) return ResponseFromStatus(data.status());
+                auto kpis = insight::ComputeKpis(kq, *data, zone);
+                if (!kpis.ok()) return ResponseFromStatus(kpis.status());
+                auto report = insight::ScorecardsFromKpis(insight::DefaultScorecard(), *query, *kpis, cal, {});
+                if (!report.ok()) return ResponseFromStatus(report.status());
+                return JsonResponse(200, insight::ScorecardReportJson(*report));
               }});
 }
 

@@ -84,6 +84,10 @@ TEST(RolesTest, StaffWorkTicketsAndAnalystsOnlySeeDeskAggregates) {
     EXPECT_EQ(Allows(r, Permission::kReadDeskReports),
               r == Role::kAdmin || r == Role::kSupervisor || r == Role::kAnalyst)
         << RoleName(r);
+    // Funnels and journeys: aggregates over the events, as the desk's reports.
+    EXPECT_EQ(Allows(r, Permission::kReadAnalytics),
+              r == Role::kAdmin || r == Role::kSupervisor || r == Role::kAnalyst)
+        << RoleName(r);
   }
 }
 
@@ -99,7 +103,7 @@ TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
     for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
     EXPECT_TRUE(anyone) << "a permission nobody has";
   }
-  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadDeskReports) + 1);
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadAnalytics) + 1);
 }
 
 // A customer token's role: its own data only (the routes check which customer); never a key's or

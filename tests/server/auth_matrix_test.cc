@@ -154,6 +154,12 @@ constexpr ExpectedRow kExpected[] = {
     {"POST /v1/privacy/erasures", {403, 404, 403, 403, 403, 404, 403, 403, 403, 403, 401, 401, 401, 401, 403}},
     // Service KPIs: aggregate desk reports (supervisors, analysts, admins; not agents).
     {"GET /v1/kpis", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    // Scorecards: aggregate desk reports like the KPIs.
+    {"GET /v1/scorecards", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    // Funnels and journeys: aggregates over the stored events (supervisors, analysts, admins; not agents).
+    {"GET /v1/funnels", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    {"GET /v1/journeys", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    {"GET /v1/journeys/{name}", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -232,6 +238,10 @@ constexpr RouteRequest kRequests[] = {
     {"POST /v1/privacy/exports", "/v1/privacy/exports", R"({"identifier":"user:nobody-here"})"},
     {"POST /v1/privacy/erasures", "/v1/privacy/erasures", R"({"identifier":"user:nobody-here"})"},
     {"GET /v1/kpis", "/v1/kpis?metrics=frt,resolution_rate&by=channel", ""},
+    {"GET /v1/scorecards", "/v1/scorecards?period=2026-11", ""},
+    {"GET /v1/funnels", "/v1/funnels?steps=view,order", ""},
+    {"GET /v1/journeys", "/v1/journeys", ""},
+    {"GET /v1/journeys/{name}", "/v1/journeys/purchase", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 
@@ -318,6 +328,10 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"POST /v1/tickets/{number}/csat", {403, 403, 403, 403}},  // public: the survey token decides
     {"GET /v1/tickets/{number}/attachments/{hash}", {403, 403, 401, 401}},
     {"GET /v1/kpis", {403, 403, 401, 401}},
+    {"GET /v1/scorecards", {403, 403, 401, 401}},
+    {"GET /v1/funnels", {403, 403, 401, 401}},
+    {"GET /v1/journeys", {403, 403, 401, 401}},
+    {"GET /v1/journeys/{name}", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths (and bodies) customer callers use where kRequests' would name nobody: the own customer.

@@ -5,6 +5,8 @@
 // calendar's zone, and bad parameters are 400 naming them and the valid ones.
 #include <touchpoint/server/app.h>
 
+#include <touchpoint/core/time.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -108,6 +110,58 @@ TEST_F(KpiHttpTest, KpisOfTicketsChangedThroughTheApi) {
   EXPECT_EQ(chat_row["resolution_rate"]["met"], false);
   EXPECT_FALSE(chat_row.contains("deflection"));
   EXPECT_EQ(j["notes"]["deflection"], "not available: no bot conversations");
+}
+
+// GET /v1/scorecards over tickets assigned through the API: the agent's card for this month (in
+// the calendar's zone) with the desk's figures as evidence; no script-compliance figure, so no
+// level and the gate named; unassigned tickets have no card.
+TEST_F(KpiHttpTest, ScorecardsOfAgentsFromTheirTickets) {
+  HttpResponse a = Post("/v1/agents", R"({"name":"Ann","email":"ann@example.com","capacity":5})");
+  ASSERT_EQ(a.status, 201) << a.body;
+  const std::int64_t ann = json::parse(a.body).value("id", std::int64_t{0});
+  ASSERT_GT(ann, 0);
+  const std::string mine = CreateTicket("email");
+  const std::string nobody = CreateTicket("chat");
+  ASSERT_EQ(Post("/v1/tickets/" + mine + "/assign", R"({"agent":)" + std::to_string(ann) + "}").status, 200);
+  ASSERT_EQ(Post("/v1/tickets/" + mine + "/messages", R"({"text":"Done."})").status, 200);
+  ASSERT_EQ(Post("/v1/tickets/" + mine + "/status", R"({"status":"solved"})").status, 200);
+  (void)nobody;
+
+  // This month in Shanghai (the cn calendar's zone).
+  const std::string month = FormatTimestamp(SystemClock::Instance().Now() + 8 * 3'600'000).substr(0, 7);
+  HttpResponse r = Get("/v1/scorecards?period=" + month, analyst_key_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, ::testing::Not(HasSubstr("nan")));
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["by"], "agent");
+  EXPECT_EQ(j["period"], month);
+  EXPECT_GT(j["working_days"].get<double>(), 15);
+  ASSERT_EQ(j["scorecards"].size(), 1u) << r.body;  // the unassigned ticket has no card
+  const json& card = j["scorecards"][0];
+  EXPECT_EQ(card["agent"], std::to_string(ann));
+  EXPECT_EQ(card["tickets"], 1);
+  EXPECT_TRUE(card["level"].is_null());
+  EXPECT_THAT(card["unmet"].dump(), HasSubstr("script_compliance (no data)"));
+  for (const json& d : card["dimensions"]) {
+    for (const json& m : d["metrics"]) {
+      if (m["id"] == "first_response_hours") {
+        EXPECT_TRUE(m.contains("value"));
+        EXPECT_EQ(m["samples"], 1);
+      }
+      if (m["id"] == "knowledge_articles_per_month") {
+        EXPECT_FALSE(m.contains("value"));
+      }
+    }
+  }
+  r = Get("/v1/scorecards?period=" + month + "&agent=999999", analyst_key_);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["scorecards"].size(), 0u);
+  r = Get("/v1/scorecards", analyst_key_);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("period: required"));
+  r = Get("/v1/scorecards?period=2026-11&by=desk", analyst_key_);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("valid: agent, team"));
 }
 
 TEST_F(KpiHttpTest, BadParametersAre400NamingThemAndTheValidOnes) {

@@ -287,7 +287,9 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/canned", "POST /v1/canned", "GET /v1/canned/{name}",
                                       "DELETE /v1/canned/{name}", "GET /v1/desk/feed", "GET /v1/desk/repeats",
                                       "POST /v1/channels/email/inbound", "POST /v1/tickets/{number}/csat",
-                                      "GET /v1/tickets/{number}/attachments/{hash}", "GET /v1/kpis"}));
+                                      "GET /v1/tickets/{number}/attachments/{hash}", "GET /v1/kpis",
+                                      "GET /v1/scorecards", "GET /v1/funnels", "GET /v1/journeys",
+                                      "GET /v1/journeys/{name}"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

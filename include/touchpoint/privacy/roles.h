@@ -55,6 +55,7 @@ enum class Permission {
   kReadTickets,     // read tickets, their threads and history (GET /v1/tickets…)
   kChangeTickets,   // create, reply to, change, assign and merge tickets (scoped by the desk)
   kReadDeskReports,  // aggregate desk reports without ticket texts (GET /v1/desk/steps)
+  kReadAnalytics,    // aggregate reports over the stored events (GET /v1/funnels, /v1/journeys)
 };
 
 // A set of roles (a bit per role).

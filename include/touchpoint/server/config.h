@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <touchpoint/core/result.h>
+#include <touchpoint/insight/journey.h>
 #include <touchpoint/outbox/outbox.h>
 #include <touchpoint/service/channels.h>
 #include <touchpoint/pipeline/engine.h>
@@ -117,6 +118,9 @@ struct ServerConfig {
   // [channels] and [channels.<name>]: the desk's reply delivery per ticket channel, CSAT surveys,
   // attachment limits (docs/service-desk.md "Channels"; server/channels_config.cc).
   service::ChannelOptions channels;
+  // [[journeys]]: the journeys GET /v1/journeys/{name} and `touchpoint journey --name` report on
+  // (server/journeys_config.cc; docs/measurement.md "Journeys"); the built-in "purchase" besides.
+  std::vector<insight::JourneySpec> journeys;
 };
 
 // Whether `config` serves HTTPS (tls_cert and tls_key set). The session cookie's Secure flag
