@@ -111,7 +111,6 @@ int RunRotate(const KeyArgs& a) {
   }
   privacy::RotationOptions o;
   o.batch = a.batch;
-  o.now = SystemClock::Instance().Now();
   auto done = privacy::RunRotation(enc, o);
   if (!done.ok()) {
     std::fprintf(stderr, "touchpoint: the rotation stopped; run `touchpoint keys rotate-master --resume` to go on\n");

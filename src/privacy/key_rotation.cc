@@ -30,6 +30,8 @@ Status Save(store::KeyringRepository& marks, const RotationState& state) {
   return marks.PutSetting(kRotationSetting, state.ToJson()).WithContext("recording the rotation's progress");
 }
 
+Millis Now(const RotationOptions& o) { return (o.clock != nullptr ? *o.clock : SystemClock::Instance()).Now(); }
+
 bool Stopped(const RotationOptions& o) { return o.stop != nullptr && o.stop->load(); }
 
 Status StoppedStatus() { return Status::Unavailable("the rotation was stopped; it resumes at the next start"); }
@@ -119,7 +121,7 @@ Result<RotationState> RunRotation(EncryptedStore& store, const RotationOptions& 
     // this one's, which looks at every row again).
     state.to = to;
     state.phase = std::string(kPhaseKeyring);
-    state.started_at = options.now;
+    state.started_at = Now(options);
     TP_RETURN_IF_ERROR(Save(*marks, state));
   }
 
@@ -196,7 +198,7 @@ Result<RotationState> RunRotation(EncryptedStore& store, const RotationOptions& 
   TP_ASSIGN_OR_RETURN(std::int64_t late, ctx.keyring().Rewrap(batch * 4));
   state.keys_rewrapped += late;
   state.phase = std::string(kPhaseDone);
-  state.finished_at = options.now;
+  state.finished_at = Now(options);
   TP_RETURN_IF_ERROR(Save(*marks, state));
   return state;
 }
@@ -306,7 +308,7 @@ Result<bool> RotationJob::StartIfUnfinished(int batch) {
     RotationOptions o;
     o.batch = batch;
     o.stop = &stop_;
-    o.now = clock_.Now();
+    o.clock = &clock_;
     Result<RotationState> r = RunRotation(*encrypted, o);
     if (report_) report_(r);
   });

@@ -212,6 +212,8 @@ TEST_P(KeyRotationTest, BothVersionsReadDuringTheRotationAndTheOldOneIsUnusedAft
   auto done = RunRotation(*both, o);
   ASSERT_OK(done.status());
   EXPECT_TRUE(done->finished());
+  EXPECT_GT(done->started_at, 0);
+  EXPECT_GE(done->finished_at, done->started_at);
   EXPECT_EQ(done->to, 2);
   EXPECT_EQ(done->identifiers_reindexed, 6);
   EXPECT_GT(done->keys_rewrapped, 0);

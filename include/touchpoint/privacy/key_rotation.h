@@ -67,7 +67,7 @@ struct RotationOptions {
   // Checked between batches: when set, RunRotation returns (kUnavailable) leaving the rotation
   // to be resumed (the server's stop).
   const std::atomic<bool>* stop = nullptr;
-  Millis now = 0;  // the start time recorded for a new rotation
+  const Clock* clock = nullptr;  // the start and finish times recorded; null: the system clock
 };
 
 // The rotation recorded in `store` (through its store::KeyringRepository settings); nullopt when
