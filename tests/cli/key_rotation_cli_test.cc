@@ -158,5 +158,41 @@ TEST_F(KeyRotationCliTest, KilledAtArbitraryMomentsResumeFinishesIt) {
   EXPECT_TRUE(saw_unfinished) << "no kill landed in the middle of a rotation";
 }
 
+// `touchpoint serve` finds a rotation a kill -9 left unfinished and finishes it in the background,
+// logging counts only.
+TEST_F(KeyRotationCliTest, ServeFinishesAnUnfinishedRotation) {
+  if (testing::TestOnPostgres()) GTEST_SKIP() << "timing-based kill; RotationJob is tested on PostgreSQL in tp_privacy_test";
+  bool unfinished = false;
+  for (int delay_ms = 20; delay_ms <= 300 && !unfinished; delay_ms += 20) {
+    (void)Shell("sh -c '" + std::string(TP_CLI_BINARY) + " " + Keys("rotate-master --batch 1") +
+                " >/dev/null 2>&1 & p=$!; sleep " + std::to_string(delay_ms / 1000.0) +
+                "; kill -9 $p 2>/dev/null; wait $p; true'");
+    auto s = Status();
+    unfinished = s["rotation"].is_object() && s["rotation"]["phase"] != "done";
+  }
+  ASSERT_TRUE(unfinished) << "no kill landed in the middle of a rotation";
+  const std::string log = tmp_.File("serve.log");
+  auto started = Shell("sh -c '" + std::string(TP_CLI_BINARY) + " " + Global() + "serve --data " + Data() +
+                       " --listen 127.0.0.1:0 --no-text >" + tmp_.File("serve.out") + " 2>" + log +
+                       " & echo $!'");
+  const std::string pid = started.out.substr(0, started.out.find('\n'));
+  ASSERT_FALSE(pid.empty());
+  bool finished = false;
+  for (int i = 0; i < 300 && !finished; ++i) {
+    finished = Slurp(log).find("master key rotation finished") != std::string::npos;
+    if (!finished) (void)Shell("sleep 0.1");
+  }
+  (void)Shell("kill -TERM " + pid + "; for i in $(seq 100); do kill -0 " + pid + " 2>/dev/null || break; sleep 0.1; done");
+  ASSERT_TRUE(finished) << Slurp(log);
+  const std::string text = Slurp(log);
+  EXPECT_NE(text.find("identifiers_reindexed="), std::string::npos) << text;
+  EXPECT_EQ(text.find(PhoneOf(1)), std::string::npos) << "no value in the log";
+  auto done = Status();
+  EXPECT_EQ(done["rotation"]["phase"], "done") << done.dump();
+  EXPECT_EQ(done["left"]["identifiers"], 0) << done.dump();
+  EXPECT_EQ(done["left"]["keyring"], 0) << done.dump();
+  ExpectEveryoneFound();
+}
+
 }  // namespace
 }  // namespace touchpoint
