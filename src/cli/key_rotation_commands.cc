@@ -55,6 +55,7 @@ int RunRotate(const KeyArgs& a) {
   if (!keys.ok()) return Fail(keys.status());
   int from = keys->current().version();
   bool add_version = !a.resume;
+  bool starting = true;  // a new rotation (audited), not the continuation of an unfinished one
   {
     auto store = OpenEncrypted(a);
     if (!store.ok()) return Fail(store.status());
@@ -62,14 +63,15 @@ int RunRotate(const KeyArgs& a) {
     if (!recorded.ok()) return Fail(recorded.status());
     auto& enc = static_cast<privacy::EncryptedStore&>(**store);
     const bool unfinished = *recorded && !(*recorded)->finished();
+    starting = !unfinished;
     if (unfinished && !a.resume) {
       return Fail(Status::FailedPrecondition("a rotation to master key version " + std::to_string((*recorded)->to) +
                                              " is unfinished: run `touchpoint keys rotate-master --resume`"));
     }
-    // The key file already has a version this store was never rotated to (a run killed between
-    // writing the key file and recording the rotation): rotate to it rather than add another.
     // The version the store last reached: its rotation's, else its key check's (sealed under the
-    // version current when the store was created or last rotated).
+    // version current when the store was created or last rotated). When the key file already has
+    // a newer one (a run killed between writing the key file and recording the rotation), rotate
+    // to it rather than add another.
     int reached = *recorded ? (*recorded)->to : 1;
     auto check = enc.Get<store::KeyringRepository>().Setting(privacy::kKeyCheckSetting);
     if (check.ok() && *check) {
@@ -101,7 +103,7 @@ int RunRotate(const KeyArgs& a) {
   if (!store.ok()) return Fail(store.status());
   auto& enc = static_cast<privacy::EncryptedStore&>(**store);
   const int to = enc.context().key_version();
-  if (!a.resume || add_version) {
+  if (starting) {
     auto audit = OpenCliAudit(**store, a.data_dir);
     Status s = audit.ok() ? (*audit)->Record(CliActor(), "master_key.rotate", "master_key:v" + std::to_string(to),
                                              nlohmann::json{{"from", from}, {"to", to}}.dump())

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "cli/cli_runner.h"
 #include "pipeline/test_dir.h"
@@ -55,6 +56,22 @@ class KeyRotationCliTest : public ::testing::Test {
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     EXPECT_TRUE(j.is_object()) << r.out;
     return j;
+  }
+  // How many audit entries of `action` the SQLite data directory holds (-1 when unreadable).
+  int AuditEntries(const std::string& action) const {
+    sqlite3* db = nullptr;
+    int n = -1;
+    if (sqlite3_open_v2((Data() + "/touchpoint.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_entries WHERE action = ?1", -1, &st, nullptr) ==
+          SQLITE_OK) {
+        sqlite3_bind_text(st, 1, action.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
   }
   // Every person is found by phone number.
   void ExpectEveryoneFound() {
@@ -102,6 +119,9 @@ TEST_F(KeyRotationCliTest, RotatesThenRetiresTheOldVersionAndEverythingStillRead
 
   // The rotation is in the audit log, and the chain verifies with the new signing key.
   EXPECT_EQ(Touchpoint(Global() + "audit verify --data " + Data() + " >/dev/null 2>&1").code, 0);
+  if (!testing::TestOnPostgres()) {
+    EXPECT_EQ(AuditEntries("master_key.rotate"), 1);
+  }
 
   EXPECT_EQ(Touchpoint(Keys("retire-version 2") + " >/dev/null 2>&1").code, 1) << "the current version";
   EXPECT_EQ(Touchpoint(Keys("retire-version 9") + " >/dev/null 2>&1").code, 4) << "not in the file";
@@ -110,6 +130,9 @@ TEST_F(KeyRotationCliTest, RotatesThenRetiresTheOldVersionAndEverythingStillRead
   EXPECT_EQ(Slurp(KeyFile()).find("\n1 "), std::string::npos) << "version 1 is gone from the file";
   ExpectEveryoneFound();
   EXPECT_EQ(Status()["versions"], nlohmann::json::array({2}));
+  if (!testing::TestOnPostgres()) {
+    EXPECT_EQ(AuditEntries("master_key.retire"), 1);
+  }
 }
 
 // An erased person stays suppressed after the rotation (their suppression entries keep version 1,
