@@ -227,6 +227,8 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
     std::printf("%s\n", privacy::Signer::FromMasterKey(*key).public_key().FileLine().c_str());
   });
 
+  RegisterKeyRotationCommands(*keys, exit_code);
+
   // audit verify
   CLI::App* audit = app.add_subcommand("audit", "The tamper-evident audit log");
   audit->require_subcommand(1);

@@ -32,6 +32,9 @@ void RegisterStoreMigrateCommand(CLI::App& app, int* exit_code);
 // keys init-master|public-key under the `keys` command RegisterStoreCommands creates (call
 // after it), and audit verify (cli/audit_commands.cc)
 void RegisterAuditCommands(CLI::App& app, int* exit_code);
+// keys rotate-master|status|retire-version (cli/key_rotation_commands.cc); RegisterAuditCommands
+// calls it with its `keys` command
+void RegisterKeyRotationCommands(CLI::App& keys, int* exit_code);
 // serve (cli/serve_commands.cc)
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 // text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)

@@ -59,6 +59,10 @@ Result<std::unique_ptr<OpenedEngine>> OpenForWriting(const std::string& data_dir
       return master.status().WithContext("the master key (its blind-index key checks the suppression list)");
     }
   }
+  if (options.suppression_key && !options.older_suppression_keys) {
+    // Entries made before a master key rotation keep their version (privacy/key_rotation.h).
+    options.older_suppression_keys = wiring::OlderSuppressionKeysAt(MasterKeyPathFor(data_dir));
+  }
   return wiring::OpenEngine(StoreUrl(data_dir), std::move(options), o, escalation);
 }
 

@@ -693,6 +693,11 @@ struct Engine::Impl {
     for (const identity::Identifier& id : e.identifiers) {
       if (graph.Lookup(id)) continue;
       if (suppressed.count(options.suppression_key(identity::KindName(id.kind), id.value).value)) return true;
+      if (options.older_suppression_keys) {
+        for (std::int64_t v : options.older_suppression_keys(identity::KindName(id.kind), id.value)) {
+          if (suppressed.count(v)) return true;
+        }
+      }
     }
     return false;
   }

@@ -1,5 +1,6 @@
 #include <touchpoint/privacy/encrypted_store.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -20,6 +21,8 @@
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 
+#include "privacy/sodium_internal.h"
+
 namespace touchpoint::privacy {
 
 // ---- the context ----
@@ -36,9 +39,8 @@ std::string NewInstallationId() {
 }
 
 struct EncryptionContext::FieldKeys {
-  std::mutex mu;
-  std::map<std::string, DataKey, std::less<>> keys;  // guarded by mu
-  const MasterKey* master = nullptr;                 // only during construction
+  // Per master key version, per field; filled at construction, read-only afterwards.
+  std::map<int, std::map<std::string, DataKey, std::less<>>> keys;
 };
 
 namespace {
@@ -64,20 +66,62 @@ std::string Ad(std::string_view field, std::string_view row) {
 }  // namespace
 
 EncryptionContext::EncryptionContext(const MasterKey& master, std::unique_ptr<Keyring> keyring)
-    : version_(master.version()),
-      indexer_(BlindIndexer::FromMasterKey(master)),
-      keyring_(std::move(keyring)),
-      fields_(std::make_unique<FieldKeys>()) {
-  for (std::string_view f : kFields) fields_->keys.emplace(std::string(f), DeriveFieldKey(master, f));
+    : EncryptionContext(MasterKeySet::Of(master), std::move(keyring)) {}
+
+EncryptionContext::EncryptionContext(const MasterKeySet& masters, std::unique_ptr<Keyring> keyring)
+    : version_(masters.current().version()), keyring_(std::move(keyring)), fields_(std::make_unique<FieldKeys>()) {
+  indexers_.push_back(std::make_unique<BlindIndexer>(BlindIndexer::FromMasterKey(masters.current())));
+  for (auto it = masters.keys().rbegin(); it != masters.keys().rend(); ++it) {
+    if (it->version() != version_) indexers_.push_back(std::make_unique<BlindIndexer>(BlindIndexer::FromMasterKey(*it)));
+    auto& keys = fields_->keys[it->version()];
+    for (std::string_view f : kFields) keys.emplace(std::string(f), DeriveFieldKey(*it, f));
+  }
 }
 
 EncryptionContext::~EncryptionContext() = default;
 
+std::vector<int> EncryptionContext::versions() const {
+  std::vector<int> out;
+  for (const auto& [v, keys] : fields_->keys) out.push_back(v);
+  return out;
+}
+
+Result<const DataKey*> EncryptionContext::FieldKey(std::string_view field, int version) {
+  auto v = fields_->keys.find(version);
+  if (v == fields_->keys.end()) {
+    return Status::FailedPrecondition("stored " + std::string(field) + " is encrypted under master key version " +
+                                      std::to_string(version) +
+                                      ", which the master key file does not hold (restore the key file that has "
+                                      "it; `touchpoint keys status`)");
+  }
+  auto it = v->second.find(field);
+  TP_CHECK(it != v->second.end(), "every encrypted field is listed in kFields");
+  return &it->second;
+}
+
 const DataKey& EncryptionContext::FieldKey(std::string_view field) {
-  std::scoped_lock lock(fields_->mu);
-  auto it = fields_->keys.find(field);
-  TP_CHECK(it != fields_->keys.end(), "every encrypted field is listed in kFields");
-  return it->second;
+  auto key = FieldKey(field, version_);
+  TP_CHECK(key.ok(), "the current version's keys exist");
+  return **key;
+}
+
+Result<SealedHeader> EncryptionContext::HeaderOf(std::string_view sealed, bool text) {
+  return text ? ReadSealedTextHeader(sealed) : ReadSealedHeader(sealed);
+}
+
+Result<std::string> EncryptionContext::Reseal(std::string_view field, std::string_view row, std::string_view sealed,
+                                              bool text) {
+  TP_ASSIGN_OR_RETURN(SealedHeader h, HeaderOf(sealed, text));
+  if (h.person || h.key_version == version_) return std::string(sealed);
+  TP_ASSIGN_OR_RETURN(std::string plain, Open(field, row, sealed, text));
+  std::string out;
+  {
+    const std::string ad = Ad(field, row);
+    const DataKey& key = FieldKey(field);
+    out = text ? SealText(key, version_, CustomerId(), ad, plain) : privacy::Seal(key, version_, CustomerId(), ad, plain);
+  }
+  sodium_memzero(plain.data(), plain.size());
+  return out;
 }
 
 Result<std::string> EncryptionContext::Seal(CustomerId owner, std::string_view field, std::string_view row,
@@ -98,19 +142,17 @@ Result<std::string> EncryptionContext::Open(std::string_view field, std::string_
     return Status::Internal("stored " + std::string(field) + " is not encrypted in an encrypted store");
   }
   TP_ASSIGN_OR_RETURN(SealedHeader h, text ? ReadSealedTextHeader(sealed) : ReadSealedHeader(sealed));
-  if (h.key_version != version_) {
-    return Status::FailedPrecondition("stored " + std::string(field) + " is encrypted under master key version " +
-                                      std::to_string(h.key_version) + "; the key file holds version " +
-                                      std::to_string(version_));
-  }
   const std::string ad = Ad(field, row);
   if (h.person) {
+    // The header's version is the one that wrapped the data key when the value was sealed; the
+    // keyring unwraps the key with whichever version wraps it now (a rotation re-wraps keys,
+    // not values).
     auto key = keyring_->KeyFor(h.owner);
     if (!key.ok()) return key.status().WithContext("reading " + std::string(field));
     return text ? UnsealText(*key, ad, sealed, field) : Unseal(*key, ad, sealed, field);
   }
-  const DataKey& key = FieldKey(field);
-  return text ? UnsealText(key, ad, sealed, field) : Unseal(key, ad, sealed, field);
+  TP_ASSIGN_OR_RETURN(const DataKey* key, FieldKey(field, h.key_version));
+  return text ? UnsealText(*key, ad, sealed, field) : Unseal(*key, ad, sealed, field);
 }
 
 std::string EncryptionContext::MakeKeyCheck() {
@@ -118,7 +160,17 @@ std::string EncryptionContext::MakeKeyCheck() {
 }
 
 Status EncryptionContext::VerifyKeyCheck(std::string_view check) {
-  auto opened = UnsealText(FieldKey("settings.check"), Ad("settings.check", ""), check, "key check");
+  // The check is sealed under the version current when it was last written (a rotation seals it
+  // again under the new one when it finishes).
+  auto header = ReadSealedTextHeader(check);
+  const int version = header.ok() ? header->key_version : version_;
+  auto key = FieldKey("settings.check", version);
+  if (!key.ok()) {
+    return Status::FailedPrecondition("this store's key check is sealed under master key version " +
+                                      std::to_string(version) +
+                                      ", which the master key file does not hold: restore the key file that has it");
+  }
+  auto opened = UnsealText(**key, Ad("settings.check", ""), check, "key check");
   if (!opened.ok() || *opened != kCheckText) {
     return Status::FailedPrecondition(
         "the master key does not open this store: it was encrypted under another master key "
@@ -189,15 +241,23 @@ class EncIdentity final : public store::IdentityRepository {
   }
   Result<std::optional<store::IdentifierRecord>> FindIdentifier(const std::string& kind,
                                                                 const std::string& value) override {
-    std::int64_t key = ctx_.indexer().Of(kind, value).value;
-    if (key == 0) key = 1;
-    TP_ASSIGN_OR_RETURN(std::vector<store::IdentifierRecord> candidates, in_.FindIdentifiersByKey(kind, key));
-    for (store::IdentifierRecord& r : candidates) {  // a hit is a candidate: decrypt and re-check
-      if (Status s = OpenValue(r); !s.ok()) {
-        if (Erased(s)) continue;
-        return s;
+    // Under every version the key file holds, the current one first: until a rotation's job has
+    // re-indexed every identifier, some are stored under an older version's index.
+    std::int64_t previous[8] = {};
+    int tried = 0;
+    for (const auto& indexer : ctx_.indexers()) {
+      std::int64_t key = indexer->Of(kind, value).value;
+      if (key == 0) key = 1;
+      if (std::find(previous, previous + tried, key) != previous + tried) continue;
+      if (tried < 8) previous[tried++] = key;
+      TP_ASSIGN_OR_RETURN(std::vector<store::IdentifierRecord> candidates, in_.FindIdentifiersByKey(kind, key));
+      for (store::IdentifierRecord& r : candidates) {  // a hit is a candidate: decrypt and re-check
+        if (Status s = OpenValue(r); !s.ok()) {
+          if (Erased(s)) continue;
+          return s;
+        }
+        if (r.value == value) return std::optional<store::IdentifierRecord>(std::move(r));
       }
-      if (r.value == value) return std::optional<store::IdentifierRecord>(std::move(r));
     }
     return std::optional<store::IdentifierRecord>();
   }
@@ -393,11 +453,8 @@ class ChunkKeys final : public store::ChunkSealer {
   Result<std::string> Open(std::string_view sealed, std::string_view ad) override {
     TP_ASSIGN_OR_RETURN(SealedHeader h, ReadSealedHeader(sealed));
     if (!h.chunk) return Status::Internal("stored event chunk is not sealed as a chunk");
-    if (h.key_version != ctx_.key_version()) {
-      return Status::FailedPrecondition("stored event chunk is encrypted under master key version " +
-                                        std::to_string(h.key_version) + "; the key file holds version " +
-                                        std::to_string(ctx_.key_version()));
-    }
+    // The header's version wrapped the chunk key when it was sealed; the keyring unwraps it with
+    // whichever version wraps it now.
     TP_ASSIGN_OR_RETURN(DataKey key, ctx_.keyring().ChunkKey(h.owner.value()));
     return Unseal(key, Ad("event_chunks.data", ad), sealed, "event chunk");
   }
@@ -762,8 +819,19 @@ class EncDeskflow final : public store::DeskflowRepository {
     for (std::int64_t& t : keyed) t = Keyed(t);
     return in_.AddTokens(txn, ticket, keyed);
   }
+  // Under every version of the key file: tokens are keyed under the version current when their
+  // text was indexed, and a rotation cannot re-key them (the words are not stored).
   Result<std::vector<std::int64_t>> TicketsWithToken(std::int64_t token, std::int64_t before, int limit) override {
-    return in_.TicketsWithToken(Keyed(token), before, limit);
+    if (ctx_.indexers().size() == 1) return in_.TicketsWithToken(Keyed(token), before, limit);
+    std::vector<std::int64_t> out;
+    for (const auto& indexer : ctx_.indexers()) {
+      TP_ASSIGN_OR_RETURN(std::vector<std::int64_t> some, in_.TicketsWithToken(Keyed(*indexer, token), before, limit));
+      out.insert(out.end(), some.begin(), some.end());
+    }
+    std::sort(out.begin(), out.end(), std::greater<>());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    if (limit >= 0 && out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
+    return out;
   }
 
   Status PutCanned(store::Transaction& txn, const store::CannedReplyRecord& record) override {
@@ -783,11 +851,12 @@ class EncDeskflow final : public store::DeskflowRepository {
   }
   // The index's token (service/search.h: the token hasher's 64-bit hash of a word) keyed with the
   // blind-index key: BLAKE2b-64 keyed over ("search", its 8 little-endian bytes).
-  std::int64_t Keyed(std::int64_t token) const {
+  std::int64_t Keyed(std::int64_t token) const { return Keyed(ctx_.indexer(), token); }
+  static std::int64_t Keyed(const BlindIndexer& indexer, std::int64_t token) {
     char bytes[8];
     const auto u = static_cast<std::uint64_t>(token);
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((u >> (8 * i)) & 0xff);
-    return ctx_.indexer().Of("search", std::string_view(bytes, 8)).value;
+    return indexer.Of("search", std::string_view(bytes, 8)).value;
   }
   store::DeskflowRepository& in_;
   EncryptionContext& ctx_;

@@ -1,5 +1,6 @@
 #include <touchpoint/privacy/keyring.h>
 
+#include <string>
 #include <utility>
 
 #include "privacy/sodium_internal.h"
@@ -10,13 +11,29 @@ constexpr std::string_view kWrappingField = "keyring.key";
 }  // namespace
 
 Keyring::Keyring(std::unique_ptr<store::Store> store, const MasterKey& master)
-    : owned_(std::move(store)),
-      repo_(owned_->Get<store::KeyringRepository>()),
-      wrapping_(DeriveFieldKey(master, kWrappingField)),
-      version_(master.version()) {}
+    : Keyring(std::move(store), MasterKeySet::Of(master)) {}
+
+Keyring::Keyring(std::unique_ptr<store::Store> store, const MasterKeySet& masters)
+    : owned_(std::move(store)), repo_(owned_->Get<store::KeyringRepository>()), version_(masters.current().version()) {
+  for (const MasterKey& m : masters.keys()) wrapping_.emplace(m.version(), DeriveFieldKey(m, kWrappingField));
+}
 
 Keyring::Keyring(store::KeyringRepository& repository, const MasterKey& master)
-    : repo_(repository), wrapping_(DeriveFieldKey(master, kWrappingField)), version_(master.version()) {}
+    : Keyring(repository, MasterKeySet::Of(master)) {}
+
+Keyring::Keyring(store::KeyringRepository& repository, const MasterKeySet& masters)
+    : repo_(repository), version_(masters.current().version()) {
+  for (const MasterKey& m : masters.keys()) wrapping_.emplace(m.version(), DeriveFieldKey(m, kWrappingField));
+}
+
+Result<const DataKey*> Keyring::Wrapping(int version, CustomerId owner) const {
+  auto it = wrapping_.find(version);
+  if (it != wrapping_.end()) return &it->second;
+  return Status::FailedPrecondition(
+      "the data key of " + (owner.value() < 0 ? std::string("an event chunk") : "customer " + std::to_string(owner.value())) +
+      " is wrapped under master key version " + std::to_string(version) +
+      ", which the master key file does not hold (restore the key file that has it; `touchpoint keys status`)");
+}
 
 Keyring::~Keyring() = default;
 
@@ -29,13 +46,8 @@ Result<std::optional<DataKey>> Keyring::Load(CustomerId customer) {
   }
   if (!stored) return std::optional<DataKey>();
   if (stored->wrapped.empty()) return Destroyed(customer);
-  if (stored->key_version != version_) {
-    return Status::FailedPrecondition("the data key of customer " + std::to_string(customer.value()) +
-                                      " is wrapped under master key version " +
-                                      std::to_string(stored->key_version) + ", the key file holds version " +
-                                      std::to_string(version_));
-  }
-  TP_ASSIGN_OR_RETURN(DataKey key, UnwrapKey(wrapping_, customer, stored->wrapped));
+  TP_ASSIGN_OR_RETURN(const DataKey* wrapping, Wrapping(stored->key_version, customer));
+  TP_ASSIGN_OR_RETURN(DataKey key, UnwrapKey(*wrapping, customer, stored->wrapped));
   cache_.emplace(customer.value(), key);
   return std::optional<DataKey>(std::move(key));
 }
@@ -65,7 +77,8 @@ Result<DataKey> Keyring::KeyForWriting(CustomerId customer) {
   TP_ASSIGN_OR_RETURN(std::optional<DataKey> loaded, Load(customer));
   if (loaded) return std::move(*loaded);
   DataKey key = DataKey::Random();
-  pending_.push_back(store::WrappedKeyRecord{customer, version_, WrapKey(wrapping_, version_, customer, key)});
+  pending_.push_back(
+      store::WrappedKeyRecord{customer, version_, WrapKey(wrapping_.at(version_), version_, customer, key)});
   cache_.emplace(customer.value(), key);
   return key;
 }
@@ -103,8 +116,9 @@ Status Keyring::LoadAll() {
   }
   std::scoped_lock lock(mu_);
   for (const auto& k : stored) {
-    if (cache_.contains(k.customer.value()) || k.key_version != version_ || k.wrapped.empty()) continue;
-    TP_ASSIGN_OR_RETURN(DataKey key, UnwrapKey(wrapping_, k.customer, k.wrapped));
+    if (cache_.contains(k.customer.value()) || k.wrapped.empty()) continue;
+    TP_ASSIGN_OR_RETURN(const DataKey* wrapping, Wrapping(k.key_version, k.customer));
+    TP_ASSIGN_OR_RETURN(DataKey key, UnwrapKey(*wrapping, k.customer, k.wrapped));
     cache_.emplace(k.customer.value(), std::move(key));
   }
   // Keys written later by another process still appear through Load.
@@ -145,7 +159,7 @@ Keyring::ChunkKeyEntry Keyring::NewChunkKey() {
   entry.key = DataKey::Random();
   const CustomerId slot(-entry.id);
   std::scoped_lock lock(mu_);
-  pending_.push_back(store::WrappedKeyRecord{slot, version_, WrapKey(wrapping_, version_, slot, entry.key)});
+  pending_.push_back(store::WrappedKeyRecord{slot, version_, WrapKey(wrapping_.at(version_), version_, slot, entry.key)});
   cache_.emplace(slot.value(), entry.key);
   return entry;
 }
@@ -157,6 +171,46 @@ Status Keyring::DestroyChunkKeys(std::span<const std::int64_t> ids) {
   slots.reserve(ids.size());
   for (std::int64_t id : ids) slots.push_back(CustomerId(-id));
   return Destroy(slots);
+}
+
+Result<std::int64_t> Keyring::Rewrap(int batch) {
+  if (batch < 1) batch = 1;
+  TP_RETURN_IF_ERROR(Flush());
+  // Keys written meanwhile by a writer of this process or another are wrapped under the version
+  // it was started with: a writer started before the rotation keeps writing the old one (still
+  // readable); `keys status` counts them and a second run re-wraps them.
+  std::vector<store::WrappedKeyRecord> old;
+  {
+    std::scoped_lock repo(repo_mu_);
+    TP_RETURN_IF_ERROR(repo_.ScanKeys([&](store::WrappedKeyRecord&& k) {
+      if (!k.wrapped.empty() && k.key_version != version_) old.push_back(std::move(k));
+    }));
+  }
+  const DataKey& current = wrapping_.at(version_);
+  std::int64_t done = 0;
+  std::vector<store::WrappedKeyRecord> rewrapped;
+  for (size_t i = 0; i < old.size(); ++i) {
+    const store::WrappedKeyRecord& k = old[i];
+    TP_ASSIGN_OR_RETURN(const DataKey* wrapping, Wrapping(k.key_version, k.customer));
+    TP_ASSIGN_OR_RETURN(DataKey key, UnwrapKey(*wrapping, k.customer, k.wrapped));
+    rewrapped.push_back(store::WrappedKeyRecord{k.customer, version_, WrapKey(current, version_, k.customer, key)});
+    if (static_cast<int>(rewrapped.size()) >= batch || i + 1 == old.size()) {
+      std::scoped_lock repo(repo_mu_);
+      TP_RETURN_IF_ERROR(repo_.ReplaceKeys(rewrapped).WithContext("re-wrapping data keys"));
+      done += static_cast<std::int64_t>(rewrapped.size());
+      rewrapped.clear();
+    }
+  }
+  return done;
+}
+
+Result<std::map<int, std::int64_t>> Keyring::CountByVersion() {
+  std::map<int, std::int64_t> out;
+  std::scoped_lock repo(repo_mu_);
+  TP_RETURN_IF_ERROR(repo_.ScanKeys([&](store::WrappedKeyRecord&& k) {
+    if (!k.wrapped.empty()) ++out[k.key_version];
+  }));
+  return out;
 }
 
 std::size_t Keyring::cached() const {

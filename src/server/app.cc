@@ -43,6 +43,7 @@
 #include <touchpoint/privacy/login.h>
 #include <touchpoint/privacy/master_key.h>
 #include <touchpoint/privacy/passwords.h>
+#include <touchpoint/privacy/key_rotation.h>
 #include <touchpoint/privacy/retention.h>
 #include <touchpoint/privacy/signing.h>
 #include <touchpoint/privacy/roles.h>
@@ -184,6 +185,9 @@ class App::Impl {
   std::optional<privacy::Signer> receipt_signer;
   std::unique_ptr<SubjectRightsContext> rights;
   std::unique_ptr<privacy::RetentionJob> retention;
+  // Writer: finishes an unfinished master key rotation (`keys rotate-master` killed, or started
+  // with the server stopped) in the background, on its own connection.
+  std::unique_ptr<privacy::RotationJob> rotation;
   std::unique_ptr<http::Server> http;
   Metrics metrics;
   privacy::Masker masker;  // [privacy.masking]; set before the context
@@ -484,6 +488,7 @@ void App::Impl::Stop() {
   if (http) http->Stop();
   log->info("stopping phase=jobs");
   if (retention) retention->Stop();
+  if (rotation) rotation->Stop();  // between two batches; the next start resumes
   if (auto_close) auto_close->Stop();
   if (jobs) jobs->Stop();  // cancels a running job; it writes tags through the engine
   if (outbox) outbox->Stop();  // attempts in flight end (each within its timeout), unstarted ones wait
@@ -542,6 +547,7 @@ void App::Impl::Stop() {
   outbox.reset();
   outbox_store.reset();
   retention.reset();
+  rotation.reset();
   rights.reset();
   {
     std::scoped_lock lock(keys_mu);
@@ -573,6 +579,8 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   if (master != nullptr) {
     signer.emplace(privacy::Signer::FromMasterKey(*master));
     engine_options.suppression_key = wiring::SuppressionKeyFrom(*master);
+    engine_options.older_suppression_keys = wiring::OlderSuppressionKeysAt(
+        config.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : config.master_key_file);
     receipt_signer.emplace(privacy::Signer::FromMasterKey(*master));
   }
   // Followers read profiles from the database: write the changed ones with every commit, so that
@@ -718,6 +726,28 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
           }
         });
     retention->Start(std::chrono::minutes(config.retention_interval_minutes));
+  }
+  {
+    // An unfinished master key rotation is finished here, in small transactions beside ingest
+    // (privacy/key_rotation.h). Only an encrypted store can have one.
+    TP_ASSIGN_OR_RETURN(auto rotation_store, store::Open(url, side));
+    if (dynamic_cast<privacy::EncryptedStore*>(rotation_store.get()) != nullptr) {
+      spdlog::logger* logger = log.get();
+      rotation = std::make_unique<privacy::RotationJob>(
+          std::move(rotation_store), SystemClock::Instance(), [logger](const Result<privacy::RotationState>& r) {
+            // Counts only: never a value.
+            if (r.ok()) {
+              logger->info("master key rotation finished version={} keys_rewrapped={} identifiers_reindexed={} "
+                           "values_resealed={}",
+                           r->to, r->keys_rewrapped, r->identifiers_reindexed, r->values_resealed);
+            } else {
+              logger->warn("master key rotation not finished error={}", r.status().message());
+            }
+          });
+      TP_ASSIGN_OR_RETURN(bool started, rotation->StartIfUnfinished());
+      if (started) log->info("master key rotation unfinished: finishing it in the background");
+      if (!started) rotation.reset();
+    }
   }
   return Status::Ok();
 }

@@ -37,13 +37,13 @@ std::string KeyPath(const EncryptionSettings& settings) {
   return settings.master_key_file.empty() ? privacy::DefaultMasterKeyPath() : settings.master_key_file;
 }
 
-Result<privacy::MasterKey> LoadExistingKey(const std::string& path) {
+Result<privacy::MasterKeySet> LoadExistingKey(const std::string& path) {
   if (path.empty()) {
     return Status::FailedPrecondition(
         "this data is encrypted at rest and no master key file is configured (neither HOME nor XDG_CONFIG_HOME is "
         "set): pass --master-key-file or set [privacy] master_key_file");
   }
-  auto key = privacy::LoadMasterKey(path);
+  auto key = privacy::LoadMasterKeySet(path);
   if (key.ok()) return key;
   if (key.status().code() == StatusCode::kNotFound) {
     return Status::FailedPrecondition(
@@ -66,7 +66,7 @@ std::string KeyringUrl(std::string_view url, const store::Store& opened, const E
 }
 
 Result<std::shared_ptr<privacy::EncryptionContext>> BuildContext(std::string_view url, const store::OpenOptions& options,
-                                                                 store::Store& opened, const privacy::MasterKey& key,
+                                                                 store::Store& opened, const privacy::MasterKeySet& key,
                                                                  const EncryptionSettings& settings,
                                                                  const std::string& key_path,
                                                                  const std::string& installation, bool creating) {
@@ -136,7 +136,7 @@ Result<std::unique_ptr<store::Store>> ApplyEncryption(std::string_view url, cons
         if (auto ctx = it->second.context.lock()) return std::make_unique<privacy::EncryptedStore>(std::move(opened), ctx);
       }
     }
-    TP_ASSIGN_OR_RETURN(privacy::MasterKey key, LoadExistingKey(key_path));
+    TP_ASSIGN_OR_RETURN(privacy::MasterKeySet key, LoadExistingKey(key_path));
     TP_ASSIGN_OR_RETURN(std::optional<std::string> check, marks->Setting(privacy::kKeyCheckSetting));
     TP_ASSIGN_OR_RETURN(auto ctx, BuildContext(url, options, *opened, key, settings, key_path, *installation, false));
     if (!check) return Status::FailedPrecondition("this encrypted store has no key check (damaged?)");
@@ -161,9 +161,11 @@ Result<std::unique_ptr<store::Store>> ApplyEncryption(std::string_view url, cons
         "encryption at rest needs a master key file and neither HOME nor XDG_CONFIG_HOME is set: pass "
         "--master-key-file, set [privacy] master_key_file, or [privacy] encryption = false");
   }
-  auto key = privacy::LoadMasterKey(key_path);
+  auto key = privacy::LoadMasterKeySet(key_path);
   if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
-    key = privacy::CreateMasterKeyFile(key_path);
+    auto created = privacy::CreateMasterKeyFile(key_path);
+    key = created.ok() ? Result<privacy::MasterKeySet>(privacy::MasterKeySet::Of(*created))
+                       : Result<privacy::MasterKeySet>(created.status());
     if (key.ok()) {
       std::fprintf(stderr,
                    "touchpoint: created the master key %s — this data is encrypted with it. Back it up now, apart from "

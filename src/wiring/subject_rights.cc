@@ -20,6 +20,22 @@ std::function<store::SuppressionRecord(std::string_view, std::string_view)> Supp
   };
 }
 
+std::function<std::vector<std::int64_t>(std::string_view, std::string_view)> OlderSuppressionKeysAt(
+    const std::string& key_path) {
+  auto keys = privacy::LoadMasterKeySet(key_path);
+  if (!keys.ok() || keys->keys().size() < 2) return {};
+  auto indexers = std::make_shared<std::vector<privacy::BlindIndexer>>();
+  for (const privacy::MasterKey& k : keys->keys()) {
+    if (k.version() != keys->current().version()) indexers->push_back(privacy::BlindIndexer::FromMasterKey(k));
+  }
+  return [indexers](std::string_view kind, std::string_view value) {
+    std::vector<std::int64_t> out;
+    out.reserve(indexers->size());
+    for (const privacy::BlindIndexer& b : *indexers) out.push_back(b.Of(kind, value).value);
+    return out;
+  };
+}
+
 Result<privacy::SubjectExport> ExportPerson(const pipeline::CustomerView& view, store::Store& store,
                                             std::string_view ref, std::string_view actor, privacy::AuditLog* audit,
                                             Millis now) {

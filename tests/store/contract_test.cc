@@ -23,6 +23,7 @@
 #include <touchpoint/store/dp_budget_repository.h>
 #include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/keyring_repository.h>
+#include <touchpoint/store/rekey_repository.h>
 #include <touchpoint/store/escalation_repository.h>
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
@@ -1440,7 +1441,13 @@ TEST_P(StoreContractTest, KeyringKeepsTheFirstKeyAndDestroysKeysForGood) {
   ASSERT_OK(keyring.ReplaceKeys(rewrapped));
   EXPECT_EQ((*keyring.FindKey(CustomerId(3)))->wrapped, "w3-v2");
   EXPECT_FALSE(keyring.FindKey(CustomerId(9))->has_value()) << "replacing does not add";
-  const std::vector<CustomerId> erased{CustomerId(5), CustomerId(99)};
+  // A tombstone (an erased person's key, destroyed) is never replaced by a re-wrapped key.
+  std::vector<WrappedKeyRecord> tombstone{{CustomerId(11), 1, ""}};
+  ASSERT_OK(keyring.AddKeys(tombstone));
+  std::vector<WrappedKeyRecord> resurrect{{CustomerId(11), 2, "w11-v2"}};
+  ASSERT_OK(keyring.ReplaceKeys(resurrect));
+  EXPECT_EQ((*keyring.FindKey(CustomerId(11)))->wrapped, "") << "an erased key stays destroyed";
+  const std::vector<CustomerId> erased{CustomerId(5), CustomerId(99), CustomerId(11)};
   ASSERT_OK(keyring.DestroyKeys(erased));
   ASSERT_OK(keyring.PutSetting("encryption.installation", "abc"));
   ASSERT_OK(keyring.PutSetting("encryption.installation", "def"));
@@ -1454,6 +1461,106 @@ TEST_P(StoreContractTest, KeyringKeepsTheFirstKeyAndDestroysKeysForGood) {
   auto ro = OpenStore(/*read_only=*/true);
   ASSERT_NE(ro, nullptr);
   EXPECT_THAT(ro->Get<KeyringRepository>().AddKeys(keys), StatusIs(StatusCode::kFailedPrecondition));
+}
+
+// Master key rotation's rewrites (store/rekey_repository.h): identifiers as stored (with their
+// stored lookup key), pages by id; a new lookup key finds the identifier and the old one no
+// longer does; field-key cells page in key order and are replaced only where they still hold the
+// value read, also across a restart.
+TEST_P(StoreContractTest, RekeyPagesIdentifiersAndCellsAndReplacesOnlyUnchangedValues) {
+  InTxn([&](Transaction& t) {
+    std::vector<IdentifierRecord> ids;
+    for (int i = 1; i <= 5; ++i) {
+      IdentifierRecord r{IdentifierId(i), "phone", "sealed-" + std::to_string(i), CustomerId(i), false, 0, 100, "m"};
+      r.lookup_key = 1000 + i;
+      ids.push_back(r);
+    }
+    ASSERT_OK(repo<IdentityRepository>().PutIdentifiers(t, ids));
+  });
+  auto& rekey = repo<RekeyRepository>();
+  auto first = rekey.IdentifiersAfter(IdentifierId(0), 3);
+  ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 3u);
+  EXPECT_EQ((*first)[0].id, IdentifierId(1));
+  EXPECT_EQ((*first)[0].value, "sealed-1") << "as stored";
+  EXPECT_EQ((*first)[2].lookup_key, 1003) << "the stored key";
+  auto rest = rekey.IdentifiersAfter(IdentifierId(3), 3);
+  ASSERT_OK(rest);
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[1].id, IdentifierId(5));
+  EXPECT_TRUE(rekey.IdentifiersAfter(IdentifierId(5), 3)->empty());
+  InTxn([&](Transaction& t) {
+    std::vector<IdentifierRecord> moved{(*first)[1], (*rest)[0]};
+    moved[0].lookup_key = 2002;
+    moved[1].lookup_key = 2004;
+    moved.push_back(IdentifierRecord{IdentifierId(99), "phone", "x", CustomerId(1), false, 0, 1, "m"});
+    moved.back().lookup_key = 2099;  // unknown id: skipped
+    ASSERT_OK(rekey.SetIdentifierKeys(t, moved));
+  });
+  auto& identity = repo<IdentityRepository>();
+  ASSERT_EQ(identity.FindIdentifiersByKey("phone", 2002)->size(), 1u);
+  EXPECT_EQ((*identity.FindIdentifiersByKey("phone", 2002))[0].id, IdentifierId(2));
+  EXPECT_TRUE(identity.FindIdentifiersByKey("phone", 1002)->empty()) << "the old key is gone";
+  EXPECT_EQ(identity.FindIdentifiersByKey("phone", 1001)->size(), 1u) << "others keep theirs";
+  EXPECT_TRUE(identity.FindIdentifiersByKey("phone", 2099)->empty());
+
+  // Cells: outbox payloads, attachment bytes, TOTP secrets (users without one are not listed).
+  InTxn([&](Transaction& t) {
+    ASSERT_OK(repo<OutboxRepository>().Enqueue(t, Webhook("k1")).status());
+    ASSERT_OK(repo<OutboxRepository>().Enqueue(t, Webhook("k2")).status());
+    AttachmentRecord a{"ab01", "image/png", 4, std::string("\x00\x01\xff\x02", 4), 5};
+    ASSERT_OK(repo<ChannelRepository>().PutAttachment(t, a));
+    AttachmentRecord b{"0f", "image/png", 2, "zz", 5};
+    ASSERT_OK(repo<ChannelRepository>().PutAttachment(t, b));
+  });
+  auto& users = repo<UserRepository>();
+  UserRecord with = User("tina@example.com", "agent");
+  with.totp_secret = "tpe1:secret";
+  ASSERT_OK(users.Create(with).status());
+  ASSERT_OK(users.Create(User("otto@example.com", "agent")).status());
+
+  auto payloads = rekey.CellsAfter(SealedColumn::kOutboxPayload, "", 1);
+  ASSERT_OK(payloads);
+  ASSERT_EQ(payloads->size(), 1u);
+  EXPECT_EQ((*payloads)[0].row, "k1");
+  EXPECT_EQ((*payloads)[0].value, Webhook("k1").payload);
+  auto next = rekey.CellsAfter(SealedColumn::kOutboxPayload, (*payloads)[0].key, 5);
+  ASSERT_OK(next);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].row, "k2");
+  auto files = rekey.CellsAfter(SealedColumn::kAttachmentData, "", 5);
+  ASSERT_OK(files);
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].key, "0f") << "byte order";
+  EXPECT_EQ((*files)[1].value, std::string("\x00\x01\xff\x02", 4)) << "bytes as stored";
+  EXPECT_EQ(rekey.CellsAfter(SealedColumn::kAttachmentData, "0f", 5)->size(), 1u);
+  auto secrets = rekey.CellsAfter(SealedColumn::kUserTotpSecret, "", 5);
+  ASSERT_OK(secrets);
+  ASSERT_EQ(secrets->size(), 1u);
+  EXPECT_EQ((*secrets)[0].row, "tina@example.com");
+  EXPECT_EQ((*secrets)[0].value, "tpe1:secret");
+
+  InTxn([&](Transaction& t) {
+    std::vector<SealedCellUpdate> p{{(*payloads)[0].key, (*payloads)[0].value, "tpe1:new-k1"},
+                                    {(*next)[0].key, "not what is stored", "tpe1:new-k2"}};
+    auto n = rekey.ReplaceCells(t, SealedColumn::kOutboxPayload, p);
+    ASSERT_OK(n);
+    EXPECT_EQ(*n, 1) << "only where the value read is still there";
+    std::vector<SealedCellUpdate> f{{(*files)[1].key, (*files)[1].value, std::string("\x03\x00\xfe", 3)}};
+    EXPECT_EQ(*rekey.ReplaceCells(t, SealedColumn::kAttachmentData, f), 1);
+    std::vector<SealedCellUpdate> u{{(*secrets)[0].key, "tpe1:secret", "tpe1:secret-v2"}};
+    EXPECT_EQ(*rekey.ReplaceCells(t, SealedColumn::kUserTotpSecret, u), 1);
+  });
+  Reopen();
+  auto& again = repo<RekeyRepository>();
+  auto p2 = again.CellsAfter(SealedColumn::kOutboxPayload, "", 5);
+  ASSERT_OK(p2);
+  ASSERT_EQ(p2->size(), 2u);
+  EXPECT_EQ((*p2)[0].value, "tpe1:new-k1");
+  EXPECT_EQ((*p2)[1].value, Webhook("k2").payload);
+  EXPECT_EQ((*again.CellsAfter(SealedColumn::kAttachmentData, "0f", 5))[0].value, std::string("\x03\x00\xfe", 3));
+  EXPECT_EQ((*again.CellsAfter(SealedColumn::kUserTotpSecret, "", 5))[0].value, "tpe1:secret-v2");
+  EXPECT_EQ((*repo<IdentityRepository>().FindIdentifiersByKey("phone", 2004))[0].id, IdentifierId(4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, kContractBackends, BackendName);

@@ -49,6 +49,10 @@ struct EngineOptions {
   // suppression list are dropped and counted (SubmitResult::suppressed); erasures put the
   // person's identifiers on it. Empty (no master key): no check, and Erase is refused.
   std::function<store::SuppressionRecord(std::string_view kind, std::string_view value)> suppression_key;
+  // The identifier's suppression values under the older master key versions the key file still
+  // holds (entries made before a rotation keep their version: privacy/key_rotation.h); checked
+  // too. Empty: only suppression_key's.
+  std::function<std::vector<std::int64_t>(std::string_view kind, std::string_view value)> older_suppression_keys;
 };
 
 // A subject-rights erasure (Engine::Erase).

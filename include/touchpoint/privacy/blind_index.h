@@ -10,6 +10,11 @@
 // others; a hit is still a candidate that the caller decrypts and re-checks. The index carries
 // the master key's version, so that rotation can recompute it (both versions read meanwhile).
 //
+// During a master key rotation the stored identifiers are re-indexed under the new version by the
+// rotation job; until it has finished (and for hashes that cannot be recomputed: the suppression
+// list, the desk's search tokens) lookups compute the index under every version the key file
+// holds (EncryptionContext::indexers, current first) and take the hits of each.
+//
 // Thread-safe; a BlindIndexer may be shared between threads.
 #pragma once
 

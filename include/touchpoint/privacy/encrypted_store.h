@@ -15,15 +15,22 @@
 // "The person" is the original customer a row belongs to (its CustomerId); a row without one
 // uses the field's key. Data keys live in the Keyring (privacy/keyring.h), outside the data store.
 //
+// Master key rotation (privacy/key_rotation.h): the context holds the keys of every version the
+// key file lists. New values are sealed under the current version; a value under the field's key
+// opens with the field key of the version its header names; a value under a person's or chunk's
+// data key opens with that data key, which the keyring unwraps with whichever version wraps it.
+//
 // A value that fails to authenticate is a kInternal error naming the field (never the value).
 // Thread-safety: as the inner store's (the layer adds only thread-safe state).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/privacy/blind_index.h>
@@ -37,6 +44,8 @@ namespace touchpoint::privacy {
 // Settings in the data store (store::KeyringRepository::Setting) that mark it encrypted.
 inline constexpr char kInstallationSetting[] = "encryption.installation";  // random hex id
 inline constexpr char kKeyCheckSetting[] = "encryption.check";             // sealed known text
+// The master key rotation in progress or last finished (privacy/key_rotation.h): JSON.
+inline constexpr char kRotationSetting[] = "encryption.rotation";
 
 // A new installation id: 16 random lower-case hex characters.
 std::string NewInstallationId();
@@ -46,11 +55,24 @@ std::string NewInstallationId();
 class EncryptionContext {
  public:
   EncryptionContext(const MasterKey& master, std::unique_ptr<Keyring> keyring);
+  // Every version of the key file (rotation); seals under `masters.current()`.
+  EncryptionContext(const MasterKeySet& masters, std::unique_ptr<Keyring> keyring);
   ~EncryptionContext();
 
   int key_version() const { return version_; }
-  const BlindIndexer& indexer() const { return indexer_; }
+  // The current version's blind-index key.
+  const BlindIndexer& indexer() const { return *indexers_.front(); }
+  // Every version's, the current one first (lookups during and after a rotation).
+  const std::vector<std::unique_ptr<BlindIndexer>>& indexers() const { return indexers_; }
+  std::vector<int> versions() const;
   Keyring& keyring() { return *keyring_; }
+
+  // Opens a value sealed under the field's key of any version and seals it again under the
+  // current one (rotation). A value already under the current version, or under a person's
+  // key, comes back as it is. Errors as Open's.
+  Result<std::string> Reseal(std::string_view field, std::string_view row, std::string_view sealed, bool text);
+  // The master key version in the header of a sealed value (text or not).
+  static Result<SealedHeader> HeaderOf(std::string_view sealed, bool text);
 
   // `plain` sealed for `field` of the row `row` (its identity, the associated data), under
   // `owner`'s data key (created when new) or, when `owner` is invalid, the field's key.
@@ -65,9 +87,11 @@ class EncryptionContext {
   Status VerifyKeyCheck(std::string_view check);
 
  private:
+  // kFailedPrecondition when the key file does not hold `version`.
+  Result<const DataKey*> FieldKey(std::string_view field, int version);
   const DataKey& FieldKey(std::string_view field);
   int version_;
-  BlindIndexer indexer_;
+  std::vector<std::unique_ptr<BlindIndexer>> indexers_;  // current first
   std::unique_ptr<Keyring> keyring_;
   struct FieldKeys;
   std::unique_ptr<FieldKeys> fields_;

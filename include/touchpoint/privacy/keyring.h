@@ -13,9 +13,13 @@
 // The write path asks KeyForWriting, which creates a key on first use; new keys are pending until
 // Flush() writes them (durably) — the encryption layer flushes inside every write that uses them,
 // so a key is always stored before the data encrypted under it commits. Unwrapped keys are cached.
+// Master key rotation (privacy/key_rotation.h): each wrapped key records the master key version
+// that wraps it; the keyring holds the wrapping key of every version of the key file, so keys
+// wrapped under an older version still open while Rewrap moves them to the current one.
 // Thread-safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -38,8 +42,10 @@ class Keyring {
   // `store` holds the wrapped keys (it must provide store::KeyringRepository); the wrapping key
   // is derived from `master`.
   Keyring(std::unique_ptr<store::Store> store, const MasterKey& master);
+  Keyring(std::unique_ptr<store::Store> store, const MasterKeySet& masters);
   // Over a repository owned elsewhere (tests, or the data store itself on a single database).
   Keyring(store::KeyringRepository& repository, const MasterKey& master);
+  Keyring(store::KeyringRepository& repository, const MasterKeySet& masters);
   ~Keyring();
   Keyring(const Keyring&) = delete;
   Keyring& operator=(const Keyring&) = delete;
@@ -70,6 +76,13 @@ class Keyring {
   Result<DataKey> ChunkKey(std::int64_t id);
   Status DestroyChunkKeys(std::span<const std::int64_t> ids);
 
+  // Rotation: re-wraps every stored key (people's and chunks') not wrapped under the current
+  // version, `batch` keys per write (each durable). Idempotent; a crash leaves each key wrapped
+  // under the old or the new version, both readable. Returns how many it re-wrapped.
+  Result<std::int64_t> Rewrap(int batch = 1000);
+  // How many live keys (tombstones not counted) each master key version wraps.
+  Result<std::map<int, std::int64_t>> CountByVersion();
+
   int key_version() const { return version_; }
   std::size_t cached() const;
 
@@ -79,7 +92,9 @@ class Keyring {
   static Status Destroyed(CustomerId customer);
   std::unique_ptr<store::Store> owned_;
   store::KeyringRepository& repo_;
-  DataKey wrapping_;
+  // The wrapping key of `version`; kFailedPrecondition when the key file does not hold it.
+  Result<const DataKey*> Wrapping(int version, CustomerId owner) const;
+  std::map<int, DataKey> wrapping_;  // per master key version; set at construction
   int version_;
   mutable std::mutex mu_;
   std::unordered_map<std::int64_t, DataKey> cache_ TP_GUARDED_BY(mu_);

@@ -32,7 +32,9 @@ class KeyringRepository {
   // Adds keys; a customer that already has one keeps it (the new one is ignored). Durable on
   // return. kFailedPrecondition on a read-only store.
   virtual Status AddKeys(std::span<const WrappedKeyRecord> keys) = 0;
-  // Replaces the wrapping of existing keys (rotation of the master key).
+  // Replaces the wrapping of existing keys (rotation of the master key). A destroyed key's
+  // tombstone (empty `wrapped`) is never replaced: an erasure between the rotation's read and
+  // its write must not bring the key back.
   virtual Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) = 0;
   virtual Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) = 0;
   // In customer order.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <touchpoint/core/result.h>
@@ -24,6 +25,11 @@ namespace touchpoint::wiring {
 // privacy::BlindIndexer's value and key version.
 std::function<store::SuppressionRecord(std::string_view, std::string_view)> SuppressionKeyFrom(
     const privacy::MasterKey& master);
+// pipeline::EngineOptions::older_suppression_keys from the key file at `key_path`: the values
+// under each of its versions but the current one. Empty (no function) when the file holds one
+// version or cannot be read (the caller reports a missing key by itself).
+std::function<std::vector<std::int64_t>(std::string_view, std::string_view)> OlderSuppressionKeysAt(
+    const std::string& key_path);
 
 // Everything held on the person `ref` resolves to in `view` (the engine's live view or a store's),
 // read from `store` (a read-only connection is enough); recorded as "subject.export" on

@@ -32,6 +32,7 @@
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/keyring_repository.h>
+#include <touchpoint/store/rekey_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/segment_repository.h>
@@ -65,6 +66,7 @@ struct State {
   // a follower's warm copy of a whole installation (server/replica).
   std::unordered_map<std::string, std::int64_t> identifier_by_key;             // kind '\0' value → id
   std::multimap<std::int64_t, std::int64_t> identifiers_by_lookup_key;          // given lookup key → id
+  std::unordered_map<std::int64_t, std::int64_t> lookup_key_of;                  // id → given lookup key
   std::map<std::int64_t, std::set<std::int64_t>> identifiers_by_customer;      // customer → ids
   std::map<std::int64_t, std::set<std::int64_t>> customers_by_merged_into;     // root → merged ids
   std::map<std::int64_t, std::set<std::int64_t>> merges_by_customer;           // winner/loser → ids
@@ -326,7 +328,10 @@ class MemIdentity final : public IdentityRepository {
           it->second.joins = r.joins;
         } else {
           s.identifier_by_key[r.kind + '\0' + r.value] = r.id.value();
-          if (r.lookup_key != 0) s.identifiers_by_lookup_key.emplace(r.lookup_key, r.id.value());
+          if (r.lookup_key != 0) {
+            s.identifiers_by_lookup_key.emplace(r.lookup_key, r.id.value());
+            s.lookup_key_of[r.id.value()] = r.lookup_key;
+          }
         }
         s.identifiers_by_customer[r.customer.value()].insert(r.id.value());
       }
@@ -1471,6 +1476,109 @@ class MemOutbox final : public OutboxRepository {
   State& s_;
 };
 
+// Master key rotation's rewrites (store/rekey_repository.h).
+class MemRekey final : public RekeyRepository {
+ public:
+  explicit MemRekey(State& s) : s_(s) {}
+  Result<std::vector<IdentifierRecord>> IdentifiersAfter(IdentifierId after, int limit) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<IdentifierRecord> out;
+    for (auto it = s_.identifiers.upper_bound(after.value());
+         it != s_.identifiers.end() && static_cast<int>(out.size()) < limit; ++it) {
+      IdentifierRecord r = it->second;
+      auto key = s_.lookup_key_of.find(it->first);
+      r.lookup_key = key != s_.lookup_key_of.end() ? key->second : 0;
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  Status SetIdentifierKeys(Transaction& txn, std::span<const IdentifierRecord> identifiers) override {
+    std::vector<std::pair<std::int64_t, std::int64_t>> keys;
+    for (const auto& r : identifiers) keys.emplace_back(r.id.value(), r.lookup_key);
+    Txn(txn, s_).Add([keys = std::move(keys)](State& s) {
+      for (const auto& [id, key] : keys) {
+        if (!s.identifiers.contains(id)) continue;
+        if (auto old = s.lookup_key_of.find(id); old != s.lookup_key_of.end()) {
+          auto [b, e] = s.identifiers_by_lookup_key.equal_range(old->second);
+          for (auto it = b; it != e; ++it) {
+            if (it->second == id) {
+              s.identifiers_by_lookup_key.erase(it);
+              break;
+            }
+          }
+        }
+        s.identifiers_by_lookup_key.emplace(key, id);
+        s.lookup_key_of[id] = key;
+      }
+    });
+    return Status::Ok();
+  }
+  Result<std::vector<SealedCell>> CellsAfter(SealedColumn column, const std::string& after, int limit) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<SealedCell> out;
+    switch (column) {
+      case SealedColumn::kOutboxPayload:
+        for (auto it = s_.outbox.upper_bound(IntKey(after)); it != s_.outbox.end() && Room(out, limit); ++it) {
+          out.push_back({std::to_string(it->first), it->second.idempotency_key, it->second.payload});
+        }
+        break;
+      case SealedColumn::kAttachmentData:
+        for (auto it = s_.attachments.upper_bound(after); it != s_.attachments.end() && Room(out, limit); ++it) {
+          out.push_back({it->first, it->first, it->second.data});
+        }
+        break;
+      case SealedColumn::kUserTotpSecret:
+        for (auto it = s_.users.upper_bound(IntKey(after)); it != s_.users.end() && Room(out, limit); ++it) {
+          if (!it->second.totp_secret.empty()) {
+            out.push_back({std::to_string(it->first), it->second.email, it->second.totp_secret});
+          }
+        }
+        break;
+    }
+    return out;
+  }
+  Result<std::int64_t> ReplaceCells(Transaction& txn, SealedColumn column,
+                                    std::span<const SealedCellUpdate> updates) override {
+    std::vector<SealedCellUpdate> copy(updates.begin(), updates.end());
+    std::int64_t n = 0;
+    {
+      std::shared_lock lock(s_.mu);
+      for (const auto& u : copy) {
+        const std::string* v = Cell(s_, column, u.key);
+        if (v != nullptr && *v == u.old_value) ++n;
+      }
+    }
+    Txn(txn, s_).Add([column, copy = std::move(copy)](State& s) {
+      for (const auto& u : copy) {
+        if (std::string* v = Cell(s, column, u.key); v != nullptr && *v == u.old_value) *v = u.new_value;
+      }
+    });
+    return n;
+  }
+
+ private:
+  static std::int64_t IntKey(const std::string& key) { return key.empty() ? 0 : std::stoll(key); }
+  static bool Room(const std::vector<SealedCell>& out, int limit) { return static_cast<int>(out.size()) < limit; }
+  static std::string* Cell(State& s, SealedColumn column, const std::string& key) {
+    switch (column) {
+      case SealedColumn::kOutboxPayload: {
+        auto it = s.outbox.find(IntKey(key));
+        return it == s.outbox.end() ? nullptr : &it->second.payload;
+      }
+      case SealedColumn::kAttachmentData: {
+        auto it = s.attachments.find(key);
+        return it == s.attachments.end() ? nullptr : &it->second.data;
+      }
+      case SealedColumn::kUserTotpSecret: {
+        auto it = s.users.find(IntKey(key));
+        return it == s.users.end() ? nullptr : &it->second.totp_secret;
+      }
+    }
+    return nullptr;
+  }
+  State& s_;
+};
+
 class MemKeyring final : public KeyringRepository {
  public:
   MemKeyring(State& s, bool read_only) : s_(s), read_only_(read_only) {}
@@ -1484,7 +1592,8 @@ class MemKeyring final : public KeyringRepository {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
     std::scoped_lock lock(s_.mu);
     for (const auto& k : keys) {
-      if (auto it = s_.keyring.find(k.customer.value()); it != s_.keyring.end()) it->second = k;
+      auto it = s_.keyring.find(k.customer.value());
+      if (it != s_.keyring.end() && !it->second.wrapped.empty()) it->second = k;
     }
     return Status::Ok();
   }
@@ -2266,6 +2375,7 @@ class MemoryStore final : public Store {
         erasure_(*state_),
         sla_(*state_),
         keyring_(*state_, read_only),
+        rekey_(*state_),
         kpi_(*state_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
@@ -2291,6 +2401,7 @@ class MemoryStore final : public Store {
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
     Provide<KeyringRepository>(keyring_);
+    Provide<RekeyRepository>(rekey_);
     Provide<KpiRepository>(kpi_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
@@ -2336,6 +2447,7 @@ class MemoryStore final : public Store {
   MemErasure erasure_;
   MemSla sla_;
   MemKeyring keyring_;
+  MemRekey rekey_;
   MemKpi kpi_;
 };
 

@@ -37,6 +37,7 @@
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/keyring_repository.h>
+#include <touchpoint/store/rekey_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
@@ -2440,7 +2441,8 @@ class PgKeyring final : public KeyringRepository {
   }
   Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) override {
     return Write(keys, "UPDATE keyring SET key_version = t.v, wrapped = t.w FROM "
-                       "unnest($1::bigint[], $2::integer[], $3::text[]) AS t(c, v, w) WHERE customer_id = t.c");
+                       "unnest($1::bigint[], $2::integer[], $3::text[]) AS t(c, v, w) WHERE customer_id = t.c "
+                       "AND wrapped <> ''");
   }
   Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
     TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT customer_id, key_version, wrapped FROM keyring "
@@ -3504,6 +3506,97 @@ class PgKpi final : public KpiRepository {
   Session& s_;
 };
 
+// Master key rotation's rewrites (store/rekey_repository.h).
+class PgRekey final : public RekeyRepository {
+ public:
+  explicit PgRekey(Session& s) : s_(s) {}
+  Result<std::vector<IdentifierRecord>> IdentifiersAfter(IdentifierId after, int limit) override {
+    std::vector<IdentifierRecord> out;
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(std::string("SELECT ") + kIdentifierColumns +
+                                                        ", key FROM identifiers WHERE id > $1 ORDER BY id LIMIT $2",
+                                                    Params().Add(after.value()).Add(limit)));
+    for (int i = 0; i < r.rows(); ++i) {
+      IdentifierRecord rec = ReadIdentifier(r, i);
+      rec.lookup_key = r.Int(i, 8);
+      out.push_back(std::move(rec));
+    }
+    return out;
+  }
+  Status SetIdentifierKeys(Transaction& txn, std::span<const IdentifierRecord> identifiers) override {
+    s_.RequireTxn(txn);
+    if (identifiers.empty()) return Status::Ok();
+    ArrayLiteral id, key;
+    for (const IdentifierRecord& r : identifiers) {
+      id.Int(r.id.value());
+      key.Int(r.lookup_key);
+    }
+    return s_.conn()
+        .Query("UPDATE identifiers SET key = t.k FROM unnest($1::bigint[], $2::bigint[]) AS t(i, k) "
+               "WHERE identifiers.id = t.i",
+               Params().Add(id.Take()).Add(key.Take()))
+        .status();
+  }
+  Result<std::vector<SealedCell>> CellsAfter(SealedColumn column, const std::string& after, int limit) override {
+    std::vector<SealedCell> out;
+    if (column == SealedColumn::kAttachmentData) {
+      // In binary format: the bytes as they are stored.
+      TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query("SELECT hash, data FROM attachments WHERE hash COLLATE \"C\" > $1 "
+                                                      "ORDER BY hash COLLATE \"C\" LIMIT $2",
+                                                      Params().Add(after).Add(limit), /*binary=*/true));
+      for (int i = 0; i < r.rows(); ++i) out.push_back(SealedCell{r.Text(i, 0), r.Text(i, 0), r.Text(i, 1)});
+      return out;
+    }
+    const char* sql = column == SealedColumn::kOutboxPayload
+                          ? "SELECT id, idempotency_key, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2"
+                          : "SELECT id, email, totp_secret FROM users WHERE id > $1 AND totp_secret <> '' "
+                            "ORDER BY id LIMIT $2";
+    TP_ASSIGN_OR_RETURN(PgResult r, s_.conn().Query(sql, Params()
+                                                             .Add(static_cast<std::int64_t>(
+                                                                 after.empty() ? 0 : std::stoll(after)))
+                                                             .Add(limit)));
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back(SealedCell{std::to_string(r.Int(i, 0)), r.Text(i, 1), r.Text(i, 2)});
+    }
+    return out;
+  }
+  Result<std::int64_t> ReplaceCells(Transaction& txn, SealedColumn column,
+                                    std::span<const SealedCellUpdate> updates) override {
+    s_.RequireTxn(txn);
+    std::int64_t n = 0;
+    for (const SealedCellUpdate& u : updates) {
+      PgResult r;
+      switch (column) {
+        case SealedColumn::kOutboxPayload: {
+          TP_ASSIGN_OR_RETURN(r, s_.conn().Query("UPDATE outbox SET payload = $2 WHERE id = $1 AND payload = $3",
+                                                 Params().Add(static_cast<std::int64_t>(std::stoll(u.key)))
+                                                     .Add(u.new_value)
+                                                     .Add(u.old_value)));
+          break;
+        }
+        case SealedColumn::kAttachmentData: {
+          TP_ASSIGN_OR_RETURN(r, s_.conn().Query("UPDATE attachments SET data = decode($2, 'hex') WHERE hash = $1 "
+                                                 "AND data = decode($3, 'hex')",
+                                                 Params().Add(u.key).Add(ToHexBytes(u.new_value))
+                                                     .Add(ToHexBytes(u.old_value))));
+          break;
+        }
+        case SealedColumn::kUserTotpSecret: {
+          TP_ASSIGN_OR_RETURN(r, s_.conn().Query("UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_secret = $3",
+                                                 Params().Add(static_cast<std::int64_t>(std::stoll(u.key)))
+                                                     .Add(u.new_value)
+                                                     .Add(u.old_value)));
+          break;
+        }
+      }
+      n += r.affected();
+    }
+    return n;
+  }
+
+ private:
+  Session& s_;
+};
+
 // ---- the store ----
 
 class PgStore;
@@ -3549,6 +3642,7 @@ class PgStore final : public Store, public Maintenance {
         erasure_(session_),
         sla_(session_),
         keyring_(session_),
+        rekey_(session_),
         kpi_(session_),
         feed_(session_),
         cluster_(options_) {
@@ -3578,6 +3672,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
     Provide<KeyringRepository>(keyring_);
+    Provide<RekeyRepository>(rekey_);
     Provide<KpiRepository>(kpi_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
@@ -3778,6 +3873,7 @@ class PgStore final : public Store, public Maintenance {
   PgErasure erasure_;
   PgSla sla_;
   PgKeyring keyring_;
+  PgRekey rekey_;
   PgKpi kpi_;
   PgChangeFeed feed_;
   PgCluster cluster_;

@@ -27,6 +27,7 @@
 #include <touchpoint/store/identity_repository.h>
 #include <touchpoint/store/job_repository.h>
 #include <touchpoint/store/keyring_repository.h>
+#include <touchpoint/store/rekey_repository.h>
 #include <touchpoint/store/outbox_repository.h>
 #include <touchpoint/store/profile_repository.h>
 #include <touchpoint/store/dp_budget_repository.h>
@@ -2492,6 +2493,111 @@ class SqliteSigningKeys final : public SigningKeyRepository {
 
 // ---- encryption at rest: the keyring ----
 
+// Master key rotation's rewrites (store/rekey_repository.h).
+class SqliteRekey final : public RekeyRepository {
+ public:
+  explicit SqliteRekey(Db& db) : db_(db) {}
+  Result<std::vector<IdentifierRecord>> IdentifiersAfter(IdentifierId after, int limit) override {
+    Stmt st(db_.raw(), "SELECT id, key, kind, value, customer_id, blocked, joins, first_seen, first_message_id "
+                       "FROM identifiers WHERE id > ?1 ORDER BY id LIMIT ?2");
+    if (!st.ok()) return db_.Error("prepare identifiers after");
+    st.Bind(1, after.value()).Bind(2, limit);
+    std::vector<IdentifierRecord> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      IdentifierRecord r;
+      r.id = IdentifierId(st.Int(0));
+      r.lookup_key = st.Int(1);
+      r.kind = st.Text(2);
+      r.value = st.Text(3);
+      r.customer = CustomerId(st.Int(4));
+      r.blocked = st.Int(5) != 0;
+      r.joins = static_cast<int>(st.Int(6));
+      r.first_seen = st.Int(7);
+      r.first_message_id = st.Text(8);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return db_.Error("read identifiers after");
+    return out;
+  }
+  Status SetIdentifierKeys(Transaction& txn, std::span<const IdentifierRecord> identifiers) override {
+    db_.RequireTxn(txn);
+    Stmt& st = db_.Prepared("UPDATE identifiers SET key = ?2 WHERE id = ?1");
+    for (const IdentifierRecord& r : identifiers) {
+      st.Reset();
+      st.Bind(1, r.id.value()).Bind(2, r.lookup_key);
+      if (st.Step() != SQLITE_DONE) return db_.Error("set identifier key");
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<SealedCell>> CellsAfter(SealedColumn column, const std::string& after, int limit) override {
+    const char* sql = nullptr;
+    switch (column) {
+      case SealedColumn::kOutboxPayload:
+        sql = "SELECT id, idempotency_key, payload FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2";
+        break;
+      case SealedColumn::kAttachmentData:
+        sql = "SELECT hash, hash, data FROM attachments WHERE hash > ?1 ORDER BY hash LIMIT ?2";
+        break;
+      case SealedColumn::kUserTotpSecret:
+        sql = "SELECT id, email, totp_secret FROM users WHERE id > ?1 AND totp_secret <> '' ORDER BY id LIMIT ?2";
+        break;
+    }
+    Stmt st(db_.raw(), sql);
+    if (!st.ok()) return db_.Error("prepare sealed cells");
+    if (column == SealedColumn::kAttachmentData) {
+      st.Bind(1, after);
+    } else {
+      st.Bind(1, static_cast<std::int64_t>(after.empty() ? 0 : std::stoll(after)));
+    }
+    st.Bind(2, limit);
+    std::vector<SealedCell> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      SealedCell c;
+      c.key = column == SealedColumn::kAttachmentData ? st.Text(0) : std::to_string(st.Int(0));
+      c.row = st.Text(1);
+      c.value = column == SealedColumn::kAttachmentData ? std::string(st.Blob(2)) : st.Text(2);
+      out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE) return db_.Error("read sealed cells");
+    return out;
+  }
+  Result<std::int64_t> ReplaceCells(Transaction& txn, SealedColumn column,
+                                    std::span<const SealedCellUpdate> updates) override {
+    db_.RequireTxn(txn);
+    const char* sql = nullptr;
+    switch (column) {
+      case SealedColumn::kOutboxPayload:
+        sql = "UPDATE outbox SET payload = ?2 WHERE id = ?1 AND payload = ?3";
+        break;
+      case SealedColumn::kAttachmentData:
+        sql = "UPDATE attachments SET data = ?2 WHERE hash = ?1 AND data = ?3";
+        break;
+      case SealedColumn::kUserTotpSecret:
+        sql = "UPDATE users SET totp_secret = ?2 WHERE id = ?1 AND totp_secret = ?3";
+        break;
+    }
+    Stmt st(db_.raw(), sql);
+    if (!st.ok()) return db_.Error("prepare replace sealed cells");
+    std::int64_t n = 0;
+    for (const SealedCellUpdate& u : updates) {
+      st.Reset();
+      if (column == SealedColumn::kAttachmentData) {
+        st.Bind(1, u.key).BindBlob(2, u.new_value).BindBlob(3, u.old_value);
+      } else {
+        st.Bind(1, static_cast<std::int64_t>(std::stoll(u.key))).Bind(2, u.new_value).Bind(3, u.old_value);
+      }
+      if (st.Step() != SQLITE_DONE) return db_.Error("replace sealed cell");
+      n += sqlite3_changes(db_.raw());
+    }
+    return n;
+  }
+
+ private:
+  Db& db_;
+};
+
 class SqliteKeyring final : public KeyringRepository {
  public:
   explicit SqliteKeyring(Db& db) : db_(db) {}
@@ -2501,7 +2607,7 @@ class SqliteKeyring final : public KeyringRepository {
                        "ON CONFLICT(customer_id) DO NOTHING");
   }
   Status ReplaceKeys(std::span<const WrappedKeyRecord> keys) override {
-    return Write(keys, "UPDATE keyring SET key_version = ?2, wrapped = ?3 WHERE customer_id = ?1");
+    return Write(keys, "UPDATE keyring SET key_version = ?2, wrapped = ?3 WHERE customer_id = ?1 AND wrapped <> ''");
   }
   Result<std::optional<WrappedKeyRecord>> FindKey(CustomerId customer) override {
     Stmt& st = db_.Prepared("SELECT customer_id, key_version, wrapped FROM keyring WHERE customer_id = ?1");
@@ -3409,6 +3515,7 @@ class SqliteStore final : public Store, public Maintenance {
         erasure_(db_, options_.event_compression_level),
         sla_(db_),
         keyring_(db_),
+        rekey_(db_),
         kpi_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
@@ -3434,6 +3541,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<ErasureRepository>(erasure_);
     Provide<SlaRepository>(sla_);
     Provide<KeyringRepository>(keyring_);
+    Provide<RekeyRepository>(rekey_);
     Provide<KpiRepository>(kpi_);
   }
   ~SqliteStore() override {
@@ -3563,6 +3671,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteErasure erasure_;
   SqliteSla sla_;
   SqliteKeyring keyring_;
+  SqliteRekey rekey_;
   SqliteKpi kpi_;
   int version_ = 0;
 };
