@@ -32,6 +32,7 @@ namespace touchpoint::insight {
 class JobRunner;
 class SegmentIndex;
 class KpiRollup;
+class Experiments;
 }
 namespace touchpoint::privacy {
 class LoginService;
@@ -142,6 +143,7 @@ struct ServerContext {
   int desk_repeat_window_days = 30;
   ChannelsContext* channels = nullptr;  // writer: the desk's channels (routes_channels.cc)
   const insight::KpiRollup* kpi_rollup = nullptr;  // writer: the KPIs' roll-ups (routes_kpi.cc)
+  insight::Experiments* experiments = nullptr;  // writer: experiments on a connection of their own (routes_experiments.cc)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -191,6 +193,7 @@ Result<std::vector<service::MessageAttachment>> ReplyAttachments(const nlohmann:
 Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
                           const std::vector<store::TicketMessageRecord>& messages, nlohmann::ordered_json& ticket);
 void RegisterKpiRoutes(Router& router, const ServerContext& context);       // routes_kpi.cc
+void RegisterExperimentRoutes(Router& router, const ServerContext& context);  // routes_experiments.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

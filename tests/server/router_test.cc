@@ -287,7 +287,10 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "GET /v1/canned", "POST /v1/canned", "GET /v1/canned/{name}",
                                       "DELETE /v1/canned/{name}", "GET /v1/desk/feed", "GET /v1/desk/repeats",
                                       "POST /v1/channels/email/inbound", "POST /v1/tickets/{number}/csat",
-                                      "GET /v1/tickets/{number}/attachments/{hash}", "GET /v1/kpis"}));
+                                      "GET /v1/tickets/{number}/attachments/{hash}", "GET /v1/kpis",
+                                      "POST /v1/experiments", "GET /v1/experiments", "GET /v1/experiments/{id}",
+                                      "POST /v1/experiments/{id}/start", "POST /v1/experiments/{id}/stop",
+                                      "GET /v1/experiments/{id}/results", "GET /v1/assignments"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

@@ -55,6 +55,10 @@ enum class Permission {
   kReadTickets,     // read tickets, their threads and history (GET /v1/tickets…)
   kChangeTickets,   // create, reply to, change, assign and merge tickets (scoped by the desk)
   kReadDeskReports,  // aggregate desk reports without ticket texts (GET /v1/desk/steps)
+  kReadExperiments,    // read experiments and their results (GET /v1/experiments…)
+  kManageExperiments,  // create, start and stop experiments (POST /v1/experiments…)
+  // Ask for a unit's variant, logging its exposure (GET /v1/assignments: the router, the bot).
+  kAssignExperiments,
 };
 
 // A set of roles (a bit per role).
