@@ -171,6 +171,12 @@ void PutOptional(Json& j, const char* key, const std::optional<double>& v) {
   if (v && std::isfinite(*v)) j[key] = *v;
 }
 
+// A count of units: an integer in JSON.
+Json Units(double n) {
+  if (n == std::floor(n) && std::fabs(n) < 9e15) return Json(static_cast<std::int64_t>(n));
+  return Json(n);
+}
+
 Json ExperimentObject(const store::ExperimentRecord& e, bool with_salt) {
   Json j;
   j["id"] = e.id;
@@ -650,7 +656,7 @@ std::string ExperimentResultsJson(const ExperimentResults& r) {
   Json j;
   j["experiment"] = ExperimentObject(r.experiment, false);
   j["as_of"] = FormatTimestamp(r.as_of);
-  j["min_units"] = r.min_units;
+  j["min_units"] = Units(r.min_units);
   Json exposures = Json::array();
   for (size_t i = 0; i < r.exposures.size(); ++i) {
     exposures.push_back({{"variant", r.exposures[i].first},
@@ -675,7 +681,7 @@ std::string ExperimentResultsJson(const ExperimentResults& r) {
     for (const ExperimentArm& a : m.arms) {
       Json aj;
       aj["variant"] = a.variant;
-      aj["units"] = a.units;
+      aj["units"] = Units(a.units);
       PutOptional(aj, "mean", a.mean);
       PutOptional(aj, "lift", a.lift);
       PutOptional(aj, "ci_low", a.ci_low);

@@ -19,6 +19,7 @@
 
 #include <touchpoint/insight/experiment_assignment.h>
 #include <touchpoint/insight/experiment_stats.h>
+#include <touchpoint/insight/report_html.h>
 #include <touchpoint/store/kpi_repository.h>
 #include <touchpoint/store/memory.h>
 
@@ -285,6 +286,18 @@ TEST_F(ExperimentsTest, TicketOutcomesJoinTheStoredFactsAndMatchTheStatistics) {
   EXPECT_FALSE(j["metrics"][0]["variants"][0].contains("p_value"));
   EXPECT_FALSE(j["experiment"].contains("salt"));
   EXPECT_THAT(ExperimentResultsTable(*r), HasSubstr("skills"));
+
+  // The HTML report: the exposures, then a chart per metric, and a row per metric and arm.
+  const HtmlReport html = ExperimentHtmlReport(*r, {{"data", "DIR"}}, kT0);
+  ASSERT_EQ(html.charts.size(), 3u);
+  EXPECT_THAT(html.charts[1].title, HasSubstr("art — lift vs control"));
+  EXPECT_THAT(html.charts[1].option_json, HasSubstr("\"scatter\""));
+  ASSERT_EQ(html.tables.size(), 1u);
+  EXPECT_EQ(html.tables[0].rows.size(), 4u);
+  EXPECT_EQ(html.tables[0].rows[1][4], "0.2");  // art's lift for skills
+  auto page = RenderHtml(html, "var echarts={};");
+  ASSERT_OK(page);
+  EXPECT_THAT(*page, HasSubstr("Touchpoint experiment routing"));
 }
 
 TEST_F(ExperimentsTest, AClearDifferenceIsBetterInTheMetricsDirection) {
