@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <touchpoint/store/erasure_repository.h>
 #include <touchpoint/store/experiment_repository.h>
 
 #include "store/contract_fixture.h"
@@ -159,6 +160,34 @@ TEST_P(ExperimentContractTest, AReadOnlyStoreRefusesWrites) {
   auto found = r.Find(e->id);
   ASSERT_OK(found);
   EXPECT_TRUE(found->has_value());
+}
+
+// An erasure (store/erasure_repository.h) removes the person's exposures as a customer, in the
+// erasure's transaction; ticket units (tickets stay, de-identified) and other people stay.
+TEST_P(ExperimentContractTest, AnErasureRemovesTheirCustomerExposuresOnly) {
+  auto by_customer = ex().Create(Experiment("outreach", "customer"));
+  ASSERT_OK(by_customer);
+  auto by_ticket = ex().Create(Experiment("routing", "ticket"));
+  ASSERT_OK(by_ticket);
+  ASSERT_OK(ex().Expose({by_customer->id, "42", "control", kT0}));
+  ASSERT_OK(ex().Expose({by_customer->id, "43", "skills", kT0}));
+  ASSERT_OK(ex().Expose({by_customer->id, "420", "skills", kT0}));
+  ASSERT_OK(ex().Expose({by_ticket->id, "42", "control", kT0}));
+  const std::vector<CustomerId> person = {CustomerId(42), CustomerId(43)};
+  {  // rolled back: nothing goes
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    ASSERT_OK(repo<ErasureRepository>().Erase(**txn, person));
+  }
+  EXPECT_THAT(Units(by_customer->id), ElementsAre("42=control", "420=skills", "43=skills"));
+  {
+    auto txn = s().Begin();
+    ASSERT_OK(txn);
+    ASSERT_OK(repo<ErasureRepository>().Erase(**txn, person));
+    ASSERT_OK((*txn)->Commit());
+  }
+  EXPECT_THAT(Units(by_customer->id), ElementsAre("420=skills"));
+  EXPECT_THAT(Units(by_ticket->id), ElementsAre("42=control"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ExperimentContractTest, kContractBackends, BackendName);

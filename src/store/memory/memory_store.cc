@@ -1888,6 +1888,16 @@ ErasureCounts EraseIn(State& s, const std::set<std::int64_t>& ids, bool apply) {
   c.merges = static_cast<std::int64_t>(merges.size());
   for (const auto& [a, b] : s.merge_blocks) c.merge_blocks += ids.count(a) || ids.count(b) ? 1 : 0;
   for (const auto& r : s.consents) c.consents += has(r.customer) ? 1 : 0;
+  // Their exposures in experiments whose unit is the customer (store/experiment_repository.h).
+  const auto exposed = [&](const std::pair<std::int64_t, std::string>& key) {
+    auto e = s.experiments.find(key.first);
+    if (e == s.experiments.end() || e->second.unit != "customer") return false;
+    for (std::int64_t id : ids) {
+      if (key.second == std::to_string(id)) return true;
+    }
+    return false;
+  };
+  if (apply) std::erase_if(s.exposures, [&](const auto& kv) { return exposed(kv.first); });
   // The desk's tickets stay, de-identified (store/erasure_repository.h).
   std::set<std::int64_t> tickets;
   for (const auto& [number, t] : s.tickets) {

@@ -3278,6 +3278,9 @@ class PgErasure final : public ErasureRepository {
                         del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id = ANY($1::bigint[])"));
+    TP_RETURN_IF_ERROR(del("DELETE FROM experiment_exposures WHERE unit = ANY($1::bigint[]::text[]) AND experiment IN "
+                           "(SELECT id FROM experiments WHERE unit = 'customer')")
+                           .status());
     // The desk's tickets stay, de-identified (store/erasure_repository.h).
     const std::string tickets = "(SELECT number FROM tickets WHERE customer_id = ANY($1::bigint[]))";
     const std::string erased = std::string("'") + kErasedText + "'";

@@ -3017,6 +3017,14 @@ class SqliteErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merge_blocks, del("DELETE FROM merge_blocks WHERE a IN " + in + " OR b IN " + in));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id IN " + in));
     TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id IN " + in));
+    {  // their exposures in experiments whose unit is the customer (units are decimal text)
+      std::string units = "(";
+      for (size_t i = 0; i < ids.size(); ++i) units += (i ? ",'" : "'") + std::to_string(ids[i]) + "'";
+      units += ")";
+      TP_RETURN_IF_ERROR(del("DELETE FROM experiment_exposures WHERE unit IN " + units +
+                                                " AND experiment IN (SELECT id FROM experiments WHERE unit = "
+                                                "'customer')").status());
+    }
     // The desk's tickets stay, de-identified (store/erasure_repository.h).
     const std::string tickets = "(SELECT number FROM tickets WHERE customer_id IN " + in + ")";
     const std::string erased = std::string("'") + kErasedText + "'";
