@@ -2,12 +2,19 @@
 // "Experiments"): summary statistics per arm (`--summary`), or one row per unit (`--units`),
 // through insight/experiment_stats.h. Exit codes: 0 ok, 1 a file cannot be read, 2 bad usage or
 // bad input (the file and line named).
+// `touchpoint experiment create|list|show|start|stop|assign|results` — experiments stored in the
+// data directory's store (insight/experiments.h; docs/measurement.md "Experiments as stored
+// objects"), the same objects and results the API's /v1/experiments routes serve: JSON, or a table
+// on a terminal. Exit codes: 0 ok, 2 bad input (the field named), 4 unknown experiment, 1 otherwise
+// (a name in use, a status change that is not allowed, no database).
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,12 +26,17 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/core/csv.h>
+#include <touchpoint/core/time.h>
 #include <touchpoint/core/strings.h>
 #include <touchpoint/insight/experiment_stats.h>
+#include <touchpoint/insight/experiments.h>
+#include <touchpoint/insight/report_html.h>
 #include <touchpoint/ml/tabular.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/data_access.h"
+#include "cli/report_assets.h"
 
 namespace touchpoint::cli {
 namespace {
@@ -405,11 +417,275 @@ int RunPlan(const PlanArgs& a) {
   return kExitOk;
 }
 
+
+// ---- experiments stored in the data directory ----
+
+struct StoredArgs {
+  std::string data = DefaultDataDir();
+  std::string format;  // json | table
+  bool show_salt = false;
+  std::string ref;     // id or name
+  std::string unit;    // assign
+  insight::ExperimentSpec spec;
+  std::string variants, metrics;
+  double min_units = 30;
+};
+
+std::string Format(const StoredArgs& a) {
+  if (!a.format.empty()) return a.format;
+  return isatty(STDOUT_FILENO) != 0 ? "table" : "json";
+}
+
+Status CheckFormat(const StoredArgs& a) {
+  const std::string f = Format(a);
+  if (f != "json" && f != "table") {
+    return Status::InvalidArgument("format: unknown format \"" + f + "\"; valid: json, table");
+  }
+  return Status::Ok();
+}
+
+std::string ExperimentLine(const store::ExperimentRecord& e) {
+  std::string variants, metrics;
+  for (const auto& v : e.variants) variants += (variants.empty() ? "" : ",") + v.name + ":" + Fixed(v.weight, 0);
+  for (const auto& m : e.metrics) metrics += (metrics.empty() ? "" : ",") + m.metric + ":" + m.direction;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-5lld %-24s %-8s %-8s %-28s %s\n", static_cast<long long>(e.id), e.name.c_str(),
+                e.status.c_str(), e.unit.c_str(), variants.c_str(), metrics.c_str());
+  return line;
+}
+
+void PrintExperiment(const StoredArgs& a, const store::ExperimentRecord& e) {
+  if (Format(a) == "json") {
+    std::printf("%s\n", insight::ExperimentJson(e, a.show_salt).c_str());
+    return;
+  }
+  std::printf("%-5s %-24s %-8s %-8s %-28s %s\n", "id", "name", "status", "unit", "variants", "metrics");
+  std::fputs(ExperimentLine(e).c_str(), stdout);
+  std::printf("coverage %s, alpha %s, correction %s, pre-period %d days%s; created %s by %s", Fixed(e.coverage, 2).c_str(),
+              Fixed(e.alpha, 3).c_str(), e.correction.c_str(), e.pre_period_days,
+              e.sequential_tuning > 0 ? (", sequential N* " + Fixed(e.sequential_tuning, 0)).c_str() : "",
+              FormatTimestamp(e.created_at).c_str(), e.created_by.c_str());
+  if (e.started_at != 0) std::printf(", started %s", FormatTimestamp(e.started_at).c_str());
+  if (e.stopped_at != 0) std::printf(", stopped %s", FormatTimestamp(e.stopped_at).c_str());
+  std::printf("\n");
+  if (a.show_salt) std::printf("salt %s\n", e.salt.c_str());
+}
+
+// Runs `fn` on the experiments of `a.data`: writable (small transactions beside a running server)
+// or read-only.
+int WithExperiments(const StoredArgs& a, bool write, const std::function<int(insight::Experiments&)>& fn) {
+  if (Status f = CheckFormat(a); !f.ok()) return Fail(f);
+  auto store = write ? OpenForKeys(a.data) : OpenReadOnly(a.data);
+  if (!store.ok()) return Fail(Status::Unavailable(store.status().message()));
+  insight::Experiments experiments(**store, SystemClock::Instance(), insight::Experiments::Options{a.min_units});
+  return fn(experiments);
+}
+
+int RunCreate(const StoredArgs& a) {
+  insight::ExperimentSpec spec = a.spec;
+  auto variants = insight::ParseVariants(a.variants);
+  if (!variants.ok()) return Fail(variants.status());
+  spec.variants = std::move(*variants);
+  auto metrics = insight::ParseMetrics(a.metrics);
+  if (!metrics.ok()) return Fail(metrics.status());
+  spec.metrics = std::move(*metrics);
+  return WithExperiments(a, true, [&](insight::Experiments& ex) {
+    auto e = ex.Create(spec, "cli");
+    if (!e.ok()) return Fail(e.status());
+    PrintExperiment(a, *e);
+    return kExitOk;
+  });
+}
+
+int RunList(const StoredArgs& a) {
+  return WithExperiments(a, false, [&](insight::Experiments& ex) {
+    auto list = ex.List();
+    if (!list.ok()) return Fail(list.status());
+    if (Format(a) == "json") {
+      std::printf("%s\n", insight::ExperimentListJson(*list, a.show_salt).c_str());
+    } else {
+      std::printf("%-5s %-24s %-8s %-8s %-28s %s\n", "id", "name", "status", "unit", "variants", "metrics");
+      for (const auto& e : *list) std::fputs(ExperimentLine(e).c_str(), stdout);
+    }
+    return kExitOk;
+  });
+}
+
+int RunShow(const StoredArgs& a) {
+  return WithExperiments(a, false, [&](insight::Experiments& ex) {
+    auto e = ex.Find(a.ref);
+    if (!e.ok()) return Fail(e.status());
+    PrintExperiment(a, *e);
+    return kExitOk;
+  });
+}
+
+int RunStatus(const StoredArgs& a, bool start) {
+  return WithExperiments(a, true, [&](insight::Experiments& ex) {
+    auto e = ex.Find(a.ref);
+    if (!e.ok()) return Fail(e.status());
+    auto changed = start ? ex.Start(e->id) : ex.Stop(e->id);
+    if (!changed.ok()) return Fail(changed.status());
+    PrintExperiment(a, *changed);
+    return kExitOk;
+  });
+}
+
+int RunAssign(const StoredArgs& a) {
+  return WithExperiments(a, true, [&](insight::Experiments& ex) {
+    auto e = ex.Find(a.ref);
+    if (!e.ok()) return Fail(e.status());
+    auto assigned = ex.Assign(e->id, a.unit);
+    if (!assigned.ok()) return Fail(assigned.status());
+    if (Format(a) == "json") {
+      std::printf("%s\n", insight::AssignmentJson(*e, a.unit, *assigned).c_str());
+    } else if (assigned->in_experiment) {
+      std::printf("%s %s: %s%s\n", e->name.c_str(), a.unit.c_str(), assigned->variant.c_str(),
+                  assigned->first_exposure ? " (first exposure)" : "");
+    } else {
+      std::printf("%s %s: not in the experiment (%s)\n", e->name.c_str(), a.unit.c_str(), assigned->reason.c_str());
+    }
+    return kExitOk;
+  });
+}
+
+int RunResults(const StoredArgs& a) {
+  return WithExperiments(a, false, [&](insight::Experiments& ex) {
+    auto e = ex.Find(a.ref);
+    if (!e.ok()) return Fail(e.status());
+    auto r = ex.Results(e->id);
+    if (!r.ok()) return Fail(r.status());
+    const std::string out =
+        Format(a) == "json" ? insight::ExperimentResultsJson(*r) + "\n" : insight::ExperimentResultsTable(*r);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+  });
+}
+
+struct ReportArgs {
+  StoredArgs stored;
+  std::string out, echarts;
+};
+
+// `report experiment`: the results as a file — self-contained HTML with charts, or JSON.
+int RunReport(const ReportArgs& r) {
+  const std::string format = r.stored.format.empty() ? "html" : r.stored.format;
+  if (format != "html" && format != "json") {
+    return Fail(Status::InvalidArgument("format: unknown format \"" + format + "\"; valid: html, json"));
+  }
+  auto store = OpenReadOnly(r.stored.data);
+  if (!store.ok()) return Fail(Status::Unavailable(store.status().message()));
+  insight::Experiments ex(**store, SystemClock::Instance(), insight::Experiments::Options{r.stored.min_units});
+  auto e = ex.Find(r.stored.ref);
+  if (!e.ok()) return Fail(e.status());
+  auto results = ex.Results(e->id);
+  if (!results.ok()) return Fail(results.status());
+  std::string text;
+  if (format == "html") {
+    auto echarts = ReadEcharts(r.echarts);
+    if (!echarts.ok()) return Fail(echarts.status());
+    std::vector<std::pair<std::string, std::string>> params{{"data", r.stored.data},
+                                                            {"min units", Fixed(r.stored.min_units, 0)}};
+    auto html = insight::RenderHtml(
+        insight::ExperimentHtmlReport(*results, std::move(params), SystemClock::Instance().Now()), *echarts);
+    if (!html.ok()) return Fail(html.status());
+    text = std::move(*html);
+  } else {
+    text = insight::ExperimentResultsJson(*results) + "\n";
+  }
+  if (r.out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return kExitOk;
+  }
+  std::ofstream file(r.out, std::ios::binary | std::ios::trunc);
+  file.write(text.data(), static_cast<std::streamsize>(text.size()));
+  file.close();
+  if (!file) return Fail(Status::Unavailable("out: cannot write " + r.out));
+  std::fprintf(stderr, "wrote %s (%zu bytes)\n", r.out.c_str(), text.size());
+  return kExitOk;
+}
+
+void AddStoredOptions(CLI::App* cmd, StoredArgs& a) {
+  cmd->add_option("--data", a.data, "Data directory");
+  cmd->add_option("--format", a.format, "json or table (default: table on a terminal, else json)");
+}
+
 }  // namespace
 
 void RegisterExperimentCommands(CLI::App& app, int* exit_code) {
-  auto* exp = app.add_subcommand("experiment", "A/B tests of service flows: analysis and planning");
+  auto* exp = app.add_subcommand("experiment", "A/B tests of service flows: stored experiments, analysis and planning");
   exp->require_subcommand(1);
+
+  auto ca = std::make_shared<StoredArgs>();
+  auto* create = exp->add_subcommand("create", "Create a stored experiment (a draft; `experiment start` runs it)");
+  AddStoredOptions(create, *ca);
+  create->add_option("--name", ca->spec.name, "Unique name")->required();
+  create->add_option("--unit", ca->spec.unit, "customer | ticket")->required();
+  create->add_option("--variants", ca->variants, "control:50,treatment:50 (the first is the control)")->required();
+  create->add_option("--metrics", ca->metrics, "KPI metrics with their better direction, e.g. art:decrease,csat")
+      ->required();
+  create->add_option("--description", ca->spec.description, "What is tested");
+  create->add_option("--coverage", ca->spec.coverage, "Share of units in the experiment, (0, 1]")->capture_default_str();
+  create->add_option("--pre-period-days", ca->spec.pre_period_days, "CUPED's pre-period (0: none)");
+  create->add_option("--sequential", ca->spec.sequential_tuning, "Sequential mode with tuning parameter N* (e.g. 5000)");
+  create->add_option("--alpha", ca->spec.alpha, "Significance level")->capture_default_str();
+  create->add_option("--correction", ca->spec.correction, "holm | bh | none, across metrics × variants")
+      ->capture_default_str();
+  create->add_flag("--show-salt", ca->show_salt, "Print the assignment's salt (keep it secret)");
+  create->callback([ca, exit_code] { *exit_code = RunCreate(*ca); });
+
+  auto la = std::make_shared<StoredArgs>();
+  auto* list = exp->add_subcommand("list", "The stored experiments");
+  AddStoredOptions(list, *la);
+  list->callback([la, exit_code] { *exit_code = RunList(*la); });
+
+  auto sa = std::make_shared<StoredArgs>();
+  auto* show = exp->add_subcommand("show", "One stored experiment");
+  AddStoredOptions(show, *sa);
+  show->add_option("experiment", sa->ref, "Id or name")->required();
+  show->add_flag("--show-salt", sa->show_salt, "Print the assignment's salt (keep it secret)");
+  show->callback([sa, exit_code] { *exit_code = RunShow(*sa); });
+
+  for (const bool start : {true, false}) {
+    auto ta = std::make_shared<StoredArgs>();
+    auto* cmd = exp->add_subcommand(start ? "start" : "stop",
+                                    start ? "Start a draft experiment: assignments expose units from now on"
+                                          : "Stop a running experiment (for good: it cannot run again)");
+    AddStoredOptions(cmd, *ta);
+    cmd->add_option("experiment", ta->ref, "Id or name")->required();
+    cmd->callback([ta, exit_code, start] { *exit_code = RunStatus(*ta, start); });
+  }
+
+  auto xa = std::make_shared<StoredArgs>();
+  auto* assign = exp->add_subcommand("assign", "A unit's variant, recording its first exposure (as GET /v1/assignments)");
+  AddStoredOptions(assign, *xa);
+  assign->add_option("experiment", xa->ref, "Id or name")->required();
+  assign->add_option("unit", xa->unit, "Customer id or ticket number (decimal)")->required();
+  assign->callback([xa, exit_code] { *exit_code = RunAssign(*xa); });
+
+  auto ra = std::make_shared<StoredArgs>();
+  auto* results = exp->add_subcommand("results", "Per metric and variant: outcomes joined from the stored KPI facts, analysed");
+  AddStoredOptions(results, *ra);
+  results->add_option("experiment", ra->ref, "Id or name")->required();
+  results->add_option("--min-units", ra->min_units, "Units an arm needs before a metric is analysed")
+      ->capture_default_str();
+  results->callback([ra, exit_code] { *exit_code = RunResults(*ra); });
+
+  // report experiment: the results as a file (the `report` command is shared with `report kpi`).
+  auto found = app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "report"; });
+  CLI::App* report_cmd = !found.empty() ? found.front()
+                                        : app.add_subcommand("report", "Reports as JSON, CSV or self-contained HTML");
+  auto rep = std::make_shared<ReportArgs>();
+  auto* experiment_report =
+      report_cmd->add_subcommand("experiment", "An experiment's results as a report file (the figures of `experiment results`)");
+  experiment_report->add_option("experiment", rep->stored.ref, "Id or name")->required();
+  experiment_report->add_option("--data", rep->stored.data, "Data directory");
+  experiment_report->add_option("--format", rep->stored.format, "html or json (default html)");
+  experiment_report->add_option("--out", rep->out, "The file to write (default: stdout)");
+  experiment_report->add_option("--echarts", rep->echarts, "ECharts' echarts.min.js to embed (default: web/node_modules)");
+  experiment_report->add_option("--min-units", rep->stored.min_units, "Units an arm needs before a metric is analysed")
+      ->capture_default_str();
+  experiment_report->callback([rep, exit_code] { *exit_code = RunReport(*rep); });
 
   auto aa = std::make_shared<AnalyzeArgs>();
   auto* an = exp->add_subcommand("analyze", "Welch t-test (CUPED, sequential, corrections) from per-arm sums or per-unit rows");

@@ -32,6 +32,7 @@
 #include "cli/commands.h"
 #include "cli/data_access.h"
 #include "cli/desk_access.h"
+#include "cli/report_assets.h"
 
 namespace touchpoint::cli {
 namespace {
@@ -119,8 +120,8 @@ Result<insight::KpiReport> BuildKpiReport(const KpiArgs& a) {
   return insight::ComputeKpis(query, data, *zone);
 }
 
-// The ECharts library embedded in HTML reports: --echarts, else web/node_modules of the source
-// tree this binary was built from (scripts/setup.sh installs it).
+}  // namespace
+
 Result<std::string> ReadEcharts(const std::string& given) {
   const std::string path = !given.empty() ? given : std::string(TP_WEB_DIR) + "/node_modules/echarts/dist/echarts.min.js";
   std::ifstream in(path, std::ios::binary);
@@ -132,6 +133,8 @@ Result<std::string> ReadEcharts(const std::string& given) {
   buf << in.rdbuf();
   return buf.str();
 }
+
+namespace {
 
 }  // namespace
 

@@ -567,6 +567,76 @@ Result<KpiReport> ComputeKpis(const KpiQuery& q, const KpiData& data, const cale
   return r;
 }
 
+bool KpiMetricIsShare(std::string_view metric) {
+  return metric == "csat" || metric == "fcr" || metric == "resolution_rate" || metric == "escalation_rate" ||
+         metric == "repeat_rate";
+}
+
+Result<std::unordered_map<std::int64_t, double>> KpiTicketValues(std::string_view metric, const KpiQuery& q,
+                                                                 const KpiData& data) {
+  if (!Known(kMetrics, metric)) {
+    return Status::InvalidArgument("metric: unknown metric \"" + std::string(metric) + "\"; valid: " + List(kMetrics));
+  }
+  if (metric == "nps" || metric == "deflection") {
+    return Status::InvalidArgument("metric: " + std::string(metric) + " has no value per ticket");
+  }
+  std::unordered_map<std::int64_t, double> out;
+  std::unordered_map<std::int64_t, std::pair<int, int>> fcr;
+  if (metric == "fcr") FcrOutcomes(data.tickets, q, fcr);
+  for (const store::KpiTicketRecord& t : data.tickets) {
+    if (!InRange(t.created_at, q.from, q.to)) continue;
+    std::optional<double> v;
+    if (metric == "resolution_rate") {
+      v = t.solved_at != 0 ? 1.0 : 0.0;
+    } else if (metric == "escalation_rate") {
+      v = t.escalated ? 1.0 : 0.0;
+    } else if (metric == "sentiment") {
+      if (t.sentiment_count > 0) v = t.sentiment_sum / static_cast<double>(t.sentiment_count);
+    } else if (metric == "fcr") {
+      if (auto it = fcr.find(t.ticket); it != fcr.end() && it->second.first > 0) {
+        v = static_cast<double>(it->second.second) / static_cast<double>(it->second.first);
+      }
+    } else if (metric == "repeat_rate") {
+      if (auto it = data.contacts.find(t.ticket); it != data.contacts.end()) v = it->second >= 2 ? 1.0 : 0.0;
+    } else if (metric == "csat" || metric == "csat_mean") {
+      if (auto it = data.csat.find(t.ticket); it != data.csat.end()) {
+        std::int64_t n = 0, satisfied = 0;
+        double sum = 0;
+        for (const store::CsatSurveyRecord& s : it->second) {
+          if (s.answered_at == 0 || s.score < 1 || s.score > 5) continue;
+          ++n;
+          if (s.score >= 4) ++satisfied;
+          sum += s.score;
+        }
+        if (n > 0) v = metric == "csat" ? static_cast<double>(satisfied) / static_cast<double>(n) : sum / static_cast<double>(n);
+      }
+    } else if (auto it = data.spans.find(t.ticket); it != data.spans.end()) {  // the span metrics
+      const SpanFigures f = FiguresOf(it->second);
+      if (metric == "sla") {
+        std::int64_t n = 0, met = 0;
+        for (size_t k = 0; k < 3; ++k) {
+          n += f.sla_n[k];
+          met += f.sla_met[k];
+        }
+        if (n > 0) v = static_cast<double>(met) / static_cast<double>(n);
+      } else {
+        const auto which = static_cast<DurationMetric>(
+            std::find(kDurationIds.begin(), kDurationIds.end(), metric) - kDurationIds.begin());
+        double sum = 0;
+        int n = 0;
+        for (const Duration& d : f.durations) {
+          if (d.metric != which) continue;
+          sum += static_cast<double>(q.wall ? d.wall : d.business);
+          ++n;
+        }
+        if (n > 0) v = sum / n;
+      }
+    }
+    if (v) out[t.ticket] = *v;
+  }
+  return out;
+}
+
 // ---- the roll-ups ----
 
 namespace {

@@ -118,6 +118,102 @@ Result<std::string> RenderHtml(const HtmlReport& report, std::string_view echart
   return out;
 }
 
+HtmlReport ExperimentHtmlReport(const ExperimentResults& r,
+                                std::vector<std::pair<std::string, std::string>> parameters, Millis generated_at) {
+  const store::ExperimentRecord& e = r.experiment;
+  HtmlReport html;
+  html.title = "Touchpoint experiment " + e.name;
+  html.parameters = std::move(parameters);
+  html.parameters.emplace_back("experiment", std::to_string(e.id) + " " + e.name + " (" + e.status + ")");
+  html.parameters.emplace_back("unit", e.unit);
+  std::string variants;
+  for (const auto& v : e.variants) variants += (variants.empty() ? "" : ", ") + v.name + " " + Num(v.weight);
+  html.parameters.emplace_back("variants (weights; the first is the control)", variants);
+  html.parameters.emplace_back("alpha, correction", Num(e.alpha) + ", " + e.correction);
+  if (e.pre_period_days > 0) html.parameters.emplace_back("CUPED pre-period", std::to_string(e.pre_period_days) + " days");
+  if (e.sequential_tuning > 0) html.parameters.emplace_back("sequential N*", Num(e.sequential_tuning));
+  if (e.started_at != 0) html.parameters.emplace_back("started", FormatTimestamp(e.started_at));
+  if (e.stopped_at != 0) html.parameters.emplace_back("stopped", FormatTimestamp(e.stopped_at));
+  html.parameters.emplace_back("results as of", FormatTimestamp(r.as_of));
+  html.generated_at = generated_at;
+  html.notes = r.warnings;
+  for (const ExperimentMetricResult& m : r.metrics) {
+    for (const std::string& w : m.warnings) html.notes.push_back(m.metric + ": " + w);
+  }
+
+  // Exposures per variant.
+  {
+    json names = json::array(), counts = json::array();
+    for (const auto& [variant, n] : r.exposures) {
+      names.push_back(variant);
+      counts.push_back(n);
+    }
+    json option = {{"tooltip", {{"trigger", "item"}}},
+                   {"grid", {{"left", 60}, {"right", 24}, {"top", 24}, {"bottom", 40}}},
+                   {"xAxis", {{"type", "category"}, {"data", names}}},
+                   {"yAxis", {{"type", "value"}, {"name", "units"}}},
+                   {"series", json::array({{{"name", "exposed units"}, {"type", "bar"}, {"data", counts}}})}};
+    html.charts.push_back(HtmlChart{"exposures per variant (SRM p = " + Num(r.srm_p) + ")", option.dump()});
+  }
+  for (const ExperimentMetricResult& m : r.metrics) {
+    json names = json::array(), intervals = json::array(), lifts = json::array();
+    for (size_t i = 1; i < m.arms.size(); ++i) {
+      const ExperimentArm& a = m.arms[i];
+      names.push_back(a.variant);
+      if (a.lift && a.ci_low && a.ci_high) {
+        intervals.push_back(json::array({100 * *a.ci_low, 100 * *a.ci_high}));
+        lifts.push_back({{"value", 100 * *a.lift}, {"verdict", a.verdict}});
+      } else {
+        intervals.push_back(nullptr);
+        lifts.push_back(nullptr);
+      }
+    }
+    // The interval as a floating bar: an invisible bar to ci_low, then one from ci_low to ci_high.
+    json base = json::array(), span = json::array();
+    for (const json& iv : intervals) {
+      if (iv.is_null()) {
+        base.push_back(nullptr);
+        span.push_back(nullptr);
+      } else {
+        base.push_back(iv[0]);
+        span.push_back(iv[1].get<double>() - iv[0].get<double>());
+      }
+    }
+    json option = {
+        {"tooltip", {{"trigger", "item"}}},
+        {"grid", {{"left", 60}, {"right", 24}, {"top", 24}, {"bottom", 40}}},
+        {"xAxis", {{"type", "category"}, {"data", names}}},
+        {"yAxis", {{"type", "value"}, {"name", "lift %"}}},
+        {"series", json::array({{{"name", "interval start"}, {"type", "bar"}, {"stack", "ci"}, {"data", base},
+                                 {"itemStyle", {{"color", "transparent"}}}, {"tooltip", {{"show", false}}}},
+                                {{"name", "interval"}, {"type", "bar"}, {"stack", "ci"}, {"data", span},
+                                 {"itemStyle", {{"color", "#93c5fd"}}}},
+                                {{"name", "lift"}, {"type", "scatter"}, {"data", lifts},
+                                 {"itemStyle", {{"color", "#1d4ed8"}}},
+                                 {"markLine", {{"symbol", "none"},
+                                               {"lineStyle", {{"color", "#6b7280"}, {"type", "dashed"}}},
+                                               {"data", json::array({{{"yAxis", 0}}})}}}}})}};
+    std::string title = m.metric + " — lift vs " + (m.arms.empty() ? std::string("control") : m.arms.front().variant) +
+                        " (%; " + m.direction + " is better)";
+    if (!m.enough_data) title += " — not enough data";
+    html.charts.push_back(HtmlChart{title, option.dump()});
+  }
+
+  HtmlTable table;
+  table.title = "Results";
+  table.header = {"metric", "variant", "units", "mean", "lift", "interval", "p", "p adjusted", "verdict"};
+  for (const ExperimentMetricResult& m : r.metrics) {
+    for (const ExperimentArm& a : m.arms) {
+      const std::string ci = a.ci_low && a.ci_high ? Num(a.ci_low) + " – " + Num(a.ci_high) : "";
+      table.rows.push_back({m.metric, a.variant, Num(a.units), Num(a.mean), Num(a.lift), ci, Num(a.p_value),
+                            Num(a.p_adjusted), a.verdict});
+      table.row_class.push_back(a.verdict == "better" ? "met" : a.verdict == "worse" ? "missed" : "");
+    }
+  }
+  html.tables.push_back(std::move(table));
+  return html;
+}
+
 HtmlReport KpiHtmlReport(const KpiReport& report, std::vector<std::pair<std::string, std::string>> parameters,
                          Millis generated_at) {
   HtmlReport html;

@@ -32,6 +32,13 @@ constexpr PermissionRow kMatrix[] = {
     {Permission::kChangeTickets, "change_tickets", "change tickets", {kAdmin, kSupervisor, kAgent}},
     {Permission::kReadDeskReports, "read_desk_reports", "read desk reports", {kAdmin, kSupervisor, kAnalyst}},
     {Permission::kReadAnalytics, "read_analytics", "read analytics over the stored events", {kAdmin, kSupervisor, kAnalyst}},
+    // Experiments (insight/experiments.h): analysts read results; supervisors and admins run them;
+    // the systems that act on a variant (ingest keys of the router and the bot, agents' tools) ask
+    // for assignments — which log exposures, so analysts do not.
+    {Permission::kReadExperiments, "read_experiments", "read experiments", {kAdmin, kSupervisor, kAnalyst}},
+    {Permission::kManageExperiments, "manage_experiments", "manage experiments", {kAdmin, kSupervisor}},
+    {Permission::kAssignExperiments, "assign_experiments", "assign experiment variants",
+     {kIngest, kAdmin, kSupervisor, kAgent}},
 };
 
 constexpr bool RowsInEnumOrder() {

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
+#include <touchpoint/store/experiment_repository.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/privacy/consent.h>
 #include <touchpoint/store/audit_repository.h>
@@ -236,6 +237,35 @@ Result<SubjectExport> ExportSubject(store::Store& store, const Subject& subject,
   doc["tickets"] = std::move(tickets);
   doc["ticket_messages"] = std::move(ticket_messages);
   doc["ticket_history"] = std::move(ticket_history);
+
+  // Their exposures in experiments: as a customer (unit customer) and through their tickets (unit
+  // ticket), with the experiment's name and the variant they saw.
+  {
+    store::ExperimentRepository& experiments = store.Get<store::ExperimentRepository>();
+    TP_ASSIGN_OR_RETURN(std::vector<store::ExperimentRecord> all, experiments.List());
+    std::unordered_map<std::int64_t, std::string> names;
+    for (const auto& e : all) names[e.id] = e.name;
+    std::vector<std::string> customer_units, ticket_units;
+    for (CustomerId c : subject.members) customer_units.push_back(std::to_string(c.value()));
+    for (const auto& t : n.tickets > 0 ? doc["tickets"] : Json::array()) {
+      ticket_units.push_back(std::to_string(t["number"].get<std::int64_t>()));
+    }
+    Json exposures = Json::array();
+    for (const auto& [kind, units] : {std::pair<const char*, const std::vector<std::string>*>{"customer", &customer_units},
+                                      {"ticket", &ticket_units}}) {
+      if (units->empty()) continue;
+      TP_ASSIGN_OR_RETURN(std::vector<store::ExposureRecord> found, experiments.ExposuresOfUnits(kind, *units));
+      for (const store::ExposureRecord& x : found) {
+        exposures.push_back({{"experiment", x.experiment},
+                             {"name", names[x.experiment]},
+                             {"unit_kind", kind},
+                             {"unit", x.unit},
+                             {"variant", x.variant},
+                             {"exposed_at", FormatTimestamp(x.exposed_at)}});
+      }
+    }
+    doc["experiment_exposures"] = std::move(exposures);
+  }
 
   // Audit entries about them: targets name customer ids ("customer:42").
   std::unordered_set<std::string> targets;

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <touchpoint/http/server.h>
+#include <touchpoint/insight/experiments.h>
 #include <touchpoint/insight/job_runner.h>
 #include <touchpoint/insight/kpi_facts.h>
 #include <touchpoint/insight/kpis.h>
@@ -98,6 +99,7 @@ void RegisterAllRoutes(Router& router, const ServerContext& context) {
   RegisterChannelRoutes(router, context);
   RegisterKpiRoutes(router, context);
   RegisterAnalyticsRoutes(router, context);
+  RegisterExperimentRoutes(router, context);
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -167,6 +169,9 @@ class App::Impl {
   std::unique_ptr<Replica> replica;  // a follower's warm copy (stores with a change feed)
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<DpLedger> dp_ledger;  // writer: the DP budget's ledger (its own connection)
+  // Writer: experiments and their exposures on a connection of their own (insight/experiments.h).
+  std::unique_ptr<store::Store> experiments_store;
+  std::unique_ptr<insight::Experiments> experiments;
   // Writer: outgoing deliveries ([[webhooks]], [email]) on a connection of their own.
   std::unique_ptr<store::Store> outbox_store;
   std::unique_ptr<outbox::Outbox> outbox;
@@ -543,6 +548,9 @@ void App::Impl::Stop() {
   audit.reset();
   audit_store.reset();
   dp_ledger.reset();
+  context.experiments = nullptr;
+  experiments.reset();
+  experiments_store.reset();
   channels.reset();
   outbox.reset();
   outbox_store.reset();
@@ -659,6 +667,9 @@ Status App::Impl::OpenWriter(const std::string& url, const store::OpenOptions& s
   TP_ASSIGN_OR_RETURN(auto dp_store, store::Open(url, side));
   dp_ledger = std::make_unique<DpLedger>(std::move(dp_store));
   context.dp = dp_ledger.get();
+  TP_ASSIGN_OR_RETURN(experiments_store, store::Open(url, side));
+  experiments = std::make_unique<insight::Experiments>(*experiments_store, SystemClock::Instance());
+  context.experiments = experiments.get();
   if (outbox) {  // created above, before the desk
     TP_RETURN_IF_ERROR(outbox->Start());
     log->info("outbox started webhooks={} email={}", config.outbox.webhooks.size(),

@@ -32,6 +32,7 @@ namespace touchpoint::insight {
 class JobRunner;
 class SegmentIndex;
 class KpiRollup;
+class Experiments;
 }
 namespace touchpoint::privacy {
 class LoginService;
@@ -147,6 +148,7 @@ struct ServerContext {
   // Every node: read-only connections for reports that scan the stored events (routes_analytics.cc):
   // the writer's own small pool, a follower's readers.
   ReadPool* analytics = nullptr;
+  insight::Experiments* experiments = nullptr;  // writer: experiments on a connection of their own (routes_experiments.cc)
 };
 
 // `X-Touchpoint-Consistency: fresh`: the client must see its own writes (docs/http-api.md).
@@ -197,6 +199,7 @@ Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
                           const std::vector<store::TicketMessageRecord>& messages, nlohmann::ordered_json& ticket);
 void RegisterKpiRoutes(Router& router, const ServerContext& context);       // routes_kpi.cc
 void RegisterAnalyticsRoutes(Router& router, const ServerContext& context); // routes_analytics.cc
+void RegisterExperimentRoutes(Router& router, const ServerContext& context);  // routes_experiments.cc
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

@@ -1,9 +1,12 @@
 // `touchpoint experiment analyze|plan` as an analyst runs it: the issue's summary-file contract
-// (the last line one JSON object), per-unit files, malformed rows, exit codes.
+// (the last line one JSON object), per-unit files, malformed rows, exit codes. And the stored
+// experiments: create (bad input exit 2 naming the field), list, show, start, assign, results over
+// tickets of the CLI's own desk, stop, as JSON and tables.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -170,5 +173,97 @@ TEST_F(ExperimentCliTest, PlanGivesDaysAndTheDetectableEffect) {
   EXPECT_EQ(Touchpoint("experiment plan --baseline 0.1 --traffic 1000 2>/dev/null").code, 2);
 }
 
+
+TEST_F(ExperimentCliTest, StoredExperimentsFromCreateToResults) {
+  const std::string data = (dir_ / "data").string();
+  const std::string d = " --data " + data;
+  File("alice.ndjson",
+       R"({"type":"identify","userId":"alice","messageId":"id-1","timestamp":"2026-03-02T01:00:00Z","traits":{}})"
+       "\n");
+  ASSERT_EQ(Touchpoint("ingest" + d + " " + (dir_ / "alice.ndjson").string() + " 2>/dev/null").code, 0);
+  ASSERT_EQ(Touchpoint("ticket create" + d + " --customer user:alice --subject s --channel email").code, 0);
+  ASSERT_EQ(Touchpoint("ticket create" + d + " --customer user:alice --subject t --channel chat").code, 0);
+  ASSERT_EQ(Touchpoint("ticket reply" + d + " TP-000001 --text hello").code, 0);
+  ASSERT_EQ(Touchpoint("ticket status" + d + " TP-000001 solved").code, 0);
+
+  auto bad = Touchpoint("experiment create" + d + " --name r --unit ticket --variants a:1,b:0 --metrics art 2>&1");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.out, HasSubstr("variants: the weight of \"b\" must be above 0"));
+  bad = Touchpoint("experiment create" + d + " --name r --unit ticket --variants a,b --metrics speed 2>&1");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.out, HasSubstr("metrics: unknown metric \"speed\"; valid: csat"));
+
+  auto made = Touchpoint("experiment create" + d +
+                         " --name routing --unit ticket --variants control:50,skills:50 --metrics resolution_rate,art"
+                         " --format json");
+  ASSERT_EQ(made.code, 0) << made.out;
+  const auto e = nlohmann::json::parse(made.out);
+  EXPECT_EQ(e["status"], "draft");
+  EXPECT_FALSE(e.contains("salt"));
+  EXPECT_EQ(Touchpoint("experiment create" + d + " --name routing --unit ticket --variants a,b --metrics art").code, 1);
+
+  auto listed = Touchpoint("experiment list" + d + " --format table");
+  ASSERT_EQ(listed.code, 0);
+  EXPECT_THAT(listed.out, HasSubstr("routing"));
+  EXPECT_THAT(listed.out, HasSubstr("control:50,skills:50"));
+  auto shown = Touchpoint("experiment show" + d + " routing --format json --show-salt");
+  ASSERT_EQ(shown.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(shown.out)["salt"].get<std::string>().size(), 32u);
+  EXPECT_EQ(Touchpoint("experiment show" + d + " nope 2>/dev/null").code, 4);
+
+  auto draft = Touchpoint("experiment assign" + d + " routing 1 --format json");
+  ASSERT_EQ(draft.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(draft.out)["reason"], "not running (draft)");
+  ASSERT_EQ(Touchpoint("experiment start" + d + " routing --format json").code, 0);
+  EXPECT_EQ(Touchpoint("experiment start" + d + " routing 2>/dev/null").code, 1);
+  for (const char* unit : {"1", "2"}) {
+    auto a = Touchpoint("experiment assign" + d + " routing " + unit + " --format json");
+    ASSERT_EQ(a.code, 0) << a.out;
+    const auto j = nlohmann::json::parse(a.out);
+    EXPECT_EQ(j["in_experiment"], true);
+    EXPECT_EQ(j["first_exposure"], true);
+  }
+  EXPECT_EQ(Touchpoint("experiment assign" + d + " routing TP-1 2>/dev/null").code, 2);
+
+  auto results = Touchpoint("experiment results" + d + " routing --format json --min-units 1");
+  ASSERT_EQ(results.code, 0) << results.out;
+  const auto r = nlohmann::json::parse(results.out);
+  ASSERT_EQ(r["metrics"].size(), 2u);
+  double units = 0, solved = 0;
+  for (const auto& v : r["metrics"][0]["variants"]) {
+    units += v["units"].get<double>();
+    solved += v["units"].get<double>() * v.value("mean", 0.0);
+  }
+  EXPECT_EQ(units, 2);   // both tickets exposed and measured
+  EXPECT_EQ(solved, 1);  // TP-000001 solved
+  auto table = Touchpoint("experiment results" + d + " routing --format table");
+  ASSERT_EQ(table.code, 0);
+  EXPECT_THAT(table.out, HasSubstr("resolution_rate (increase is better"));
+  EXPECT_THAT(table.out, HasSubstr("not enough data"));
+
+  // report experiment: the results as self-contained HTML (ECharts embedded), drawn by ECharts.
+  const std::string html_path = (dir_ / "routing.html").string();
+  auto report = Touchpoint("report experiment routing" + d + " --min-units 1 --out " + html_path + " 2>&1");
+  ASSERT_EQ(report.code, 0) << report.out;
+  const std::string html = Slurp(html_path);
+  EXPECT_THAT(html, HasSubstr("Touchpoint experiment routing"));
+  EXPECT_THAT(html, HasSubstr("echarts.init("));
+  EXPECT_EQ(html.find("<script src"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("<td>resolution_rate</td><td>control</td>"));
+  if (std::system("command -v node >/dev/null 2>&1") == 0) {
+    auto drawn = ::touchpoint::testing::Shell("node " + std::string(TP_SOURCE_DIR) + "/tests/cli/report_render.js " +
+                                              html_path + " " + std::string(TP_SOURCE_DIR) +
+                                              "/web/node_modules/echarts 2>&1");
+    EXPECT_EQ(drawn.code, 0) << drawn.out;
+    EXPECT_THAT(drawn.out, HasSubstr("chart 2 rendered: 3 series"));  // exposures (0), then one per metric
+  }
+  auto as_json = Touchpoint("report experiment routing" + d + " --format json");
+  ASSERT_EQ(as_json.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(as_json.out)["metrics"].size(), 2u);
+
+  auto stopped = Touchpoint("experiment stop" + d + " routing --format json");
+  ASSERT_EQ(stopped.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(stopped.out)["status"], "stopped");
+}
 }  // namespace
 }  // namespace touchpoint

@@ -91,6 +91,20 @@ TEST(RolesTest, StaffWorkTicketsAndAnalystsOnlySeeDeskAggregates) {
   }
 }
 
+// Experiments: analysts read results, supervisors and admins run them; assignments (which log
+// exposures) are for the systems acting on a variant and the staff, never analysts or customers.
+TEST(RolesTest, ExperimentsAreReadByAnalystsRunBySupervisorsAndAssignedToTheSystemsThatAct) {
+  for (Role r : kAllPrincipalRoles) {
+    EXPECT_EQ(Allows(r, Permission::kReadExperiments),
+              r == Role::kAdmin || r == Role::kSupervisor || r == Role::kAnalyst)
+        << RoleName(r);
+    EXPECT_EQ(Allows(r, Permission::kManageExperiments), r == Role::kAdmin || r == Role::kSupervisor) << RoleName(r);
+    EXPECT_EQ(Allows(r, Permission::kAssignExperiments),
+              r == Role::kIngest || r == Role::kAdmin || r == Role::kSupervisor || r == Role::kAgent)
+        << RoleName(r);
+  }
+}
+
 TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
   std::set<std::string_view> names;
   for (const PermissionRow& row : PermissionMatrix()) {
@@ -103,7 +117,7 @@ TEST(RolesTest, EveryRowIsFoundNamedAndGrantedToSomeone) {
     for (Role r : kAllRoles) anyone = anyone || Allows(r, row.permission);
     EXPECT_TRUE(anyone) << "a permission nobody has";
   }
-  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kReadAnalytics) + 1);
+  EXPECT_EQ(PermissionMatrix().size(), static_cast<size_t>(Permission::kAssignExperiments) + 1);
 }
 
 // A customer token's role: its own data only (the routes check which customer); never a key's or

@@ -160,6 +160,16 @@ constexpr ExpectedRow kExpected[] = {
     {"GET /v1/funnels", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/journeys", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
     {"GET /v1/journeys/{name}", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    // Experiments: analysts read them and their results, supervisors and admins create, start and
+    // stop them (a body without variants here: 400; unknown ids: 404); assignments log exposures
+    // and are asked by the systems that act on a variant (ingest keys) and staff, not analysts.
+    {"POST /v1/experiments", {403, 400, 400, 403, 403, 400, 400, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/experiments", {403, 200, 200, 403, 200, 200, 200, 403, 200, 200, 401, 401, 401, 401, 200}},
+    {"GET /v1/experiments/{id}", {403, 404, 404, 403, 404, 404, 404, 403, 404, 404, 401, 401, 401, 401, 404}},
+    {"POST /v1/experiments/{id}/start", {403, 404, 404, 403, 403, 404, 404, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"POST /v1/experiments/{id}/stop", {403, 404, 404, 403, 403, 404, 404, 403, 403, 403, 401, 401, 401, 401, 403}},
+    {"GET /v1/experiments/{id}/results", {403, 404, 404, 403, 404, 404, 404, 403, 404, 404, 401, 401, 401, 401, 404}},
+    {"GET /v1/assignments", {404, 404, 404, 404, 403, 404, 404, 404, 403, 403, 401, 401, 401, 401, 404}},
     // Last for every caller: it ends the caller's session.
     {"POST /v1/auth/logout", {400, 400, 400, 400, 400, 200, 200, 200, 200, 200, 401, 401, 401, 401, 403}},
 };
@@ -242,6 +252,13 @@ constexpr RouteRequest kRequests[] = {
     {"GET /v1/funnels", "/v1/funnels?steps=view,order", ""},
     {"GET /v1/journeys", "/v1/journeys", ""},
     {"GET /v1/journeys/{name}", "/v1/journeys/purchase", ""},
+    {"POST /v1/experiments", "/v1/experiments", R"({"name":"matrix","unit":"ticket","metrics":"art"})"},
+    {"GET /v1/experiments", "/v1/experiments", ""},
+    {"GET /v1/experiments/{id}", "/v1/experiments/999999", ""},
+    {"POST /v1/experiments/{id}/start", "/v1/experiments/999999/start", ""},
+    {"POST /v1/experiments/{id}/stop", "/v1/experiments/999999/stop", ""},
+    {"GET /v1/experiments/{id}/results", "/v1/experiments/999999/results", ""},
+    {"GET /v1/assignments", "/v1/assignments?experiment=999999&unit=1", ""},
     {"POST /v1/auth/logout", "/v1/auth/logout", ""},
 };
 
@@ -332,6 +349,13 @@ constexpr CustomerExpectedRow kCustomerExpected[] = {
     {"GET /v1/funnels", {403, 403, 401, 401}},
     {"GET /v1/journeys", {403, 403, 401, 401}},
     {"GET /v1/journeys/{name}", {403, 403, 401, 401}},
+    {"POST /v1/experiments", {403, 403, 401, 401}},
+    {"GET /v1/experiments", {403, 403, 401, 401}},
+    {"GET /v1/experiments/{id}", {403, 403, 401, 401}},
+    {"POST /v1/experiments/{id}/start", {403, 403, 401, 401}},
+    {"POST /v1/experiments/{id}/stop", {403, 403, 401, 401}},
+    {"GET /v1/experiments/{id}/results", {403, 403, 401, 401}},
+    {"GET /v1/assignments", {403, 403, 401, 401}},
     {"POST /v1/auth/logout", {403, 403, 401, 401}},
 };
 // The paths (and bodies) customer callers use where kRequests' would name nobody: the own customer.

@@ -289,7 +289,10 @@ TEST(AppRoutesTest, LabelsAreTheRouteTemplates) {
                                       "POST /v1/channels/email/inbound", "POST /v1/tickets/{number}/csat",
                                       "GET /v1/tickets/{number}/attachments/{hash}", "GET /v1/kpis",
                                       "GET /v1/scorecards", "GET /v1/funnels", "GET /v1/journeys",
-                                      "GET /v1/journeys/{name}"}));
+                                      "GET /v1/journeys/{name}",
+                                      "POST /v1/experiments", "GET /v1/experiments", "GET /v1/experiments/{id}",
+                                      "POST /v1/experiments/{id}/start", "POST /v1/experiments/{id}/stop",
+                                      "GET /v1/experiments/{id}/results", "GET /v1/assignments"}));
 }
 
 // A customer token reaches only routes marked customer_self, whatever the matrix grants.

@@ -13,6 +13,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <touchpoint/store/experiment_repository.h>
 #include <touchpoint/store/activity_repository.h>
 #include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/api_key_repository.h>
@@ -100,6 +101,7 @@ TEST_P(StoreContractTest, ImplementsEveryRepository) {
   EXPECT_NE(s().Find<SlaRepository>(), nullptr);
   EXPECT_NE(s().Find<DeskflowRepository>(), nullptr);
   EXPECT_NE(s().Find<KeyringRepository>(), nullptr);
+  EXPECT_NE(s().Find<ExperimentRepository>(), nullptr);
   EXPECT_EQ(s().backend(), GetParam());
   EXPECT_FALSE(s().read_only());
 }

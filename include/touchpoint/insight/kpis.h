@@ -110,6 +110,21 @@ Result<KpiData> LoadKpiData(store::Store& store, const KpiQuery& query);
 // The report. `zone` buckets (and names) the intervals.
 Result<KpiReport> ComputeKpis(const KpiQuery& query, const KpiData& data, const calendar::TimeZone& zone);
 
+// Each ticket's value of `metric` as one unit's outcome (an experiment's, insight/experiments.h):
+// the report's definitions applied to one ticket at a time, over the tickets of `data` created in
+// [q.from, q.to). Durations in the query's unit: frt, art, aht (the ticket's one span), nrt (the
+// mean of its next responses); shares as the ticket's 0/1 (resolution_rate: solved;
+// escalation_rate; fcr: judged tickets only, by q.as_of and q.fcr_window; repeat_rate: tickets with
+// a contact record, 1 for a repeat; csat: its answered surveys' share of 4–5); sla: its spans'
+// share of targets met; csat_mean: its answers' mean; sentiment: its messages' mean score. A
+// ticket without a value (no reply yet, no answer, …) is absent. kInvalidArgument for nps and
+// deflection (no value per ticket) and unknown ids.
+Result<std::unordered_map<std::int64_t, double>> KpiTicketValues(std::string_view metric, const KpiQuery& q,
+                                                                 const KpiData& data);
+// Whether KpiTicketValues' values of `metric` are 0/1 (a share of tickets): csat, fcr,
+// resolution_rate, escalation_rate, repeat_rate.
+bool KpiMetricIsShare(std::string_view metric);
+
 // The report as GET /v1/kpis answers it: {"metrics":[…],"by":…,"interval":…,"rows":[{"bucket":…,
 // "group":…,"<metric>":{"count":…,"value":…,"mean":…,"median":…,"p90":…,"ci_low":…,"ci_high":…}}]}.
 std::string KpiReportJson(const KpiReport& report);

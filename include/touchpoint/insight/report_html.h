@@ -15,6 +15,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/time.h>
+#include <touchpoint/insight/experiments.h>
 #include <touchpoint/insight/kpis.h>
 
 namespace touchpoint::insight {
@@ -50,5 +51,13 @@ Result<std::string> RenderHtml(const HtmlReport& report, std::string_view echart
 // and the table of every figure, rows below their target marked.
 HtmlReport KpiHtmlReport(const KpiReport& report, std::vector<std::pair<std::string, std::string>> parameters,
                          Millis generated_at);
+
+// An experiment's results (insight/experiments.h) as charts and a table: per metric one chart of
+// each variant's relative lift against the control in %, the lift as a point and its interval as
+// a bar from ci_low to ci_high (none for a metric with not enough data), 0 marked; the exposures
+// per variant; and the table of every arm — units, mean, lift, interval, p, adjusted p, verdict —
+// better rows marked met, worse rows missed.
+HtmlReport ExperimentHtmlReport(const ExperimentResults& results,
+                                std::vector<std::pair<std::string, std::string>> parameters, Millis generated_at);
 
 }  // namespace touchpoint::insight

@@ -56,6 +56,10 @@ enum class Permission {
   kChangeTickets,   // create, reply to, change, assign and merge tickets (scoped by the desk)
   kReadDeskReports,  // aggregate desk reports without ticket texts (GET /v1/desk/steps)
   kReadAnalytics,    // aggregate reports over the stored events (GET /v1/funnels, /v1/journeys)
+  kReadExperiments,    // read experiments and their results (GET /v1/experiments…)
+  kManageExperiments,  // create, start and stop experiments (POST /v1/experiments…)
+  // Ask for a unit's variant, logging its exposure (GET /v1/assignments: the router, the bot).
+  kAssignExperiments,
 };
 
 // A set of roles (a bit per role).

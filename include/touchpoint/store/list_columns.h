@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,25 @@ inline std::vector<std::int64_t> SplitNumbers(std::string_view s) {
     }
   }
   if (any) out.push_back(n);
+  return out;
+}
+
+// "50,50.5" (each exactly, %.17g: an experiment's variant weights); "" for none.
+inline std::string JoinReals(const std::vector<double>& numbers) {
+  std::string out;
+  char buf[32];
+  for (double n : numbers) {
+    if (!out.empty()) out.push_back(',');
+    std::snprintf(buf, sizeof buf, "%.17g", n);
+    out += buf;
+  }
+  return out;
+}
+
+// JoinReals' list back.
+inline std::vector<double> SplitReals(std::string_view s) {
+  std::vector<double> out;
+  for (const std::string& part : SplitNames(s)) out.push_back(std::strtod(part.c_str(), nullptr));
   return out;
 }
 

@@ -43,6 +43,7 @@
 #include <touchpoint/store/deskflow_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/kpi_repository.h>
+#include <touchpoint/store/experiment_repository.h>
 
 namespace touchpoint::store::memory {
 namespace {
@@ -133,6 +134,10 @@ struct State {
   // The desk's measured facts and spans (store/kpi_repository.h).
   std::map<std::int64_t, KpiTicketRecord> kpi_tickets;
   std::map<std::tuple<std::int64_t, std::string, std::int32_t>, KpiSpanRecord> kpi_spans;
+  // Experiments and their exposures (store/experiment_repository.h).
+  std::map<std::int64_t, ExperimentRecord> experiments;
+  std::int64_t next_experiment_id = 1;
+  std::map<std::pair<std::int64_t, std::string>, ExposureRecord> exposures;  // (experiment, unit)
 
   // store/cluster.h, guarded by mu like the rest.
   std::condition_variable_any changed;  // notified when `committed` advances (waits on mu)
@@ -1992,6 +1997,16 @@ ErasureCounts EraseIn(State& s, const std::set<std::int64_t>& ids, bool apply) {
   c.merges = static_cast<std::int64_t>(merges.size());
   for (const auto& [a, b] : s.merge_blocks) c.merge_blocks += ids.count(a) || ids.count(b) ? 1 : 0;
   for (const auto& r : s.consents) c.consents += has(r.customer) ? 1 : 0;
+  // Their exposures in experiments whose unit is the customer (store/experiment_repository.h).
+  const auto exposed = [&](const std::pair<std::int64_t, std::string>& key) {
+    auto e = s.experiments.find(key.first);
+    if (e == s.experiments.end() || e->second.unit != "customer") return false;
+    for (std::int64_t id : ids) {
+      if (key.second == std::to_string(id)) return true;
+    }
+    return false;
+  };
+  if (apply) std::erase_if(s.exposures, [&](const auto& kv) { return exposed(kv.first); });
   // The desk's tickets stay, de-identified (store/erasure_repository.h).
   std::set<std::int64_t> tickets;
   for (const auto& [number, t] : s.tickets) {
@@ -2343,6 +2358,123 @@ class MemKpi final : public KpiRepository {
   State& s_;
 };
 
+// ---- experiments and their exposures ----
+
+class MemExperiments final : public ExperimentRepository {
+ public:
+  MemExperiments(State& s, bool read_only) : s_(s), read_only_(read_only) {}
+  Result<ExperimentRecord> Create(const ExperimentRecord& experiment) override {
+    if (read_only_) return ReadOnly();
+    std::scoped_lock lock(s_.mu);
+    for (const auto& [id, e] : s_.experiments) {
+      if (e.name == experiment.name) return Status::AlreadyExists("an experiment named " + e.name + " exists");
+    }
+    ExperimentRecord stored = experiment;
+    stored.id = s_.next_experiment_id++;
+    s_.experiments[stored.id] = stored;
+    return stored;
+  }
+  Result<ExperimentRecord> SetStatus(std::int64_t id, const std::string& from, const std::string& to,
+                                     Millis at) override {
+    if (read_only_) return ReadOnly();
+    std::scoped_lock lock(s_.mu);
+    auto it = s_.experiments.find(id);
+    if (it == s_.experiments.end()) return Status::NotFound("no experiment " + std::to_string(id));
+    ExperimentRecord& e = it->second;
+    if (e.status != from) {
+      return Status::FailedPrecondition("experiment " + std::to_string(id) + " is " + e.status + ", not " + from);
+    }
+    e.status = to;
+    if (to == "running") e.started_at = at;
+    if (to == "stopped") e.stopped_at = at;
+    return e;
+  }
+  Result<std::optional<ExperimentRecord>> Find(std::int64_t id) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.experiments.find(id);
+    if (it == s_.experiments.end()) return std::optional<ExperimentRecord>();
+    return std::optional<ExperimentRecord>(it->second);
+  }
+  Result<std::optional<ExperimentRecord>> FindByName(const std::string& name) override {
+    std::shared_lock lock(s_.mu);
+    for (const auto& [id, e] : s_.experiments) {
+      if (e.name == name) return std::optional<ExperimentRecord>(e);
+    }
+    return std::optional<ExperimentRecord>();
+  }
+  Result<std::vector<ExperimentRecord>> List() override {
+    std::shared_lock lock(s_.mu);
+    std::vector<ExperimentRecord> out;
+    for (const auto& [id, e] : s_.experiments) out.push_back(e);
+    return out;
+  }
+  Result<ExposureRecord> Expose(const ExposureRecord& exposure) override {
+    if (read_only_) return ReadOnly();
+    std::scoped_lock lock(s_.mu);
+    if (!s_.experiments.contains(exposure.experiment)) {
+      return Status::NotFound("no experiment " + std::to_string(exposure.experiment));
+    }
+    auto [it, inserted] = s_.exposures.try_emplace({exposure.experiment, exposure.unit}, exposure);
+    return it->second;
+  }
+  Result<std::optional<ExposureRecord>> FindExposure(std::int64_t experiment, const std::string& unit) override {
+    std::shared_lock lock(s_.mu);
+    auto it = s_.exposures.find({experiment, unit});
+    if (it == s_.exposures.end()) return std::optional<ExposureRecord>();
+    return std::optional<ExposureRecord>(it->second);
+  }
+  Status ScanExposures(std::int64_t experiment, const std::function<void(ExposureRecord&&)>& fn) override {
+    std::vector<ExposureRecord> all;
+    {
+      std::shared_lock lock(s_.mu);
+      for (auto it = s_.exposures.lower_bound({experiment, std::string()});
+           it != s_.exposures.end() && it->first.first == experiment; ++it) {
+        all.push_back(it->second);
+      }
+    }
+    std::sort(all.begin(), all.end(), [](const ExposureRecord& a, const ExposureRecord& b) {
+      return std::tie(a.exposed_at, a.unit) < std::tie(b.exposed_at, b.unit);
+    });
+    for (auto& e : all) fn(std::move(e));
+    return Status::Ok();
+  }
+  Result<std::vector<ExposureRecord>> ExposuresOfUnits(const std::string& unit_kind,
+                                                       const std::vector<std::string>& units) override {
+    std::shared_lock lock(s_.mu);
+    std::vector<ExposureRecord> out;
+    for (const auto& [key, x] : s_.exposures) {
+      if (Matches(key, unit_kind, units)) out.push_back(x);
+    }
+    return out;
+  }
+  Result<std::int64_t> EraseExposures(const std::string& unit_kind, const std::vector<std::string>& units) override {
+    if (read_only_) return ReadOnly();
+    std::scoped_lock lock(s_.mu);
+    std::int64_t n = 0;
+    for (auto it = s_.exposures.begin(); it != s_.exposures.end();) {
+      if (Matches(it->first, unit_kind, units)) {
+        it = s_.exposures.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
+ private:
+  static Status ReadOnly() { return Status::FailedPrecondition("store is open read-only"); }
+  // REQUIRES: s_.mu held.
+  bool Matches(const std::pair<std::int64_t, std::string>& key, const std::string& unit_kind,
+               const std::vector<std::string>& units) const {
+    auto e = s_.experiments.find(key.first);
+    return e != s_.experiments.end() && e->second.unit == unit_kind &&
+           std::find(units.begin(), units.end(), key.second) != units.end();
+  }
+  State& s_;
+  bool read_only_;
+};
+
 class MemoryStore final : public Store {
  public:
   // `shared`: opened by name, so other stores (nodes) may share it: it has a cluster().
@@ -2376,7 +2508,8 @@ class MemoryStore final : public Store {
         sla_(*state_),
         keyring_(*state_, read_only),
         rekey_(*state_),
-        kpi_(*state_) {
+        kpi_(*state_),
+        experiments_(*state_, read_only) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -2403,6 +2536,7 @@ class MemoryStore final : public Store {
     Provide<KeyringRepository>(keyring_);
     Provide<RekeyRepository>(rekey_);
     Provide<KpiRepository>(kpi_);
+    Provide<ExperimentRepository>(experiments_);
   }
   Result<std::unique_ptr<Transaction>> Begin() override {
     if (read_only_) return Status::FailedPrecondition("store is open read-only");
@@ -2449,6 +2583,7 @@ class MemoryStore final : public Store {
   MemKeyring keyring_;
   MemRekey rekey_;
   MemKpi kpi_;
+  MemExperiments experiments_;
 };
 
 // The state registered under `name`, created on first use. Named stores live until the process

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <atomic>
 #include <condition_variable>
 #include <limits>
@@ -49,6 +50,7 @@
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/kpi_repository.h>
+#include <touchpoint/store/experiment_repository.h>
 #include <touchpoint/store/agent_repository.h>
 
 #include <touchpoint/store/chunk/event_chunk.h>
@@ -58,7 +60,7 @@
 namespace touchpoint::store::postgres {
 namespace {
 
-constexpr int kSchemaVersion = 19;
+constexpr int kSchemaVersion = 20;
 // zstd level of the event chunks (store/chunk/event_chunk.h), as SQLite's default.
 constexpr int kEventCompressionLevel = 1;
 // Advisory lock keys (one namespace per database): the writer, and schema migrations.
@@ -603,6 +605,36 @@ CREATE TABLE IF NOT EXISTS kpi_spans(
   met integer NOT NULL,
   PRIMARY KEY(ticket, kind, seq));
 CREATE INDEX IF NOT EXISTS kpi_spans_created ON kpi_spans(created_at, ticket);
+)sql",
+    // 20: experiments and their exposures (store/experiment_repository.h, insight/experiments.h).
+    R"sql(
+CREATE TABLE IF NOT EXISTS experiments(
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  description text NOT NULL,
+  unit text NOT NULL,
+  variants text NOT NULL,
+  weights text NOT NULL,
+  coverage double precision NOT NULL,
+  salt text NOT NULL,
+  metrics text NOT NULL,
+  directions text NOT NULL,
+  pre_period_days integer NOT NULL,
+  sequential_tuning double precision NOT NULL,
+  alpha double precision NOT NULL,
+  correction text NOT NULL,
+  status text NOT NULL,
+  created_at bigint NOT NULL,
+  started_at bigint NOT NULL,
+  stopped_at bigint NOT NULL,
+  created_by text NOT NULL);
+CREATE TABLE IF NOT EXISTS experiment_exposures(
+  experiment bigint NOT NULL,
+  unit text NOT NULL,
+  variant text NOT NULL,
+  exposed_at bigint NOT NULL,
+  PRIMARY KEY(experiment, unit));
+CREATE INDEX IF NOT EXISTS experiment_exposures_unit ON experiment_exposures(unit);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -3248,6 +3280,9 @@ class PgErasure final : public ErasureRepository {
                         del("DELETE FROM merge_blocks WHERE a = ANY($1::bigint[]) OR b = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id = ANY($1::bigint[])"));
     TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id = ANY($1::bigint[])"));
+    TP_RETURN_IF_ERROR(del("DELETE FROM experiment_exposures WHERE unit = ANY($1::bigint[]::text[]) AND experiment IN "
+                           "(SELECT id FROM experiments WHERE unit = 'customer')")
+                           .status());
     // The desk's tickets stay, de-identified (store/erasure_repository.h).
     const std::string tickets = "(SELECT number FROM tickets WHERE customer_id = ANY($1::bigint[]))";
     const std::string erased = std::string("'") + kErasedText + "'";
@@ -3590,10 +3625,177 @@ class PgRekey final : public RekeyRepository {
       }
       n += r.affected();
     }
+// ---- experiments and their exposures ----
+
+class PgExperiments final : public ExperimentRepository {
+ public:
+  explicit PgExperiments(Session& s) : s_(s) {}
+
+  Result<ExperimentRecord> Create(const ExperimentRecord& e) override {
+    if (s_.read_only()) return ReadOnlyError();
+    std::vector<std::string> variants, metrics, directions;
+    std::vector<double> weights;
+    for (const auto& v : e.variants) {
+      variants.push_back(v.name);
+      weights.push_back(v.weight);
+    }
+    for (const auto& m : e.metrics) {
+      metrics.push_back(m.metric);
+      directions.push_back(m.direction);
+    }
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query(
+            "INSERT INTO experiments(name, description, unit, variants, weights, coverage, salt, metrics, directions, "
+            "pre_period_days, sequential_tuning, alpha, correction, status, created_at, started_at, stopped_at, "
+            "created_by) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+            "ON CONFLICT(name) DO NOTHING RETURNING id",
+            Params().Add(CleanText(e.name)).Add(CleanText(e.description)).Add(CleanText(e.unit))
+                .Add(CleanText(JoinNames(variants))).Add(JoinReals(weights)).Add(e.coverage).Add(CleanText(e.salt))
+                .Add(CleanText(JoinNames(metrics))).Add(CleanText(JoinNames(directions)))
+                .Add(static_cast<std::int64_t>(e.pre_period_days)).Add(e.sequential_tuning).Add(e.alpha)
+                .Add(CleanText(e.correction)).Add(CleanText(e.status)).Add(e.created_at).Add(e.started_at)
+                .Add(e.stopped_at).Add(CleanText(e.created_by))));
+    if (r.rows() == 0) return Status::AlreadyExists("an experiment named " + e.name + " exists");
+    ExperimentRecord stored = e;
+    stored.id = r.Int(0, 0);
+    return stored;
+  }
+  Result<ExperimentRecord> SetStatus(std::int64_t id, const std::string& from, const std::string& to,
+                                     Millis at) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query("UPDATE experiments SET status = $3, started_at = CASE WHEN $3 = 'running' THEN $4::bigint "
+                        "ELSE started_at END, stopped_at = CASE WHEN $3 = 'stopped' THEN $4::bigint ELSE stopped_at "
+                        "END WHERE id = $1 AND status = $2",
+                        Params().Add(id).Add(CleanText(from)).Add(CleanText(to)).Add(at)));
+    const bool changed = r.affected() > 0;
+    TP_ASSIGN_OR_RETURN(std::optional<ExperimentRecord> now, Find(id));
+    if (!now) return Status::NotFound("no experiment " + std::to_string(id));
+    if (!changed) {
+      return Status::FailedPrecondition("experiment " + std::to_string(id) + " is " + now->status + ", not " + from);
+    }
+    return *now;
+  }
+  Result<std::optional<ExperimentRecord>> Find(std::int64_t id) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<ExperimentRecord>(s_.conn(), std::string(kSelect) + " WHERE id = $1",
+                                                             Params().Add(id), ReadExperiment));
+    if (rows.empty()) return std::optional<ExperimentRecord>();
+    return std::optional<ExperimentRecord>(std::move(rows.front()));
+  }
+  Result<std::optional<ExperimentRecord>> FindByName(const std::string& name) override {
+    TP_ASSIGN_OR_RETURN(auto rows, Collect<ExperimentRecord>(s_.conn(), std::string(kSelect) + " WHERE name = $1",
+                                                             Params().Add(CleanText(name)), ReadExperiment));
+    if (rows.empty()) return std::optional<ExperimentRecord>();
+    return std::optional<ExperimentRecord>(std::move(rows.front()));
+  }
+  Result<std::vector<ExperimentRecord>> List() override {
+    return Collect<ExperimentRecord>(s_.conn(), std::string(kSelect) + " ORDER BY id", Params(), ReadExperiment);
+  }
+
+  Result<ExposureRecord> Expose(const ExposureRecord& x) override {
+    if (s_.read_only()) return ReadOnlyError();
+    TP_ASSIGN_OR_RETURN(
+        PgResult r,
+        s_.conn().Query("INSERT INTO experiment_exposures(experiment, unit, variant, exposed_at) "
+                        "SELECT $1, $2, $3, $4 WHERE EXISTS(SELECT 1 FROM experiments WHERE id = $1) "
+                        "ON CONFLICT(experiment, unit) DO NOTHING",
+                        Params().Add(x.experiment).Add(CleanText(x.unit)).Add(CleanText(x.variant)).Add(x.exposed_at)));
+    if (r.affected() > 0) return x;
+    TP_ASSIGN_OR_RETURN(std::optional<ExposureRecord> first, FindExposure(x.experiment, x.unit));
+    if (!first) return Status::NotFound("no experiment " + std::to_string(x.experiment));
+    return *first;
+  }
+  Result<std::optional<ExposureRecord>> FindExposure(std::int64_t experiment, const std::string& unit) override {
+    TP_ASSIGN_OR_RETURN(auto rows,
+                        Collect<ExposureRecord>(s_.conn(), std::string(kExposures) + " WHERE experiment = $1 AND unit = $2",
+                                                Params().Add(experiment).Add(CleanText(unit)), ReadExposure));
+    if (rows.empty()) return std::optional<ExposureRecord>();
+    return std::optional<ExposureRecord>(std::move(rows.front()));
+  }
+  Status ScanExposures(std::int64_t experiment, const std::function<void(ExposureRecord&&)>& fn) override {
+    return s_.conn().Scan(std::string(kExposures) + " WHERE experiment = $1 ORDER BY exposed_at, unit COLLATE \"C\"",
+                          Params().Add(experiment), [&](const PgResult& r, int i) {
+                            fn(ReadExposure(r, i));
+                            return true;
+                          });
+  }
+  Result<std::vector<ExposureRecord>> ExposuresOfUnits(const std::string& unit_kind,
+                                                       const std::vector<std::string>& units) override {
+    std::vector<ExposureRecord> out;
+    for (const std::string& unit : units) {
+      TP_ASSIGN_OR_RETURN(auto rows, Collect<ExposureRecord>(
+                                         s_.conn(),
+                                         "SELECT x.experiment, x.unit, x.variant, x.exposed_at FROM experiment_exposures x "
+                                         "JOIN experiments e ON e.id = x.experiment WHERE x.unit = $1 AND e.unit = $2",
+                                         Params().Add(CleanText(unit)).Add(CleanText(unit_kind)), ReadExposure));
+      for (auto& x : rows) out.push_back(std::move(x));
+    }
+    std::sort(out.begin(), out.end(), [](const ExposureRecord& a, const ExposureRecord& b) {
+      return std::tie(a.experiment, a.unit) < std::tie(b.experiment, b.unit);
+    });
+    return out;
+  }
+  Result<std::int64_t> EraseExposures(const std::string& unit_kind, const std::vector<std::string>& units) override {
+    if (s_.read_only()) return ReadOnlyError();
+    if (s_.in_txn()) return Status::FailedPrecondition("erasing exposures must not join another transaction");
+    Conn& c = s_.conn();
+    TP_RETURN_IF_ERROR(c.Begin());
+    std::int64_t n = 0;
+    Status st = [&]() -> Status {
+      for (const std::string& unit : units) {
+        TP_ASSIGN_OR_RETURN(PgResult r, c.Query("DELETE FROM experiment_exposures WHERE unit = $1 AND experiment IN "
+                                                "(SELECT id FROM experiments WHERE unit = $2)",
+                                                Params().Add(CleanText(unit)).Add(CleanText(unit_kind))));
+        n += r.affected();
+      }
+      return Status::Ok();
+    }();
+    if (!st.ok()) {
+      c.Rollback();
+      return st;
+    }
+    TP_RETURN_IF_ERROR(c.Commit());
     return n;
   }
 
  private:
+  static constexpr const char* kSelect =
+      "SELECT id, name, description, unit, variants, weights, coverage, salt, metrics, directions, pre_period_days, "
+      "sequential_tuning, alpha, correction, status, created_at, started_at, stopped_at, created_by FROM experiments";
+  static constexpr const char* kExposures = "SELECT experiment, unit, variant, exposed_at FROM experiment_exposures";
+  static ExposureRecord ReadExposure(const PgResult& r, int i) {
+    return ExposureRecord{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3)};
+  }
+  static ExperimentRecord ReadExperiment(const PgResult& r, int i) {
+    ExperimentRecord e;
+    e.id = r.Int(i, 0);
+    e.name = r.Text(i, 1);
+    e.description = r.Text(i, 2);
+    e.unit = r.Text(i, 3);
+    const std::vector<std::string> names = SplitNames(r.Get(i, 4));
+    const std::vector<double> weights = SplitReals(r.Get(i, 5));
+    for (size_t k = 0; k < names.size(); ++k) e.variants.push_back({names[k], k < weights.size() ? weights[k] : 0});
+    e.coverage = r.Real(i, 6);
+    e.salt = r.Text(i, 7);
+    const std::vector<std::string> metrics = SplitNames(r.Get(i, 8));
+    const std::vector<std::string> directions = SplitNames(r.Get(i, 9));
+    for (size_t k = 0; k < metrics.size(); ++k) {
+      e.metrics.push_back({metrics[k], k < directions.size() ? directions[k] : ""});
+    }
+    e.pre_period_days = static_cast<std::int32_t>(r.Int(i, 10));
+    e.sequential_tuning = r.Real(i, 11);
+    e.alpha = r.Real(i, 12);
+    e.correction = r.Text(i, 13);
+    e.status = r.Text(i, 14);
+    e.created_at = r.Int(i, 15);
+    e.started_at = r.Int(i, 16);
+    e.stopped_at = r.Int(i, 17);
+    e.created_by = r.Text(i, 18);
+    return e;
+  }
+
   Session& s_;
 };
 
@@ -3644,6 +3846,7 @@ class PgStore final : public Store, public Maintenance {
         keyring_(session_),
         rekey_(session_),
         kpi_(session_),
+        experiments_(session_),
         feed_(session_),
         cluster_(options_) {
     if (own_lease_ != nullptr) options_.fence_epoch = own_lease_->epoch();
@@ -3674,6 +3877,7 @@ class PgStore final : public Store, public Maintenance {
     Provide<KeyringRepository>(keyring_);
     Provide<RekeyRepository>(rekey_);
     Provide<KpiRepository>(kpi_);
+    Provide<ExperimentRepository>(experiments_);
     if (own_lease_ != nullptr) {
       // Keeps the lease's session busy (a session idle past the lease timeout is ended) and notices
       // a lost lease early; commits are fenced whatever this thread sees.
@@ -3875,6 +4079,7 @@ class PgStore final : public Store, public Maintenance {
   PgKeyring keyring_;
   PgRekey rekey_;
   PgKpi kpi_;
+  PgExperiments experiments_;
   PgChangeFeed feed_;
   PgCluster cluster_;
   int version_ = 0;

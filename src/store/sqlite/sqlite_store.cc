@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <tuple>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -39,6 +40,7 @@
 #include <touchpoint/store/ticket_repository.h>
 #include <touchpoint/store/user_repository.h>
 #include <touchpoint/store/kpi_repository.h>
+#include <touchpoint/store/experiment_repository.h>
 #include <touchpoint/store/agent_repository.h>
 #include <touchpoint/store/sqlite.h>
 
@@ -50,7 +52,7 @@
 namespace touchpoint::store::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 19;
+constexpr int kSchemaVersion = 20;
 
 // Migrations, applied in order; index i brings the schema from version i to i + 1. A migration
 // that moves data also has code (SqliteStore::MigrateCode), run after its SQL in the same
@@ -565,6 +567,36 @@ CREATE TABLE kpi_spans(
   met INTEGER NOT NULL,
   PRIMARY KEY(ticket, kind, seq)) WITHOUT ROWID;
 CREATE INDEX kpi_spans_created ON kpi_spans(created_at, ticket);
+)sql",
+    // 20: experiments and their exposures (store/experiment_repository.h, insight/experiments.h).
+    R"sql(
+CREATE TABLE experiments(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  variants TEXT NOT NULL,
+  weights TEXT NOT NULL,
+  coverage REAL NOT NULL,
+  salt TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  directions TEXT NOT NULL,
+  pre_period_days INTEGER NOT NULL,
+  sequential_tuning REAL NOT NULL,
+  alpha REAL NOT NULL,
+  correction TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  stopped_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL);
+CREATE TABLE experiment_exposures(
+  experiment INTEGER NOT NULL,
+  unit TEXT NOT NULL,
+  variant TEXT NOT NULL,
+  exposed_at INTEGER NOT NULL,
+  PRIMARY KEY(experiment, unit)) WITHOUT ROWID;
+CREATE INDEX experiment_exposures_unit ON experiment_exposures(unit);
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
@@ -3091,6 +3123,14 @@ class SqliteErasure final : public ErasureRepository {
     TP_ASSIGN_OR_RETURN(counts.merge_blocks, del("DELETE FROM merge_blocks WHERE a IN " + in + " OR b IN " + in));
     TP_ASSIGN_OR_RETURN(counts.customers, del("DELETE FROM customers WHERE id IN " + in));
     TP_ASSIGN_OR_RETURN(counts.consents, del("DELETE FROM consents WHERE customer_id IN " + in));
+    {  // their exposures in experiments whose unit is the customer (units are decimal text)
+      std::string units = "(";
+      for (size_t i = 0; i < ids.size(); ++i) units += (i ? ",'" : "'") + std::to_string(ids[i]) + "'";
+      units += ")";
+      TP_RETURN_IF_ERROR(del("DELETE FROM experiment_exposures WHERE unit IN " + units +
+                                                " AND experiment IN (SELECT id FROM experiments WHERE unit = "
+                                                "'customer')").status());
+    }
     // The desk's tickets stay, de-identified (store/erasure_repository.h).
     const std::string tickets = "(SELECT number FROM tickets WHERE customer_id IN " + in + ")";
     const std::string erased = std::string("'") + kErasedText + "'";
@@ -3483,6 +3523,186 @@ class SqliteKpi final : public KpiRepository {
   Db& db_;
 };
 
+// ---- experiments and their exposures ----
+
+class SqliteExperiments final : public ExperimentRepository {
+ public:
+  explicit SqliteExperiments(Db& db) : db_(db) {}
+
+  Result<ExperimentRecord> Create(const ExperimentRecord& e) override {
+    TP_RETURN_IF_ERROR(Writable());
+    std::vector<std::string> variants, metrics, directions;
+    std::vector<double> weights;
+    for (const auto& v : e.variants) {
+      variants.push_back(v.name);
+      weights.push_back(v.weight);
+    }
+    for (const auto& m : e.metrics) {
+      metrics.push_back(m.metric);
+      directions.push_back(m.direction);
+    }
+    const std::string vs = JoinNames(variants), ws = JoinReals(weights), ms = JoinNames(metrics),
+                      ds = JoinNames(directions);
+    Stmt st(db_.raw(),
+            "INSERT INTO experiments(name, description, unit, variants, weights, coverage, salt, metrics, directions, "
+            "pre_period_days, sequential_tuning, alpha, correction, status, created_at, started_at, stopped_at, "
+            "created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+            "ON CONFLICT(name) DO NOTHING");
+    st.Bind(1, e.name).Bind(2, e.description).Bind(3, e.unit).Bind(4, vs).Bind(5, ws).Bind(6, e.coverage)
+        .Bind(7, e.salt).Bind(8, ms).Bind(9, ds).Bind(10, static_cast<std::int64_t>(e.pre_period_days))
+        .Bind(11, e.sequential_tuning).Bind(12, e.alpha).Bind(13, e.correction).Bind(14, e.status)
+        .Bind(15, e.created_at).Bind(16, e.started_at).Bind(17, e.stopped_at).Bind(18, e.created_by);
+    if (st.Step() != SQLITE_DONE) return db_.Error("create experiment");
+    if (sqlite3_changes(db_.raw()) == 0) return Status::AlreadyExists("an experiment named " + e.name + " exists");
+    ExperimentRecord stored = e;
+    stored.id = sqlite3_last_insert_rowid(db_.raw());
+    return stored;
+  }
+  Result<ExperimentRecord> SetStatus(std::int64_t id, const std::string& from, const std::string& to,
+                                     Millis at) override {
+    TP_RETURN_IF_ERROR(Writable());
+    Stmt st(db_.raw(),
+            "UPDATE experiments SET status = ?3, started_at = CASE WHEN ?3 = 'running' THEN ?4 ELSE started_at END, "
+            "stopped_at = CASE WHEN ?3 = 'stopped' THEN ?4 ELSE stopped_at END WHERE id = ?1 AND status = ?2");
+    st.Bind(1, id).Bind(2, from).Bind(3, to).Bind(4, at);
+    if (st.Step() != SQLITE_DONE) return db_.Error("change experiment status");
+    const bool changed = sqlite3_changes(db_.raw()) > 0;
+    TP_ASSIGN_OR_RETURN(std::optional<ExperimentRecord> now, Find(id));
+    if (!now) return Status::NotFound("no experiment " + std::to_string(id));
+    if (!changed) {
+      return Status::FailedPrecondition("experiment " + std::to_string(id) + " is " + now->status + ", not " + from);
+    }
+    return *now;
+  }
+  Result<std::optional<ExperimentRecord>> Find(std::int64_t id) override {
+    std::optional<ExperimentRecord> out;
+    TP_RETURN_IF_ERROR(Where(" WHERE id = ?1", [&](Stmt& st) { st.Bind(1, id); },
+                             [&](ExperimentRecord&& e) { out = std::move(e); }));
+    return out;
+  }
+  Result<std::optional<ExperimentRecord>> FindByName(const std::string& name) override {
+    std::optional<ExperimentRecord> out;
+    TP_RETURN_IF_ERROR(Where(" WHERE name = ?1", [&](Stmt& st) { st.Bind(1, name); },
+                             [&](ExperimentRecord&& e) { out = std::move(e); }));
+    return out;
+  }
+  Result<std::vector<ExperimentRecord>> List() override {
+    std::vector<ExperimentRecord> out;
+    TP_RETURN_IF_ERROR(Where(" ORDER BY id", [](Stmt&) {}, [&](ExperimentRecord&& e) { out.push_back(std::move(e)); }));
+    return out;
+  }
+
+  Result<ExposureRecord> Expose(const ExposureRecord& x) override {
+    TP_RETURN_IF_ERROR(Writable());
+    Stmt st(db_.raw(),
+            "INSERT INTO experiment_exposures(experiment, unit, variant, exposed_at) "
+            "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS(SELECT 1 FROM experiments WHERE id = ?1) "
+            "ON CONFLICT(experiment, unit) DO NOTHING");
+    st.Bind(1, x.experiment).Bind(2, x.unit).Bind(3, x.variant).Bind(4, x.exposed_at);
+    if (st.Step() != SQLITE_DONE) return db_.Error("record exposure");
+    if (sqlite3_changes(db_.raw()) > 0) return x;
+    TP_ASSIGN_OR_RETURN(std::optional<ExposureRecord> first, FindExposure(x.experiment, x.unit));
+    if (!first) return Status::NotFound("no experiment " + std::to_string(x.experiment));
+    return *first;
+  }
+  Result<std::optional<ExposureRecord>> FindExposure(std::int64_t experiment, const std::string& unit) override {
+    Stmt st(db_.raw(),
+            "SELECT experiment, unit, variant, exposed_at FROM experiment_exposures WHERE experiment = ?1 AND unit = ?2");
+    st.Bind(1, experiment).Bind(2, unit);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return std::optional<ExposureRecord>(Read(st));
+    if (rc == SQLITE_DONE) return std::optional<ExposureRecord>();
+    return db_.Error("read exposure");
+  }
+  Status ScanExposures(std::int64_t experiment, const std::function<void(ExposureRecord&&)>& fn) override {
+    Stmt st(db_.raw(), "SELECT experiment, unit, variant, exposed_at FROM experiment_exposures WHERE experiment = ?1 "
+                       "ORDER BY exposed_at, unit");
+    st.Bind(1, experiment);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) fn(Read(st));
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("scan exposures");
+  }
+  Result<std::vector<ExposureRecord>> ExposuresOfUnits(const std::string& unit_kind,
+                                                       const std::vector<std::string>& units) override {
+    std::vector<ExposureRecord> out;
+    Stmt st(db_.raw(), "SELECT x.experiment, x.unit, x.variant, x.exposed_at FROM experiment_exposures x "
+                       "JOIN experiments e ON e.id = x.experiment WHERE x.unit = ?1 AND e.unit = ?2");
+    for (const std::string& unit : units) {
+      st.Reset();
+      st.Bind(1, unit).Bind(2, unit_kind);
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) out.push_back(Read(st));
+      if (rc != SQLITE_DONE) return db_.Error("read exposures");
+    }
+    std::sort(out.begin(), out.end(), [](const ExposureRecord& a, const ExposureRecord& b) {
+      return std::tie(a.experiment, a.unit) < std::tie(b.experiment, b.unit);
+    });
+    return out;
+  }
+  Result<std::int64_t> EraseExposures(const std::string& unit_kind, const std::vector<std::string>& units) override {
+    TP_RETURN_IF_ERROR(Writable());
+    if (db_.in_txn()) return Status::FailedPrecondition("erasing exposures must not join another transaction");
+    TP_ASSIGN_OR_RETURN(auto txn, db_.Begin());
+    Stmt st(db_.raw(), "DELETE FROM experiment_exposures WHERE unit = ?1 AND experiment IN "
+                       "(SELECT id FROM experiments WHERE unit = ?2)");
+    std::int64_t n = 0;
+    for (const std::string& unit : units) {
+      st.Reset();
+      st.Bind(1, unit).Bind(2, unit_kind);
+      if (st.Step() != SQLITE_DONE) return db_.Error("erase exposures");
+      n += sqlite3_changes(db_.raw());
+    }
+    TP_RETURN_IF_ERROR(txn->Commit());
+    return n;
+  }
+
+ private:
+  Status Writable() {
+    if (db_.read_only()) return Status::FailedPrecondition("store is open read-only");
+    return Status::Ok();
+  }
+  static ExposureRecord Read(Stmt& st) { return ExposureRecord{st.Int(0), st.Text(1), st.Text(2), st.Int(3)}; }
+  Status Where(const char* where, const std::function<void(Stmt&)>& bind,
+               const std::function<void(ExperimentRecord&&)>& fn) {
+    Stmt st(db_.raw(), (std::string("SELECT id, name, description, unit, variants, weights, coverage, salt, metrics, "
+                                    "directions, pre_period_days, sequential_tuning, alpha, correction, status, "
+                                    "created_at, started_at, stopped_at, created_by FROM experiments") + where).c_str());
+    if (!st.ok()) return db_.Error("prepare experiments");
+    bind(st);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      ExperimentRecord e;
+      e.id = st.Int(0);
+      e.name = st.Text(1);
+      e.description = st.Text(2);
+      e.unit = st.Text(3);
+      const std::vector<std::string> names = SplitNames(st.Text(4));
+      const std::vector<double> weights = SplitReals(st.Text(5));
+      for (size_t i = 0; i < names.size(); ++i) e.variants.push_back({names[i], i < weights.size() ? weights[i] : 0});
+      e.coverage = st.Real(6);
+      e.salt = st.Text(7);
+      const std::vector<std::string> metrics = SplitNames(st.Text(8));
+      const std::vector<std::string> directions = SplitNames(st.Text(9));
+      for (size_t i = 0; i < metrics.size(); ++i) {
+        e.metrics.push_back({metrics[i], i < directions.size() ? directions[i] : ""});
+      }
+      e.pre_period_days = static_cast<std::int32_t>(st.Int(10));
+      e.sequential_tuning = st.Real(11);
+      e.alpha = st.Real(12);
+      e.correction = st.Text(13);
+      e.status = st.Text(14);
+      e.created_at = st.Int(15);
+      e.started_at = st.Int(16);
+      e.stopped_at = st.Int(17);
+      e.created_by = st.Text(18);
+      fn(std::move(e));
+    }
+    return rc == SQLITE_DONE ? Status::Ok() : db_.Error("experiments");
+  }
+
+  Db& db_;
+};
+
 // ---- the store ----
 
 class SqliteStore final : public Store, public Maintenance {
@@ -3516,7 +3736,8 @@ class SqliteStore final : public Store, public Maintenance {
         sla_(db_),
         keyring_(db_),
         rekey_(db_),
-        kpi_(db_) {
+        kpi_(db_),
+        experiments_(db_) {
     Provide<EventLog>(events_);
     Provide<IdentityRepository>(identity_);
     Provide<ProfileRepository>(profiles_);
@@ -3543,6 +3764,7 @@ class SqliteStore final : public Store, public Maintenance {
     Provide<KeyringRepository>(keyring_);
     Provide<RekeyRepository>(rekey_);
     Provide<KpiRepository>(kpi_);
+    Provide<ExperimentRepository>(experiments_);
   }
   ~SqliteStore() override {
     if (!options_.read_only && !db_.in_txn()) {
@@ -3673,6 +3895,7 @@ class SqliteStore final : public Store, public Maintenance {
   SqliteKeyring keyring_;
   SqliteRekey rekey_;
   SqliteKpi kpi_;
+  SqliteExperiments experiments_;
   int version_ = 0;
 };
 
