@@ -3625,6 +3625,13 @@ class PgRekey final : public RekeyRepository {
       }
       n += r.affected();
     }
+    return n;
+  }
+
+ private:
+  Session& s_;
+};
+
 // ---- experiments and their exposures ----
 
 class PgExperiments final : public ExperimentRepository {
