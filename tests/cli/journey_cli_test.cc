@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -97,7 +98,8 @@ TEST(JourneyCliTest, StagesDwellDropOffSatisfactionSentimentWorstFirst) {
   ASSERT_EQ(run.code, 0) << run.out;
   EXPECT_EQ(json::parse(run.out)["people"], 1);
 
-  // A configured journey.
+  // A configured journey (on PostgreSQL the data directory holds only this file).
+  std::filesystem::create_directories(data);
   {
     std::ofstream cfg(data + "/touchpoint.toml", std::ios::app);
     cfg << "\n[[journeys]]\nname = \"short\"\nstages = [ { name = \"look\", events = [\"view\"] },"
