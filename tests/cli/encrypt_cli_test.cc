@@ -401,7 +401,6 @@ class EncryptExistingCliTest : public EncryptCliTest {
     fs::create_directories(dir);
     std::ofstream(dir + "/touchpoint.toml") << "[privacy]\nencryption = false\n";
     ASSERT_EQ(Touchpoint("ingest --data " + dir + " " + input + " >/dev/null 2>&1").code, 3);
-    ASSERT_FALSE(fs::exists(KeyFile()));
   }
   // The personal values of `values` found in any file of `dir`, by file.
   std::vector<std::string> FoundIn(const std::string& dir, const std::set<std::string>& values) {
@@ -423,6 +422,7 @@ TEST_F(EncryptExistingCliTest, AClearDirectoryIsEncryptedAndReadsAsBefore) {
   const std::set<std::string> values = PersonalValues(Slurp(input));
   IngestClear(Data(), input);
   ASSERT_GT(FoundIn(Data(), values).size(), 50u) << "the search finds the clear values before";
+  ASSERT_FALSE(fs::exists(KeyFile())) << "no key when encryption is off";
   auto events_before = Touchpoint("store events --data " + Data() + " 2>/dev/null");
   ASSERT_EQ(events_before.code, 0);
 
@@ -506,6 +506,50 @@ TEST_F(EncryptExistingCliTest, RefusesPostgresARunningWriterAndAnEncryptedDirect
   auto encrypted = Shell(Encrypt(born) + " 2>&1");
   EXPECT_EQ(encrypted.code, 1) << encrypted.out;
   EXPECT_NE(encrypted.out.find("already encrypted"), std::string::npos) << encrypted.out;
+}
+
+// Consents and users' TOTP secrets are sealed by the copy; service desk data is refused (the
+// copy does not carry it yet), leaving the directory clear and untouched.
+TEST_F(EncryptExistingCliTest, SealsConsentsAndTotpSecretsAndRefusesDeskData) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  IngestClear(Data(), input);
+  auto consent = Touchpoint("privacy consent set --data " + Data() +
+                            " user:id-holder-1 --marketing sms=in --wording-version ZQX-WORDING-v42 2>&1");
+  ASSERT_EQ(consent.code, 0) << consent.out;
+  const std::string pw = tmp_.File("pw");
+  std::ofstream(pw) << "correct horse battery staple\n";
+  ::chmod(pw.c_str(), 0600);
+  ASSERT_EQ(Touchpoint("users create --email sue@example.com --role supervisor --password-file " + pw + " --data " +
+                       Data() + " >/dev/null 2>&1")
+                .code,
+            0);
+  auto totp = Touchpoint("users totp-enroll sue@example.com --data " + Data() + " 2>&1");
+  ASSERT_EQ(totp.code, 0) << totp.out;
+  const size_t at = totp.out.find("secret=");
+  ASSERT_NE(at, std::string::npos) << totp.out;
+  const std::string secret = totp.out.substr(at + 7, totp.out.find_first_of("&\n", at) - at - 7);
+  ASSERT_GE(secret.size(), 16u) << totp.out;
+  ASSERT_FALSE(FoundIn(Data(), {secret}).empty()) << "clear before";
+
+  auto done = Shell(Encrypt(Data()) + " 2>&1");
+  ASSERT_EQ(done.code, 0) << done.out;
+  EXPECT_TRUE(FoundIn(Data(), {secret}).empty());
+  auto consents = Touchpoint("privacy consent show --data " + Data() + " user:id-holder-1 2>&1");
+  EXPECT_EQ(consents.code, 0) << consents.out;
+  EXPECT_NE(consents.out.find("ZQX-WORDING-v42"), std::string::npos) << consents.out;
+
+  const std::string desk = tmp_.File("desk");
+  IngestClear(desk, input);
+  ASSERT_EQ(Touchpoint("ticket create --data " + desk +
+                       " --customer user:id-holder-1 --subject 'Refund ZQX-SUBJECT-4711' --channel chat 2>&1")
+                .code,
+            0);
+  auto refused = Shell(Encrypt(desk) + " 2>&1");
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("service desk tickets"), std::string::npos) << refused.out;
+  EXPECT_FALSE(fs::exists(desk + "/encrypting"));
+  EXPECT_FALSE(FoundIn(desk, {"ZQX-SUBJECT-4711"}).empty()) << "left as it was";
 }
 
 }  // namespace
