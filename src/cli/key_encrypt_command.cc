@@ -13,6 +13,8 @@
 // clear database untouched); `keys encrypt --resume` goes on where the copy ended. A kill after
 // the rename leaves an encrypted directory with DATA/encrypting/ still there: --resume removes it.
 //
+// Audited (`store.encrypt`, counts only) once the encrypted file is in place.
+//
 // Refused: PostgreSQL (not supported yet), a directory in use by a writer (its LOCK), one already
 // encrypted, and one holding data the copy does not carry yet (service desk, outbox deliveries).
 #include <fcntl.h>
@@ -160,6 +162,18 @@ Status Swap(const fs::path& db, const fs::path& encrypted) {
   return Status::Ok();
 }
 
+// Records the encryption in the (now encrypted) store's audit log: `store.encrypt`, counts only.
+void AuditEncryption(const std::string& data_dir, const nlohmann::json& details) {
+  auto store = OpenForKeys(data_dir);
+  Status s = store.ok() ? Status::Ok() : store.status();
+  if (s.ok()) {
+    auto audit = OpenCliAudit(**store, data_dir);
+    s = audit.ok() ? (*audit)->Record(CliActor(), "store.encrypt", "store", details.dump()) : audit.status();
+    if (s.ok()) s = (*audit)->Close();
+  }
+  if (!s.ok()) std::fprintf(stderr, "touchpoint: note: the encryption is not audited: %s\n", s.message().c_str());
+}
+
 int RunEncrypt(const EncryptArgs& a) {
   if (!a.key_file.empty()) MasterKeyFileOverride() = a.key_file;
   const std::string url = StoreUrl(a.data_dir);
@@ -195,6 +209,8 @@ int RunEncrypt(const EncryptArgs& a) {
         // Killed after the swap: only the work directory is left.
         fs::remove_all(work, ec);
         if (ec) return Fail(Status::Unavailable("cannot remove " + work.string() + ": " + ec.message()));
+        source->reset();  // its writer lock, before the audit's open
+        AuditEncryption(a.data_dir, nlohmann::json{{"resumed_after_swap", true}});
         std::printf("%s\n", nlohmann::json{{"encrypted", true}, {"finished", "removed the work directory"}}.dump().c_str());
         return kExitOk;
       }
@@ -245,6 +261,7 @@ int RunEncrypt(const EncryptArgs& a) {
   }  // both closed (their WAL checkpointed), and the writer lock released
   if (Status s = Swap(db, target_db); !s.ok()) return Fail(s);
   fs::remove_all(work, ec);
+  AuditEncryption(a.data_dir, nlohmann::json{{"rows_written", out["rows_written"]}});
   out["encrypted"] = true;
   out["database"] = db.string();
   std::fprintf(stderr,

@@ -444,6 +444,16 @@ TEST_F(EncryptExistingCliTest, AClearDirectoryIsEncryptedAndReadsAsBefore) {
   EXPECT_EQ(events_after.out, events_before.out) << "the event log reads exactly as before";
   auto status = Touchpoint("keys status --data " + Data() + " 2>&1");
   EXPECT_EQ(status.code, 0) << status.out;
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((Data() + "/touchpoint.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM audit_entries WHERE action = 'store.encrypt'", -1, &st,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1) << "the encryption is audited";
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
 
   // It is an encrypted directory now: new data is sealed too, and a second run is refused.
   auto again = Shell(Encrypt(Data()) + " 2>&1");
