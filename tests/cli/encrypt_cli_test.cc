@@ -562,5 +562,35 @@ TEST_F(EncryptExistingCliTest, SealsConsentsAndTotpSecretsAndRefusesDeskData) {
   EXPECT_FALSE(FoundIn(desk, {"ZQX-SUBJECT-4711"}).empty()) << "left as it was";
 }
 
+// The two other places a kill can land: after a complete copy (before the swap: made here with
+// `store migrate` into DATA/encrypting, which encrypts a new target as keys encrypt does), and
+// after the swap (only DATA/encrypting is left). --resume finishes both.
+TEST_F(EncryptExistingCliTest, ResumeAfterACompleteCopyAndAfterTheSwap) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  const std::set<std::string> values = PersonalValues(Slurp(input));
+  IngestClear(Data(), input);
+  const std::string db = Data() + "/touchpoint.db";
+  ASSERT_EQ(Shell(std::string(TP_CLI_BINARY) + " store migrate --from sqlite://" + db + " --to sqlite://" + Data() +
+                  "/encrypting/touchpoint.db >/dev/null 2>&1")
+                .code,
+            0);
+  ASSERT_FALSE(FoundIn(Data(), values).empty()) << "the clear database is still there";
+  auto resumed = Shell(Encrypt(Data(), "--resume") + " 2>&1");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(FoundIn(Data(), values).empty());
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+
+  fs::create_directories(Data() + "/encrypting");
+  std::ofstream(Data() + "/encrypting/LOCK") << "";
+  auto plain = Shell(Encrypt(Data()) + " 2>&1");
+  EXPECT_EQ(plain.code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("removed the work directory"), std::string::npos) << plain.out;
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+  auto shown = Touchpoint("customer show --data " + Data() + " --reveal phone --reason test phone:13911112222");
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("id-holder-1"), std::string::npos) << shown.out;
+}
+
 }  // namespace
 }  // namespace touchpoint
