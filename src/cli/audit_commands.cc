@@ -228,6 +228,7 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code) {
   });
 
   RegisterKeyRotationCommands(*keys, exit_code);
+  RegisterKeyEncryptCommand(*keys, exit_code);
 
   // audit verify
   CLI::App* audit = app.add_subcommand("audit", "The tamper-evident audit log");

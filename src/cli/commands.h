@@ -35,6 +35,8 @@ void RegisterAuditCommands(CLI::App& app, int* exit_code);
 // keys rotate-master|status|retire-version (cli/key_rotation_commands.cc); RegisterAuditCommands
 // calls it with its `keys` command
 void RegisterKeyRotationCommands(CLI::App& keys, int* exit_code);
+// keys encrypt (cli/key_encrypt_command.cc); RegisterAuditCommands calls it with its `keys` command
+void RegisterKeyEncryptCommand(CLI::App& keys, int* exit_code);
 // serve (cli/serve_commands.cc)
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 // text segment|sentiment|intent|train|eval|rules|mask (cli/text_commands.cc)

@@ -150,8 +150,8 @@ Result<std::unique_ptr<store::Store>> ApplyEncryption(std::string_view url, cons
     static std::once_flag warned;
     std::call_once(warned, [] {
       std::fprintf(stderr,
-                   "touchpoint: warning: this data was stored before encryption at rest and stays in clear text "
-                   "(see docs/security.md, \"Encryption at rest\")\n");
+                   "touchpoint: warning: this data was stored before encryption at rest and stays in clear text; "
+                   "stop the server and run `touchpoint keys encrypt` to encrypt it (SQLite; docs/operations.md)\n");
     });
     return opened;
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include "cli/cli_runner.h"
@@ -25,6 +26,7 @@ namespace touchpoint {
 namespace {
 
 namespace fs = std::filesystem;
+using ::touchpoint::testing::Shell;
 using ::touchpoint::testing::Touchpoint;
 
 std::string Slurp(const std::string& path) {
@@ -386,6 +388,208 @@ TEST_F(EncryptCliTest, AfterAnErasureAnOldBackupNoLongerOpensThePerson) {
   // The raw bytes: the old copy still holds the ciphertexts, never the values.
   const std::vector<std::string> found = Found(Slurp(backup + "/touchpoint.db"), {"13911112222", "ZQX-OLD-SUBJECT"});
   EXPECT_TRUE(found.empty()) << ::testing::PrintToString(found);
+}
+
+
+// `keys encrypt` on a clear directory (one from before encryption at rest, or written with
+// `[privacy] encryption = false`): afterwards the same raw-byte search finds nothing, lookups by
+// phone still work, and the directory is refused as already encrypted.
+class EncryptExistingCliTest : public EncryptCliTest {
+ protected:
+  // A clear directory `dir` with the demo input of `input` ingested.
+  void IngestClear(const std::string& dir, const std::string& input) {
+    fs::create_directories(dir);
+    std::ofstream(dir + "/touchpoint.toml") << "[privacy]\nencryption = false\n";
+    ASSERT_EQ(Touchpoint("ingest --data " + dir + " " + input + " >/dev/null 2>&1").code, 3);
+  }
+  // The personal values of `values` found in any file of `dir`, by file.
+  std::vector<std::string> FoundIn(const std::string& dir, const std::set<std::string>& values) {
+    std::vector<std::string> all;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+      if (!e.is_regular_file()) continue;
+      for (const std::string& v : Found(Slurp(e.path().string()), values)) all.push_back(e.path().string() + ": " + v);
+    }
+    return all;
+  }
+  static std::string Encrypt(const std::string& dir, const std::string& flags = "") {
+    return std::string(TP_CLI_BINARY) + " keys encrypt --data " + dir + " " + flags;
+  }
+};
+
+TEST_F(EncryptExistingCliTest, AClearDirectoryIsEncryptedAndReadsAsBefore) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  const std::set<std::string> values = PersonalValues(Slurp(input));
+  IngestClear(Data(), input);
+  ASSERT_GT(FoundIn(Data(), values).size(), 50u) << "the search finds the clear values before";
+  ASSERT_FALSE(fs::exists(KeyFile())) << "no key when encryption is off";
+  auto events_before = Touchpoint("store events --data " + Data() + " 2>/dev/null");
+  ASSERT_EQ(events_before.code, 0);
+
+  auto done = Shell(Encrypt(Data()) + " 2>" + tmp_.File("enc.err"));
+  ASSERT_EQ(done.code, 0) << done.out << Slurp(tmp_.File("enc.err"));
+  const auto report = nlohmann::json::parse(done.out);
+  EXPECT_EQ(report["encrypted"], true);
+  EXPECT_EQ(report["tables"]["events"], 3002) << done.out;
+  EXPECT_TRUE(fs::exists(KeyFile())) << "the master key is created when there is none";
+  EXPECT_NE(Slurp(tmp_.File("enc.err")).find("Back it up"), std::string::npos);
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+
+  const std::vector<std::string> found = FoundIn(Data(), values);
+  EXPECT_TRUE(found.empty()) << found.size() << " personal values left: " << ::testing::PrintToString(found);
+  auto shown = Touchpoint("customer show --data " + Data() + " --reveal phone --reason test phone:13911112222");
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("id-holder-1"), std::string::npos) << shown.out;
+  auto events_after = Touchpoint("store events --data " + Data() + " 2>/dev/null");
+  EXPECT_EQ(events_after.out, events_before.out) << "the event log reads exactly as before";
+  auto status = Touchpoint("keys status --data " + Data() + " 2>&1");
+  EXPECT_EQ(status.code, 0) << status.out;
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((Data() + "/touchpoint.db").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM audit_entries WHERE action = 'store.encrypt'", -1, &st,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1) << "the encryption is audited";
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+
+  // It is an encrypted directory now: new data is sealed too, and a second run is refused.
+  auto again = Shell(Encrypt(Data()) + " 2>&1");
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_NE(again.out.find("already encrypted"), std::string::npos) << again.out;
+}
+
+TEST_F(EncryptExistingCliTest, KilledMidwayResumeEndsInTheSameState) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  const std::set<std::string> values = PersonalValues(Slurp(input));
+  const std::string other = tmp_.File("uninterrupted");
+  IngestClear(Data(), input);
+  IngestClear(other, input);
+  ASSERT_EQ(Shell(Encrypt(other) + " >" + tmp_.File("other.json") + " 2>/dev/null").code, 0);
+  bool killed_midway = false;
+  for (int delay_ms = 100; delay_ms <= 3000 && !killed_midway; delay_ms += 150) {
+    (void)Shell("sh -c '" + Encrypt(Data(), "--resume --batch 1") + " >/dev/null 2>&1 & p=$!; sleep " +
+                std::to_string(delay_ms / 1000.0) + "; kill -9 $p 2>/dev/null; wait $p; true'");
+    killed_midway = fs::exists(Data() + "/encrypting/touchpoint.db") && !FoundIn(Data(), values).empty();
+  }
+  ASSERT_TRUE(killed_midway) << "no kill landed in the middle of the copy";
+  // The clear data is untouched and still reads; a plain run says to resume.
+  EXPECT_EQ(Touchpoint("customer show --data " + Data() + " phone:13911112222 >/dev/null 2>&1").code, 0);
+  auto plain = Shell(Encrypt(Data()) + " 2>&1");
+  EXPECT_EQ(plain.code, 1) << plain.out;
+  EXPECT_NE(plain.out.find("--resume"), std::string::npos) << plain.out;
+
+  auto resumed = Shell(Encrypt(Data(), "--resume") + " 2>/dev/null");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["tables"],
+            nlohmann::json::parse(Slurp(tmp_.File("other.json")))["tables"]);
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+  const std::vector<std::string> found = FoundIn(Data(), values);
+  EXPECT_TRUE(found.empty()) << ::testing::PrintToString(found);
+  auto shown = Touchpoint("customer show --data " + Data() + " --reveal phone --reason test phone:13911112222");
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("id-holder-1"), std::string::npos) << shown.out;
+  EXPECT_EQ(Touchpoint("store events --data " + Data() + " 2>/dev/null").out,
+            Touchpoint("store events --data " + other + " 2>/dev/null").out);
+}
+
+TEST_F(EncryptExistingCliTest, RefusesPostgresARunningWriterAndAnEncryptedDirectory) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  auto pg = Shell(std::string(TP_CLI_BINARY) + " --store postgresql://localhost/none keys encrypt --data " + Data() +
+                  " 2>&1");
+  EXPECT_EQ(pg.code, 1) << pg.out;
+  EXPECT_NE(pg.out.find("not supported yet"), std::string::npos) << pg.out;
+
+  IngestClear(Data(), input);
+  auto locked = Shell("sh -c 'flock -n " + Data() + "/LOCK sleep 3 & sleep 0.5; " + Encrypt(Data()) + " 2>&1; rc=$?; wait; exit $rc'");
+  EXPECT_EQ(locked.code, 1) << locked.out;
+  EXPECT_NE(locked.out.find("in use"), std::string::npos) << locked.out;
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+  EXPECT_FALSE(fs::exists(KeyFile()));
+
+  const std::string born = tmp_.File("born-encrypted");
+  ASSERT_EQ(Touchpoint("ingest --data " + born + " " + input + " >/dev/null 2>&1").code, 3);
+  auto encrypted = Shell(Encrypt(born) + " 2>&1");
+  EXPECT_EQ(encrypted.code, 1) << encrypted.out;
+  EXPECT_NE(encrypted.out.find("already encrypted"), std::string::npos) << encrypted.out;
+}
+
+// Consents and users' TOTP secrets are sealed by the copy; service desk data is refused (the
+// copy does not carry it yet), leaving the directory clear and untouched.
+TEST_F(EncryptExistingCliTest, SealsConsentsAndTotpSecretsAndRefusesDeskData) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  IngestClear(Data(), input);
+  auto consent = Touchpoint("privacy consent set --data " + Data() +
+                            " user:id-holder-1 --marketing sms=in --wording-version ZQX-WORDING-v42 2>&1");
+  ASSERT_EQ(consent.code, 0) << consent.out;
+  const std::string pw = tmp_.File("pw");
+  std::ofstream(pw) << "correct horse battery staple\n";
+  ::chmod(pw.c_str(), 0600);
+  ASSERT_EQ(Touchpoint("users create --email sue@example.com --role supervisor --password-file " + pw + " --data " +
+                       Data() + " >/dev/null 2>&1")
+                .code,
+            0);
+  auto totp = Touchpoint("users totp-enroll sue@example.com --data " + Data() + " 2>&1");
+  ASSERT_EQ(totp.code, 0) << totp.out;
+  const size_t at = totp.out.find("secret=");
+  ASSERT_NE(at, std::string::npos) << totp.out;
+  const std::string secret = totp.out.substr(at + 7, totp.out.find_first_of("&\n", at) - at - 7);
+  ASSERT_GE(secret.size(), 16u) << totp.out;
+  ASSERT_FALSE(FoundIn(Data(), {secret}).empty()) << "clear before";
+
+  auto done = Shell(Encrypt(Data()) + " 2>&1");
+  ASSERT_EQ(done.code, 0) << done.out;
+  EXPECT_TRUE(FoundIn(Data(), {secret}).empty());
+  auto consents = Touchpoint("privacy consent show --data " + Data() + " user:id-holder-1 2>&1");
+  EXPECT_EQ(consents.code, 0) << consents.out;
+  EXPECT_NE(consents.out.find("ZQX-WORDING-v42"), std::string::npos) << consents.out;
+
+  const std::string desk = tmp_.File("desk");
+  IngestClear(desk, input);
+  ASSERT_EQ(Touchpoint("ticket create --data " + desk +
+                       " --customer user:id-holder-1 --subject 'Refund ZQX-SUBJECT-4711' --channel chat 2>&1")
+                .code,
+            0);
+  auto refused = Shell(Encrypt(desk) + " 2>&1");
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("service desk tickets"), std::string::npos) << refused.out;
+  EXPECT_FALSE(fs::exists(desk + "/encrypting"));
+  EXPECT_FALSE(FoundIn(desk, {"ZQX-SUBJECT-4711"}).empty()) << "left as it was";
+}
+
+// The two other places a kill can land: after a complete copy (before the swap: made here with
+// `store migrate` into DATA/encrypting, which encrypts a new target as keys encrypt does), and
+// after the swap (only DATA/encrypting is left). --resume finishes both.
+TEST_F(EncryptExistingCliTest, ResumeAfterACompleteCopyAndAfterTheSwap) {
+  if (::touchpoint::testing::TestOnPostgres()) GTEST_SKIP() << "SQLite data directories only";
+  const std::string input = Input();
+  const std::set<std::string> values = PersonalValues(Slurp(input));
+  IngestClear(Data(), input);
+  const std::string db = Data() + "/touchpoint.db";
+  ASSERT_EQ(Shell(std::string(TP_CLI_BINARY) + " store migrate --from sqlite://" + db + " --to sqlite://" + Data() +
+                  "/encrypting/touchpoint.db >/dev/null 2>&1")
+                .code,
+            0);
+  ASSERT_FALSE(FoundIn(Data(), values).empty()) << "the clear database is still there";
+  auto resumed = Shell(Encrypt(Data(), "--resume") + " 2>&1");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(FoundIn(Data(), values).empty());
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+
+  fs::create_directories(Data() + "/encrypting");
+  std::ofstream(Data() + "/encrypting/LOCK") << "";
+  auto plain = Shell(Encrypt(Data()) + " 2>&1");
+  EXPECT_EQ(plain.code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("removed the work directory"), std::string::npos) << plain.out;
+  EXPECT_FALSE(fs::exists(Data() + "/encrypting"));
+  auto shown = Touchpoint("customer show --data " + Data() + " --reveal phone --reason test phone:13911112222");
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("id-holder-1"), std::string::npos) << shown.out;
 }
 
 }  // namespace
