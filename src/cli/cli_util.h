@@ -1,9 +1,12 @@
 // cli/cli_util.h — small helpers shared by the command files.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
+#include <touchpoint/core/result.h>
 #include <touchpoint/core/status.h>
 
 namespace touchpoint::cli {
@@ -23,6 +26,17 @@ inline int Fail(const Status& s) {
     case StatusCode::kInvalidArgument: return kExitUsage;
     default: return kExitUnavailable;
   }
+}
+
+// The output format of a report command (funnel, journey, scorecard): `given`, else a table on a
+// terminal and JSON otherwise. kInvalidArgument for anything but json or table.
+inline Result<std::string> ReportFormat(const std::string& given) {
+  std::string f = given;
+  if (f.empty()) f = isatty(STDOUT_FILENO) != 0 ? "table" : "json";
+  if (f != "json" && f != "table") {
+    return Status::InvalidArgument("format: unknown format \"" + f + "\"; valid: json, table");
+  }
+  return f;
 }
 
 // For commands over files (text, analytics, prediction): a file that cannot be found, read or

@@ -1,7 +1,5 @@
 // `touchpoint funnel`: a funnel over the stored event log (insight/funnel_store.h; the
 // definitions in docs/measurement.md, "Funnels"), as a table on a terminal or JSON.
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -30,12 +28,12 @@ void RegisterFunnelCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--to", a->to, "… and before");
   cmd->add_option("--format", a->format, "json or table (default: table on a terminal, else json)");
   cmd->callback([a, exit_code] {
-    std::string format = a->format;
-    if (format.empty()) format = isatty(STDOUT_FILENO) != 0 ? "table" : "json";
-    if (format != "json" && format != "table") {
-      *exit_code = Fail(Status::InvalidArgument("format: unknown format \"" + format + "\"; valid: json, table"));
+    auto chosen = ReportFormat(a->format);
+    if (!chosen.ok()) {
+      *exit_code = Fail(chosen.status());
       return;
     }
+    const std::string& format = *chosen;
     auto query = insight::ParseFunnelQuery(a->steps, a->mode, a->window, a->by, a->from, a->to);
     if (!query.ok()) {
       *exit_code = Fail(query.status());

@@ -2,8 +2,6 @@
 // in docs/measurement.md, "Journeys") — per touchpoint its volume, dwell, drop-off, satisfaction
 // and negative-sentiment share, and the score combining them, worst first; as a table on a
 // terminal or JSON (what GET /v1/journeys/{name} answers).
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -59,12 +57,12 @@ void RegisterJourneyCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--to", a->to, "… and before");
   cmd->add_option("--format", a->format, "json or table (default: table on a terminal, else json)");
   cmd->callback([a, exit_code] {
-    std::string format = a->format;
-    if (format.empty()) format = isatty(STDOUT_FILENO) != 0 ? "table" : "json";
-    if (format != "json" && format != "table") {
-      *exit_code = Fail(Status::InvalidArgument("format: unknown format \"" + format + "\"; valid: json, table"));
+    auto chosen = ReportFormat(a->format);
+    if (!chosen.ok()) {
+      *exit_code = Fail(chosen.status());
       return;
     }
+    const std::string& format = *chosen;
     Result<insight::JourneySpec> spec =
         !a->stages.empty() ? insight::ParseJourneyStages(a->name, a->stages, a->targets)
                            : NamedJourney(a->data, a->config, a->name.empty() ? "purchase" : a->name);

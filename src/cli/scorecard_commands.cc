@@ -2,8 +2,6 @@
 // (insight/scorecard_store.h; docs/measurement.md "Scorecards") — the documents' weighted
 // dimensions and levels with the evidence behind each number, as a table on a terminal or JSON
 // (what GET /v1/scorecards answers). Figures the desk does not hold come from --figures.
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -65,12 +63,12 @@ void RegisterScorecardCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--calendar", a->calendar, "The desk's calendar (default: [sla] calendar of DATA/touchpoint.toml)");
   cmd->add_option("--format", a->format, "json or table (default: table on a terminal, else json)");
   cmd->callback([a, exit_code] {
-    std::string format = a->format;
-    if (format.empty()) format = isatty(STDOUT_FILENO) != 0 ? "table" : "json";
-    if (format != "json" && format != "table") {
-      *exit_code = Fail(Status::InvalidArgument("format: unknown format \"" + format + "\"; valid: json, table"));
+    auto chosen = ReportFormat(a->format);
+    if (!chosen.ok()) {
+      *exit_code = Fail(chosen.status());
       return;
     }
+    const std::string& format = *chosen;
     auto report = BuildScorecards(*a);
     if (!report.ok()) {
       *exit_code = Fail(report.status());
