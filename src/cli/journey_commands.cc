@@ -24,14 +24,9 @@ Result<insight::JourneySpec> NamedJourney(const std::string& data_dir, const std
   defaults.data_dir = data_dir;
   const bool named = !config.empty();
   TP_ASSIGN_OR_RETURN(auto loaded, server::LoadConfig(named ? config : data_dir + "/touchpoint.toml", defaults, named));
-  std::string known;
-  for (auto& j : loaded.journeys) {
-    if (j.name == name) return std::move(j);
-    known += j.name + ", ";
-  }
-  insight::JourneySpec builtin = insight::DefaultJourney();
-  if (builtin.name == name) return builtin;
-  return Status::NotFound("no journey named \"" + name + "\"; known: " + known + builtin.name +
+  const auto known = insight::KnownJourneys(std::move(loaded.journeys));
+  if (const insight::JourneySpec* j = insight::FindJourney(known, name)) return *j;
+  return Status::NotFound("no journey named \"" + name + "\"; known: " + insight::JourneyNames(known) +
                           " (add [[journeys]] to the config, or give --stages)");
 }
 

@@ -100,6 +100,25 @@ JourneySpec DefaultJourney() {
   return j;
 }
 
+std::vector<JourneySpec> KnownJourneys(std::vector<JourneySpec> configured) {
+  JourneySpec builtin = DefaultJourney();
+  if (FindJourney(configured, builtin.name) == nullptr) configured.push_back(std::move(builtin));
+  return configured;
+}
+
+const JourneySpec* FindJourney(const std::vector<JourneySpec>& known, std::string_view name) {
+  for (const auto& j : known) {
+    if (j.name == name) return &j;
+  }
+  return nullptr;
+}
+
+std::string JourneyNames(const std::vector<JourneySpec>& known) {
+  std::string out;
+  for (const auto& j : known) out += (out.empty() ? "" : ", ") + j.name;
+  return out;
+}
+
 Result<JourneySpec> ParseJourneyStages(std::string_view name, std::string_view stages, std::string_view targets) {
   JourneySpec spec;
   spec.name = std::string(Trim(name));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 
 #include <touchpoint/core/result.h>
 #include <touchpoint/core/status.h>
+#include <touchpoint/http/query.h>
 #include <touchpoint/http/server.h>
 #include <touchpoint/pipeline/customer_view.h>
 #include <touchpoint/pipeline/engine.h>
@@ -200,6 +202,18 @@ Status DecorateTicketJson(const ServerContext& context, std::int64_t number,
 void RegisterKpiRoutes(Router& router, const ServerContext& context);       // routes_kpi.cc
 void RegisterAnalyticsRoutes(Router& router, const ServerContext& context); // routes_analytics.cc
 void RegisterExperimentRoutes(Router& router, const ServerContext& context);  // routes_experiments.cc
+
+// The query parameters `keys` of `req`, in order ("" when absent); a malformed one is the error
+// (400 through ResponseFromStatus).
+template <size_t N>
+Result<std::array<std::string, N>> QueryParams(const http::Request& req, const std::array<const char*, N>& keys) {
+  std::array<std::string, N> values;
+  for (size_t i = 0; i < N; ++i) {
+    TP_ASSIGN_OR_RETURN(auto v, http::QueryParam(req.query, keys[i]));
+    if (v) values[i] = std::move(*v);
+  }
+  return values;
+}
 
 // Who made a request, as the audit log names it: "key:<key prefix>" (the prefix `keys list`
 // shows), or "node:<id>/role:<role>" for a request a follower forwarded; never the key itself.

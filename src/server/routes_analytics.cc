@@ -20,17 +20,6 @@
 namespace touchpoint::server {
 namespace {
 
-// The query's `keys` in order ("" when absent); a malformed parameter is the error.
-template <size_t N>
-Result<std::array<std::string, N>> Params(const http::Request& req, const std::array<const char*, N>& keys) {
-  std::array<std::string, N> values;
-  for (size_t i = 0; i < N; ++i) {
-    TP_ASSIGN_OR_RETURN(auto v, http::QueryParam(req.query, keys[i]));
-    if (v) values[i] = std::move(*v);
-  }
-  return values;
-}
-
 // Runs `fn` on a store borrowed from the analytics pool.
 template <typename T, typename F>
 Result<T> OnReader(const ServerContext& context, F&& fn) {
@@ -41,15 +30,9 @@ Result<T> OnReader(const ServerContext& context, F&& fn) {
   return r;
 }
 
-// The configured journeys, and the built-in one unless a configured journey takes its name.
 std::vector<insight::JourneySpec> Journeys(const ServerContext& context) {
-  std::vector<insight::JourneySpec> out;
-  if (context.config != nullptr) out = context.config->journeys;
-  insight::JourneySpec builtin = insight::DefaultJourney();
-  bool taken = false;
-  for (const auto& j : out) taken = taken || j.name == builtin.name;
-  if (!taken) out.push_back(std::move(builtin));
-  return out;
+  return insight::KnownJourneys(context.config != nullptr ? context.config->journeys
+                                                          : std::vector<insight::JourneySpec>{});
 }
 
 }  // namespace
@@ -57,7 +40,7 @@ std::vector<insight::JourneySpec> Journeys(const ServerContext& context) {
 void RegisterAnalyticsRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/funnels", privacy::Permission::kReadAnalytics,
               [&context](const http::Request& req, const RouteMatch&) {
-                auto p = Params<6>(req, {"steps", "mode", "window", "by", "from", "to"});
+                auto p = QueryParams<6>(req, {"steps", "mode", "window", "by", "from", "to"});
                 if (!p.ok()) return ResponseFromStatus(p.status());
                 const auto& v = *p;
                 if (v[0].empty()) {
@@ -94,18 +77,13 @@ void RegisterAnalyticsRoutes(Router& router, const ServerContext& context) {
               [&context](const http::Request& req, const RouteMatch& match) {
                 const std::string name(match.Param("name"));
                 const auto journeys = Journeys(context);
-                const insight::JourneySpec* spec = nullptr;
-                std::string known;
-                for (const auto& j : journeys) {
-                  if (j.name == name) spec = &j;
-                  known += (known.empty() ? "" : ", ") + j.name;
-                }
+                const insight::JourneySpec* spec = insight::FindJourney(journeys, name);
                 if (spec == nullptr) {
                   return http::JsonError(404, "not_found",
-                                         "no journey named \"" + name + "\"; configured: " + known +
+                                         "no journey named \"" + name + "\"; configured: " + insight::JourneyNames(journeys) +
                                              " ([[journeys]] in the config, docs/measurement.md)");
                 }
-                auto p = Params<2>(req, {"from", "to"});
+                auto p = QueryParams<2>(req, {"from", "to"});
                 if (!p.ok()) return ResponseFromStatus(p.status());
                 auto query = insight::MakeJourneyQuery(*spec, (*p)[0], (*p)[1]);
                 if (!query.ok()) return ResponseFromStatus(query.status());

@@ -18,6 +18,19 @@
 #include "server/routes.h"
 
 namespace touchpoint::server {
+namespace {
+
+// The desk's calendar ([sla] calendar; null without one) and the company's zone it gives (UTC
+// without one): KPI buckets, dates and scorecard periods are read in it.
+const calendar::Calendar* DeskCalendar(const ServerContext& context) {
+  return context.sla != nullptr ? context.sla->DefaultCalendar() : nullptr;
+}
+const calendar::TimeZone& DeskZone(const calendar::Calendar* cal) {
+  static const calendar::TimeZone kUtc = calendar::TimeZone::Fixed("UTC", 0);
+  return cal != nullptr ? cal->zone() : kUtc;
+}
+
+}  // namespace
 
 void RegisterKpiRoutes(Router& router, const ServerContext& context) {
   router.Add({"GET", "/v1/kpis", privacy::Permission::kReadDeskReports,
@@ -25,16 +38,11 @@ void RegisterKpiRoutes(Router& router, const ServerContext& context) {
                 if (context.desk == nullptr) {
                   return http::JsonError(503, "unavailable", "the service desk is not running on this node");
                 }
-                std::string values[6];
-                const char* keys[6] = {"metrics", "by", "interval", "from", "to", "unit"};
-                for (int i = 0; i < 6; ++i) {
-                  auto v = http::QueryParam(req.query, keys[i]);
-                  if (!v.ok()) return ResponseFromStatus(v.status());
-                  if (*v) values[i] = **v;
-                }
-                const calendar::Calendar* cal = context.sla != nullptr ? context.sla->DefaultCalendar() : nullptr;
-                static const calendar::TimeZone kUtc = calendar::TimeZone::Fixed("UTC", 0);
-                const calendar::TimeZone& zone = cal != nullptr ? cal->zone() : kUtc;
+                auto p = QueryParams<6>(req, {"metrics", "by", "interval", "from", "to", "unit"});
+                if (!p.ok()) return ResponseFromStatus(p.status());
+                const auto& values = *p;
+                const calendar::Calendar* cal = DeskCalendar(context);
+                const calendar::TimeZone& zone = DeskZone(cal);
                 auto query = insight::ParseKpiQuery(values[0], values[1], values[2], values[3], values[4], values[5], zone);
                 if (!query.ok()) return ResponseFromStatus(query.status());
                 query->as_of = SystemClock::Instance().Now();
@@ -59,21 +67,16 @@ void RegisterKpiRoutes(Router& router, const ServerContext& context) {
                 if (context.desk == nullptr) {
                   return http::JsonError(503, "unavailable", "the service desk is not running on this node");
                 }
-                std::string values[6];
-                const char* keys[6] = {"by", "agent", "team", "period", "from", "to"};
-                for (int i = 0; i < 6; ++i) {
-                  auto v = http::QueryParam(req.query, keys[i]);
-                  if (!v.ok()) return ResponseFromStatus(v.status());
-                  if (*v) values[i] = **v;
-                }
+                auto p = QueryParams<6>(req, {"by", "agent", "team", "period", "from", "to"});
+                if (!p.ok()) return ResponseFromStatus(p.status());
+                const auto& values = *p;
                 if (!values[1].empty() && !values[2].empty()) {
                   return http::JsonError(400, "invalid_argument", "agent, team: give one of them");
                 }
                 std::string by = values[0];
                 if (by.empty() && !values[2].empty()) by = "team";
-                const calendar::Calendar* cal = context.sla != nullptr ? context.sla->DefaultCalendar() : nullptr;
-                static const calendar::TimeZone kUtc = calendar::TimeZone::Fixed("UTC", 0);
-                const calendar::TimeZone& zone = cal != nullptr ? cal->zone() : kUtc;
+                const calendar::Calendar* cal = DeskCalendar(context);
+                const calendar::TimeZone& zone = DeskZone(cal);
                 auto query = insight::ParseScorecardQuery(by, values[1].empty() ? values[2] : values[1], values[3],
                                                           values[4], values[5], zone);
                 if (!query.ok()) return ResponseFromStatus(query.status());

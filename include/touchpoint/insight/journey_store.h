@@ -30,6 +30,13 @@ namespace touchpoint::insight {
 // "delivery" count there) → after_sales (Message Received).
 JourneySpec DefaultJourney();
 
+// The journeys a user can name: `configured` ([[journeys]] of the config) in order, then the
+// built-in one unless a configured journey takes its name.
+std::vector<JourneySpec> KnownJourneys(std::vector<JourneySpec> configured);
+// The journey named `name` among `known`; null when none. JourneyNames lists them ("a, b").
+const JourneySpec* FindJourney(const std::vector<JourneySpec>& known, std::string_view name);
+std::string JourneyNames(const std::vector<JourneySpec>& known);
+
 // A journey from text: "stage=event,event;stage=event…" (≥ 2 stages), with optional target
 // dwell times "stage=hours,…" (`targets`). kInvalidArgument naming the part and what is valid.
 Result<JourneySpec> ParseJourneyStages(std::string_view name, std::string_view stages, std::string_view targets);
